@@ -1,0 +1,1 @@
+"""Atelier core: data contract, engine and persistence (no Streamlit here)."""

@@ -1,0 +1,302 @@
+"""The one recommender contract every model follows.
+
+Shaped after implicit's ``RecommenderBase`` and scikit-learn estimators:
+parameters in ``__init__`` (stored, nothing else), ``fit`` validates and
+returns ``self``, learned state lives in attributes ending in ``_``.
+
+Every model (hybrid, SVD-only, content-only, the baselines) implements
+:meth:`Recommender._fit` and :meth:`Recommender.score_clients`; ranking,
+candidate sets, exclusion of seen items, batch form and argument checks are
+written once, here. Models that can decompose their score also implement
+:meth:`Recommender.explain`.
+
+Public results are DataFrames whose column names come from
+:data:`core.schema.COLS`; arrays stay inside.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Self
+
+import numpy as np
+import pandas as pd
+
+from core.dataset import Dataset
+from core.exceptions import NotFittedError
+from core.schema import COLS
+
+ContributionKind = Literal["item", "attribute", "prior", "preference"]
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """One additive part of a suggestion's score.
+
+    Attributes
+    ----------
+    kind : {"item", "attribute", "prior", "preference"}
+        A past item of the client's (``source`` is its product id), a matched
+        product attribute (``source`` like ``"material=cashmere"``), a prior
+        (popularity, trend, new arrival) or a declared preference.
+    source : str
+        What contributed.
+    value : float
+        Its part of the score (the parts of one suggestion add up to its score).
+    component : {"cf", "content", "prior"}
+        Which part of the hybrid it belongs to.
+    event_type : str | None
+        For ``kind == "item"``: the strongest event behind it (purchase,
+        wishlist, view, ...), so wording can hide what was not volunteered.
+    """
+
+    kind: ContributionKind
+    source: str
+    value: float
+    component: str
+    event_type: str | None = None
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why ``product_id`` scored ``score`` for ``client_id`` (exact decomposition).
+
+    ``sum(c.value for c in contributions) == score`` up to float rounding:
+    ``contributions`` holds every part, sorted by absolute value, and
+    :meth:`top` the largest few for display.
+    """
+
+    client_id: str
+    product_id: str
+    score: float
+    cf_score: float
+    content_score: float
+    prior_score: float
+    contributions: tuple[Contribution, ...] = field(default_factory=tuple)
+
+    def top(self, n: int = 3, kind: ContributionKind | None = None) -> list[Contribution]:
+        parts = [c for c in self.contributions if kind is None or c.kind == kind]
+        return sorted(parts, key=lambda c: -c.value)[:n]
+
+    @property
+    def total(self) -> float:
+        return float(sum(c.value for c in self.contributions))
+
+
+class Recommender(ABC):
+    """Base class of every model: fit, recommend, similar_products, explain."""
+
+    #: Whether :meth:`explain` decomposes scores exactly.
+    explains: bool = False
+
+    # ------------------------------------------------------------ lifecycle
+    def fit(self, dataset: Dataset, **kwargs: Any) -> Self:
+        """Learn from ``dataset`` and return ``self``.
+
+        Keyword arguments go to the model's ``_fit`` (e.g. ``as_of`` for a
+        temporal split). Refitting replaces all learned state.
+        """
+        if not isinstance(dataset, Dataset):
+            raise TypeError(f"fit expects a core.dataset.Dataset, got {type(dataset).__name__}")
+        self._fit(dataset, **kwargs)
+        self.dataset_ = dataset
+        return self
+
+    @abstractmethod
+    def _fit(self, dataset: Dataset, **kwargs: Any) -> None: ...
+
+    def check_is_fitted(self) -> None:
+        if not hasattr(self, "dataset_"):
+            raise NotFittedError(
+                f"{type(self).__name__} is not fitted yet: call fit(dataset) or load a saved model"
+            )
+
+    # --------------------------------------------------------------- scoring
+    @abstractmethod
+    def score_clients(
+        self, client_ids: Sequence[str], extra_events: pd.DataFrame | None = None
+    ) -> np.ndarray:
+        """Scores of every product for each client, shape (n_clients, n_products).
+
+        Column order is ``dataset_.product_ids``. ``extra_events`` (same
+        columns as the events table) are added to the clients' history before
+        scoring, without refitting (fold-in). Unknown client ids that have
+        extra events or declared data are scored; others raise
+        :class:`~core.exceptions.UnknownIdError`.
+        """
+
+    def seen_mask(self, client_ids: Sequence[str]) -> np.ndarray:
+        """Boolean (n_clients, n_products): products each client already interacted with.
+
+        The default is "nothing seen"; models that keep interactions override it.
+        """
+        return np.zeros((len(client_ids), len(self.dataset_.product_ids)), dtype=bool)
+
+    # --------------------------------------------------------------- ranking
+    def recommend(
+        self,
+        client_id: str,
+        k: int = 10,
+        *,
+        candidates: Iterable[str] | None = None,
+        exclude: Iterable[str] | None = None,
+        exclude_seen: bool = False,
+        extra_events: pd.DataFrame | None = None,
+    ) -> pd.DataFrame:
+        """Top-``k`` products for one client.
+
+        Parameters
+        ----------
+        client_id : str
+        k : int
+            How many (>= 1).
+        candidates : iterable of product ids, optional
+            Rank only these.
+        exclude : iterable of product ids, optional
+            Never return these.
+        exclude_seen : bool
+            Drop products the client already interacted with.
+        extra_events : DataFrame, optional
+            Events not in the fitted data (fold-in).
+
+        Returns
+        -------
+        DataFrame
+            Columns ``product_id``, ``score``, ``rank`` (1-based), best first.
+
+        Raises
+        ------
+        ValueError
+            For ``k < 1`` or a product both in ``candidates`` and ``exclude``.
+        UnknownIdError
+            For an unknown client or product id.
+        """
+        out = self.recommend_batch(
+            [client_id],
+            k,
+            candidates=candidates,
+            exclude=exclude,
+            exclude_seen=exclude_seen,
+            extra_events=extra_events,
+        )
+        return out.drop(columns=[COLS.client_id]).reset_index(drop=True)
+
+    def recommend_batch(
+        self,
+        client_ids: Sequence[str],
+        k: int = 10,
+        *,
+        candidates: Iterable[str] | None = None,
+        exclude: Iterable[str] | None = None,
+        exclude_seen: bool = False,
+        extra_events: pd.DataFrame | None = None,
+    ) -> pd.DataFrame:
+        """Top-``k`` for many clients at once (same arguments as :meth:`recommend`).
+
+        Returns
+        -------
+        DataFrame
+            Columns ``client_id``, ``product_id``, ``score``, ``rank``.
+        """
+        self.check_is_fitted()
+        if isinstance(k, bool) or not isinstance(k, int | np.integer):
+            raise ValueError(f"k must be a whole number, got {k!r}")
+        if k < 1:
+            raise ValueError(f"k must be at least 1, got {k}")
+        client_ids = [str(c) for c in client_ids]
+        pids = self.dataset_.product_ids
+        allowed = np.ones(len(pids), dtype=bool)
+        cand_idx = None
+        if candidates is not None:
+            cand_idx = pids.to_internal(list(candidates))
+            allowed[:] = False
+            allowed[cand_idx] = True
+        if exclude is not None:
+            ex_idx = pids.to_internal(list(exclude))
+            if cand_idx is not None and np.intersect1d(cand_idx, ex_idx).size:
+                clash = pids.to_external(np.intersect1d(cand_idx, ex_idx)[:3])
+                raise ValueError(
+                    "these products are both candidates and excluded: "
+                    f"{', '.join(clash)}; remove them from one of the two sets"
+                )
+            allowed[ex_idx] = False
+        scores = np.asarray(self.score_clients(client_ids, extra_events), dtype=np.float64)
+        scores = np.where(allowed[None, :], scores, -np.inf)
+        if exclude_seen:
+            scores = np.where(self.seen_mask(client_ids), -np.inf, scores)
+        n_allowed = int(np.isfinite(scores).sum(axis=1).max()) if scores.size else 0
+        kk = min(k, scores.shape[1], max(n_allowed, 0))
+        rows = []
+        for i, cid in enumerate(client_ids):
+            s = scores[i]
+            if kk == 0:
+                continue
+            top = np.argpartition(-s, kk - 1)[:kk] if kk < s.size else np.arange(s.size)
+            top = top[np.lexsort((top, -s[top]))]
+            top = top[np.isfinite(s[top])]
+            rows.append(
+                pd.DataFrame(
+                    {
+                        COLS.client_id: cid,
+                        COLS.product_id: pids.to_external(top),
+                        COLS.score: s[top],
+                        COLS.rank: np.arange(1, top.size + 1),
+                    }
+                )
+            )
+        if not rows:
+            return pd.DataFrame(columns=[COLS.client_id, COLS.product_id, COLS.score, COLS.rank])
+        return pd.concat(rows, ignore_index=True)
+
+    # ---------------------------------------------------------- similarities
+    def similar_products(self, product_id: str, k: int = 10) -> pd.DataFrame:
+        """Products most similar to ``product_id`` (itself excluded).
+
+        Returns
+        -------
+        DataFrame
+            Columns ``product_id``, ``score``, ``rank``.
+        """
+        self.check_is_fitted()
+        idx = self.dataset_.product_ids.to_internal_one(product_id)
+        sims = np.asarray(self._similarity_row(idx), dtype=np.float64).copy()
+        sims[idx] = -np.inf
+        kk = min(k, sims.size - 1)
+        if kk <= 0:
+            return pd.DataFrame(columns=[COLS.product_id, COLS.score, COLS.rank])
+        top = np.argpartition(-sims, kk - 1)[:kk]
+        top = top[np.lexsort((top, -sims[top]))]
+        return pd.DataFrame(
+            {
+                COLS.product_id: self.dataset_.product_ids.to_external(top),
+                COLS.score: sims[top],
+                COLS.rank: np.arange(1, top.size + 1),
+            }
+        )
+
+    def _similarity_row(self, product_idx: int) -> np.ndarray:
+        raise TypeError(f"{type(self).__name__} does not define product similarity")
+
+    # ---------------------------------------------------------- explanations
+    def explain(
+        self, client_id: str, product_id: str, extra_events: pd.DataFrame | None = None
+    ) -> Explanation:
+        """Exact decomposition of ``product_id``'s score for ``client_id``.
+
+        Models without a decomposition return a single prior contribution
+        equal to the score (still exact, just not informative).
+        """
+        self.check_is_fitted()
+        j = self.dataset_.product_ids.to_internal_one(product_id)
+        s = float(self.score_clients([client_id], extra_events)[0, j])
+        return Explanation(
+            client_id=str(client_id),
+            product_id=str(product_id),
+            score=s,
+            cf_score=0.0,
+            content_score=0.0,
+            prior_score=s,
+            contributions=(Contribution("prior", type(self).__name__, s, "prior"),),
+        )
