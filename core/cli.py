@@ -1,0 +1,362 @@
+"""Command line: ``python -m core SUBCOMMAND`` (alias ``atelier``).
+
+Subcommands: init, generate, validate, import-retail, fit, recommend,
+evaluate, tune, bench, credentials, users. ``--help`` on each explains it.
+Errors from the core are printed as one readable message (exit code 2), never
+as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from core.config import REPO_ROOT, Settings, get_settings
+from core.exceptions import AtelierError, DataValidationError
+
+
+class Bar:
+    """A progress display on stderr for long steps (tqdm when it is a terminal)."""
+
+    def __init__(self, title: str) -> None:
+        from tqdm import tqdm
+
+        self._bar = tqdm(total=100, desc=title, unit="%", file=sys.stderr, leave=True)
+        self._last = 0
+
+    def __call__(self, message: str, fraction: float) -> None:
+        pct = int(max(0.0, min(1.0, fraction)) * 100)
+        self._bar.set_postfix_str(message[:60], refresh=False)
+        if pct > self._last:
+            self._bar.update(pct - self._last)
+            self._last = pct
+        else:
+            self._bar.refresh()
+
+    def close(self) -> None:
+        if self._last < 100:
+            self._bar.update(100 - self._last)
+        self._bar.close()
+
+
+def _with_bar(title: str, fn: Callable[[Callable[[str, float], None]], Any]) -> Any:
+    bar = Bar(title)
+    try:
+        return fn(bar)
+    finally:
+        bar.close()
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {}
+    if getattr(args, "data", None):
+        overrides["data_dir"] = Path(args.data)
+    return Settings(**overrides) if overrides else get_settings()
+
+
+def _load(args: argparse.Namespace) -> Any:
+    from core.bootstrap import load_data
+
+    return load_data(_settings(args))
+
+
+# ----------------------------------------------------------------- commands
+def cmd_generate(args: argparse.Namespace) -> int:
+    from core.generate import write_maison
+
+    kwargs: dict[str, Any] = {"seed": args.seed, "fmt": args.format}
+    if args.clients is not None:
+        kwargs["n_clients"] = args.clients
+    if args.products is not None:
+        kwargs["n_products"] = args.products
+    if args.events is not None:
+        kwargs["n_events"] = args.events
+    if args.rising_segment:
+        kwargs["rising_segment"] = args.rising_segment
+    t0 = time.perf_counter()
+    counts = _with_bar("generate", lambda bar: write_maison(Path(args.out), progress=bar, **kwargs))
+    if args.demo:
+        from core.bootstrap import DEMO_MARKER
+
+        (Path(args.out) / DEMO_MARKER).write_text(
+            json.dumps({"seed": args.seed, "counts": counts}), encoding="utf-8"
+        )
+    print(f"wrote {args.out} in {time.perf_counter() - t0:.1f} s: " + ", ".join(
+        f"{k} {v:,}" for k, v in counts.items()
+    ))
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from core.dataset import load_dataset
+
+    try:
+        ds = load_dataset(args.dir, max_file_mb=args.max_mb)
+    except DataValidationError as err:
+        print(err.report(), file=sys.stderr)
+        return 1
+    print(f"{args.dir}: valid. " + ", ".join(f"{k} {v:,}" for k, v in ds.summary().items()))
+    print(f"fingerprint {ds.fingerprint}; data as of {ds.as_of}")
+    return 0
+
+
+def cmd_import_retail(args: argparse.Namespace) -> int:
+    from core.importers.online_retail import import_online_retail
+
+    t0 = time.perf_counter()
+    counts = import_online_retail(args.csv, args.out, overwrite=args.overwrite)
+    print(f"imported {args.csv} into {args.out} in {time.perf_counter() - t0:.1f} s: " + ", ".join(
+        f"{k} {v:,}" for k, v in counts.items()
+    ))
+    return 0
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from core.bootstrap import (
+        ensure_data,
+        ensure_demo_users,
+        format_credentials,
+        load_data,
+        load_or_fit_model,
+    )
+    from core.store.db import init_db, make_engine, session_factory
+
+    settings = _settings(args)
+    _with_bar("data", lambda bar: ensure_data(settings, bar))
+    ds = load_data(settings)
+    _with_bar("model", lambda bar: load_or_fit_model(ds, settings, bar))
+    engine = make_engine(settings.resolved_database_url)
+    init_db(engine)
+    creds = ensure_demo_users(settings, ds, session_factory(engine))
+    if creds:
+        print(format_credentials(creds))
+    print(f"ready: {settings.data_dir} (fingerprint {ds.fingerprint})")
+    return 0
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    from core.engine_config import EngineConfig
+    from core.models.hybrid import HybridRecommender
+    from core.models.persistence import save_model
+
+    settings = _settings(args)
+    ds = _load(args)
+    config = EngineConfig.from_toml(args.config) if args.config else None
+    if config is None and (Path(settings.data_dir) / "engine.toml").is_file():
+        config = EngineConfig.from_toml(Path(settings.data_dir) / "engine.toml")
+    t0 = time.perf_counter()
+    model = HybridRecommender(config=config or EngineConfig()).fit(ds)
+    out = Path(args.out) if args.out else settings.resolved_model_dir
+    save_model(model, out)
+    timings = getattr(model, "fit_timings_", {})
+    print(f"fitted in {time.perf_counter() - t0:.1f} s, saved to {out}")
+    for k, v in timings.items():
+        print(f"  {k:<20} {v:8.2f} s")
+    return 0
+
+
+def cmd_recommend(args: argparse.Namespace) -> int:
+    from core.bootstrap import load_or_fit_model
+    from core.rules import RuleSet
+    from core.suggest import Suggester
+
+    settings = _settings(args)
+    ds = _load(args)
+    model = load_or_fit_model(ds, settings)
+    rules = RuleSet.from_toml(args.rules) if args.rules else RuleSet.default()
+    result = Suggester(model, ds, rules).suggest(args.client, k=args.k, diversity=args.diversity)
+    client = ds.client(args.client)
+    print(f"{client['first_name']} {client['last_name']} ({args.client}), tier {client['tier']}")
+    if result.banner:
+        print(f"! {result.banner}")
+    for row in result.items.itertuples():
+        print(f"{row.rank:>3}. {row.name} — {row.designer} — {row.price:,.0f}  [{row.score:.3f}]")
+        print(f"     {row.associate_reason}")
+    if args.why_not:
+        print(f"why not {args.why_not}? {Suggester(model, ds, rules).why_not(args.client, args.why_not)}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from core.evaluation import evaluate_dataset
+
+    ds = _load(args)
+    report = _with_bar(
+        "evaluate",
+        lambda bar: evaluate_dataset(
+            ds, test_days=args.test_days, truth_dir=args.truth, progress=bar
+        ),
+    )
+    out = Path(args.out) if args.out else _settings(args).resolved_model_dir / "evaluation"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(report.to_json(), encoding="utf-8")
+    (out / "report.md").write_text(report.to_markdown(), encoding="utf-8")
+    print(report.to_markdown())
+    print(f"\nwritten to {out}/report.json and report.md")
+    return 0
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    from core.engine_config import EngineConfig
+    from core.tune import tune
+
+    ds = _load(args)
+    base = EngineConfig.from_toml(args.config) if args.config else EngineConfig()
+    result = _with_bar(
+        "tune", lambda bar: tune(ds, base, n_trials=args.trials, seed=args.seed, progress=bar)
+    )
+    out = Path(args.out) if args.out else Path(_settings(args).data_dir) / "engine.toml"
+    result.best_config.to_toml(out)
+    print(result.trials.to_string(index=False))
+    print(f"\nbest configuration written to {out}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    script = REPO_ROOT / "benchmarks" / "bench_engine.py"
+    return subprocess.call([sys.executable, str(script), *args.rest])
+
+
+def cmd_credentials(args: argparse.Namespace) -> int:
+    from core.bootstrap import format_credentials, is_demo, read_demo_credentials
+
+    settings = _settings(args)
+    creds = read_demo_credentials(settings)
+    if not creds:
+        if not is_demo(Path(settings.data_dir)):
+            print("No demo credentials: this is not the generated demo data. "
+                  "Create users with `python -m core users create`.")
+        else:
+            print("No demo users yet: start the dashboard or run `python -m core init`.")
+        return 1
+    print(format_credentials(creds))
+    return 0
+
+
+def cmd_users(args: argparse.Namespace) -> int:
+    from core.store.db import init_db, make_engine, session_factory
+    from core.store.services import UserService
+
+    settings = _settings(args)
+    engine = make_engine(settings.resolved_database_url)
+    init_db(engine)
+    users = UserService(session_factory(engine))
+    if args.action == "list":
+        for u in users.list_users():
+            print(f"{u.user_id:<10} {u.role:<10} {u.store_id or '-':<10} "
+                  f"{'active' if u.active else 'inactive':<9} {u.name}")
+        return 0
+    if args.action == "create":
+        if not (args.user_id and args.name and args.role):
+            print("users create needs --user-id, --name and --role", file=sys.stderr)
+            return 2
+        password = users.create_user(args.user_id, args.name, args.role, store_id=args.store)
+        print(f"created {args.user_id}; initial password (shown once): {password}")
+        return 0
+    if args.action == "reset-password":
+        print(f"new password for {args.user_id} (shown once): {users.reset_password(args.user_id)}")
+        return 0
+    if args.action == "deactivate":
+        users.deactivate(args.user_id)
+        print(f"{args.user_id} deactivated")
+        return 0
+    return 2
+
+
+# ------------------------------------------------------------------ parser
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m core",
+        description="Atelier: data, model and users from the command line.",
+    )
+    p.add_argument("--data", help="data folder (default: ATELIER_DATA_DIR or ./data)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    g = sub.add_parser("generate", help="generate the sample maison (or benchmark data)")
+    g.add_argument("--out", required=True, help="folder to write the tables into")
+    g.add_argument("--clients", type=int, help="number of clients (default 5,000)")
+    g.add_argument("--products", type=int, help="number of products (default 1,200)")
+    g.add_argument("--events", type=int, help="approximate number of events")
+    g.add_argument("--seed", type=int, default=7)
+    g.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    g.add_argument("--rising-segment", help="plant a segment whose demand rises lately")
+    g.add_argument("--demo", action="store_true", help="mark as demo data (demo users get passwords)")
+    g.set_defaults(fn=cmd_generate)
+
+    v = sub.add_parser("validate", help="validate a data folder and print the report")
+    v.add_argument("dir")
+    v.add_argument("--max-mb", type=float, default=512.0, help="largest file to read")
+    v.set_defaults(fn=cmd_validate)
+
+    r = sub.add_parser("import-retail", help="import the UCI Online Retail transactions layout")
+    r.add_argument("csv", help="the Online Retail CSV")
+    r.add_argument("--out", required=True, help="folder to write the contract tables into")
+    r.add_argument("--overwrite", action="store_true")
+    r.set_defaults(fn=cmd_import_retail)
+
+    i = sub.add_parser("init", help="generate data if missing, fit the model, create the database")
+    i.set_defaults(fn=cmd_init)
+
+    f = sub.add_parser("fit", help="fit the hybrid model and save it")
+    f.add_argument("--config", help="engine configuration TOML (default data/engine.toml)")
+    f.add_argument("--out", help="model folder (default data/model)")
+    f.set_defaults(fn=cmd_fit)
+
+    rc = sub.add_parser("recommend", help="print suggestions with reasons for a client")
+    rc.add_argument("--client", required=True)
+    rc.add_argument("-k", type=int, default=10)
+    rc.add_argument("--diversity", type=float, default=0.3)
+    rc.add_argument("--rules", help="rules TOML (default: the built-in rules)")
+    rc.add_argument("--why-not", help="a product id: say why it is not suggested")
+    rc.set_defaults(fn=cmd_recommend)
+
+    e = sub.add_parser("evaluate", help="temporal-split evaluation against baselines")
+    e.add_argument("--test-days", type=int, default=28)
+    e.add_argument("--truth", help="ground-truth folder of generated data (default DATA/truth)")
+    e.add_argument("--out", help="report folder (default data/model/evaluation)")
+    e.set_defaults(fn=cmd_evaluate)
+
+    t = sub.add_parser("tune", help="choose engine parameters on a validation split")
+    t.add_argument("--config", help="starting configuration TOML")
+    t.add_argument("--trials", type=int, default=12)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--out", help="where to write the best configuration (default data/engine.toml)")
+    t.set_defaults(fn=cmd_tune)
+
+    b = sub.add_parser("bench", help="run benchmarks/bench_engine.py (arguments passed through)")
+    b.add_argument("rest", nargs=argparse.REMAINDER)
+    b.set_defaults(fn=cmd_bench)
+
+    c = sub.add_parser("credentials", help="show the demo sign-ins generated on first start")
+    c.set_defaults(fn=cmd_credentials)
+
+    u = sub.add_parser("users", help="manage users: list, create, reset-password, deactivate")
+    u.add_argument("action", choices=["list", "create", "reset-password", "deactivate"])
+    u.add_argument("--user-id")
+    u.add_argument("--name")
+    u.add_argument("--role", choices=["associate", "stylist", "manager", "admin"])
+    u.add_argument("--store")
+    u.set_defaults(fn=cmd_users)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.fn(args))
+    except DataValidationError as err:
+        print(err.report(), file=sys.stderr)
+        return 1
+    except AtelierError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
