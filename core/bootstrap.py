@@ -120,9 +120,12 @@ def ensure_demo_users(
     """
     if not is_demo(Path(settings.data_dir)):
         return []
+    from core.store import SYSTEM_ACTOR
     from core.store.services import UserService
 
-    created = UserService(session_factory).seed_users_from_associates(dataset.associates)
+    created = UserService(session_factory).seed_users_from_associates(
+        dataset.associates, actor_id=SYSTEM_ACTOR
+    )
     creds = [Credential(u, n, r, p) for (u, n, r, p) in created]
     if creds:
         path = Path(settings.data_dir) / CREDENTIALS_FILE

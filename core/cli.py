@@ -240,13 +240,10 @@ def cmd_credentials(args: argparse.Namespace) -> int:
 
 
 def cmd_users(args: argparse.Namespace) -> int:
-    from core.store.db import init_db, make_engine, session_factory
-    from core.store.services import UserService
+    from core.store import SYSTEM_ACTOR, Store
 
     settings = _settings(args)
-    engine = make_engine(settings.resolved_database_url)
-    init_db(engine)
-    users = UserService(session_factory(engine))
+    users = Store.open(settings).users
     if args.action == "list":
         for u in users.list_users():
             print(f"{u.user_id:<10} {u.role:<10} {u.store_id or '-':<10} "
@@ -256,14 +253,16 @@ def cmd_users(args: argparse.Namespace) -> int:
         if not (args.user_id and args.name and args.role):
             print("users create needs --user-id, --name and --role", file=sys.stderr)
             return 2
-        password = users.create_user(args.user_id, args.name, args.role, store_id=args.store)
+        _, password = users.create_user(
+            args.user_id, args.name, args.role, store_id=args.store, actor_id=SYSTEM_ACTOR
+        )
         print(f"created {args.user_id}; initial password (shown once): {password}")
         return 0
     if args.action == "reset-password":
-        print(f"new password for {args.user_id} (shown once): {users.reset_password(args.user_id)}")
+        print(f"new password for {args.user_id} (shown once): {users.reset_password(args.user_id, actor_id=SYSTEM_ACTOR)}")
         return 0
     if args.action == "deactivate":
-        users.deactivate(args.user_id)
+        users.deactivate(args.user_id, actor_id=SYSTEM_ACTOR)
         print(f"{args.user_id} deactivated")
         return 0
     return 2
