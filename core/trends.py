@@ -353,7 +353,12 @@ class TrendAnalyzer:
         """
         self._check()
         table = self._momentum_table(self._cluster_of(), as_of, recent_days, earlier_days)
-        table = table.reindex(range(self.k_), fill_value=0.0)
+        table = table.reindex(range(self.k_))
+        for col in ("rising", "enough_data"):
+            table[col] = table[col].astype("boolean").fillna(False)
+        table = table.fillna(
+            {c: 0.0 for c in ("recent", "earlier", "recent_rate", "earlier_rate", "momentum")}
+        )
         table.index.name = "cluster"
         table = table.reset_index()
         table["name"] = [self.names_[c] for c in table["cluster"]]

@@ -66,10 +66,10 @@ def test_small_counts_do_not_read_as_huge_growth():
 
     products = pd.DataFrame(
         {
-            "product_id": ["a", "b"],
-            "name": ["A", "B"],
-            "category": ["bags", "bags"],
-            "price": [1, 2],
+            "product_id": ["a", "b", "c", "d"],
+            "name": ["A", "B", "C", "D"],
+            "category": ["bags"] * 4,
+            "price": [1, 2, 3, 4],
         }
     )
     ts = ["2026-01-10"] + ["2026-03-25", "2026-03-26", "2026-03-27", "2026-03-28"]
@@ -82,7 +82,8 @@ def test_small_counts_do_not_read_as_huge_growth():
         }
     )
     ds = Dataset.from_frames(products, events)
-    ta = TrendAnalyzer(TrendParams(k_min=2, k_max=2)).fit(ds, np.array([[1.0, 0.0], [0.0, 1.0]]))
+    vectors = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]])
+    ta = TrendAnalyzer(TrendParams(k_min=2, k_max=2)).fit(ds, vectors)
     mom = ta.momentum(recent_days=28, earlier_days=84)
     row = mom[mom["recent"] > 0].iloc[0]
     assert not row["enough_data"] and not row["rising"]
