@@ -238,10 +238,22 @@ class Dataset:
         }
         if validate:
             return validate_tables(raw, source="memory")
-        return cls(
-            **{name: _fill_optional(raw[name], TABLES[name]) for name in TABLE_ORDER},
-            source="memory",
+        return _build(
+            {name: _fill_optional(raw[name], TABLES[name]) for name in TABLE_ORDER}, "memory"
         )
+
+
+def _build(tables: Mapping[str, pd.DataFrame], source: str) -> Dataset:
+    """A Dataset of the six ``tables``."""
+    return Dataset(
+        products=tables["products"],
+        stores=tables["stores"],
+        stock=tables["stock"],
+        associates=tables["associates"],
+        clients=tables["clients"],
+        events=tables["events"],
+        source=source,
+    )
 
 
 def _short(value: Any) -> str:
@@ -404,7 +416,7 @@ def _parse_bools(s: pd.Series) -> pd.Series:
     lowered = _stripped_text(s).str.lower()
     mapped = lowered.map({**dict.fromkeys(_TRUE, True), **dict.fromkeys(_FALSE, False)})
     unknown = mapped.isna().to_numpy(dtype=bool)
-    values = mapped.to_numpy(dtype=object, na_value=None, copy=True)
+    values = mapped.astype(object).to_numpy(copy=True)  # unknown cells are replaced below
     values[unknown] = s.to_numpy(dtype=object)[unknown]
     return pd.Series(values, index=s.index, dtype=object)
 
@@ -699,7 +711,7 @@ def validate_tables(
     ] + problems
     if problems:
         raise DataValidationError(problems)
-    return Dataset(**valid, source=source)
+    return _build(valid, source)
 
 
 def _undecodable(path: Path) -> tuple[int, int, int]:
@@ -870,4 +882,4 @@ def load_dataset(folder: str | Path, *, max_file_mb: float = DEFAULT_MAX_FILE_MB
     problems += found
     if problems:
         raise DataValidationError(problems)
-    return Dataset(**valid, source=str(folder))
+    return _build(valid, str(folder))
