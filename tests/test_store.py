@@ -60,7 +60,13 @@ class FakeClock:
 
 
 def _settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path, max_failed_logins=3, lockout_minutes=15)
+    # The URL is pinned: other fixtures may have set ATELIER_DATABASE_URL for the session.
+    return Settings(
+        data_dir=tmp_path,
+        database_url=f"sqlite:///{(tmp_path / 'atelier.db').as_posix()}",
+        max_failed_logins=3,
+        lockout_minutes=15,
+    )
 
 
 @pytest.fixture
