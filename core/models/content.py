@@ -1,0 +1,326 @@
+"""Content-based recommender: a client's taste profile over product features.
+
+With ``F`` the L2-normalised product features (:class:`core.features.ProductFeatures`),
+``x`` a client's interaction row and ``q`` their declared preferences (unit
+norm), the profile is ``p = xF / ||xF|| + beta q`` and the score of product
+``i`` is the cosine ``p . F_i / ||p||``. It splits exactly by feature ``f``
+into ``(xF)_f / ||xF|| * F_if / ||p||`` (a matched attribute of the client's
+history) plus ``beta q_f F_if / ||p||`` (a matched declared preference); the
+history part also splits by past item ``j`` as
+``x_j (F_j . F_i) / (||xF|| ||p||)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.preprocessing import normalize
+
+from core.dataset import Dataset
+from core.engine_config import EngineConfig
+from core.features import PREFERENCES, ProductFeatures
+from core.interactions import (
+    ClientRows,
+    Interactions,
+    csr_from_state,
+    csr_to_state,
+    interactions_from_state,
+    interactions_to_state,
+    positions,
+    resolve_interactions,
+)
+from core.models.base import Contribution, Explanation, Recommender
+from core.schema import EVENT_TYPES
+
+#: Client columns that declare taste.
+PREFERENCE_COLUMNS: tuple[str, ...] = (*PREFERENCES, "price_min", "price_max")
+
+
+@dataclass(frozen=True)
+class ContentProfiles:
+    """Content profiles of some clients (one row each).
+
+    Attributes
+    ----------
+    history : csr_matrix, shape (n, n_features)
+        ``xF / ||xF||`` (zero rows for clients without history).
+    preference : csr_matrix, shape (n, n_features)
+        ``beta q`` (zero rows for clients who declared nothing known).
+    norm : ndarray, shape (n,)
+        ``||history + preference||`` (the cosine's denominator; 0 for empty profiles).
+    """
+
+    history: sp.csr_matrix
+    preference: sp.csr_matrix
+    norm: np.ndarray
+
+    def dense_row(self, r: int) -> tuple[np.ndarray, np.ndarray, float]:
+        """Row ``r`` as dense (history, preference, norm)."""
+        return (
+            self.history[r].toarray().ravel(),
+            self.preference[r].toarray().ravel(),
+            float(self.norm[r]),
+        )
+
+    def combined(self) -> sp.csr_matrix:
+        """``(history + preference) / norm`` (zero rows stay zero)."""
+        inv = np.divide(1.0, self.norm, out=np.zeros_like(self.norm), where=self.norm > 0)
+        return sp.csr_matrix(sp.diags(inv) @ (self.history + self.preference))
+
+
+def content_profiles(
+    rows: sp.csr_matrix, features: sp.csr_matrix, preferences: sp.csr_matrix, beta: float
+) -> ContentProfiles:
+    """Profiles from interaction rows and declared preferences.
+
+    Parameters
+    ----------
+    rows : csr_matrix, shape (n, n_products)
+    features : csr_matrix, shape (n_products, n_features)
+    preferences : csr_matrix, shape (n, n_features)
+        Unit-norm (or zero) rows.
+    beta : float
+        Weight of the declared preferences.
+    """
+    history = normalize(sp.csr_matrix(rows @ features, dtype=np.float64), norm="l2", axis=1)
+    preference = sp.csr_matrix(preferences * beta, dtype=np.float64)
+    total = history + preference
+    norm = np.sqrt(np.asarray(total.multiply(total).sum(axis=1)).ravel())
+    return ContentProfiles(history, preference, norm)
+
+
+def content_scores(profiles: ContentProfiles, features: sp.csr_matrix) -> np.ndarray:
+    """Cosine of each profile with every product, shape (n, n_products)."""
+    dense = profiles.combined().toarray()
+    if dense.shape[0] == 1:  # one sparse matrix-vector product
+        return np.asarray(features @ dense[0])[None, :]
+    return np.asarray(features @ dense.T).T
+
+
+def client_preferences(
+    dataset: Dataset, product_features: ProductFeatures, client_ids: Sequence[str]
+) -> sp.csr_matrix:
+    """Declared-preference rows of ``client_ids`` (zero for clients not in ``dataset``)."""
+    idx = positions(dataset.client_ids, list(client_ids), strict=False)
+    clients = dataset.clients
+    columns = [c for c in PREFERENCE_COLUMNS if c in clients.columns]
+    locs = [int(clients.columns.get_loc(c)) for c in columns]  # type: ignore[arg-type]
+    empty = sp.csr_matrix((1, product_features.n_features_))
+    rows = []
+    for i in idx:
+        if i < 0:
+            rows.append(empty)
+            continue
+        row = {c: clients.iat[int(i), p] for c, p in zip(columns, locs, strict=True)}
+        rows.append(product_features.preference_vector(row))
+    if not rows:
+        return sp.csr_matrix((0, product_features.n_features_))
+    return sp.csr_matrix(sp.vstack(rows, format="csr"))
+
+
+def attribute_contributions(
+    history: np.ndarray,
+    preference: np.ndarray,
+    norm: float,
+    features: sp.csr_matrix,
+    item: int,
+    names: np.ndarray,
+    scale: float,
+    component: str = "content",
+) -> list[Contribution]:
+    """Exact split of ``scale * (history + preference) . F_item / norm`` by matched feature.
+
+    Parameters
+    ----------
+    history, preference : ndarray, shape (n_features,)
+        One client's dense profile parts (:meth:`ContentProfiles.dense_row`).
+    norm : float
+        Their combined norm.
+
+    Returns
+    -------
+    list of Contribution
+        History parts as ``kind="attribute"``, declared-preference parts as
+        ``kind="preference"``; features the profile lacks are left out.
+    """
+    if norm == 0:
+        return []
+    start, end = features.indptr[item], features.indptr[item + 1]
+    cols = features.indices[start:end]
+    f_vals = features.data[start:end].astype(np.float64) * (scale / norm)
+    out = []
+    for kind, part in (("attribute", history), ("preference", preference)):
+        values = part[cols] * f_vals
+        out += [
+            Contribution(kind, str(names[c]), float(v), component)  # type: ignore[arg-type]
+            for c, v in zip(cols, values, strict=True)
+            if v != 0.0
+        ]
+    return out
+
+
+def _sorted(parts: list[Contribution]) -> tuple[Contribution, ...]:
+    return tuple(sorted(parts, key=lambda c: -abs(c.value)))
+
+
+class ContentRecommender(Recommender):
+    """Cosine between a client's content profile and each product's features.
+
+    Parameters
+    ----------
+    config : EngineConfig, optional
+        Feature weights and ``preference_weight`` (defaults when omitted).
+
+    Attributes
+    ----------
+    interactions_ : Interactions
+    product_features_ : ProductFeatures
+    features_ : csr_matrix, shape (n_products, n_features)
+    """
+
+    explains = True
+
+    def __init__(self, config: EngineConfig | None = None) -> None:
+        self.config = config
+
+    @property
+    def config_(self) -> EngineConfig:
+        return self.config or EngineConfig()
+
+    def _fit(
+        self,
+        dataset: Dataset,
+        as_of: Any = None,
+        interactions: Interactions | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if kwargs:
+            raise TypeError(f"unexpected fit argument(s): {', '.join(kwargs)}")
+        config = self.config_
+        self.interactions_ = resolve_interactions(dataset, config, as_of, interactions)
+        self.product_features_ = ProductFeatures(config).fit(dataset.products)
+        self.features_ = self.product_features_.transform(dataset.products)
+
+    def _profiles(
+        self, client_ids: Sequence[str], extra_events: pd.DataFrame | None
+    ) -> tuple[ClientRows, ContentProfiles]:
+        rows = self.interactions_.fold_in(client_ids, extra_events)
+        prefs = client_preferences(self.dataset_, self.product_features_, client_ids)
+        profiles = content_profiles(
+            rows.matrix, self.features_, prefs, self.config_.preference_weight
+        )
+        return rows, profiles
+
+    def score_clients(
+        self, client_ids: Sequence[str], extra_events: pd.DataFrame | None = None
+    ) -> np.ndarray:
+        self.check_is_fitted()
+        _, profiles = self._profiles(client_ids, extra_events)
+        return content_scores(profiles, self.features_)
+
+    def seen_mask(self, client_ids: Sequence[str]) -> np.ndarray:
+        self.check_is_fitted()
+        return self.interactions_.seen(client_ids)
+
+    def _similarity_row(self, product_idx: int) -> np.ndarray:
+        return np.asarray((self.features_ @ self.features_[product_idx].T).toarray()).ravel()
+
+    def explain(
+        self,
+        client_id: str,
+        product_id: str,
+        extra_events: pd.DataFrame | None = None,
+        *,
+        by: Literal["attribute", "item"] = "attribute",
+    ) -> Explanation:
+        """Split the score by matched feature (``by="attribute"``) or by past item.
+
+        Either way the declared-preference part is split by feature
+        (``kind="preference"``) and the parts add up to the score.
+
+        Raises
+        ------
+        UnknownIdError
+            For an unknown client (without extra events) or product.
+        """
+        return self.explain_many(client_id, [product_id], extra_events, by=by)[0]
+
+    def explain_many(
+        self,
+        client_id: str,
+        product_ids: Sequence[str],
+        extra_events: pd.DataFrame | None = None,
+        *,
+        by: Literal["attribute", "item"] = "attribute",
+    ) -> list[Explanation]:
+        """:meth:`explain` for several products of one client at once."""
+        self.check_is_fitted()
+        if by not in ("attribute", "item"):
+            raise ValueError(f"by must be 'attribute' or 'item', got {by!r}")
+        items = positions(self.dataset_.product_ids, list(product_ids))
+        rows, profiles = self._profiles([client_id], extra_events)
+        scores = np.asarray((self.features_[items] @ profiles.combined()[0].T).toarray()).ravel()
+        names = self.product_features_.feature_names_
+        h, q, norm = profiles.dense_row(0)
+        out = []
+        for a, pid in enumerate(product_ids):
+            parts = attribute_contributions(h, q, norm, self.features_, items[a], names, 1.0)
+            if by == "item":
+                parts = [c for c in parts if c.kind == "preference"]
+                parts += self._item_parts(rows, profiles, items[a])
+            s = float(scores[a])
+            out.append(Explanation(str(client_id), str(pid), s, 0.0, s, 0.0, _sorted(parts)))
+        return out
+
+    def _item_parts(
+        self, rows: ClientRows, profiles: ContentProfiles, item: int
+    ) -> list[Contribution]:
+        """The history part split over past items: ``x_j (F_j . F_i) / (||xF|| ||p||)``."""
+        if profiles.norm[0] == 0:
+            return []
+        row = rows.matrix[0]
+        past = row.indices
+        x = row.data.astype(np.float64)
+        xf = sp.csr_matrix(row @ self.features_, dtype=np.float64)
+        xf_norm = float(np.sqrt(xf.multiply(xf).sum()))
+        if xf_norm == 0:
+            return []
+        sims = np.asarray((self.features_[past] @ self.features_[item].T).toarray()).ravel()
+        values = x * sims / (xf_norm * profiles.norm[0])
+        ids = self.dataset_.product_ids.to_external(past)
+        codes = rows.strongest[0].data
+        return [
+            Contribution("item", ids[b], float(values[b]), "content", EVENT_TYPES[codes[b]])
+            for b in range(past.size)
+            if values[b] != 0.0
+        ]
+
+    # ---------------------------------------------------------- persistence
+    def _get_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        arrays, inter_meta = interactions_to_state(self.interactions_, prefix="inter.")
+        f_arrays, f_meta = self.product_features_.get_state()
+        arrays.update({f"features.{k}": v for k, v in f_arrays.items()})
+        arrays.update(csr_to_state(self.features_, "features.matrix"))
+        return arrays, {"interactions": inter_meta, "features": f_meta}
+
+    def _set_state(
+        self, arrays: dict[str, np.ndarray], meta: dict[str, Any], dataset: Dataset
+    ) -> None:
+        self.interactions_ = interactions_from_state(
+            arrays, meta["interactions"], dataset, prefix="inter."
+        )
+        f_arrays = {
+            k[len("features.") :]: v for k, v in arrays.items() if k.startswith("features.")
+        }
+        self.product_features_ = ProductFeatures.from_state(f_arrays, meta["features"], self.config)
+        self.features_ = csr_from_state(
+            arrays,
+            "features.matrix",
+            (len(dataset.product_ids), self.product_features_.n_features_),
+        )
+        self.dataset_ = dataset

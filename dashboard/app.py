@@ -1,0 +1,80 @@
+"""Atelier's entrypoint: page config, styles, start-up, sign-in gate, navigation by role.
+
+Run with ``streamlit run dashboard/app.py``. Pages live in ``app_pages/``;
+which ones a user sees is decided by :data:`dashboard.state.PAGES` (and every
+page checks the role again itself).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.bootstrap import format_credentials
+from core.exceptions import AtelierError, DataValidationError
+from dashboard import auth, resources, state
+from dashboard.components.styles import inject_styles
+
+
+def show_start_error(err: AtelierError, data_dir: object) -> None:
+    """Say why Atelier cannot start, then stop the run."""
+    if isinstance(err, DataValidationError):
+        st.error(f"The data in {data_dir} could not be loaded; nothing was changed.")
+        st.code(err.report(), language=None)
+    else:
+        st.error(str(err))
+    st.stop()
+
+
+def start_up() -> resources.Bundle:
+    """Data, model, database and demo users; a progress box the first time only."""
+    settings = resources.get_settings()
+    if resources.is_ready(settings):
+        try:
+            return resources.get_bundle()  # all cached: no progress box, no start-up writes
+        except AtelierError as err:  # e.g. a data file replaced by an invalid one
+            show_start_error(err, settings.data_dir)
+    box = st.empty()
+    with box.container(), st.status("Preparing Atelier…", expanded=True) as status:
+        bar = st.progress(0.0, text="Starting")
+
+        def progress(message: str, fraction: float) -> None:
+            bar.progress(min(max(float(fraction), 0.0), 1.0), text=message)
+
+        try:
+            bundle, creds = resources.start(settings, progress)
+        except AtelierError as err:
+            status.update(label="Atelier could not start", state="error")
+            show_start_error(err, settings.data_dir)
+        status.update(label="Atelier is ready", state="complete", expanded=False)
+    box.empty()
+    if creds:
+        # The terminal of whoever started the app, never the browser.
+        print(format_credentials(creds), flush=True)
+    return bundle
+
+
+st.set_page_config(
+    page_title="Atelier",
+    page_icon="🧵",
+    layout="wide",
+    initial_sidebar_state="collapsed",
+    menu_items={"About": "Atelier: open-source clienteling for luxury retail."},
+)
+inject_styles()
+state.init_state()
+start_up()
+
+user = auth.get_authenticator().current_user()
+if user is None:
+    page = st.navigation(
+        [st.Page(state.SIGNIN_PATH, title="Sign in", icon=":material/login:", default=True)],
+        position="hidden",
+    )
+else:
+    specs = state.pages_for(user.role)
+    pages = [
+        st.Page(spec.path, title=spec.title, icon=spec.icon, url_path=spec.key, default=i == 0)
+        for i, spec in enumerate(specs)
+    ]
+    page = st.navigation(pages, position="top")
+page.run()

@@ -1,0 +1,1 @@
+"""One thin script per page; each starts with ``require_role``."""

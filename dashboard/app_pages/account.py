@@ -1,0 +1,45 @@
+"""Account page: who is signed in, sign out, change password."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.exceptions import AuthenticationError
+from dashboard import auth, resources
+from dashboard.components import safe
+
+user = auth.require_role("account")
+services = resources.get_services(resources.get_settings())
+store_names = resources.store_names(resources.get_bundle().dataset)
+
+st.title("Account", anchor=False)
+store = store_names.get(str(user.store_id), user.store_id) if user.store_id else "no store"
+st.markdown(f"Signed in as **{safe(user.name, 120)}** ({safe(user.user_id, 60)})")
+st.markdown(safe(f"Role: {user.role} · Store: {store}", 200))
+if user.must_change_password:
+    st.warning("You are using a generated password. Choose your own below.")
+
+if st.button("Sign out", key="acct:sign_out", type="primary"):
+    auth.get_authenticator().sign_out()
+    st.rerun()
+
+st.subheader("Change password", anchor=False)
+left, _ = st.columns([2, 3])
+with left, st.form("acct:password_form", clear_on_submit=True):
+    old = st.text_input("Current password", type="password", key="acct:old")
+    new = st.text_input("New password (at least 10 characters)", type="password", key="acct:new")
+    again = st.text_input("New password again", type="password", key="acct:again")
+    changed = st.form_submit_button("Change password", width="stretch", key="acct:submit")
+if changed:
+    if new != again:
+        st.error("The two new passwords differ; type the same one twice.")
+    else:
+        try:
+            services.users.change_password(user.user_id, old, new)
+        except AuthenticationError as err:
+            locked = "locked" in str(err).lower()
+            st.error(str(err) if locked else "The current password is not right.")
+        except ValueError as err:
+            st.error(str(err).capitalize())
+        else:
+            st.success("Your password is changed.")

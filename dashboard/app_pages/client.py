@@ -1,0 +1,55 @@
+"""Client page: header, contact warning, then suggestions, profile and activity tabs."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+
+import streamlit as st
+
+from core.exceptions import AtelierError, UnknownIdError
+from dashboard import auth, resources, state
+from dashboard.components import profile, safe
+
+SUGGESTIONS_MODULE = "dashboard.components.suggestions"
+
+user = auth.require_role("client")
+client_id = state.selected_client_id()
+if client_id is None:
+    st.title("Client", anchor=False)
+    st.info("No client is open. Find one on the lookup page.")
+    st.page_link(state.page_path("lookup"), label="Find a client", icon=":material/search:")
+    st.stop()
+
+bundle = resources.get_bundle()
+try:
+    ctx = profile.build_context(client_id, user, bundle)
+except UnknownIdError:
+    st.error(f"There is no client with id '{safe(client_id, 60)}' in the current data.")
+    st.page_link(state.page_path("lookup"), label="Find a client", icon=":material/search:")
+    st.stop()
+
+profile.audit_view(ctx)
+st.page_link(state.page_path("lookup"), label="Back to lookup", icon=":material/arrow_back:")
+profile.render_header(ctx)
+profile.render_contact_warning(ctx)
+
+suggestions_tab, profile_tab, activity_tab = st.tabs(
+    ["Suggestions", "Taste & preferences", "Activity"]
+)
+with suggestions_tab:
+    if importlib.util.find_spec(SUGGESTIONS_MODULE) is None:
+        st.info("Suggestions are not available in this version.")
+    else:
+        section = importlib.import_module(SUGGESTIONS_MODULE)
+        try:
+            section.render_suggestions_section(ctx)
+        except AtelierError as err:
+            st.error(safe(str(err), 500))
+with profile_tab:
+    st.subheader("Taste profile", anchor=False)
+    profile.render_taste(ctx)
+    profile.render_preferences(ctx)
+with activity_tab:
+    st.subheader("Recent activity", anchor=False)
+    profile.render_activity(ctx)

@@ -1,0 +1,284 @@
+"""Helpers of the Trends, Model health and Data & users pages.
+
+Two parts:
+
+- pure helpers (cluster cards, the map's selection, labels), unit-tested;
+- **cache wrappers to move into ``dashboard/resources.py``** (the contract
+  keeps every ``st.cache_*`` there; they live here until the lead moves them,
+  with the exact code in the final report). Each is keyed by what makes its
+  value change: the data fingerprint and the model generation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from core.config import Settings
+from core.dataset import Dataset
+from core.health import rule_drops
+from core.retrain import RetrainJob, RetrainResult, RetrainRunner, model_generation
+from core.trend_view import TrendView, build_trend_view
+from core.trends import TrendAnalyzer
+from dashboard.components import plain, safe
+from dashboard.components.cards import html_card
+
+
+# ============================================================ TO MOVE: resources.py
+# Owner: the Trends / Model health / Data pages (issue 5). Same code, moved as is.
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _trend_analyzer(
+    fingerprint: str, generation: str, _model: Any, _dataset: Dataset
+) -> TrendAnalyzer:
+    del fingerprint, generation  # only part of the cache key
+    return TrendAnalyzer.from_model(_model, _dataset)
+
+
+def get_trend_analyzer(model: Any, dataset: Dataset, settings: Settings) -> TrendAnalyzer:
+    """The catalogue's clusters for the current model (fitted once per data and model)."""
+    generation = model_generation(settings.resolved_model_dir)
+    return _trend_analyzer(dataset.fingerprint, generation, model, dataset)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _trend_view(
+    fingerprint: str,
+    generation: str,
+    store_id: str | None,
+    window_days: int | None,
+    recent_days: int,
+    earlier_days: int,
+    _analyzer: TrendAnalyzer,
+) -> TrendView:
+    del fingerprint, generation
+    return build_trend_view(
+        _analyzer,
+        store_id=store_id,
+        window_days=window_days,
+        recent_days=recent_days,
+        earlier_days=earlier_days,
+    )
+
+
+def get_trend_view(
+    analyzer: TrendAnalyzer,
+    settings: Settings,
+    *,
+    store_id: str | None,
+    window_days: int | None,
+    recent_days: int,
+    earlier_days: int,
+) -> TrendView:
+    """The Trends page's frames for these filters (cached per data, model and filters)."""
+    generation = model_generation(settings.resolved_model_dir)
+    return _trend_view(
+        analyzer.dataset_.fingerprint, generation, store_id, window_days, recent_days,
+        earlier_days, analyzer,
+    )  # fmt: skip
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _rule_drops(fingerprint: str, n_clients: int, _dataset: Dataset) -> pd.DataFrame:
+    del fingerprint
+    return rule_drops(_dataset, n_clients=n_clients)
+
+
+def get_rule_drops(dataset: Dataset, n_clients: int = 100) -> pd.DataFrame:
+    """Which rules drop the most products over a seeded sample of clients (cached per data)."""
+    return _rule_drops(dataset.fingerprint, n_clients, dataset)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _retrain_runner(model_dir: str) -> RetrainRunner:
+    del model_dir
+    return RetrainRunner()
+
+
+def get_retrain_runner(settings: Settings) -> RetrainRunner:
+    """The process's retrain runner for this model folder (shared by every session)."""
+    return _retrain_runner(str(settings.resolved_model_dir))
+
+
+# ================================================================ pure helpers
+def selected_cluster(selection: Any) -> int | None:
+    """The cluster of the first point selected on the map, or ``None``.
+
+    ``selection`` is the plotly chart's state in ``st.session_state`` (an
+    object or dict with ``selection.points``); each point's ``customdata``
+    holds ``[product_id, cluster, ...]`` (see
+    :func:`dashboard.trend_charts.product_map_figure`).
+    """
+    if selection is None:
+        return None
+    sel = (
+        selection.get("selection")
+        if isinstance(selection, Mapping)
+        else getattr(selection, "selection", None)
+    )
+    if sel is None:
+        return None
+    points = sel.get("points") if isinstance(sel, Mapping) else getattr(sel, "points", None)
+    for point in points or []:
+        custom = point.get("customdata") if isinstance(point, Mapping) else None
+        if custom is not None and len(custom) > 1:
+            try:
+                return int(float(custom[1]))
+            except (TypeError, ValueError):
+                continue
+    return None
+
+
+def percent(value: Any, digits: int = 0) -> str:
+    """``0.123`` -> ``"12%"``; missing -> ``"–"``."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return "–"
+    if v != v:
+        return "–"
+    return f"{100 * v:.{digits}f}%"
+
+
+def euros(value: Any) -> str:
+    """``1234.5`` -> ``"€1,235"``."""
+    try:
+        return f"€{float(value):,.0f}"
+    except (TypeError, ValueError):
+        return "–"
+
+
+def cluster_label(cluster: int, name: str) -> str:
+    """``"3. cashmere · camel · tailoring"`` (1-based, plain text)."""
+    return f"{int(cluster) + 1}. {plain(name, 80)}"
+
+
+def cluster_card_html(row: Mapping[str, Any], momentum: Mapping[str, Any] | None = None) -> str:
+    """A cluster's card: name, size, demand share, price band, designers, top products.
+
+    Every field is escaped by :func:`dashboard.components.cards.html_card`.
+    """
+    lines = [
+        f"{int(row['n_products'])} products · {percent(row['catalogue_share'])} of the catalogue"
+        f" · {percent(row['demand_share'])} of demand",
+        f"Price band {euros(row['price_low'])}–{euros(row['price_high'])}"
+        f" (median {euros(row['price_median'])})",
+        f"Top designers: {plain(row['top_designers'], 160) or '–'}",
+        f"Top products: {plain(row['top_products'], 300) or '–'}",
+    ]
+    if momentum is not None:
+        trend = "rising" if bool(momentum.get("rising")) else "steady"
+        lines.append(f"Momentum: {momentum.get('change_label', '–')} ({trend})")
+    return html_card(cluster_label(int(row["cluster"]), str(row["name"])), lines)
+
+
+def comparison_frame(result: RetrainResult) -> pd.DataFrame:
+    """Guarded metrics before and after a retrain, with the relative change."""
+    after = result.after or {}
+    before = result.before or {}
+    rows = []
+    for metric in dict.fromkeys([*before, *after]):
+        old, new = before.get(metric), after.get(metric)
+        change = (new / old - 1.0) if old and new is not None else None
+        rows.append({"metric": metric, "current model": old, "new model": new, "change": change})
+    return pd.DataFrame(rows, columns=["metric", "current model", "new model", "change"])
+
+
+# ================================================================ retrain widgets
+DECISION_TEXT = {
+    "swapped": "The new model passed the check and is now in use.",
+    "kept": "The new model did not pass the check: the current model is kept.",
+    "failed": "The retrain failed: the current model is kept.",
+}
+
+
+def start_retrain(
+    runner: RetrainRunner,
+    settings: Settings,
+    services: Any,
+    user: Any,
+    *,
+    tolerance: float,
+    include_baselines: bool = True,
+) -> RetrainJob:
+    """Start a retrain for ``user`` (an admin) and audit its start and, later, its decision.
+
+    Raises
+    ------
+    RetrainBusyError
+        When a retrain is already running in this process.
+    """
+    audit = services.audit
+    actor = str(user.user_id)
+
+    def finished(result: RetrainResult) -> None:
+        audit.append(actor, "retrain", "model", result.decision, result.audit_details())
+
+    job = RetrainJob(
+        settings.data_dir,
+        settings.resolved_model_dir,
+        tolerance=tolerance,
+        include_baselines=include_baselines,
+        max_file_mb=settings.max_upload_mb,
+        started_by=actor,
+        on_finish=finished,
+    )
+    runner.start(job)
+    audit.append(
+        actor, "retrain", "model", "start",
+        {"tolerance": tolerance, "baselines": include_baselines},
+    )  # fmt: skip
+    return job
+
+
+def render_retrain_result(result: RetrainResult) -> None:
+    """The decision, its reason and the metrics before/after."""
+    text = DECISION_TEXT[result.decision]
+    show = {"swapped": st.success, "kept": st.warning, "failed": st.error}[result.decision]
+    show(f"{text} {safe(result.reason[:1].upper() + result.reason[1:], 600)}")
+    table = comparison_frame(result)
+    if not table.empty:
+        st.dataframe(
+            table,
+            hide_index=True,
+            key="health:retrain_compare",
+            column_config={
+                "current model": st.column_config.NumberColumn(format="%.4f"),
+                "new model": st.column_config.NumberColumn(format="%.4f"),
+                "change": st.column_config.NumberColumn(format="percent"),
+            },
+        )
+    st.caption(f"Finished in {result.seconds:.0f} s.")
+
+
+def render_retrain_status(runner: RetrainRunner, key: str) -> None:
+    """A progress bar that follows the process's retrain (polls every second while it runs).
+
+    Any session sees the same job; when the job ends the whole page reruns
+    once, so the model details show the new generation.
+    """
+    job = runner.job
+    running = job is not None and job.running
+
+    @st.fragment(run_every=1.0 if running else None)
+    def _status() -> None:
+        current = runner.job
+        if current is None:
+            return
+        status = current.status()
+        if status.running:
+            st.progress(status.fraction, text=safe(status.message, 200))
+            st.caption(
+                f"Started by {safe(status.started_by or 'an admin', 60)}; other sessions keep "
+                "working while it runs."
+            )
+            st.session_state[f"{key}:was_running"] = True
+        else:
+            if st.session_state.pop(f"{key}:was_running", False):
+                st.rerun(scope="app")
+            if status.result is not None:
+                render_retrain_result(status.result)
+
+    _status()

@@ -1,0 +1,211 @@
+"""The share dialog: preview the client's lookbook, then share it as a PDF or a message.
+
+What the client sees is built by :meth:`core.curation.CurationService.lookbook`
+(client wording only: no scores, no internal notes, no sensitive product the
+associate did not add by hand). Sharing records the share with its snapshot
+(exactly what the client saw), audits it and marks the list shared; the PDF
+and the message text offered afterwards are rebuilt from that snapshot.
+Without contact consent sharing is blocked, with a way to record consent.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import streamlit as st
+
+from core.exceptions import AtelierError, ConsentError
+from core.lookbook import Lookbook, lookbook_message, lookbook_pdf
+from core.store import ListConflictError
+from dashboard.components import plain, safe
+from dashboard.components.curation import Section, remember, seen_record
+
+CHANNEL_LABELS = {"pdf": "PDF lookbook", "message": "Message text"}
+
+
+def _k(sec: Section, *parts: object) -> str:
+    return ":".join(["share", sec.client_id, *(str(p) for p in parts)])
+
+
+def on_close(sec: Section) -> None:
+    st.session_state[sec.keys.share_open] = False
+    st.session_state[sec.keys.share_done] = None
+
+
+def on_record_contact_consent(sec: Section) -> None:
+    try:
+        sec.svc.record_consent(
+            sec.client_id,
+            "consent_contact",
+            sec.user_id,
+            str(st.session_state.get(_k(sec, "consent_note")) or "Given in store"),
+        )
+        st.session_state[_k(sec, "error")] = None
+    except (AtelierError, ValueError) as err:
+        st.session_state[_k(sec, "error")] = str(err)
+
+
+def on_share(sec: Section) -> None:
+    """Record the share with its snapshot (audited; the list becomes shared)."""
+    st.session_state[_k(sec, "error")] = None
+    channel = st.session_state.get(_k(sec, "channel")) or "pdf"
+    message = str(st.session_state.get(_k(sec, "message")) or "")
+    try:
+        rec = seen_record(sec)
+        if rec is None:
+            raise ValueError("There is no saved selection to share.")
+        book = sec.svc.lookbook(rec, sec.user_name, personalised=sec.personalised, message=message)
+        outcome = sec.svc.share(rec, book, channel, sec.user_id)
+    except ListConflictError as err:
+        st.session_state[_k(sec, "error")] = f"{err} Close this window and reload the list."
+        return
+    except ConsentError as err:
+        st.session_state[_k(sec, "error")] = str(err)
+        return
+    except (AtelierError, ValueError) as err:
+        st.session_state[_k(sec, "error")] = str(err)
+        return
+    st.session_state[sec.keys.share_done] = outcome.share.id
+    remember(sec, sec.svc.lists.get_list(outcome.share.list_id))
+
+
+def render_preview(book: Lookbook) -> None:
+    """The lookbook as the client will read it (every field shown literally)."""
+    with st.container(border=True):
+        st.caption(safe(book.house_name, 120))
+        st.markdown(f"#### {safe(book.title, 160)}")
+        st.markdown(safe(book.greeting, 200))
+        st.markdown(safe(book.message, 2000, one_line=False))
+        for n, item in enumerate(book.items, start=1):
+            meta = " · ".join(p for p in (item.designer, item.price_text) if p)
+            st.markdown(
+                f"**{n}. {safe(item.name, 160)}**  \n{safe(meta, 120)}  \n*{safe(item.text, 300)}*"
+            )
+        st.markdown(f"{safe(book.closing, 80)}  \n**{safe(book.signature, 200, one_line=False)}**")
+
+
+def _slug(text: str) -> str:
+    keep = "".join(ch if ch.isalnum() else "-" for ch in plain(text, 60).lower())
+    return "-".join(p for p in keep.split("-") if p) or "lookbook"
+
+
+def render_done(sec: Section, share_id: int) -> None:
+    share = next(
+        (s for s in sec.svc.store.shares.shares_for_client(sec.client_id) if s.id == share_id),
+        None,
+    )
+    if share is None:
+        st.error("The share could not be found; close this window and try again.")
+        return
+    book = Lookbook.from_snapshot(share.snapshot)
+    when = share.created_at.astimezone().strftime("%d %b %Y at %H:%M")
+    st.success(
+        f"Shared on {when}. The list is marked shared and exactly what the client sees "
+        "was saved with the share."
+    )
+    st.download_button(
+        "Download the PDF lookbook",
+        data=lookbook_pdf(book),
+        file_name=f"{_slug(book.title)}.pdf",
+        mime="application/pdf",
+        key=_k(sec, "download"),
+        type="primary",
+        width="stretch",
+        on_click="ignore",
+    )
+    st.markdown("**Message to copy** (tap the copy icon at the top right of the box):")
+    st.code(lookbook_message(book), language=None, wrap_lines=True)
+    st.button("Done", key=_k(sec, "close"), width="stretch", on_click=on_close, args=(sec,))
+
+
+def render_share(sec: Section, ctx: Any) -> None:
+    """The body of the share dialog."""
+    error = st.session_state.get(_k(sec, "error"))
+    if error:
+        st.error(safe(error, 400))
+    done = st.session_state.get(sec.keys.share_done)
+    if done:
+        render_done(sec, int(done))
+        return
+    rec = seen_record(sec)
+    if rec is None or not rec.items:
+        st.info("The selection is empty: add a product before sharing.")
+        return
+    if not sec.svc.contact_allowed(sec.client_id):
+        st.error(
+            "Sharing is blocked: this client has not agreed to be contacted. "
+            "Ask the client; if they agree, record their consent below (it is audited)."
+        )
+        st.text_input("How was consent given?", value="Given in store", key=_k(sec, "consent_note"))
+        st.button(
+            "The client agrees to be contacted: record consent",
+            key=_k(sec, "consent_go"),
+            on_click=on_record_contact_consent,
+            args=(sec,),
+            width="stretch",
+        )
+        return
+    warning = sec.svc.contact_warning(sec.client_id)
+    if warning is None and getattr(ctx, "recently_contacted", None) is not None:
+        last = ctx.recently_contacted
+        days = max((datetime.now(UTC) - last).days, 0)
+        warning = f"This client was contacted {days} day{'s' if days != 1 else ''} ago."
+    if warning:
+        st.warning(f"{safe(warning, 300)} Consider waiting before sending more.")
+    st.text_area(
+        "Personal message (shown to the client)",
+        key=_k(sec, "message"),
+        max_chars=1000,
+        height=90,
+        placeholder="Optional: a few words from you. Leave empty for the standard greeting.",
+    )
+    book = sec.svc.lookbook(
+        rec,
+        sec.user_name,
+        personalised=sec.personalised,
+        message=str(st.session_state.get(_k(sec, "message")) or ""),
+    )
+    if book.dropped:
+        n = len(book.dropped)
+        st.info(
+            f"{n} sensitive item{'s are' if n != 1 else ' is'} left out: sensitive products are "
+            "shared only when you added them yourself."
+        )
+    st.markdown("**Preview: what the client will see**")
+    render_preview(book)
+    st.radio(
+        "Send as",
+        list(CHANNEL_LABELS),
+        format_func=CHANNEL_LABELS.get,
+        key=_k(sec, "channel"),
+        horizontal=True,
+    )
+    st.button(
+        "Share with the client",
+        key=_k(sec, "go"),
+        type="primary",
+        width="stretch",
+        on_click=on_share,
+        args=(sec,),
+    )
+    st.caption("Sharing saves exactly what the client sees and marks the list as shared.")
+
+
+def _dismiss_all() -> None:
+    """Closing the dialog with its X: forget every open share dialog of this session."""
+    for key in list(st.session_state.keys()):
+        if isinstance(key, str) and key.startswith("share:") and key.endswith((":open", ":done")):
+            st.session_state[key] = None
+
+
+@st.dialog("Share a lookbook", width="large", on_dismiss=_dismiss_all)
+def _share_dialog(sec: Section, ctx: Any) -> None:
+    if not st.session_state.get(sec.keys.share_open):
+        st.rerun()
+    render_share(sec, ctx)
+
+
+def open_share_dialog(sec: Section, ctx: Any) -> None:
+    """Show the share dialog (call while ``share:<client>:open`` is set)."""
+    _share_dialog(sec, ctx)

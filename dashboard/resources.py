@@ -1,0 +1,215 @@
+"""The only Streamlit cache wrappers: settings, data, model, database, services, indexes.
+
+Every cache is bounded (``max_entries``) and keyed by what makes its value
+change: the dataset by the data folder and its files' modification times and
+sizes, the model and the search index by ``dataset.fingerprint``, the database
+by its URL. Cached objects are shared between sessions and must not be mutated.
+
+Arguments whose names start with ``_`` are not hashed by Streamlit; each such
+function takes a hashable key (fingerprint, path, URL) next to them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from core import bootstrap
+from core.config import Settings
+from core.config import get_settings as _read_settings
+from core.dataset import Dataset, find_table_files
+from core.search import ClientIndex
+from core.store import Store
+
+Progress = Callable[[str, float], None]
+
+
+def get_settings() -> Settings:
+    """The process settings, read from ``ATELIER_*`` variables (cheap; not cached)."""
+    return _read_settings()
+
+
+def data_stamp(data_dir: Path) -> tuple[tuple[str, int, int], ...]:
+    """(file name, mtime in ns, size) of every table file: a new import gives a new key."""
+    stamp = []
+    for name, path in sorted(find_table_files(Path(data_dir)).items()):
+        info = path.stat()
+        stamp.append((name, info.st_mtime_ns, info.st_size))
+    return tuple(stamp)
+
+
+# ------------------------------------------------------------------------ data and model
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _load_dataset(data_dir: str, stamp: tuple[Any, ...], max_upload_mb: float) -> Dataset:
+    del stamp  # only part of the cache key
+    settings = Settings(data_dir=Path(data_dir), max_upload_mb=max_upload_mb)
+    return bootstrap.load_data(settings)
+
+
+def get_dataset(settings: Settings) -> Dataset:
+    """The validated dataset in ``settings.data_dir`` (reloaded when a file changes)."""
+    data_dir = Path(settings.data_dir)
+    return _load_dataset(str(data_dir), data_stamp(data_dir), settings.max_upload_mb)
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _model_slot(fingerprint: str, model_dir: str) -> dict[str, Any]:
+    # A holder filled outside the cached call, so that fitting can draw its
+    # progress bar (Streamlit cannot replay elements drawn inside a cached call).
+    del fingerprint, model_dir
+    return {"lock": threading.Lock()}
+
+
+def get_model(dataset: Dataset, settings: Settings, progress: Progress | None = None) -> Any:
+    """The fitted hybrid model for ``dataset`` (loaded or fitted once per process).
+
+    Concurrent first sessions wait for one fit instead of fitting twice.
+    """
+    slot = _model_slot(dataset.fingerprint, str(settings.resolved_model_dir))
+    if "model" not in slot:
+        with slot["lock"]:
+            if "model" not in slot:
+                slot["model"] = bootstrap.load_or_fit_model(dataset, settings, progress)
+    return slot["model"]
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _client_index(fingerprint: str, _dataset: Dataset) -> ClientIndex:
+    del fingerprint
+    return ClientIndex(_dataset.clients, _dataset.events)
+
+
+def get_client_index(dataset: Dataset) -> ClientIndex:
+    """The search index over ``dataset.clients`` (built once per dataset)."""
+    return _client_index(dataset.fingerprint, dataset)
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _events_by_client(fingerprint: str, _dataset: Dataset) -> dict[str, Any]:
+    del fingerprint
+    return dict(_dataset.events.groupby("client_id", sort=False).indices)
+
+
+def client_events(dataset: Dataset, client_id: str) -> pd.DataFrame:
+    """One client's events, newest first (positional lookup, no scan of the table)."""
+    rows = _events_by_client(dataset.fingerprint, dataset).get(client_id)
+    if rows is None:
+        return dataset.events.iloc[0:0]
+    return dataset.events.iloc[rows].sort_values("timestamp", ascending=False)
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _lookup_tables(fingerprint: str, _dataset: Dataset) -> dict[str, dict[str, str]]:
+    del fingerprint
+    stores = _dataset.stores
+    associates = _dataset.associates
+    return {
+        "store_names": dict(zip(stores["store_id"], stores["name"], strict=True)),
+        "associate_names": dict(zip(associates["user_id"], associates["name"], strict=True)),
+    }
+
+
+def store_names(dataset: Dataset) -> dict[str, str]:
+    """store_id -> store name."""
+    return _lookup_tables(dataset.fingerprint, dataset)["store_names"]
+
+
+def associate_names(dataset: Dataset) -> dict[str, str]:
+    """user_id -> associate name."""
+    return _lookup_tables(dataset.fingerprint, dataset)["associate_names"]
+
+
+# ------------------------------------------------------------------------ database
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _store(
+    url: str,
+    max_failed_logins: int,
+    lockout_minutes: float,
+    cooldown_days: int,
+    max_contacts: int,
+) -> Store:
+    settings = Settings(
+        database_url=url,
+        max_failed_logins=max_failed_logins,
+        lockout_minutes=lockout_minutes,
+        contact_cooldown_days=cooldown_days,
+        max_contacts_per_cooldown=max_contacts,
+    )
+    return Store.open(settings, url=url)
+
+
+def get_services(settings: Settings) -> Store:
+    """The store services (users, lists, shares, consent, clients, audit) for the settings' DB.
+
+    Engine, schema upgrade and services are built once per process and per
+    database URL and policy settings.
+    """
+    return _store(
+        settings.resolved_database_url,
+        settings.max_failed_logins,
+        settings.lockout_minutes,
+        settings.contact_cooldown_days,
+        settings.max_contacts_per_cooldown,
+    )
+
+
+# ------------------------------------------------------------------------ start-up
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _ready_registry() -> set[tuple[str, str]]:
+    # Which (data dir, DB URL) pairs finished start-up in this process; lets
+    # later sessions skip the progress box. A set of keys, never user data.
+    return set()
+
+
+def is_ready(settings: Settings) -> bool:
+    """Whether start-up already completed for these settings in this process."""
+    key = (str(settings.data_dir), settings.resolved_database_url)
+    return key in _ready_registry() and bootstrap.data_present(Path(settings.data_dir))
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """What most pages need, all from the caches above."""
+
+    settings: Settings
+    dataset: Dataset
+    model: Any
+    services: Store
+
+
+def start(settings: Settings, progress: Progress | None = None) -> tuple[Bundle, list[Any]]:
+    """Ensure data, model, database and demo users; return them and any new demo credentials.
+
+    Raises whatever the core raises (``DataValidationError`` for bad data,
+    ``ModelMismatchError``, ...): the caller shows it.
+    """
+    report: Progress = progress or (lambda message, fraction: None)
+
+    def part(lo: float, hi: float) -> Progress:
+        return lambda message, fraction: report(message, lo + (hi - lo) * float(fraction))
+
+    bootstrap.ensure_data(settings, part(0.0, 0.35))
+    report("Loading the data", 0.35)
+    dataset = get_dataset(settings)
+    report("Preparing the recommendation model", 0.45)
+    model = get_model(dataset, settings, part(0.45, 0.9))
+    report("Opening the database", 0.9)
+    services = get_services(settings)
+    creds = bootstrap.ensure_demo_users(settings, dataset, services.sessions)
+    get_client_index(dataset)
+    report("Ready", 1.0)
+    _ready_registry().add((str(settings.data_dir), settings.resolved_database_url))
+    return Bundle(settings, dataset, model, services), creds
+
+
+def get_bundle() -> Bundle:
+    """Settings, dataset, model and services (after :func:`start` ran in this process)."""
+    settings = get_settings()
+    dataset = get_dataset(settings)
+    return Bundle(settings, dataset, get_model(dataset, settings), get_services(settings))

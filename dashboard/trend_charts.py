@@ -1,0 +1,331 @@
+"""Plotly figures of the Trends and Model health pages: DataFrame -> Figure, no Streamlit calls.
+
+Plotly renders text in hover labels, legends and bar labels as a small subset
+of HTML, so every product, designer and cluster name is HTML-escaped here
+(``<b>`` in an imported product name shows as ``<b>``, it does not turn bold).
+Colours follow the theme (cognac, sand, ink): rising clusters in warm colours,
+the rest muted.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Collection, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboard.charts import COGNAC, FONT, INK, MUTED, SAND, empty_figure
+
+#: One colour per cluster (cycled), distinguishable on an ivory background.
+PALETTE: tuple[str, ...] = (
+    "#6B4F3A", "#5E6F8C", "#8C9A7A", "#C7A36B", "#9E6B6B", "#4F7A7A", "#B08D6E",
+    "#7A6B9E", "#A6805A", "#5A8C6B", "#8C5E7A", "#6B7F9E", "#9E9A5A", "#3F5F4F",
+)  # fmt: skip
+RISING = "#B5562F"
+#: Above this many points the map uses WebGL (Scattergl).
+WEBGL_POINTS = 5000
+MAP_HEIGHT = 460
+
+
+def _esc(value: Any, max_len: int = 80) -> str:
+    text = "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+    text = " ".join(text.split())
+    if len(text) > max_len:
+        text = text[: max_len - 1] + "…"
+    return html.escape(text, quote=True)
+
+
+def _price(value: Any) -> str:
+    try:
+        return f"€{float(value):,.0f}"
+    except (TypeError, ValueError):
+        return ""
+
+
+def _layout(fig: go.Figure, height: int, *, legend: bool = False) -> go.Figure:
+    fig.update_layout(
+        height=height,
+        margin={"l": 8, "r": 16, "t": 8, "b": 8},
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        font={"family": FONT, "size": 14, "color": INK},
+        showlegend=legend,
+        hoverlabel={"font": {"family": FONT, "size": 14}},
+    )
+    return fig
+
+
+def cluster_color(cluster: int) -> str:
+    """The colour of ``cluster`` on every chart."""
+    return PALETTE[int(cluster) % len(PALETTE)]
+
+
+def product_map_figure(
+    product_map: pd.DataFrame,
+    *,
+    selected: int | None = None,
+    height: int = MAP_HEIGHT,
+) -> go.Figure:
+    """The 2-D map of the catalogue, one trace per cluster, selectable by point.
+
+    Parameters
+    ----------
+    product_map : DataFrame
+        :meth:`core.trends.TrendAnalyzer.product_map`: ``product_id``, ``x``,
+        ``y``, ``cluster``, ``cluster_name``, ``name``, ``designer``,
+        ``category``, ``price``.
+    selected : int, optional
+        A cluster to bring forward (the others fade).
+
+    Returns
+    -------
+    Figure
+        Traces in cluster order; each point's ``customdata`` is
+        ``[product_id, cluster, name, designer, category, price, cluster
+        label]`` (text escaped); ``cluster`` is the 0-based cluster id.
+    """
+    if product_map is None or product_map.empty:
+        return empty_figure("No products to map")
+    n = len(product_map)
+    trace = go.Scattergl if n > WEBGL_POINTS else go.Scatter
+    size = 9 if n <= 2000 else 6 if n <= WEBGL_POINTS else 4
+    fig = go.Figure()
+    for cluster, part in product_map.groupby("cluster", sort=True):
+        c = int(cluster)
+        label = _esc(f"{c + 1}. {part['cluster_name'].iloc[0]}", 60)
+        custom = np.column_stack(
+            [
+                part["product_id"].astype(str).to_numpy(),
+                np.full(len(part), c),
+                [_esc(v) for v in part["name"]],
+                [_esc(v, 40) for v in part["designer"]],
+                [_esc(v, 40) for v in part["category"]],
+                [_price(v) for v in part["price"]],
+                np.full(len(part), label),
+            ]
+        )
+        faded = selected is not None and c != selected
+        fig.add_trace(
+            trace(
+                x=part["x"].to_numpy(),
+                y=part["y"].to_numpy(),
+                mode="markers",
+                name=label,
+                customdata=custom,
+                marker={
+                    "color": cluster_color(c),
+                    "size": size + (2 if selected == c else 0),
+                    "opacity": 0.18 if faded else 0.85,
+                    "line": {"width": 0},
+                },
+                hovertemplate=(
+                    "<b>%{customdata[2]}</b><br>%{customdata[3]} · %{customdata[4]}"
+                    "<br>%{customdata[5]}<br>%{customdata[6]}<extra></extra>"
+                ),
+            )
+        )
+    fig.update_xaxes(visible=False, fixedrange=True)
+    fig.update_yaxes(visible=False, fixedrange=True, scaleanchor="x", scaleratio=1)
+    fig = _layout(fig, height, legend=True)
+    fig.update_layout(
+        legend={"orientation": "h", "y": -0.02, "yanchor": "top", "font": {"size": 12}},
+        clickmode="event+select",
+        dragmode="select",
+        hovermode="closest",
+    )
+    return fig
+
+
+def momentum_figure(momentum: pd.DataFrame) -> go.Figure:
+    """Horizontal bars of each cluster's momentum, labelled with the change or "too few events".
+
+    ``momentum`` is the log ratio of recent to earlier daily demand (with
+    pseudo-counts); rising clusters (significant and enough events) are drawn
+    in a warm colour, clusters under the small-count guard in grey.
+    """
+    if momentum is None or momentum.empty:
+        return empty_figure("No demand in these windows")
+    data = momentum.sort_values("momentum")
+    colors = [
+        RISING if bool(r.rising) else (SAND if not bool(r.enough_data) else MUTED)
+        for r in data.itertuples()
+    ]
+    labels = [
+        _esc(f"{int(c) + 1}. {n}", 46) for c, n in zip(data["cluster"], data["name"], strict=True)
+    ]
+    fig = go.Figure(
+        go.Bar(
+            x=data["momentum"].to_numpy(),
+            y=labels,
+            orientation="h",
+            marker={"color": colors},
+            text=[_esc(t) for t in data["change_label"]],
+            textposition="outside",
+            cliponaxis=False,
+            customdata=np.column_stack([data["recent"], data["earlier"]]),
+            hovertemplate=(
+                "%{y}<br>%{text}<br>recent demand %{customdata[0]:.0f}, "
+                "earlier %{customdata[1]:.0f}<extra></extra>"
+            ),
+        )
+    )
+    span = float(np.nanmax(np.abs(data["momentum"].to_numpy()))) if len(data) else 1.0
+    span = span if np.isfinite(span) and span > 0 else 1.0
+    fig.update_xaxes(
+        range=[-span * 1.45, span * 1.45], zeroline=True, zerolinecolor=INK, gridcolor=SAND,
+        title_text="momentum (log ratio of recent to earlier demand)", fixedrange=True,
+    )  # fmt: skip
+    fig.update_yaxes(automargin=True, fixedrange=True)
+    return _layout(fig, max(220, 34 * len(data) + 70))
+
+
+def weekly_figure(weekly: pd.DataFrame, *, highlight: Collection[int] = ()) -> go.Figure:
+    """Weekly demand per cluster; ``highlight`` clusters (rising) bold and warm, others thin.
+
+    Parameters
+    ----------
+    weekly : DataFrame
+        :meth:`core.trends.TrendAnalyzer.weekly_series`: ``week_start``,
+        ``cluster``, ``name``, ``demand``.
+    highlight : collection of int
+        Clusters to bring forward (the rising ones).
+    """
+    if weekly is None or weekly.empty:
+        return empty_figure("No demand in this period")
+    fig = go.Figure()
+    marked = {int(c) for c in highlight}
+    order = sorted(weekly["cluster"].unique(), key=lambda c: (int(c) in marked, int(c)))
+    for c in order:
+        part = weekly[weekly["cluster"] == c].sort_values("week_start")
+        bold = int(c) in marked
+        name = _esc(f"{int(c) + 1}. {part['name'].iloc[0]}", 46)
+        fig.add_trace(
+            go.Scatter(
+                x=part["week_start"],
+                y=part["demand"].clip(lower=0),
+                mode="lines",
+                name=name + (" (rising)" if bold else ""),
+                line={
+                    "color": RISING if bold else cluster_color(int(c)),
+                    "width": 3.5 if bold else 1.2,
+                },
+                opacity=1.0 if bold or not marked else 0.45,
+                hovertemplate=f"{name}<br>week of %{{x|%d %b %Y}}: %{{y:.0f}}<extra></extra>",
+            )
+        )
+    fig.update_xaxes(fixedrange=True, gridcolor=SAND)
+    fig.update_yaxes(fixedrange=True, gridcolor=SAND, title_text="weighted demand per week")
+    fig = _layout(fig, 320, legend=True)
+    fig.update_layout(legend={"orientation": "h", "y": -0.15, "font": {"size": 12}})
+    return fig
+
+
+def gaps_figure(gaps: pd.DataFrame) -> go.Figure:
+    """Each cluster's share of demand, catalogue and stock, side by side (largest gap on top)."""
+    if gaps is None or gaps.empty:
+        return empty_figure("No clusters")
+    data = gaps.sort_values("gap")
+    labels = [
+        _esc(f"{int(c) + 1}. {n}", 46) for c, n in zip(data["cluster"], data["name"], strict=True)
+    ]
+    fig = go.Figure()
+    for col, label, color in (
+        ("demand_share", "demand", COGNAC),
+        ("stock_share", "stock", MUTED),
+        ("catalogue_share", "catalogue", SAND),
+    ):
+        fig.add_trace(
+            go.Bar(
+                x=100 * data[col].to_numpy(),
+                y=labels,
+                orientation="h",
+                name=label,
+                marker={"color": color},
+                hovertemplate=f"%{{y}}<br>{label}: %{{x:.1f}}%<extra></extra>",
+            )
+        )
+    fig.update_layout(barmode="group")
+    fig.update_xaxes(ticksuffix="%", gridcolor=SAND, fixedrange=True)
+    fig.update_yaxes(automargin=True, fixedrange=True)
+    fig = _layout(fig, max(260, 52 * len(data) + 60), legend=True)
+    fig.update_layout(legend={"orientation": "h", "y": 1.02, "yanchor": "bottom"})
+    return fig
+
+
+def metrics_figure(
+    table: pd.DataFrame, metrics: Sequence[str] = ("Recall@20", "NDCG@10")
+) -> go.Figure:
+    """Grouped bars of the guarded metrics per model (the hybrid in cognac)."""
+    cols = [m for m in metrics if table is not None and m in table.columns]
+    if table is None or table.empty or not cols:
+        return empty_figure("No evaluation yet")
+    fig = go.Figure()
+    shades = (COGNAC, MUTED)
+    for i, m in enumerate(cols):
+        fig.add_trace(
+            go.Bar(
+                x=[_esc(v) for v in table["model"]],
+                y=table[m].to_numpy(),
+                name=m,
+                marker={"color": shades[i % 2], "opacity": 1.0 if i == 0 else 0.8},
+                text=[f"{v:.3f}" for v in table[m]],
+                textposition="outside",
+                cliponaxis=False,
+                hovertemplate=f"%{{x}}: {m} %{{y:.4f}}<extra></extra>",
+            )
+        )
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(gridcolor=SAND, fixedrange=True, rangemode="tozero")
+    fig.update_xaxes(fixedrange=True)
+    fig = _layout(fig, 300, legend=True)
+    fig.update_layout(legend={"orientation": "h", "y": 1.02, "yanchor": "bottom"})
+    return fig
+
+
+def lift_figure(groups: pd.DataFrame) -> go.Figure:
+    """Conversion of model vs holdout clients, with their confidence intervals as error bars.
+
+    Parameters
+    ----------
+    groups : DataFrame
+        :meth:`core.outcomes.LiftReport.to_frame`: ``group``, ``conversion``,
+        ``ci_low``, ``ci_high``, ``clients``.
+    """
+    if groups is None or groups.empty:
+        return empty_figure("No contacted clients yet")
+    conv = 100 * groups["conversion"].to_numpy(dtype=float)
+    lo = 100 * groups["ci_low"].to_numpy(dtype=float)
+    hi = 100 * groups["ci_high"].to_numpy(dtype=float)
+    fig = go.Figure(
+        go.Bar(
+            x=[_esc(g) for g in groups["group"]],
+            y=conv,
+            marker={"color": [COGNAC, MUTED][: len(groups)]},
+            error_y={"type": "data", "symmetric": False, "array": hi - conv, "arrayminus": conv - lo,
+                     "color": INK, "thickness": 1.5},
+            text=[f"{v:.1f}%" for v in conv],
+            textposition="inside",
+            hovertemplate="%{x}: %{y:.1f}%<extra></extra>",
+        )
+    )  # fmt: skip
+    fig.update_yaxes(ticksuffix="%", gridcolor=SAND, fixedrange=True, rangemode="tozero")
+    fig.update_xaxes(fixedrange=True)
+    return _layout(fig, 260)
+
+
+def hover_texts(fig: go.Figure) -> list[str]:
+    """Every text a figure can show (names, labels, hover data), for privacy scans in tests."""
+    out: list[str] = []
+    for tr in fig.data:
+        for attr in ("name", "text", "hovertext", "customdata", "x", "y"):
+            value = getattr(tr, attr, None)
+            if value is None:
+                continue
+            arr = np.asarray(value, dtype=object).ravel()
+            out += [str(v) for v in arr if isinstance(v, str)]
+    for ann in fig.layout.annotations or ():
+        out.append(str(ann.text))
+    return out

@@ -1,0 +1,234 @@
+"""Shared fixtures: a small generated maison, a temporary database, the app under AppTest.
+
+The maison (300 clients, 150 products) is generated once per session into a
+temporary folder, with a few planted clients the dashboard tests search for
+(typos, accents) and hostile names (HTML, Markdown, emoji, right-to-left,
+5,000 characters). ``ATELIER_DATA_DIR`` and ``ATELIER_DATABASE_URL`` point
+there for the rest of the session once :func:`atelier_env` is requested, so
+the app never touches ``data/`` of the checkout.
+
+Fixture names are prefixed ``atelier_``/``app_`` so tests elsewhere can keep
+their own ``dataset``/``store``/``db_url`` fixtures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+APP_PATH = REPO_ROOT / "dashboard" / "app.py"
+PAGES_DIR = REPO_ROOT / "dashboard" / "app_pages"
+APP_TIMEOUT = 120
+
+#: The planted clients: id -> (first name, last name). All in the main associate's store.
+PLANTED: dict[str, tuple[str, str]] = {
+    "t_isa": ("Isabelle", "Quatremain"),
+    "t_zoe": ("Zoé", "Vandermeer"),
+    "t_fra": ("François", "Delaunay-Roche"),
+}
+HOSTILE: dict[str, tuple[str, str]] = {
+    "h_script": ("<script>alert('x')</script>", "<img src=x onerror=alert(1)>"),
+    "h_md": ("**Bold** _it_ [link](http://evil.example)", "# Heading :red[red] $x^2$"),
+    "h_emoji": ("👑✨ Zoë", "Ōtsuka 🌸"),
+    "h_rtl": ("مريم", "العلي"),
+    "h_long": ("Long" + "x" * 5000, "Name"),
+}
+
+
+@dataclass(frozen=True)
+class AppUser:
+    """A signed-up user of the test database and their password."""
+
+    user_id: str
+    name: str
+    role: str
+    store_id: str | None
+    password: str
+
+
+@dataclass(frozen=True)
+class AtelierEnv:
+    """Where the session's maison and database live, and who can sign in."""
+
+    data_dir: Path
+    database_url: str
+    users: dict[str, AppUser]  # keys: associate, associate_other, stylist, manager, admin
+    lockout_user: AppUser
+    names: dict[str, tuple[str, str]]  # planted client id -> (first name, last name)
+
+
+def _plant_clients(data_dir: Path) -> None:
+    clients = pd.read_csv(data_dir / "clients.csv", dtype=str, keep_default_na=False)
+    events = pd.read_csv(data_dir / "events.csv", dtype=str, keep_default_na=False)
+    associates = pd.read_csv(data_dir / "associates.csv", dtype=str, keep_default_na=False)
+    main = _main_associate(clients, associates)
+    as_of = pd.Timestamp(events["timestamp"].max())
+    birthday = (as_of + pd.Timedelta(days=10)).replace(year=1980)
+    rows = []
+    for cid, (first, last) in {**PLANTED, **HOSTILE}.items():
+        row = dict.fromkeys(clients.columns, "")
+        row.update(
+            client_id=cid,
+            first_name=first,
+            last_name=last,
+            home_store_id=main["store_id"],
+            tier="vic" if cid == "t_isa" else "client",
+            consent_personalization="True",
+            consent_contact="True",
+            assigned_associate_id=main["user_id"],
+            sustainable_only="False",
+        )
+        if cid == "t_isa":
+            row.update(
+                email="isabelle.q@example.com",
+                phone="+33 6 11 22 33 44",
+                birthday=birthday.strftime("%Y-%m-%d"),
+                pref_colors="black|camel",
+                pref_materials="cashmere",
+                size_rtw="S",
+            )
+        rows.append(row)
+    clients = pd.concat([clients, pd.DataFrame(rows)], ignore_index=True)
+    clients.to_csv(data_dir / "clients.csv", index=False)
+    products = pd.read_csv(data_dir / "products.csv", dtype=str, keep_default_na=False)
+    p1, p2 = products["product_id"].iloc[0], products["product_id"].iloc[1]
+    extra = pd.DataFrame(
+        [
+            {"client_id": "t_isa", "product_id": p1, "event_type": "purchase",
+             "timestamp": str(as_of - pd.Timedelta(days=20)), "channel": "store",
+             "store_id": main["store_id"], "quantity": "1", "value": "1200.0", "is_gift": "False"},
+            {"client_id": "t_isa", "product_id": p2, "event_type": "view",
+             "timestamp": str(as_of - pd.Timedelta(days=5)), "channel": "online",
+             "store_id": "online", "quantity": "1", "value": "0.0", "is_gift": "False"},
+        ]
+    )  # fmt: skip
+    pd.concat([events, extra[events.columns]], ignore_index=True).to_csv(
+        data_dir / "events.csv", index=False
+    )
+
+
+def _main_associate(clients: pd.DataFrame, associates: pd.DataFrame) -> pd.Series:
+    """The store associate with the most assigned clients (the tests' "associate")."""
+    assoc = associates[associates["role"] == "associate"]
+    counts = clients["assigned_associate_id"].value_counts()
+    best = max(assoc["user_id"], key=lambda u: (int(counts.get(u, 0)), u))
+    row = assoc.set_index("user_id").loc[best].copy()
+    row["user_id"] = best
+    return row
+
+
+def _pick_users(associates: pd.DataFrame, main_id: str, passwords: dict[str, str]) -> dict:
+    by_id = associates.set_index("user_id")
+    main_store = by_id.loc[main_id, "store_id"]
+
+    def user(uid: str) -> AppUser:
+        row = by_id.loc[uid]
+        store = row["store_id"] or None
+        return AppUser(uid, row["name"], row["role"], store, passwords[uid])
+
+    def first(mask: pd.Series) -> str:
+        return str(associates.loc[mask, "user_id"].iloc[0])
+
+    role, store = associates["role"], associates["store_id"]
+    return {
+        "associate": user(main_id),
+        "associate_other": user(first((role == "associate") & (store != main_store))),
+        "stylist": user(first(role == "stylist")),
+        "manager": user(first(role == "manager")),
+        "admin": user(first(role == "admin")),
+    }
+
+
+@pytest.fixture(scope="session")
+def atelier_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AtelierEnv]:
+    """A generated maison + fitted model + database with users, and env vars pointing there."""
+    from core import bootstrap
+    from core.config import Settings
+    from core.generate import write_maison
+    from core.store import SYSTEM_ACTOR, Store
+
+    root = tmp_path_factory.mktemp("atelier")
+    data_dir = root / "data"
+    write_maison(data_dir, n_clients=300, n_products=150)
+    _plant_clients(data_dir)
+    database_url = f"sqlite:///{(root / 'atelier.db').as_posix()}"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ATELIER_DATA_DIR", str(data_dir))
+        mp.setenv("ATELIER_DATABASE_URL", database_url)
+        mp.delenv("ATELIER_MODEL_DIR", raising=False)
+        settings = Settings()
+        dataset = bootstrap.load_data(settings)
+        bootstrap.load_or_fit_model(dataset, settings)
+        store = Store.open(settings)
+        created = store.users.seed_users_from_associates(dataset.associates, actor_id=SYSTEM_ACTOR)
+        passwords = {uid: pw for uid, _name, _role, pw in created}
+        associates = dataset.associates.fillna({"store_id": ""})
+        clients = dataset.clients
+        main = _main_associate(clients, associates)["user_id"]
+        users = _pick_users(associates, str(main), passwords)
+        lock_record, lock_pw = store.users.create_user(
+            "lockme", "Lock Test", "associate", users["associate"].store_id,
+            password="lockme-password-1", actor_id=SYSTEM_ACTOR,
+        )  # fmt: skip
+        store.close()
+        lockout = AppUser(lock_record.user_id, lock_record.name, "associate",
+                          lock_record.store_id, lock_pw)  # fmt: skip
+        yield AtelierEnv(data_dir, database_url, users, lockout, {**PLANTED, **HOSTILE})
+
+
+@pytest.fixture
+def app_store(atelier_env: AtelierEnv) -> Iterator[object]:
+    """A :class:`core.store.Store` on the session's database (to check audit entries)."""
+    from core.store import Store
+
+    store = Store.open(url=atelier_env.database_url)
+    yield store
+    store.close()
+
+
+def page_path(name: str) -> str:
+    """A page script's path as AppTest.switch_page wants it."""
+    return str(PAGES_DIR / f"{name}.py")
+
+
+@pytest.fixture
+def open_app(atelier_env: AtelierEnv, monkeypatch: pytest.MonkeyPatch) -> Callable[..., object]:
+    """Start the app under AppTest, optionally signed in as a role, optionally on a page.
+
+    ``open_app("associate", page="lookup", state={"selected_client_id": "t_isa"})``
+    returns the AppTest after its first run(s); it asserts no exception was raised.
+    """
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard.auth import sign_in_for_test
+
+    # From the repository root, so .streamlit/config.toml is read as in production.
+    monkeypatch.chdir(REPO_ROOT)
+
+    def start(
+        role: str | None = None,
+        *,
+        page: str | None = None,
+        state: dict[str, object] | None = None,
+        user_id: str | None = None,
+    ) -> AppTest:
+        at = AppTest.from_file(str(APP_PATH), default_timeout=APP_TIMEOUT)
+        who = user_id or (atelier_env.users[role].user_id if role else None)
+        if who:
+            sign_in_for_test(at.session_state, who)
+        for key, value in (state or {}).items():
+            at.session_state[key] = value
+        at.run()
+        assert not at.exception, at.exception
+        if page is not None:
+            at.switch_page(page_path(page))
+            at.run()
+            assert not at.exception, at.exception
+        return at
+
+    return start

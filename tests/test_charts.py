@@ -1,0 +1,75 @@
+"""dashboard.charts: the figures the pages draw (AppTest has no plotly accessor)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+from dashboard.charts import activity_figure, empty_figure, taste_profile_figure
+
+
+def profile() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "factor": [3, 7, 1, 9],
+            "share": [0.1, 0.5, 0.25, 0.15],
+            "label": ["runway", "cashmere · camel · understated", "heritage", "sporty"],
+            "top_attributes": [[], [], [], []],
+        }
+    )
+
+
+def test_taste_profile_bars_strongest_on_top():
+    fig = taste_profile_figure(profile())
+    assert isinstance(fig, go.Figure)
+    (bar,) = fig.data
+    assert bar.type == "bar" and bar.orientation == "h"
+    # Plotly draws the first category at the bottom: strongest is last.
+    assert list(bar.y) == ["runway", "sporty", "heritage", "cashmere · camel · understated"]
+    assert list(bar.x) == pytest.approx([10.0, 15.0, 25.0, 50.0])
+    assert list(bar.text) == ["10%", "15%", "25%", "50%"]
+    assert fig.layout.dragmode is False
+    assert fig.layout.xaxis.fixedrange and fig.layout.yaxis.fixedrange
+
+
+def test_taste_profile_top_n_and_duplicate_labels():
+    frame = pd.DataFrame({"label": ["a", "a", "b"], "share": [0.5, 0.3, 0.2]})
+    fig = taste_profile_figure(frame, top=2)
+    assert list(fig.data[0].y) == ["a ·", "a"]
+
+
+def test_taste_profile_empty_shows_message():
+    for frame in (pd.DataFrame(columns=["factor", "share", "label"]), None):
+        fig = taste_profile_figure(frame)
+        assert fig.data == ()
+        assert "Not enough history" in fig.layout.annotations[0].text
+
+
+def test_taste_profile_needs_columns():
+    with pytest.raises(ValueError, match="needs a share column"):
+        taste_profile_figure(pd.DataFrame({"label": ["a"], "amount": [1.0]}))
+
+
+def test_taste_profile_non_fraction_values():
+    fig = taste_profile_figure(pd.DataFrame({"label": ["a", "b"], "weight": [2.0, 3.5]}))
+    assert list(fig.data[0].x) == [2.0, 3.5]
+    assert list(fig.data[0].text) == ["2.00", "3.50"]
+
+
+def test_activity_figure_stacks_by_type():
+    events = pd.DataFrame(
+        {
+            "timestamp": pd.to_datetime(["2026-01-03", "2026-01-20", "2026-02-02"]),
+            "event_type": ["purchase", "view", "view"],
+        }
+    )
+    fig = activity_figure(events)
+    assert fig.layout.barmode == "stack"
+    by_name = {t.name: list(t.y) for t in fig.data}
+    assert by_name == {"purchase": [1, 0], "view": [1, 1]}
+
+
+def test_activity_and_empty():
+    assert activity_figure(pd.DataFrame(columns=["timestamp", "event_type"])).data == ()
+    assert empty_figure("hi").layout.annotations[0].text == "hi"

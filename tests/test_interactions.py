@@ -1,0 +1,183 @@
+"""The interaction matrix on hand-made data where every value is known."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.dataset import Dataset
+from core.engine_config import EngineConfig
+from core.exceptions import UnknownIdError
+from core.interactions import build_interactions
+from core.schema import EVENT_TYPES
+
+AS_OF = pd.Timestamp("2026-01-01")
+DAY = pd.Timedelta(days=1)
+LINEAR = EngineConfig(confidence="linear")
+
+
+def _products() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "product_id": ["p1", "p2", "p3", "p4"],
+            "name": ["tote", "scarf", "coat", "ring"],
+            "category": ["bags", "accessories", "outerwear", "jewellery"],
+            "price": [2000.0, 400.0, 3000.0, 5000.0],
+        }
+    )
+
+
+def _events(extra: list[tuple] | None = None) -> pd.DataFrame:
+    rows = [
+        # client, product, type, timestamp, is_gift
+        ("c1", "p1", "purchase", AS_OF, False),  # 5
+        ("c1", "p2", "view", AS_OF - 180 * DAY, False),  # 1 * 0.5
+        ("c2", "p1", "purchase", AS_OF - 360 * DAY, False),  # 5 * 0.25, returned
+        ("c2", "p1", "return", AS_OF - 350 * DAY, False),
+        ("c2", "p3", "wishlist", AS_OF, False),  # 3
+        ("c3", "p2", "purchase", AS_OF, True),  # gift: popularity only
+        ("c3", "p3", "try_on", AS_OF - 180 * DAY, False),  # 3 * 0.5
+        ("c3", "p4", "view", AS_OF + 5 * DAY, False),  # after as_of: ignored
+    ]
+    rows += extra or []
+    return pd.DataFrame(
+        rows, columns=["client_id", "product_id", "event_type", "timestamp", "is_gift"]
+    )
+
+
+def _dataset(extra: list[tuple] | None = None) -> Dataset:
+    return Dataset.from_frames(_products(), _events(extra))
+
+
+@pytest.fixture(scope="module")
+def dataset() -> Dataset:
+    return _dataset()
+
+
+def _dense(inter, config=None) -> np.ndarray:
+    return inter.matrix.toarray().astype(np.float64)
+
+
+def test_weights_decay_returns_and_gifts_are_exact(dataset: Dataset) -> None:
+    inter = build_interactions(dataset, LINEAR, as_of=AS_OF)
+    expected = np.array(
+        [
+            [5.0, 0.5, 0.0, 0.0],
+            [0.0, 0.0, 3.0, 0.0],  # the returned purchase leaves nothing
+            [0.0, 0.0, 1.5, 0.0],  # the gift is not her taste; the later view is ignored
+        ]
+    )
+    np.testing.assert_allclose(_dense(inter), expected, rtol=1e-6)
+    np.testing.assert_allclose(inter.strength, [5.5, 3.0, 1.5])
+    # Demand counts gifts, nets returns and ignores the future.
+    np.testing.assert_allclose(inter.popularity, [5.0, 5.5, 4.5, 0.0])
+    assert (inter.matrix.data > 0).all()
+
+
+def test_strongest_event_per_cell(dataset: Dataset) -> None:
+    inter = build_interactions(dataset, LINEAR, as_of=AS_OF)
+    codes = inter.strongest.toarray()
+    assert EVENT_TYPES[codes[0, 0]] == "purchase"
+    assert EVENT_TYPES[codes[0, 1]] == "view"
+    assert EVENT_TYPES[codes[1, 2]] == "wishlist"
+    assert EVENT_TYPES[codes[2, 2]] == "try_on"
+    assert inter.strongest.nnz == inter.matrix.nnz
+
+
+def test_returns_and_gifts_can_be_switched_off(dataset: Dataset) -> None:
+    config = LINEAR.with_updates(returns_cancel=False, exclude_gifts=False)
+    m = _dense(build_interactions(dataset, config, as_of=AS_OF))
+    assert m[1, 0] == pytest.approx(1.25)
+    assert m[2, 1] == pytest.approx(5.0)
+
+
+def test_log1p_confidence(dataset: Dataset) -> None:
+    m = _dense(build_interactions(dataset, EngineConfig(), as_of=AS_OF))
+    assert m[0, 0] == pytest.approx(math.log1p(5.0), rel=1e-6)
+    assert m[0, 1] == pytest.approx(math.log1p(0.5), rel=1e-6)
+
+
+def test_idf_normalisation(dataset: Dataset) -> None:
+    m = _dense(build_interactions(dataset, LINEAR.with_updates(item_normalization="idf"), AS_OF))
+    idf1 = math.log(4 / 2) + 1  # three clients, one with a cell
+    idf2 = math.log(4 / 3) + 1  # two with a cell
+    assert m[0, 0] == pytest.approx(5.0 * idf1, rel=1e-6)
+    assert m[1, 2] == pytest.approx(3.0 * idf2, rel=1e-6)
+
+
+def test_bm25_normalisation(dataset: Dataset) -> None:
+    config = LINEAR.with_updates(item_normalization="bm25", bm25_k1=1.2, bm25_b=0.75)
+    m = _dense(build_interactions(dataset, config, AS_OF))
+    avg = (5.5 + 3.0 + 1.5) / 3
+    norm = 0.25 + 0.75 * 5.5 / avg
+    expected = 5.0 * 2.2 / (1.2 * norm + 5.0) * (math.log(2) + 1)
+    assert m[0, 0] == pytest.approx(expected, rel=1e-6)
+
+
+def test_events_after_as_of_are_ignored() -> None:
+    later = _dataset([("c1", "p4", "purchase", AS_OF + 30 * DAY, False)])
+    a = build_interactions(later, LINEAR, as_of=AS_OF)
+    b = build_interactions(_dataset(), LINEAR, as_of=AS_OF)
+    np.testing.assert_array_equal(_dense(a), _dense(b))
+    np.testing.assert_array_equal(a.popularity, b.popularity)
+
+
+def test_default_as_of_is_the_dataset_s(dataset: Dataset) -> None:
+    inter = build_interactions(dataset, LINEAR)
+    assert inter.as_of == dataset.as_of == AS_OF + 5 * DAY
+    assert inter.matrix[2, 3] == pytest.approx(1.0)
+
+
+def test_fold_in_equals_a_rebuild_with_the_event() -> None:
+    new = [("c2", "p2", "try_on", AS_OF - 10 * DAY, False), ("c2", "p1", "purchase", AS_OF, False)]
+    frame = pd.DataFrame(
+        new, columns=["client_id", "product_id", "event_type", "timestamp", "is_gift"]
+    )
+    for config in (EngineConfig(), LINEAR):
+        base = build_interactions(_dataset(), config, as_of=AS_OF)
+        refit = build_interactions(_dataset(new), config, as_of=AS_OF)
+        rows = base.fold_in(["c2", "c1", "c2"], frame)
+        np.testing.assert_allclose(rows.matrix[0].toarray(), refit.matrix[1].toarray(), rtol=1e-6)
+        np.testing.assert_allclose(rows.matrix[1].toarray(), base.matrix[0].toarray())
+        np.testing.assert_allclose(rows.matrix[2].toarray(), refit.matrix[1].toarray(), rtol=1e-6)
+        np.testing.assert_array_equal(rows.strongest[0].toarray(), refit.strongest[1].toarray())
+        assert rows.strength[0] == pytest.approx(refit.strength[1])
+
+
+def test_folded_in_return_cancels_a_fitted_purchase(dataset: Dataset) -> None:
+    base = build_interactions(dataset, LINEAR, as_of=AS_OF)
+    ret = pd.DataFrame({"client_id": ["c1"], "product_id": ["p1"], "event_type": ["return"]})
+    row = base.client_rows(["c1"], ret).toarray()
+    np.testing.assert_allclose(row, [[0.0, 0.5, 0.0, 0.0]], rtol=1e-6)
+
+
+def test_unknown_client_with_events_gets_a_row(dataset: Dataset) -> None:
+    base = build_interactions(dataset, LINEAR, as_of=AS_OF)
+    ev = pd.DataFrame({"client_id": ["new"], "product_id": ["p3"], "event_type": ["wishlist"]})
+    row = base.client_rows(["new"], ev).toarray()
+    np.testing.assert_allclose(row, [[0.0, 0.0, 3.0, 0.0]])  # undated: happens now
+    assert base.history_strength(["new"], ev)[0] == pytest.approx(3.0)
+
+
+def test_unknown_ids_raise_with_the_id(dataset: Dataset) -> None:
+    base = build_interactions(dataset, LINEAR, as_of=AS_OF)
+    with pytest.raises(UnknownIdError, match="'ghost'"):
+        base.client_rows(["c1", "ghost"])
+    ev = pd.DataFrame({"client_id": ["c1"], "product_id": ["nope"], "event_type": ["view"]})
+    with pytest.raises(UnknownIdError, match="'nope'"):
+        base.client_rows(["c1"], ev)
+    bad = ev.assign(product_id="p1", event_type="stare")
+    with pytest.raises(ValueError, match="stare"):
+        base.client_rows(["c1"], bad)
+
+
+def test_store_popularity_falls_back_to_the_home_store(dataset: Dataset) -> None:
+    inter = build_interactions(dataset, LINEAR, as_of=AS_OF)
+    store = inter.client_store("c1")
+    assert store is not None
+    np.testing.assert_allclose(inter.store_popularity(store), inter.popularity)
+    with pytest.raises(UnknownIdError, match="'mars'"):
+        inter.store_popularity("mars")

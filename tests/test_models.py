@@ -1,0 +1,360 @@
+"""Model-specific behaviour of SVD, content and hybrid on a generated maison.
+
+The shared recommender contract lives in ``test_contract.py``; here the
+generator's planted truth (each client's taste segments, each product's
+segment) checks the statistical claims, and exact decompositions are
+checked on random (client, product) pairs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.dataset import Dataset
+from core.engine_config import EngineConfig
+from core.exceptions import UnknownIdError
+from core.generate import generate_maison
+from core.models.base import Recommender
+from core.models.content import ContentRecommender
+from core.models.hybrid import HybridRecommender
+from core.models.svd import SVDRecommender
+from core.schema import split_list
+
+SEED = 11
+CONFIG = EngineConfig(seed=3)
+
+
+@pytest.fixture(scope="module")
+def maison():
+    return generate_maison(n_clients=600, n_products=300, seed=SEED)
+
+
+@pytest.fixture(scope="module")
+def dataset(maison) -> Dataset:
+    return Dataset.from_frames(**maison.tables)
+
+
+@pytest.fixture(scope="module")
+def models(dataset: Dataset) -> dict[str, Recommender]:
+    return {
+        "hybrid": HybridRecommender(CONFIG).fit(dataset),
+        "svd": SVDRecommender(CONFIG).fit(dataset),
+        "content": ContentRecommender(CONFIG).fit(dataset),
+    }
+
+
+@pytest.fixture(scope="module")
+def hybrid(models) -> HybridRecommender:
+    return models["hybrid"]  # type: ignore[return-value]
+
+
+@pytest.fixture(scope="module")
+def truth(maison, dataset: Dataset) -> dict:
+    cs = maison.truth["client_segments"]
+    seg_of_product = (
+        maison.truth["product_segments"]
+        .set_index("product_id")["segment"]
+        .reindex(dataset.products["product_id"])
+        .to_numpy()
+    )
+    main = cs.sort_values("weight").groupby("client_id").tail(1).set_index("client_id")["segment"]
+    return {
+        "product_segment": seg_of_product,
+        "client_segments": cs.groupby("client_id")["segment"].apply(set).to_dict(),
+        "main_segment": main.to_dict(),
+        "segments": maison.truth["segments"].set_index("segment"),
+    }
+
+
+def _active(model, dataset: Dataset) -> list[str]:
+    m = model.interactions_.matrix
+    return list(dataset.client_ids.to_external(np.flatnonzero(np.diff(m.indptr) > 0)))
+
+
+# ------------------------------------------------------------ explanations
+@pytest.mark.parametrize("name", ["hybrid", "svd", "content"])
+def test_explanations_add_up_for_random_pairs(models, dataset: Dataset, name: str) -> None:
+    model = models[name]
+    rng = np.random.default_rng(0)
+    clients = dataset.clients["client_id"].to_numpy()
+    products = dataset.products["product_id"].to_numpy()
+    for c, p in zip(rng.choice(clients, 200), rng.choice(products, 200), strict=True):
+        e = model.explain(str(c), str(p))
+        scale = max(abs(e.score), sum(abs(x.value) for x in e.contributions), 1e-12)
+        assert abs(e.total - e.score) <= 1e-6 * scale
+        assert e.cf_score + e.content_score + e.prior_score == pytest.approx(e.score, rel=1e-9)
+        j = dataset.product_ids.to_internal_one(str(p))
+        assert e.score == pytest.approx(model.score_clients([str(c)])[0, j], rel=1e-9, abs=1e-12)
+
+
+def test_hybrid_explanation_covers_every_part(hybrid: HybridRecommender, dataset) -> None:
+    client = _active(hybrid, dataset)[0]
+    rec = hybrid.recommend(client, 5, exclude_seen=True)
+    for e in hybrid.explain_many(client, rec["product_id"].tolist()):
+        kinds = {c.kind for c in e.contributions}
+        assert {"item", "attribute", "prior"} <= kinds
+        for c in e.contributions:
+            assert c.component == {"item": "cf", "prior": "prior"}.get(c.kind, "content")
+            assert (c.event_type is not None) == (c.kind == "item")
+        cf = sum(c.value for c in e.contributions if c.component == "cf")
+        assert cf == pytest.approx(e.cf_score, rel=1e-9)
+    assert [e.score for e in hybrid.explain_many(client, rec["product_id"].tolist())] == (
+        pytest.approx(rec["score"].tolist(), rel=1e-9)
+    )
+
+
+def test_explain_many_equals_explain(models, dataset: Dataset) -> None:
+    client = str(dataset.clients["client_id"].iloc[7])
+    products = dataset.products["product_id"].iloc[:20].tolist()
+    for model in models.values():
+        many = model.explain_many(client, products)
+        for e, one in zip(many, [model.explain(client, p) for p in products], strict=True):
+            assert e.product_id == one.product_id
+            assert e.score == pytest.approx(one.score, rel=1e-12, abs=1e-15)
+            assert {c.source: c.value for c in e.contributions if c.kind == "item"} == (
+                pytest.approx({c.source: c.value for c in one.contributions if c.kind == "item"})
+            )
+            assert len(e.contributions) == len(one.contributions)
+
+
+def test_content_explains_by_item_or_attribute(models, dataset: Dataset) -> None:
+    model = models["content"]
+    client = _active(model, dataset)[3]
+    product = str(dataset.products["product_id"].iloc[5])
+    by_attr = model.explain(client, product)
+    by_item = model.explain(client, product, by="item")
+    assert by_item.score == pytest.approx(by_attr.score, rel=1e-12)
+    assert by_item.total == pytest.approx(by_item.score, rel=1e-6)
+    assert {c.kind for c in by_item.contributions} <= {"item", "preference"}
+    with pytest.raises(ValueError, match="by must be"):
+        model.explain(client, product, by="colour")  # type: ignore[arg-type]
+
+
+def test_svd_explanation_is_the_pure_svd_split(models, dataset: Dataset) -> None:
+    model = models["svd"]
+    client = _active(model, dataset)[0]
+    j = 11
+    e = model.explain(client, str(dataset.products["product_id"].iloc[j]))
+    x = model.interactions_.client_rows([client])
+    v = model.item_factors_
+    expected = {
+        str(dataset.products["product_id"].iloc[i]): float(val) * float(v[i] @ v[j])
+        for i, val in zip(x.indices, x.data, strict=True)
+    }
+    assert {c.source: c.value for c in e.contributions} == pytest.approx(expected, rel=1e-6)
+
+
+# ----------------------------------------------------------- planted truth
+def test_hybrid_recovers_planted_taste(hybrid: HybridRecommender, dataset, truth) -> None:
+    clients = [c for c in _active(hybrid, dataset) if c in truth["client_segments"]]
+    recs = hybrid.recommend_batch(clients, 20, exclude_seen=True)
+    seg = dict(zip(dataset.products["product_id"], truth["product_segment"], strict=True))
+    recs["hit"] = [
+        seg[p] in truth["client_segments"][c]
+        for c, p in zip(recs["client_id"], recs["product_id"], strict=True)
+    ]
+    share = pd.Series(truth["product_segment"]).value_counts(normalize=True)
+    chance = np.mean([sum(share.get(s, 0) for s in truth["client_segments"][c]) for c in clients])
+    hit = recs.groupby("client_id")["hit"].mean().mean()
+    # Measured 0.78 against 0.21 by chance; ask for half the margin.
+    assert hit - chance > 0.28, (hit, chance)
+
+
+def test_fold_in_moves_suggestions_toward_the_new_segment(
+    hybrid: HybridRecommender, dataset, truth, maison
+) -> None:
+    rng = np.random.default_rng(1)
+    names = list(truth["segments"].index)
+    pids = dataset.products["product_id"].to_numpy()
+    seg = dict(zip(pids, truth["product_segment"], strict=True))
+    before, after = [], []
+    for c in _active(hybrid, dataset)[:120]:
+        others = [s for s in names if s not in truth["client_segments"].get(c, set())]
+        target = others[rng.integers(len(others))]
+        pick = rng.choice(
+            np.flatnonzero((truth["product_segment"] == target) & hybrid.known_products_)
+        )
+        ev = pd.DataFrame(
+            {"client_id": [c], "product_id": [pids[pick]], "event_type": ["purchase"],
+             "timestamp": [maison.as_of]}
+        )  # fmt: skip
+        b = hybrid.recommend(c, 20, exclude_seen=True)["product_id"]
+        a = hybrid.recommend(c, 20, exclude_seen=True, extra_events=ev)["product_id"]
+        before.append(np.mean([seg[p] == target for p in b]))
+        after.append(np.mean([seg[p] == target for p in a]))
+    # Measured 0.05 -> 0.26 on average; ask for half the margin.
+    assert np.mean(after) - np.mean(before) > 0.1, (np.mean(before), np.mean(after))
+    assert np.mean(np.array(after) > np.array(before)) > 0.7
+
+
+def test_cold_products_reach_clients_of_their_segment(
+    hybrid: HybridRecommender, dataset, truth
+) -> None:
+    cold = np.flatnonzero(~hybrid.known_products_)
+    assert cold.size >= 5
+    assert np.linalg.norm(hybrid.item_factors_[cold], axis=1).min() > 0  # placed by the ridge map
+    clients = dataset.clients["client_id"].tolist()
+    scores = hybrid.score_clients(clients)
+    pct = (-scores).argsort(axis=1).argsort(axis=1) / scores.shape[1]  # 0 = top
+    main = np.array([truth["main_segment"].get(c) for c in clients], dtype=object)
+    own, other = [], []
+    for j in cold:
+        in_seg = main == truth["product_segment"][j]
+        if in_seg.any():
+            own.append(pct[in_seg, j].mean())
+            other.append(pct[~in_seg, j].mean())
+    # Measured 0.23 against 0.63 (mean rank percentile); ask for half the gap.
+    assert np.mean(other) - np.mean(own) > 0.2, (np.mean(own), np.mean(other))
+
+
+def _segment_attributes(segments: pd.DataFrame, segment: str) -> set[str]:
+    row = segments.loc[segment]
+    return {
+        f"{key}={v}"
+        for col, key in (("designers", "designer"), ("materials", "material"),
+                         ("colors", "color"), ("tags", "tag"))
+        for v in split_list(row[col])
+    }  # fmt: skip
+
+
+def test_taste_profile_names_the_planted_segment(hybrid: HybridRecommender, dataset, truth):
+    segments = truth["segments"]
+    hits, chance = [], []
+    for c in _active(hybrid, dataset)[:250]:
+        profile = hybrid.taste_profile(c)
+        assert list(profile.columns) == ["factor", "share", "label", "top_attributes"]
+        assert profile["share"].sum() == pytest.approx(1.0)
+        assert (profile["share"] > 0).all() and profile["share"].is_monotonic_decreasing
+        top = set(profile["top_attributes"].iloc[0])
+        own = truth["client_segments"][c]
+        hits.append(bool(top & _segment_attributes(segments, truth["main_segment"][c])))
+        chance.append(
+            np.mean([bool(top & _segment_attributes(segments, s)) for s in segments.index
+                     if s not in own])
+        )  # fmt: skip
+    # Measured 0.63 against 0.34 for the other segments; ask for half the margin.
+    assert np.mean(hits) - np.mean(chance) > 0.15, (np.mean(hits), np.mean(chance))
+
+
+def test_taste_profile_edges(hybrid: HybridRecommender, dataset) -> None:
+    cold = [c for c in dataset.clients["client_id"] if c not in set(_active(hybrid, dataset))]
+    assert hybrid.taste_profile(cold[0]).empty
+    assert len(hybrid.taste_profile(_active(hybrid, dataset)[0], n=2)) == 2
+    with pytest.raises(ValueError, match="n must be"):
+        hybrid.taste_profile(cold[0], n=0)
+
+
+# -------------------------------------------------------------- hybrid parts
+def test_cold_client_gets_preferences_and_store_trend(hybrid: HybridRecommender, dataset):
+    active = set(_active(hybrid, dataset))
+    clients = dataset.clients.set_index("client_id")
+    cold = [
+        c for c in clients.index
+        if c not in active and clients.loc[c, "pref_designers"] and clients.loc[c, "price_max"] > 0
+    ]  # fmt: skip
+    assert cold, "the generator plants cold clients with declared preferences"
+    client = cold[0]
+    top = hybrid.recommend(client, 10)["product_id"].tolist()
+    explanations = hybrid.explain_many(client, top)
+    assert all(e.cf_score == 0.0 for e in explanations)
+    kinds = {c.kind for e in explanations for c in e.contributions}
+    assert kinds == {"preference", "prior"}
+    store = clients.loc[client, "home_store_id"]
+    sources = {c.source for e in explanations for c in e.contributions if c.kind == "prior"}
+    assert sources == {f"store_trend={store}"}
+
+
+def test_cf_weight_grows_with_history(hybrid: HybridRecommender, dataset) -> None:
+    client = _active(hybrid, dataset)[0]
+    product = str(dataset.products["product_id"].iloc[0])
+    state = hybrid._state([client], None)
+    h = hybrid.interactions_.history_strength([client])[0]
+    w_cf = h / (h + CONFIG.blend_k)
+    assert state.content_weight[0] == pytest.approx(1 - w_cf)
+    more = pd.DataFrame({"client_id": [client] * 3, "product_id": [product] * 3,
+                         "event_type": ["purchase"] * 3})  # fmt: skip
+    assert hybrid._state([client], more).content_weight[0] < state.content_weight[0]
+
+
+def test_score_parts_add_up(hybrid: HybridRecommender, dataset) -> None:
+    clients = dataset.clients["client_id"].iloc[:30].tolist()
+    cf, content, prior = hybrid.score_parts(clients)
+    np.testing.assert_allclose(cf + content + prior, hybrid.score_clients(clients), rtol=1e-12)
+    assert (prior >= 0).all() and prior.max() <= CONFIG.prior_weight + 1e-12
+
+
+def test_item_embedding(hybrid: HybridRecommender, dataset) -> None:
+    emb = hybrid.item_embedding()
+    assert emb.shape == (len(dataset.product_ids), hybrid.item_factors_.shape[1])
+    np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1.0, rtol=1e-5)
+
+
+def test_unknown_client_with_events_is_scored(models, dataset) -> None:
+    product = str(dataset.products["product_id"].iloc[3])
+    ev = pd.DataFrame({"client_id": ["walk-in"], "product_id": [product],
+                       "event_type": ["try_on"]})  # fmt: skip
+    for model in models.values():
+        scores = model.score_clients(["walk-in"], ev)
+        assert np.isfinite(scores).all() and np.abs(scores).max() > 0
+        e = model.explain("walk-in", product, ev)
+        assert e.total == pytest.approx(e.score, rel=1e-6)
+
+
+# ---------------------------------------------------------------- contract
+@pytest.mark.parametrize("name", ["hybrid", "svd", "content"])
+def test_unknown_ids_raise_with_the_id(models, dataset: Dataset, name: str) -> None:
+    model = models[name]
+    client = str(dataset.clients["client_id"].iloc[0])
+    product = str(dataset.products["product_id"].iloc[0])
+    with pytest.raises(UnknownIdError, match="'nobody'"):
+        model.score_clients(["nobody"])
+    with pytest.raises(UnknownIdError, match="'nobody'"):
+        model.recommend("nobody", 5)
+    with pytest.raises(UnknownIdError, match="'nobody'"):
+        model.explain("nobody", product)
+    with pytest.raises(UnknownIdError, match="'nothing'"):
+        model.explain(client, "nothing")
+    with pytest.raises(UnknownIdError, match="'nothing'"):
+        model.similar_products("nothing")
+    if name == "hybrid":
+        with pytest.raises(UnknownIdError, match="'nobody'"):
+            model.taste_profile("nobody")  # type: ignore[attr-defined]
+
+
+def test_consent_is_not_the_model_s_business(maison, dataset: Dataset, hybrid) -> None:
+    tables = dict(maison.tables)
+    tables["clients"] = tables["clients"].assign(consent_personalization=False)
+    refused = Dataset.from_frames(**tables)
+    assert refused.fingerprint != dataset.fingerprint
+    model = HybridRecommender(CONFIG).fit(refused)
+    clients = dataset.clients["client_id"].iloc[:40].tolist()
+    np.testing.assert_array_equal(model.score_clients(clients), hybrid.score_clients(clients))
+
+
+def test_determinism_for_a_seed(dataset: Dataset, hybrid: HybridRecommender) -> None:
+    again = HybridRecommender(CONFIG).fit(dataset)
+    np.testing.assert_array_equal(again.item_factors_, hybrid.item_factors_)
+    clients = dataset.clients["client_id"].iloc[:20].tolist()
+    np.testing.assert_array_equal(again.score_clients(clients), hybrid.score_clients(clients))
+    other = SVDRecommender(CONFIG.with_updates(seed=4, svd_n_iter=1)).fit(dataset)
+    assert not np.array_equal(other.item_factors_, hybrid.item_factors_)
+
+
+def test_fit_as_of_ignores_later_events(dataset: Dataset, maison) -> None:
+    cut = maison.as_of - pd.Timedelta(days=60)
+    model = SVDRecommender(CONFIG).fit(dataset, as_of=cut)
+    assert model.interactions_.as_of == cut
+    with pytest.raises(TypeError, match="unexpected fit argument"):
+        SVDRecommender(CONFIG).fit(dataset, as_off=cut)
+
+
+def test_fit_reuses_compatible_interactions(dataset: Dataset, hybrid) -> None:
+    inter = hybrid.interactions_
+    model = HybridRecommender(CONFIG.with_updates(blend_k=3.0)).fit(dataset, interactions=inter)
+    assert model.interactions_ is inter
+    with pytest.raises(ValueError, match="half_life_days"):
+        SVDRecommender(CONFIG.with_updates(half_life_days=30)).fit(dataset, interactions=inter)
+    with pytest.raises(ValueError, match="pass only one"):
+        SVDRecommender(CONFIG).fit(dataset, interactions=inter, as_of="2020-01-01")
