@@ -181,6 +181,7 @@ class Suggester:
         bestseller_days: int = 180,
         pronoun: str | None = None,
         as_of: pd.Timestamp | None = None,
+        holdout_share: float = 0.0,
     ) -> None:
         self.model = model
         self.dataset = dataset
@@ -194,7 +195,18 @@ class Suggester:
         self.bestseller_days = bestseller_days
         self.pronoun = pronoun
         self.as_of = as_of
+        self.holdout_share = holdout_share
         self._state: dict[str, Any] = {}
+
+    def in_holdout(self, client_id: str) -> bool:
+        """Whether the client is in the holdout group that never gets model suggestions.
+
+        A fixed, hash-assigned share of clients (``holdout_share``) gets the generic
+        list instead, so that lift is measured against them (:mod:`core.outcomes`).
+        """
+        from core.outcomes import in_holdout
+
+        return in_holdout(str(client_id), self.holdout_share)
 
     # ------------------------------------------------------------ plumbing
     @property
@@ -325,7 +337,7 @@ class Suggester:
         pin_ok = pin_ok[np.sort(first)]
         candidates = rr.allowed & filt
         client = ctx.client_row(client_id)
-        if not rr.personalized:
+        if not rr.personalized or self.in_holdout(client_id):
             return self._generic_run(
                 str(client.get("home_store_id") or ""),
                 k,
@@ -608,12 +620,17 @@ class Suggester:
             max_per_category=self._cap(max_per_category, self.max_per_category),
         )
         client = self._ctx.client_row(client_id)
-        generic = not run.rr.personalized
+        holdout = run.rr.personalized and self.in_holdout(client_id)
+        generic = not run.rr.personalized or holdout
         if generic:
             items = self._generic_items(run, str(client.get("home_store_id") or ""))
             banner = (
-                "No personalisation consent: these are generic suggestions -- new arrivals and "
-                f"{self._store_name(client)} bestsellers. The client's history is not used."
+                "Holdout group: this client gets generic suggestions -- new arrivals and "
+                f"{self._store_name(client)} bestsellers -- so that the model's lift can be "
+                "measured against them."
+                if holdout
+                else "No personalisation consent: these are generic suggestions -- new arrivals "
+                f"and {self._store_name(client)} bestsellers. The client's history is not used."
             )
         else:
             items = self._model_items(run, client_id, client, extra_events)
@@ -911,7 +928,11 @@ class Suggester:
                             "rank": np.arange(1, run.chosen.size + 1),
                             "product_id": self.dataset.product_ids.to_external(run.chosen),
                             "final_score": run.final[run.chosen],
-                            "source": "model" if run.rr.personalized else "generic",
+                            "source": (
+                                "model"
+                                if run.rr.personalized and not self.in_holdout(cid)
+                                else "generic"
+                            ),
                         }
                     )
                 )

@@ -499,3 +499,24 @@ def test_an_empty_selection_gives_an_empty_frame_with_the_columns(sugg):
     assert res.items.empty
     assert tuple(res.items.columns) == ITEM_COLUMNS
     assert res.diversity == 0.0
+
+
+def test_holdout_clients_never_receive_model_suggestions(model, ds):
+    from core.outcomes import in_holdout
+
+    share = 0.5
+    sugg = Suggester(model, ds, RuleSet.default(), max_per_designer=None, holdout_share=share)
+    clients = [c for c in ds.clients["client_id"] if bool(ds.client(c)["consent_personalization"])]
+    held = [c for c in clients if in_holdout(c, share)]
+    kept = [c for c in clients if not in_holdout(c, share)]
+    assert held and kept, "the tiny dataset should have clients in both groups"
+    for cid in held:
+        model.calls_.clear()
+        res = sugg.suggest(cid, k=5)
+        assert res.generic and "Holdout" in (res.banner or "")
+        assert set(res.items["source"]) <= {"generic"}
+        assert not any(cid in call for call in model.calls_), "the model scored a holdout client"
+    batch = sugg.suggest_batch(held + kept, k=5)
+    assert set(batch.loc[batch["client_id"].isin(held), "source"]) <= {"generic"}
+    res = sugg.suggest(kept[0], k=5)
+    assert not res.generic and set(res.items["source"]) == {"model"}
