@@ -55,6 +55,9 @@ class IdMap:
         self.index = pd.Index(pd.Series(list(external_ids), dtype=object).astype(str))
         if not self.index.is_unique:
             raise ValueError(f"{kind} ids must be unique")
+        # Converted once: to_external runs on every recommend call.
+        self._external = self.index.to_numpy(dtype=object)
+        self._external.flags.writeable = False
 
     def __len__(self) -> int:
         return len(self.index)
@@ -64,7 +67,7 @@ class IdMap:
 
     @property
     def external_ids(self) -> np.ndarray:
-        return self.index.to_numpy()
+        return self._external
 
     def to_internal(self, external_ids: Any, *, strict: bool = True) -> np.ndarray:
         """Map external ids to internal ints; unknown ids raise (or give -1)."""
@@ -86,7 +89,7 @@ class IdMap:
         arr = np.asarray(internal_ids, dtype=np.int64)
         if arr.size and (arr.min() < 0 or arr.max() >= len(self.index)):
             raise IndexError(f"internal {self.kind} index out of range")
-        return self.index.to_numpy()[arr]
+        return self._external[arr]
 
 
 @dataclass(frozen=True)
