@@ -160,7 +160,11 @@ def _attribute_phrase(facet: str, value: str) -> str | None:
     if facet == "price_band":
         return "this price range"
     if facet == "warmth":
-        return f"{v} pieces"
+        return {
+            "light": "light, warm-weather pieces",
+            "medium": "mid-weight pieces",
+            "heavy": "warm, cold-weather pieces",
+        }.get(v.lower(), f"{v}-weight pieces")
     if facet == "flag":
         return {"sustainable": "sustainable pieces", "limited_edition": "limited editions"}.get(
             v.lower(), v
