@@ -149,10 +149,23 @@ def read_demo_credentials(settings: Settings) -> list[Credential]:
         return [Credential(**row) for row in csv.DictReader(fh)]
 
 
-def format_credentials(creds: list[Credential]) -> str:
-    """A short table of demo sign-ins, one per role first, for the terminal."""
+def format_credentials(creds: list[Credential], per_role: int | None = None) -> str:
+    """A table of demo sign-ins for the terminal, admins first.
+
+    ``per_role`` shows only that many users of each role (the first start
+    prints a short table; ``python -m core credentials`` prints them all).
+    """
     order = {"admin": 0, "manager": 1, "stylist": 2, "associate": 3}
     creds = sorted(creds, key=lambda c: (order.get(c.role, 9), c.user_id))
-    lines = ["Demo sign-ins (generated on first start; `python -m core credentials` shows them again):"]
-    lines += [f"  {c.role:<10} {c.user_id:<8} {c.password}   ({c.name})" for c in creds]
+    lines = ["Demo sign-ins (`python -m core credentials` shows them all again):"]
+    shown: dict[str, int] = {}
+    hidden = 0
+    for c in creds:
+        shown[c.role] = shown.get(c.role, 0) + 1
+        if per_role is not None and shown[c.role] > per_role:
+            hidden += 1
+            continue
+        lines.append(f"  {c.role:<10} {c.user_id:<8} {c.password}   ({c.name})")
+    if hidden:
+        lines.append(f"  ... and {hidden} more")
     return "\n".join(lines)

@@ -87,9 +87,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
         (Path(args.out) / DEMO_MARKER).write_text(
             json.dumps({"seed": args.seed, "counts": counts}), encoding="utf-8"
         )
-    print(f"wrote {args.out} in {time.perf_counter() - t0:.1f} s: " + ", ".join(
-        f"{k} {v:,}" for k, v in counts.items()
-    ))
+    print(
+        f"wrote {args.out} in {time.perf_counter() - t0:.1f} s: "
+        + ", ".join(f"{k} {v:,}" for k, v in counts.items())
+    )
     return 0
 
 
@@ -111,9 +112,10 @@ def cmd_import_retail(args: argparse.Namespace) -> int:
 
     t0 = time.perf_counter()
     counts = import_online_retail(args.csv, args.out, overwrite=args.overwrite)
-    print(f"imported {args.csv} into {args.out} in {time.perf_counter() - t0:.1f} s: " + ", ".join(
-        f"{k} {v:,}" for k, v in counts.items()
-    ))
+    print(
+        f"imported {args.csv} into {args.out} in {time.perf_counter() - t0:.1f} s: "
+        + ", ".join(f"{k} {v:,}" for k, v in counts.items())
+    )
     return 0
 
 
@@ -135,7 +137,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     init_db(engine)
     creds = ensure_demo_users(settings, ds, session_factory(engine))
     if creds:
-        print(format_credentials(creds))
+        print(format_credentials(creds, per_role=2))
     print(f"ready: {settings.data_dir} (fingerprint {ds.fingerprint})")
     return 0
 
@@ -170,7 +172,8 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     ds = _load(args)
     model = load_or_fit_model(ds, settings)
     rules = RuleSet.from_toml(args.rules) if args.rules else RuleSet.default()
-    result = Suggester(model, ds, rules).suggest(args.client, k=args.k, diversity=args.diversity)
+    suggester = Suggester(model, ds, rules)
+    result = suggester.suggest(args.client, k=args.k, diversity=args.diversity)
     client = ds.client(args.client)
     print(f"{client['first_name']} {client['last_name']} ({args.client}), tier {client['tier']}")
     if result.banner:
@@ -179,7 +182,8 @@ def cmd_recommend(args: argparse.Namespace) -> int:
         print(f"{row.rank:>3}. {row.name} — {row.designer} — {row.price:,.0f}  [{row.score:.3f}]")
         print(f"     {row.associate_reason}")
     if args.why_not:
-        print(f"why not {args.why_not}? {Suggester(model, ds, rules).why_not(args.client, args.why_not)}")
+        why = suggester.why_not(args.client, args.why_not, k=args.k, diversity=args.diversity)
+        print(f"why not {args.why_not}? {why}")
     return 0
 
 
@@ -230,8 +234,10 @@ def cmd_credentials(args: argparse.Namespace) -> int:
     creds = read_demo_credentials(settings)
     if not creds:
         if not is_demo(Path(settings.data_dir)):
-            print("No demo credentials: this is not the generated demo data. "
-                  "Create users with `python -m core users create`.")
+            print(
+                "No demo credentials: this is not the generated demo data. "
+                "Create users with `python -m core users create`."
+            )
         else:
             print("No demo users yet: start the dashboard or run `python -m core init`.")
         return 1
@@ -246,8 +252,10 @@ def cmd_users(args: argparse.Namespace) -> int:
     users = Store.open(settings).users
     if args.action == "list":
         for u in users.list_users():
-            print(f"{u.user_id:<10} {u.role:<10} {u.store_id or '-':<10} "
-                  f"{'active' if u.active else 'inactive':<9} {u.name}")
+            print(
+                f"{u.user_id:<10} {u.role:<10} {u.store_id or '-':<10} "
+                f"{'active' if u.active else 'inactive':<9} {u.name}"
+            )
         return 0
     if args.action == "create":
         if not (args.user_id and args.name and args.role):
@@ -259,7 +267,9 @@ def cmd_users(args: argparse.Namespace) -> int:
         print(f"created {args.user_id}; initial password (shown once): {password}")
         return 0
     if args.action == "reset-password":
-        print(f"new password for {args.user_id} (shown once): {users.reset_password(args.user_id, actor_id=SYSTEM_ACTOR)}")
+        print(
+            f"new password for {args.user_id} (shown once): {users.reset_password(args.user_id, actor_id=SYSTEM_ACTOR)}"
+        )
         return 0
     if args.action == "deactivate":
         users.deactivate(args.user_id, actor_id=SYSTEM_ACTOR)
@@ -285,7 +295,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=int, default=7)
     g.add_argument("--format", choices=["csv", "parquet"], default="csv")
     g.add_argument("--rising-segment", help="plant a segment whose demand rises lately")
-    g.add_argument("--demo", action="store_true", help="mark as demo data (demo users get passwords)")
+    g.add_argument(
+        "--demo", action="store_true", help="mark as demo data (demo users get passwords)"
+    )
     g.set_defaults(fn=cmd_generate)
 
     v = sub.add_parser("validate", help="validate a data folder and print the report")
