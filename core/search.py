@@ -62,22 +62,22 @@ _FOLD = str.maketrans(
         "ı": "i",
     }
 )
-_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+_NON_WORD = re.compile(r"[\W_]+")
 _NON_DIGIT = re.compile(r"\D+")
 
 
 def normalise(text: Any) -> str:
-    """Lower-case ASCII words separated by single spaces ("Zoé-Marie" -> "zoe marie").
+    """Lower-case words without accents, single-spaced ("Zoé-Marie" -> "zoe marie").
 
     Accents are removed (Unicode NFKD, then combining marks dropped), letters
-    such as ø, æ, ł folded, everything that is not a letter or digit becomes a
-    space. Missing values give ``""``.
+    such as ø, æ, ł folded, everything that is not a letter or digit (of any
+    script: "مريم" stays) becomes a space. Missing values give ``""``.
     """
     if text is None or (isinstance(text, float) and np.isnan(text)):
         return ""
     folded = unicodedata.normalize("NFKD", str(text).translate(_FOLD))
     stripped = "".join(ch for ch in folded if not unicodedata.combining(ch))
-    return _NON_ALNUM.sub(" ", stripped.casefold().translate(_FOLD)).strip()
+    return _NON_WORD.sub(" ", stripped.casefold().translate(_FOLD)).strip()
 
 
 def digits(text: Any) -> str:
@@ -327,7 +327,8 @@ class ClientIndex:
             active = (self.last_activity >= since).fillna(False).to_numpy(dtype=bool)
             keep &= active
 
-        if normalise(query) or digits(query):
+        if query.strip():
+            # Punctuation alone ("!!!") is a query too: it matches nobody.
             score, matched = self.scores(query)
             keep &= score >= min_score
         else:

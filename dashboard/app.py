@@ -71,10 +71,24 @@ if user is None:
         position="hidden",
     )
 else:
-    specs = state.pages_for(user.role)
+    # The role's pages are in the menu; the other pages on disk are registered hidden,
+    # so opening one by URL reaches its own require_role and a clear "not available
+    # for your role" message instead of a silent redirect.
+    allowed = state.pages_for(user.role)
     pages = [
-        st.Page(spec.path, title=spec.title, icon=spec.icon, url_path=spec.key, default=i == 0)
-        for i, spec in enumerate(specs)
+        st.Page(
+            spec.path,
+            title=spec.title,
+            icon=spec.icon,
+            url_path=spec.key,
+            default=spec == allowed[0] if allowed else False,
+            visibility="visible" if spec in allowed else "hidden",
+        )
+        for spec in state.PAGES
+        if spec.exists
     ]
     page = st.navigation(pages, position="top")
+    if page.url_path != "client":
+        # Leaving the Client page ends that "open": coming back is a new, audited view.
+        st.session_state[state.VIEWED_CLIENT] = None
 page.run()

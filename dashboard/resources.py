@@ -58,24 +58,37 @@ def get_dataset(settings: Settings) -> Dataset:
     return _load_dataset(str(data_dir), data_stamp(data_dir), settings.max_upload_mb)
 
 
-@st.cache_resource(max_entries=2, show_spinner=False)
-def _model_slot(fingerprint: str, model_dir: str) -> dict[str, Any]:
+@st.cache_resource(max_entries=3, show_spinner=False)
+def _model_slot(fingerprint: str, model_dir: str, generation: str) -> dict[str, Any]:
     # A holder filled outside the cached call, so that fitting can draw its
     # progress bar (Streamlit cannot replay elements drawn inside a cached call).
-    del fingerprint, model_dir
+    del fingerprint, model_dir, generation  # only the cache key
     return {"lock": threading.Lock()}
 
 
 def get_model(dataset: Dataset, settings: Settings, progress: Progress | None = None) -> Any:
     """The fitted hybrid model for ``dataset`` (loaded or fitted once per process).
 
-    Concurrent first sessions wait for one fit instead of fitting twice.
+    Keyed by the data fingerprint and the saved model's generation
+    (:func:`core.retrain.model_generation`), so a retrained model swapped in on
+    disk is loaded on the next run. Concurrent first sessions wait for one fit
+    instead of fitting twice.
     """
-    slot = _model_slot(dataset.fingerprint, str(settings.resolved_model_dir))
+    from core.retrain import model_generation
+
+    model_dir = settings.resolved_model_dir
+    generation = model_generation(model_dir)
+    slot = _model_slot(dataset.fingerprint, str(model_dir), generation)
     if "model" not in slot:
         with slot["lock"]:
             if "model" not in slot:
-                slot["model"] = bootstrap.load_or_fit_model(dataset, settings, progress)
+                model = bootstrap.load_or_fit_model(dataset, settings, progress)
+                slot["model"] = model
+                saved = model_generation(model_dir)
+                if saved != generation:  # we just fitted and saved it: file it under its key
+                    _model_slot(dataset.fingerprint, str(model_dir), saved).setdefault(
+                        "model", model
+                    )
     return slot["model"]
 
 

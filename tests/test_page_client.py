@@ -15,7 +15,8 @@ pytestmark = pytest.mark.usefixtures("atelier_env")
 
 
 def unescape(text: str) -> str:
-    return re.sub(r"\\(.)", r"\1", text)
+    """Undo safe(): drop backslash escapes and the invisible anti-autolink word joiners."""
+    return re.sub(r"\\(.)", r"\1", text).replace("\u2060", "")
 
 
 def all_text(at: AppTest) -> str:
@@ -91,6 +92,11 @@ def test_view_audited_once_per_open(open_app, atelier_env, app_store):
     at.run()
     assert not at.exception
     assert views() == before + 2
+    # Going to another page and back through the menu is a new open too.
+    at.switch_page(str(state.DASHBOARD_DIR / "app_pages" / "account.py")).run()
+    at.switch_page(str(state.DASHBOARD_DIR / "app_pages" / "client.py")).run()
+    assert not at.exception
+    assert views() == before + 3
 
 
 def test_activity_and_internal_browsing(open_app):
@@ -183,6 +189,14 @@ def test_safe_escapes_markup(raw, escaped):
     from dashboard.components import safe
 
     assert safe(raw) == escaped
+
+
+def test_safe_stops_autolinks():
+    from dashboard.components import safe
+
+    assert safe("see http://evil.example") == "see http\u2060\\://evil\\.example"
+    assert safe("a@b.co") == "a\\@\u2060b\\.co"
+    assert safe("www.x.com").startswith("www\u2060")
 
 
 def test_safe_isolates_rtl_and_strips_bidi_overrides():

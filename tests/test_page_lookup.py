@@ -13,7 +13,8 @@ pytestmark = pytest.mark.usefixtures("atelier_env")
 
 
 def unescape(text: str) -> str:
-    return re.sub(r"\\(.)", r"\1", text)
+    """Undo safe(): drop backslash escapes and the invisible anti-autolink word joiners."""
+    return re.sub(r"\\(.)", r"\1", text).replace("\u2060", "")
 
 
 def cards(at: AppTest) -> list[tuple[str, str]]:

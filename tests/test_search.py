@@ -56,6 +56,8 @@ def ids(df: pd.DataFrame) -> list[str]:
         ("Søren Ærø", "soren aero"),
         ("Łukasz Straße", "lukasz strasse"),
         ("O'Brien", "o brien"),
+        ("مريم العلي", "مريم العلي"),
+        ("Ōtsuka 🌸", "otsuka"),
         (None, ""),
         (float("nan"), ""),
     ],
@@ -108,6 +110,19 @@ def test_no_match_is_empty_with_columns(clients):
     result = search_clients(clients, "xyzzy")
     assert result.empty
     assert list(result.columns) == list(RESULT_COLUMNS)
+
+
+def test_non_latin_names_and_punctuation_only(clients):
+    frame = pd.concat(
+        [
+            clients,
+            pd.DataFrame({"client_id": ["C007"], "first_name": ["مريم"], "last_name": ["العلي"]}),
+        ],  # fmt: skip
+        ignore_index=True,
+    )
+    assert ids(search_clients(frame, "مريم")) == ["C007"]
+    assert search_clients(frame, "!!!").empty
+    assert search_clients(frame, "   ").shape[0] == 7  # blank: everyone (the "your clients" list)
 
 
 def test_stray_initials_do_not_match(clients):

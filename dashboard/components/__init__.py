@@ -22,6 +22,10 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=^&\"'%@])")
 # Bidi overrides and isolates inside user text could reorder what surrounds it.
 _BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
 _WHITESPACE = re.compile(r"\s+")
+# Markdown turns bare URLs and emails into links even when escaped; a word joiner
+# (invisible) after the scheme, "www" or "@" stops that.
+_AUTOLINK = re.compile(r"(?i)(https?|ftp|mailto|www|@)(?=[:./\w])")
+WORD_JOINER = "\u2060"
 ELLIPSIS = "…"
 
 
@@ -53,11 +57,13 @@ def safe(text: Any, max_len: int | None = 500, *, one_line: bool = True) -> str:
     """``text`` escaped for Streamlit Markdown: shows literally, never as markup.
 
     HTML tags, Markdown emphasis, links, headings, Streamlit colour and icon
-    directives and LaTeX are all backslash-escaped; emoji and non-Latin
+    directives and LaTeX are all backslash-escaped, bare URLs and emails are
+    kept from turning into links (an invisible word joiner); emoji and non-Latin
     scripts are kept; right-to-left text is isolated; long text is cut at
     ``max_len`` characters with an ellipsis.
     """
     value = plain(text, max_len, one_line=one_line)
+    value = _AUTOLINK.sub(lambda m: m.group(1) + WORD_JOINER, value)
     escaped = _MD_SPECIAL.sub(r"\\\1", value)
     if not one_line:
         escaped = escaped.replace("\n", "  \n")

@@ -25,6 +25,8 @@ from dashboard.components.chips import render_chips
 from dashboard.components.swatch import swatch_html
 
 UPCOMING_DAYS = 60
+#: Below this many purchases/try-ons/wishlists the table alone says it all.
+TIMELINE_MIN_EVENTS = 4
 #: What the client did and would expect us to know (may be mentioned to them).
 VOLUNTEERED = ("purchase", "return", "try_on", "wishlist")
 #: Signals the client did not volunteer: internal only, never said out loud.
@@ -298,6 +300,16 @@ def render_activity(ctx: state.ClientPageContext) -> None:
     if volunteered.empty:
         st.write("No purchases, try-ons or wishlists yet.")
     else:
+        given = events[events["event_type"].isin(VOLUNTEERED)]
+        if len(given) >= TIMELINE_MIN_EVENTS:
+            st.plotly_chart(
+                charts.activity_figure(
+                    given.assign(event_type=given["event_type"].map(EVENT_LABELS))
+                ),
+                width="stretch",
+                config={"displayModeBar": False, "scrollZoom": False},
+                key=ctx.key("timeline"),
+            )
         st.dataframe(volunteered, hide_index=True, width="stretch")
     if can(ctx.user.role, "view_internal"):
         browsing = activity_rows(events, ctx.dataset.products, stores, internal=True)

@@ -36,7 +36,10 @@ h1, h2, h3, h4 {{ overflow-wrap: anywhere; word-break: break-word; }}
 [data-testid="stBaseButton-primaryFormSubmit"] {{
   min-height: {TOUCH_TARGET_PX}px; min-width: {TOUCH_TARGET_PX}px;
 }}
-.stButton button p {{ font-size: 1rem; }}
+.stButton button p, [data-testid="stTopNavLink"] p, [data-testid="stTab"] p,
+[data-testid="stExpander"] summary p, [data-testid="stPageLink"] p,
+label[data-baseweb="checkbox"] p, [data-testid="stRadio"] label p {{ font-size: 1rem; }}
+[data-testid="stWidgetLabel"] p {{ font-size: 0.95rem; }}
 [data-testid="stTextInputRootElement"], [data-testid="stNumberInputContainer"],
 .stTextInput input, .stNumberInput input, .stDateInput input {{ min-height: {TOUCH_TARGET_PX}px; }}
 [data-testid="stTextInputRootElement"] button {{
