@@ -78,11 +78,11 @@ def load_or_fit_model(
     """
     from core.engine_config import EngineConfig
     from core.models.hybrid import HybridRecommender
-    from core.models.persistence import load_model, save_model
+    from core.models.persistence import META_FILE, load_model, save_model
 
     progress = progress or _noop
     model_dir = settings.resolved_model_dir
-    if (model_dir / "meta.json").is_file():
+    if (model_dir / META_FILE).is_file():
         try:
             progress("Loading the saved model", 0.5)
             model = load_model(model_dir, dataset)

@@ -853,7 +853,8 @@ def _choice_keys(
     Returns the keys, the product order inside a block and segment offsets.
     """
     n_seg = len(SEGMENTS)
-    pop = rng.lognormal(0.0, 1.0, len(seg)) * np.where(cold, 0.04, 1.0)
+    # New arrivals start with a launch buzz well below an established product.
+    pop = rng.lognormal(0.0, 1.0, len(seg)) * np.where(cold, 0.4, 1.0)
     b = np.arange(_N_BUCKETS)[:, None]
     age = b * _BUCKET_DAYS + _BUCKET_DAYS // 2 - launch_day[None, :]
     life = np.select([age < 0, age < 120, age < 365], [0.8, 1.6, 1.0], 0.55)
