@@ -118,7 +118,7 @@ def data_freshness(dataset: Dataset) -> pd.DataFrame:
     rows = []
     for name, df in dataset.tables.items():
         col = latest_cols.get(name)
-        latest = pd.NaT
+        latest: Any = pd.NaT
         if col is not None and col in df.columns and len(df):
             latest = pd.to_datetime(df[col], errors="coerce").max()
         rows.append({"table": name, "rows": int(len(df)), "latest": latest})
@@ -346,8 +346,8 @@ def measure_outcomes(
     )
     lift = None
     if holdout_share > 0 and len(items):
-        contacted = items.groupby("client_id")["shared_at"].min().rename("contacted_at")
-        contacted = contacted.reset_index()
+        first = items.groupby("client_id")["shared_at"].min().rename("contacted_at")
+        contacted = first.reset_index()
         contacted["holdout"] = holdout_mask(contacted["client_id"], holdout_share)
         lift = holdout_lift(contacted, dataset.events, window_days=window_days)
     return OutcomeReport(

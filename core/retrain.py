@@ -81,6 +81,11 @@ def model_generation(model_dir: str | Path) -> str:
     return f"{_counter(folder)}-{info.st_ino}-{info.st_mtime_ns}"
 
 
+def retrain_count(model_dir: str | Path) -> int:
+    """How many retrains were swapped into ``model_dir`` since it was last fitted from scratch."""
+    return _counter(Path(model_dir))
+
+
 def _counter(folder: Path) -> int:
     try:
         return int((folder / GENERATION_FILE).read_text(encoding="utf-8").strip() or 0)
@@ -121,12 +126,11 @@ def guarded_metrics(
     """``{metric: value}`` of ``model`` in ``report``; ``None`` when the report lacks them."""
     if report is None or model not in report.metrics.index:
         return None
-    row = report.metrics.loc[model]
-    out = {}
+    out: dict[str, float] = {}
     for m in metrics:
-        if m not in row.index:
+        if m not in report.metrics.columns:
             return None
-        out[m] = float(row[m])
+        out[m] = float(report.metrics.at[model, m])  # type: ignore[arg-type]
     return out
 
 

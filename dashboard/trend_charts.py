@@ -118,7 +118,7 @@ def product_map_figure(
                 marker={
                     "color": cluster_color(c),
                     "size": size + (2 if selected == c else 0),
-                    "opacity": 0.18 if faded else 0.85,
+                    "opacity": 0.3 if faded else 0.9,
                     "line": {"width": 0},
                 },
                 hovertemplate=(
@@ -128,14 +128,13 @@ def product_map_figure(
             )
         )
     fig.update_xaxes(visible=False, fixedrange=True)
-    fig.update_yaxes(visible=False, fixedrange=True, scaleanchor="x", scaleratio=1)
-    fig = _layout(fig, height, legend=True)
-    fig.update_layout(
-        legend={"orientation": "h", "y": -0.02, "yanchor": "top", "font": {"size": 12}},
-        clickmode="event+select",
-        dragmode="select",
-        hovermode="closest",
-    )
+    fig.update_yaxes(visible=False, fixedrange=True)
+    # No legend: the cluster picker next to the map names them, and hover says it too.
+    fig = _layout(fig, height)
+    # Streamlit sets the click mode: with point selection and no drag mode here, a tap on
+    # a dot selects it ("select" as drag mode would turn tap-selection off). Fixed axes
+    # keep a finger's drag for scrolling the page.
+    fig.update_layout(hovermode="closest")
     return fig
 
 
@@ -172,18 +171,24 @@ def momentum_figure(momentum: pd.DataFrame) -> go.Figure:
             ),
         )
     )
-    span = float(np.nanmax(np.abs(data["momentum"].to_numpy()))) if len(data) else 1.0
-    span = span if np.isfinite(span) and span > 0 else 1.0
+    values = data["momentum"].to_numpy(dtype=float)
+    low = min(float(np.nanmin(values)), 0.0) if len(values) else 0.0
+    high = max(float(np.nanmax(values)), 0.0) if len(values) else 1.0
+    width = (high - low) or 1.0
+    # Room on both sides for the labels drawn outside the bars ("too few events").
     fig.update_xaxes(
-        range=[-span * 1.45, span * 1.45], zeroline=True, zerolinecolor=INK, gridcolor=SAND,
-        title_text="momentum (log ratio of recent to earlier demand)", fixedrange=True,
+        range=[low - 0.6 * width if low < 0 else -0.05 * width, high + 0.75 * width],
+        zeroline=True, zerolinecolor=INK, gridcolor=SAND, showticklabels=False,
+        title_text="momentum: recent vs earlier daily demand", fixedrange=True,
     )  # fmt: skip
     fig.update_yaxes(automargin=True, fixedrange=True)
     return _layout(fig, max(220, 34 * len(data) + 70))
 
 
-def weekly_figure(weekly: pd.DataFrame, *, highlight: Collection[int] = ()) -> go.Figure:
-    """Weekly demand per cluster; ``highlight`` clusters (rising) bold and warm, others thin.
+def weekly_figure(
+    weekly: pd.DataFrame, *, highlight: Collection[int] = (), selected: int | None = None
+) -> go.Figure:
+    """Weekly demand per cluster: rising clusters bold and warm, the selected one bold, the rest faint.
 
     Parameters
     ----------
@@ -191,33 +196,40 @@ def weekly_figure(weekly: pd.DataFrame, *, highlight: Collection[int] = ()) -> g
         :meth:`core.trends.TrendAnalyzer.weekly_series`: ``week_start``,
         ``cluster``, ``name``, ``demand``.
     highlight : collection of int
-        Clusters to bring forward (the rising ones).
+        The rising clusters (drawn in the warm "rising" colour, named in the legend).
+    selected : int, optional
+        The cluster being looked at (drawn bold in its own colour).
+        With neither, every cluster is drawn in its colour.
     """
     if weekly is None or weekly.empty:
         return empty_figure("No demand in this period")
     fig = go.Figure()
-    marked = {int(c) for c in highlight}
+    rising = {int(c) for c in highlight}
+    marked = rising | ({int(selected)} if selected is not None else set())
     order = sorted(weekly["cluster"].unique(), key=lambda c: (int(c) in marked, int(c)))
     for c in order:
+        c = int(c)
         part = weekly[weekly["cluster"] == c].sort_values("week_start")
-        bold = int(c) in marked
-        name = _esc(f"{int(c) + 1}. {part['name'].iloc[0]}", 46)
+        name = _esc(f"{c + 1}. {part['name'].iloc[0]}", 46)
+        if c in rising:
+            color, width, label = RISING, 3.5, name + " (rising)"
+        elif c in marked or not marked:
+            color, width, label = cluster_color(c), 3.0 if marked else 1.5, name
+        else:
+            color, width, label = SAND, 1.2, name
         fig.add_trace(
             go.Scatter(
                 x=part["week_start"],
                 y=part["demand"].clip(lower=0),
                 mode="lines",
-                name=name + (" (rising)" if bold else ""),
-                line={
-                    "color": RISING if bold else cluster_color(int(c)),
-                    "width": 3.5 if bold else 1.2,
-                },
-                opacity=1.0 if bold or not marked else 0.45,
+                name=label,
+                showlegend=c in marked or not marked,
+                line={"color": color, "width": width},
                 hovertemplate=f"{name}<br>week of %{{x|%d %b %Y}}: %{{y:.0f}}<extra></extra>",
             )
         )
     fig.update_xaxes(fixedrange=True, gridcolor=SAND)
-    fig.update_yaxes(fixedrange=True, gridcolor=SAND, title_text="weighted demand per week")
+    fig.update_yaxes(fixedrange=True, gridcolor=SAND, title_text="demand / week")
     fig = _layout(fig, 320, legend=True)
     fig.update_layout(legend={"orientation": "h", "y": -0.15, "font": {"size": 12}})
     return fig

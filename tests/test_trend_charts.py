@@ -62,8 +62,8 @@ def test_map_has_one_trace_per_cluster_and_selectable_customdata(product_map):
     assert sum(len(t.x) for t in fig.data) == len(product_map)
     for c, trace in enumerate(fig.data):
         assert {int(v) for v in trace.customdata[:, 1]} == {c}
-        assert trace.marker.opacity == (0.85 if c == 1 else 0.18)
-    assert fig.layout.clickmode == "event+select"
+        assert trace.marker.opacity == (0.9 if c == 1 else 0.3)
+    assert fig.layout.dragmode is None  # Streamlit then enables tap-to-select
     assert "%{customdata[2]}" in fig.data[0].hovertemplate
 
 
@@ -101,7 +101,12 @@ def test_weekly_series_highlights_rising_clusters():
     by_name = {t.name: t for t in fig.data}
     assert by_name["2. b (rising)"].line.width > by_name["1. a"].line.width
     assert by_name["2. b (rising)"].line.color == tc.RISING
+    assert by_name["1. a"].line.color == tc.SAND and not by_name["1. a"].showlegend
     assert fig.data[-1].name == "2. b (rising)"  # drawn last, on top
+    picked = tc.weekly_figure(weekly, selected=0)
+    assert picked.data[-1].name == "1. a" and picked.data[-1].line.color == tc.cluster_color(0)
+    plain = tc.weekly_figure(weekly)
+    assert all(t.showlegend for t in plain.data)
 
 
 def test_gaps_bars_are_percent_shares():

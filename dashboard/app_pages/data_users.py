@@ -59,6 +59,9 @@ with data_tab:
         hide_index=True,
         key="data:tables",
         column_config={
+            "table": "Table",
+            "rows": st.column_config.NumberColumn("Rows", format="%d"),
+            "file": "File",
             "size_mb": st.column_config.NumberColumn("Size (MB)", format="%.2f"),
             "modified": st.column_config.DatetimeColumn("Changed", format="D MMM YYYY HH:mm"),
         },
@@ -179,7 +182,18 @@ with users_tab:
         user_rows,
         hide_index=True,
         key="data:users",
-        column_config={"last sign-in": st.column_config.DatetimeColumn(format="D MMM YYYY HH:mm")},
+        column_config={
+            "user_id": "User id",
+            "name": "Name",
+            "role": "Role",
+            "store": "Store",
+            "active": st.column_config.CheckboxColumn("Active"),
+            "locked": st.column_config.CheckboxColumn("Locked"),
+            "must change password": st.column_config.CheckboxColumn("New password due"),
+            "last sign-in": st.column_config.DatetimeColumn(
+                "Last sign-in (UTC)", format="D MMM YYYY HH:mm"
+            ),
+        },
     )
     store_options = [None, *sorted(stores, key=lambda s: stores[s])]
 
@@ -303,7 +317,12 @@ with audit_tab:
         hide_index=True,
         key="data:audit_table",
         column_config={
+            "id": st.column_config.NumberColumn("#", width=56),
             "at": st.column_config.DatetimeColumn("When (UTC)", format="D MMM YYYY HH:mm:ss"),
+            "actor_id": "Actor",
+            "action": "Action",
+            "target_type": "Target type",
+            "target_id": "Target id",
             "details": st.column_config.TextColumn("Details", width="large"),
         },
     )

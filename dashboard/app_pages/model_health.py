@@ -7,6 +7,7 @@ if it does not regress. Only aggregates are shown: no client appears here.
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from core.exceptions import AtelierError
@@ -26,7 +27,7 @@ from core.health import (
 )
 from core.models.persistence import read_model_info
 from core.outcomes import DEFAULT_WINDOW_DAYS
-from core.retrain import DEFAULT_TOLERANCE, RetrainBusyError, model_generation, read_report
+from core.retrain import DEFAULT_TOLERANCE, RetrainBusyError, read_report, retrain_count
 from dashboard import auth, resources, trend_charts
 from dashboard.components import safe
 from dashboard.components.admin import (
@@ -207,9 +208,15 @@ with outcomes_tab:
         )
         names = resources.associate_names(dataset)
         staff = {u.user_id: u.name for u in services.users.list_users()}
-        by_assoc = acc["associate"].assign(
-            associate_id=lambda d: d["associate_id"].map(lambda a: staff.get(a, names.get(a, a)))
-        ).rename(columns={"associate_id": "associate"})
+        by_assoc = (
+            acc["associate"]
+            .assign(
+                associate_id=lambda d: d["associate_id"].map(
+                    lambda a: staff.get(a, names.get(a, a))
+                )
+            )
+            .rename(columns={"associate_id": "associate"})
+        )
         fmt = {
             "acceptance": st.column_config.NumberColumn(format="percent"),
             "ci_low": st.column_config.NumberColumn("95% low", format="percent"),
@@ -234,13 +241,16 @@ with data_tab:
     d2.metric("Events", f"{len(dataset.events):,}")
     d3.metric("Products", f"{len(dataset.products):,}")
     files = table_files(settings.data_dir)
+    fresh["latest"] = fresh["latest"].map(lambda t: "" if pd.isna(t) else f"{t:%d %b %Y}")
     st.dataframe(
         fresh.merge(files, on="table", how="left"),
         hide_index=True,
         key="health:freshness",
         column_config={
-            "rows": st.column_config.NumberColumn(format="%d"),
-            "latest": st.column_config.DatetimeColumn("Latest date", format="D MMM YYYY"),
+            "table": "Table",
+            "rows": st.column_config.NumberColumn("Rows", format="%d"),
+            "latest": "Latest date",
+            "file": "File",
             "size_mb": st.column_config.NumberColumn("Size (MB)", format="%.1f"),
             "modified": st.column_config.DatetimeColumn("File changed", format="D MMM YYYY HH:mm"),
         },
@@ -284,9 +294,10 @@ with model_tab:
         k2.metric("Configuration", config_hash(config))
         k3.metric("Saved", str(info.get("created_at", "?"))[:16].replace("T", " "))
         matches = info.get("fingerprint") == dataset.fingerprint
+        swaps = retrain_count(model_dir)
+        origin = f"swapped in by retrain #{swaps}" if swaps else "fitted when the data was loaded"
         st.caption(
-            f"{safe(str(info.get('class', 'model')), 60)} · generation "
-            f"{safe(model_generation(model_dir), 60)} · "
+            f"{safe(str(info.get('class', 'model')), 60)}, {origin}; "
             + ("fitted on the data in use." if matches else "fitted on OTHER data: retrain.")
         )
         with st.expander("Configuration"):
@@ -326,4 +337,3 @@ with model_tab:
     elif runner.job is None:
         st.caption("An admin can retrain the model from this page.")
     render_retrain_status(runner, "health")
-

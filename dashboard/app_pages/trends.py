@@ -93,9 +93,9 @@ rising = view.momentum[view.momentum["rising"]]
 m3.metric("Rising clusters", len(rising))
 top = view.momentum.iloc[0] if len(view.momentum) else None
 m4.metric(
-    "Fastest rising",
-    f"{int(top['cluster']) + 1}" if top is not None else "–",
-    delta=str(top["change_label"]) if top is not None and bool(top["rising"]) else None,
+    "Highest momentum",
+    f"#{int(top['cluster']) + 1}" if top is not None else "–",
+    delta=str(top["change_label"]) if top is not None and bool(top["enough_data"]) else None,
     help=safe(str(top["name"]), 120) if top is not None else None,
 )
 
@@ -132,16 +132,15 @@ with right:
     st.markdown(f"**Products in cluster {cluster + 1}**, most demanded first")
     products = analyzer.cluster_products(cluster, n=20)
     st.dataframe(
-        products.drop(columns=["product_id"]),
+        products[["name", "designer", "price", "demand"]],
         hide_index=True,
         height=300,
         key="trends:cluster_products",
         column_config={
-            "name": st.column_config.TextColumn("Product"),
-            "designer": "Designer",
-            "category": "Category",
-            "price": st.column_config.NumberColumn("Price", format="€%.0f"),
-            "demand": st.column_config.NumberColumn("Demand", format="%.1f"),
+            "name": st.column_config.TextColumn("Product", width=190),
+            "designer": st.column_config.TextColumn("Designer", width=120),
+            "price": st.column_config.NumberColumn("Price", format="€%.0f", width=70),
+            "demand": st.column_config.NumberColumn("Demand", format="%.1f", width=64),
         },
     )
 
@@ -161,7 +160,9 @@ with c1:
     )
 with c2:
     st.plotly_chart(
-        trend_charts.weekly_figure(view.weekly, highlight=set(rising["cluster"].astype(int))),
+        trend_charts.weekly_figure(
+            view.weekly, highlight=set(rising["cluster"].astype(int)), selected=cluster
+        ),
         key="trends:weekly_chart",
         config={"displayModeBar": False},
     )
@@ -216,7 +217,7 @@ st.caption(
 )
 if view.gaps["demand"].sum() <= 0:
     st.info("No demand in this store and window: widen the window or pick another store.")
-g1, g2 = st.columns([3, 2])
+g1, g2 = st.columns([1, 1])
 with g1:
     st.plotly_chart(
         trend_charts.gaps_figure(view.gaps),
@@ -237,12 +238,12 @@ with g2:
         hide_index=True,
         key="trends:gaps_table",
         column_config={
-            "cluster": st.column_config.NumberColumn("#", width="small"),
-            "name": "Cluster",
-            "demand_share": st.column_config.NumberColumn("Demand", format="%.1f%%"),
-            "stock_share": st.column_config.NumberColumn("Stock", format="%.1f%%"),
-            "catalogue_share": st.column_config.NumberColumn("Catalogue", format="%.1f%%"),
-            "gap": st.column_config.NumberColumn("Gap (pts)", format="%+.1f"),
+            "cluster": st.column_config.NumberColumn("#", width=36),
+            "name": st.column_config.TextColumn("Cluster", width="medium"),
+            "demand_share": st.column_config.NumberColumn("Demand", format="%.1f%%", width=72),
+            "stock_share": st.column_config.NumberColumn("Stock", format="%.1f%%", width=66),
+            "catalogue_share": st.column_config.NumberColumn("Catal.", format="%.1f%%", width=66),
+            "gap": st.column_config.NumberColumn("Gap", format="%+.1f", width=60),
         },
     )
 

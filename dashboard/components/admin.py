@@ -169,8 +169,12 @@ def cluster_card_html(row: Mapping[str, Any], momentum: Mapping[str, Any] | None
         f"Top products: {plain(row['top_products'], 300) or '–'}",
     ]
     if momentum is not None:
-        trend = "rising" if bool(momentum.get("rising")) else "steady"
-        lines.append(f"Momentum: {momentum.get('change_label', '–')} ({trend})")
+        label = str(momentum.get("change_label", "–"))
+        if bool(momentum.get("rising")):
+            label += " (rising)"
+        elif bool(momentum.get("enough_data")) and label.endswith("%"):
+            label += " (not significant)"
+        lines.append(f"Momentum: {label}")
     return html_card(cluster_label(int(row["cluster"]), str(row["name"])), lines)
 
 
