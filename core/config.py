@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     lockout_minutes: float = Field(default=15.0, gt=0)
     contact_cooldown_days: int = Field(default=7, ge=0)
     max_contacts_per_cooldown: int = Field(default=1, ge=1)
+    holdout_share: float = Field(
+        default=0.0,
+        ge=0.0,
+        lt=0.5,
+        description="share of clients who get generic suggestions, to measure lift",
+    )
 
     @property
     def resolved_database_url(self) -> str:

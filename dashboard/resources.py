@@ -24,8 +24,12 @@ from core import bootstrap
 from core.config import Settings
 from core.config import get_settings as _read_settings
 from core.dataset import Dataset, find_table_files
+from core.health import rule_drops
+from core.retrain import RetrainRunner, model_generation
 from core.search import ClientIndex
 from core.store import Store
+from core.trend_view import TrendView, build_trend_view
+from core.trends import TrendAnalyzer
 
 Progress = Callable[[str, float], None]
 
@@ -226,3 +230,78 @@ def get_bundle() -> Bundle:
     settings = get_settings()
     dataset = get_dataset(settings)
     return Bundle(settings, dataset, get_model(dataset, settings), get_services(settings))
+
+
+# ---------------------------------------------------- trends, health, retrain
+# Keyed by what makes each value change: the data fingerprint and the model generation.
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _trend_analyzer(
+    fingerprint: str, generation: str, _model: Any, _dataset: Dataset
+) -> TrendAnalyzer:
+    del fingerprint, generation  # only part of the cache key
+    return TrendAnalyzer.from_model(_model, _dataset)
+
+
+def get_trend_analyzer(model: Any, dataset: Dataset, settings: Settings) -> TrendAnalyzer:
+    """The catalogue's clusters for the current model (fitted once per data and model)."""
+    generation = model_generation(settings.resolved_model_dir)
+    return _trend_analyzer(dataset.fingerprint, generation, model, dataset)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _trend_view(
+    fingerprint: str,
+    generation: str,
+    store_id: str | None,
+    window_days: int | None,
+    recent_days: int,
+    earlier_days: int,
+    _analyzer: TrendAnalyzer,
+) -> TrendView:
+    del fingerprint, generation
+    return build_trend_view(
+        _analyzer,
+        store_id=store_id,
+        window_days=window_days,
+        recent_days=recent_days,
+        earlier_days=earlier_days,
+    )
+
+
+def get_trend_view(
+    analyzer: TrendAnalyzer,
+    settings: Settings,
+    *,
+    store_id: str | None,
+    window_days: int | None,
+    recent_days: int,
+    earlier_days: int,
+) -> TrendView:
+    """The Trends page's frames for these filters (cached per data, model and filters)."""
+    generation = model_generation(settings.resolved_model_dir)
+    return _trend_view(
+        analyzer.dataset_.fingerprint, generation, store_id, window_days, recent_days,
+        earlier_days, analyzer,
+    )  # fmt: skip
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _rule_drops(fingerprint: str, n_clients: int, _dataset: Dataset) -> pd.DataFrame:
+    del fingerprint
+    return rule_drops(_dataset, n_clients=n_clients)
+
+
+def get_rule_drops(dataset: Dataset, n_clients: int = 100) -> pd.DataFrame:
+    """Which rules drop the most products over a seeded sample of clients (cached per data)."""
+    return _rule_drops(dataset.fingerprint, n_clients, dataset)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _retrain_runner(model_dir: str) -> RetrainRunner:
+    del model_dir
+    return RetrainRunner()
+
+
+def get_retrain_runner(settings: Settings) -> RetrainRunner:
+    """The process's retrain runner for this model folder (shared by every session)."""
+    return _retrain_runner(str(settings.resolved_model_dir))

@@ -22,7 +22,7 @@ from core.schema import ROLES, TABLE_ORDER
 from core.store import AUDIT_ACTIONS
 from dashboard import auth, resources, state
 from dashboard.components import plain, safe
-from dashboard.components.admin import get_retrain_runner, render_retrain_status, start_retrain
+from dashboard.components.admin import render_retrain_status, start_retrain
 
 CHECK_KEY = "data:check_id"
 APPLIED_KEY = "data:applied"
@@ -145,7 +145,7 @@ with data_tab:
             )
 
     st.markdown("**Retrain**")
-    runner = get_retrain_runner(settings)
+    runner = resources.get_retrain_runner(settings)
     job = runner.job
     busy = job is not None and job.running
     if st.button("Retrain now", key="data:retrain", disabled=busy):

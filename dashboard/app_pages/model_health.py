@@ -31,8 +31,6 @@ from core.retrain import DEFAULT_TOLERANCE, RetrainBusyError, read_report, retra
 from dashboard import auth, resources, trend_charts
 from dashboard.components import safe
 from dashboard.components.admin import (
-    get_retrain_runner,
-    get_rule_drops,
     percent,
     render_retrain_status,
     start_retrain,
@@ -257,7 +255,7 @@ with data_tab:
     )
     st.markdown("**Rules that remove the most products** (over a sample of 100 clients)")
     with st.spinner("Applying the rules to a sample of clients…"):
-        drops = get_rule_drops(dataset)
+        drops = resources.get_rule_drops(dataset)
     if drops.empty:
         st.info("No rule removed any product for the sampled clients.")
     else:
@@ -303,7 +301,7 @@ with model_tab:
         with st.expander("Configuration"):
             st.dataframe(config_frame(config), hide_index=True, key="health:config")
 
-    runner = get_retrain_runner(settings)
+    runner = resources.get_retrain_runner(settings)
     if is_admin:
         st.markdown("**Retrain**")
         st.caption(

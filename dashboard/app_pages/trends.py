@@ -16,8 +16,6 @@ from dashboard.components import safe
 from dashboard.components.admin import (
     cluster_card_html,
     cluster_label,
-    get_trend_analyzer,
-    get_trend_view,
     percent,
     selected_cluster,
 )
@@ -40,7 +38,7 @@ st.caption(
 )
 
 with st.spinner("Clustering the catalogue (once per model)…"):
-    analyzer = get_trend_analyzer(bundle.model, dataset, settings)
+    analyzer = resources.get_trend_analyzer(bundle.model, dataset, settings)
 
 defaults = TrendParams()
 f1, f2, f3, f4 = st.columns([3, 2, 2, 2], vertical_alignment="bottom")
@@ -64,7 +62,7 @@ earlier_days = f4.selectbox(
     index=EARLIER_OPTIONS.index(defaults.earlier_days),
     key="trends:earlier",
 )
-view = get_trend_view(
+view = resources.get_trend_view(
     analyzer,
     settings,
     store_id=None if store_choice == "all" else store_choice,
