@@ -1,5 +1,10 @@
 """Every engine parameter, its default and its allowed range, declared once.
 
+The defaults of half_life_days (60), item_normalization (idf), blend_k (5) and
+ridge_alpha (0.1) are what ``python -m core tune`` chose on the validation
+window of the sample maison (14 random trials; best Recall@20 0.275 against
+0.226 for the previous hand-set defaults).
+
 :class:`EngineConfig` is an immutable pydantic model. It is saved with a
 fitted model, read from and written to TOML, and copied with changes by the
 tuner::
@@ -79,7 +84,7 @@ class EngineConfig(BaseModel):
         description="weight of one event of each type (returns cancel purchases instead)",
     )
     half_life_days: float = Field(
-        default=180.0, gt=0, le=36500, description="an event's weight halves every this many days"
+        default=60.0, gt=0, le=36500, description="an event's weight halves every this many days"
     )
     returns_cancel: bool = Field(
         default=True, description="a return cancels the purchase it returns"
@@ -91,7 +96,7 @@ class EngineConfig(BaseModel):
         default="log1p", description="transform of a cell's summed weight: w or log(1 + w)"
     )
     item_normalization: Literal["none", "idf", "bm25"] = Field(
-        default="none", description="down-weight popular products in the matrix"
+        default="idf", description="down-weight popular products in the matrix"
     )
     bm25_k1: float = Field(default=1.2, ge=0, le=10, description="BM25 saturation")
     bm25_b: float = Field(default=0.75, ge=0, le=1, description="BM25 length normalisation")
@@ -131,10 +136,10 @@ class EngineConfig(BaseModel):
 
     # ---------------------------------------------------------------- blend
     ridge_alpha: float = Field(
-        default=1.0, gt=0, le=1e6, description="ridge map from content features to factors"
+        default=0.1, gt=0, le=1e6, description="ridge map from content features to factors"
     )
     blend_k: float = Field(
-        default=10.0,
+        default=5.0,
         ge=0,
         le=1e4,
         description="history strength at which CF and content weigh the same",

@@ -16,7 +16,9 @@ from core.schema import EVENT_TYPES
 
 AS_OF = pd.Timestamp("2026-01-01")
 DAY = pd.Timedelta(days=1)
-LINEAR = EngineConfig(confidence="linear")
+# The hand-computed expectations assume a 180-day half-life and no item normalisation.
+CLASSIC = EngineConfig(half_life_days=180.0, item_normalization="none")
+LINEAR = CLASSIC.with_updates(confidence="linear")
 
 
 def _products() -> pd.DataFrame:
@@ -95,7 +97,7 @@ def test_returns_and_gifts_can_be_switched_off(dataset: Dataset) -> None:
 
 
 def test_log1p_confidence(dataset: Dataset) -> None:
-    m = _dense(build_interactions(dataset, EngineConfig(), as_of=AS_OF))
+    m = _dense(build_interactions(dataset, CLASSIC, as_of=AS_OF))
     assert m[0, 0] == pytest.approx(math.log1p(5.0), rel=1e-6)
     assert m[0, 1] == pytest.approx(math.log1p(0.5), rel=1e-6)
 
@@ -136,7 +138,7 @@ def test_fold_in_equals_a_rebuild_with_the_event() -> None:
     frame = pd.DataFrame(
         new, columns=["client_id", "product_id", "event_type", "timestamp", "is_gift"]
     )
-    for config in (EngineConfig(), LINEAR):
+    for config in (CLASSIC, LINEAR):
         base = build_interactions(_dataset(), config, as_of=AS_OF)
         refit = build_interactions(_dataset(new), config, as_of=AS_OF)
         rows = base.fold_in(["c2", "c1", "c2"], frame)
