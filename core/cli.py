@@ -66,6 +66,16 @@ def _load(args: argparse.Namespace) -> Any:
     return load_data(_settings(args))
 
 
+def _engine_config(args: argparse.Namespace) -> Any:
+    """--config if given, else the data folder's engine.toml (written by tune), else defaults."""
+    from core.engine_config import EngineConfig
+
+    if getattr(args, "config", None):
+        return EngineConfig.from_toml(args.config)
+    tuned = Path(_settings(args).data_dir) / "engine.toml"
+    return EngineConfig.from_toml(tuned) if tuned.is_file() else EngineConfig()
+
+
 # ----------------------------------------------------------------- commands
 def cmd_generate(args: argparse.Namespace) -> int:
     from core.generate import write_maison
@@ -143,17 +153,13 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
-    from core.engine_config import EngineConfig
     from core.models.hybrid import HybridRecommender
     from core.models.persistence import save_model
 
     settings = _settings(args)
     ds = _load(args)
-    config = EngineConfig.from_toml(args.config) if args.config else None
-    if config is None and (Path(settings.data_dir) / "engine.toml").is_file():
-        config = EngineConfig.from_toml(Path(settings.data_dir) / "engine.toml")
     t0 = time.perf_counter()
-    model = HybridRecommender(config=config or EngineConfig()).fit(ds)
+    model = HybridRecommender(config=_engine_config(args)).fit(ds)
     out = Path(args.out) if args.out else settings.resolved_model_dir
     save_model(model, out)
     timings = getattr(model, "fit_timings_", {})
@@ -191,10 +197,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from core.evaluation import evaluate_dataset
 
     ds = _load(args)
+    config = _engine_config(args)
     report = _with_bar(
         "evaluate",
         lambda bar: evaluate_dataset(
-            ds, test_days=args.test_days, truth_dir=args.truth, progress=bar
+            ds, test_days=args.test_days, truth_dir=args.truth, config=config, progress=bar
         ),
     )
     out = Path(args.out) if args.out else _settings(args).resolved_model_dir / "evaluation"
@@ -329,6 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("evaluate", help="temporal-split evaluation against baselines")
     e.add_argument("--test-days", type=int, default=28)
+    e.add_argument("--config", help="engine configuration TOML (default data/engine.toml)")
     e.add_argument("--truth", help="ground-truth folder of generated data (default DATA/truth)")
     e.add_argument("--out", help="report folder (default data/model/evaluation)")
     e.set_defaults(fn=cmd_evaluate)

@@ -40,7 +40,7 @@ DEFAULT_SPACE: dict[str, tuple[Any, ...]] = {
     "n_factors": (16, 32, 48, 64, 96),
     "half_life_days": (60.0, 120.0, 180.0, 365.0, 730.0),
     "blend_k": (2.0, 5.0, 10.0, 20.0, 50.0),
-    "prior_weight": (0.0, 0.02, 0.05, 0.1, 0.2),
+    "prior_weight": (0.0, 0.02, 0.05, 0.1, 0.2, 0.5),
     "item_normalization": ("none", "idf", "bm25"),
     EVENT_SCALE: (0.5, 1.0, 2.0),
     "ridge_alpha": (0.1, 1.0, 10.0, 100.0),
