@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from core.dataset import Dataset
+from core.engine_config import EngineConfig
 from core.exceptions import NotFittedError
 from core.schema import COLS
 
@@ -300,3 +301,15 @@ class Recommender(ABC):
             prior_score=s,
             contributions=(Contribution("prior", type(self).__name__, s, "prior"),),
         )
+
+
+class ConfiguredRecommender(Recommender):
+    """A recommender whose parameters are one :class:`~core.engine_config.EngineConfig`."""
+
+    def __init__(self, config: EngineConfig | None = None) -> None:
+        self.config = config
+
+    @property
+    def config_(self) -> EngineConfig:
+        """The configuration in force (the defaults when none was given)."""
+        return self.config or EngineConfig()

@@ -22,7 +22,6 @@ import scipy.sparse as sp
 from sklearn.preprocessing import normalize
 
 from core.dataset import Dataset
-from core.engine_config import EngineConfig
 from core.features import PREFERENCES, ProductFeatures
 from core.interactions import (
     ClientRows,
@@ -34,7 +33,7 @@ from core.interactions import (
     positions,
     resolve_interactions,
 )
-from core.models.base import Contribution, Explanation, Recommender
+from core.models.base import ConfiguredRecommender, Contribution, Explanation
 from core.schema import EVENT_TYPES
 
 #: Client columns that declare taste.
@@ -168,7 +167,7 @@ def _sorted(parts: list[Contribution]) -> tuple[Contribution, ...]:
     return tuple(sorted(parts, key=lambda c: -abs(c.value)))
 
 
-class ContentRecommender(Recommender):
+class ContentRecommender(ConfiguredRecommender):
     """Cosine between a client's content profile and each product's features.
 
     Parameters
@@ -184,13 +183,6 @@ class ContentRecommender(Recommender):
     """
 
     explains = True
-
-    def __init__(self, config: EngineConfig | None = None) -> None:
-        self.config = config
-
-    @property
-    def config_(self) -> EngineConfig:
-        return self.config or EngineConfig()
 
     def _fit(
         self,

@@ -53,7 +53,7 @@ from core.interactions import (
     positions,
     resolve_interactions,
 )
-from core.models.base import Contribution, Explanation, Recommender
+from core.models.base import ConfiguredRecommender, Contribution, Explanation
 from core.models.content import (
     ContentProfiles,
     attribute_contributions,
@@ -83,7 +83,7 @@ class _State:
     prior_row: np.ndarray  # -1: global trend, else store index
 
 
-class HybridRecommender(Recommender):
+class HybridRecommender(ConfiguredRecommender):
     """CF + content + trend prior, blended by history strength, exactly explained.
 
     Parameters
@@ -112,13 +112,6 @@ class HybridRecommender(Recommender):
     """
 
     explains = True
-
-    def __init__(self, config: EngineConfig | None = None) -> None:
-        self.config = config
-
-    @property
-    def config_(self) -> EngineConfig:
-        return self.config or EngineConfig()
 
     # ---------------------------------------------------------------- fit
     def _fit(

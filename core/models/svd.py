@@ -30,7 +30,7 @@ from core.interactions import (
     positions,
     resolve_interactions,
 )
-from core.models.base import Contribution, Explanation, Recommender
+from core.models.base import ConfiguredRecommender, Contribution, Explanation
 from core.schema import EVENT_TYPES
 
 
@@ -100,7 +100,7 @@ def item_contributions(
     return past, codes, parts
 
 
-class SVDRecommender(Recommender):
+class SVDRecommender(ConfiguredRecommender):
     """PureSVD with fold-in and exact per-item explanations.
 
     Parameters
@@ -117,13 +117,6 @@ class SVDRecommender(Recommender):
     """
 
     explains = True
-
-    def __init__(self, config: EngineConfig | None = None) -> None:
-        self.config = config
-
-    @property
-    def config_(self) -> EngineConfig:
-        return self.config or EngineConfig()
 
     def _fit(
         self,
