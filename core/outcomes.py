@@ -125,7 +125,7 @@ def attribute_shares(
     buys = _purchases(events)
     window = pd.Timedelta(days=window_days)
 
-    def match(on: list[str], left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
+    def match(on: list[str], left: pd.DataFrame, right: pd.DataFrame) -> pd.Series:
         m = left.reset_index().merge(right, on=on, how="inner")
         m = m[(m["timestamp"] >= m["shared_at"]) & (m["timestamp"] <= m["shared_at"] + window)]
         return m.groupby("index")["timestamp"].min()
@@ -216,8 +216,8 @@ def acceptance(suggested: pd.DataFrame, by: str) -> pd.DataFrame:
 class LiftReport:
     """Conversion of model vs holdout clients over a window, with intervals."""
 
-    window_start: pd.Timestamp
-    window_end: pd.Timestamp
+    window_start: pd.Timestamp | None
+    window_end: pd.Timestamp | None
     model_clients: int
     model_buyers: int
     holdout_clients: int
@@ -280,8 +280,8 @@ def holdout_lift(
     hold = per_client[per_client["holdout"]]
     n1, s1 = len(model), int(model["hit"].sum())
     n2, s2 = len(hold), int(hold["hit"].sum())
-    start = c["contacted_at"].min() if len(c) else pd.NaT
-    end = c["contacted_at"].max() + window if len(c) else pd.NaT
+    start = pd.Timestamp(c["contacted_at"].min()) if len(c) else None
+    end = pd.Timestamp(c["contacted_at"].max()) + window if len(c) else None
     return LiftReport(
         window_start=start,
         window_end=end,
