@@ -19,7 +19,7 @@ No Streamlit import: pages stay thin and this is testable on its own.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -244,17 +244,24 @@ class CurationService:
         ids = self.dataset.product_ids.external_ids[np.flatnonzero(mask)[:limit]]
         return self.products_frame(list(ids))
 
+    @property
+    def product_labels(self) -> dict[str, str]:
+        """``product_id -> "Name — Designer (category)"`` for select boxes (built once per dataset)."""
+        key = "core.curation.product_labels"
+        labels = self.dataset._cache.get(key)
+        if labels is None:
+            p = self.dataset.products
+            designer = p["designer"].fillna("").astype(str)
+            by = designer.map(lambda d: f" — {d}" if d else "")
+            text = p["name"].astype(str) + by + " (" + p["category"].astype(str) + ")"
+            labels = self.dataset._cache[key] = dict(
+                zip(p["product_id"].astype(str), text, strict=True)
+            )
+        return labels  # type: ignore[no-any-return]
+
     def product_label(self, product_id: str) -> str:
-        """``"Name — Designer (category)"`` for a select box."""
-        try:
-            row = self.dataset.product(product_id)
-        except UnknownIdError:
-            return str(product_id)
-        designer = str(row.get("designer") or "")
-        label = str(row["name"])
-        if designer:
-            label += f" — {designer}"
-        return f"{label} ({row['category']})"
+        """``"Name — Designer (category)"`` of a product (its id if unknown)."""
+        return self.product_labels.get(str(product_id), str(product_id))
 
     # ------------------------------------------------------------- removals
     def removed(self, client_id: str) -> tuple[set[str], set[str]]:
@@ -830,23 +837,3 @@ def _new_items(frame: pd.DataFrame, *, source: str) -> list[NewItem]:
         reason = str(row.get("reason") or "")[:1000]
         items.append(NewItem(str(row["product_id"]), reason=reason, score=score, source=source))
     return items
-
-
-def consent_needed(client_id: str) -> ConsentError:
-    """The error a share raises without contact consent (for messages in tests and pages)."""
-    return ConsentError(
-        f"Client {client_id} has not agreed to be contacted: record their consent before sharing."
-    )
-
-
-def params_from(data: Mapping[str, Any]) -> SuggestParams:
-    """Build :class:`SuggestParams` from a plain dict (e.g. widget values)."""
-    return SuggestParams(
-        k=int(data.get("k", 12)),
-        occasion=data.get("occasion") or None,
-        season=data.get("season") or None,
-        categories=tuple(data.get("categories") or ()),
-        price_min=data.get("price_min"),
-        price_max=data.get("price_max"),
-        diversity=float(data.get("diversity", 0.3)),
-    )

@@ -278,7 +278,7 @@ def build_lookbook(
         the associate); the ids of those left out are in ``dropped``.
     """
     frame = items if isinstance(items, pd.DataFrame) else pd.DataFrame(list(items))
-    rows: list[Mapping[str, Any]] = frame.to_dict("records")
+    rows: list[dict[Any, Any]] = frame.to_dict("records")
     first = _text(client_row.get("first_name")).strip()
     last = _text(client_row.get("last_name")).strip()
     name = first or last
@@ -358,6 +358,20 @@ def find_unicode_font() -> tuple[Path | None, Path | None]:
     return regular, bold
 
 
+#: Without a Unicode font: common typography the core fonts lack, spelled in Latin-1.
+_LATIN1_STAND_INS: Mapping[str, str] = {
+    "€": "EUR ",
+    "—": "-",
+    "–": "-",
+    "‘": "'",
+    "’": "'",
+    "“": '"',
+    "”": '"',
+    "…": "...",
+    "•": "-",
+}
+
+
 class _Writer:
     """Wraps fpdf2 so that every string goes through one glyph filter."""
 
@@ -402,6 +416,9 @@ class _Writer:
             if cat in ("So", "Sk", "Cf", "Mn", "Co", "Cn"):
                 continue  # emoji, modifiers, joiners, bidi marks: drop quietly
             if latin1:
+                if ch in _LATIN1_STAND_INS:
+                    out.append(_LATIN1_STAND_INS[ch])
+                    continue
                 folded = unicodedata.normalize("NFKD", ch).encode("latin-1", "ignore")
                 out.append(folded.decode("latin-1") or "?")
             else:

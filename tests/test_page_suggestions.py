@@ -116,6 +116,7 @@ def test_remove_with_reason_is_recorded_and_never_comes_back(open_app, clients, 
     at = open_client(open_app, cid)
     ids = shown_ids(at, cid)
     gone = ids[2]
+    click(at, f"cur:{cid}:rm:{gone}")  # opens the removal panel of that card
     at.selectbox(key=f"cur:{cid}:why:{gone}").set_value("Price not right")
     at.text_input(key=f"cur:{cid}:why_text:{gone}").input("prefers <b>under</b> 500 €")
     click(at, f"cur:{cid}:rm_go:{gone}")
@@ -136,6 +137,7 @@ def test_remove_whole_category(open_app, clients, app_store):
     cid = clients()
     at = open_client(open_app, cid)
     gone = shown_ids(at, cid)[0]
+    click(at, f"cur:{cid}:rm:{gone}")
     at.checkbox(key=f"cur:{cid}:why_cat:{gone}").check()
     click(at, f"cur:{cid}:rm_go:{gone}")
     (removal,) = app_store.lists.removals_for_client(cid)
@@ -159,6 +161,7 @@ def test_add_any_catalogue_product(open_app, clients, app_store):
     cid = clients()
     at = open_client(open_app, cid)
     ids = shown_ids(at, cid)
+    click(at, f"cur:{cid}:add_open")
     options = at.selectbox(key=f"cur:{cid}:add_pick").options
     assert options  # labels; pick a product that is not shown
     from core.bootstrap import load_data
@@ -177,8 +180,10 @@ def test_item_and_list_notes(open_app, clients, app_store):
     cid = clients()
     at = open_client(open_app, cid)
     pid = shown_ids(at, cid)[0]
+    click(at, f"cur:{cid}:more:{pid}")
     at.text_area(key=f"cur:{cid}:note:{pid}").input("Size 38; call before Friday")
     click(at, f"cur:{cid}:note_go:{pid}")
+    click(at, f"cur:{cid}:list_note_open")
     at.text_area(key=f"cur:{cid}:note:list").input("For the gala in March")
     click(at, f"cur:{cid}:note_go:list")
     draft = draft_of(app_store, cid)
@@ -240,6 +245,7 @@ def test_share_records_snapshot_audit_and_marks_shared(open_app, clients, app_st
     at = open_client(open_app, cid)
     ids = shown_ids(at, cid)
     click(at, f"cur:{cid}:pin:{ids[0]}")
+    click(at, f"cur:{cid}:more:{ids[0]}")
     at.text_area(key=f"cur:{cid}:note:{ids[0]}").input("INTERNAL do not show")
     click(at, f"cur:{cid}:note_go:{ids[0]}")
     click(at, f"cur:{cid}:share")
@@ -324,6 +330,7 @@ def test_complete_the_look_dialog_adds_products(open_app, clients, app_store):
     cid = clients()
     at = open_client(open_app, cid)
     anchor = shown_ids(at, cid)[0]
+    click(at, f"cur:{cid}:more:{anchor}")
     click(at, f"cur:{cid}:look_go:{anchor}")
     assert "Pieces to wear with" in texts(at)
     prefix = f"cur:{cid}:look:add:"
@@ -339,6 +346,7 @@ def test_why_not_names_the_rule_or_the_rank(open_app, clients, app_store, user_o
     cid = clients()
     at = open_client(open_app, cid)
     gone = shown_ids(at, cid)[0]
+    click(at, f"cur:{cid}:rm:{gone}")
     click(at, f"cur:{cid}:rm_go:{gone}")
     at.radio(key=f"sugg:{cid}:mode").set_value("Why not…?")
     at = run(at)

@@ -15,7 +15,7 @@ Session state holds ids and small values only (see :class:`Keys`).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -95,6 +95,10 @@ class Keys:
         return self.k("fresh")
 
     @property
+    def panel(self) -> str:
+        return self.k("panel")
+
+    @property
     def look(self) -> str:
         return self.k("look")
 
@@ -166,13 +170,17 @@ def seen_record(sec: Section) -> CuratedListRecord | None:
     return rec
 
 
-def ensure_record(sec: Section) -> CuratedListRecord:
-    """The open list; the shown suggestions are saved as a new draft first if there is none."""
+def ensure_record(sec: Section, *, pinned: str | None = None) -> CuratedListRecord:
+    """The open list; the shown suggestions are saved as a new draft first if there is none.
+
+    ``pinned``: a product to save already pinned (a first pin is then one write, not two).
+    """
     rec = seen_record(sec)
     if rec is not None:
         return rec
     shown = st.session_state.get(sec.keys.shown) or []
-    items = [NewItem(pid, reason=reason[:1000], score=score, source="model")
+    items = [NewItem(pid, reason=reason[:1000], score=score, source="model",
+                     pinned=pid == pinned)
              for pid, reason, score in shown]  # fmt: skip
     rec = sec.svc.lists.create_list(
         sec.client_id, sec.user_id, sec.svc._default_title(sec.client_id), items=items
@@ -195,12 +203,14 @@ def act(
     sec: Section,
     change: Callable[[CuratedListRecord], CuratedListRecord],
     done: str | None = None,
+    *,
+    ensure: Callable[[], CuratedListRecord] | None = None,
 ) -> None:
     """Run one list change with the version seen; record a conflict or an error for display."""
     keys = sec.keys
     st.session_state[keys.error] = None
     try:
-        rec = ensure_record(sec)
+        rec = ensure() if ensure is not None else ensure_record(sec)
         new = change(rec)
     except ListConflictError as err:
         st.session_state[keys.conflict] = str(err)
@@ -213,6 +223,12 @@ def act(
 
 
 def on_pin(sec: Section, product_id: str, pinned: bool) -> None:
+    if pinned and current_list_id(sec) is None:
+        # First action on unsaved suggestions: save them with this one pinned, in one write.
+        shown = {pid for pid, _, _ in st.session_state.get(sec.keys.shown) or []}
+        if product_id in shown:
+            act(sec, lambda r: r, ensure=lambda: ensure_record(sec, pinned=product_id))
+            return
     act(sec, lambda r: sec.svc.set_pinned(r, product_id, pinned, sec.user_id))
 
 
@@ -222,6 +238,7 @@ def on_move(sec: Section, product_id: str, step: int) -> None:
 
 def on_remove(sec: Section, product_id: str, name: str) -> None:
     k = sec.keys
+    st.session_state[k.panel] = None
     choice = st.session_state.get(k.k("why", product_id)) or REMOVAL_REASONS[0]
     detail = str(st.session_state.get(k.k("why_text", product_id)) or "").strip()
     whole = bool(st.session_state.get(k.k("why_cat", product_id)))
@@ -236,6 +253,10 @@ def on_remove(sec: Section, product_id: str, name: str) -> None:
 def on_note(sec: Section, product_id: str | None) -> None:
     key = sec.keys.k("note", product_id or "list")
     note = str(st.session_state.get(key) or "")
+    if product_id is not None:
+        st.session_state[sec.keys.panel] = None
+    else:
+        st.session_state[sec.keys.k("tool")] = None
     act(sec, lambda r: sec.svc.set_note(r, product_id, note, sec.user_id), "Note saved.")
 
 
@@ -280,6 +301,7 @@ def on_reload(sec: Section) -> None:
 
 
 def on_open_look(sec: Section, product_id: str) -> None:
+    st.session_state[sec.keys.panel] = None
     st.session_state[sec.keys.look] = product_id
 
 
@@ -402,60 +424,84 @@ def render_messages(sec: Section) -> bool:
     return False
 
 
+def on_panel(sec: Section, product_id: str | None, kind: str | None) -> None:
+    """Open (or close) the inline panel of one card: ``"remove"`` or ``"more"``."""
+    st.session_state[sec.keys.panel] = None if product_id is None else (product_id, kind)
+
+
 def render_card_actions(
     sec: Section, row: pd.Series | dict[str, Any], *, first: bool, last: bool
 ) -> None:
-    """Pin, remove (with a reason), move up/down, note and complete the look: all taps."""
+    """Pin, remove (with a reason), move up/down, note and complete the look: all taps.
+
+    Removing and the note open a small panel inside the card (one card at a
+    time) rather than a popover per card: fewer elements, so every tap reruns faster.
+    """
     keys = sec.keys
     pid = str(row["product_id"])
     name = plain(row.get("name"), 120)
     pinned = bool(row.get("pinned"))
+    panel = st.session_state.get(keys.panel)
+    open_kind = panel[1] if isinstance(panel, tuple | list) and panel[0] == pid else None
     top = st.columns(2, gap="small")
     top[0].button(
         "Pinned" if pinned else "Pin",
         key=keys.k("pin", pid),
         type="primary" if pinned else "secondary",
-        help="Unpin" if pinned else "Keep this item when regenerating",
         width="stretch",
         on_click=on_pin,
         args=(sec, pid, not pinned),
     )
-    with (
-        top[1].popover("✕ Remove", width="stretch", key=keys.k("rm", pid)),
-        st.form(keys.k("rm_form", pid), border=False, enter_to_submit=False),
-    ):
-        st.markdown(f"Remove **{safe(name, 80)}**?")
-        st.selectbox("Reason", REMOVAL_REASONS, key=keys.k("why", pid))
-        st.text_input(
-            "Details (optional)", key=keys.k("why_text", pid), max_chars=500,
-            placeholder="e.g. prefers gold to silver",
-        )  # fmt: skip
-        category = plain(row.get("category"), 40)
-        st.checkbox(
-            f"Stop suggesting {safe(category, 40)} to this client"
-            if category
-            else "Stop suggesting this category",
-            key=keys.k("why_cat", pid),
-        )
-        st.form_submit_button(
-            "Remove from the selection",
-            key=keys.k("rm_go", pid),
-            type="primary",
-            width="stretch",
-            on_click=on_remove,
-            args=(sec, pid, name),
-        )
+    top[1].button(
+        "✕ Remove",
+        key=keys.k("rm", pid),
+        width="stretch",
+        type="primary" if open_kind == "remove" else "secondary",
+        on_click=on_panel,
+        args=(sec, None, None) if open_kind == "remove" else (sec, pid, "remove"),
+    )
     bottom = st.columns(3, gap="small")
     bottom[0].button(
-        "↑", key=keys.k("up", pid), help="Move up", width="stretch", disabled=first,
+        "↑", key=keys.k("up", pid), width="stretch", disabled=first,
         on_click=on_move, args=(sec, pid, -1),
     )  # fmt: skip
     bottom[1].button(
-        "↓", key=keys.k("down", pid), help="Move down", width="stretch", disabled=last,
+        "↓", key=keys.k("down", pid), width="stretch", disabled=last,
         on_click=on_move, args=(sec, pid, 1),
     )  # fmt: skip
-    with bottom[2].popover("More", width="stretch", key=keys.k("more", pid)):
-        with st.form(keys.k("note_form", pid), border=False, enter_to_submit=False):
+    bottom[2].button(
+        "Note…",
+        key=keys.k("more", pid),
+        width="stretch",
+        type="primary" if open_kind == "more" else "secondary",
+        on_click=on_panel,
+        args=(sec, None, None) if open_kind == "more" else (sec, pid, "more"),
+    )
+    if open_kind == "remove":
+        with st.form(keys.k("rm_form", pid), border=True, enter_to_submit=False):
+            st.markdown(f"Remove **{safe(name, 80)}**?")
+            st.selectbox("Reason", REMOVAL_REASONS, key=keys.k("why", pid))
+            st.text_input(
+                "Details (optional)", key=keys.k("why_text", pid), max_chars=500,
+                placeholder="e.g. prefers gold to silver",
+            )  # fmt: skip
+            category = plain(row.get("category"), 40)
+            st.checkbox(
+                f"Stop suggesting {safe(category, 40)} to this client"
+                if category
+                else "Stop suggesting this category",
+                key=keys.k("why_cat", pid),
+            )
+            st.form_submit_button(
+                "Remove from the selection",
+                key=keys.k("rm_go", pid),
+                type="primary",
+                width="stretch",
+                on_click=on_remove,
+                args=(sec, pid, name),
+            )
+    elif open_kind == "more":
+        with st.form(keys.k("note_form", pid), border=True, enter_to_submit=False):
             st.text_area(
                 "Internal note (never shown to the client)",
                 value=str(row.get("note") or ""),
@@ -464,7 +510,7 @@ def render_card_actions(
                 height=90,
             )
             st.form_submit_button(
-                "Save note", key=keys.k("note_go", pid), width="stretch",
+                "Save note", key=keys.k("note_go", pid), width="stretch", type="primary",
                 on_click=on_note, args=(sec, pid),
             )  # fmt: skip
         st.button(
@@ -518,43 +564,66 @@ def status_line(rec: CuratedListRecord | None) -> str:
     )
 
 
+def on_tool(sec: Section, tool: str | None) -> None:
+    """Open (or close) a list-level panel: ``"add"`` (a catalogue product) or ``"note"``."""
+    st.session_state[sec.keys.k("tool")] = tool
+
+
 def render_list_tools(sec: Section, rec: CuratedListRecord | None) -> None:
-    """List note and adding any catalogue product by search."""
+    """Add any catalogue product by search, and the list's note: each in a panel opened by a tap.
+
+    The catalogue select (every product) is only sent to the tablet while its
+    panel is open, so taps on the cards stay fast.
+    """
     keys = sec.keys
-    cols = st.columns([3, 1, 1], vertical_alignment="bottom", gap="small")
-    options = list(sec.svc.dataset.product_ids.external_ids)
-    in_list = set(rec.product_ids) if rec is not None else set()
-    add_key = keys.k("add_pick")
-    cols[0].selectbox(
-        "Add any product from the catalogue",
-        [p for p in options if p not in in_list],
-        index=None,
-        key=add_key,
-        format_func=sec.svc.product_label,
-        placeholder="Type a name, designer or category…",
+    tool = st.session_state.get(keys.k("tool"))
+    cols = st.columns(2, gap="small")
+    cols[0].button(
+        "+ Add a product from the catalogue",
+        key=keys.k("add_open"),
+        width="stretch",
+        type="primary" if tool == "add" else "secondary",
+        on_click=on_tool,
+        args=(sec, None if tool == "add" else "add"),
     )
     cols[1].button(
-        "+ Add",
-        key=keys.k("add_go"),
+        "List note…",
+        key=keys.k("list_note_open"),
         width="stretch",
-        on_click=on_add,
-        args=(sec, None, add_key),
+        type="primary" if tool == "note" else "secondary",
+        on_click=on_tool,
+        args=(sec, None if tool == "note" else "note"),
     )
-    with (
-        cols[2].popover("List note", width="stretch", key=keys.k("list_note_pop")),
-        st.form(keys.k("note_form", "list"), border=False, enter_to_submit=False),
-    ):
-        st.text_area(
-            "Internal note on the whole list (never shown to the client)",
-            value=rec.note if rec is not None else "",
-            key=keys.k("note", "list"),
-            max_chars=2000,
-            height=110,
+    if tool == "add":
+        in_list = set(rec.product_ids) if rec is not None else set()
+        labels = sec.svc.product_labels
+        add_key = keys.k("add_pick")
+        row = st.columns([4, 1], vertical_alignment="bottom", gap="small")
+        row[0].selectbox(
+            "Search the catalogue",
+            [p for p in labels if p not in in_list],
+            index=None,
+            key=add_key,
+            format_func=labels.get,
+            placeholder="Type a name, designer or category…",
         )
-        st.form_submit_button(
-            "Save list note", key=keys.k("note_go", "list"), width="stretch",
-            on_click=on_note, args=(sec, None),
+        row[1].button(
+            "Add", key=keys.k("add_go"), type="primary", width="stretch",
+            on_click=on_add, args=(sec, None, add_key),
         )  # fmt: skip
+    elif tool == "note":
+        with st.form(keys.k("note_form", "list"), border=True, enter_to_submit=False):
+            st.text_area(
+                "Internal note on the whole list (never shown to the client)",
+                value=rec.note if rec is not None else "",
+                key=keys.k("note", "list"),
+                max_chars=2000,
+                height=110,
+            )
+            st.form_submit_button(
+                "Save list note", key=keys.k("note_go", "list"), width="stretch",
+                type="primary", on_click=on_note, args=(sec, None),
+            )  # fmt: skip
 
 
 def items_for_display(sec: Section, rec: CuratedListRecord) -> pd.DataFrame:
@@ -564,12 +633,6 @@ def items_for_display(sec: Section, rec: CuratedListRecord) -> pd.DataFrame:
         [r for r in str(reason or "").split(REASON_SEPARATOR) if r] for reason in items["reason"]
     ]
     return items
-
-
-def pinned_first(ids: Sequence[str], pinned: Sequence[str]) -> list[str]:
-    """Pinned ids first (in list order), then the rest."""
-    pins = [p for p in ids if p in set(pinned)]
-    return pins + [p for p in ids if p not in set(pinned)]
 
 
 # ------------------------------------------------------------------ lists page

@@ -155,10 +155,8 @@ def _controls(sec: cur.Section) -> SuggestParams:
             "Price up to", min_value=0.0, value=None, step=100.0, key=_k(cid, "pmax"),
             placeholder="any",
         )  # fmt: skip
-        row[3].slider(
-            "Variety", 0.0, 1.0, 0.3, 0.1, key=_k(cid, "div"),
-            help="0: strictly the best matches; 1: as varied as possible",
-        )  # fmt: skip
+        row[3].slider("Variety (0: closest matches, 1: most varied)", 0.0, 1.0, 0.3, 0.1,
+                      key=_k(cid, "div"))  # fmt: skip
     get = st.session_state.get
     pmin, pmax = get(_k(cid, "pmin")), get(_k(cid, "pmax"))
     if pmin is not None and pmax is not None and pmin > pmax:
@@ -225,8 +223,6 @@ def _toolbar(sec: cur.Section, rec: Any, params: SuggestParams, *, changed: bool
             key=keys.k("regen"),
             width="stretch",
             type="primary" if changed else "secondary",
-            help="Refresh the unpinned items; pinned and hand-picked ones stay, removed ones "
-            "never come back",
             on_click=cur.on_regenerate,
             args=(sec, params),
         )
@@ -238,7 +234,6 @@ def _toolbar(sec: cur.Section, rec: Any, params: SuggestParams, *, changed: bool
     if rec is not None:
         cols[3].button(
             "New selection", key=keys.k("new"), width="stretch",
-            help="Start again from fresh suggestions (this list is kept)",
             on_click=cur.on_new_selection, args=(sec,),
         )  # fmt: skip
     if rec is not None and rec.status == "archived":
