@@ -22,9 +22,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="ATELIER_", extra="ignore")
 
-    data_dir: Path = Field(
-        default=REPO_ROOT / "data", description="folder with the data tables"
-    )
+    data_dir: Path = Field(default=REPO_ROOT / "data", description="folder with the data tables")
     database_url: str | None = Field(
         default=None,
         description="SQLAlchemy URL; default: SQLite file atelier.db in data_dir",

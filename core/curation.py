@@ -185,12 +185,19 @@ class CurationService:
     """
 
     def __init__(
-        self, dataset: Dataset, model: Any, store: Any, rules: RuleSet | None = None
+        self,
+        dataset: Dataset,
+        model: Any,
+        store: Any,
+        rules: RuleSet | None = None,
+        *,
+        holdout_share: float = 0.0,
     ) -> None:
         self.dataset = dataset
         self.model = model
         self.store = store
         self.rules = rules if rules is not None else _default_rules(dataset)
+        self.holdout_share = holdout_share
 
     # ------------------------------------------------------------ products
     @property
@@ -277,9 +284,16 @@ class CurationService:
         cache = self.dataset._cache
         key = "core.curation.Suggester"
         found = cache.get(key)
-        if found is not None and found[0] is self.model and found[1] is self.rules:
+        if (
+            found is not None
+            and found[0] is self.model
+            and found[1] is self.rules
+            and found[2].holdout_share == self.holdout_share
+        ):
             return found[2]
-        suggester = Suggester(self.model, self.dataset, self.rules)
+        suggester = Suggester(
+            self.model, self.dataset, self.rules, holdout_share=self.holdout_share
+        )
         cache[key] = (self.model, self.rules, suggester)
         return suggester
 

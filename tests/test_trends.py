@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from core.models.hybrid import HybridRecommender
 from sklearn.metrics import adjusted_rand_score
 
 from core.dataset import validate_tables
 from core.engine_config import EngineConfig
 from core.exceptions import NotFittedError, UnknownIdError
 from core.generate import generate_maison
+from core.models.hybrid import HybridRecommender
 from core.trends import TrendAnalyzer, TrendParams
 
 

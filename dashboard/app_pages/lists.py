@@ -23,7 +23,9 @@ from dashboard.components.curation import (
 
 user = auth.require_role("lists")
 bundle = resources.get_bundle()
-svc = CurationService(bundle.dataset, bundle.model, bundle.services)
+svc = CurationService(
+    bundle.dataset, bundle.model, bundle.services, holdout_share=bundle.settings.holdout_share
+)
 
 st.title("Lists", anchor=False)
 cols = st.columns([4, 3, 2], vertical_alignment="bottom")

@@ -133,7 +133,7 @@ with outcomes_tab:
         "(same designer and subcategory), within this many days.",
     )
     shares = all_shares(services)
-    holdout_share = float(getattr(settings, "holdout_share", 0.0) or 0.0)
+    holdout_share = settings.holdout_share
     if not shares:
         st.info(
             "No lookbook has been shared with a client yet, so there is nothing to measure. "

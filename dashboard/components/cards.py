@@ -29,14 +29,19 @@ def full_name(row: Mapping[str, Any] | pd.Series, max_len: int = 120) -> str:
     return plain(f"{first} {last}", max_len) or plain(row.get("client_id"), max_len)
 
 
+def _naive(ts: pd.Timestamp) -> pd.Timestamp:
+    """Data timestamps are naive UTC; database ones are aware: compare them as naive UTC."""
+    return ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo is not None else ts
+
+
 def when(value: Any, *, as_of: pd.Timestamp | None = None) -> str:
     """A date as "12 Mar 2026" (plus "today"/"3 days ago" relative to ``as_of``)."""
     if value is None or pd.isna(value):
         return "no activity yet"
-    ts = pd.Timestamp(value)
+    ts = _naive(pd.Timestamp(value))
     text = f"{ts.day} {ts:%b %Y}"
     if as_of is not None and pd.notna(as_of):
-        days = (pd.Timestamp(as_of).normalize() - ts.normalize()).days
+        days = (_naive(pd.Timestamp(as_of)).normalize() - ts.normalize()).days
         if days == 0:
             text += " (today)"
         elif 0 < days < 60:

@@ -51,7 +51,9 @@ def _section(ctx: Any) -> None:
 
 
 def _service(ctx: Any) -> CurationService:
-    return CurationService(ctx.dataset, ctx.model, ctx.services)
+    return CurationService(
+        ctx.dataset, ctx.model, ctx.services, holdout_share=ctx.settings.holdout_share
+    )
 
 
 def _render(ctx: Any) -> None:
