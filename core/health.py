@@ -262,9 +262,9 @@ def acceptance_frame(
 
     Kept rows are the model-sourced items still on a list (the associate is the
     list's author; the reason type is read from the reason shown). Removed rows
-    are the removals (the removal reason is the associate's); the reason shown
-    before a removal is not stored, so their ``reason_type`` is
-    ``"not recorded"``. Columns :data:`ACCEPTANCE_COLUMNS`.
+    are the removals (the removal reason is the associate's; the reason type is
+    read from the reason the item showed, kept with the removal since schema
+    version 3 -- older removals read "not recorded"). Columns :data:`ACCEPTANCE_COLUMNS`.
     """
     rows = []
     for lst in lists:
@@ -272,7 +272,14 @@ def acceptance_frame(
             if item.source == "model":
                 rows.append((True, lst.author_id, reason_type(item.reason), ""))
     for r in removals:
-        rows.append((False, r.removed_by, "not recorded", r.reason.strip() or "no reason given"))
+        rows.append(
+            (
+                False,
+                r.removed_by,
+                reason_type(getattr(r, "reason_shown", "")),
+                r.reason.strip() or "no reason given",
+            )
+        )
     return pd.DataFrame(rows, columns=list(ACCEPTANCE_COLUMNS))
 
 

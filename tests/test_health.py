@@ -107,9 +107,14 @@ def test_acceptance_from_list_items_and_removals():
         (item("p1", "model", "Because the client bought the Tote"),
          item("p2", "model", "Trending in Paris"), item("p3", "manual", "")),
     )  # fmt: skip
-    removals = [RemovalRecord(1, 1, "c1", "p4", None, "Price not right", "a2", now)]
+    removals = [
+        RemovalRecord(1, 1, "c1", "p4", None, "Price not right", "a2", now,
+                      reason_shown="Trending in Paris"),
+    ]  # fmt: skip
     frame = acceptance_frame([lst], removals)
     assert frame["kept"].tolist() == [True, True, False]  # manual items are not suggestions
+    # The removed item is counted under the reason type it was shown with.
+    assert frame["reason_type"].tolist()[2] == frame["reason_type"].tolist()[1] != "not recorded"
     tables = acceptance_tables(frame)
     overall = tables["overall"].iloc[0]
     assert (overall["suggested"], overall["kept"]) == (3, 2)

@@ -119,6 +119,19 @@ def test_schema_version_is_recorded_and_init_db_twice_is_harmless(store: Store) 
     assert len(store.users.list_users()) == 4
 
 
+def test_version_2_database_gains_removal_reason_shown(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'v2.db'}")
+    init_db(engine)
+    with engine.begin() as conn:  # a database made before version 3
+        conn.exec_driver_sql("ALTER TABLE removals DROP COLUMN reason_shown")
+        conn.exec_driver_sql("DELETE FROM schema_version WHERE version > 2")
+    init_db(engine)
+    with engine.connect() as conn:
+        cols = [r[1] for r in conn.exec_driver_sql("PRAGMA table_info(removals)")]
+    assert "reason_shown" in cols and current_version(engine) == LATEST_VERSION >= 3
+    engine.dispose()
+
+
 def test_pending_upgrade_steps_are_applied_at_start(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
     init_db(engine)

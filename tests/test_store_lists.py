@@ -284,6 +284,7 @@ def test_simultaneous_writers_exactly_one_wins(db_url: str, clock: FakeClock) ->
 
 def test_remove_item_records_a_removal(store: Store) -> None:
     lst = _new_list(store, "P1", "P2", "P3")
+    shown = lst.item("P2").reason
     lst = store.lists.remove_item(
         lst.list_id, "P2", NASTY, "sam", expected_version=1, category="shoes"
     )
@@ -300,6 +301,8 @@ def test_remove_item_records_a_removal(store: Store) -> None:
         NASTY,
         "sam",
     )
+    # The reason the item showed is kept with the removal (acceptance per reason type).
+    assert shown and removal.reason_shown == shown
 
 
 def test_replace_unpinned_keeps_pinned_in_place_and_never_re_adds_removed(store: Store) -> None:

@@ -106,10 +106,22 @@ def _guard_audit_log(conn: Connection) -> None:
         conn.exec_driver_sql(statement)
 
 
+def _add_removal_reason_shown(conn: Connection) -> None:
+    """Version 3: removals remember the reason that was shown for the item."""
+    from sqlalchemy import inspect
+
+    columns = {c["name"] for c in inspect(conn).get_columns("removals")}
+    if "reason_shown" not in columns:
+        conn.exec_driver_sql(
+            "ALTER TABLE removals ADD COLUMN reason_shown TEXT NOT NULL DEFAULT ''"
+        )
+
+
 #: Ordered schema steps; append only.
 UPGRADES: tuple[Upgrade, ...] = (
     Upgrade(1, "create tables", _create_tables),
     Upgrade(2, "audit_log append-only triggers", _guard_audit_log),
+    Upgrade(3, "removals.reason_shown", _add_removal_reason_shown),
 )
 LATEST_VERSION = UPGRADES[-1].version
 

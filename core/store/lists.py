@@ -59,7 +59,15 @@ def _check_item(item: NewItem) -> NewItem:
 
 def _removal_record(r: Removal) -> RemovalRecord:
     return RemovalRecord(
-        r.id, r.list_id, r.client_id, r.product_id, r.category, r.reason, r.removed_by, r.removed_at
+        r.id,
+        r.list_id,
+        r.client_id,
+        r.product_id,
+        r.category,
+        r.reason,
+        r.removed_by,
+        r.removed_at,
+        r.reason_shown or "",
     )
 
 
@@ -298,6 +306,8 @@ class ListService:
         removed_by: str,
         category: str | None,
         now: datetime,
+        *,
+        reason_shown: str = "",
     ) -> Removal:
         check_id(product_id, "product id")
         check_text(reason, "removal reason", max_len=REASON_MAX)
@@ -311,6 +321,7 @@ class ListService:
             reason=reason,
             removed_by=removed_by,
             removed_at=now,
+            reason_shown=reason_shown,
         )
         session.add(removal)
         session.flush()
@@ -490,8 +501,9 @@ class ListService:
             row.items.remove(item)
             renumber(sorted(row.items, key=lambda i: i.position))
             self._removal(
-                session, row.id, row.client_id, product_id, reason, removed_by, category, now
-            )
+                session, row.id, row.client_id, product_id, reason, removed_by, category, now,
+                reason_shown=item.reason or "",
+            )  # fmt: skip
 
         return self._edit(list_id, expected_version, removed_by, "remove_item", change)
 

@@ -134,6 +134,9 @@ class Removal(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     removed_by: Mapped[str] = mapped_column(ForeignKey("users.user_id"))
     removed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The reason the associate was shown for the item (schema version 3), so that
+    # acceptance can be measured per reason type.
+    reason_shown: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class Share(Base):

@@ -115,6 +115,7 @@ class RemovalRecord:
     reason: str
     removed_by: str
     removed_at: datetime
+    reason_shown: str = ""
 
 
 @dataclass(frozen=True)
