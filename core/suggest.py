@@ -209,6 +209,31 @@ class Suggester:
         return in_holdout(str(client_id), self.holdout_share)
 
     # ------------------------------------------------------------ plumbing
+    def _select(
+        self,
+        final: np.ndarray,
+        pool: np.ndarray,
+        pinned: np.ndarray,
+        k: int,
+        diversity: float,
+        max_per_designer: int | None,
+        max_per_category: int | None,
+    ) -> np.ndarray:
+        """Fill the list after the pinned items by MMR under the designer/category caps."""
+        ctx = self._ctx
+        return mmr(
+            final,
+            pool,
+            self._vectors() if diversity > 0 else None,
+            k - min(pinned.size, k),
+            diversity,
+            designers=ctx.designer_codes[0],
+            categories=ctx.category_codes[0],
+            max_per_designer=max_per_designer,
+            max_per_category=max_per_category,
+            selected=pinned,
+        )
+
     @property
     def rules_(self) -> RuleSet:
         if "rules" not in self._state:
@@ -366,18 +391,7 @@ class Suggester:
         )
         neighbour = self._neighbour_penalty(removed_products, pool)
         final = self._final(scores, pool, rr.penalty, boosts.total, neighbour)
-        chosen = mmr(
-            final,
-            pool,
-            self._vectors() if diversity > 0 else None,
-            k - min(pin_ok.size, k),
-            diversity,
-            designers=ctx.designer_codes[0],
-            categories=ctx.category_codes[0],
-            max_per_designer=max_per_designer,
-            max_per_category=max_per_category,
-            selected=pin_ok,
-        )
+        chosen = self._select(final, pool, pin_ok, k, diversity, max_per_designer, max_per_category)
         return _Run(
             rr=rr,
             candidates=candidates,
@@ -507,18 +521,7 @@ class Suggester:
         )
         neighbour = np.zeros(ctx.n_products)
         final = self._final(scores, pool, penalty, boosts.total, neighbour)
-        chosen = mmr(
-            final,
-            pool,
-            self._vectors() if diversity > 0 else None,
-            k - min(pinned.size, k),
-            diversity,
-            designers=ctx.designer_codes[0],
-            categories=ctx.category_codes[0],
-            max_per_designer=max_per_designer,
-            max_per_category=max_per_category,
-            selected=pinned,
-        )
+        chosen = self._select(final, pool, pinned, k, diversity, max_per_designer, max_per_category)
         if rr is None:
             rr = _store_rule_result(self.dataset, candidates)
         return _Run(
