@@ -669,7 +669,7 @@ class CurationService:
                     expl = self.model.explain(record.client_id, item.product_id)
                     reasons = client_reasons(expl, self.dataset, row, n=1)
                     text = reasons[0] if reasons else CLIENT_FALLBACK
-                except (UnknownIdError, ValueError, NotImplementedError):
+                except (UnknownIdError, ValueError):
                     text = CLIENT_FALLBACK
             out[item.product_id] = text
         return out

@@ -90,9 +90,7 @@ def test_pin_remove_share_and_download_the_lookbook(
     page: Page, atelier_server, app_helpers, shots_dir, viewport, tmp_path
 ):
     width = viewport["width"]
-    shots = [shots_dir, Path("/tmp/shots")]
-    for folder in shots:
-        folder.mkdir(parents=True, exist_ok=True)
+    shots = [shots_dir]  # ATELIER_SHOTS_DIR keeps them
 
     def shot(name: str) -> None:
         for folder in shots:

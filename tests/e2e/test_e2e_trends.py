@@ -1,14 +1,13 @@
 """In Chromium at tablet sizes: a manager opens Trends, picks a cluster and sees its products.
 
 Also takes screenshots of the Trends, Model health and Data & users pages
-(copies in /tmp/shots) and checks what AppTest cannot: the map is drawn, a tap
+(kept in ATELIER_SHOTS_DIR when set) and checks what AppTest cannot: the map is drawn, a tap
 on a product opens its cluster, nothing scrolls sideways.
 """
 
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,6 @@ from playwright.sync_api import Page, expect
 
 pytestmark = pytest.mark.e2e
 
-SHOTS_COPY = Path("/tmp/shots")
 TRENDS_TIMEOUT_MS = 240_000  # the first open clusters the catalogue
 
 NO_SIDEWAYS_SCROLL = """() => {
@@ -45,9 +43,6 @@ def shoot(page: Page, helpers, shots_dir: Path, name: str) -> list[Path]:
     files = helpers.screenshot_main(
         page, shots_dir / f"{name}-{size['width']}x{size['height']}.png"
     )
-    SHOTS_COPY.mkdir(parents=True, exist_ok=True)
-    for f in files:
-        shutil.copy2(f, SHOTS_COPY / f.name)
     return files
 
 
