@@ -313,3 +313,24 @@ class ConfiguredRecommender(Recommender):
     def config_(self) -> EngineConfig:
         """The configuration in force (the defaults when none was given)."""
         return self.config or EngineConfig()
+
+    def explain(
+        self, client_id: str, product_id: str, extra_events: pd.DataFrame | None = None
+    ) -> Explanation:
+        """Every contribution to one score (see :meth:`explain_many`).
+
+        Raises
+        ------
+        UnknownIdError
+            For an unknown client (without extra events) or product.
+        """
+        return self.explain_many(client_id, [product_id], extra_events)[0]
+
+    @abstractmethod
+    def explain_many(
+        self,
+        client_id: str,
+        product_ids: Sequence[str],
+        extra_events: pd.DataFrame | None = None,
+    ) -> list[Explanation]:
+        """Exact decompositions of several products' scores for one client."""

@@ -264,18 +264,6 @@ class HybridRecommender(ConfiguredRecommender):
         return self._unit_factors.astype(np.float32)
 
     # -------------------------------------------------------- explanations
-    def explain(
-        self, client_id: str, product_id: str, extra_events: pd.DataFrame | None = None
-    ) -> Explanation:
-        """Every contribution to one score: past items (CF), features (content), prior.
-
-        Raises
-        ------
-        UnknownIdError
-            For an unknown client (without extra events) or product.
-        """
-        return self.explain_many(client_id, [product_id], extra_events)[0]
-
     def explain_many(
         self,
         client_id: str,

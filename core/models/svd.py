@@ -160,18 +160,6 @@ class SVDRecommender(ConfiguredRecommender):
         return self._unit_factors @ self._unit_factors[product_idx]
 
     # -------------------------------------------------------- explanations
-    def explain(
-        self, client_id: str, product_id: str, extra_events: pd.DataFrame | None = None
-    ) -> Explanation:
-        """Split the score over the client's past items: ``x_j (v_j . v_i)``.
-
-        Raises
-        ------
-        UnknownIdError
-            For an unknown client (without extra events) or product.
-        """
-        return self.explain_many(client_id, [product_id], extra_events)[0]
-
     def explain_many(
         self,
         client_id: str,
