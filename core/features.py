@@ -159,6 +159,7 @@ class ProductFeatures:
         names += [f"flag={f}" for f in self.flags_]
         self.feature_names_ = np.array(names, dtype=str)
         self.n_features_ = len(names)
+        self._edges_by_fold = {c.casefold(): e for c, e in self.category_price_edges_.items()}
 
     def _documents(self, products: pd.DataFrame) -> pd.Series | None:
         parts = [_text(products[c]) for c in ("name", "description") if c in products.columns]
@@ -287,10 +288,15 @@ class ProductFeatures:
             for k in np.flatnonzero(share):
                 cols.append(self._offsets["price_band"] + int(k))
                 vals.append(float(share[k]))
-        m = sp.csr_matrix(
-            (vals, (np.zeros(len(cols), dtype=np.int64), cols)), shape=(1, self.n_features_)
-        )
-        return normalize(m, norm="l2", axis=1)
+        # Columns are distinct (one block per attribute, sorted hits within it).
+        order = np.argsort(cols)
+        data = np.asarray(vals, dtype=np.float64)[order]
+        norm = float(np.sqrt(data @ data))
+        if norm > 0:
+            data /= norm
+        indices = np.asarray(cols, dtype=np.int32)[order]
+        indptr = np.array([0, len(cols)], dtype=np.int32)
+        return sp.csr_matrix((data, indices, indptr), shape=(1, self.n_features_))
 
     def preference_matrix(self, clients: pd.DataFrame) -> sp.csr_matrix:
         """:meth:`preference_vector` for each row of ``clients``.
@@ -322,7 +328,7 @@ class ProductFeatures:
         lo = -np.inf if lo is None else lo
         hi = np.inf if hi is None else hi
         wanted = [c.casefold() for c in split_list(row.get("pref_categories"))]
-        by_fold = {c.casefold(): e for c, e in self.category_price_edges_.items()}
+        by_fold = self._edges_by_fold
         edge_sets = [by_fold[c] for c in wanted if c in by_fold]
         if not edge_sets:
             edge_sets = list(self.category_price_edges_.values()) or [self.price_edges_]

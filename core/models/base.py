@@ -19,7 +19,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Self
+from typing import Any, Literal, NamedTuple, Self
 
 import numpy as np
 import pandas as pd
@@ -32,9 +32,11 @@ from core.schema import COLS
 ContributionKind = Literal["item", "attribute", "prior", "preference"]
 
 
-@dataclass(frozen=True)
-class Contribution:
+class Contribution(NamedTuple):
     """One additive part of a suggestion's score.
+
+    A named tuple: immutable, and cheap to build in the hundreds an
+    explained list needs.
 
     Attributes
     ----------
@@ -174,15 +176,16 @@ class Recommender(ABC):
         UnknownIdError
             For an unknown client or product id.
         """
-        out = self.recommend_batch(
-            [client_id],
-            k,
-            candidates=candidates,
-            exclude=exclude,
-            exclude_seen=exclude_seen,
-            extra_events=extra_events,
+        ((_, top, scores),) = self._rank(
+            [str(client_id)], k, candidates, exclude, exclude_seen, extra_events
         )
-        return out.drop(columns=[COLS.client_id]).reset_index(drop=True)
+        return pd.DataFrame(
+            {
+                COLS.product_id: self.dataset_.product_ids.to_external(top),
+                COLS.score: scores,
+                COLS.rank: np.arange(1, top.size + 1),
+            }
+        )
 
     def recommend_batch(
         self,
@@ -201,18 +204,44 @@ class Recommender(ABC):
         DataFrame
             Columns ``client_id``, ``product_id``, ``score``, ``rank``.
         """
+        ranked = self._rank(
+            [str(c) for c in client_ids], k, candidates, exclude, exclude_seen, extra_events
+        )
+        sizes = [top.size for _, top, _ in ranked]
+        if not sum(sizes):
+            return pd.DataFrame(columns=[COLS.client_id, COLS.product_id, COLS.score, COLS.rank])
+        return pd.DataFrame(
+            {
+                COLS.client_id: np.repeat([cid for cid, _, _ in ranked], sizes),
+                COLS.product_id: self.dataset_.product_ids.to_external(
+                    np.concatenate([top for _, top, _ in ranked])
+                ),
+                COLS.score: np.concatenate([sc for _, _, sc in ranked]),
+                COLS.rank: np.concatenate([np.arange(1, n + 1) for n in sizes]),
+            }
+        )
+
+    def _rank(
+        self,
+        client_ids: list[str],
+        k: int,
+        candidates: Iterable[str] | None,
+        exclude: Iterable[str] | None,
+        exclude_seen: bool,
+        extra_events: pd.DataFrame | None,
+    ) -> list[tuple[str, np.ndarray, np.ndarray]]:
+        """(client id, top product indices, their scores) per client, best first."""
         self.check_is_fitted()
         if isinstance(k, bool) or not isinstance(k, int | np.integer):
             raise ValueError(f"k must be a whole number, got {k!r}")
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
-        client_ids = [str(c) for c in client_ids]
         pids = self.dataset_.product_ids
-        allowed = np.ones(len(pids), dtype=bool)
+        allowed = None
         cand_idx = None
         if candidates is not None:
             cand_idx = pids.to_internal(list(candidates))
-            allowed[:] = False
+            allowed = np.zeros(len(pids), dtype=bool)
             allowed[cand_idx] = True
         if exclude is not None:
             ex_idx = pids.to_internal(list(exclude))
@@ -222,34 +251,24 @@ class Recommender(ABC):
                     "these products are both candidates and excluded: "
                     f"{', '.join(clash)}; remove them from one of the two sets"
                 )
+            if allowed is None:
+                allowed = np.ones(len(pids), dtype=bool)
             allowed[ex_idx] = False
-        scores = np.asarray(self.score_clients(client_ids, extra_events), dtype=np.float64)
-        scores = np.where(allowed[None, :], scores, -np.inf)
+        # A copy: the masks below write into it.
+        scores = np.array(self.score_clients(client_ids, extra_events), dtype=np.float64)
+        if allowed is not None:
+            scores[:, ~allowed] = -np.inf
         if exclude_seen:
-            scores = np.where(self.seen_mask(client_ids), -np.inf, scores)
-        n_allowed = int(np.isfinite(scores).sum(axis=1).max()) if scores.size else 0
-        kk = min(k, scores.shape[1], max(n_allowed, 0))
-        rows = []
+            scores[self.seen_mask(client_ids)] = -np.inf
+        out = []
         for i, cid in enumerate(client_ids):
             s = scores[i]
-            if kk == 0:
-                continue
-            top = np.argpartition(-s, kk - 1)[:kk] if kk < s.size else np.arange(s.size)
-            top = top[np.lexsort((top, -s[top]))]
+            kk = min(k, s.size)
+            top = np.argpartition(-s, kk - 1)[:kk] if 0 < kk < s.size else np.arange(s.size)
             top = top[np.isfinite(s[top])]
-            rows.append(
-                pd.DataFrame(
-                    {
-                        COLS.client_id: cid,
-                        COLS.product_id: pids.to_external(top),
-                        COLS.score: s[top],
-                        COLS.rank: np.arange(1, top.size + 1),
-                    }
-                )
-            )
-        if not rows:
-            return pd.DataFrame(columns=[COLS.client_id, COLS.product_id, COLS.score, COLS.rank])
-        return pd.concat(rows, ignore_index=True)
+            top = top[np.lexsort((top, -s[top]))]
+            out.append((cid, top, s[top]))
+        return out
 
     # ---------------------------------------------------------- similarities
     def similar_products(self, product_id: str, k: int = 10) -> pd.DataFrame:

@@ -19,7 +19,6 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from sklearn.preprocessing import normalize
 
 from core.dataset import Dataset
 from core.features import PREFERENCES, ProductFeatures
@@ -60,16 +59,20 @@ class ContentProfiles:
 
     def dense_row(self, r: int) -> tuple[np.ndarray, np.ndarray, float]:
         """Row ``r`` as dense (history, preference, norm)."""
-        return (
-            self.history[r].toarray().ravel(),
-            self.preference[r].toarray().ravel(),
-            float(self.norm[r]),
-        )
+        return _dense_row(self.history, r), _dense_row(self.preference, r), float(self.norm[r])
 
     def combined(self) -> sp.csr_matrix:
         """``(history + preference) / norm`` (zero rows stay zero)."""
         inv = np.divide(1.0, self.norm, out=np.zeros_like(self.norm), where=self.norm > 0)
-        return sp.csr_matrix(sp.diags(inv) @ (self.history + self.preference))
+        return scale_rows(sp.csr_matrix(self.history + self.preference), inv)
+
+    def dense_combined(self, r: int) -> np.ndarray:
+        """Row ``r`` of :meth:`combined` as a dense vector."""
+        h, q, norm = self.dense_row(r)
+        h += q
+        if norm > 0:
+            h /= norm
+        return h
 
 
 def content_profiles(
@@ -86,19 +89,49 @@ def content_profiles(
     beta : float
         Weight of the declared preferences.
     """
-    history = normalize(sp.csr_matrix(rows @ features, dtype=np.float64), norm="l2", axis=1)
-    preference = sp.csr_matrix(preferences * beta, dtype=np.float64)
-    total = history + preference
-    norm = np.sqrt(np.asarray(total.multiply(total).sum(axis=1)).ravel())
+    history = sp.csr_matrix(rows @ features, dtype=np.float64)
+    history = scale_rows(history, _inverse(_row_norms(history)))
+    preference = sp.csr_matrix(preferences, dtype=np.float64, copy=True)
+    preference.sum_duplicates()
+    preference.data *= beta
+    norm = _row_norms(sp.csr_matrix(history + preference))
     return ContentProfiles(history, preference, norm)
 
 
 def content_scores(profiles: ContentProfiles, features: sp.csr_matrix) -> np.ndarray:
     """Cosine of each profile with every product, shape (n, n_products)."""
-    dense = profiles.combined().toarray()
-    if dense.shape[0] == 1:  # one sparse matrix-vector product
-        return np.asarray(features @ dense[0])[None, :]
-    return np.asarray(features @ dense.T).T
+    if profiles.norm.size == 1:  # one sparse matrix-vector product
+        return np.asarray(features @ profiles.dense_combined(0))[None, :]
+    return np.asarray(features @ profiles.combined().toarray().T).T
+
+
+def scale_rows(m: sp.csr_matrix, factors: np.ndarray) -> sp.csr_matrix:
+    """``diag(factors) @ m`` for a csr ``m``, without a matrix product."""
+    out = sp.csr_matrix(
+        (m.data * np.repeat(factors, np.diff(m.indptr)), m.indices, m.indptr), shape=m.shape
+    )
+    out.eliminate_zeros()
+    return out
+
+
+def _row_norms(m: sp.csr_matrix) -> np.ndarray:
+    lengths = np.diff(m.indptr)
+    sq = np.zeros(m.shape[0])
+    nonempty = lengths > 0
+    if nonempty.any():
+        sq[nonempty] = np.add.reduceat(m.data.astype(np.float64) ** 2, m.indptr[:-1][nonempty])
+    return np.sqrt(sq)
+
+
+def _inverse(x: np.ndarray) -> np.ndarray:
+    return np.divide(1.0, x, out=np.zeros_like(x), where=x > 0)
+
+
+def _dense_row(m: sp.csr_matrix, r: int) -> np.ndarray:
+    out = np.zeros(m.shape[1])
+    start, end = m.indptr[r], m.indptr[r + 1]
+    out[m.indices[start:end]] = m.data[start:end]
+    return out
 
 
 def client_preferences(
@@ -128,7 +161,7 @@ def attribute_contributions(
     norm: float,
     features: sp.csr_matrix,
     item: int,
-    names: np.ndarray,
+    names: Sequence[str] | np.ndarray,
     scale: float,
     component: str = "content",
 ) -> list[Contribution]:
@@ -152,12 +185,13 @@ def attribute_contributions(
     start, end = features.indptr[item], features.indptr[item + 1]
     cols = features.indices[start:end]
     f_vals = features.data[start:end].astype(np.float64) * (scale / norm)
+    col_list = cols.tolist()
     out = []
     for kind, part in (("attribute", history), ("preference", preference)):
-        values = part[cols] * f_vals
+        values = (part[cols] * f_vals).tolist()
         out += [
-            Contribution(kind, str(names[c]), float(v), component)  # type: ignore[arg-type]
-            for c, v in zip(cols, values, strict=True)
+            Contribution(kind, str(names[c]), v, component)  # type: ignore[arg-type]
+            for c, v in zip(col_list, values, strict=True)
             if v != 0.0
         ]
     return out

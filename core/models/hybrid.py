@@ -29,7 +29,9 @@ score.
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -69,6 +71,7 @@ _UNLABELLED = ("collection=", "word=")
 _N_LABEL = 5
 _FACTOR_SCALE_QUANTILE = 0.95
 _SMALL_REQUEST = 8  # clients per request served with a single BLAS thread
+_RECENT_STATES = 64  # single-client states kept, so explain reuses what recommend built
 
 
 @dataclass(frozen=True)
@@ -179,10 +182,36 @@ class HybridRecommender(ConfiguredRecommender):
         self._store_trend = sp.csr_matrix(sp.diags(scale) @ st)
         self._unit_factors = unit_rows(self.item_factors_)
         self._product_array = np.asarray(dataset.product_ids.external_ids, dtype=object)
+        self._feature_names = self.product_features_.feature_names_.tolist()
+        self._global_prior = self.config_.prior_weight * self.trend_
         self._blas = ThreadpoolController()
+        self._recent: OrderedDict[str, _State] = OrderedDict()
+        self._recent_lock = threading.Lock()
 
     # ------------------------------------------------------------ scoring
     def _state(self, client_ids: Sequence[str], extra_events: pd.DataFrame | None) -> _State:
+        """The clients' state; one client's (without extra events) is kept a while.
+
+        A model's fitted arrays never change, so a client's state stays valid
+        until the next fit or load: explaining the list just recommended
+        reuses it instead of folding the client in a second time.
+        """
+        if extra_events is not None or len(client_ids) != 1:
+            return self._build_state(client_ids, extra_events)
+        key = str(client_ids[0])
+        with self._recent_lock:
+            state = self._recent.get(key)
+            if state is not None:
+                self._recent.move_to_end(key)
+                return state
+        state = self._build_state([key], None)
+        with self._recent_lock:
+            self._recent[key] = state
+            if len(self._recent) > _RECENT_STATES:
+                self._recent.popitem(last=False)
+        return state
+
+    def _build_state(self, client_ids: Sequence[str], extra_events: pd.DataFrame | None) -> _State:
         config = self.config_
         ids = [str(c) for c in client_ids]
         rows = self.interactions_.fold_in(ids, extra_events)
@@ -210,7 +239,7 @@ class HybridRecommender(ConfiguredRecommender):
     def _prior(self, state: _State, r: int) -> tuple[np.ndarray, str]:
         s = int(state.prior_row[r])
         if s < 0:
-            return self.config_.prior_weight * self.trend_, "trend"
+            return self._global_prior, "trend"
         store = str(self.interactions_.store_ids.external_ids[s])
         trend = self._store_trend[s].toarray().ravel()
         return self.config_.prior_weight * trend, f"store_trend={store}"
@@ -228,12 +257,17 @@ class HybridRecommender(ConfiguredRecommender):
         self.check_is_fitted()
         with self._blas_limit(len(client_ids)):
             state = self._state(client_ids, extra_events)
-            # V @ u^T is a matrix-vector product for one client: faster than u @ V^T.
-            cf = (self.item_factors_ @ (state.u * state.cf_weight[:, None]).T).T
-            content = content_scores(state.profiles, self.features_)
-            content *= state.content_weight[:, None]
+            cf, content = self._cf_content(state)
             prior = np.vstack([self._prior(state, r)[0] for r in range(len(state.prior_row))])
         return cf, content, prior
+
+    def _cf_content(self, state: _State) -> tuple[np.ndarray, np.ndarray]:
+        """Weighted CF and content parts, shape (n_clients, n_products) each."""
+        # V @ u^T is a matrix-vector product for one client: faster than u @ V^T.
+        cf = (self.item_factors_ @ (state.u * state.cf_weight[:, None]).T).T
+        content = content_scores(state.profiles, self.features_)
+        content *= state.content_weight[:, None]
+        return cf, content
 
     def _blas_limit(self, n_clients: int) -> Any:
         """One BLAS thread for small requests: threads cost more than they give there."""
@@ -244,9 +278,13 @@ class HybridRecommender(ConfiguredRecommender):
     def score_clients(
         self, client_ids: Sequence[str], extra_events: pd.DataFrame | None = None
     ) -> np.ndarray:
-        cf, content, prior = self.score_parts(client_ids, extra_events)
+        self.check_is_fitted()
+        with self._blas_limit(len(client_ids)):
+            state = self._state(client_ids, extra_events)
+            cf, content = self._cf_content(state)
         content += cf
-        content += prior
+        for r in range(content.shape[0]):
+            content[r] += self._prior(state, r)[0]
         return content
 
     def seen_mask(self, client_ids: Sequence[str]) -> np.ndarray:
@@ -297,9 +335,9 @@ class HybridRecommender(ConfiguredRecommender):
         cf = (state.u[0] @ self.item_factors_[items].T) * cf_w
         h, q, norm = state.profiles.dense_row(0)
         prior_vec, prior_source = self._prior(state, 0)
-        past_ids = self._product_array[past]
-        events = [EVENT_TYPES[c] for c in codes]
-        names = self.product_features_.feature_names_
+        past_ids = self._product_array[past].tolist()
+        events = [EVENT_TYPES[c] for c in codes.tolist()]
+        names = self._feature_names
         feats = self.features_
         out = []
         for a, pid in enumerate(product_ids):
@@ -309,13 +347,14 @@ class HybridRecommender(ConfiguredRecommender):
             content = ct_w * float((h[cols] + q[cols]) @ vals) / norm if norm > 0 else 0.0
             prior = float(prior_vec[i])
             contribs = [
-                Contribution("item", past_ids[b], float(parts[a, b]), "cf", events[b])
-                for b in np.flatnonzero(parts[a])
+                Contribution("item", past_ids[b], v, "cf", events[b])
+                for b, v in enumerate(parts[a].tolist())
+                if v != 0.0
             ]
             contribs += attribute_contributions(h, q, norm, feats, i, names, ct_w)
             if prior != 0.0:
                 contribs.append(Contribution("prior", prior_source, prior, "prior"))
-            contribs.sort(key=lambda c: -abs(c.value))
+            contribs.sort(key=_magnitude)
             out.append(
                 Explanation(
                     client_id=str(client_id),
@@ -424,6 +463,11 @@ class HybridRecommender(ConfiguredRecommender):
 
 
 # ------------------------------------------------------------------ helpers
+def _magnitude(c: Contribution) -> float:
+    """Sort key: largest absolute contribution first."""
+    return -abs(c.value)
+
+
 def _short_label(feature: str) -> str:
     """``material=cashmere`` -> ``cashmere``; ``price_band=5`` -> ``price band 5``."""
     key, _, value = feature.partition("=")
