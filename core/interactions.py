@@ -45,6 +45,7 @@ _RETURN = EVENT_TYPES.index("return")
 # Ties between equally weighted events go to what the client did more deliberately.
 _TIE_ORDER = ("email_open", "view", "email_click", "zoom", "wishlist", "try_on", "purchase")
 _REQUIRED_EXTRA = ("client_id", "product_id", "event_type")
+_TYPE_CODE = {t: c for c, t in enumerate(EVENT_TYPES)}
 
 
 _FEW_IDS = 32  # below this many ids, hash look-ups beat building an Index
@@ -216,9 +217,11 @@ class Interactions:
         ids = [str(c) for c in client_ids]
         idx = positions(self.client_ids, ids, strict=False)
         extra_ids: set[str] = set()
+        extra_clients: list[str] = []
         if extra_events is not None and len(extra_events):
             _check_extra(extra_events)
-            extra_ids = set(extra_events["client_id"].astype(str).unique())
+            extra_clients = [str(c) for c in extra_events["client_id"].tolist()]
+            extra_ids = set(extra_clients)
         missing = [c for c, i in zip(ids, idx, strict=True) if i < 0 and c not in extra_ids]
         if missing:
             shown = ", ".join(repr(m) for m in missing[:5])
@@ -251,11 +254,12 @@ class Interactions:
             p_n=np.concatenate([np.zeros(other[2].size), self.purchase_n[p_sel]]),
             r_n=np.concatenate([np.zeros(other[2].size), self.return_n[p_sel]]),
         )
-        ev = extra_events[extra_events["client_id"].astype(str).isin(set(uniq))]
-        row_of = pd.Index(uniq.astype(str))
+        row_of = {c: r for r, c in enumerate(uniq.tolist())}
+        ev_rows = np.array([row_of.get(c, -1) for c in extra_clients], dtype=np.int64)
+        keep = ev_rows >= 0
         events = _event_arrays(
-            ev,
-            rows=row_of.get_indexer(ev["client_id"].astype(str)),
+            extra_events if keep.all() else extra_events[keep],
+            rows=ev_rows[keep],
             product_ids=self.product_ids,
             as_of=self.as_of,
             clip_future=True,
@@ -485,7 +489,7 @@ def _check_extra(extra: pd.DataFrame) -> None:
             f"extra_events lacks column(s) {', '.join(missing)}; "
             f"it needs {', '.join(_REQUIRED_EXTRA)} (timestamp and is_gift are optional)"
         )
-    bad = set(extra["event_type"].astype(str)) - set(EVENT_TYPES)
+    bad = {str(t) for t in extra["event_type"].tolist()} - set(EVENT_TYPES)
     if bad:
         raise ValueError(
             f"extra_events has unknown event type(s) {', '.join(sorted(map(repr, bad)))}; "
@@ -501,6 +505,15 @@ def _event_arrays(
     as_of: pd.Timestamp,
     clip_future: bool,
 ) -> _Events:
+    """Per-event arrays of ``events`` (rows given; product ids and types checked).
+
+    A request's few events take :func:`_few_event_arrays`, same result without
+    pandas' per-column machinery, which costs more than the work there.
+    """
+    if len(events) <= _FEW_IDS:
+        return _few_event_arrays(
+            events, rows=rows, product_ids=product_ids, as_of=as_of, clip_future=clip_future
+        )
     cols = _codes(events["product_id"], product_ids.index)
     if (cols < 0).any():
         bad = events["product_id"].to_numpy()[cols < 0][:5]
@@ -528,6 +541,44 @@ def _event_arrays(
         types=types,
         age_days=np.asarray(age, dtype=np.float64),
         gift=gift,
+    )
+
+
+def _few_event_arrays(
+    events: pd.DataFrame,
+    *,
+    rows: np.ndarray,
+    product_ids: IdMap,
+    as_of: pd.Timestamp,
+    clip_future: bool,
+) -> _Events:
+    """:func:`_event_arrays` value by value, for a few events."""
+    products = [str(p) for p in events["product_id"].tolist()]
+    cols = positions(product_ids, products, strict=False).astype(np.int32)
+    if (cols < 0).any():
+        bad = [p for p, c in zip(products, cols, strict=True) if c < 0][:5]
+        raise UnknownIdError(f"unknown product id(s): {', '.join(repr(b) for b in bad)}")
+    types = np.array(
+        [_TYPE_CODE.get(str(t), -1) for t in events["event_type"].tolist()], dtype=np.int8
+    )
+    n = len(products)
+    age = np.zeros(n)
+    if "timestamp" in events.columns:
+        now = as_of.as_unit("ns").value
+        for e, value in enumerate(events["timestamp"].tolist()):
+            ts = pd.NaT if value is None else pd.Timestamp(value)
+            if pd.isna(ts):
+                continue  # an undated extra event happens now
+            if ts.tzinfo is not None:
+                ts = ts.tz_convert(None)
+            age[e] = (now - ts.as_unit("ns").value) / _NS_PER_DAY
+    if clip_future:
+        age = np.maximum(age, 0.0)
+    gift = np.zeros(n, dtype=bool)
+    if "is_gift" in events.columns:
+        gift[:] = [False if pd.isna(g) else bool(g) for g in events["is_gift"].tolist()]
+    return _Events(
+        rows=np.asarray(rows, dtype=np.int32), cols=cols, types=types, age_days=age, gift=gift
     )
 
 

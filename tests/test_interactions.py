@@ -183,3 +183,47 @@ def test_store_popularity_falls_back_to_the_home_store(dataset: Dataset) -> None
     np.testing.assert_allclose(inter.store_popularity(store), inter.popularity)
     with pytest.raises(UnknownIdError, match="'mars'"):
         inter.store_popularity("mars")
+
+
+def test_few_folded_in_events_read_like_many(dataset: Dataset) -> None:
+    """A request's few events (read value by value) give the rows many events would."""
+    base = build_interactions(dataset, LINEAR, as_of=AS_OF)
+    few = pd.DataFrame(
+        {
+            "client_id": ["c1", "c2", "c2", "new", "c1"],
+            "product_id": ["p3", "p2", "p4", "p1", "p2"],
+            "event_type": ["wishlist", "purchase", "view", "try_on", "return"],
+            "timestamp": [
+                "2025-12-01",
+                pd.Timestamp("2025-11-02 10:00", tz="Europe/Paris"),
+                None,
+                AS_OF + 3 * DAY,  # in the future: counts as of as_of
+                (AS_OF - 40 * DAY).to_pydatetime(),
+            ],
+            "is_gift": [True, False, None, False, False],
+        },
+    )
+    # Over 32 events takes the column-wise path; the padding is another client's.
+    padding = pd.DataFrame(
+        {
+            "client_id": ["c3"] * 40,
+            "product_id": ["p1"] * 40,
+            "event_type": ["view"] * 40,
+            "timestamp": [AS_OF - DAY] * 40,
+            "is_gift": [False] * 40,
+        }
+    )
+    many = pd.concat([few, padding], ignore_index=True)
+    ids = ["c1", "c2", "new"]
+    a, b = base.fold_in(ids, few), base.fold_in(ids, many)
+    np.testing.assert_allclose(a.matrix.toarray(), b.matrix.toarray(), rtol=1e-12)
+    np.testing.assert_array_equal(a.strongest.toarray(), b.strongest.toarray())
+    np.testing.assert_allclose(a.strength, b.strength, rtol=1e-12)
+    assert a.matrix[2, 0] > 0  # the unknown client's try-on
+    assert a.matrix[0, 2] == 0  # a gift is not the buyer's taste
+    assert a.matrix[1, 1] > base.matrix[1, 1]  # c2's purchase, an hour off if tz were ignored
+    for frame in (few, many):
+        with pytest.raises(UnknownIdError, match="'p9'"):
+            base.fold_in(["c1"], frame.assign(product_id="p9"))
+        with pytest.raises(ValueError, match="stare"):
+            base.fold_in(["c1"], frame.assign(event_type="stare"))
