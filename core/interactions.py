@@ -241,8 +241,8 @@ class Interactions:
         pos = np.flatnonzero(uniq_idx >= 0)
         other = _take_rows(self.other_cells, uniq_idx[pos], pos)
         purch = _take_rows(self.purchase_cells, uniq_idx[pos], pos)
-        o_sel = _row_selector(self.other_cells.indptr, uniq_idx[pos])
-        p_sel = _row_selector(self.purchase_cells.indptr, uniq_idx[pos])
+        o_sel = row_selector(self.other_cells.indptr, uniq_idx[pos])
+        p_sel = row_selector(self.purchase_cells.indptr, uniq_idx[pos])
         stored = _Cells(
             rows=np.concatenate([other[0], purch[0]]),
             cols=np.concatenate([other[1], purch[1]]),
@@ -727,8 +727,8 @@ def _csr(cells: _Cells, mask: np.ndarray, data: np.ndarray, n_rows: int, n_cols:
     )
 
 
-def _row_selector(indptr: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Positions in a csr's data of the cells of ``rows`` (in that order)."""
+def row_selector(indptr: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Positions in a csr's data of the cells of ``rows`` (in that order, repeats allowed)."""
     starts, ends = indptr[rows], indptr[rows + 1]
     lengths = ends - starts
     if lengths.sum() == 0:
@@ -741,7 +741,7 @@ def _take_rows(
     m: sp.csr_matrix, rows: np.ndarray, out_rows: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(row, col, value) of the cells of ``rows`` of ``m``, re-labelled ``out_rows``."""
-    sel = _row_selector(m.indptr, rows)
+    sel = row_selector(m.indptr, rows)
     lengths = m.indptr[rows + 1] - m.indptr[rows]
     return (
         np.repeat(out_rows.astype(np.int64), lengths),

@@ -88,6 +88,99 @@ class Explanation:
         return float(sum(c.value for c in self.contributions))
 
 
+@dataclass(frozen=True)
+class ContributionBlock:
+    """Contributions of one kind to several explained products, as arrays.
+
+    Attributes
+    ----------
+    product : ndarray of int, shape (n,)
+        Which explained product (position in the request) each value is for.
+    values : ndarray of float, shape (n,)
+    kind : {"item", "attribute", "prior", "preference"}
+    component : {"cf", "content", "prior"}
+    sources : ndarray of object (str), shape (n,)
+    events : ndarray of object, shape (n,), optional
+        Strongest event per value (``kind == "item"``).
+    """
+
+    product: np.ndarray
+    values: np.ndarray
+    kind: ContributionKind
+    component: str
+    sources: np.ndarray
+    events: np.ndarray | None = None
+
+
+def assemble_explanations(
+    client_id: str,
+    product_ids: Sequence[str],
+    parts: dict[str, np.ndarray],
+    blocks: Sequence[ContributionBlock],
+) -> list[Explanation]:
+    """Explanations of ``product_ids`` from their parts and contribution blocks.
+
+    Parameters
+    ----------
+    client_id : str
+    product_ids : sequence of str
+    parts : dict
+        ``cf``, ``content`` and ``prior`` scores, each shape (len(product_ids),);
+        a product's score is their sum.
+    blocks : sequence of ContributionBlock
+        Every contribution, so that a product's values add up to its score.
+        Zero values are left out; each product's contributions come sorted by
+        absolute value (ties keep the order of ``blocks``).
+    """
+    m = len(product_ids)
+    cf, content, prior = (
+        np.asarray(parts[k], dtype=np.float64) for k in ("cf", "content", "prior")
+    )
+    product = np.concatenate([b.product for b in blocks]).astype(np.int64)
+    values = np.concatenate([b.values for b in blocks]).astype(np.float64)
+    kinds = np.concatenate([np.full(b.values.size, b.kind, dtype=object) for b in blocks])
+    comps = np.concatenate([np.full(b.values.size, b.component, dtype=object) for b in blocks])
+    sources = np.concatenate([np.asarray(b.sources, dtype=object) for b in blocks])
+    events = np.concatenate(
+        [
+            np.asarray(b.events, dtype=object)
+            if b.events is not None
+            else np.full(b.values.size, None, dtype=object)
+            for b in blocks
+        ]
+    )
+    keep = np.flatnonzero(values != 0.0)
+    order = keep[np.lexsort((-np.abs(values[keep]), product[keep]))]
+    contribs = list(
+        map(
+            Contribution._make,
+            zip(
+                kinds[order].tolist(),
+                sources[order].tolist(),
+                values[order].tolist(),
+                comps[order].tolist(),
+                events[order].tolist(),
+                strict=True,
+            ),
+        )
+    )
+    ends = np.cumsum(np.bincount(product[order], minlength=m)).tolist()
+    starts = [0, *ends[:-1]]
+    cid = str(client_id)
+    return [
+        Explanation(
+            client_id=cid,
+            product_id=str(pid),
+            score=float(cf[a] + content[a] + prior[a]),
+            cf_score=float(cf[a]),
+            content_score=float(content[a]),
+            prior_score=float(prior[a]),
+            contributions=tuple(contribs[starts[a] : ends[a]]),
+        )
+        for a, pid in enumerate(product_ids)
+    ]
+
+
 class Recommender(ABC):
     """Base class of every model: fit, recommend, similar_products, explain."""
 

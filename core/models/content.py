@@ -31,8 +31,14 @@ from core.interactions import (
     interactions_to_state,
     positions,
     resolve_interactions,
+    row_selector,
 )
-from core.models.base import ConfiguredRecommender, Contribution, Explanation
+from core.models.base import (
+    ConfiguredRecommender,
+    ContributionBlock,
+    Explanation,
+    assemble_explanations,
+)
 from core.schema import EVENT_TYPES
 
 #: Client columns that declare taste.
@@ -155,50 +161,51 @@ def client_preferences(
     return sp.csr_matrix(sp.vstack(rows, format="csr"))
 
 
-def attribute_contributions(
+def attribute_blocks(
     history: np.ndarray,
     preference: np.ndarray,
     norm: float,
     features: sp.csr_matrix,
-    item: int,
-    names: Sequence[str] | np.ndarray,
+    items: np.ndarray,
+    names: np.ndarray,
     scale: float,
     component: str = "content",
-) -> list[Contribution]:
-    """Exact split of ``scale * (history + preference) . F_item / norm`` by matched feature.
+) -> tuple[np.ndarray, ContributionBlock, ContributionBlock]:
+    """Exact split of ``scale * (history + preference) . F_i / norm`` by matched feature.
 
     Parameters
     ----------
     history, preference : ndarray, shape (n_features,)
         One client's dense profile parts (:meth:`ContentProfiles.dense_row`).
     norm : float
-        Their combined norm.
+        Their combined norm (0: no profile, every part is 0).
+    features : csr_matrix, shape (n_products, n_features)
+    items : ndarray of int, shape (m,)
+        The products explained.
+    names : ndarray of object, shape (n_features,)
+        Feature names (the contributions' sources).
 
     Returns
     -------
-    list of Contribution
+    totals : ndarray, shape (m,)
+        Each product's content score (the sum of its parts).
+    attributes, preferences : ContributionBlock
         History parts as ``kind="attribute"``, declared-preference parts as
-        ``kind="preference"``; features the profile lacks are left out.
+        ``kind="preference"``.
     """
-    if norm == 0:
-        return []
-    start, end = features.indptr[item], features.indptr[item + 1]
-    cols = features.indices[start:end]
-    f_vals = features.data[start:end].astype(np.float64) * (scale / norm)
-    col_list = cols.tolist()
-    out = []
-    for kind, part in (("attribute", history), ("preference", preference)):
-        values = (part[cols] * f_vals).tolist()
-        out += [
-            Contribution(kind, str(names[c]), v, component)  # type: ignore[arg-type]
-            for c, v in zip(col_list, values, strict=True)
-            if v != 0.0
-        ]
-    return out
-
-
-def _sorted(parts: list[Contribution]) -> tuple[Contribution, ...]:
-    return tuple(sorted(parts, key=lambda c: -abs(c.value)))
+    items = np.asarray(items, dtype=np.int64)
+    sel = row_selector(features.indptr, items)
+    product = np.repeat(np.arange(items.size), features.indptr[items + 1] - features.indptr[items])
+    cols = features.indices[sel]
+    f = features.data[sel].astype(np.float64) * (scale / norm if norm > 0 else 0.0)
+    h, q = history[cols] * f, preference[cols] * f
+    totals = np.bincount(product, weights=h + q, minlength=items.size)
+    sources = names[cols]
+    return (
+        totals,
+        ContributionBlock(product, h, "attribute", component, sources),
+        ContributionBlock(product, q, "preference", component, sources),
+    )
 
 
 class ContentRecommender(ConfiguredRecommender):
@@ -290,41 +297,45 @@ class ContentRecommender(ConfiguredRecommender):
             raise ValueError(f"by must be 'attribute' or 'item', got {by!r}")
         items = positions(self.dataset_.product_ids, list(product_ids))
         rows, profiles = self._profiles([client_id], extra_events)
-        scores = np.asarray((self.features_[items] @ profiles.combined()[0].T).toarray()).ravel()
-        names = self.product_features_.feature_names_
         h, q, norm = profiles.dense_row(0)
-        out = []
-        for a, pid in enumerate(product_ids):
-            parts = attribute_contributions(h, q, norm, self.features_, items[a], names, 1.0)
-            if by == "item":
-                parts = [c for c in parts if c.kind == "preference"]
-                parts += self._item_parts(rows, profiles, items[a])
-            s = float(scores[a])
-            out.append(Explanation(str(client_id), str(pid), s, 0.0, s, 0.0, _sorted(parts)))
-        return out
+        names = np.asarray(self.product_features_.feature_names_, dtype=object)
+        scores, attributes, preferences = attribute_blocks(
+            h, q, norm, self.features_, items, names, 1.0
+        )
+        blocks = [attributes, preferences]
+        if by == "item":
+            blocks = [preferences, self._item_block(rows, profiles, items)]
+        zeros = np.zeros(len(items))
+        parts = {"cf": zeros, "content": scores, "prior": zeros}
+        return assemble_explanations(client_id, product_ids, parts, blocks)
 
-    def _item_parts(
-        self, rows: ClientRows, profiles: ContentProfiles, item: int
-    ) -> list[Contribution]:
+    def _item_block(
+        self, rows: ClientRows, profiles: ContentProfiles, items: np.ndarray
+    ) -> ContributionBlock:
         """The history part split over past items: ``x_j (F_j . F_i) / (||xF|| ||p||)``."""
-        if profiles.norm[0] == 0:
-            return []
         row = rows.matrix[0]
         past = row.indices
-        x = row.data.astype(np.float64)
         xf = sp.csr_matrix(row @ self.features_, dtype=np.float64)
         xf_norm = float(np.sqrt(xf.multiply(xf).sum()))
-        if xf_norm == 0:
-            return []
-        sims = np.asarray((self.features_[past] @ self.features_[item].T).toarray()).ravel()
-        values = x * sims / (xf_norm * profiles.norm[0])
-        ids = self.dataset_.product_ids.to_external(past)
-        codes = rows.strongest[0].data
-        return [
-            Contribution("item", ids[b], float(values[b]), "content", EVENT_TYPES[codes[b]])
-            for b in range(past.size)
-            if values[b] != 0.0
-        ]
+        m = len(items)
+        if profiles.norm[0] == 0 or xf_norm == 0:
+            past = past[:0]
+        x = row.data[: past.size].astype(np.float64)
+        sims = (self.features_[past] @ self.features_[items].T).toarray()  # (n_past, m)
+        scale = xf_norm * profiles.norm[0] if past.size else 1.0
+        values = (x[:, None] * sims / scale).T
+        ids = np.asarray(self.dataset_.product_ids.to_external(past), dtype=object)
+        events = np.array(
+            [EVENT_TYPES[c] for c in rows.strongest[0].data[: past.size]], dtype=object
+        )
+        return ContributionBlock(
+            np.repeat(np.arange(m), past.size),
+            values.ravel(),
+            "item",
+            "content",
+            np.tile(ids, m),
+            np.tile(events, m),
+        )
 
     # ---------------------------------------------------------- persistence
     def _get_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:

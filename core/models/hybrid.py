@@ -55,10 +55,15 @@ from core.interactions import (
     positions,
     resolve_interactions,
 )
-from core.models.base import ConfiguredRecommender, Contribution, Explanation
+from core.models.base import (
+    ConfiguredRecommender,
+    ContributionBlock,
+    Explanation,
+    assemble_explanations,
+)
 from core.models.content import (
     ContentProfiles,
-    attribute_contributions,
+    attribute_blocks,
     client_preferences,
     content_profiles,
     content_scores,
@@ -70,7 +75,8 @@ from core.schema import EVENT_TYPES
 _UNLABELLED = ("collection=", "word=")
 _N_LABEL = 5
 _FACTOR_SCALE_QUANTILE = 0.95
-_SMALL_REQUEST = 8  # clients per request served with a single BLAS thread
+_SMALL_REQUEST = 8  # clients per request served with a single BLAS thread ...
+_SMALL_FACTORS = 2**19  # ... when the item factors have fewer entries than this
 _RECENT_STATES = 64  # single-client states kept, so explain reuses what recommend built
 
 
@@ -182,7 +188,7 @@ class HybridRecommender(ConfiguredRecommender):
         self._store_trend = sp.csr_matrix(sp.diags(scale) @ st)
         self._unit_factors = unit_rows(self.item_factors_)
         self._product_array = np.asarray(dataset.product_ids.external_ids, dtype=object)
-        self._feature_names = self.product_features_.feature_names_.tolist()
+        self._feature_names = np.asarray(self.product_features_.feature_names_, dtype=object)
         self._global_prior = self.config_.prior_weight * self.trend_
         self._blas = ThreadpoolController()
         self._recent: OrderedDict[str, _State] = OrderedDict()
@@ -270,8 +276,12 @@ class HybridRecommender(ConfiguredRecommender):
         return cf, content
 
     def _blas_limit(self, n_clients: int) -> Any:
-        """One BLAS thread for small requests: threads cost more than they give there."""
-        if n_clients <= _SMALL_REQUEST:
+        """One BLAS thread for small requests: threads cost more than they give there.
+
+        A client's scores over a large catalogue (tens of thousands of
+        products) are a matrix-vector product that two threads do in half the time.
+        """
+        if n_clients <= _SMALL_REQUEST and self.item_factors_.size < _SMALL_FACTORS:
             return self._blas.limit(limits=1)
         return contextlib.nullcontext()
 
@@ -330,43 +340,34 @@ class HybridRecommender(ConfiguredRecommender):
     ) -> list[Explanation]:
         state = self._state([client_id], extra_events)
         cf_w, ct_w = float(state.cf_weight[0]), float(state.content_weight[0])
+        m = len(items)
         past, codes, parts = item_contributions(state.rows, 0, self.item_factors_, items)
         parts *= cf_w
         cf = (state.u[0] @ self.item_factors_[items].T) * cf_w
         h, q, norm = state.profiles.dense_row(0)
+        content, attributes, preferences = attribute_blocks(
+            h, q, norm, self.features_, items, self._feature_names, ct_w
+        )
         prior_vec, prior_source = self._prior(state, 0)
-        past_ids = self._product_array[past].tolist()
-        events = [EVENT_TYPES[c] for c in codes.tolist()]
-        names = self._feature_names
-        feats = self.features_
-        out = []
-        for a, pid in enumerate(product_ids):
-            i = int(items[a])
-            start, end = feats.indptr[i], feats.indptr[i + 1]
-            cols, vals = feats.indices[start:end], feats.data[start:end]
-            content = ct_w * float((h[cols] + q[cols]) @ vals) / norm if norm > 0 else 0.0
-            prior = float(prior_vec[i])
-            contribs = [
-                Contribution("item", past_ids[b], v, "cf", events[b])
-                for b, v in enumerate(parts[a].tolist())
-                if v != 0.0
-            ]
-            contribs += attribute_contributions(h, q, norm, feats, i, names, ct_w)
-            if prior != 0.0:
-                contribs.append(Contribution("prior", prior_source, prior, "prior"))
-            contribs.sort(key=_magnitude)
-            out.append(
-                Explanation(
-                    client_id=str(client_id),
-                    product_id=str(pid),
-                    score=float(cf[a]) + content + prior,
-                    cf_score=float(cf[a]),
-                    content_score=content,
-                    prior_score=prior,
-                    contributions=tuple(contribs),
-                )
-            )
-        return out
+        prior = prior_vec[items].astype(np.float64)
+        events = np.array([EVENT_TYPES[c] for c in codes.tolist()], dtype=object)
+        blocks = [
+            ContributionBlock(
+                np.repeat(np.arange(m), past.size),
+                parts.ravel(),
+                "item",
+                "cf",
+                np.tile(self._product_array[past], m),
+                np.tile(events, m),
+            ),
+            attributes,
+            preferences,
+            ContributionBlock(
+                np.arange(m), prior, "prior", "prior", np.full(m, prior_source, dtype=object)
+            ),
+        ]
+        scores = {"cf": cf, "content": content, "prior": prior}
+        return assemble_explanations(client_id, product_ids, scores, blocks)
 
     def taste_profile(
         self, client_id: str, n: int = 5, extra_events: pd.DataFrame | None = None
@@ -463,11 +464,6 @@ class HybridRecommender(ConfiguredRecommender):
 
 
 # ------------------------------------------------------------------ helpers
-def _magnitude(c: Contribution) -> float:
-    """Sort key: largest absolute contribution first."""
-    return -abs(c.value)
-
-
 def _short_label(feature: str) -> str:
     """``material=cashmere`` -> ``cashmere``; ``price_band=5`` -> ``price band 5``."""
     key, _, value = feature.partition("=")

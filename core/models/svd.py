@@ -30,7 +30,12 @@ from core.interactions import (
     positions,
     resolve_interactions,
 )
-from core.models.base import ConfiguredRecommender, Contribution, Explanation
+from core.models.base import (
+    ConfiguredRecommender,
+    ContributionBlock,
+    Explanation,
+    assemble_explanations,
+)
 from core.schema import EVENT_TYPES
 
 
@@ -174,17 +179,21 @@ class SVDRecommender(ConfiguredRecommender):
         # The score itself comes from the folded-in vector, not from the parts.
         u = rows.matrix[0].toarray().astype(np.float64) @ self.item_factors_
         scores = (u @ self.item_factors_[items].T).ravel()
-        past_ids = self.dataset_.product_ids.to_external(past)
-        events = [EVENT_TYPES[c] for c in codes]
-        out = []
-        for a, pid in enumerate(product_ids):
-            contribs = [
-                Contribution("item", past_ids[b], float(parts[a, b]), "cf", events[b])
-                for b in np.argsort(-np.abs(parts[a]), kind="stable")
-            ]
-            s = float(scores[a])
-            out.append(Explanation(str(client_id), str(pid), s, s, 0.0, 0.0, tuple(contribs)))
-        return out
+        m = len(items)
+        past_ids = np.asarray(self.dataset_.product_ids.to_external(past), dtype=object)
+        events = np.array([EVENT_TYPES[c] for c in codes.tolist()], dtype=object)
+        block = ContributionBlock(
+            np.repeat(np.arange(m), past.size),
+            parts.ravel(),
+            "item",
+            "cf",
+            np.tile(past_ids, m),
+            np.tile(events, m),
+        )
+        zeros = np.zeros(m)
+        return assemble_explanations(
+            client_id, product_ids, {"cf": scores, "content": zeros, "prior": zeros}, [block]
+        )
 
     # ---------------------------------------------------------- persistence
     def _get_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
