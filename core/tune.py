@@ -44,6 +44,7 @@ DEFAULT_SPACE: dict[str, tuple[Any, ...]] = {
     "item_normalization": ("none", "idf", "bm25"),
     EVENT_SCALE: (0.5, 1.0, 2.0),
     "ridge_alpha": (0.1, 1.0, 10.0, 100.0),
+    "new_arrival_weight": (0.0, 0.1, 0.2, 0.3),
 }
 
 

@@ -73,6 +73,35 @@ def test_hybrid_round_trip_keeps_taste_and_embedding(hybrid, dataset, tmp_path: 
     np.testing.assert_array_equal(loaded.item_embedding(), hybrid.item_embedding())
 
 
+def test_hybrid_round_trip_keeps_the_new_arrival_prior(hybrid, dataset, tmp_path: Path) -> None:
+    assert hybrid.new_arrivals_.size > 0  # the generator launches products in the last 30 days
+    save_model(hybrid, tmp_path / "m")
+    loaded = load_model(tmp_path / "m", dataset)
+    np.testing.assert_array_equal(loaded.new_arrivals_, hybrid.new_arrivals_)
+    client = str(dataset.events["client_id"].iloc[0])
+    product = str(dataset.product_ids.to_external(hybrid.new_arrivals_[:1])[0])
+    e = loaded.explain(client, product)
+    assert e == hybrid.explain(client, product)
+    assert any(c.source == "new_arrival" for c in e.contributions)
+
+
+def test_a_model_saved_before_the_new_arrival_prior_scores_as_it_did(
+    hybrid, dataset, tmp_path: Path
+) -> None:
+    save_model(hybrid, tmp_path / "m")
+    meta_path = tmp_path / "m" / META_FILE
+    meta = json.loads(meta_path.read_text())
+    for key in ("new_arrival_days", "new_arrival_weight"):
+        del meta["config"][key]
+    del meta["state"]["new_arrival_prior"]
+    meta_path.write_text(json.dumps(meta))
+    loaded = load_model(tmp_path / "m", dataset)
+    assert loaded.config.new_arrival_weight == 0.0 and loaded.new_arrivals_.size == 0
+    before = HybridRecommender(CONFIG.with_updates(new_arrival_weight=0.0)).fit(dataset)
+    clients = dataset.clients["client_id"].tolist()[:50]
+    np.testing.assert_array_equal(loaded.score_clients(clients), before.score_clients(clients))
+
+
 def test_metadata(hybrid, dataset, tmp_path: Path) -> None:
     save_model(hybrid, tmp_path / "m")
     info = read_model_info(tmp_path / "m")

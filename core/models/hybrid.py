@@ -6,6 +6,7 @@ preferences ``q``, the score of product ``i`` is::
     score_i = w_cf * a_cf * (u . v_i)              CF, u = x V (fold-in)
             + w_ct * (p . F_i) / ||p||             content, p = xF/||xF|| + beta q
             + prior_weight * t_i                   trend prior
+            + new_arrival_weight * n_i * c_i       new-arrival prior
 
 - ``w_cf = h / (h + blend_k)`` and ``w_ct = 1 - w_cf``: history earns CF its
   weight, content carries the thin end (two purchases a year, a new client);
@@ -14,14 +15,24 @@ preferences ``q``, the score of product ``i`` is::
   norms, so well-known products may score a little above 1);
 - ``t`` is the recent demand (``trend_half_life_days``) scaled to a maximum
   of 1: the catalogue's for clients with history, their home store's for
-  clients without.
+  clients without;
+- ``n_i`` is 1 for a new arrival -- a product launched within
+  ``new_arrival_days`` of the fit date, or due to launch within as many days
+  after it -- and 0 otherwise; ``c_i = max(0, p . F_i / ||p||)`` is the
+  client's content affinity with it (the content part's cosine before its
+  weight), so a launch is pushed to the clients whose taste it fits, not to
+  everyone. A model fitted on all the data has no launches after its fit
+  date (``Dataset.as_of`` is the latest event or launch); one fitted at an
+  earlier cutoff (the temporal evaluation) sees the launches that follow it
+  in the catalogue as upcoming new arrivals.
 
 Products without interactions in the fit window get item factors from a
 ridge map from content features to factors learnt on known products, so a
 product launched yesterday reaches the clients whose taste it fits.
 
 Every part is a sum of exact terms -- CF over past items
-(``x_j (v_j . v_i)``), content over matched features, the prior -- so
+(``x_j (v_j . v_i)``), content over matched features, the trend and
+new-arrival priors -- so
 :meth:`HybridRecommender.explain` returns contributions that add up to the
 score.
 """
@@ -90,6 +101,7 @@ class _State:
     cf_weight: np.ndarray  # w_cf * a_cf
     content_weight: np.ndarray  # w_ct
     prior_row: np.ndarray  # -1: global trend, else store index
+    new_arrival: np.ndarray  # (n, n_new) new-arrival prior of each new arrival
 
 
 class HybridRecommender(ConfiguredRecommender):
@@ -118,6 +130,10 @@ class HybridRecommender(ConfiguredRecommender):
         Feature indices that load most on each factor, positive then negative direction.
     trend_ : ndarray, shape (n_products,)
         Catalogue trend scaled to a maximum of 1.
+    new_arrivals_ : ndarray of int, shape (n_new,)
+        Products launched within ``new_arrival_days`` of the fit date (before
+        or after it), whose new-arrival prior is added to the score (none
+        when ``new_arrival_weight`` is 0).
     """
 
     explains = True
@@ -193,6 +209,12 @@ class HybridRecommender(ConfiguredRecommender):
         self._blas = ThreadpoolController()
         self._recent: OrderedDict[str, _State] = OrderedDict()
         self._recent_lock = threading.Lock()
+        self.new_arrivals_ = _new_arrivals(
+            dataset.products["launch_date"], inter.as_of, self.config_.new_arrival_days
+        )
+        if self.config_.new_arrival_weight <= 0:
+            self.new_arrivals_ = self.new_arrivals_[:0]
+        self._new_features = sp.csr_matrix(self.features_[self.new_arrivals_])
 
     # ------------------------------------------------------------ scoring
     def _state(self, client_ids: Sequence[str], extra_events: pd.DataFrame | None) -> _State:
@@ -240,15 +262,41 @@ class HybridRecommender(ConfiguredRecommender):
             ok = stores >= 0
             ok[ok] = self._store_has_trend[stores[ok]]
             prior_row[np.flatnonzero(cold)[ok]] = stores[ok]
-        return _State(rows, u, profiles, w_cf * a_cf, 1.0 - w_cf, prior_row)
+        new_arrival = np.zeros((len(ids), self.new_arrivals_.size))
+        if self.new_arrivals_.size:
+            affinity = content_scores(profiles, self._new_features)
+            new_arrival = self.config_.new_arrival_weight * np.maximum(affinity, 0.0)
+        return _State(rows, u, profiles, w_cf * a_cf, 1.0 - w_cf, prior_row, new_arrival)
 
-    def _prior(self, state: _State, r: int) -> tuple[np.ndarray, str]:
+    def _trend_prior(self, state: _State, r: int) -> tuple[np.ndarray, str]:
+        """Row ``r``'s trend prior (read-only: the global one is shared) and its source."""
         s = int(state.prior_row[r])
         if s < 0:
             return self._global_prior, "trend"
         store = str(self.interactions_.store_ids.external_ids[s])
         trend = self._store_trend[s].toarray().ravel()
         return self.config_.prior_weight * trend, f"store_trend={store}"
+
+    def _prior(self, state: _State, r: int) -> tuple[np.ndarray, str]:
+        """Row ``r``'s whole prior (trend + new arrival) and the trend's source (read-only)."""
+        prior, source = self._trend_prior(state, r)
+        if self.new_arrivals_.size and state.new_arrival[r].any():
+            prior = prior.copy()  # the global trend prior is shared
+            prior[self.new_arrivals_] += state.new_arrival[r]
+        return prior, source
+
+    def _prior_parts(
+        self, state: _State, r: int, items: np.ndarray
+    ) -> list[tuple[np.ndarray, str]]:
+        """Row ``r``'s prior at ``items``, split by source (the parts add up to :meth:`_prior`)."""
+        trend, source = self._trend_prior(state, r)
+        parts = [(trend[items].astype(np.float64), source)]
+        if self.new_arrivals_.size:
+            at = np.searchsorted(self.new_arrivals_, items)
+            at = np.minimum(at, self.new_arrivals_.size - 1)
+            hit = self.new_arrivals_[at] == items
+            parts.append((np.where(hit, state.new_arrival[r][at], 0.0), "new_arrival"))
+        return parts
 
     def score_parts(
         self, client_ids: Sequence[str], extra_events: pd.DataFrame | None = None
@@ -348,8 +396,6 @@ class HybridRecommender(ConfiguredRecommender):
         content, attributes, preferences = attribute_blocks(
             h, q, norm, self.features_, items, self._feature_names, ct_w
         )
-        prior_vec, prior_source = self._prior(state, 0)
-        prior = prior_vec[items].astype(np.float64)
         events = np.array([EVENT_TYPES[c] for c in codes.tolist()], dtype=object)
         blocks = [
             ContributionBlock(
@@ -362,10 +408,15 @@ class HybridRecommender(ConfiguredRecommender):
             ),
             attributes,
             preferences,
-            ContributionBlock(
-                np.arange(m), prior, "prior", "prior", np.full(m, prior_source, dtype=object)
-            ),
         ]
+        prior = np.zeros(m)
+        for values, source in self._prior_parts(state, 0, items):
+            prior += values
+            blocks.append(
+                ContributionBlock(
+                    np.arange(m), values, "prior", "prior", np.full(m, source, dtype=object)
+                )
+            )
         scores = {"cf": cf, "content": content, "prior": prior}
         return assemble_explanations(client_id, product_ids, scores, blocks)
 
@@ -433,6 +484,7 @@ class HybridRecommender(ConfiguredRecommender):
             "interactions": inter_meta,
             "features": f_meta,
             "factor_scale": self.factor_scale_,
+            "new_arrival_prior": True,
         }
         return arrays, meta
 
@@ -459,6 +511,9 @@ class HybridRecommender(ConfiguredRecommender):
         ):
             setattr(self, name + "_", arrays[name])
         self.factor_scale_ = float(meta["factor_scale"])
+        if not meta.get("new_arrival_prior") and self.config_.new_arrival_weight > 0:
+            # Saved before the new-arrival prior existed: score as it did then.
+            self.config = self.config_.with_updates(new_arrival_weight=0.0)
         self.dataset_ = dataset
         self._derive(dataset)
 
@@ -473,6 +528,13 @@ def _short_label(feature: str) -> str:
 def _scaled(v: np.ndarray) -> np.ndarray:
     top = float(v.max()) if v.size else 0.0
     return v / top if top > 0 else np.zeros_like(v, dtype=np.float64)
+
+
+def _new_arrivals(launch: pd.Series, as_of: pd.Timestamp, days: float) -> np.ndarray:
+    """Positions of the products launched within ``days`` of ``as_of``, before or after it."""
+    dates = pd.to_datetime(launch, errors="coerce")
+    age = (pd.Timestamp(as_of) - dates) / pd.Timedelta(days=1)
+    return np.flatnonzero((age.abs() <= days).to_numpy(dtype=bool, na_value=False))
 
 
 def _fit_ridge(
