@@ -138,14 +138,15 @@ def assemble_explanations(
     )
     product = np.concatenate([b.product for b in blocks]).astype(np.int64)
     values = np.concatenate([b.values for b in blocks]).astype(np.float64)
-    kinds = np.concatenate([np.full(b.values.size, b.kind, dtype=object) for b in blocks])
-    comps = np.concatenate([np.full(b.values.size, b.component, dtype=object) for b in blocks])
+    block = np.repeat(np.arange(len(blocks)), [b.values.size for b in blocks])
+    kinds = np.array([b.kind for b in blocks], dtype=object)
+    comps = np.array([b.component for b in blocks], dtype=object)
     sources = np.concatenate([np.asarray(b.sources, dtype=object) for b in blocks])
     events = np.concatenate(
         [
             np.asarray(b.events, dtype=object)
             if b.events is not None
-            else np.full(b.values.size, None, dtype=object)
+            else np.empty(b.values.size, dtype=object)  # all None
             for b in blocks
         ]
     )
@@ -155,10 +156,10 @@ def assemble_explanations(
         map(
             Contribution._make,
             zip(
-                kinds[order].tolist(),
+                kinds[block[order]].tolist(),
                 sources[order].tolist(),
                 values[order].tolist(),
-                comps[order].tolist(),
+                comps[block[order]].tolist(),
                 events[order].tolist(),
                 strict=True,
             ),

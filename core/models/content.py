@@ -158,6 +158,8 @@ def client_preferences(
         rows.append(product_features.preference_vector(row))
     if not rows:
         return sp.csr_matrix((0, product_features.n_features_))
+    if len(rows) == 1:
+        return rows[0]
     return sp.csr_matrix(sp.vstack(rows, format="csr"))
 
 

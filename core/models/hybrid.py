@@ -317,8 +317,11 @@ class HybridRecommender(ConfiguredRecommender):
 
     def _cf_content(self, state: _State) -> tuple[np.ndarray, np.ndarray]:
         """Weighted CF and content parts, shape (n_clients, n_products) each."""
-        # V @ u^T is a matrix-vector product for one client: faster than u @ V^T.
-        cf = (self.item_factors_ @ (state.u * state.cf_weight[:, None]).T).T
+        weighted = state.u * state.cf_weight[:, None]
+        if weighted.shape[0] == 1:  # a matrix-vector product (BLAS gemv, threaded)
+            cf = (self.item_factors_ @ weighted[0])[None, :]
+        else:
+            cf = weighted @ self.item_factors_.T
         content = content_scores(state.profiles, self.features_)
         content *= state.content_weight[:, None]
         return cf, content
