@@ -26,7 +26,7 @@ as a rebuild, the normalisation statistics being those of the fit.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -218,9 +218,16 @@ class Interactions:
         idx = positions(self.client_ids, ids, strict=False)
         extra_ids: set[str] = set()
         extra_clients: list[str] = []
+        few = extra_events is not None and 0 < len(extra_events) <= _FEW_IDS
+        table: dict[str, list[Any]] = {}
         if extra_events is not None and len(extra_events):
-            _check_extra(extra_events)
-            extra_clients = [str(c) for c in extra_events["client_id"].tolist()]
+            if few:
+                table = _extra_table(extra_events)
+                extra_clients = [str(c) for c in table["client_id"]]
+            else:
+                _check_columns(extra_events)
+                _check_types(extra_events["event_type"].astype(str).unique())
+                extra_clients = extra_events["client_id"].astype(str).tolist()
             extra_ids = set(extra_clients)
         missing = [c for c, i in zip(ids, idx, strict=True) if i < 0 and c not in extra_ids]
         if missing:
@@ -257,16 +264,27 @@ class Interactions:
         row_of = {c: r for r, c in enumerate(uniq.tolist())}
         ev_rows = np.array([row_of.get(c, -1) for c in extra_clients], dtype=np.int64)
         keep = ev_rows >= 0
-        events = _event_arrays(
-            extra_events if keep.all() else extra_events[keep],
-            rows=ev_rows[keep],
-            product_ids=self.product_ids,
-            as_of=self.as_of,
-            clip_future=True,
-        )
+        if few:
+            events = _few_event_arrays(
+                {c: [v for v, k in zip(vals, keep, strict=True) if k] for c, vals in table.items()},
+                rows=ev_rows[keep],
+                product_ids=self.product_ids,
+                as_of=self.as_of,
+                clip_future=True,
+            )
+        else:
+            events = _event_arrays(
+                extra_events if keep.all() else extra_events[keep],
+                rows=ev_rows[keep],
+                product_ids=self.product_ids,
+                as_of=self.as_of,
+                clip_future=True,
+            )
         new, _ = _event_cells(events, self.config)
         cells = _aggregate(_concat_cells(stored, new), len(self.product_ids))
         rows = _finalize(cells, n, len(self.product_ids), self.config, self.idf, self.avg_len)
+        if n == len(ids) and (inverse.ravel() == np.arange(n)).all():  # ids unique and sorted
+            return ClientRows(rows.matrix, rows.strongest, rows.strength)
         return ClientRows(rows.matrix[inverse], rows.strongest[inverse], rows.strength[inverse])
 
     def client_rows(
@@ -482,19 +500,45 @@ def _codes(values: pd.Series, index: pd.Index) -> np.ndarray:
     return pos[codes]
 
 
-def _check_extra(extra: pd.DataFrame) -> None:
+def _check_columns(extra: pd.DataFrame) -> None:
     missing = [c for c in _REQUIRED_EXTRA if c not in extra.columns]
     if missing:
         raise ValueError(
             f"extra_events lacks column(s) {', '.join(missing)}; "
             f"it needs {', '.join(_REQUIRED_EXTRA)} (timestamp and is_gift are optional)"
         )
-    bad = {str(t) for t in extra["event_type"].tolist()} - set(EVENT_TYPES)
+
+
+def _check_types(types: Iterable[Any]) -> None:
+    bad = {str(t) for t in types} - set(EVENT_TYPES)
     if bad:
         raise ValueError(
             f"extra_events has unknown event type(s) {', '.join(sorted(map(repr, bad)))}; "
             f"expected one of {', '.join(EVENT_TYPES)}"
         )
+
+
+def _extra_table(extra: pd.DataFrame) -> dict[str, list[Any]]:
+    """A request's few extra events as lists by column, checked.
+
+    One ``to_numpy`` for the whole frame: reading a few rows column by column
+    through pandas costs more than the rest of a fold-in.
+
+    Raises
+    ------
+    ValueError
+        For a missing required column or an unknown event type.
+    """
+    _check_columns(extra)
+    values = extra.to_numpy(dtype=object)
+    names = list(extra.columns)
+    table = {
+        c: values[:, names.index(c)].tolist()
+        for c in (*_REQUIRED_EXTRA, "timestamp", "is_gift")
+        if c in names
+    }
+    _check_types(table["event_type"])
+    return table
 
 
 def _event_arrays(
@@ -512,7 +556,11 @@ def _event_arrays(
     """
     if len(events) <= _FEW_IDS:
         return _few_event_arrays(
-            events, rows=rows, product_ids=product_ids, as_of=as_of, clip_future=clip_future
+            _extra_table(events),
+            rows=rows,
+            product_ids=product_ids,
+            as_of=as_of,
+            clip_future=clip_future,
         )
     cols = _codes(events["product_id"], product_ids.index)
     if (cols < 0).any():
@@ -545,27 +593,25 @@ def _event_arrays(
 
 
 def _few_event_arrays(
-    events: pd.DataFrame,
+    table: dict[str, list[Any]],
     *,
     rows: np.ndarray,
     product_ids: IdMap,
     as_of: pd.Timestamp,
     clip_future: bool,
 ) -> _Events:
-    """:func:`_event_arrays` value by value, for a few events."""
-    products = [str(p) for p in events["product_id"].tolist()]
+    """:func:`_event_arrays` value by value, for a few events (see :func:`_extra_table`)."""
+    products = [str(p) for p in table["product_id"]]
     cols = positions(product_ids, products, strict=False).astype(np.int32)
     if (cols < 0).any():
         bad = [p for p, c in zip(products, cols, strict=True) if c < 0][:5]
         raise UnknownIdError(f"unknown product id(s): {', '.join(repr(b) for b in bad)}")
-    types = np.array(
-        [_TYPE_CODE.get(str(t), -1) for t in events["event_type"].tolist()], dtype=np.int8
-    )
+    types = np.array([_TYPE_CODE.get(str(t), -1) for t in table["event_type"]], dtype=np.int8)
     n = len(products)
     age = np.zeros(n)
-    if "timestamp" in events.columns:
+    if "timestamp" in table:
         now = as_of.as_unit("ns").value
-        for e, value in enumerate(events["timestamp"].tolist()):
+        for e, value in enumerate(table["timestamp"]):
             ts = pd.NaT if value is None else pd.Timestamp(value)
             if pd.isna(ts):
                 continue  # an undated extra event happens now
@@ -575,8 +621,8 @@ def _few_event_arrays(
     if clip_future:
         age = np.maximum(age, 0.0)
     gift = np.zeros(n, dtype=bool)
-    if "is_gift" in events.columns:
-        gift[:] = [False if pd.isna(g) else bool(g) for g in events["is_gift"].tolist()]
+    if "is_gift" in table:
+        gift[:] = [False if pd.isna(g) else bool(g) for g in table["is_gift"]]
     return _Events(
         rows=np.asarray(rows, dtype=np.int32), cols=cols, types=types, age_days=age, gift=gift
     )
