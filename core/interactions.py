@@ -317,8 +317,10 @@ class Interactions:
         out = np.zeros((len(idx), len(self.product_ids)), dtype=bool)
         known = np.flatnonzero(idx >= 0)
         if known.size:
-            sub = self.matrix[idx[known]]
-            out[np.repeat(known, np.diff(sub.indptr)), sub.indices] = True
+            rows = idx[known]
+            lengths = self.matrix.indptr[rows + 1] - self.matrix.indptr[rows]
+            cols = self.matrix.indices[row_selector(self.matrix.indptr, rows)]
+            out[np.repeat(known, lengths), cols] = True
         return out
 
     # -------------------------------------------------------------- demand

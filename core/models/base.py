@@ -16,6 +16,7 @@ Public results are DataFrames whose column names come from
 
 from __future__ import annotations
 
+import itertools
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -154,7 +155,8 @@ def assemble_explanations(
     order = keep[np.lexsort((-np.abs(values[keep]), product[keep]))]
     contribs = list(
         map(
-            Contribution._make,
+            tuple.__new__,  # what Contribution._make does, minus a per-item length check
+            itertools.repeat(Contribution),
             zip(
                 kinds[block[order]].tolist(),
                 sources[order].tolist(),
@@ -227,8 +229,13 @@ class Recommender(ABC):
     def seen_mask(self, client_ids: Sequence[str]) -> np.ndarray:
         """Boolean (n_clients, n_products): products each client already interacted with.
 
-        The default is "nothing seen"; models that keep interactions override it.
+        The cells of the fitted interactions (``interactions_``) for models that
+        keep them (:meth:`core.interactions.Interactions.seen`), else nothing.
         """
+        self.check_is_fitted()
+        inter = getattr(self, "interactions_", None)
+        if inter is not None:
+            return np.asarray(inter.seen(client_ids), dtype=bool)
         return np.zeros((len(client_ids), len(self.dataset_.product_ids)), dtype=bool)
 
     # --------------------------------------------------------------- ranking

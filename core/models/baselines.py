@@ -100,10 +100,6 @@ class _InteractionModel(Recommender):
         rows = self.interactions_.client_rows([str(c) for c in client_ids], extra_events)
         return sp.csr_matrix(rows, dtype=np.float64)
 
-    def seen_mask(self, client_ids: Sequence[str]) -> np.ndarray:
-        self.check_is_fitted()
-        return np.asarray(self.interactions_.seen(client_ids), dtype=bool)
-
 
 # ================================================================ popularity
 def _shares(totals: np.ndarray) -> np.ndarray:

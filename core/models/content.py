@@ -258,10 +258,6 @@ class ContentRecommender(ConfiguredRecommender):
         _, profiles = self._profiles(client_ids, extra_events)
         return content_scores(profiles, self.features_)
 
-    def seen_mask(self, client_ids: Sequence[str]) -> np.ndarray:
-        self.check_is_fitted()
-        return self.interactions_.seen(client_ids)
-
     def _similarity_row(self, product_idx: int) -> np.ndarray:
         return np.asarray((self.features_ @ self.features_[product_idx].T).toarray()).ravel()
 

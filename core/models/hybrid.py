@@ -204,6 +204,7 @@ class HybridRecommender(ConfiguredRecommender):
         self._store_trend = sp.csr_matrix(sp.diags(scale) @ st)
         self._unit_factors = unit_rows(self.item_factors_)
         self._product_array = np.asarray(dataset.product_ids.external_ids, dtype=object)
+        self._product_pos = {p: i for i, p in enumerate(self._product_array.tolist())}
         self._feature_names = np.asarray(self.product_features_.feature_names_, dtype=object)
         self._global_prior = self.config_.prior_weight * self.trend_
         self._blas = ThreadpoolController()
@@ -348,10 +349,6 @@ class HybridRecommender(ConfiguredRecommender):
             content[r] += self._prior(state, r)[0]
         return content
 
-    def seen_mask(self, client_ids: Sequence[str]) -> np.ndarray:
-        self.check_is_fitted()
-        return self.interactions_.seen(client_ids)
-
     def _similarity_row(self, product_idx: int) -> np.ndarray:
         factor = self._unit_factors @ self._unit_factors[product_idx]
         content = (self.features_ @ self.features_[product_idx].T).toarray().ravel()
@@ -378,7 +375,10 @@ class HybridRecommender(ConfiguredRecommender):
             to its score (to float rounding).
         """
         self.check_is_fitted()
-        items = positions(self.dataset_.product_ids, list(product_ids))
+        pos = self._product_pos
+        items = np.array([pos.get(str(p), -1) for p in product_ids], dtype=np.int64)
+        if (items < 0).any():
+            items = positions(self.dataset_.product_ids, list(product_ids))  # raises, naming them
         with self._blas_limit(1):
             return self._explain_items(client_id, product_ids, items, extra_events)
 

@@ -157,10 +157,6 @@ class SVDRecommender(ConfiguredRecommender):
         rows = self.interactions_.client_rows(client_ids, extra_events)
         return np.asarray(rows @ self.item_factors_)
 
-    def seen_mask(self, client_ids: Sequence[str]) -> np.ndarray:
-        self.check_is_fitted()
-        return self.interactions_.seen(client_ids)
-
     def _similarity_row(self, product_idx: int) -> np.ndarray:
         return self._unit_factors @ self._unit_factors[product_idx]
 
