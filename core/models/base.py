@@ -89,6 +89,50 @@ class Explanation:
         return float(sum(c.value for c in self.contributions))
 
 
+_SAMPLE_STRIDE = 16  # top-k pre-selection looks at every 16th score first
+
+
+def top_indices(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` best finite ``scores``, best first (ties: lower index).
+
+    Exact, and faster than a full ``argpartition`` on a large catalogue: the
+    ``2k``-th best of every 16th score is a threshold that at least ``2k``
+    scores reach, so the best ``k`` are among the scores at or above it, and
+    only those few are partitioned.
+
+    Parameters
+    ----------
+    scores : ndarray, shape (n,)
+        ``-inf`` marks products that may not be returned (NaN too).
+    k : int
+        How many at most (fewer when fewer are finite).
+    """
+    n = scores.size
+    k = min(k, n)
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    candidates = None
+    sample = scores[::_SAMPLE_STRIDE]
+    m = 2 * k
+    if n >= 8 * m * _SAMPLE_STRIDE:  # large enough for the sample to pay
+        sample = sample[np.isfinite(sample)]
+        if sample.size >= m:
+            threshold = np.partition(sample, sample.size - m)[sample.size - m]
+            candidates = np.flatnonzero(scores >= threshold)
+            candidates = candidates[np.isfinite(scores[candidates])]
+    if candidates is None:
+        candidates = np.flatnonzero(np.isfinite(scores))
+    if candidates.size > k:
+        sub = scores[candidates]
+        part = np.argpartition(-sub, k - 1)[:k]
+        # Ties at the k-th score: keep every tied candidate, the lexsort picks lower indices.
+        kth = sub[part].min()
+        candidates = candidates[sub >= kth]
+    vals = scores[candidates]
+    order = np.lexsort((candidates, -vals))[:k]
+    return candidates[order]
+
+
 @dataclass(frozen=True)
 class ContributionBlock:
     """Contributions of one kind to several explained products, as arrays.
@@ -364,10 +408,7 @@ class Recommender(ABC):
         out = []
         for i, cid in enumerate(client_ids):
             s = scores[i]
-            kk = min(k, s.size)
-            top = np.argpartition(-s, kk - 1)[:kk] if 0 < kk < s.size else np.arange(s.size)
-            top = top[np.isfinite(s[top])]
-            top = top[np.lexsort((top, -s[top]))]
+            top = top_indices(s, k)
             out.append((cid, top, s[top]))
         return out
 
@@ -387,8 +428,7 @@ class Recommender(ABC):
         kk = min(k, sims.size - 1)
         if kk <= 0:
             return pd.DataFrame(columns=[COLS.product_id, COLS.score, COLS.rank])
-        top = np.argpartition(-sims, kk - 1)[:kk]
-        top = top[np.lexsort((top, -sims[top]))]
+        top = top_indices(sims, kk)
         return pd.DataFrame(
             {
                 COLS.product_id: self.dataset_.product_ids.to_external(top),
