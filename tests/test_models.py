@@ -356,7 +356,12 @@ def test_cf_weight_grows_with_history(hybrid: HybridRecommender, dataset) -> Non
 
 
 def test_score_parts_add_up(hybrid: HybridRecommender, dataset) -> None:
-    clients = dataset.clients["client_id"].iloc[:30].tolist()
+    everyone = dataset.clients["client_id"].tolist()
+    strength = hybrid.interactions_.history_strength(everyone)
+    cold = [c for c, h in zip(everyone, strength, strict=True) if h == 0][:5]
+    clients = everyone[:30] + cold
+    # Both kinds of trend prior are in the batch: the catalogue's and a home store's.
+    assert {-1} < set(hybrid._state(clients, None).prior_row.tolist())
     cf, content, prior = hybrid.score_parts(clients)
     np.testing.assert_allclose(cf + content + prior, hybrid.score_clients(clients), rtol=1e-12)
     assert (prior >= 0).all()

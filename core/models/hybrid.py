@@ -345,8 +345,17 @@ class HybridRecommender(ConfiguredRecommender):
             state = self._state(client_ids, extra_events)
             cf, content = self._cf_content(state)
         content += cf
-        for r in range(content.shape[0]):
-            content[r] += self._prior(state, r)[0]
+        # The prior of _prior(), added without a copy per client.
+        store = np.flatnonzero(state.prior_row >= 0)
+        if store.size:
+            for r in store.tolist():
+                content[r] += self._trend_prior(state, r)[0]
+            glob = state.prior_row < 0
+            content[glob] += self._global_prior
+        else:
+            content += self._global_prior
+        if self.new_arrivals_.size:
+            content[:, self.new_arrivals_] += state.new_arrival
         return content
 
     def _similarity_row(self, product_idx: int) -> np.ndarray:
