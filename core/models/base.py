@@ -28,7 +28,7 @@ import pandas as pd
 from core.dataset import Dataset
 from core.engine_config import EngineConfig
 from core.exceptions import NotFittedError
-from core.schema import COLS
+from core.schema import COLS, EVENT_TYPES
 
 ContributionKind = Literal["item", "attribute", "prior", "preference"]
 
@@ -155,6 +155,29 @@ class ContributionBlock:
     component: str
     sources: np.ndarray
     events: np.ndarray | None = None
+
+    @classmethod
+    def past_items(
+        cls,
+        values: np.ndarray,
+        past_ids: Sequence[str] | np.ndarray,
+        codes: np.ndarray,
+        component: str,
+    ) -> ContributionBlock:
+        """The client's past items' parts: ``values[a, b]`` is item ``b``'s part of product ``a``.
+
+        ``codes`` are the items' strongest event codes (into ``EVENT_TYPES``).
+        """
+        m, n_past = values.shape
+        events = np.array([EVENT_TYPES[c] for c in np.asarray(codes).tolist()], dtype=object)
+        return cls(
+            np.repeat(np.arange(m), n_past),
+            values.ravel(),
+            "item",
+            component,
+            np.tile(np.asarray(past_ids, dtype=object), m),
+            np.tile(events, m),
+        )
 
 
 def assemble_explanations(

@@ -39,7 +39,6 @@ from core.models.base import (
     Explanation,
     assemble_explanations,
 )
-from core.schema import EVENT_TYPES
 
 #: Client columns that declare taste.
 PREFERENCE_COLUMNS: tuple[str, ...] = (*PREFERENCES, "price_min", "price_max")
@@ -315,25 +314,15 @@ class ContentRecommender(ConfiguredRecommender):
         past = row.indices
         xf = sp.csr_matrix(row @ self.features_, dtype=np.float64)
         xf_norm = float(np.sqrt(xf.multiply(xf).sum()))
-        m = len(items)
         if profiles.norm[0] == 0 or xf_norm == 0:
             past = past[:0]
         x = row.data[: past.size].astype(np.float64)
         sims = (self.features_[past] @ self.features_[items].T).toarray()  # (n_past, m)
         scale = xf_norm * profiles.norm[0] if past.size else 1.0
         values = (x[:, None] * sims / scale).T
-        ids = np.asarray(self.dataset_.product_ids.to_external(past), dtype=object)
-        events = np.array(
-            [EVENT_TYPES[c] for c in rows.strongest[0].data[: past.size]], dtype=object
-        )
-        return ContributionBlock(
-            np.repeat(np.arange(m), past.size),
-            values.ravel(),
-            "item",
-            "content",
-            np.tile(ids, m),
-            np.tile(events, m),
-        )
+        ids = self.dataset_.product_ids.to_external(past)
+        codes = rows.strongest[0].data[: past.size]
+        return ContributionBlock.past_items(values, ids, codes, "content")
 
     # ---------------------------------------------------------- persistence
     def _get_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:

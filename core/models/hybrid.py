@@ -80,7 +80,6 @@ from core.models.content import (
     content_scores,
 )
 from core.models.svd import fit_item_factors, item_contributions, unit_rows
-from core.schema import EVENT_TYPES
 
 #: Feature prefixes that never name a taste (season codes, description words).
 _UNLABELLED = ("collection=", "word=")
@@ -408,16 +407,8 @@ class HybridRecommender(ConfiguredRecommender):
         content, attributes, preferences = attribute_blocks(
             h, q, norm, self.features_, items, self._feature_names, ct_w
         )
-        events = np.array([EVENT_TYPES[c] for c in codes.tolist()], dtype=object)
         blocks = [
-            ContributionBlock(
-                np.repeat(np.arange(m), past.size),
-                parts.ravel(),
-                "item",
-                "cf",
-                np.tile(self._product_array[past], m),
-                np.tile(events, m),
-            ),
+            ContributionBlock.past_items(parts, self._product_array[past], codes, "cf"),
             attributes,
             preferences,
         ]

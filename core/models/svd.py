@@ -36,7 +36,6 @@ from core.models.base import (
     Explanation,
     assemble_explanations,
 )
-from core.schema import EVENT_TYPES
 
 
 def fit_item_factors(matrix: sp.csr_matrix, config: EngineConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -176,16 +175,8 @@ class SVDRecommender(ConfiguredRecommender):
         u = rows.matrix[0].toarray().astype(np.float64) @ self.item_factors_
         scores = (u @ self.item_factors_[items].T).ravel()
         m = len(items)
-        past_ids = np.asarray(self.dataset_.product_ids.to_external(past), dtype=object)
-        events = np.array([EVENT_TYPES[c] for c in codes.tolist()], dtype=object)
-        block = ContributionBlock(
-            np.repeat(np.arange(m), past.size),
-            parts.ravel(),
-            "item",
-            "cf",
-            np.tile(past_ids, m),
-            np.tile(events, m),
-        )
+        past_ids = self.dataset_.product_ids.to_external(past)
+        block = ContributionBlock.past_items(parts, past_ids, codes, "cf")
         zeros = np.zeros(m)
         return assemble_explanations(
             client_id, product_ids, {"cf": scores, "content": zeros, "prior": zeros}, [block]
