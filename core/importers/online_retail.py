@@ -17,8 +17,10 @@ Country (the layout of the UCI release; "Online Retail II" spellings such as
     description, ``description`` all its descriptions (most frequent first),
     ``price`` the median UnitPrice of its sales in GBP, ``category`` from
     keywords of the name (:func:`category_of`, else ``giftware``),
-    ``launch_date`` the day of its first sale. Attributes the data does not
-    have (designer, material, colour, tags, ...) stay empty.
+    no ``launch_date``: a first sale is not a launch date, and taking it for
+    one would show a temporal evaluation which products sell in its test
+    window (the new-arrival prior would read it). Attributes the data does
+    not have (designer, material, colour, tags, ...) stay empty.
 ``stores``
     The online store, plus one store per customer country standing for the
     client's market: store_id a slug of the country (:func:`country_store_id`),
@@ -617,8 +619,6 @@ def online_retail_tables(
     by_product = catalogue.groupby("product_id", sort=True)
     price = sales.groupby("product_id")["price"].median()
     price = price.reindex(by_product.size().index).fillna(by_product["price"].median())
-    first_sale = sales.groupby("product_id")["timestamp"].min()
-    first_sale = first_sale.reindex(price.index).fillna(by_product["timestamp"].min())
     name = _most_frequent(catalogue, "product_id", "description").reindex(price.index)
     name = name.fillna(pd.Series("Product " + price.index.astype(str), index=price.index))
     variants = (
@@ -640,7 +640,7 @@ def online_retail_tables(
             "category": category_of(name).to_numpy(),
             "price": price.to_numpy(),
             "currency": CURRENCY,
-            "launch_date": _text(first_sale.dt.normalize(), "%Y-%m-%d").to_numpy(),
+            "launch_date": "",
             "description": variants.to_numpy(),
             "sustainable": "false",
             "limited_edition": "false",
