@@ -39,6 +39,9 @@ _MAX_VALUE_CHARS = 60
 DEFAULT_MAX_FILE_MB = 512.0
 
 
+_POSITION_DICT_LIMIT = 200_000
+
+
 class IdMap:
     """External ids at the edge, contiguous integers inside (both ways).
 
@@ -58,6 +61,19 @@ class IdMap:
         # Converted once: to_external runs on every recommend call.
         self._external = self.index.to_numpy(dtype=object)
         self._external.flags.writeable = False
+        self._positions: dict[str, int] | None = None
+
+    def position_dict(self) -> dict[str, int] | None:
+        """``{external id: internal index}``, built on first use, for up to 200,000 ids.
+
+        A request's few look-ups go faster through a dict than through the
+        pandas index; above that size the dict's memory is not worth it (None).
+        """
+        if self._positions is None and len(self.index) <= _POSITION_DICT_LIMIT:
+            self._positions = dict(
+                zip(self._external.tolist(), range(len(self.index)), strict=True)
+            )
+        return self._positions
 
     def __len__(self) -> int:
         return len(self.index)

@@ -63,14 +63,18 @@ def positions(ids_map: IdMap, ids: Sequence[Any], *, strict: bool = True) -> np.
     """
     if len(ids) > _FEW_IDS:
         return ids_map.to_internal(list(ids), strict=strict)
-    out = np.empty(len(ids), dtype=np.int64)
-    index = ids_map.index
-    for n, external in enumerate(ids):
-        try:
-            loc = index.get_loc(str(external))
-        except KeyError:
-            loc = -1
-        out[n] = loc if isinstance(loc, int | np.integer) else -1
+    lookup = ids_map.position_dict()
+    if lookup is not None:
+        out = np.array([lookup.get(str(x), -1) for x in ids], dtype=np.int64)
+    else:
+        out = np.empty(len(ids), dtype=np.int64)
+        index = ids_map.index
+        for n, external in enumerate(ids):
+            try:
+                loc = index.get_loc(str(external))
+            except KeyError:
+                loc = -1
+            out[n] = loc if isinstance(loc, int | np.integer) else -1
     if strict and (out < 0).any():
         return ids_map.to_internal([str(x) for x in ids], strict=True)  # raises, naming them
     return out

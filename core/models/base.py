@@ -16,6 +16,7 @@ Public results are DataFrames whose column names come from
 
 from __future__ import annotations
 
+import inspect
 import itertools
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
@@ -266,12 +267,24 @@ class Recommender(ABC):
         """
         if not isinstance(dataset, Dataset):
             raise TypeError(f"fit expects a core.dataset.Dataset, got {type(dataset).__name__}")
+        params = inspect.signature(self._fit).parameters
+        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+            unknown = [k for k in kwargs if k not in params]
+            if unknown:
+                raise TypeError(
+                    f"unexpected fit argument(s): {', '.join(unknown)} "
+                    f"({type(self).__name__} takes {', '.join(list(params)[1:]) or 'none'})"
+                )
         self._fit(dataset, **kwargs)
         self.dataset_ = dataset
         return self
 
     @abstractmethod
-    def _fit(self, dataset: Dataset, **kwargs: Any) -> None: ...
+    def _fit(self, dataset: Dataset, as_of: Any = None, interactions: Any = None) -> None:
+        """Learn from ``dataset`` as of ``as_of``, reusing ``interactions`` if given.
+
+        :meth:`fit` has checked its keyword arguments against this signature.
+        """
 
     def check_is_fitted(self) -> None:
         if not hasattr(self, "dataset_"):

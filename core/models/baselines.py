@@ -55,10 +55,7 @@ class _InteractionModel(Recommender):
         config: EngineConfig,
         as_of: Any,
         interactions: Interactions | None,
-        extra: dict[str, Any],
     ) -> None:
-        if extra:
-            raise TypeError(f"unexpected fit argument(s): {', '.join(extra)}")
         if interactions is not None and interactions.config != config:
             raise ValueError(
                 "the interactions passed to fit were built with another configuration; "
@@ -151,14 +148,13 @@ class PopularityRecommender(_InteractionModel):
         dataset: Dataset,
         as_of: Any = None,
         interactions: Interactions | None = None,
-        **kwargs: Any,
     ) -> None:
         """Build (or reuse) the interaction matrix as of ``as_of`` and sum demand."""
         _check_number("global_weight", self.global_weight, 0.0, 1.0, integer=False)
         config = self._engine_config()
         if self.half_life_days is not None:
             config = config.with_updates(half_life_days=self.half_life_days)
-        self._build(dataset, config, as_of, interactions, kwargs)
+        self._build(dataset, config, as_of, interactions)
         # Demand over every event (gifts included, returns netted), not the taste matrix.
         self.popularity_ = _shares(np.asarray(self.interactions_.popularity, dtype=np.float64))
         if self.per_store:
@@ -324,12 +320,11 @@ class ItemKNNRecommender(_InteractionModel):
         dataset: Dataset,
         as_of: Any = None,
         interactions: Interactions | None = None,
-        **kwargs: Any,
     ) -> None:
         """Build (or reuse) the interaction matrix as of ``as_of``; find the neighbours."""
         _check_number("k_neighbors", self.k_neighbors, 1, 10_000, integer=True)
         _check_number("shrinkage", self.shrinkage, 0.0, 1e6, integer=False)
-        self._build(dataset, self._engine_config(), as_of, interactions, kwargs)
+        self._build(dataset, self._engine_config(), as_of, interactions)
         self.similarity_ = item_neighbours(self.matrix_, int(self.k_neighbors), self.shrinkage)
 
     def score_clients(
@@ -391,7 +386,8 @@ class RandomRecommender(Recommender):
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
 
-    def _fit(self, dataset: Dataset, **kwargs: Any) -> None:
+    def _fit(self, dataset: Dataset, as_of: Any = None, interactions: Any = None) -> None:
+        """Nothing to learn but the catalogue size (``as_of`` and ``interactions`` unused)."""
         _check_number("seed", self.seed, 0, 2**32 - 1, integer=True)
         self.n_products_ = len(dataset.product_ids)
 

@@ -231,10 +231,7 @@ class ContentRecommender(ConfiguredRecommender):
         dataset: Dataset,
         as_of: Any = None,
         interactions: Interactions | None = None,
-        **kwargs: Any,
     ) -> None:
-        if kwargs:
-            raise TypeError(f"unexpected fit argument(s): {', '.join(kwargs)}")
         config = self.config_
         self.interactions_ = resolve_interactions(dataset, config, as_of, interactions)
         self.product_features_ = ProductFeatures(config).fit(dataset.products)

@@ -143,11 +143,8 @@ class HybridRecommender(ConfiguredRecommender):
         dataset: Dataset,
         as_of: Any = None,
         interactions: Interactions | None = None,
-        **kwargs: Any,
     ) -> None:
         """Build the matrix, factorise it, learn features and the ridge map."""
-        if kwargs:
-            raise TypeError(f"unexpected fit argument(s): {', '.join(kwargs)}")
         config = self.config_
         timings: dict[str, float] = {}
         clock = time.perf_counter()
@@ -203,7 +200,6 @@ class HybridRecommender(ConfiguredRecommender):
         self._store_trend = sp.csr_matrix(sp.diags(scale) @ st)
         self._unit_factors = unit_rows(self.item_factors_)
         self._product_array = np.asarray(dataset.product_ids.external_ids, dtype=object)
-        self._product_pos = {p: i for i, p in enumerate(self._product_array.tolist())}
         self._feature_names = np.asarray(self.product_features_.feature_names_, dtype=object)
         self._global_prior = self.config_.prior_weight * self.trend_
         self._blas = ThreadpoolController()
@@ -277,18 +273,23 @@ class HybridRecommender(ConfiguredRecommender):
         trend = self._store_trend[s].toarray().ravel()
         return self.config_.prior_weight * trend, f"store_trend={store}"
 
-    def _prior(self, state: _State, r: int) -> tuple[np.ndarray, str]:
-        """Row ``r``'s whole prior (trend + new arrival) and the trend's source (read-only)."""
-        prior, source = self._trend_prior(state, r)
-        if self.new_arrivals_.size and state.new_arrival[r].any():
-            prior = prior.copy()  # the global trend prior is shared
-            prior[self.new_arrivals_] += state.new_arrival[r]
-        return prior, source
+    def _add_prior(self, state: _State, out: np.ndarray) -> np.ndarray:
+        """Add every row's whole prior (trend + new arrival) to ``out`` in place."""
+        glob = state.prior_row < 0
+        if glob.all():
+            out += self._global_prior
+        else:
+            for r in np.flatnonzero(~glob).tolist():
+                out[r] += self._trend_prior(state, r)[0]
+            out[glob] += self._global_prior
+        if self.new_arrivals_.size:
+            out[:, self.new_arrivals_] += state.new_arrival
+        return out
 
     def _prior_parts(
         self, state: _State, r: int, items: np.ndarray
     ) -> list[tuple[np.ndarray, str]]:
-        """Row ``r``'s prior at ``items``, split by source (the parts add up to :meth:`_prior`)."""
+        """Row ``r``'s prior at ``items``, split by source (they add up to :meth:`_add_prior`'s)."""
         trend, source = self._trend_prior(state, r)
         parts = [(trend[items].astype(np.float64), source)]
         if self.new_arrivals_.size:
@@ -312,7 +313,7 @@ class HybridRecommender(ConfiguredRecommender):
         with self._blas_limit(len(client_ids)):
             state = self._state(client_ids, extra_events)
             cf, content = self._cf_content(state)
-            prior = np.vstack([self._prior(state, r)[0] for r in range(len(state.prior_row))])
+            prior = self._add_prior(state, np.zeros_like(cf))
         return cf, content, prior
 
     def _cf_content(self, state: _State) -> tuple[np.ndarray, np.ndarray]:
@@ -344,18 +345,7 @@ class HybridRecommender(ConfiguredRecommender):
             state = self._state(client_ids, extra_events)
             cf, content = self._cf_content(state)
         content += cf
-        # The prior of _prior(), added without a copy per client.
-        store = np.flatnonzero(state.prior_row >= 0)
-        if store.size:
-            for r in store.tolist():
-                content[r] += self._trend_prior(state, r)[0]
-            glob = state.prior_row < 0
-            content[glob] += self._global_prior
-        else:
-            content += self._global_prior
-        if self.new_arrivals_.size:
-            content[:, self.new_arrivals_] += state.new_arrival
-        return content
+        return self._add_prior(state, content)
 
     def _similarity_row(self, product_idx: int) -> np.ndarray:
         factor = self._unit_factors @ self._unit_factors[product_idx]
@@ -383,10 +373,7 @@ class HybridRecommender(ConfiguredRecommender):
             to its score (to float rounding).
         """
         self.check_is_fitted()
-        pos = self._product_pos
-        items = np.array([pos.get(str(p), -1) for p in product_ids], dtype=np.int64)
-        if (items < 0).any():
-            items = positions(self.dataset_.product_ids, list(product_ids))  # raises, naming them
+        items = positions(self.dataset_.product_ids, list(product_ids))
         with self._blas_limit(1):
             return self._explain_items(client_id, product_ids, items, extra_events)
 

@@ -127,11 +127,8 @@ class SVDRecommender(ConfiguredRecommender):
         dataset: Dataset,
         as_of: Any = None,
         interactions: Interactions | None = None,
-        **kwargs: Any,
     ) -> None:
         """Build the matrix as of ``as_of`` (or reuse ``interactions``) and factorise it."""
-        if kwargs:
-            raise TypeError(f"unexpected fit argument(s): {', '.join(kwargs)}")
         config = self.config_
         with threadpool_limits(limits=config.n_threads):
             inter = resolve_interactions(dataset, config, as_of, interactions)
