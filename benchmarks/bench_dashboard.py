@@ -46,8 +46,8 @@ SUGGESTIONS_VISIBLE = """() => document.querySelectorAll('[class*="st-key-cur-ca
 
 def prepare(data_dir: Path) -> None:
     """Generate the default maison and fit the model once (both reused by later runs)."""
-    from core import bootstrap
-    from core.config import Settings
+    from core.app import bootstrap
+    from core.settings import Settings
 
     settings = Settings(data_dir=data_dir)
     t = time.perf_counter()
@@ -62,8 +62,8 @@ def prepare(data_dir: Path) -> None:
 
 def seed_users(data_dir: Path, db_url: str) -> tuple[str, str, list[str]]:
     """Users in the fresh database; the associate with most clients, their password, clients."""
-    from core import bootstrap
-    from core.config import Settings
+    from core.app import bootstrap
+    from core.settings import Settings
     from core.store import SYSTEM_ACTOR, Store
 
     settings = Settings(data_dir=data_dir, database_url=db_url)

@@ -29,10 +29,10 @@ import numpy as np
 import pandas as pd
 import psutil
 
-from core.dataset import Dataset
-from core.engine_config import EngineConfig
-from core.evaluation import rank_clients
-from core.models.base import Recommender, top_indices
+from core.data.dataset import Dataset
+from core.engine.config import EngineConfig
+from core.engine.evaluation import rank_clients
+from core.engine.models.base import Recommender, top_indices
 
 
 @dataclass(frozen=True)
@@ -114,11 +114,11 @@ def _percentiles(samples: list[float]) -> dict[str, float]:
 # -------------------------------------------------------------------- data
 def _ensure_data(scale: Scale, root: Path, seed: int) -> Path:
     """Generate the scale's maison as Parquet once; later runs reuse it."""
-    import core.generate
-    from core.generate import write_maison
+    import core.data.generate
+    from core.data.generate import write_maison
 
     # A changed generator makes different data: key the cache by its source too.
-    source = Path(core.generate.__file__).read_bytes()
+    source = Path(core.data.generate.__file__).read_bytes()
     version = hashlib.sha256(source).hexdigest()[:8]
     folder = root / f"{scale.name}-seed{seed}-gen{version}"
     if (folder / "events.parquet").is_file():
@@ -158,15 +158,15 @@ def _load(folder: Path) -> Dataset:
 #: Stages of a hybrid fit, timed from the same fit when the model records no
 #: ``fit_timings_``: (module, attribute, label). Methods are given as "Class.method".
 _STAGES = (
-    ("core.models.hybrid", "build_interactions", "interaction_matrix"),
-    ("core.models.hybrid", "fit_item_factors", "svd"),
-    ("core.features", "ProductFeatures.fit", "content_features"),
-    ("core.features", "ProductFeatures.transform", "content_features"),
-    ("core.models.hybrid", "_fit_ridge", "ridge_map"),
-    ("core.models.hybrid", "_client_factor_moments", "factor_moments"),
-    ("core.models.hybrid", "_factor_labels", "factor_labels"),
-    ("core.models.svd", "build_interactions", "interaction_matrix"),
-    ("core.models.svd", "fit_item_factors", "svd"),
+    ("core.engine.models.hybrid", "build_interactions", "interaction_matrix"),
+    ("core.engine.models.hybrid", "fit_item_factors", "svd"),
+    ("core.engine.features", "ProductFeatures.fit", "content_features"),
+    ("core.engine.features", "ProductFeatures.transform", "content_features"),
+    ("core.engine.models.hybrid", "_fit_ridge", "ridge_map"),
+    ("core.engine.models.hybrid", "_client_factor_moments", "factor_moments"),
+    ("core.engine.models.hybrid", "_factor_labels", "factor_labels"),
+    ("core.engine.models.svd", "build_interactions", "interaction_matrix"),
+    ("core.engine.models.svd", "fit_item_factors", "svd"),
 )
 
 
@@ -212,10 +212,10 @@ def _stage_timer(timings: dict[str, float]) -> Iterator[None]:
 
 def _model(name: str, config: EngineConfig) -> Recommender:
     if name == "hybrid":
-        from core.models.hybrid import HybridRecommender
+        from core.engine.models.hybrid import HybridRecommender
 
         return HybridRecommender(config=config)
-    from core.models.svd import SVDRecommender
+    from core.engine.models.svd import SVDRecommender
 
     return SVDRecommender(config=config)
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import psutil
 
-from core.generate import generate_maison, write_maison
+from core.data.generate import generate_maison, write_maison
 
 SCALES: dict[str, dict[str, Any]] = {
     "S": {"n_clients": 5_000, "n_products": 1_200, "n_events": None, "fmt": "csv"},

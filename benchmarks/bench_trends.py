@@ -2,7 +2,7 @@
 
 Two datasets: the default maison (5,000 clients, 1,200 products, in memory) and
 the M scale (200,000 clients, 20,000 products), written as Parquet to a
-temporary folder with :func:`core.generate.write_maison` and loaded through the
+temporary folder with :func:`core.data.generate.write_maison` and loaded through the
 validated loader, as the dashboard does.
 
     python benchmarks/bench_trends.py                  # both
@@ -23,12 +23,12 @@ from typing import Any
 
 import psutil
 
-from core.dataset import Dataset, load_dataset, validate_tables
-from core.engine_config import EngineConfig
-from core.generate import generate_maison, write_maison
-from core.models.hybrid import HybridRecommender
-from core.trend_view import build_trend_view, top_cluster
-from core.trends import TrendAnalyzer
+from core.app.trend_view import build_trend_view, top_cluster
+from core.data.dataset import Dataset, load_dataset, validate_tables
+from core.data.generate import generate_maison, write_maison
+from core.engine.config import EngineConfig
+from core.engine.models.hybrid import HybridRecommender
+from core.engine.trends import TrendAnalyzer
 
 SCALES = {"default": (5_000, 1_200), "M": (200_000, 20_000)}
 

@@ -17,8 +17,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from core.config import REPO_ROOT, Settings, get_settings
 from core.exceptions import AtelierError, DataValidationError
+from core.settings import REPO_ROOT, Settings, get_settings
 
 
 class Bar:
@@ -61,14 +61,14 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _load(args: argparse.Namespace) -> Any:
-    from core.bootstrap import load_data
+    from core.app.bootstrap import load_data
 
     return load_data(_settings(args))
 
 
 def _engine_config(args: argparse.Namespace) -> Any:
     """--config if given, else the data folder's engine.toml (written by tune), else defaults."""
-    from core.engine_config import EngineConfig
+    from core.engine.config import EngineConfig
 
     if getattr(args, "config", None):
         return EngineConfig.from_toml(args.config)
@@ -78,7 +78,7 @@ def _engine_config(args: argparse.Namespace) -> Any:
 
 # ----------------------------------------------------------------- commands
 def cmd_generate(args: argparse.Namespace) -> int:
-    from core.generate import write_maison
+    from core.data.generate import write_maison
 
     kwargs: dict[str, Any] = {"seed": args.seed, "fmt": args.format}
     if args.clients is not None:
@@ -92,7 +92,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     counts = _with_bar("generate", lambda bar: write_maison(Path(args.out), progress=bar, **kwargs))
     if args.demo:
-        from core.bootstrap import DEMO_MARKER
+        from core.app.bootstrap import DEMO_MARKER
 
         (Path(args.out) / DEMO_MARKER).write_text(
             json.dumps({"seed": args.seed, "counts": counts}), encoding="utf-8"
@@ -105,7 +105,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from core.dataset import load_dataset
+    from core.data.dataset import load_dataset
 
     try:
         ds = load_dataset(args.dir, max_file_mb=args.max_mb)
@@ -118,7 +118,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_import_retail(args: argparse.Namespace) -> int:
-    from core.importers.online_retail import import_online_retail
+    from core.data.importers.online_retail import import_online_retail
 
     t0 = time.perf_counter()
     counts = import_online_retail(args.csv, args.out, overwrite=args.overwrite)
@@ -130,7 +130,7 @@ def cmd_import_retail(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from core.bootstrap import (
+    from core.app.bootstrap import (
         ensure_data,
         ensure_demo_users,
         format_credentials,
@@ -153,8 +153,8 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
-    from core.models.hybrid import HybridRecommender
-    from core.models.persistence import save_model
+    from core.engine.models.hybrid import HybridRecommender
+    from core.engine.models.persistence import save_model
 
     settings = _settings(args)
     ds = _load(args)
@@ -170,9 +170,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
 
 def cmd_recommend(args: argparse.Namespace) -> int:
-    from core.bootstrap import load_or_fit_model
-    from core.rules import RuleSet
-    from core.suggest import Suggester
+    from core.app.bootstrap import load_or_fit_model
+    from core.suggest.pipeline import Suggester
+    from core.suggest.rules import RuleSet
 
     settings = _settings(args)
     ds = _load(args)
@@ -194,7 +194,7 @@ def cmd_recommend(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from core.evaluation import evaluate_dataset
+    from core.engine.evaluation import evaluate_dataset
 
     ds = _load(args)
     config = _engine_config(args)
@@ -214,8 +214,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
-    from core.engine_config import EngineConfig
-    from core.tune import tune
+    from core.engine.config import EngineConfig
+    from core.engine.tune import tune
 
     ds = _load(args)
     base = EngineConfig.from_toml(args.config) if args.config else EngineConfig()
@@ -235,7 +235,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_credentials(args: argparse.Namespace) -> int:
-    from core.bootstrap import format_credentials, is_demo, read_demo_credentials
+    from core.app.bootstrap import format_credentials, is_demo, read_demo_credentials
 
     settings = _settings(args)
     creds = read_demo_credentials(settings)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.bootstrap import format_credentials
+from core.app.bootstrap import format_credentials
 from core.exceptions import AtelierError, DataValidationError
 from dashboard import auth, resources, state
 from dashboard.components.styles import inject_styles

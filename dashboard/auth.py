@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 import streamlit as st
 
-from core.access import PAGE_ROLES, can_open_page
+from core.app.access import PAGE_ROLES, can_open_page
 from core.exceptions import AuthenticationError, UnknownIdError
 from dashboard import resources, state
 

@@ -20,16 +20,16 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core import bootstrap
-from core.config import Settings
-from core.config import get_settings as _read_settings
-from core.dataset import Dataset, find_table_files
-from core.health import rule_drops
-from core.retrain import RetrainRunner, model_generation
-from core.search import ClientIndex
+from core.app import bootstrap
+from core.app.health import rule_drops
+from core.app.retrain import RetrainRunner, model_generation
+from core.app.search import ClientIndex
+from core.app.trend_view import TrendView, build_trend_view
+from core.data.dataset import Dataset, find_table_files
+from core.engine.trends import TrendAnalyzer
+from core.settings import Settings
+from core.settings import get_settings as _read_settings
 from core.store import Store
-from core.trend_view import TrendView, build_trend_view
-from core.trends import TrendAnalyzer
 
 Progress = Callable[[str, float], None]
 
@@ -74,11 +74,11 @@ def get_model(dataset: Dataset, settings: Settings, progress: Progress | None = 
     """The fitted hybrid model for ``dataset`` (loaded or fitted once per process).
 
     Keyed by the data fingerprint and the saved model's generation
-    (:func:`core.retrain.model_generation`), so a retrained model swapped in on
+    (:func:`core.app.retrain.model_generation`), so a retrained model swapped in on
     disk is loaded on the next run. Concurrent first sessions wait for one fit
     instead of fitting twice.
     """
-    from core.retrain import model_generation
+    from core.app.retrain import model_generation
 
     model_dir = settings.resolved_model_dir
     generation = model_generation(model_dir)

@@ -15,9 +15,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core.access import PAGE_ROLES
-from core.config import Settings
-from core.dataset import Dataset
+from core.app.access import PAGE_ROLES
+from core.data.dataset import Dataset
+from core.settings import Settings
 from core.store import Store
 
 DASHBOARD_DIR = Path(__file__).resolve().parent
@@ -100,7 +100,7 @@ def _page(key: str, path: str, title: str, icon: str) -> PageSpec:
     return PageSpec(key, path, title, icon, tuple(PAGE_ROLES[key]))
 
 
-#: Every page, in menu order; roles come from :data:`core.access.PAGE_ROLES`.
+#: Every page, in menu order; roles come from :data:`core.app.access.PAGE_ROLES`.
 PAGES: tuple[PageSpec, ...] = (
     _page("lookup", "app_pages/lookup.py", "Client lookup", ":material/search:"),
     _page("client", "app_pages/client.py", "Client", ":material/person:"),

@@ -74,7 +74,7 @@ def product_map_figure(
     Parameters
     ----------
     product_map : DataFrame
-        :meth:`core.trends.TrendAnalyzer.product_map`: ``product_id``, ``x``,
+        :meth:`core.engine.trends.TrendAnalyzer.product_map`: ``product_id``, ``x``,
         ``y``, ``cluster``, ``cluster_name``, ``name``, ``designer``,
         ``category``, ``price``.
     selected : int, optional
@@ -193,7 +193,7 @@ def weekly_figure(
     Parameters
     ----------
     weekly : DataFrame
-        :meth:`core.trends.TrendAnalyzer.weekly_series`: ``week_start``,
+        :meth:`core.engine.trends.TrendAnalyzer.weekly_series`: ``week_start``,
         ``cluster``, ``name``, ``demand``.
     highlight : collection of int
         The rising clusters (drawn in the warm "rising" colour, named in the legend).
@@ -303,7 +303,7 @@ def lift_figure(groups: pd.DataFrame) -> go.Figure:
     Parameters
     ----------
     groups : DataFrame
-        :meth:`core.outcomes.LiftReport.to_frame`: ``group``, ``conversion``,
+        :meth:`core.app.outcomes.LiftReport.to_frame`: ``group``, ``conversion``,
         ``ci_low``, ``ci_high``, ``clients``.
     """
     if groups is None or groups.empty:

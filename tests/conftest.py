@@ -147,9 +147,9 @@ def _pick_users(associates: pd.DataFrame, main_id: str, passwords: dict[str, str
 @pytest.fixture(scope="session")
 def atelier_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AtelierEnv]:
     """A generated maison + fitted model + database with users, and env vars pointing there."""
-    from core import bootstrap
-    from core.config import Settings
-    from core.generate import write_maison
+    from core.app import bootstrap
+    from core.data.generate import write_maison
+    from core.settings import Settings
     from core.store import SYSTEM_ACTOR, Store
 
     root = tmp_path_factory.mktemp("atelier")

@@ -1,4 +1,4 @@
-"""core.access: the permission table, page access, contact visibility and masking."""
+"""core.app.access: the permission table, page access, contact visibility and masking."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pandas as pd
 import pytest
 
-from core.access import (
+from core.app.access import (
     HIDDEN,
     NOT_ON_FILE,
     PAGE_ROLES,
@@ -18,7 +18,7 @@ from core.access import (
     contact_for,
     mask_contact,
 )
-from core.schema import ROLES
+from core.data.schema import ROLES
 
 
 @dataclass(frozen=True)

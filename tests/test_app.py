@@ -8,7 +8,7 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.access import PAGE_ROLES
+from core.app.access import PAGE_ROLES
 from dashboard import state
 from dashboard.auth import sign_in_for_test
 
@@ -256,7 +256,7 @@ def test_invalid_data_is_reported_not_raised(tmp_path, monkeypatch, atelier_env)
 def test_model_cached_per_fingerprint_and_generation(tmp_path, atelier_env):
     import shutil
 
-    from core.config import Settings
+    from core.settings import Settings
     from dashboard import resources
 
     data = tmp_path / "data"

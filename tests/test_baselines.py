@@ -7,15 +7,15 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from core.dataset import Dataset
-from core.engine_config import EngineConfig
-from core.models.baselines import (
+from core.data.dataset import Dataset
+from core.data.schema import COLS
+from core.engine.config import EngineConfig
+from core.engine.models.baselines import (
     ItemKNNRecommender,
     PopularityRecommender,
     RandomRecommender,
     item_neighbours,
 )
-from core.schema import COLS
 
 AS_OF = pd.Timestamp("2026-01-01")
 LINEAR = EngineConfig(confidence="linear", half_life_days=36500)

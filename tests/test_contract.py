@@ -1,4 +1,4 @@
-"""The recommender contract (core.models.base), run on every model.
+"""The recommender contract (core.engine.models.base), run on every model.
 
 Each model (hybrid, SVD-only, content-only, popularity global and per store,
 item-kNN, random) gets the same checks on tiny hand-made data, where the
@@ -16,11 +16,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.dataset import Dataset
-from core.engine_config import EngineConfig
+from core.data.dataset import Dataset
+from core.data.schema import COLS
+from core.engine.config import EngineConfig
+from core.engine.models.base import Explanation, Recommender
 from core.exceptions import NotFittedError, UnknownIdError
-from core.models.base import Explanation, Recommender
-from core.schema import COLS
 
 AS_OF = pd.Timestamp("2026-06-01")
 TINY = EngineConfig(n_factors=3, tfidf_min_df=1, seed=0)
@@ -46,30 +46,30 @@ class ModelSpec:
 
 
 SPECS = [
-    ModelSpec("hybrid", "core.models.hybrid", "HybridRecommender", (("config", TINY),)),
-    ModelSpec("svd", "core.models.svd", "SVDRecommender", (("config", TINY),)),
-    ModelSpec("content", "core.models.content", "ContentRecommender", (("config", TINY),)),
+    ModelSpec("hybrid", "core.engine.models.hybrid", "HybridRecommender", (("config", TINY),)),
+    ModelSpec("svd", "core.engine.models.svd", "SVDRecommender", (("config", TINY),)),
+    ModelSpec("content", "core.engine.models.content", "ContentRecommender", (("config", TINY),)),
     ModelSpec(
         "popularity",
-        "core.models.baselines",
+        "core.engine.models.baselines",
         "PopularityRecommender",
         (("config", TINY),),
         fold_in=False,
     ),
     ModelSpec(
         "popularity_store",
-        "core.models.baselines",
+        "core.engine.models.baselines",
         "PopularityRecommender",
         (("per_store", True), ("config", TINY)),
         fold_in=False,
     ),
     ModelSpec(
         "item_knn",
-        "core.models.baselines",
+        "core.engine.models.baselines",
         "ItemKNNRecommender",
         (("k_neighbors", 5), ("config", TINY)),
     ),
-    ModelSpec("random", "core.models.baselines", "RandomRecommender", (("seed", 1),), False),
+    ModelSpec("random", "core.engine.models.baselines", "RandomRecommender", (("seed", 1),), False),
 ]
 
 
@@ -386,7 +386,7 @@ def test_extra_events_fold_in_without_refit(spec: ModelSpec, fitted: Recommender
 @pytest.mark.parametrize("n", [5, 40, 1_000, 60_000])
 def test_top_indices_is_an_exact_top_k(n: int) -> None:
     """The sampled pre-selection never changes the answer: same as a full sort."""
-    from core.models.base import top_indices
+    from core.engine.models.base import top_indices
 
     rng = np.random.default_rng(n)
     for trial in range(30):

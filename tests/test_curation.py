@@ -15,11 +15,11 @@ import pandas as pd
 import pytest
 from argon2 import PasswordHasher
 
-from core import bootstrap
-from core.config import Settings
-from core.curation import CurationService, SuggestParams, filter_lists
+from core.app import bootstrap
+from core.app.curation import CurationService, SuggestParams, filter_lists
+from core.app.lookbook import lookbook_message
 from core.exceptions import ConsentError
-from core.lookbook import lookbook_message
+from core.settings import Settings
 from core.store import SYSTEM_ACTOR, ListConflictError, NewItem, Store
 
 
@@ -225,7 +225,7 @@ def test_duplicate_drops_out_of_stock_at_the_new_clients_store(svc):
     ctx_stock = svc.dataset.stock
     target = client(svc, n=7)
     home = svc.home_store(target)
-    from core.rules import RuleContext
+    from core.suggest.rules import RuleContext
 
     ctx = RuleContext.of(svc.dataset)
     qty = ctx.quantity((home, *ctx.online_stores))

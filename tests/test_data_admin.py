@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from core.data_admin import (
+from core.data.admin import (
     PROBLEM_COLUMNS,
     STAGING_DIR,
     apply_upload,
@@ -19,9 +19,9 @@ from core.data_admin import (
     discard,
     load_check,
 )
-from core.dataset import find_table_files, load_dataset
+from core.data.dataset import find_table_files, load_dataset
+from core.data.generate import write_maison
 from core.exceptions import ConflictError
-from core.generate import write_maison
 
 MAX_MB = 50.0
 

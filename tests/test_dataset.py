@@ -1,4 +1,4 @@
-"""Tests of :mod:`core.dataset`: a load succeeds whole or changes nothing.
+"""Tests of :mod:`core.data.dataset`: a load succeeds whole or changes nothing.
 
 Each bad input is written into a tiny, otherwise valid folder of six CSV
 files; the load must raise :class:`DataValidationError` naming the file,
@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.dataset import Dataset, IdMap, load_dataset
+from core.data.dataset import Dataset, IdMap, load_dataset
+from core.data.schema import ONLINE_STORE_ID, TABLE_ORDER
 from core.exceptions import DataValidationError, UnknownIdError
-from core.schema import ONLINE_STORE_ID, TABLE_ORDER
 
 Rows = list[dict[str, str]]
 Tables = dict[str, Rows]

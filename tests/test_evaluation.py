@@ -10,8 +10,9 @@ import pytest
 import scipy.sparse as sp
 from sklearn.metrics import ndcg_score
 
-from core.dataset import Dataset
-from core.evaluation import (
+from core.data.dataset import Dataset
+from core.data.schema import COLS
+from core.engine.evaluation import (
     EvaluationReport,
     _ild_rows,
     _metrics_from_hits,
@@ -28,8 +29,7 @@ from core.evaluation import (
     recall_at_k,
     temporal_split,
 )
-from core.models.base import Recommender
-from core.schema import COLS
+from core.engine.models.base import Recommender
 
 
 # ------------------------------------------------------------------ metrics
@@ -267,14 +267,14 @@ def test_report_round_trips_through_json() -> None:
 # ------------------------------------------------ on a generated maison
 @pytest.fixture(scope="module")
 def maison():  # type: ignore[no-untyped-def]
-    from core.generate import generate_maison
+    from core.data.generate import generate_maison
 
     return generate_maison(n_clients=1500, n_products=500, seed=3)
 
 
 @pytest.fixture(scope="module")
 def maison_report(maison) -> EvaluationReport:  # type: ignore[no-untyped-def]
-    from core.evaluation import default_models
+    from core.engine.evaluation import default_models
 
     ds = Dataset.from_frames(**maison.tables)
     return evaluate(default_models(), ds, test_days=56, truth=maison.truth)
@@ -332,9 +332,9 @@ def test_personalised_models_recover_the_planted_taste(maison_report: Evaluation
 
 # -------------------------------------------------------------------- tuning
 def test_tune_fits_before_the_validation_window_only(maison) -> None:  # type: ignore[no-untyped-def]
-    from core.engine_config import EngineConfig
-    from core.models.svd import SVDRecommender
-    from core.tune import tune
+    from core.engine.config import EngineConfig
+    from core.engine.models.svd import SVDRecommender
+    from core.engine.tune import tune
 
     ds = Dataset.from_frames(**maison.tables)
     split = temporal_split(ds, 28, 28)
@@ -369,8 +369,8 @@ def test_tune_fits_before_the_validation_window_only(maison) -> None:  # type: i
 
 
 def test_tune_rejects_bad_arguments(maison) -> None:  # type: ignore[no-untyped-def]
+    from core.engine.tune import tune
     from core.exceptions import ConfigError
-    from core.tune import tune
 
     ds = Dataset.from_frames(**maison.tables)
     with pytest.raises(ValueError, match="n_trials must be"):
@@ -382,8 +382,8 @@ def test_tune_rejects_bad_arguments(maison) -> None:  # type: ignore[no-untyped-
 
 
 def test_apply_params_round_trips_to_toml(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from core.engine_config import EngineConfig
-    from core.tune import apply_params
+    from core.engine.config import EngineConfig
+    from core.engine.tune import apply_params
 
     config = apply_params(EngineConfig(), {"blend_k": 5.0, "event_weight_scale": 2.0})
     assert config.blend_k == 5.0 and config.event_weights["zoom"] == 3.0

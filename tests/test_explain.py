@@ -7,8 +7,9 @@ import re
 import pandas as pd
 import pytest
 
-from core.dataset import Dataset
-from core.explain import (
+from core.data.dataset import Dataset
+from core.engine.models.base import Contribution, Explanation
+from core.suggest.reasons import (
     CLIENT_FALLBACK,
     MAX_NAME_CHARS,
     Pronouns,
@@ -17,7 +18,6 @@ from core.explain import (
     explanation_reasons,
     plain_text,
 )
-from core.models.base import Contribution, Explanation
 
 TS = pd.Timestamp("2026-02-01")
 HOSTILE = {
@@ -358,7 +358,7 @@ def test_unknown_prior_is_vague_for_the_associate_and_silent_for_the_client(ds):
 
 
 def test_client_reasons_many_reads_one_client(ds):
-    from core.explain import client_reasons_many
+    from core.suggest.reasons import client_reasons_many
 
     a = expl(item("tote", "purchase"))
     assert (

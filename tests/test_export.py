@@ -7,7 +7,7 @@ import io
 import pandas as pd
 import pytest
 
-from core.export import BOM, neutralise, safe_cell, to_safe_csv
+from core.data.export import BOM, neutralise, safe_cell, to_safe_csv
 
 ATTACKS = [
     "=cmd|' /C calc'!A0",

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.engine_config import EngineConfig
+from core.engine.config import EngineConfig
+from core.engine.features import ProductFeatures
 from core.exceptions import NotFittedError
-from core.features import ProductFeatures
 
 ONLY_ATTRIBUTES = EngineConfig(
     tag_weight=0.0, text_weight=0.0, price_weight=0.0, flag_weight=0.0, tfidf_min_df=1

@@ -11,14 +11,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.generate import (
+from core.data.generate import (
     DEFAULT_AS_OF,
     SEGMENTS,
     Maison,
     generate_maison,
     write_maison,
 )
-from core.schema import ONLINE_STORE_ID, TABLES, split_list
+from core.data.schema import ONLINE_STORE_ID, TABLES, split_list
 
 SMALL = {"n_clients": 600, "n_products": 300}
 DEMAND = ["view", "zoom", "wishlist", "try_on", "purchase"]
@@ -396,10 +396,10 @@ def test_csv_round_trip_and_truth_folder(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(
-    importlib.util.find_spec("core.dataset") is None, reason="core.dataset not available"
+    importlib.util.find_spec("core.data.dataset") is None, reason="core.data.dataset not available"
 )
 def test_default_maison_is_fast_and_loads(tmp_path: Path, default: Maison) -> None:
-    from core.dataset import load_dataset
+    from core.data.dataset import load_dataset
 
     t0 = time.perf_counter()
     counts = write_maison(tmp_path)

@@ -7,10 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import pytest
 
-from core.dataset import validate_tables
-from core.evaluation import evaluate
-from core.generate import generate_maison
-from core.health import (
+from core.app.health import (
     acceptance_frame,
     acceptance_tables,
     all_lists,
@@ -24,11 +21,14 @@ from core.health import (
     rule_drops,
     shared_items,
 )
-from core.models.baselines import PopularityRecommender
-from core.models.hybrid import HybridRecommender
+from core.app.trend_view import FORBIDDEN_COLUMNS as FORBIDDEN_OUTPUT
+from core.data.dataset import validate_tables
+from core.data.generate import generate_maison
+from core.engine.evaluation import evaluate
+from core.engine.models.baselines import PopularityRecommender
+from core.engine.models.hybrid import HybridRecommender
 from core.store import SYSTEM_ACTOR, NewItem, Store
 from core.store.records import CuratedListRecord, ListItemRecord, RemovalRecord, ShareRecord
-from core.trend_view import FORBIDDEN_COLUMNS as FORBIDDEN_OUTPUT
 
 
 @pytest.fixture(scope="module")

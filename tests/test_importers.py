@@ -14,11 +14,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from core.dataset import load_dataset
+from core.data.dataset import load_dataset
+from core.data.importers import import_online_retail
+from core.data.importers.online_retail import SOURCE_COLUMNS, parse_invoice_dates
+from core.data.schema import ONLINE_STORE_ID, TABLE_ORDER
 from core.exceptions import ConfigError, DataValidationError
-from core.importers import import_online_retail
-from core.importers.online_retail import SOURCE_COLUMNS, parse_invoice_dates
-from core.schema import ONLINE_STORE_ID, TABLE_ORDER
 
 HEADER = list(SOURCE_COLUMNS)
 SOURCE = """\

@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.dataset import Dataset
-from core.engine_config import EngineConfig
+from core.data.dataset import Dataset
+from core.data.schema import EVENT_TYPES
+from core.engine.config import EngineConfig
+from core.engine.interactions import build_interactions
 from core.exceptions import UnknownIdError
-from core.interactions import build_interactions
-from core.schema import EVENT_TYPES
 
 AS_OF = pd.Timestamp("2026-01-01")
 DAY = pd.Timedelta(days=1)

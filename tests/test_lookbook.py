@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from pypdf import PdfReader
 
-from core.lookbook import (
+from core.app.lookbook import (
     FORBIDDEN_CLIENT_WORDS,
     Lookbook,
     build_lookbook,
@@ -233,7 +233,7 @@ def test_snapshot_round_trips(book: Lookbook) -> None:
 
 
 def test_without_a_unicode_font_glyphs_are_replaced_not_crashing(monkeypatch) -> None:
-    import core.lookbook as lookbook
+    import core.app.lookbook as lookbook
 
     monkeypatch.setattr(lookbook, "find_unicode_font", lambda: (None, None))
     frame = items_frame(name="Coat — “Ærø” 😀 שלום")

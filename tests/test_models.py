@@ -12,15 +12,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.dataset import Dataset
-from core.engine_config import EngineConfig
+from core.data.dataset import Dataset
+from core.data.generate import generate_maison
+from core.data.schema import split_list
+from core.engine.config import EngineConfig
+from core.engine.models.base import Recommender
+from core.engine.models.content import ContentRecommender
+from core.engine.models.hybrid import HybridRecommender
+from core.engine.models.svd import SVDRecommender
 from core.exceptions import UnknownIdError
-from core.generate import generate_maison
-from core.models.base import Recommender
-from core.models.content import ContentRecommender
-from core.models.hybrid import HybridRecommender
-from core.models.svd import SVDRecommender
-from core.schema import split_list
 
 SEED = 11
 CONFIG = EngineConfig(seed=3)

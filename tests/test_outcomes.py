@@ -6,16 +6,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.outcomes import (
+from core.app.outcomes import (
     acceptance,
     attribute_shares,
     conversion_summary,
     holdout_lift,
-    holdout_mask,
-    in_holdout,
     newcombe_interval,
     wilson_interval,
 )
+from core.suggest.holdout import holdout_mask, in_holdout
 
 PRODUCTS = pd.DataFrame(
     {

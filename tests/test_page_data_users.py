@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.dataset import find_table_files, load_dataset
+from core.data.dataset import find_table_files, load_dataset
 from core.store import SYSTEM_ACTOR, Store
 
 PAGE = "data_users"

@@ -35,8 +35,8 @@ def row_ids(at: AppTest) -> list[int]:
 
 @pytest.fixture(scope="module")
 def dataset(atelier_env):
-    from core.bootstrap import load_data
-    from core.config import Settings
+    from core.app.bootstrap import load_data
+    from core.settings import Settings
 
     return load_data(Settings(data_dir=atelier_env.data_dir))
 

@@ -14,11 +14,11 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.dataset import load_dataset
-from core.evaluation import evaluate, load_truth
-from core.models.baselines import PopularityRecommender
-from core.models.hybrid import HybridRecommender
-from core.retrain import GENERATION_FILE, RetrainJob, write_report
+from core.app.retrain import GENERATION_FILE, RetrainJob, write_report
+from core.data.dataset import load_dataset
+from core.engine.evaluation import evaluate, load_truth
+from core.engine.models.baselines import PopularityRecommender
+from core.engine.models.hybrid import HybridRecommender
 from core.store import SYSTEM_ACTOR, NewItem, Store
 from core.store.db import make_engine
 

@@ -23,8 +23,8 @@ pytestmark = pytest.mark.usefixtures("atelier_env")
 @pytest.fixture(scope="module")
 def clients(atelier_env) -> Callable[..., str]:
     """``clients(personal=True, contact=True)`` -> an unused generated client id."""
-    from core.bootstrap import load_data
-    from core.config import Settings
+    from core.app.bootstrap import load_data
+    from core.settings import Settings
 
     frame = load_data(Settings(data_dir=atelier_env.data_dir)).clients
     generated = frame[
@@ -164,8 +164,8 @@ def test_add_any_catalogue_product(open_app, clients, app_store):
     click(at, f"cur:{cid}:add_open")
     options = at.selectbox(key=f"cur:{cid}:add_pick").options
     assert options  # labels; pick a product that is not shown
-    from core.bootstrap import load_data
-    from core.config import Settings
+    from core.app.bootstrap import load_data
+    from core.settings import Settings
 
     catalogue = list(load_data(Settings()).products["product_id"])
     extra = next(p for p in catalogue if p not in ids)

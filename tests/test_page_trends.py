@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.dataset import validate_tables
-from core.engine_config import EngineConfig
-from core.generate import generate_maison
-from core.models.hybrid import HybridRecommender
-from core.trend_view import FORBIDDEN_COLUMNS, TOO_FEW, build_trend_view, top_cluster
-from core.trends import TrendAnalyzer
+from core.app.trend_view import FORBIDDEN_COLUMNS, TOO_FEW, build_trend_view, top_cluster
+from core.data.dataset import validate_tables
+from core.data.generate import generate_maison
+from core.engine.config import EngineConfig
+from core.engine.models.hybrid import HybridRecommender
+from core.engine.trends import TrendAnalyzer
 
 PAGE = "trends"
 MANAGER_PAGES = ("trends", "model_health", "account")

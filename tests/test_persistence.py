@@ -9,13 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.dataset import Dataset
-from core.engine_config import EngineConfig
-from core.exceptions import ConfigError, ModelMismatchError, NotFittedError
-from core.generate import generate_maison
-from core.models.content import ContentRecommender
-from core.models.hybrid import HybridRecommender
-from core.models.persistence import (
+from core.data.dataset import Dataset
+from core.data.generate import generate_maison
+from core.engine.config import EngineConfig
+from core.engine.models.content import ContentRecommender
+from core.engine.models.hybrid import HybridRecommender
+from core.engine.models.persistence import (
     ARRAYS_FILE,
     META_FILE,
     ModelFileError,
@@ -23,7 +22,8 @@ from core.models.persistence import (
     read_model_info,
     save_model,
 )
-from core.models.svd import SVDRecommender
+from core.engine.models.svd import SVDRecommender
+from core.exceptions import ConfigError, ModelMismatchError, NotFittedError
 
 CONFIG = EngineConfig(n_factors=16, seed=5)
 CLASSES = [HybridRecommender, SVDRecommender, ContentRecommender]

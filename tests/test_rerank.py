@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from core.dataset import Dataset
-from core.models.base import Recommender
-from core.rerank import (
+from core.data.dataset import Dataset
+from core.engine.models.base import Recommender
+from core.suggest.rerank import (
     GiftRecipient,
     attribute_vectors,
     color_family,
@@ -22,7 +22,7 @@ from core.rerank import (
     mmr,
     season_codes,
 )
-from core.rules import RuleSet
+from core.suggest.rules import RuleSet
 
 AS_OF = pd.Timestamp("2026-03-01")
 
@@ -329,7 +329,7 @@ def test_gift_recipient_validation():
 
 
 def test_gift_uses_product_features_when_the_model_has_them():
-    content = pytest.importorskip("core.models.content")
+    content = pytest.importorskip("core.engine.models.content")
     ds = make_dataset([("c0", "scent")])
     model = content.ContentRecommender().fit(ds)
     out = gift_candidates(ds, GiftRecipient(materials=("gold",), categories=("jewellery",)), 2,

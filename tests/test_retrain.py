@@ -9,13 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from core.dataset import load_dataset
-from core.engine_config import EngineConfig
-from core.evaluation import evaluate
-from core.generate import write_maison
-from core.models.hybrid import HybridRecommender
-from core.models.persistence import load_model, read_model_info, save_model
-from core.retrain import (
+from core.app.retrain import (
     GENERATION_FILE,
     RetrainBusyError,
     RetrainJob,
@@ -27,6 +21,12 @@ from core.retrain import (
     report_path,
     write_report,
 )
+from core.data.dataset import load_dataset
+from core.data.generate import write_maison
+from core.engine.config import EngineConfig
+from core.engine.evaluation import evaluate
+from core.engine.models.hybrid import HybridRecommender
+from core.engine.models.persistence import load_model, read_model_info, save_model
 
 BAD_CONFIG = EngineConfig(n_factors=2, prior_weight=1.0, blend_k=1000.0)
 

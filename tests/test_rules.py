@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.dataset import Dataset
+from core.data.dataset import Dataset
+from core.data.schema import CLIENTS, PRODUCTS
 from core.exceptions import ConfigError, UnknownIdError
-from core.rules import DEFAULT_RULES_PATH, Condition, RuleContext, RuleSet
-from core.schema import CLIENTS, PRODUCTS
+from core.suggest.rules import DEFAULT_RULES_PATH, Condition, RuleContext, RuleSet
 
 PIDS = ["tote", "blouse", "scent", "coat", "ring", "tee", "bag2", "scarf", "gift_bag"]
 TS = pd.Timestamp("2026-01-10")

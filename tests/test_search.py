@@ -1,4 +1,4 @@
-"""core.search: typos, accents, phone and email forms, ordering and filters, exactly."""
+"""core.app.search: typos, accents, phone and email forms, ordering and filters, exactly."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.search import RESULT_COLUMNS, ClientIndex, digits, normalise, search_clients
+from core.app.search import RESULT_COLUMNS, ClientIndex, digits, normalise, search_clients
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ from argon2 import PasswordHasher
 from sqlalchemy import delete, inspect, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from core.config import Settings
 from core.exceptions import AuthenticationError, PermissionDenied, UnknownIdError
+from core.settings import Settings
 from core.store import (
     AUDIT_COLUMNS,
     LATEST_VERSION,

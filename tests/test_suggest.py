@@ -9,12 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.dataset import Dataset
+from core.data.dataset import Dataset
+from core.engine.models.base import Contribution, Explanation, Recommender
 from core.exceptions import ModelMismatchError, UnknownIdError
-from core.models.base import Contribution, Explanation, Recommender
-from core.rerank import GiftRecipient
-from core.rules import RuleSet
-from core.suggest import ITEM_COLUMNS, Suggester
+from core.suggest.pipeline import ITEM_COLUMNS, Suggester
+from core.suggest.rerank import GiftRecipient
+from core.suggest.rules import RuleSet
 
 AS_OF = pd.Timestamp("2026-03-01 12:00")
 FORBIDDEN = re.compile(r"view|zoom|email|click|open|brows|looked|score", re.IGNORECASE)
@@ -423,7 +423,7 @@ def test_gift_skips_sensitive_and_out_of_stock_and_keeps_the_budget(sugg):
 # ============================================================ integration
 @pytest.fixture(scope="module")
 def maison() -> Dataset:
-    gen = pytest.importorskip("core.generate")
+    gen = pytest.importorskip("core.data.generate")
     m = gen.generate_maison(n_clients=600, n_products=300)
     return Dataset.from_frames(**m.tables)
 
@@ -458,15 +458,15 @@ def _check_real_model(model: Recommender, ds: Dataset) -> None:
 
 @pytest.mark.slow
 def test_with_the_svd_and_content_models(maison):
-    svd = pytest.importorskip("core.models.svd")
-    content = pytest.importorskip("core.models.content")
+    svd = pytest.importorskip("core.engine.models.svd")
+    content = pytest.importorskip("core.engine.models.content")
     _check_real_model(svd.SVDRecommender().fit(maison), maison)
     _check_real_model(content.ContentRecommender().fit(maison), maison)
 
 
 @pytest.mark.slow
 def test_with_the_hybrid_model(maison):
-    hybrid = pytest.importorskip("core.models.hybrid")
+    hybrid = pytest.importorskip("core.engine.models.hybrid")
     _check_real_model(hybrid.HybridRecommender().fit(maison), maison)
 
 
@@ -502,7 +502,7 @@ def test_an_empty_selection_gives_an_empty_frame_with_the_columns(sugg):
 
 
 def test_holdout_clients_never_receive_model_suggestions(model, ds):
-    from core.outcomes import in_holdout
+    from core.suggest.holdout import in_holdout
 
     share = 0.5
     sugg = Suggester(model, ds, RuleSet.default(), max_per_designer=None, holdout_share=share)

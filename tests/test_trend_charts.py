@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from core.trend_view import TOO_FEW, change_label
+from core.app.trend_view import TOO_FEW, change_label
 from dashboard import trend_charts as tc
 from dashboard.components.admin import cluster_card_html, selected_cluster
 

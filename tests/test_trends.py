@@ -7,12 +7,12 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from core.dataset import validate_tables
-from core.engine_config import EngineConfig
+from core.data.dataset import validate_tables
+from core.data.generate import generate_maison
+from core.engine.config import EngineConfig
+from core.engine.models.hybrid import HybridRecommender
+from core.engine.trends import TrendAnalyzer, TrendParams
 from core.exceptions import NotFittedError, UnknownIdError
-from core.generate import generate_maison
-from core.models.hybrid import HybridRecommender
-from core.trends import TrendAnalyzer, TrendParams
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +62,7 @@ def test_planted_rising_segment_tops_momentum(rising):
 
 def test_small_counts_do_not_read_as_huge_growth():
     # One product going from 1 to 4 events is not "+300%".
-    from core.dataset import Dataset
+    from core.data.dataset import Dataset
 
     products = pd.DataFrame(
         {
@@ -117,7 +117,7 @@ def test_map_and_series_cover_every_product_and_week(rising):
 
 
 def test_fit_validates_and_unfitted_raises():
-    from core.dataset import Dataset
+    from core.data.dataset import Dataset
 
     products = pd.DataFrame(
         {

@@ -18,7 +18,7 @@ from datetime import UTC, tzinfo
 from argon2 import PasswordHasher
 from sqlalchemy import Engine
 
-from core.config import Settings
+from core.settings import Settings
 from core.store.audit import AUDIT_COLUMNS, AuditLog
 from core.store.clients import ClientDataService
 from core.store.common import SYSTEM_ACTOR, AppendOnlyError, Clock, SchemaVersionError, utcnow

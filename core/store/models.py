@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from core.schema import ROLES
+from core.data.schema import ROLES
 from core.store.common import ID_MAX, NAME_MAX, TITLE_MAX, UTCDateTime
 
 LIST_STATUSES: tuple[str, ...] = ("draft", "shared", "archived")

@@ -11,8 +11,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.data.schema import ROLES
 from core.exceptions import AuthenticationError, PermissionDenied, UnknownIdError
-from core.schema import ROLES
 from core.store.audit import append_entry
 from core.store.common import (
     NAME_MAX,

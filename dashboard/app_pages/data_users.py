@@ -13,12 +13,12 @@ from datetime import UTC, date, datetime, time, timedelta
 import pandas as pd
 import streamlit as st
 
-from core.data_admin import apply_upload, check_upload, clean_staging, discard, load_check
+from core.app.health import table_files
+from core.app.retrain import DEFAULT_TOLERANCE, RetrainBusyError
+from core.data.admin import apply_upload, check_upload, clean_staging, discard, load_check
+from core.data.export import to_safe_csv
+from core.data.schema import ROLES, TABLE_ORDER
 from core.exceptions import AtelierError
-from core.export import to_safe_csv
-from core.health import table_files
-from core.retrain import DEFAULT_TOLERANCE, RetrainBusyError
-from core.schema import ROLES, TABLE_ORDER
 from core.store import AUDIT_ACTIONS
 from dashboard import auth, resources, state
 from dashboard.components import plain, safe

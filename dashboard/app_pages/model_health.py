@@ -10,8 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.exceptions import AtelierError
-from core.health import (
+from core.app.health import (
     acceptance_frame,
     acceptance_tables,
     all_lists,
@@ -25,9 +24,10 @@ from core.health import (
     slices_table,
     table_files,
 )
-from core.models.persistence import read_model_info
-from core.outcomes import DEFAULT_WINDOW_DAYS
-from core.retrain import DEFAULT_TOLERANCE, RetrainBusyError, read_report, retrain_count
+from core.app.outcomes import DEFAULT_WINDOW_DAYS
+from core.app.retrain import DEFAULT_TOLERANCE, RetrainBusyError, read_report, retrain_count
+from core.engine.models.persistence import read_model_info
+from core.exceptions import AtelierError
 from dashboard import auth, resources, trend_charts
 from dashboard.components import safe
 from dashboard.components.admin import (

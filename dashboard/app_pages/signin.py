@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.bootstrap import is_demo
+from core.app.bootstrap import is_demo
 from core.exceptions import AuthenticationError
 from dashboard import auth, resources, state
 

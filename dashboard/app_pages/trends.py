@@ -1,16 +1,16 @@
 """Trends (managers, admins): taste clusters of the catalogue, momentum, assortment gaps.
 
 Everything here is about products and clusters; no client data is read into
-the page's frames (core.trend_view refuses client columns).
+the page's frames (core.app.trend_view refuses client columns).
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from core.export import to_safe_csv
-from core.trend_view import WINDOWS, top_cluster
-from core.trends import TrendParams
+from core.app.trend_view import WINDOWS, top_cluster
+from core.data.export import to_safe_csv
+from core.engine.trends import TrendParams
 from dashboard import auth, resources, trend_charts
 from dashboard.components import safe
 from dashboard.components.admin import (

@@ -14,8 +14,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core.config import Settings
-from core.retrain import RetrainJob, RetrainResult, RetrainRunner
+from core.app.retrain import RetrainJob, RetrainResult, RetrainRunner
+from core.settings import Settings
 from dashboard.components import plain, safe
 from dashboard.components.cards import html_card
 

@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core.curation import REMOVAL_REASONS, CurationService, SuggestParams
+from core.app.curation import REMOVAL_REASONS, CurationService, SuggestParams
 from core.exceptions import AtelierError, UnknownIdError
 from core.store import ListConflictError, NewItem
 from core.store.records import CuratedListRecord
@@ -338,7 +338,7 @@ def _text_colour(css: str) -> str:
 
 
 def format_price(price: Any, currency: Any = "EUR") -> str:
-    from core.lookbook import format_price as fmt
+    from core.app.lookbook import format_price as fmt
 
     return fmt(price, str(currency or "EUR"))
 

@@ -15,8 +15,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core.access import can, can_see_contact, contact_for
-from core.schema import split_list
+from core.app.access import can, can_see_contact, contact_for
+from core.data.schema import split_list
 from core.store import Store
 from dashboard import charts, resources, state
 from dashboard.components import plain, safe, safe_html

@@ -1,6 +1,6 @@
 """The share dialog: preview the client's lookbook, then share it as a PDF or a message.
 
-What the client sees is built by :meth:`core.curation.CurationService.lookbook`
+What the client sees is built by :meth:`core.app.curation.CurationService.lookbook`
 (client wording only: no scores, no internal notes, no sensitive product the
 associate did not add by hand). Sharing records the share with its snapshot
 (exactly what the client saw), audits it and marks the list shared; the PDF
@@ -15,8 +15,8 @@ from typing import Any
 
 import streamlit as st
 
+from core.app.lookbook import Lookbook, lookbook_message, lookbook_pdf
 from core.exceptions import AtelierError, ConsentError
-from core.lookbook import Lookbook, lookbook_message, lookbook_pdf
 from core.store import ListConflictError
 from dashboard.components import plain, safe
 from dashboard.components.curation import Section, remember, seen_record

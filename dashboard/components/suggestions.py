@@ -16,10 +16,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core.curation import CurationService, SuggestParams
+from core.app.curation import CurationService, SuggestParams
 from core.exceptions import AtelierError
-from core.rerank import GiftRecipient
-from core.rules import RuleContext
+from core.suggest.rerank import GiftRecipient
+from core.suggest.rules import RuleContext
 from dashboard.components import curation as cur
 from dashboard.components import plain, safe
 from dashboard.components.share import open_share_dialog

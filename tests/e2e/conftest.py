@@ -119,9 +119,9 @@ def _make_demo_maison(data_dir: Path) -> tuple[str, str, str, str]:
     """Write a small demo maison; pick an associate's client with a unique name to search."""
     import pandas as pd
 
-    from core.bootstrap import DEMO_MARKER
-    from core.generate import write_maison
-    from core.search import normalise
+    from core.app.bootstrap import DEMO_MARKER
+    from core.app.search import normalise
+    from core.data.generate import write_maison
 
     counts = write_maison(data_dir, n_clients=300, n_products=150)
     (data_dir / DEMO_MARKER).write_text(json.dumps({"counts": counts}), encoding="utf-8")

@@ -1,0 +1,195 @@
+"""Everything the Trends page shows, built in one call from a fitted :class:`TrendAnalyzer`.
+
+The page stays thin: it picks the filters (store, time window, momentum
+windows) and draws what :func:`build_trend_view` returns. Every frame is about
+products and clusters; no client column ever appears (:data:`FORBIDDEN_COLUMNS`
+is checked).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from core.engine.trends import TrendAnalyzer
+
+#: Time windows offered for demand and gaps (label -> days; ``None`` = all history).
+WINDOWS: dict[str, int | None] = {
+    "Last 4 weeks": 28,
+    "Last 12 weeks": 84,
+    "Last 26 weeks": 182,
+    "Last 52 weeks": 364,
+    "All history": None,
+}
+#: Columns that would carry client data; none may reach the page.
+FORBIDDEN_COLUMNS: frozenset[str] = frozenset(
+    {"client_id", "first_name", "last_name", "email", "phone", "assigned_associate_id"}
+)
+TOO_FEW = "too few events"
+
+
+@dataclass(frozen=True)
+class TrendView:
+    """The Trends page's data (aggregates over products only).
+
+    Attributes
+    ----------
+    clusters : DataFrame
+        :meth:`TrendAnalyzer.clusters`, one row per cluster.
+    momentum : DataFrame
+        :meth:`TrendAnalyzer.momentum` plus ``change_label`` (a percentage, or
+        "too few events" under the small-count guard).
+    weekly : DataFrame
+        :meth:`TrendAnalyzer.weekly_series` (long format) plus ``rising``.
+    gaps : DataFrame
+        :meth:`TrendAnalyzer.gaps` for the chosen store and window.
+    rising : DataFrame
+        :meth:`TrendAnalyzer.rising_products` plus ``cluster_name`` and ``change_label``.
+    product_map : DataFrame
+        :meth:`TrendAnalyzer.product_map` (2-D coordinates and hover details).
+    store_id : str or None
+    since : Timestamp or None
+        Start of the demand window of ``gaps`` (``None``: all history).
+    recent_days, earlier_days : int
+        Momentum windows.
+    as_of : Timestamp
+    """
+
+    clusters: pd.DataFrame
+    momentum: pd.DataFrame
+    weekly: pd.DataFrame
+    gaps: pd.DataFrame
+    rising: pd.DataFrame
+    product_map: pd.DataFrame
+    store_id: str | None
+    since: pd.Timestamp | None
+    recent_days: int
+    earlier_days: int
+    as_of: pd.Timestamp
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        return {
+            "clusters": self.clusters,
+            "momentum": self.momentum,
+            "weekly": self.weekly,
+            "gaps": self.gaps,
+            "rising": self.rising,
+            "product_map": self.product_map,
+        }
+
+
+def change_label(change_pct: Any, enough_data: Any, recent: Any = None, earlier: Any = None) -> str:
+    """How a momentum row reads: ``"+35%"``, ``"−12%"``, ``"new demand"`` or ``"too few events"``.
+
+    The small-count guard: no percentage unless the row had enough events.
+    """
+    if not bool(enough_data):
+        return TOO_FEW
+    try:
+        value = float(change_pct)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if math.isnan(value):
+        if recent is not None and earlier is not None and float(earlier) == 0 and float(recent) > 0:
+            return "new demand"
+        return "n/a"
+    sign = "+" if value >= 0 else "−"
+    return f"{sign}{abs(value):.0f}%"
+
+
+def _labels(frame: pd.DataFrame) -> list[str]:
+    return [
+        change_label(r.change_pct, r.enough_data, r.recent, r.earlier)
+        for r in frame[["change_pct", "enough_data", "recent", "earlier"]].itertuples()
+    ]
+
+
+def build_trend_view(
+    analyzer: TrendAnalyzer,
+    *,
+    store_id: str | None = None,
+    window_days: int | None = None,
+    recent_days: int | None = None,
+    earlier_days: int | None = None,
+    weeks: int = 26,
+    n_rising: int = 10,
+    n_top: int = 5,
+) -> TrendView:
+    """Build every frame of the Trends page.
+
+    Parameters
+    ----------
+    analyzer : TrendAnalyzer
+        Fitted (shared and cached by the dashboard; not changed here).
+    store_id : str, optional
+        Gaps for one store (default: the whole maison).
+    window_days : int, optional
+        Gaps over the demand of the last ``window_days`` (default: all history).
+    recent_days, earlier_days : int, optional
+        Momentum windows (default: the analyzer's parameters).
+    weeks : int
+        Length of the weekly series.
+    n_rising : int
+        Rising products to list.
+    n_top : int
+        Top products and designers per cluster.
+
+    Raises
+    ------
+    UnknownIdError
+        For an unknown store.
+    ValueError
+        For a window shorter than a day.
+    """
+    if window_days is not None and window_days < 1:
+        raise ValueError(f"window_days must be at least 1, got {window_days}")
+    as_of = analyzer.dataset_.as_of
+    params = analyzer.params_
+    recent = int(recent_days or params.recent_days)
+    earlier = int(earlier_days or params.earlier_days)
+    since = as_of - pd.Timedelta(days=window_days) if window_days else None
+    names = dict(enumerate(analyzer.names_))
+
+    momentum = analyzer.momentum(recent_days=recent, earlier_days=earlier)
+    momentum["change_label"] = _labels(momentum)
+    rising_ids = set(momentum.loc[momentum["rising"], "cluster"].astype(int))
+    weekly = analyzer.weekly_series(weeks=weeks)
+    weekly["rising"] = weekly["cluster"].isin(rising_ids)
+    rising = analyzer.rising_products(n=n_rising, recent_days=recent, earlier_days=earlier)
+    rising["cluster_name"] = rising["cluster"].map(names)
+    rising["change_label"] = _labels(rising) if len(rising) else pd.Series(dtype=object)
+    view = TrendView(
+        clusters=analyzer.clusters(n_top=n_top),
+        momentum=momentum,
+        weekly=weekly,
+        gaps=analyzer.gaps(store_id=store_id, since=since),
+        rising=rising,
+        product_map=analyzer.product_map(),
+        store_id=store_id,
+        since=since,
+        recent_days=recent,
+        earlier_days=earlier,
+        as_of=as_of,
+    )
+    for name, frame in view.frames().items():
+        leaked = FORBIDDEN_COLUMNS & set(map(str, frame.columns))
+        if leaked:  # a guard against a future change of the analyzer, not a user error
+            raise RuntimeError(f"the {name} frame carries client columns {sorted(leaked)}")
+    return view
+
+
+def top_cluster(view: TrendView) -> int | None:
+    """The cluster to open first: the fastest rising one, else the one with most demand.
+
+    ``None`` without clusters.
+    """
+    if view.momentum.empty:
+        return None
+    rising = view.momentum[view.momentum["rising"]]
+    if len(rising):
+        return int(rising.iloc[0]["cluster"])
+    best = view.clusters.sort_values(["demand_share", "cluster"], ascending=[False, True])
+    return int(best.iloc[0]["cluster"]) if len(best) else int(view.momentum.iloc[0]["cluster"])

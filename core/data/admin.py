@@ -1,0 +1,363 @@
+"""Replace one table of the data folder with an upload, only if the whole dataset stays valid.
+
+Two steps, so the admin sees the report before anything changes:
+
+1. :func:`check_upload` writes the upload into a staging folder inside the data
+   folder (same file system, so the final move is a rename), links the other
+   tables' current files next to it and validates the *whole* dataset as it
+   would be with this table replaced (:func:`core.data.dataset.load_dataset`), so a
+   new products file that orphans events is refused as surely as a bad price.
+   The verdict and the problems are kept in the staging folder (a refused
+   file itself is deleted at once), so a page can keep only the check's id in
+   its session and read the check back (:func:`load_check`).
+2. :func:`apply_upload` moves the staged file over the table's file with
+   :func:`os.replace` (atomic) and only then removes the table's file in the
+   other format (``products.parquet`` when ``products.csv`` arrives), so a
+   reader of the folder sees the old dataset or the new one, never a mix. It
+   refuses an invalid check, and a check made before someone else changed the
+   folder (:class:`~core.exceptions.ConflictError`).
+
+Nothing in the data folder changes when a check fails or an apply is refused.
+Audit entries are written by the caller (the page knows who acted).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from core.data.dataset import SUFFIXES, find_table_files, load_dataset
+from core.data.schema import TABLE_ORDER
+from core.exceptions import ConflictError, DataValidationError, Problem
+
+#: Columns of :attr:`UploadCheck.problems`.
+PROBLEM_COLUMNS: tuple[str, ...] = ("file", "row", "column", "value", "expected")
+#: Staging folder inside the data folder (the loader never looks into sub-folders).
+STAGING_DIR = ".staging"
+_CHECK_FILE = "check.json"
+_PROBLEMS_FILE = "problems.json"
+_ID = re.compile(r"[0-9a-f]{32}")
+
+Stamp = tuple[tuple[str, int, int], ...]
+
+
+@dataclass(frozen=True)
+class UploadCheck:
+    """The verdict on one upload: the staged file and every problem found.
+
+    Attributes
+    ----------
+    check_id : str
+        Names the staging folder; keep it in session state and read the check
+        back with :func:`load_check`.
+    data_dir : Path
+    table : str
+        The table the upload replaces.
+    filename : str
+        The name the file was uploaded under (for messages).
+    suffix : str
+        ``.csv`` or ``.parquet``.
+    size_bytes : int
+    sha256 : str
+        Of the uploaded bytes.
+    rows : int or None
+        Data rows of the uploaded table when it was read.
+    problems : DataFrame
+        Columns :data:`PROBLEM_COLUMNS`; empty when the upload is valid.
+    stamp : tuple
+        ``(file, mtime_ns, size)`` of every table file when the check ran.
+    """
+
+    check_id: str
+    data_dir: Path
+    table: str
+    filename: str
+    suffix: str
+    size_bytes: int
+    sha256: str
+    rows: int | None
+    problems: pd.DataFrame
+    stamp: Stamp
+
+    @property
+    def ok(self) -> bool:
+        """Whether the dataset with this table replaced is valid."""
+        return self.problems.empty
+
+    @property
+    def staging(self) -> Path:
+        """The staging folder of this check."""
+        return self.data_dir / STAGING_DIR / self.check_id
+
+    @property
+    def staged_file(self) -> Path:
+        return self.staging / f"{self.table}{self.suffix}"
+
+    @property
+    def target(self) -> Path:
+        """Where the table's file will be after :func:`apply_upload`."""
+        return self.data_dir / f"{self.table}{self.suffix}"
+
+    def summary(self) -> dict[str, object]:
+        """Plain values for an audit entry (no cell values: they may hold personal data)."""
+        return {
+            "table": self.table,
+            "filename": self.filename,
+            "bytes": self.size_bytes,
+            "sha256": self.sha256,
+            "rows": self.rows,
+            "valid": self.ok,
+            "problems": len(self.problems),
+        }
+
+
+def folder_stamp(data_dir: str | Path) -> Stamp:
+    """``(file name, mtime in ns, size)`` of every table file in ``data_dir``."""
+    stamp = []
+    for _, path in sorted(find_table_files(Path(data_dir)).items()):
+        info = path.stat()
+        stamp.append((path.name, info.st_mtime_ns, info.st_size))
+    return tuple(stamp)
+
+
+def problems_frame(problems: list[Problem]) -> pd.DataFrame:
+    """Problems as a DataFrame with columns :data:`PROBLEM_COLUMNS` (rows nullable ints)."""
+    frame = pd.DataFrame(
+        [(p.file, p.row, p.column, p.value, p.expected) for p in problems],
+        columns=list(PROBLEM_COLUMNS),
+    )
+    frame["row"] = frame["row"].astype("Int64")
+    for col in ("file", "column", "value", "expected"):
+        frame[col] = frame[col].astype(object)
+    return frame
+
+
+def _suffix(filename: str) -> str | None:
+    suffix = Path(filename).suffix.lower()
+    if suffix == ".pq":
+        return ".parquet"
+    return suffix if suffix in SUFFIXES else None
+
+
+def _link_or_copy(source: Path, dest: Path) -> None:
+    try:
+        os.symlink(source.resolve(), dest)
+    except OSError:  # no symlinks here (some Windows setups): a copy validates the same
+        shutil.copy2(source, dest)
+
+
+def _write_meta(check: UploadCheck) -> None:
+    meta = {
+        "table": check.table,
+        "filename": check.filename,
+        "suffix": check.suffix,
+        "size_bytes": check.size_bytes,
+        "sha256": check.sha256,
+        "rows": check.rows,
+        "stamp": [list(s) for s in check.stamp],
+    }
+    (check.staging / _CHECK_FILE).write_text(json.dumps(meta), encoding="utf-8")
+    check.problems.astype(object).where(check.problems.notna(), None).to_json(
+        check.staging / _PROBLEMS_FILE, orient="records"
+    )
+
+
+def check_upload(
+    data_dir: str | Path,
+    table: str,
+    filename: str,
+    content: bytes,
+    max_mb: float,
+) -> UploadCheck:
+    """Stage an upload for ``table`` and validate the whole dataset with it.
+
+    Parameters
+    ----------
+    data_dir : path
+        The data folder (holds every table's file).
+    table : str
+        One of :data:`core.data.schema.TABLE_ORDER`.
+    filename : str
+        The uploaded file's name; its suffix (``.csv``, ``.parquet``/``.pq``)
+        decides how it is read.
+    content : bytes
+        The file's bytes.
+    max_mb : float
+        Largest accepted file (the settings' ``max_upload_mb``).
+
+    Returns
+    -------
+    UploadCheck
+        ``ok`` when valid; otherwise ``problems`` names every file, row and
+        column at fault. Of an invalid upload only the report is kept; a valid
+        one stays staged until :func:`apply_upload` or :func:`discard`. Table
+        files in ``data_dir`` are never touched.
+
+    Raises
+    ------
+    ValueError
+        For an unknown table or a data folder that does not exist.
+    """
+    if table not in TABLE_ORDER:
+        raise ValueError(f"unknown table {table!r}; expected one of {', '.join(TABLE_ORDER)}")
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise ValueError(f"the data folder {data_dir} does not exist")
+    shown = Path(filename).name or f"{table}.csv"
+    suffix = _suffix(shown)
+    digest = hashlib.sha256(content).hexdigest()
+    stamp = folder_stamp(data_dir)
+    check_id = uuid.uuid4().hex
+
+    def refused(expected: str, value: str | None = None) -> UploadCheck:
+        check = UploadCheck(
+            check_id, data_dir, table, shown, suffix or ".csv", len(content), digest, None,
+            problems_frame([Problem(shown, None, None, value, expected)]), stamp,
+        )  # fmt: skip
+        check.staging.mkdir(parents=True)
+        _write_meta(check)
+        return check
+
+    if suffix is None:
+        return refused("a .csv or .parquet file", Path(shown).suffix or "no extension")
+    if len(content) / 2**20 > max_mb:
+        return refused(
+            f"a file of at most {max_mb:g} MB (set ATELIER_MAX_UPLOAD_MB to allow more)",
+            f"{len(content) / 2**20:.3g} MB",
+        )
+    staging = data_dir / STAGING_DIR / check_id
+    staging.mkdir(parents=True)
+    try:
+        staged = staging / f"{table}{suffix}"
+        staged.write_bytes(content)
+        for name, path in find_table_files(data_dir).items():
+            if name != table:
+                _link_or_copy(path, staging / path.name)
+        rows: int | None = None
+        try:
+            dataset = load_dataset(staging, max_file_mb=max_mb)
+        except DataValidationError as err:
+            found = [
+                Problem(shown if p.file == staged.name else p.file, p.row, p.column, p.value,
+                        p.expected)
+                for p in err.problems
+            ]  # fmt: skip
+            problems = problems_frame(found)
+        else:
+            problems = problems_frame([])
+            rows = len(getattr(dataset, table))
+        check = UploadCheck(
+            check_id, data_dir, table, shown, suffix, len(content), digest, rows, problems, stamp
+        )
+        if not check.ok:
+            # Keep only the verdict (to show the report again), never the refused data.
+            for path in staging.iterdir():
+                path.unlink()
+        _write_meta(check)
+        return check
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def load_check(data_dir: str | Path, check_id: str) -> UploadCheck | None:
+    """Read back a check by its id; ``None`` when it is gone, applied or unknown."""
+    if not isinstance(check_id, str) or not _ID.fullmatch(check_id):
+        return None
+    data_dir = Path(data_dir)
+    staging = data_dir / STAGING_DIR / check_id
+    try:
+        meta = json.loads((staging / _CHECK_FILE).read_text(encoding="utf-8"))
+        problems = pd.read_json(staging / _PROBLEMS_FILE, orient="records", dtype=False)
+    except (OSError, ValueError):
+        return None
+    if problems.empty:
+        problems = problems_frame([])
+    else:
+        problems = problems.reindex(columns=list(PROBLEM_COLUMNS))
+        problems["row"] = pd.to_numeric(problems["row"], errors="coerce").astype("Int64")
+    return UploadCheck(
+        check_id=check_id,
+        data_dir=data_dir,
+        table=str(meta["table"]),
+        filename=str(meta["filename"]),
+        suffix=str(meta["suffix"]),
+        size_bytes=int(meta["size_bytes"]),
+        sha256=str(meta["sha256"]),
+        rows=meta["rows"],
+        problems=problems,
+        stamp=tuple((str(a), int(b), int(c)) for a, b, c in meta["stamp"]),
+    )
+
+
+def discard(check: UploadCheck) -> None:
+    """Forget a staged upload (nothing in the data folder changes)."""
+    shutil.rmtree(check.staging, ignore_errors=True)
+
+
+def clean_staging(data_dir: str | Path, older_than_hours: float = 24.0) -> int:
+    """Remove checks older than ``older_than_hours`` (abandoned uploads); returns how many."""
+    root = Path(data_dir) / STAGING_DIR
+    if not root.is_dir():
+        return 0
+    cutoff = time.time() - older_than_hours * 3600
+    removed = 0
+    for folder in root.iterdir():
+        if folder.is_dir() and _ID.fullmatch(folder.name) and folder.stat().st_mtime < cutoff:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed
+
+
+def apply_upload(check: UploadCheck) -> None:
+    """Put a valid staged upload in place of the table's file, atomically.
+
+    The staged file replaces ``<table><suffix>`` with :func:`os.replace`; then
+    the table's file in any other format is removed. Each step leaves a folder
+    that loads as either the old dataset or the new one.
+
+    Parameters
+    ----------
+    check : UploadCheck
+        From :func:`check_upload` (or :func:`load_check`).
+
+    Raises
+    ------
+    ValueError
+        When the check found problems (nothing is changed).
+    ConflictError
+        When the data folder changed since the check (another upload was
+        applied): check the file again. Nothing is changed.
+    FileNotFoundError
+        When the staged file is gone (already applied or discarded).
+    """
+    if not check.ok:
+        raise ValueError(
+            f"{check.filename} has {len(check.problems)} problem(s) and was not applied; "
+            "fix them and upload it again"
+        )
+    if not check.staged_file.is_file():
+        raise FileNotFoundError(
+            f"the checked upload of {check.filename} is no longer staged; upload it again"
+        )
+    if folder_stamp(check.data_dir) != check.stamp:
+        discard(check)
+        raise ConflictError(
+            "the data folder changed since this file was checked (another import?); "
+            "upload and check the file again"
+        )
+    os.replace(check.staged_file, check.target)
+    for suffix in SUFFIXES:
+        other = check.data_dir / f"{check.table}{suffix}"
+        if other != check.target and other.exists():
+            other.unlink()
+    discard(check)

@@ -1,0 +1,3 @@
+"""The engine: interaction matrix, product features, models, evaluation, tuning and
+trends. Imports only :mod:`core.data`.
+"""

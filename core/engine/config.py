@@ -1,0 +1,300 @@
+"""Every engine parameter, its default and its allowed range, declared once.
+
+The defaults of half_life_days (60), item_normalization (idf), blend_k (5) and
+ridge_alpha (0.1) are what ``python -m core tune`` chose on the validation
+window of the sample maison (14 random trials; best Recall@20 0.275 against
+0.226 for the previous hand-set defaults). new_arrival_days (30) and
+new_arrival_weight (0.2) had the best mean Recall@20 on the validation windows
+of four generated maisons (5,000 and 20,000 clients, seeds 7 and 11) in a grid
+of 30/60/90 days and weights 0.1 to 0.3.
+
+:class:`EngineConfig` is an immutable pydantic model. It is saved with a
+fitted model, read from and written to TOML, and copied with changes by the
+tuner::
+
+    config = EngineConfig.from_toml("engine.toml")
+    config.with_updates(n_factors=64, blend_k=8.0)
+
+A TOML file holds the fields at top level, or under an ``[engine]`` table;
+event weights are a table of their own::
+
+    half_life_days = 180
+    [event_weights]
+    purchase = 5.0
+    view = 1.0
+
+Event types left out of ``[event_weights]`` keep their default weight.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self
+
+from annotated_types import Ge, Gt, Le, Lt
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from core.data.schema import EVENT_TYPES
+from core.exceptions import ConfigError
+
+#: Event types that carry taste (a return only cancels a purchase).
+TASTE_EVENT_TYPES: tuple[str, ...] = tuple(t for t in EVENT_TYPES if t != "return")
+
+EventType = Literal["view", "zoom", "wishlist", "email_open", "email_click", "try_on", "purchase"]
+EventWeight = Annotated[float, Field(ge=0.0, le=100.0, allow_inf_nan=False)]
+
+#: Fields that shape :class:`core.engine.interactions.Interactions` (a matrix built
+#: with other values of these cannot be reused by a model).
+INTERACTION_FIELDS: tuple[str, ...] = (
+    "event_weights",
+    "half_life_days",
+    "returns_cancel",
+    "exclude_gifts",
+    "confidence",
+    "item_normalization",
+    "bm25_k1",
+    "bm25_b",
+    "trend_half_life_days",
+)
+
+DEFAULT_EVENT_WEIGHTS: dict[EventType, float] = {
+    "purchase": 5.0,
+    "try_on": 3.0,
+    "wishlist": 3.0,
+    "zoom": 1.5,
+    "email_click": 1.0,
+    "view": 1.0,
+    "email_open": 0.3,
+}
+
+
+class EngineConfig(BaseModel):
+    """The engine's parameters (interaction matrix, factors, content, blend).
+
+    Every field declares its range here; anything outside raises
+    :class:`~core.exceptions.ConfigError` naming the key and the range.
+    Use :meth:`with_updates` (validated) rather than ``model_copy(update=...)``
+    (pydantic does not validate the update).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+    # ---------------------------------------------------- interaction matrix
+    event_weights: dict[EventType, EventWeight] = Field(
+        default_factory=lambda: dict(DEFAULT_EVENT_WEIGHTS),
+        description="weight of one event of each type (returns cancel purchases instead)",
+    )
+    half_life_days: float = Field(
+        default=60.0, gt=0, le=36500, description="an event's weight halves every this many days"
+    )
+    returns_cancel: bool = Field(
+        default=True, description="a return cancels the purchase it returns"
+    )
+    exclude_gifts: bool = Field(
+        default=True, description="gift purchases count for popularity, not for the buyer's taste"
+    )
+    confidence: Literal["linear", "log1p"] = Field(
+        default="log1p", description="transform of a cell's summed weight: w or log(1 + w)"
+    )
+    item_normalization: Literal["none", "idf", "bm25"] = Field(
+        default="idf", description="down-weight popular products in the matrix"
+    )
+    bm25_k1: float = Field(default=1.2, ge=0, le=10, description="BM25 saturation")
+    bm25_b: float = Field(default=0.75, ge=0, le=1, description="BM25 length normalisation")
+
+    # ------------------------------------------------------------- factors
+    n_factors: int = Field(default=48, ge=2, le=512, description="latent factors of the SVD")
+    svd_n_iter: int = Field(
+        default=5, ge=1, le=50, description="power iterations of randomized SVD"
+    )
+    seed: int = Field(default=0, ge=0, le=2**32 - 1, description="random seed of every fit")
+
+    # ------------------------------------------------------------- content
+    tfidf_min_df: int = Field(
+        default=2, ge=1, le=10_000, description="a word must occur in this many products"
+    )
+    tfidf_max_features: int = Field(
+        default=5000, ge=10, le=1_000_000, description="largest description vocabulary"
+    )
+    attribute_weight: float = Field(
+        default=1.0, ge=0, le=10, description="one-hot attributes block"
+    )
+    tag_weight: float = Field(default=1.0, ge=0, le=10, description="style tags block (TF-IDF)")
+    text_weight: float = Field(
+        default=0.5, ge=0, le=10, description="name + description block (TF-IDF)"
+    )
+    price_weight: float = Field(default=0.5, ge=0, le=10, description="price band block")
+    flag_weight: float = Field(
+        default=0.3, ge=0, le=10, description="sustainable / limited edition"
+    )
+    n_price_bands: int = Field(default=5, ge=1, le=20, description="quantile price bands")
+    price_bands_per_category: bool = Field(
+        default=True, description="price bands are quantiles within each category (else global)"
+    )
+    preference_weight: float = Field(
+        default=0.5, ge=0, le=10, description="weight of declared preferences in a content profile"
+    )
+
+    # ---------------------------------------------------------------- blend
+    ridge_alpha: float = Field(
+        default=0.1, gt=0, le=1e6, description="ridge map from content features to factors"
+    )
+    blend_k: float = Field(
+        default=5.0,
+        ge=0,
+        le=1e4,
+        description="history strength at which CF and content weigh the same",
+    )
+    prior_weight: float = Field(default=0.05, ge=0, le=1, description="popularity/trend prior")
+    trend_half_life_days: float = Field(
+        default=30.0, gt=0, le=3650, description="half-life of the demand behind the trend prior"
+    )
+    new_arrival_days: float = Field(
+        default=30.0,
+        ge=0,
+        le=3650,
+        description="a product launched (or launching) within this many days of the fit date is new",
+    )
+    new_arrival_weight: float = Field(
+        default=0.2,
+        ge=0,
+        le=1,
+        description="new-arrival prior, scaled by the client's content affinity with the product",
+    )
+
+    # -------------------------------------------------------------- compute
+    n_threads: int = Field(default=2, ge=1, le=256, description="BLAS threads during a fit")
+
+    @field_validator("event_weights", mode="before")
+    @classmethod
+    def _fill_event_weights(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {**DEFAULT_EVENT_WEIGHTS, **value}  # unnamed types keep their default
+        return value
+
+    # ------------------------------------------------------------------ api
+    def with_updates(self, **changes: Any) -> Self:
+        """A validated copy with ``changes`` applied.
+
+        Raises
+        ------
+        ConfigError
+            When a change is unknown or out of range.
+        """
+        return type(self).from_dict({**self.to_dict(), **changes})
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain, JSON- and TOML-ready values."""
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, source: str = "engine config") -> Self:
+        """Validate ``data``.
+
+        Raises
+        ------
+        ConfigError
+            Naming every bad key, the value given and the allowed range.
+        """
+        try:
+            return cls.model_validate(data)
+        except ValidationError as err:
+            raise ConfigError(_describe(err, source)) from None
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> Self:
+        """Read a TOML file (fields at top level or under ``[engine]``).
+
+        Raises
+        ------
+        ConfigError
+            When the file is missing, is not TOML, or holds a bad value.
+        """
+        path = Path(path)
+        try:
+            with path.open("rb") as fh:
+                data = tomllib.load(fh)
+        except FileNotFoundError:
+            raise ConfigError(f"engine config file not found: {path}") from None
+        except tomllib.TOMLDecodeError as err:
+            raise ConfigError(f"{path} is not valid TOML: {err}") from None
+        if set(data) == {"engine"} and isinstance(data["engine"], dict):
+            data = data["engine"]
+        return cls.from_dict(data, source=str(path))
+
+    def to_toml(self, path: str | Path) -> Path:
+        """Write every field to ``path`` (readable back with :meth:`from_toml`)."""
+        path = Path(path)
+        scalars = []
+        tables = []
+        for key, value in self.to_dict().items():
+            if isinstance(value, dict):
+                tables.append(f"\n[{key}]")
+                tables += [f"{k} = {_toml_value(v)}" for k, v in value.items()]
+            else:
+                scalars.append(f"{key} = {_toml_value(value)}")
+        path.write_text("\n".join(scalars + tables) + "\n", encoding="utf-8")
+        return path
+
+    def __hash__(self) -> int:  # the weights dict is not hashable by itself
+        return hash(json.dumps(self.to_dict(), sort_keys=True))
+
+    def event_weight(self, event_type: str) -> float:
+        """Weight of one event of ``event_type`` (0 for a return)."""
+        return float(self.event_weights.get(event_type, 0.0))  # type: ignore[call-overload]
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _expected(key: tuple[str | int, ...]) -> str:
+    """The declared range of a field, in words."""
+    name = str(key[0])
+    field = EngineConfig.model_fields.get(name)
+    if field is None:
+        allowed = ", ".join(EngineConfig.model_fields)
+        return f"one of the known keys ({allowed})"
+    if name == "event_weights":
+        if len(key) > 1 and str(key[1]) not in TASTE_EVENT_TYPES:
+            return f"an event type among {', '.join(TASTE_EVENT_TYPES)}"
+        return "a number between 0 and 100"
+    ann = field.annotation
+    if ann is bool:
+        return "true or false"
+    args = getattr(ann, "__args__", None)
+    if getattr(ann, "__origin__", None) is Literal and args:
+        return "one of " + ", ".join(repr(a) for a in args)
+    bounds = []
+    for m in field.metadata:
+        if isinstance(m, Ge):
+            bounds.append(f">= {m.ge}")
+        elif isinstance(m, Gt):
+            bounds.append(f"> {m.gt}")
+        elif isinstance(m, Le):
+            bounds.append(f"<= {m.le}")
+        elif isinstance(m, Lt):
+            bounds.append(f"< {m.lt}")
+    kind = "a whole number" if ann is int else "a number"
+    return f"{kind} {' and '.join(bounds)}".strip()
+
+
+def _describe(err: ValidationError, source: str) -> str:
+    lines = [f"{source}: {err.error_count()} bad value(s):"]
+    for e in err.errors():
+        loc = tuple(e["loc"])
+        loc = tuple(p for p in loc if p != "[key]")
+        key = ".".join(str(p) for p in loc)
+        got = e.get("input")
+        shown = "" if isinstance(got, dict) or got is None else f" (got {got!r})"
+        if e["type"] == "extra_forbidden":
+            lines.append(f"  - unknown key '{key}'; expected {_expected(loc)}")
+        else:
+            lines.append(f"  - {key}{shown}: {e['msg']}; expected {_expected(loc)}")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Recommenders sharing one contract (:mod:`core.engine.models.base`)."""

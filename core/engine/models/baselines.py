@@ -1,0 +1,420 @@
+"""Baselines the engine must beat: popularity, item-kNN and random.
+
+They follow the same contract as the engine's models
+(:class:`~core.engine.models.base.Recommender`) and read the same weighted, decayed
+interaction matrix (:func:`core.engine.interactions.build_interactions`), so an
+evaluation compares models, not data preparation.
+
+- :class:`PopularityRecommender`: the catalogue ranked by summed interaction
+  weight, globally or among the clients of the client's home store.
+- :class:`ItemKNNRecommender`: cosine item-item neighbourhoods on the
+  interaction matrix (top ``k_neighbors`` per product, kept sparse); a
+  client's score for a product is the sum, over their past products, of
+  their interaction weight times the product's similarity to it. Its
+  :meth:`~ItemKNNRecommender.explain` is that sum, term by term.
+- :class:`RandomRecommender`: a seeded shuffle, the floor.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from core.data.dataset import Dataset
+from core.data.schema import COLS, EVENT_TYPES
+from core.engine.config import EngineConfig
+from core.engine.interactions import Interactions, build_interactions
+from core.engine.models.base import Contribution, Explanation, Recommender
+from core.exceptions import UnknownIdError
+
+
+def _check_number(name: str, value: Any, low: float, high: float, *, integer: bool) -> None:
+    """Parameter limits, declared at each constructor and checked at fit time."""
+    kinds = (int, np.integer) if integer else (int, float, np.integer, np.floating)
+    if isinstance(value, bool) or not isinstance(value, kinds) or not low <= value <= high:
+        kind = "a whole number" if integer else "a number"
+        raise ValueError(f"{name} must be {kind} between {low:g} and {high:g}, got {value!r}")
+
+
+class _InteractionModel(Recommender):
+    """Shared plumbing: build the interaction matrix, find clients' rows."""
+
+    config: EngineConfig | None
+
+    def _engine_config(self) -> EngineConfig:
+        return self.config if self.config is not None else EngineConfig()
+
+    def _build(
+        self,
+        dataset: Dataset,
+        config: EngineConfig,
+        as_of: Any,
+        interactions: Interactions | None,
+    ) -> None:
+        if interactions is not None and interactions.config != config:
+            raise ValueError(
+                "the interactions passed to fit were built with another configuration; "
+                "build them with this model's config or let fit build them"
+            )
+        self.interactions_ = interactions or build_interactions(dataset, config, as_of=as_of)
+        self.matrix_ = sp.csr_matrix(self.interactions_.matrix, dtype=np.float64)
+        self.config_ = config
+
+    def _client_index(self, client_ids: Sequence[str]) -> np.ndarray:
+        """Internal index per client (-1 for unknown)."""
+        return self.dataset_.client_ids.to_internal([str(c) for c in client_ids], strict=False)
+
+    def _check_clients(
+        self, client_ids: Sequence[str], extra_events: pd.DataFrame | None
+    ) -> np.ndarray:
+        idx = self._client_index(client_ids)
+        if (idx < 0).any():
+            with_events: set[str] = set()
+            if extra_events is not None and len(extra_events):
+                with_events = set(extra_events[COLS.client_id].astype(str))
+            missing = [str(c) for c, i in zip(client_ids, idx, strict=True) if i < 0]
+            missing = [c for c in missing if c not in with_events]
+            if missing:
+                raise UnknownIdError(
+                    f"unknown client id{'s' if len(missing) > 1 else ''}: "
+                    f"{', '.join(repr(m) for m in missing[:5])} "
+                    "(not in the fitted data, and no extra events given for it)"
+                )
+        if extra_events is not None and len(extra_events):
+            self.dataset_.product_ids.to_internal(extra_events[COLS.product_id].astype(str))
+        return idx
+
+    def _rows(self, client_ids: Sequence[str], extra_events: pd.DataFrame | None) -> sp.csr_matrix:
+        """Interaction rows of ``client_ids`` (fold-in of ``extra_events``)."""
+        idx = self._check_clients(client_ids, extra_events)
+        if extra_events is None or not len(extra_events):
+            return sp.csr_matrix(self.matrix_[idx])
+        rows = self.interactions_.client_rows([str(c) for c in client_ids], extra_events)
+        return sp.csr_matrix(rows, dtype=np.float64)
+
+
+# ================================================================ popularity
+def _shares(totals: np.ndarray) -> np.ndarray:
+    """Each row divided by its sum (rows summing to 0 stay 0)."""
+    sums = totals.sum(axis=-1, keepdims=True)
+    return totals / np.where(sums > 0, sums, 1.0)
+
+
+class PopularityRecommender(_InteractionModel):
+    """Products ranked by their summed interaction weight (the same for every client).
+
+    Parameters
+    ----------
+    per_store : bool
+        Rank by popularity among the clients of the client's home store
+        (plus ``global_weight`` times the global popularity, which orders
+        what the store has not seen). Clients unknown to the fitted data
+        get the global ranking.
+    half_life_days : float, optional
+        Time decay of the popularity (default: the configuration's
+        ``half_life_days``). A short half-life ranks what is selling now.
+    global_weight : float
+        Weight of the global share in the per-store score, in [0, 1].
+    config : EngineConfig, optional
+        Event weights, decay and returns (default settings otherwise).
+
+    Attributes
+    ----------
+    popularity_ : ndarray, shape (n_products,)
+        Global share of the summed interaction weight.
+    store_popularity_ : ndarray, shape (n_stores, n_products)
+        Share within each store (``per_store`` only).
+    """
+
+    def __init__(
+        self,
+        per_store: bool = False,
+        half_life_days: float | None = None,
+        global_weight: float = 0.05,
+        config: EngineConfig | None = None,
+    ) -> None:
+        self.per_store = per_store
+        self.half_life_days = half_life_days
+        self.global_weight = global_weight
+        self.config = config
+
+    def _fit(
+        self,
+        dataset: Dataset,
+        as_of: Any = None,
+        interactions: Interactions | None = None,
+    ) -> None:
+        """Build (or reuse) the interaction matrix as of ``as_of`` and sum demand."""
+        _check_number("global_weight", self.global_weight, 0.0, 1.0, integer=False)
+        config = self._engine_config()
+        if self.half_life_days is not None:
+            config = config.with_updates(half_life_days=self.half_life_days)
+        self._build(dataset, config, as_of, interactions)
+        # Demand over every event (gifts included, returns netted), not the taste matrix.
+        self.popularity_ = _shares(np.asarray(self.interactions_.popularity, dtype=np.float64))
+        if self.per_store:
+            by_store = self.interactions_.store_popularity_matrix.toarray()
+            self.store_popularity_ = _shares(by_store)
+            self.client_store_ = np.asarray(self.interactions_.home_store, dtype=np.int64)
+            self.store_ids_ = self.interactions_.store_ids.index
+
+    def _parts(self, client_ids: Sequence[str], extra_events: pd.DataFrame | None) -> np.ndarray:
+        """(n_clients, 2, n_products): store part, global part."""
+        idx = self._check_clients(client_ids, extra_events)
+        n = len(idx)
+        glob = np.broadcast_to(self.popularity_, (n, self.popularity_.size))
+        if not self.per_store:
+            return np.stack([np.zeros_like(glob), glob], axis=1)
+        store = np.zeros((n, self.popularity_.size))
+        home = np.where(idx >= 0, self.client_store_[np.maximum(idx, 0)], -1)
+        has = home >= 0
+        store[has] = self.store_popularity_[home[has]]
+        # Clients without a known store fall back to the global ranking, fully weighted.
+        weight = np.where(has, self.global_weight, 1.0)[:, None]
+        return np.stack([store, glob * weight], axis=1)
+
+    def score_clients(
+        self, client_ids: Sequence[str], extra_events: pd.DataFrame | None = None
+    ) -> np.ndarray:
+        self.check_is_fitted()
+        return self._parts(client_ids, extra_events).sum(axis=1)
+
+    def _similarity_row(self, product_idx: int) -> np.ndarray:
+        # Popularity knows no similarity between products: the most popular are "similar".
+        return np.asarray(self.popularity_, dtype=np.float64)
+
+    def explain(
+        self, client_id: str, product_id: str, extra_events: pd.DataFrame | None = None
+    ) -> Explanation:
+        """The score as a store-popularity part and a global-popularity part."""
+        self.check_is_fitted()
+        j = self.dataset_.product_ids.to_internal_one(product_id)
+        parts = self._parts([client_id], extra_events)[0, :, j]
+        contributions = [Contribution("prior", "popularity:global", float(parts[1]), "prior")]
+        if self.per_store:
+            i = self._client_index([client_id])[0]
+            home = self.client_store_[i] if i >= 0 else -1
+            if home >= 0:
+                store = self.store_ids_[home]
+                contributions.insert(
+                    0, Contribution("prior", f"popularity:store={store}", float(parts[0]), "prior")
+                )
+        score = float(parts.sum())
+        return Explanation(
+            client_id=str(client_id),
+            product_id=str(product_id),
+            score=score,
+            cf_score=0.0,
+            content_score=0.0,
+            prior_score=score,
+            contributions=tuple(sorted(contributions, key=lambda c: -abs(c.value))),
+        )
+
+
+# ==================================================================== item-kNN
+def _top_k_coo(
+    rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Keep the ``k`` largest ``vals`` of each row (ties: lower column first)."""
+    order = np.lexsort((cols, -vals, rows))
+    rows, cols, vals = rows[order], cols[order], vals[order]
+    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+    counts = np.diff(np.r_[starts, rows.size])
+    rank = np.arange(rows.size) - np.repeat(starts, counts)
+    keep = rank < k
+    return rows[keep], cols[keep], vals[keep]
+
+
+def item_neighbours(
+    matrix: sp.csr_matrix, k_neighbors: int, shrinkage: float = 0.0, block_rows: int | None = None
+) -> sp.csr_matrix:
+    """Top-``k`` cosine neighbours of every column of ``matrix``, as a sparse matrix.
+
+    ``sim(i, j) = x_i . x_j / (|x_i| |x_j| + shrinkage)`` over the columns
+    (products) of the client x product matrix. The product x product Gram
+    matrix is computed a block of rows at a time and cut to the top ``k``
+    per row at once, so memory stays ``O(n_products * k)`` plus one block.
+
+    Parameters
+    ----------
+    matrix : sparse matrix, shape (n_clients, n_products)
+    k_neighbors : int
+    shrinkage : float
+        Added to the cosine denominator: pulls similarities resting on few
+        shared clients towards zero.
+    block_rows : int, optional
+        Products per block (default: about 16M cells per block).
+
+    Returns
+    -------
+    csr_matrix, shape (n_products, n_products)
+        Row ``i``: the neighbours of product ``i`` (itself excluded) and their
+        similarities, only positive ones.
+    """
+    x = sp.csr_matrix(matrix, dtype=np.float64)
+    n_products = x.shape[1]
+    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=0)).ravel())
+    xt = x.T.tocsr()
+    block = block_rows or max(32, 2**24 // max(n_products, 1))
+    out_r, out_c, out_v = [], [], []
+    for start in range(0, n_products, block):
+        stop = min(start + block, n_products)
+        gram = (xt[start:stop] @ x).tocoo()
+        r = gram.row.astype(np.int64) + start
+        c = gram.col.astype(np.int64)
+        keep = (r != c) & (gram.data > 0)
+        r, c, v = r[keep], c[keep], gram.data[keep]
+        v = v / (norms[r] * norms[c] + shrinkage)
+        r, c, v = _top_k_coo(r, c, v, k_neighbors)
+        out_r.append(r)
+        out_c.append(c)
+        out_v.append(v)
+    rows = np.concatenate(out_r) if out_r else np.zeros(0, dtype=np.int64)
+    cols = np.concatenate(out_c) if out_c else np.zeros(0, dtype=np.int64)
+    vals = np.concatenate(out_v) if out_v else np.zeros(0)
+    return sp.csr_matrix((vals, (rows, cols)), shape=(n_products, n_products))
+
+
+class ItemKNNRecommender(_InteractionModel):
+    """Item-item collaborative filtering with cosine neighbourhoods.
+
+    ``score(client, j) = sum over past products i of x[client, i] * W[i, j]``,
+    where ``W[i]`` holds the ``k_neighbors`` products most similar to ``i``.
+    New events change a client's row and hence their scores at once
+    (``extra_events``), without a refit.
+
+    Parameters
+    ----------
+    k_neighbors : int
+        Neighbours kept per product (1 to 10,000).
+    shrinkage : float
+        Added to the cosine denominator (0 to 1e6).
+    config : EngineConfig, optional
+        Event weights, decay, normalisation of the interaction matrix.
+
+    Attributes
+    ----------
+    similarity_ : csr_matrix, shape (n_products, n_products)
+        Row ``i``: the neighbours of product ``i``.
+    """
+
+    explains = True
+
+    def __init__(
+        self,
+        k_neighbors: int = 50,
+        shrinkage: float = 10.0,
+        config: EngineConfig | None = None,
+    ) -> None:
+        self.k_neighbors = k_neighbors
+        self.shrinkage = shrinkage
+        self.config = config
+
+    def _fit(
+        self,
+        dataset: Dataset,
+        as_of: Any = None,
+        interactions: Interactions | None = None,
+    ) -> None:
+        """Build (or reuse) the interaction matrix as of ``as_of``; find the neighbours."""
+        _check_number("k_neighbors", self.k_neighbors, 1, 10_000, integer=True)
+        _check_number("shrinkage", self.shrinkage, 0.0, 1e6, integer=False)
+        self._build(dataset, self._engine_config(), as_of, interactions)
+        self.similarity_ = item_neighbours(self.matrix_, int(self.k_neighbors), self.shrinkage)
+
+    def score_clients(
+        self, client_ids: Sequence[str], extra_events: pd.DataFrame | None = None
+    ) -> np.ndarray:
+        self.check_is_fitted()
+        rows = self._rows(client_ids, extra_events)
+        return np.asarray((rows @ self.similarity_).todense())
+
+    def _similarity_row(self, product_idx: int) -> np.ndarray:
+        return self.similarity_[product_idx].toarray().ravel()
+
+    def explain(
+        self, client_id: str, product_id: str, extra_events: pd.DataFrame | None = None
+    ) -> Explanation:
+        """The score as one contribution per past product: ``x[client, i] * W[i, j]``."""
+        self.check_is_fitted()
+        j = self.dataset_.product_ids.to_internal_one(product_id)
+        self._check_clients([client_id], extra_events)
+        rows = self.interactions_.fold_in([str(client_id)], extra_events)
+        row = sp.csr_matrix(rows.matrix, dtype=np.float64)
+        strongest = sp.csr_matrix(rows.strongest)
+        past = row.indices
+        sims = np.asarray(self.similarity_[past, j].todense()).ravel()
+        values = row.data * sims
+        keep = values != 0
+        codes = strongest[0, past[keep]].toarray().ravel() if keep.any() else []
+        events = [EVENT_TYPES[int(c)] for c in codes]
+        past, values = past[keep], values[keep]
+        pids = self.dataset_.product_ids.to_external(past)
+        contributions = sorted(
+            (
+                Contribution("item", str(p), float(v), "cf", e)
+                for p, v, e in zip(pids, values, events, strict=True)
+            ),
+            key=lambda c: -abs(c.value),
+        )
+        score = float(np.asarray((row @ self.similarity_[:, j]).todense()).ravel()[0])
+        return Explanation(
+            client_id=str(client_id),
+            product_id=str(product_id),
+            score=score,
+            cf_score=score,
+            content_score=0.0,
+            prior_score=0.0,
+            contributions=tuple(contributions),
+        )
+
+
+# ==================================================================== random
+class RandomRecommender(Recommender):
+    """Uniform random scores, fixed per (seed, client): the floor any model must clear.
+
+    Parameters
+    ----------
+    seed : int
+    """
+
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed
+
+    def _fit(self, dataset: Dataset, as_of: Any = None, interactions: Any = None) -> None:
+        """Nothing to learn but the catalogue size (``as_of`` and ``interactions`` unused)."""
+        _check_number("seed", self.seed, 0, 2**32 - 1, integer=True)
+        self.n_products_ = len(dataset.product_ids)
+
+    def _rng(self, key: str) -> np.random.Generator:
+        return np.random.default_rng([int(self.seed), zlib.crc32(key.encode())])
+
+    def score_clients(
+        self, client_ids: Sequence[str], extra_events: pd.DataFrame | None = None
+    ) -> np.ndarray:
+        self.check_is_fitted()
+        ids = [str(c) for c in client_ids]
+        idx = self.dataset_.client_ids.to_internal(ids, strict=False)
+        with_events: set[str] = set()
+        if extra_events is not None and len(extra_events):
+            with_events = set(extra_events[COLS.client_id].astype(str))
+            self.dataset_.product_ids.to_internal(extra_events[COLS.product_id].astype(str))
+        missing = [c for c, i in zip(ids, idx, strict=True) if i < 0 and c not in with_events]
+        if missing:
+            raise UnknownIdError(
+                f"unknown client id{'s' if len(missing) > 1 else ''}: "
+                f"{', '.join(repr(m) for m in missing[:5])}"
+            )
+        out = np.empty((len(ids), self.n_products_))
+        for r, cid in enumerate(ids):
+            out[r] = self._rng(f"client:{cid}").random(self.n_products_)
+        return out
+
+    def _similarity_row(self, product_idx: int) -> np.ndarray:
+        pid = self.dataset_.product_ids.to_external([product_idx])[0]
+        return self._rng(f"product:{pid}").random(self.n_products_)

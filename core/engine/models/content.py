@@ -1,0 +1,347 @@
+"""Content-based recommender: a client's taste profile over product features.
+
+With ``F`` the L2-normalised product features (:class:`core.engine.features.ProductFeatures`),
+``x`` a client's interaction row and ``q`` their declared preferences (unit
+norm), the profile is ``p = xF / ||xF|| + beta q`` and the score of product
+``i`` is the cosine ``p . F_i / ||p||``. It splits exactly by feature ``f``
+into ``(xF)_f / ||xF|| * F_if / ||p||`` (a matched attribute of the client's
+history) plus ``beta q_f F_if / ||p||`` (a matched declared preference); the
+history part also splits by past item ``j`` as
+``x_j (F_j . F_i) / (||xF|| ||p||)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from core.data.dataset import Dataset
+from core.engine.features import PREFERENCES, ProductFeatures
+from core.engine.interactions import (
+    ClientRows,
+    Interactions,
+    csr_from_state,
+    csr_to_state,
+    interactions_from_state,
+    interactions_to_state,
+    positions,
+    resolve_interactions,
+    row_selector,
+)
+from core.engine.models.base import (
+    ConfiguredRecommender,
+    ContributionBlock,
+    Explanation,
+    assemble_explanations,
+)
+
+#: Client columns that declare taste.
+PREFERENCE_COLUMNS: tuple[str, ...] = (*PREFERENCES, "price_min", "price_max")
+
+
+@dataclass(frozen=True)
+class ContentProfiles:
+    """Content profiles of some clients (one row each).
+
+    Attributes
+    ----------
+    history : csr_matrix, shape (n, n_features)
+        ``xF / ||xF||`` (zero rows for clients without history).
+    preference : csr_matrix, shape (n, n_features)
+        ``beta q`` (zero rows for clients who declared nothing known).
+    norm : ndarray, shape (n,)
+        ``||history + preference||`` (the cosine's denominator; 0 for empty profiles).
+    """
+
+    history: sp.csr_matrix
+    preference: sp.csr_matrix
+    norm: np.ndarray
+
+    def dense_row(self, r: int) -> tuple[np.ndarray, np.ndarray, float]:
+        """Row ``r`` as dense (history, preference, norm)."""
+        return _dense_row(self.history, r), _dense_row(self.preference, r), float(self.norm[r])
+
+    def combined(self) -> sp.csr_matrix:
+        """``(history + preference) / norm`` (zero rows stay zero)."""
+        inv = np.divide(1.0, self.norm, out=np.zeros_like(self.norm), where=self.norm > 0)
+        return scale_rows(sp.csr_matrix(self.history + self.preference), inv)
+
+    def dense_combined(self, r: int) -> np.ndarray:
+        """Row ``r`` of :meth:`combined` as a dense vector."""
+        h, q, norm = self.dense_row(r)
+        h += q
+        if norm > 0:
+            h /= norm
+        return h
+
+
+def content_profiles(
+    rows: sp.csr_matrix, features: sp.csr_matrix, preferences: sp.csr_matrix, beta: float
+) -> ContentProfiles:
+    """Profiles from interaction rows and declared preferences.
+
+    Parameters
+    ----------
+    rows : csr_matrix, shape (n, n_products)
+    features : csr_matrix, shape (n_products, n_features)
+    preferences : csr_matrix, shape (n, n_features)
+        Unit-norm (or zero) rows.
+    beta : float
+        Weight of the declared preferences.
+    """
+    history = sp.csr_matrix(rows @ features, dtype=np.float64)
+    history = scale_rows(history, _inverse(_row_norms(history)))
+    preference = sp.csr_matrix(preferences, dtype=np.float64, copy=True)
+    preference.sum_duplicates()
+    preference.data *= beta
+    norm = _row_norms(sp.csr_matrix(history + preference))
+    return ContentProfiles(history, preference, norm)
+
+
+def content_scores(profiles: ContentProfiles, features: sp.csr_matrix) -> np.ndarray:
+    """Cosine of each profile with every product, shape (n, n_products)."""
+    if profiles.norm.size == 1:  # one sparse matrix-vector product
+        return np.asarray(features @ profiles.dense_combined(0))[None, :]
+    return np.asarray(features @ profiles.combined().toarray().T).T
+
+
+def scale_rows(m: sp.csr_matrix, factors: np.ndarray) -> sp.csr_matrix:
+    """``diag(factors) @ m`` for a csr ``m``, without a matrix product."""
+    out = sp.csr_matrix(
+        (m.data * np.repeat(factors, np.diff(m.indptr)), m.indices, m.indptr), shape=m.shape
+    )
+    out.eliminate_zeros()
+    return out
+
+
+def _row_norms(m: sp.csr_matrix) -> np.ndarray:
+    lengths = np.diff(m.indptr)
+    sq = np.zeros(m.shape[0])
+    nonempty = lengths > 0
+    if nonempty.any():
+        sq[nonempty] = np.add.reduceat(m.data.astype(np.float64) ** 2, m.indptr[:-1][nonempty])
+    return np.sqrt(sq)
+
+
+def _inverse(x: np.ndarray) -> np.ndarray:
+    return np.divide(1.0, x, out=np.zeros_like(x), where=x > 0)
+
+
+def _dense_row(m: sp.csr_matrix, r: int) -> np.ndarray:
+    out = np.zeros(m.shape[1])
+    start, end = m.indptr[r], m.indptr[r + 1]
+    out[m.indices[start:end]] = m.data[start:end]
+    return out
+
+
+def client_preferences(
+    dataset: Dataset, product_features: ProductFeatures, client_ids: Sequence[str]
+) -> sp.csr_matrix:
+    """Declared-preference rows of ``client_ids`` (zero for clients not in ``dataset``)."""
+    idx = positions(dataset.client_ids, list(client_ids), strict=False)
+    clients = dataset.clients
+    columns = [c for c in PREFERENCE_COLUMNS if c in clients.columns]
+    locs = [int(clients.columns.get_loc(c)) for c in columns]  # type: ignore[arg-type]
+    empty = sp.csr_matrix((1, product_features.n_features_))
+    rows = []
+    for i in idx:
+        if i < 0:
+            rows.append(empty)
+            continue
+        row = {c: clients.iat[int(i), p] for c, p in zip(columns, locs, strict=True)}
+        rows.append(product_features.preference_vector(row))
+    if not rows:
+        return sp.csr_matrix((0, product_features.n_features_))
+    if len(rows) == 1:
+        return rows[0]
+    return sp.csr_matrix(sp.vstack(rows, format="csr"))
+
+
+def attribute_blocks(
+    history: np.ndarray,
+    preference: np.ndarray,
+    norm: float,
+    features: sp.csr_matrix,
+    items: np.ndarray,
+    names: np.ndarray,
+    scale: float,
+    component: str = "content",
+) -> tuple[np.ndarray, ContributionBlock, ContributionBlock]:
+    """Exact split of ``scale * (history + preference) . F_i / norm`` by matched feature.
+
+    Parameters
+    ----------
+    history, preference : ndarray, shape (n_features,)
+        One client's dense profile parts (:meth:`ContentProfiles.dense_row`).
+    norm : float
+        Their combined norm (0: no profile, every part is 0).
+    features : csr_matrix, shape (n_products, n_features)
+    items : ndarray of int, shape (m,)
+        The products explained.
+    names : ndarray of object, shape (n_features,)
+        Feature names (the contributions' sources).
+
+    Returns
+    -------
+    totals : ndarray, shape (m,)
+        Each product's content score (the sum of its parts).
+    attributes, preferences : ContributionBlock
+        History parts as ``kind="attribute"``, declared-preference parts as
+        ``kind="preference"``.
+    """
+    items = np.asarray(items, dtype=np.int64)
+    sel = row_selector(features.indptr, items)
+    product = np.repeat(np.arange(items.size), features.indptr[items + 1] - features.indptr[items])
+    cols = features.indices[sel]
+    f = features.data[sel].astype(np.float64) * (scale / norm if norm > 0 else 0.0)
+    h, q = history[cols] * f, preference[cols] * f
+    totals = np.bincount(product, weights=h + q, minlength=items.size)
+    sources = names[cols]
+    return (
+        totals,
+        ContributionBlock(product, h, "attribute", component, sources),
+        ContributionBlock(product, q, "preference", component, sources),
+    )
+
+
+class ContentRecommender(ConfiguredRecommender):
+    """Cosine between a client's content profile and each product's features.
+
+    Parameters
+    ----------
+    config : EngineConfig, optional
+        Feature weights and ``preference_weight`` (defaults when omitted).
+
+    Attributes
+    ----------
+    interactions_ : Interactions
+    product_features_ : ProductFeatures
+    features_ : csr_matrix, shape (n_products, n_features)
+    """
+
+    explains = True
+
+    def _fit(
+        self,
+        dataset: Dataset,
+        as_of: Any = None,
+        interactions: Interactions | None = None,
+    ) -> None:
+        config = self.config_
+        self.interactions_ = resolve_interactions(dataset, config, as_of, interactions)
+        self.product_features_ = ProductFeatures(config).fit(dataset.products)
+        self.features_ = self.product_features_.transform(dataset.products)
+
+    def _profiles(
+        self, client_ids: Sequence[str], extra_events: pd.DataFrame | None
+    ) -> tuple[ClientRows, ContentProfiles]:
+        rows = self.interactions_.fold_in(client_ids, extra_events)
+        prefs = client_preferences(self.dataset_, self.product_features_, client_ids)
+        profiles = content_profiles(
+            rows.matrix, self.features_, prefs, self.config_.preference_weight
+        )
+        return rows, profiles
+
+    def score_clients(
+        self, client_ids: Sequence[str], extra_events: pd.DataFrame | None = None
+    ) -> np.ndarray:
+        self.check_is_fitted()
+        _, profiles = self._profiles(client_ids, extra_events)
+        return content_scores(profiles, self.features_)
+
+    def _similarity_row(self, product_idx: int) -> np.ndarray:
+        return np.asarray((self.features_ @ self.features_[product_idx].T).toarray()).ravel()
+
+    def explain(
+        self,
+        client_id: str,
+        product_id: str,
+        extra_events: pd.DataFrame | None = None,
+        *,
+        by: Literal["attribute", "item"] = "attribute",
+    ) -> Explanation:
+        """Split the score by matched feature (``by="attribute"``) or by past item.
+
+        Either way the declared-preference part is split by feature
+        (``kind="preference"``) and the parts add up to the score.
+
+        Raises
+        ------
+        UnknownIdError
+            For an unknown client (without extra events) or product.
+        """
+        return self.explain_many(client_id, [product_id], extra_events, by=by)[0]
+
+    def explain_many(
+        self,
+        client_id: str,
+        product_ids: Sequence[str],
+        extra_events: pd.DataFrame | None = None,
+        *,
+        by: Literal["attribute", "item"] = "attribute",
+    ) -> list[Explanation]:
+        """:meth:`explain` for several products of one client at once."""
+        self.check_is_fitted()
+        if by not in ("attribute", "item"):
+            raise ValueError(f"by must be 'attribute' or 'item', got {by!r}")
+        items = positions(self.dataset_.product_ids, list(product_ids))
+        rows, profiles = self._profiles([client_id], extra_events)
+        h, q, norm = profiles.dense_row(0)
+        names = np.asarray(self.product_features_.feature_names_, dtype=object)
+        scores, attributes, preferences = attribute_blocks(
+            h, q, norm, self.features_, items, names, 1.0
+        )
+        blocks = [attributes, preferences]
+        if by == "item":
+            blocks = [preferences, self._item_block(rows, profiles, items)]
+        zeros = np.zeros(len(items))
+        parts = {"cf": zeros, "content": scores, "prior": zeros}
+        return assemble_explanations(client_id, product_ids, parts, blocks)
+
+    def _item_block(
+        self, rows: ClientRows, profiles: ContentProfiles, items: np.ndarray
+    ) -> ContributionBlock:
+        """The history part split over past items: ``x_j (F_j . F_i) / (||xF|| ||p||)``."""
+        row = rows.matrix[0]
+        past = row.indices
+        xf = sp.csr_matrix(row @ self.features_, dtype=np.float64)
+        xf_norm = float(np.sqrt(xf.multiply(xf).sum()))
+        if profiles.norm[0] == 0 or xf_norm == 0:
+            past = past[:0]
+        x = row.data[: past.size].astype(np.float64)
+        sims = (self.features_[past] @ self.features_[items].T).toarray()  # (n_past, m)
+        scale = xf_norm * profiles.norm[0] if past.size else 1.0
+        values = (x[:, None] * sims / scale).T
+        ids = self.dataset_.product_ids.to_external(past)
+        codes = rows.strongest[0].data[: past.size]
+        return ContributionBlock.past_items(values, ids, codes, "content")
+
+    # ---------------------------------------------------------- persistence
+    def _get_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        arrays, inter_meta = interactions_to_state(self.interactions_, prefix="inter.")
+        f_arrays, f_meta = self.product_features_.get_state()
+        arrays.update({f"features.{k}": v for k, v in f_arrays.items()})
+        arrays.update(csr_to_state(self.features_, "features.matrix"))
+        return arrays, {"interactions": inter_meta, "features": f_meta}
+
+    def _set_state(
+        self, arrays: dict[str, np.ndarray], meta: dict[str, Any], dataset: Dataset
+    ) -> None:
+        self.interactions_ = interactions_from_state(
+            arrays, meta["interactions"], dataset, prefix="inter."
+        )
+        f_arrays = {
+            k[len("features.") :]: v for k, v in arrays.items() if k.startswith("features.")
+        }
+        self.product_features_ = ProductFeatures.from_state(f_arrays, meta["features"], self.config)
+        self.features_ = csr_from_state(
+            arrays,
+            "features.matrix",
+            (len(dataset.product_ids), self.product_features_.n_features_),
+        )
+        self.dataset_ = dataset

@@ -1,1 +1,0 @@
-"""Recommenders sharing one contract (:mod:`core.models.base`)."""

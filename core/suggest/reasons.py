@@ -1,0 +1,525 @@
+"""Contributions -> short reasons, for the associate and for the client.
+
+A model's :class:`~core.engine.models.base.Explanation` lists the additive parts of
+a suggestion's score. This module turns the largest positive parts into
+one-line reasons:
+
+- :func:`associate_reasons`, for the associate on the tablet: every kind of
+  signal may be named ("The client viewed the Ivory Silk Blouse").
+- :func:`client_reasons`, for what the client sees (lookbook, message): only
+  what the client volunteered is mentioned -- purchases they kept for
+  themselves, try-ons in a store, their own wishlist, their declared
+  preferences -- never browsing, zooms, email opens or clicks, never a
+  score, never a sensitive product; addressed to "you". When nothing can be
+  said, a neutral line (:data:`CLIENT_FALLBACK`).
+
+Pronouns: the associate wording says "the client" / "their" unless a
+pronoun is configured (argument, or a ``pronouns`` column of the client);
+gender is never inferred from a name.
+
+Product names are plain text: they are inserted as they are, never escaped
+or turned into markup (the dashboard and the PDF escape at rendering), with
+three documented exceptions made by :func:`plain_text`: control characters
+(newlines, tabs, NUL, ...) become spaces, names longer than
+:data:`MAX_NAME_CHARS` characters are cut to that length with a final "…",
+and bidirectional embeddings a name opens but does not close are closed at
+its end, so a name cannot reverse the rest of the sentence.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core.data.dataset import Dataset
+from core.data.schema import split_list
+from core.engine.models.base import Contribution, Explanation
+from core.suggest.rerank import color_family
+from core.suggest.rules import (
+    VOLUNTEERED_PURCHASE,
+    VOLUNTEERED_TRY_ON,
+    VOLUNTEERED_WISHLIST,
+    RuleContext,
+)
+
+#: Longest product name kept whole in a reason; longer ones end with "…".
+MAX_NAME_CHARS = 120
+#: What the client sees when nothing they volunteered explains a suggestion.
+CLIENT_FALLBACK = "Selected for you by your advisor"
+#: Event types a client volunteers (the only ones client wording may name).
+VOLUNTEERED_EVENTS: frozenset[str] = frozenset({"purchase", "try_on", "wishlist"})
+
+_EMBED_OPEN = frozenset("\u202a\u202b\u202d\u202e")  # LRE RLE LRO RLO
+_EMBED_CLOSE = "\u202c"  # PDF
+_ISOLATE_OPEN = frozenset("\u2066\u2067\u2068")  # LRI RLI FSI
+_ISOLATE_CLOSE = "\u2069"  # PDI
+_ATTRIBUTE_FACETS = ("designer", "category", "material", "color", "tag", "collection", "word")
+_PREFERENCE_COLUMNS = {
+    "designer": "pref_designers",
+    "category": "pref_categories",
+    "color": "pref_colors",
+    "material": "pref_materials",
+}
+
+
+def plain_text(text: Any, limit: int = MAX_NAME_CHARS) -> str:
+    """A product name (or any user-supplied text) made safe to put in a sentence.
+
+    The text is kept as it is -- HTML, script tags, emoji, right-to-left
+    scripts included -- except that control characters become spaces,
+    text longer than ``limit`` characters is cut to ``limit`` (the last one
+    an ellipsis, never splitting a base character from its combining marks),
+    and unclosed bidirectional embeddings/isolates are closed at the end.
+    """
+    s = "" if text is None else str(text)
+    s = "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in s)
+    if len(s) > limit:
+        cut = max(limit - 1, 0)
+        while cut > 0 and (
+            unicodedata.combining(s[cut]) or s[cut] in "\u200d\ufe0e\ufe0f"
+            or 0xE0020 <= ord(s[cut]) <= 0xE007F  # emoji tag characters
+        ):  # fmt: skip
+            cut -= 1
+        s = s[:cut] + "…"
+    embeds = sum(ch in _EMBED_OPEN for ch in s) - s.count(_EMBED_CLOSE)
+    isolates = sum(ch in _ISOLATE_OPEN for ch in s) - s.count(_ISOLATE_CLOSE)
+    return s + _EMBED_CLOSE * max(embeds, 0) + _ISOLATE_CLOSE * max(isolates, 0)
+
+
+@dataclass(frozen=True)
+class Pronouns:
+    """How associate wording refers to a client: subject and possessive forms."""
+
+    subject: str = "the client"
+    possessive: str = "their"
+
+    @classmethod
+    def of(cls, pronoun: str | Pronouns | None) -> Pronouns:
+        """``None`` -> "the client"/"their"; ``"she"``, ``"he"``, ``"they"`` (or ``"she/her"``...)."""
+        if pronoun is None or isinstance(pronoun, Pronouns):
+            return pronoun or cls()
+        key = str(pronoun).strip().lower().split("/")[0]
+        presets = {"she": cls("she", "her"), "he": cls("he", "his"), "they": cls("they", "their")}
+        if not key:
+            return cls()
+        if key not in presets:
+            raise ValueError(
+                f"unknown pronoun {pronoun!r}; use she, he or they, or pass "
+                "Pronouns(subject=..., possessive=...)"
+            )
+        return presets[key]
+
+    @property
+    def Subject(self) -> str:  # noqa: N802 - sentence-initial form
+        return self.subject[:1].upper() + self.subject[1:]
+
+
+def _pronouns(pronoun: str | Pronouns | None, client_row: pd.Series | None) -> Pronouns:
+    if pronoun is None and client_row is not None:
+        declared = client_row.get("pronouns")
+        if isinstance(declared, str) and declared.strip():
+            try:
+                return Pronouns.of(declared)
+            except ValueError:
+                return Pronouns()
+    return Pronouns.of(pronoun)
+
+
+# ------------------------------------------------------------------ helpers
+#: Only this many of the strongest positive contributions are read for wording.
+_SCANNED = 24
+
+
+def _position(ctx: RuleContext, product_id: str) -> int:
+    """Index of a product in the dataset, or -1."""
+    return ctx.product_position.get(str(product_id), -1)
+
+
+def _split_source(source: str) -> tuple[str, str]:
+    facet, _, value = str(source).partition("=")
+    return (facet.strip().lower(), value.strip()) if value else ("", facet.strip())
+
+
+def _attribute_phrase(facet: str, value: str) -> str | None:
+    """How an associate says a matched attribute ("cashmere", "neutral tones", ...)."""
+    v = plain_text(value, 60)
+    if not v:
+        return None
+    if facet == "color":
+        return color_family(v)
+    if facet == "tag":
+        return f"a {v} style"
+    if facet == "collection":
+        return f"the {v} collection"
+    if facet == "price_band":
+        return "this price range"
+    if facet == "warmth":
+        return {
+            "light": "light, warm-weather pieces",
+            "medium": "mid-weight pieces",
+            "heavy": "warm, cold-weather pieces",
+        }.get(v.lower(), f"{v}-weight pieces")
+    if facet == "flag":
+        return {"sustainable": "sustainable pieces", "limited_edition": "limited editions"}.get(
+            v.lower(), v
+        )
+    return v
+
+
+def _join(phrases: list[str]) -> str:
+    return phrases[0] if len(phrases) == 1 else f"{', '.join(phrases[:-1])} and {phrases[-1]}"
+
+
+def _store_city(dataset: Dataset, client_row: pd.Series | None) -> str | None:
+    if client_row is None:
+        return None
+    ctx = RuleContext.of(dataset)
+    home = str(client_row.get("home_store_id") or "")
+    city = ctx.store_cities.get(home)
+    return plain_text(city, 60) if city else None
+
+
+def _prior_reason(
+    source: str, dataset: Dataset, client_row: pd.Series | None, *, client: bool
+) -> str | None:
+    """Wording of a prior: new arrival, trend (maison or a store's), popularity."""
+    s = str(source).strip().lower()
+    tokens = set(re.split(r"[^a-z0-9]+", s))
+    store_id = None
+    m = re.search(r"store(?:_trend)?=([^;|,\s]+)", str(source))
+    if m:
+        store_id = m.group(1)
+    ctx = RuleContext.of(dataset)
+    if store_id is not None:
+        city = ctx.store_cities.get(store_id)
+        city = plain_text(city, 60) if city else None
+    else:
+        city = _store_city(dataset, client_row)
+    if tokens & {"new", "arrival", "launch", "cold"}:
+        return "New this season" if client else "New arrival"
+    if tokens & {"trend", "trending", "momentum"} or "store_trend" in s:
+        if client:
+            return f"A favourite in {city} right now" if city else "Much loved right now"
+        return f"Trending in {city}" if city else "Trending now"
+    if tokens & {"popularity", "popular", "bestseller", "bestsellers"}:
+        if store_id is not None:
+            if client:
+                return f"A favourite in {city}" if city else "A maison favourite"
+            return f"Popular in {city}" if city else "Popular in the store"
+        return "A maison favourite" if client else "Popular across the maison"
+    return None
+
+
+# --------------------------------------------------------------- associate
+def associate_reasons(
+    expl: Explanation,
+    dataset: Dataset,
+    client_row: pd.Series | None = None,
+    n: int = 3,
+    *,
+    pronoun: str | Pronouns | None = None,
+) -> list[str]:
+    """Up to ``n`` reasons for the associate, strongest contribution first.
+
+    Parameters
+    ----------
+    expl : Explanation
+        From the model's ``explain``.
+    dataset : Dataset
+        For product names and the client's home store.
+    client_row : Series, optional
+        The client (home store city for "Trending in Paris", pronouns).
+    n : int
+    pronoun : str or Pronouns, optional
+        ``"she"``, ``"he"``, ``"they"``; default "the client"/"their".
+
+    Returns
+    -------
+    list of str
+        E.g. ``["Because the client bought the Black Calfskin Tote",
+        "Matches their preference for cashmere and neutral tones",
+        "New arrival"]``; never empty.
+    """
+    pr = _pronouns(pronoun, client_row)
+    ctx = RuleContext.of(dataset)
+    out: list[str] = []
+    attr_slot: int | None = None
+    attrs: list[str] = []
+    declared: list[str] = []
+    decl_slot: int | None = None
+    for c in _positive(expl.contributions)[:_SCANNED]:
+        if len(out) >= n and c.kind not in ("attribute", "preference"):
+            continue  # cannot make the cut; attributes may still join a grouped reason
+        if c.kind == "item":
+            j = _position(ctx, c.source)
+            if j < 0:
+                continue
+            if str(c.source) == str(expl.product_id):
+                out.append(_associate_self(c.event_type, pr))
+            else:
+                out.append(_associate_item(c.event_type, plain_text(ctx.names[j]), pr))
+        elif c.kind in ("attribute", "preference"):
+            facet, value = _split_source(c.source)
+            phrase = _attribute_phrase(facet, value)
+            if phrase is None:
+                continue
+            bucket = attrs if c.kind == "attribute" else declared
+            if phrase not in bucket and len(bucket) < 2:
+                bucket.append(phrase)
+            if c.kind == "attribute" and attr_slot is None:
+                attr_slot = len(out)
+                out.append("")
+            if c.kind == "preference" and decl_slot is None:
+                decl_slot = len(out)
+                out.append("")
+        else:
+            text = _prior_reason(c.source, dataset, client_row, client=False)
+            out.append(text or f"Fits {pr.possessive} overall taste")
+    if attr_slot is not None:
+        out[attr_slot] = f"Matches {pr.possessive} preference for {_join(attrs)}"
+    if decl_slot is not None:
+        out[decl_slot] = f"Matches {pr.possessive} stated preference for {_join(declared)}"
+    reasons = _dedupe(r for r in out if r)[:n]
+    return reasons or [f"A good fit for {pr.possessive} overall taste"]
+
+
+def _associate_item(event_type: str | None, name: str, pr: Pronouns) -> str:
+    s, S = pr.subject, pr.Subject
+    return {
+        "purchase": f"Because {s} bought the {name}",
+        "try_on": f"{S} tried on the {name}",
+        "wishlist": f"{S} wishlisted the {name}",
+        "zoom": f"{S} looked closely at the {name}",
+        "view": f"{S} viewed the {name}",
+        "email_click": f"{S} clicked the {name} in an email",
+        "email_open": f"{S} opened an email featuring the {name}",
+    }.get(event_type or "", f"Close to the {name} in {pr.possessive} history")
+
+
+def _associate_self(event_type: str | None, pr: Pronouns) -> str:
+    """The suggested product's own part of its score (the client already met it)."""
+    S = pr.Subject
+    return {
+        "purchase": f"{S} bought it before",
+        "try_on": f"{S} tried it on",
+        "wishlist": f"On {pr.possessive} wishlist",
+        "zoom": f"{S} looked closely at it",
+        "view": f"{S} viewed it",
+        "email_click": f"{S} clicked it in an email",
+        "email_open": f"{S} opened an email featuring it",
+    }.get(event_type or "", f"Already in {pr.possessive} history")
+
+
+# ------------------------------------------------------------------ client
+def client_reasons(
+    expl: Explanation,
+    dataset: Dataset,
+    client_row: pd.Series | None = None,
+    n: int = 2,
+) -> list[str]:
+    """Up to ``n`` reasons the client may read, strongest first.
+
+    Only what the client volunteered is named: a product they bought and
+    kept for themselves, tried on in a store, or saved to their wishlist
+    (checked against the dataset, not just the contribution's event type),
+    attributes they declared or that their own such products carry, and
+    neutral priors ("New this season"). Views, zooms, email opens and
+    clicks, gift purchases, returned items, sensitive products and scores
+    are never mentioned.
+
+    Returns
+    -------
+    list of str
+        E.g. ``["To pair with your Black Calfskin Tote", "In the cashmere
+        you love"]``; ``[CLIENT_FALLBACK]`` when nothing can be said.
+    """
+    facts = _client_facts(RuleContext.of(dataset), expl.client_id, client_row)
+    return _client_reasons(expl, dataset, client_row, n, facts)
+
+
+def client_reasons_many(
+    expls: Sequence[Explanation],
+    dataset: Dataset,
+    client_row: pd.Series | None = None,
+    n: int = 2,
+) -> list[list[str]]:
+    """:func:`client_reasons` for several explanations of one client (reads their data once)."""
+    if not expls:
+        return []
+    ids = {e.client_id for e in expls}
+    if len(ids) > 1:
+        raise ValueError(f"explanations of one client expected, got {len(ids)} clients")
+    facts = _client_facts(RuleContext.of(dataset), expls[0].client_id, client_row)
+    return [_client_reasons(e, dataset, client_row, n, facts) for e in expls]
+
+
+@dataclass(frozen=True)
+class _ClientFacts:
+    """What a client volunteered: product index -> code, and attribute values they own or declared."""
+
+    volunteered: dict[int, int] | None
+    safe: dict[str, set[str]]
+
+
+def _client_facts(ctx: RuleContext, client_id: str, client_row: pd.Series | None) -> _ClientFacts:
+    volunteered = _volunteered(ctx, client_id)
+    return _ClientFacts(volunteered, _safe_attributes(ctx, client_row, volunteered))
+
+
+def _client_reasons(
+    expl: Explanation,
+    dataset: Dataset,
+    client_row: pd.Series | None,
+    n: int,
+    facts: _ClientFacts,
+) -> list[str]:
+    ctx = RuleContext.of(dataset)
+    t = _position(ctx, expl.product_id)
+    target_cat = -1 if t < 0 else int(ctx.category_codes[0][t])
+    out: list[str] = []
+    attrs: list[tuple[str, str]] = []
+    attr_slot: int | None = None
+    for c in _positive(expl.contributions)[:_SCANNED]:
+        if len(out) >= n and c.kind not in ("attribute", "preference"):
+            continue
+        if c.kind == "item":
+            text = _client_item(c, expl, ctx, facts.volunteered, target_cat)
+            if text:
+                out.append(text)
+        elif c.kind in ("attribute", "preference"):
+            facet, value = _split_source(c.source)
+            declared = c.kind == "preference"
+            if declared and facet == "price_band":
+                value = "declared"
+            elif not _client_may_see(facet, value, declared, facts.safe):
+                continue
+            if (facet, value) not in attrs:
+                attrs.append((facet, value))
+            if attr_slot is None:
+                attr_slot = len(out)
+                out.append("")
+        elif c.kind == "prior":
+            text = _prior_reason(c.source, dataset, client_row, client=True)
+            if text:
+                out.append(text)
+    if attr_slot is not None:
+        out[attr_slot] = _client_attribute(*attrs[0])
+        extra = [_client_attribute(f, v) for f, v in attrs[1:2]]
+        out[attr_slot + 1 : attr_slot + 1] = extra
+    reasons = _dedupe(r for r in out if r)[:n]
+    return reasons or [CLIENT_FALLBACK]
+
+
+def _client_may_see(facet: str, value: str, declared: bool, safe: dict[str, set[str]]) -> bool:
+    """Whether client wording may name this attribute (declared, or on their own items)."""
+    if facet not in _PREFERENCE_COLUMNS and facet != "tag":
+        return False
+    return declared or value.strip().lower() in safe.get(facet, set())
+
+
+def _volunteered(ctx: RuleContext, client_id: str) -> dict[int, int] | None:
+    """Product index -> volunteered code for a known client; ``None`` for unknown clients."""
+    idx = ctx.dataset.client_ids.to_internal([client_id], strict=False)[0]
+    if idx < 0:
+        return None
+    row = ctx.volunteered[int(idx)]
+    return dict(zip(row.indices.tolist(), row.data.astype(int).tolist(), strict=True))
+
+
+def _client_item(
+    c: Contribution,
+    expl: Explanation,
+    ctx: RuleContext,
+    volunteered: dict[int, int] | None,
+    target_cat: int,
+) -> str | None:
+    j = _position(ctx, c.source)
+    if j < 0 or ctx.sensitive[j]:
+        return None
+    if volunteered is None:
+        # A client not in the data (fold-in only): trust only purchases and wishlists.
+        code = {"purchase": VOLUNTEERED_PURCHASE, "wishlist": VOLUNTEERED_WISHLIST}.get(
+            c.event_type or ""
+        )
+    else:
+        code = volunteered.get(j)
+    if code is None:
+        return None
+    if str(c.source) == str(expl.product_id):
+        return {
+            VOLUNTEERED_PURCHASE: "A favourite of yours, again",
+            VOLUNTEERED_TRY_ON: "You tried it on in store",
+            VOLUNTEERED_WISHLIST: "From your wishlist",
+        }[code]
+    name = plain_text(ctx.names[j])
+    if code == VOLUNTEERED_PURCHASE:
+        same = int(ctx.category_codes[0][j]) == target_cat
+        return f"In the spirit of your {name}" if same else f"To pair with your {name}"
+    if code == VOLUNTEERED_TRY_ON:
+        return f"Following the {name} you tried on"
+    return f"To go with the {name} on your wishlist"
+
+
+def _safe_attributes(
+    ctx: RuleContext, client_row: pd.Series | None, volunteered: dict[int, int] | None
+) -> dict[str, set[str]]:
+    """Attribute values the client declared or that their own volunteered products carry."""
+    safe: dict[str, set[str]] = {f: set() for f in (*_PREFERENCE_COLUMNS, "tag")}
+    if client_row is not None:
+        for facet, col in _PREFERENCE_COLUMNS.items():
+            safe[facet] |= {v.lower() for v in split_list(client_row.get(col, ""))}
+    if volunteered:
+        idx = np.fromiter(volunteered, dtype=np.int64)
+        idx = idx[~ctx.sensitive[idx]]
+        for facet in _PREFERENCE_COLUMNS:
+            safe[facet] |= {str(v) for v in ctx.column("products", facet)[idx] if str(v).strip()}
+        for tags in ctx.column("products", "style_tags")[idx]:
+            safe["tag"] |= set(split_list(tags))
+    return safe
+
+
+def _client_attribute(facet: str, value: str) -> str:
+    if facet == "price_band":
+        return "In the price range you prefer"
+    v = plain_text(value, 60)
+    if facet == "material":
+        return f"In the {v} you love"
+    if facet == "color":
+        return f"In {v}, a colour you love"
+    if facet == "designer":
+        return f"By {v}, a designer you love"
+    if facet == "category":
+        return f"From the {v} you love"
+    return f"In the {v} style you love"
+
+
+# ------------------------------------------------------------------ common
+def _positive(contributions: Iterable[Contribution]) -> list[Contribution]:
+    parts = [c for c in contributions if np.isfinite(c.value) and c.value > 0]
+    return sorted(parts, key=lambda c: -c.value)
+
+
+def _dedupe(items: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def explanation_reasons(
+    expl: Explanation,
+    dataset: Dataset,
+    client_row: pd.Series | None = None,
+    *,
+    n_associate: int = 3,
+    n_client: int = 2,
+    pronoun: str | Pronouns | None = None,
+) -> tuple[list[str], list[str]]:
+    """Both wordings at once: ``(associate_reasons(...), client_reasons(...))``."""
+    return (
+        associate_reasons(expl, dataset, client_row, n_associate, pronoun=pronoun),
+        client_reasons(expl, dataset, client_row, n_client),
+    )
