@@ -32,7 +32,8 @@ import psutil
 from core.data.dataset import Dataset
 from core.engine.config import EngineConfig
 from core.engine.evaluation import rank_clients
-from core.engine.models.base import Recommender, top_indices
+from core.engine.models.base import Recommender
+from core.engine.ranking import top_indices
 
 
 @dataclass(frozen=True)

@@ -386,7 +386,7 @@ def test_extra_events_fold_in_without_refit(spec: ModelSpec, fitted: Recommender
 @pytest.mark.parametrize("n", [5, 40, 1_000, 60_000])
 def test_top_indices_is_an_exact_top_k(n: int) -> None:
     """The sampled pre-selection never changes the answer: same as a full sort."""
-    from core.engine.models.base import top_indices
+    from core.engine.ranking import top_indices
 
     rng = np.random.default_rng(n)
     for trial in range(30):

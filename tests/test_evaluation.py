@@ -12,17 +12,18 @@ from sklearn.metrics import ndcg_score
 
 from core.data.dataset import Dataset
 from core.data.schema import COLS
+from core.engine.diversity import (
+    attribute_vectors,
+    intra_list_diversity,
+    intra_list_diversity_rows,
+)
 from core.engine.evaluation import (
     EvaluationReport,
-    _ild_rows,
     _metrics_from_hits,
-    _top_k,
-    attribute_vectors,
     average_precision_at_k,
     catalogue_coverage,
     evaluate,
     hit_rate_at_k,
-    intra_list_diversity,
     ndcg_at_k,
     novelty,
     precision_at_k,
@@ -30,6 +31,7 @@ from core.engine.evaluation import (
     temporal_split,
 )
 from core.engine.models.base import Recommender
+from core.engine.ranking import top_indices
 
 
 # ------------------------------------------------------------------ metrics
@@ -97,27 +99,27 @@ def test_vectorised_metrics_equal_the_per_list_functions() -> None:
 def test_coverage_diversity_and_novelty() -> None:
     assert catalogue_coverage([["a", "b"], ["b", "c"]], 10) == pytest.approx(0.3)
     vectors = np.array([[1.0, 0.0], [2.0, 0.0], [0.0, 3.0], [1.0, 1.0]])
-    assert intra_list_diversity([0, 1], vectors) == pytest.approx(0.0)
-    assert intra_list_diversity([0, 2], vectors) == pytest.approx(1.0)
+    assert intra_list_diversity(vectors, [0, 1]) == pytest.approx(0.0)
+    assert intra_list_diversity(vectors, [0, 2]) == pytest.approx(1.0)
     # pairs (0,1): 0, (0,2): 1, (1,2): 1 -> mean 2/3
-    assert intra_list_diversity([0, 1, 2], vectors) == pytest.approx(2 / 3)
-    assert intra_list_diversity([0, 3], vectors) == pytest.approx(1 - 1 / math.sqrt(2))
+    assert intra_list_diversity(vectors, [0, 1, 2]) == pytest.approx(2 / 3)
+    assert intra_list_diversity(vectors, [0, 3]) == pytest.approx(1 - 1 / math.sqrt(2))
     assert novelty([0, 1], np.array([0.5, 0.25])) == pytest.approx(1.5)
     with pytest.raises(ValueError, match="popularity must be in"):
         novelty([0], np.array([0.0]))
     # the vectorised form pads short lists with -1
     normed = sp.csr_matrix(vectors / np.linalg.norm(vectors, axis=1, keepdims=True))
-    ild = _ild_rows(np.array([[0, 1, 2], [0, 2, -1], [0, -1, -1]]), normed)
+    ild = intra_list_diversity_rows(normed, np.array([[0, 1, 2], [0, 2, -1], [0, -1, -1]]))
     assert ild[0] == pytest.approx(2 / 3)
     assert ild[1] == pytest.approx(1.0)
-    assert np.isnan(ild[2])
+    assert ild[2] == 0.0  # one item: no pair, no variety (as the app reports it)
 
 
 def test_top_k_breaks_ties_by_index_and_pads() -> None:
     scores = np.array([[0.5, 0.9, 0.5, -np.inf], [-np.inf, -np.inf, 1.0, -np.inf]])
-    top = _top_k(scores, 3)
+    top = top_indices(scores, 3)
     assert top.tolist() == [[1, 0, 2], [2, -1, -1]]
-    assert _top_k(scores, 6).shape == (2, 6)
+    assert top_indices(scores, 6).shape == (2, 6)
 
 
 def test_attribute_vectors_are_one_hot_and_normalised() -> None:

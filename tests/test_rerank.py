@@ -8,17 +8,16 @@ import pytest
 import scipy.sparse as sp
 
 from core.data.dataset import Dataset
+from core.engine.diversity import attribute_vectors, intra_list_diversity
 from core.engine.models.base import Recommender
 from core.suggest.rerank import (
     GiftRecipient,
-    attribute_vectors,
     color_family,
     complete_the_look,
     context_boosts,
     copurchase_lift,
     days_until,
     gift_candidates,
-    intra_list_diversity,
     mmr,
     season_codes,
 )
@@ -339,7 +338,7 @@ def test_gift_uses_product_features_when_the_model_has_them():
 
 def test_attribute_vectors_shape_and_norm():
     ds = make_dataset()
-    v = attribute_vectors(ds)
+    v = attribute_vectors(ds.products)
     assert v.shape[0] == len(ds.product_ids)
     norms = np.sqrt(np.asarray(v.multiply(v).sum(axis=1)).ravel())
     assert np.allclose(norms, 1.0)

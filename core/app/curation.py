@@ -254,17 +254,14 @@ class CurationService:
     @property
     def product_labels(self) -> dict[str, str]:
         """``product_id -> "Name — Designer (category)"`` for select boxes (built once per dataset)."""
-        key = "core.app.curation.product_labels"
-        labels = self.dataset._cache.get(key)
-        if labels is None:
-            p = self.dataset.products
-            designer = p["designer"].fillna("").astype(str)
-            by = designer.map(lambda d: f" — {d}" if d else "")
-            text = p["name"].astype(str) + by + " (" + p["category"].astype(str) + ")"
-            labels = self.dataset._cache[key] = dict(
-                zip(p["product_id"].astype(str), text, strict=True)
-            )
-        return labels  # type: ignore[no-any-return]
+        return self.dataset.derived((CurationService, "product_labels"), self._build_labels)
+
+    def _build_labels(self) -> dict[str, str]:
+        p = self.dataset.products
+        designer = p["designer"].fillna("").astype(str)
+        by = designer.map(lambda d: f" — {d}" if d else "")
+        text = p["name"].astype(str) + by + " (" + p["category"].astype(str) + ")"
+        return dict(zip(p["product_id"].astype(str), text, strict=True))
 
     def product_label(self, product_id: str) -> str:
         """``"Name — Designer (category)"`` of a product (its id if unknown)."""
@@ -281,9 +278,9 @@ class CurationService:
         """The pipeline for this dataset, model and rules (kept with the dataset, built once)."""
         from core.suggest.pipeline import Suggester
 
-        cache = self.dataset._cache
-        key = "core.app.curation.Suggester"
-        found = cache.get(key)
+        # One slot per dataset: a retrain replaces the suggester instead of adding one.
+        slot: dict[str, Any] = self.dataset.derived((CurationService, "suggester"), dict)
+        found = slot.get("last")
         if (
             found is not None
             and found[0] is self.model
@@ -294,7 +291,7 @@ class CurationService:
         suggester = Suggester(
             self.model, self.dataset, self.rules, holdout_share=self.holdout_share
         )
-        cache[key] = (self.model, self.rules, suggester)
+        slot["last"] = (self.model, self.rules, suggester)
         return suggester
 
     def suggestions(
@@ -784,11 +781,7 @@ class CurationService:
 
 def _default_rules(dataset: Dataset) -> RuleSet:
     """The shipped policy, read once per dataset (kept in the dataset's cache)."""
-    key = "core.app.curation.RuleSet.default"
-    rules = dataset._cache.get(key)
-    if rules is None:
-        rules = dataset._cache[key] = RuleSet.default()
-    return rules  # type: ignore[no-any-return]
+    return dataset.derived((RuleSet, "default"), RuleSet.default)
 
 
 def filter_lists(

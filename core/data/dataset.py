@@ -15,8 +15,9 @@ import hashlib
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -37,6 +38,7 @@ _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
 _MAX_VALUE_CHARS = 60
 DEFAULT_MAX_FILE_MB = 512.0
+_T = TypeVar("_T")
 
 
 _POSITION_DICT_LIMIT = 200_000
@@ -123,46 +125,65 @@ class Dataset:
     clients: pd.DataFrame
     events: pd.DataFrame
     source: str = "memory"
-    _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    cutoff: pd.Timestamp | None = None
+    _derived: dict[object, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
         return {name: getattr(self, name) for name in TABLE_ORDER}
 
-    @property
+    @cached_property
     def product_ids(self) -> IdMap:
-        if "product_ids" not in self._cache:
-            self._cache["product_ids"] = IdMap(self.products["product_id"], "product")
-        return self._cache["product_ids"]  # type: ignore[no-any-return]
+        return IdMap(self.products["product_id"], "product")
 
-    @property
+    @cached_property
     def client_ids(self) -> IdMap:
-        if "client_ids" not in self._cache:
-            self._cache["client_ids"] = IdMap(self.clients["client_id"], "client")
-        return self._cache["client_ids"]  # type: ignore[no-any-return]
+        return IdMap(self.clients["client_id"], "client")
 
-    @property
+    @cached_property
     def as_of(self) -> pd.Timestamp:
-        """The data's own "now": the latest event (or the latest launch)."""
-        if "as_of" not in self._cache:
-            candidates = [self.events["timestamp"].max(), self.products["launch_date"].max()]
-            valid = [c for c in candidates if pd.notna(c)]
-            self._cache["as_of"] = max(valid) if valid else pd.Timestamp("1970-01-01")
-        return self._cache["as_of"]  # type: ignore[no-any-return]
+        """The data's own "now": ``cutoff`` when given, else the latest event or launch.
 
-    @property
+        A training dataset cut at a date (a temporal split) passes that date as
+        ``cutoff``, so time decay and new-arrival priors are computed as a model
+        fitted on that day would compute them.
+        """
+        if self.cutoff is not None:
+            return pd.Timestamp(self.cutoff)
+        candidates = [self.events["timestamp"].max(), self.products["launch_date"].max()]
+        valid = [c for c in candidates if pd.notna(c)]
+        return max(valid) if valid else pd.Timestamp("1970-01-01")
+
+    @cached_property
     def fingerprint(self) -> str:
         """A short hash of every table's content (order and values)."""
-        if "fingerprint" not in self._cache:
-            h = hashlib.sha256()
-            for name in TABLE_ORDER:
-                df = getattr(self, name)
-                h.update(name.encode())
-                h.update(",".join(map(str, df.columns)).encode())
-                if len(df):
-                    h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
-            self._cache["fingerprint"] = h.hexdigest()[:16]
-        return self._cache["fingerprint"]  # type: ignore[no-any-return]
+        h = hashlib.sha256()
+        for name in TABLE_ORDER:
+            df = getattr(self, name)
+            h.update(name.encode())
+            h.update(",".join(map(str, df.columns)).encode())
+            if len(df):
+                h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
+        return h.hexdigest()[:16]
+
+    def derived(self, key: object, build: Callable[[], _T]) -> _T:
+        """A value computed from this dataset once, then kept with it.
+
+        The one mechanism for arrays and objects derived from the (immutable)
+        tables: the catalogue arrays of the suggestion pipeline, product
+        labels, the default rules. ``key`` names what is derived -- use the
+        builder's class or a tuple starting with it, so keys from different
+        modules cannot collide.
+
+        Parameters
+        ----------
+        key : hashable
+        build : callable
+            Called without arguments the first time ``key`` is asked for.
+        """
+        if key not in self._derived:
+            self._derived[key] = build()
+        return cast(_T, self._derived[key])
 
     def product(self, product_id: str) -> pd.Series:
         """One product's row; unknown ids raise :class:`UnknownIdError`."""

@@ -29,13 +29,13 @@ Event types left out of ``[event_weights]`` keep their default weight.
 from __future__ import annotations
 
 import json
-import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
 from annotated_types import Ge, Gt, Le, Lt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from core.config_files import read_toml
 from core.data.schema import EVENT_TYPES
 from core.exceptions import ConfigError
 
@@ -212,14 +212,7 @@ class EngineConfig(BaseModel):
         ConfigError
             When the file is missing, is not TOML, or holds a bad value.
         """
-        path = Path(path)
-        try:
-            with path.open("rb") as fh:
-                data = tomllib.load(fh)
-        except FileNotFoundError:
-            raise ConfigError(f"engine config file not found: {path}") from None
-        except tomllib.TOMLDecodeError as err:
-            raise ConfigError(f"{path} is not valid TOML: {err}") from None
+        data = read_toml(path, "engine config file")
         if set(data) == {"engine"} and isinstance(data["engine"], dict):
             data = data["engine"]
         return cls.from_dict(data, source=str(path))

@@ -39,7 +39,9 @@ import numpy as np
 import pandas as pd
 
 from core.data.dataset import Dataset
+from core.engine.diversity import intra_list_diversity, normalized_rows
 from core.engine.models.base import Explanation, Recommender
+from core.engine.ranking import top_indices
 from core.exceptions import ModelMismatchError, UnknownIdError
 from core.suggest.holdout import in_holdout
 from core.suggest.reasons import CLIENT_FALLBACK, associate_reasons, client_reasons_many
@@ -49,11 +51,8 @@ from core.suggest.rerank import (
     complete_the_look,
     context_boosts,
     gift_candidates,
-    intra_list_diversity,
     item_vectors_for,
     mmr,
-    normalized_rows,
-    top_indices,
 )
 from core.suggest.rules import RuleContext, RuleResult, RuleSet
 
@@ -379,7 +378,7 @@ class Suggester:
             scores_row = self.model.score_clients([client_id], extra_events)[0]
         scores = np.asarray(scores_row, dtype=np.float64).copy()
         scores[~candidates] = -np.inf
-        pool = top_indices(scores, candidates, self.candidate_pool)
+        pool = top_indices(scores, self.candidate_pool, candidates)
         boosts = context_boosts(
             self.dataset,
             occasion=occasion,
@@ -510,7 +509,7 @@ class Suggester:
         ctx = self._ctx
         base, kind = self._generic_ranking(store_id)
         scores = np.where(candidates, base, -np.inf)
-        pool = top_indices(scores, candidates, self.candidate_pool)
+        pool = top_indices(scores, self.candidate_pool, candidates)
         boosts = context_boosts(
             self.dataset, occasion=occasion, season=season, as_of=self.as_of_,
             config=self.rules_.context,

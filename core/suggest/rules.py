@@ -67,7 +67,6 @@ per dataset in a :class:`RuleContext`.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -79,6 +78,7 @@ import pandas as pd
 import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from core.config_files import read_toml
 from core.data.dataset import Dataset, IdMap
 from core.data.schema import CLIENTS, ONLINE_STORE_ID, PRODUCTS, TableSpec, split_list
 from core.exceptions import ConfigError
@@ -549,11 +549,7 @@ class RuleContext:
     @classmethod
     def of(cls, dataset: Dataset) -> RuleContext:
         """The context of ``dataset`` (built on first use, then cached with it)."""
-        cache = dataset._cache
-        ctx = cache.get("core.suggest.rules.RuleContext")
-        if ctx is None:
-            ctx = cache["core.suggest.rules.RuleContext"] = cls(dataset)
-        return ctx  # type: ignore[no-any-return]
+        return dataset.derived(cls, lambda: cls(dataset))
 
     # ------------------------------------------------------------ products
     @property
@@ -1026,18 +1022,7 @@ class RuleSet:
         ConfigError
             When the file is missing, is not TOML, or holds a bad key.
         """
-        path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ConfigError(f"rules file not found: {path}") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"cannot read rules file {path}: {exc}") from None
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"rules file {path} is not valid TOML: {exc}") from None
-        return cls.from_dict(data, source=str(path))
+        return cls.from_dict(read_toml(path, "rules file"), source=str(path))
 
     @classmethod
     def default(cls) -> RuleSet:

@@ -27,8 +27,9 @@ Protocol
 
 Metrics are binary-relevance ranking metrics averaged over clients:
 Recall@k, Precision@k, NDCG@k (log2 discount), MAP@k, hit rate@k, plus
-catalogue coverage, intra-list diversity (1 - cosine over one-hot product
-attributes) and novelty (mean ``-log2`` of an item's training popularity).
+catalogue coverage, intra-list diversity (mean pairwise 1 - cosine in the
+vectors the suggestion pipeline diversifies and reports with,
+:func:`core.engine.diversity.diversity_vectors`) and novelty (mean ``-log2`` of an item's training popularity).
 Each is also available as a pure function of one ranked list.
 """
 
@@ -48,13 +49,17 @@ import scipy.sparse as sp
 
 from core.data.dataset import Dataset
 from core.data.schema import COLS
+from core.engine.diversity import (
+    ItemVectors,
+    diversity_vectors,
+    intra_list_diversity_rows,
+)
 from core.engine.models.base import Recommender
+from core.engine.ranking import top_indices
 
 RecommenderFactory = Callable[[], Recommender]
 Progress = Callable[[str, float], None]
 
-#: Product attributes one-hot encoded for intra-list diversity.
-DIVERSITY_ATTRIBUTES: tuple[str, ...] = ("designer", "category", "subcategory", "material", "color")
 #: Relevance by default: purchases only.
 DEFAULT_RELEVANT_EVENTS: tuple[str, ...] = ("purchase",)
 #: Columns of the markdown summary (the JSON holds every metric at every k).
@@ -144,10 +149,10 @@ def _train_dataset(dataset: Dataset, cutoff: pd.Timestamp) -> Dataset:
         clients=dataset.clients,
         events=train_events,
         source=f"{dataset.source} (events before {cutoff.date()})",
+        # The training data's "now" is the cutoff, not the latest launch date: time
+        # decay and new-arrival priors must be computed as a model at the cutoff would.
+        cutoff=cutoff,
     )
-    # The training data's "now" is the cutoff, not the latest launch date: time
-    # decay and new-arrival priors must be computed as a model at the cutoff would.
-    train._cache["as_of"] = cutoff
     return train
 
 
@@ -362,47 +367,6 @@ def catalogue_coverage(recommended_lists: Sequence[Sequence[Hashable]], n_items:
     return len(seen) / n_items
 
 
-def _ild_rows(lists: np.ndarray, item_vectors: sp.csr_matrix) -> np.ndarray:
-    """Intra-list diversity of each row of ``lists`` (item indices, -1 for a gap)."""
-    n, k = lists.shape
-    valid = lists >= 0
-    lengths = valid.sum(axis=1)
-    rows = np.repeat(np.arange(n), k)[valid.ravel()]
-    cols = lists.ravel()[valid.ravel()]
-    indicator = sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(n, item_vectors.shape[0]))
-    summed = indicator @ item_vectors
-    sq_sum = np.asarray(summed.multiply(summed).sum(axis=1)).ravel()
-    self_sq = indicator @ np.asarray(item_vectors.multiply(item_vectors).sum(axis=1)).ravel()
-    pairs = lengths * (lengths - 1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean_cos = (sq_sum - self_sq) / pairs
-    return np.where(pairs > 0, 1.0 - mean_cos, np.nan)
-
-
-def intra_list_diversity(
-    recommended: Sequence[int], item_vectors: np.ndarray | sp.spmatrix
-) -> float:
-    """Mean pairwise ``1 - cosine`` between the items of one list.
-
-    Parameters
-    ----------
-    recommended : sequence of int
-        Row indices into ``item_vectors`` (at least two).
-    item_vectors : array or sparse matrix, shape (n_items, n_features)
-        Item representations (attributes or factors); rows are L2-normalised here.
-
-    Returns
-    -------
-    float
-        0 for a list of identical items, 1 for mutually orthogonal ones.
-    """
-    idx = np.asarray(list(recommended), dtype=np.int64)
-    if idx.size < 2:
-        raise ValueError("intra-list diversity needs a list of at least two items")
-    vectors = _l2_rows(sp.csr_matrix(item_vectors, dtype=np.float64))
-    return float(_ild_rows(idx.reshape(1, -1), vectors)[0])
-
-
 def novelty(recommended: Sequence[int], popularity: np.ndarray) -> float:
     """Mean ``-log2(popularity)`` of the recommended items (higher = less obvious).
 
@@ -419,41 +383,6 @@ def novelty(recommended: Sequence[int], popularity: np.ndarray) -> float:
     if (p <= 0).any() or (p > 1).any():
         raise ValueError("popularity must be in (0, 1]; smooth zero counts before calling")
     return float(np.mean(-np.log2(p)))
-
-
-def _l2_rows(m: sp.csr_matrix) -> sp.csr_matrix:
-    norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
-    norms[norms == 0] = 1.0
-    return sp.csr_matrix(sp.diags(1.0 / norms) @ m)
-
-
-def attribute_vectors(products: pd.DataFrame) -> sp.csr_matrix:
-    """One-hot product attributes (:data:`DIVERSITY_ATTRIBUTES`), L2-normalised rows.
-
-    The same representation is used for every model so that their diversity
-    figures compare.
-    """
-    blocks = []
-    for col in DIVERSITY_ATTRIBUTES:
-        if col not in products.columns:
-            continue
-        values = products[col].fillna("").astype(str).to_numpy()
-        codes, uniques = pd.factorize(values)
-        keep = uniques != ""
-        if not keep.any():
-            continue
-        remap = np.cumsum(keep) - 1
-        mask = keep[codes]
-        rows = np.arange(len(values))[mask]
-        blocks.append(
-            sp.csr_matrix(
-                (np.ones(rows.size), (rows, remap[codes[mask]])),
-                shape=(len(values), int(keep.sum())),
-            )
-        )
-    if not blocks:
-        return sp.csr_matrix((len(products), 1))
-    return _l2_rows(sp.hstack(blocks, format="csr"))
 
 
 # ==================================================================== report
@@ -634,7 +563,6 @@ class _EvalData:
     cold_client: np.ndarray  # (n,) bool
     cold_product: np.ndarray  # (n_products,) bool
     popularity: np.ndarray  # (n_products,) in (0, 1]
-    vectors: sp.csr_matrix  # (n_products, n_attr)
     client_segments: sp.csr_matrix | None = None  # (n, n_seg) bool
     product_segments: sp.csr_matrix | None = None  # (n_products, n_seg) bool
 
@@ -708,7 +636,6 @@ def _prepare(
         cold_client=np.asarray(cold_client),
         cold_product=cold_product,
         popularity=popularity,
-        vectors=attribute_vectors(train.products),
     )
     if truth is not None and "client_segments" in truth and "product_segments" in truth:
         cs, ps = truth["client_segments"], truth["product_segments"]
@@ -724,25 +651,6 @@ def _chunk_size(n_products: int, requested: int | None) -> int:
     if requested is not None:
         return max(1, int(requested))
     return int(max(64, min(2048, 2**24 // max(n_products, 1))))
-
-
-def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the ``k`` best finite scores per row, best first (ties: lower index); -1 pads."""
-    n, m = scores.shape
-    kk = min(k, m)
-    part = (
-        np.argpartition(-scores, kk - 1, axis=1)[:, :kk]
-        if kk < m
-        else np.tile(np.arange(m), (n, 1))
-    )
-    vals = np.take_along_axis(scores, part, axis=1)
-    order = np.lexsort((part, -vals), axis=1)
-    top = np.take_along_axis(part, order, axis=1)
-    finite = np.isfinite(np.take_along_axis(scores, top, axis=1))
-    top = np.where(finite, top, -1)
-    if kk < k:
-        top = np.pad(top, ((0, 0), (0, k - kk)), constant_values=-1)
-    return top
 
 
 def rank_clients(
@@ -783,7 +691,7 @@ def rank_clients(
         if known is not None:
             block = known[start:stop].tocoo()
             scores[block.row, block.col] = -np.inf
-        out[start:stop] = _top_k(scores, k)
+        out[start:stop] = top_indices(scores, k)
     return out
 
 
@@ -807,7 +715,7 @@ def _mean(values: np.ndarray, mask: np.ndarray | None = None) -> float:
 
 
 def _score_model(
-    top: np.ndarray, data: _EvalData, k_list: Sequence[int]
+    top: np.ndarray, data: _EvalData, k_list: Sequence[int], vectors: ItemVectors
 ) -> tuple[dict[str, float], list[dict[str, Any]], dict[str, Any] | None]:
     n_products = data.relevant.shape[1]
     hits = _gather(data.relevant, top)
@@ -820,7 +728,7 @@ def _score_model(
             row[f"{name}@{k}"] = _mean(values)
         topk = top[:, :k]
         row[f"Coverage@{k}"] = np.unique(topk[topk >= 0]).size / n_products
-        row[f"Diversity@{k}"] = _mean(_ild_rows(topk, data.vectors)) if k > 1 else float("nan")
+        row[f"Diversity@{k}"] = _mean(intra_list_diversity_rows(vectors, topk))
         valid = topk >= 0
         row[f"Novelty@{k}"] = (
             float(-np.log2(data.popularity[topk[valid]]).mean()) if valid.any() else float("nan")
@@ -983,7 +891,9 @@ def evaluate(
         progress(f"scoring {name}", (i + 0.5) / len(models))
         top = rank_clients(model, list(data.client_ids), k_max, data.known, chunk_size)
         t2 = time.perf_counter()
-        row, slices, taste = _score_model(top, data, ks)
+        row, slices, taste = _score_model(
+            top, data, ks, diversity_vectors(model, split.train.products)
+        )
         rows.append({"model": name, **row, "fit_s": t1 - t0, "score_s": t2 - t1})
         slice_rows += [{"model": name, **s} for s in slices]
         if taste is not None:
@@ -1002,7 +912,8 @@ def evaluate(
         "seed": seed,
         "candidates": "whole catalogue minus products the client bought before the cutoff",
         "novelty": "mean -log2((clients who touched the item + 1) / (active clients + 1))",
-        "diversity": "1 - mean pairwise cosine of one-hot " + "/".join(DIVERSITY_ATTRIBUTES),
+        "diversity": "1 - mean pairwise cosine in the vectors the app shows diversity in "
+        "(the model's item embedding when it has one, else one-hot attributes and tags)",
     }
     return EvaluationReport(
         metrics=metrics,

@@ -29,6 +29,7 @@ import pandas as pd
 from core.data.dataset import Dataset
 from core.data.schema import COLS, EVENT_TYPES
 from core.engine.config import EngineConfig
+from core.engine.ranking import top_indices
 from core.exceptions import NotFittedError
 
 ContributionKind = Literal["item", "attribute", "prior", "preference"]
@@ -88,50 +89,6 @@ class Explanation:
     @property
     def total(self) -> float:
         return float(sum(c.value for c in self.contributions))
-
-
-_SAMPLE_STRIDE = 16  # top-k pre-selection looks at every 16th score first
-
-
-def top_indices(scores: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the ``k`` best finite ``scores``, best first (ties: lower index).
-
-    Exact, and faster than a full ``argpartition`` on a large catalogue: the
-    ``2k``-th best of every 16th score is a threshold that at least ``2k``
-    scores reach, so the best ``k`` are among the scores at or above it, and
-    only those few are partitioned.
-
-    Parameters
-    ----------
-    scores : ndarray, shape (n,)
-        ``-inf`` marks products that may not be returned (NaN too).
-    k : int
-        How many at most (fewer when fewer are finite).
-    """
-    n = scores.size
-    k = min(k, n)
-    if k <= 0:
-        return np.zeros(0, dtype=np.int64)
-    candidates = None
-    sample = scores[::_SAMPLE_STRIDE]
-    m = 2 * k
-    if n >= 8 * m * _SAMPLE_STRIDE:  # large enough for the sample to pay
-        sample = sample[np.isfinite(sample)]
-        if sample.size >= m:
-            threshold = np.partition(sample, sample.size - m)[sample.size - m]
-            candidates = np.flatnonzero(scores >= threshold)
-            candidates = candidates[np.isfinite(scores[candidates])]
-    if candidates is None:
-        candidates = np.flatnonzero(np.isfinite(scores))
-    if candidates.size > k:
-        sub = scores[candidates]
-        part = np.argpartition(-sub, k - 1)[:k]
-        # Ties at the k-th score: keep every tied candidate, the lexsort picks lower indices.
-        kth = sub[part].min()
-        candidates = candidates[sub >= kth]
-    vals = scores[candidates]
-    order = np.lexsort((candidates, -vals))[:k]
-    return candidates[order]
 
 
 @dataclass(frozen=True)

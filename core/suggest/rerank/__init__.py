@@ -29,7 +29,14 @@ import scipy.sparse as sp
 from sklearn.preprocessing import normalize
 
 from core.data.dataset import Dataset
-from core.data.schema import COLS, join_list, split_list
+from core.data.schema import COLS, join_list
+from core.engine.diversity import (
+    ItemVectors,
+    attribute_vectors,
+    diversity_vectors,
+    normalized_rows,
+    style_tag_matrix,
+)
 from core.suggest.rules import ContextConfig, RuleContext, RuleSet
 
 # Colours that read as one family in a look ("neutral tones").
@@ -84,80 +91,11 @@ def color_family(color: str) -> str:
 
 
 # =================================================================== vectors
-def normalized_rows(item_vectors: Any, idx: np.ndarray) -> np.ndarray:
-    """Rows ``idx`` of ``item_vectors`` L2-normalised, as a dense array (zero rows stay zero).
-
-    Parameters
-    ----------
-    item_vectors : ndarray or sparse matrix, shape (n_products, n_dims)
-    idx : ndarray of int
-
-    Returns
-    -------
-    ndarray, shape (len(idx), n_dims)
-    """
-    rows = item_vectors[idx]
-    if sp.issparse(rows):
-        return np.asarray(normalize(sp.csr_matrix(rows, dtype=np.float64)).toarray())
-    rows = np.asarray(rows, dtype=np.float64)
-    if rows.ndim != 2:
-        raise ValueError(f"item_vectors must be 2-D (n_products, n_dims), got shape {rows.shape}")
-    norms = np.linalg.norm(rows, axis=1, keepdims=True)
-    return np.divide(rows, norms, out=np.zeros_like(rows), where=norms > 0)
-
-
-def attribute_vectors(dataset: Dataset) -> sp.csr_matrix:
-    """One-hot product attributes (designer, category, subcategory, material, colour, tags).
-
-    Each block has unit weight before row normalisation, so sharing a
-    designer counts as much as sharing a category. Cached per dataset.
-
-    Returns
-    -------
-    csr_matrix, shape (n_products, n_attribute_values)
-    """
-    ctx = RuleContext.of(dataset)
-    key = ("attribute_vectors",)
-    cached = ctx._masks.get(key)
-    if cached is not None:
-        return cached  # type: ignore[return-value]
-    p = dataset.products
-    n = len(p)
-    blocks = []
-    for col in ("designer", "category", "subcategory", "material", "color"):
-        codes, _ = pd.factorize(p[col].astype(object).fillna("").astype(str).str.lower())
-        codes = np.asarray(codes)
-        ok = (codes >= 0) & (
-            p[col].astype(object).fillna("").astype(str).str.strip() != ""
-        ).to_numpy()
-        width = int(codes.max()) + 1 if codes.size else 0
-        blocks.append(
-            sp.csr_matrix(
-                (np.ones(ok.sum()), (np.flatnonzero(ok), codes[ok])), shape=(n, max(width, 1))
-            )
-        )
-    blocks.append(_tag_matrix(dataset))
-    out = normalize(sp.hstack(blocks, format="csr"))
-    ctx._masks[key] = out  # type: ignore[assignment]
-    return out
-
-
-def _tag_matrix(dataset: Dataset) -> sp.csr_matrix:
-    """Binary products x style tags (cached per dataset)."""
-    ctx = RuleContext.of(dataset)
-    key = ("tag_matrix",)
-    if key not in ctx._masks:
-        tags = dataset.products["style_tags"].map(lambda v: [t.lower() for t in split_list(v)])
-        vocab: dict[str, int] = {}
-        rows, cols = [], []
-        for i, ts in enumerate(tags):
-            for t in dict.fromkeys(ts):
-                rows.append(i)
-                cols.append(vocab.setdefault(t, len(vocab)))
-        ctx._masks[key] = sp.csr_matrix(  # type: ignore[assignment]
-            (np.ones(len(rows)), (rows, cols)), shape=(len(tags), max(len(vocab), 1))
-        )
-    return ctx._masks[key]  # type: ignore[return-value]
+def tag_matrix(dataset: Dataset) -> sp.csr_matrix:
+    """Binary products x lower-cased style tags (kept with the dataset)."""
+    return dataset.derived(
+        (style_tag_matrix, "products"), lambda: style_tag_matrix(dataset.products["style_tags"])
+    )
 
 
 # ======================================================================= MMR
@@ -279,17 +217,6 @@ def mmr(
             max_sim = np.maximum(max_sim, sim) if started else sim
         started = True
     return cand[np.array(chosen, dtype=np.int64)]
-
-
-def intra_list_diversity(item_vectors: Any, idx: Sequence[int] | np.ndarray) -> float:
-    """Mean pairwise ``1 - cosine`` over a list (0.0 for fewer than two items)."""
-    idx = np.asarray(idx, dtype=np.int64)
-    if idx.size < 2:
-        return 0.0
-    v = normalized_rows(item_vectors, idx)
-    s = v @ v.T
-    iu = np.triu_indices(idx.size, k=1)
-    return float(np.mean(1.0 - s[iu]))
 
 
 # =================================================================== context
@@ -650,7 +577,7 @@ def _attribute_parts(dataset: Dataset, a: int) -> dict[str, np.ndarray]:
     same_color = (fam == fam[a]) & (color[a] != "")
     mat = ctx.column("products", "material")
     same_mat = (mat == mat[a]) & (mat[a] != "")
-    t = _tag_matrix(dataset)
+    t = tag_matrix(dataset)
     overlap = np.asarray((t @ t[a].T).toarray()).ravel()
     sizes = np.asarray(t.sum(axis=1)).ravel()
     union = sizes + sizes[a] - overlap
@@ -866,18 +793,16 @@ def _budget_text(r: GiftRecipient, currency: str) -> str:
     return ""
 
 
-def item_vectors_for(model: Any, dataset: Dataset) -> Any:
-    """The item vectors diversity is measured with.
+def item_vectors_for(model: Any, dataset: Dataset) -> ItemVectors:
+    """The item vectors lists are diversified and measured in (kept with the dataset).
 
-    The model's ``item_embedding()`` (dense or sparse, one row per product)
-    when it has one of the right shape, else :func:`attribute_vectors`.
+    See :func:`core.engine.diversity.diversity_vectors`.
     """
-    fn = getattr(model, "item_embedding", None)
-    if callable(fn):
-        v = fn()
-        if v is not None and getattr(v, "shape", (0,))[0] == len(dataset.product_ids):
-            return v
-    return attribute_vectors(dataset)
+    if callable(getattr(model, "item_embedding", None)):
+        return diversity_vectors(model, dataset.products)
+    return dataset.derived(
+        (attribute_vectors, "products"), lambda: attribute_vectors(dataset.products)
+    )
 
 
 def labels_of(dataset: Dataset, column: str) -> np.ndarray:
@@ -888,14 +813,3 @@ def labels_of(dataset: Dataset, column: str) -> np.ndarray:
     if column == "designer":
         return ctx.designer_codes[0]
     return pd.factorize(ctx.column("products", column))[0]
-
-
-def top_indices(scores: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray:
-    """Indices of the ``n`` best scores within ``mask``, best first (ties by index)."""
-    idx = np.flatnonzero(mask & np.isfinite(scores))
-    if n <= 0:
-        return idx[:0]
-    if idx.size > n:
-        part = np.argpartition(-scores[idx], n - 1)[:n]
-        idx = idx[part]
-    return idx[np.lexsort((idx, -scores[idx]))]
