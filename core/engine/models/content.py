@@ -21,6 +21,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 from core.data.dataset import Dataset
+from core.engine.cells import row_selector
+from core.engine.events import positions
 from core.engine.features import PREFERENCES, ProductFeatures
 from core.engine.interactions import (
     ClientRows,
@@ -29,9 +31,7 @@ from core.engine.interactions import (
     csr_to_state,
     interactions_from_state,
     interactions_to_state,
-    positions,
     resolve_interactions,
-    row_selector,
 )
 from core.engine.models.base import (
     ConfiguredRecommender,

@@ -55,6 +55,7 @@ from threadpoolctl import ThreadpoolController, threadpool_limits
 
 from core.data.dataset import Dataset
 from core.engine.config import EngineConfig
+from core.engine.events import positions
 from core.engine.features import ProductFeatures
 from core.engine.interactions import (
     ClientRows,
@@ -63,7 +64,6 @@ from core.engine.interactions import (
     csr_to_state,
     interactions_from_state,
     interactions_to_state,
-    positions,
     resolve_interactions,
 )
 from core.engine.models.base import (

@@ -22,12 +22,12 @@ from threadpoolctl import threadpool_limits
 
 from core.data.dataset import Dataset
 from core.engine.config import EngineConfig
+from core.engine.events import positions
 from core.engine.interactions import (
     ClientRows,
     Interactions,
     interactions_from_state,
     interactions_to_state,
-    positions,
     resolve_interactions,
 )
 from core.engine.models.base import (

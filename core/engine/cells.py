@@ -1,0 +1,236 @@
+"""The per-block arithmetic of the interaction matrix: events -> cells -> matrix rows.
+
+A block is any set of whole client rows (the whole log, one client's
+request, or one partition of a partitioned event log): the functions here
+see only the events of the rows they build, plus the fit's normalisation
+statistics, so every path that builds rows -- :func:`~core.engine.interactions.build_interactions`,
+:meth:`~core.engine.interactions.Interactions.fold_in` and the scale-out fit --
+runs the same code and gets the same cells.
+
+1. :func:`event_cells`: one unaggregated cell per event with its decayed
+   weight split into sufficient statistics (other taste, strongest rank,
+   gross purchase weight, purchase and return counts);
+2. :func:`aggregate_cells`: cells sharing (row, product) summed;
+3. :func:`finalize_rows`: returns netted, confidence transform,
+   normalisation against popularity (idf / BM25, statistics learnt at the fit
+   or given), the strongest event code of each cell.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from core.data.schema import EVENT_TYPES
+from core.engine.config import TASTE_EVENT_TYPES, EngineConfig
+from core.engine.events import EventArrays
+
+PURCHASE = EVENT_TYPES.index("purchase")
+RETURN = EVENT_TYPES.index("return")
+# Ties between equally weighted events go to what the client did more deliberately.
+_TIE_ORDER = ("email_open", "view", "email_click", "zoom", "wishlist", "try_on", "purchase")
+
+
+@dataclass(frozen=True)
+class Cells:
+    """Per-cell sufficient statistics, sorted by (row, col) once aggregated.
+
+    ``other`` is the decayed weight of taste events other than purchases,
+    ``rank`` the rank of the strongest of them (-1 for none), ``p_gross`` the
+    decayed weight of non-gift purchases before returns, ``p_n`` the number of
+    purchases (gifts included) and ``r_n`` the number of returns.
+    """
+
+    rows: np.ndarray
+    cols: np.ndarray
+    other: np.ndarray
+    rank: np.ndarray
+    p_gross: np.ndarray
+    p_n: np.ndarray
+    r_n: np.ndarray
+
+
+def event_ranks(config: EngineConfig) -> np.ndarray:
+    """Rank of each event type by weight (ties: the more deliberate act wins).
+
+    Returns
+    -------
+    ndarray, shape (len(EVENT_TYPES),), int8
+        Higher is stronger; ``return`` gets -1.
+    """
+    order = sorted(TASTE_EVENT_TYPES, key=lambda t: (config.event_weight(t), _TIE_ORDER.index(t)))
+    ranks = np.full(len(EVENT_TYPES), -1, dtype=np.int8)
+    for r, t in enumerate(order):
+        ranks[EVENT_TYPES.index(t)] = r
+    return ranks
+
+
+def _weights(config: EngineConfig) -> np.ndarray:
+    return np.array([config.event_weight(t) for t in EVENT_TYPES], dtype=np.float64)
+
+
+def event_cells(ev: EventArrays, config: EngineConfig) -> tuple[Cells, np.ndarray]:
+    """One (unaggregated) cell per event, and every event's decayed weight."""
+    w = np.exp2(-ev.age_days / config.half_life_days)
+    w *= _weights(config)[ev.types]
+    taste = ~ev.gift if config.exclude_gifts else np.ones(ev.gift.size, dtype=bool)
+    is_p = ev.types == PURCHASE
+    is_r = ev.types == RETURN
+    is_other = taste & ~is_p & ~is_r & (w > 0)
+    ranks = event_ranks(config)
+    cells = Cells(
+        rows=ev.rows,
+        cols=ev.cols,
+        other=np.where(is_other, w, 0.0),
+        rank=np.where(is_other, ranks[ev.types], np.int8(-1)).astype(np.int8),
+        p_gross=np.where(taste & is_p, w, 0.0),
+        p_n=is_p,
+        r_n=is_r & config.returns_cancel,
+    )
+    return cells, w
+
+
+def concat_cells(a: Cells, b: Cells) -> Cells:
+    return Cells(
+        *(
+            np.concatenate([getattr(a, f), getattr(b, f)])
+            for f in ("rows", "cols", "other", "rank", "p_gross", "p_n", "r_n")
+        )
+    )
+
+
+def aggregate_cells(cells: Cells, n_products: int, return_inverse: bool = False) -> Any:
+    """Sum the statistics of cells sharing (row, col); sort by (row, col)."""
+    keys = cells.rows.astype(np.int64) * n_products + cells.cols
+    uniq, inv = np.unique(keys, return_inverse=True)
+    del keys
+    n = uniq.size
+    rank = np.full(n, -1, dtype=np.int8)
+    np.maximum.at(rank, inv, cells.rank)
+    out = Cells(
+        rows=(uniq // n_products).astype(np.int32),
+        cols=(uniq % n_products).astype(np.int32),
+        other=np.bincount(inv, weights=cells.other, minlength=n),
+        rank=rank,
+        p_gross=np.bincount(inv, weights=cells.p_gross, minlength=n),
+        p_n=np.bincount(inv, weights=cells.p_n, minlength=n),
+        r_n=np.bincount(inv, weights=cells.r_n, minlength=n),
+    )
+    return (inv, out) if return_inverse else out
+
+
+def group_sums(
+    group: np.ndarray, cols: np.ndarray, w: np.ndarray, n_groups: int, n_cols: int
+) -> sp.csr_matrix:
+    """csr (n_groups, n_cols) of ``w`` summed per (group, col); negative groups dropped."""
+    ok = group >= 0
+    keys = group[ok].astype(np.int64) * n_cols + cols[ok]
+    if n_groups * n_cols <= 50_000_000:
+        dense = np.bincount(keys, weights=w[ok], minlength=n_groups * n_cols)
+        return sp.csr_matrix(dense.reshape(n_groups, n_cols))
+    uniq, inv = np.unique(keys, return_inverse=True)
+    sums = np.bincount(inv, weights=w[ok])
+    return sp.csr_matrix((sums, (uniq // n_cols, uniq % n_cols)), shape=(n_groups, n_cols))
+
+
+def keep_share(p_n: np.ndarray, r_n: np.ndarray, config: EngineConfig) -> np.ndarray:
+    """Share of a cell's purchase weight that survives its returns."""
+    if not config.returns_cancel:
+        return np.ones(p_n.size)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(p_n > 0, np.clip(1.0 - r_n / np.maximum(p_n, 1.0), 0.0, 1.0), 0.0)
+
+
+@dataclass(frozen=True)
+class FinalizedRows:
+    matrix: sp.csr_matrix
+    strongest: sp.csr_matrix
+    strength: np.ndarray
+    idf: np.ndarray | None
+    avg_len: float
+
+
+def finalize_rows(
+    cells: Cells,
+    n_rows: int,
+    n_products: int,
+    config: EngineConfig,
+    idf: np.ndarray | None,
+    avg_len: float,
+    fit: bool = False,
+) -> FinalizedRows:
+    """Aggregated cell statistics -> matrix rows (and, when ``fit``, the normalisation)."""
+    purchase = cells.p_gross * keep_share(cells.p_n, cells.r_n, config)
+    taste = cells.other + purchase
+    strength = np.bincount(cells.rows, weights=taste, minlength=n_rows)
+    p_rank = event_ranks(config)[PURCHASE]
+    rank = np.where(purchase > 0, np.maximum(cells.rank, p_rank), cells.rank)
+    nz = taste > 0
+    rows, cols, taste, rank = cells.rows[nz], cells.cols[nz], taste[nz], rank[nz]
+    value = np.log1p(taste) if config.confidence == "log1p" else taste
+    if config.item_normalization != "none":
+        if fit:
+            df = np.bincount(cols, minlength=n_products)
+            idf = np.log((1.0 + n_rows) / (1.0 + df)) + 1.0
+        assert idf is not None
+        if config.item_normalization == "bm25":
+            length = np.bincount(rows, weights=value, minlength=n_rows)
+            if fit:
+                active = length > 0
+                avg_len = float(length[active].mean()) if active.any() else 1.0
+            k1, b = config.bm25_k1, config.bm25_b
+            norm = (1.0 - b) + b * length[rows] / avg_len
+            value = value * (k1 + 1.0) / (k1 * norm + value)
+        value = value * idf[cols]
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
+    indices = cols.astype(np.int32)
+    shape = (n_rows, n_products)
+    matrix = sp.csr_matrix((value.astype(np.float32), indices, indptr), shape=shape)
+    codes = _rank_to_code(config)[rank]
+    strongest = sp.csr_matrix((codes, indices, indptr), shape=shape)
+    return FinalizedRows(matrix, strongest, strength, idf, avg_len)
+
+
+def _rank_to_code(config: EngineConfig) -> np.ndarray:
+    ranks = event_ranks(config)
+    out = np.zeros(int(ranks.max()) + 1, dtype=np.int8)
+    for code, r in enumerate(ranks):
+        if r >= 0:
+            out[r] = code
+    return out
+
+
+def cells_csr(cells: Cells, mask: np.ndarray, data: np.ndarray, n_rows: int, n_cols: int) -> Any:
+    rows = cells.rows[mask]
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
+    return sp.csr_matrix(
+        (data[mask], cells.cols[mask].astype(np.int32), indptr), shape=(n_rows, n_cols)
+    )
+
+
+def row_selector(indptr: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Positions in a csr's data of the cells of ``rows`` (in that order, repeats allowed)."""
+    starts, ends = indptr[rows], indptr[rows + 1]
+    lengths = ends - starts
+    if lengths.sum() == 0:
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+    return np.arange(int(lengths.sum())) + offsets
+
+
+def take_rows(
+    m: sp.csr_matrix, rows: np.ndarray, out_rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, col, value) of the cells of ``rows`` of ``m``, re-labelled ``out_rows``."""
+    sel = row_selector(m.indptr, rows)
+    lengths = m.indptr[rows + 1] - m.indptr[rows]
+    return (
+        np.repeat(out_rows.astype(np.int64), lengths),
+        m.indices[sel].astype(np.int64),
+        m.data[sel],
+    )

@@ -1,0 +1,210 @@
+"""Event frames -> per-event arrays: the checked, typed input of the interaction arithmetic.
+
+:func:`event_arrays` turns an events table (the dataset's, or a request's
+few extra events) into :class:`EventArrays` -- output row, product index,
+event-type code, age in days as of a date, gift flag -- checking product ids
+and event types on the way. :func:`positions` looks external ids up in an
+:class:`~core.data.ids.IdMap` fast enough for one request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core.data.dataset import IdMap
+from core.data.schema import EVENT_TYPES
+from core.exceptions import UnknownIdError
+
+_NS_PER_DAY = 86_400 * 1_000_000_000
+_REQUIRED_EXTRA = ("client_id", "product_id", "event_type")
+_TYPE_CODE = {t: c for c, t in enumerate(EVENT_TYPES)}
+FEW_IDS = 32  # below this many ids, hash look-ups beat building an Index
+
+
+def positions(ids_map: IdMap, ids: Sequence[Any], *, strict: bool = True) -> np.ndarray:
+    """Internal indices of external ``ids`` (-1 for unknown ones when not ``strict``).
+
+    Same result as ``IdMap.to_internal``, faster for the few ids of one request.
+
+    Raises
+    ------
+    UnknownIdError
+        When ``strict`` and an id is unknown (the message names it).
+    """
+    if len(ids) > FEW_IDS:
+        return ids_map.to_internal(list(ids), strict=strict)
+    lookup = ids_map.position_dict()
+    if lookup is not None:
+        out = np.array([lookup.get(str(x), -1) for x in ids], dtype=np.int64)
+    else:
+        out = np.empty(len(ids), dtype=np.int64)
+        index = ids_map.index
+        for n, external in enumerate(ids):
+            try:
+                loc = index.get_loc(str(external))
+            except KeyError:
+                loc = -1
+            out[n] = loc if isinstance(loc, int | np.integer) else -1
+    if strict and (out < 0).any():
+        return ids_map.to_internal([str(x) for x in ids], strict=True)  # raises, naming them
+    return out
+
+
+@dataclass(frozen=True)
+class EventArrays:
+    """Per-event arrays: the checked input of :func:`core.engine.cells.event_cells`."""
+
+    rows: np.ndarray  # int32 row of the output
+    cols: np.ndarray  # int32 product index
+    types: np.ndarray  # int8 code into EVENT_TYPES
+    age_days: np.ndarray  # float64, >= 0
+    gift: np.ndarray  # bool
+
+
+def codes_in(values: pd.Series, index: pd.Index) -> np.ndarray:
+    """Positions of ``values`` in ``index`` (-1 where absent), factorised first for speed."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    if len(uniques) == 0:
+        return np.full(len(values), -1, dtype=np.int32)
+    pos = index.get_indexer(pd.Index(np.asarray(uniques, dtype=object).astype(str)))
+    pos = np.append(pos, -1).astype(np.int32)  # code -1 (missing) maps to -1
+    return pos[codes]
+
+
+def check_extra_columns(extra: pd.DataFrame) -> None:
+    missing = [c for c in _REQUIRED_EXTRA if c not in extra.columns]
+    if missing:
+        raise ValueError(
+            f"extra_events lacks column(s) {', '.join(missing)}; "
+            f"it needs {', '.join(_REQUIRED_EXTRA)} (timestamp and is_gift are optional)"
+        )
+
+
+def check_event_types(types: Iterable[Any]) -> None:
+    bad = {str(t) for t in types} - set(EVENT_TYPES)
+    if bad:
+        raise ValueError(
+            f"extra_events has unknown event type(s) {', '.join(sorted(map(repr, bad)))}; "
+            f"expected one of {', '.join(EVENT_TYPES)}"
+        )
+
+
+def extra_table(extra: pd.DataFrame) -> dict[str, list[Any]]:
+    """A request's few extra events as lists by column, checked.
+
+    One ``to_numpy`` for the whole frame: reading a few rows column by column
+    through pandas costs more than the rest of a fold-in.
+
+    Raises
+    ------
+    ValueError
+        For a missing required column or an unknown event type.
+    """
+    check_extra_columns(extra)
+    values = extra.to_numpy(dtype=object)
+    names = list(extra.columns)
+    table = {
+        c: values[:, names.index(c)].tolist()
+        for c in (*_REQUIRED_EXTRA, "timestamp", "is_gift")
+        if c in names
+    }
+    check_event_types(table["event_type"])
+    return table
+
+
+def event_arrays(
+    events: pd.DataFrame,
+    *,
+    rows: np.ndarray,
+    product_ids: IdMap,
+    as_of: pd.Timestamp,
+    clip_future: bool,
+) -> EventArrays:
+    """Per-event arrays of ``events`` (rows given; product ids and types checked).
+
+    A request's few events take :func:`few_event_arrays`, same result without
+    pandas' per-column machinery, which costs more than the work there.
+    """
+    if len(events) <= FEW_IDS:
+        return few_event_arrays(
+            extra_table(events),
+            rows=rows,
+            product_ids=product_ids,
+            as_of=as_of,
+            clip_future=clip_future,
+        )
+    cols = codes_in(events["product_id"], product_ids.index)
+    if (cols < 0).any():
+        bad = events["product_id"].to_numpy()[cols < 0][:5]
+        raise UnknownIdError(f"unknown product id(s): {', '.join(repr(str(b)) for b in bad)}")
+    types = codes_in(events["event_type"], pd.Index(EVENT_TYPES)).astype(np.int8)
+    if "timestamp" in events.columns:
+        ts = pd.to_datetime(events["timestamp"])
+        if getattr(ts.dt, "tz", None) is not None:
+            ts = ts.dt.tz_convert(None)
+        ns = ts.to_numpy(dtype="datetime64[ns]").view(np.int64)
+        age = (as_of.as_unit("ns").value - ns) / _NS_PER_DAY
+        age[ts.isna().to_numpy()] = 0.0  # an undated extra event happens now
+    else:
+        age = np.zeros(len(events))
+    if clip_future:
+        age = np.maximum(age, 0.0)
+    gift = (
+        events["is_gift"].fillna(False).to_numpy(dtype=bool)
+        if "is_gift" in events.columns
+        else np.zeros(len(events), dtype=bool)
+    )
+    return EventArrays(
+        rows=np.asarray(rows, dtype=np.int32),
+        cols=cols,
+        types=types,
+        age_days=np.asarray(age, dtype=np.float64),
+        gift=gift,
+    )
+
+
+def few_event_arrays(
+    table: dict[str, list[Any]],
+    *,
+    rows: np.ndarray,
+    product_ids: IdMap,
+    as_of: pd.Timestamp,
+    clip_future: bool,
+) -> EventArrays:
+    """:func:`event_arrays` value by value, for a few events (see :func:`extra_table`)."""
+    products = [str(p) for p in table["product_id"]]
+    cols = positions(product_ids, products, strict=False).astype(np.int32)
+    if (cols < 0).any():
+        bad = [p for p, c in zip(products, cols, strict=True) if c < 0][:5]
+        raise UnknownIdError(f"unknown product id(s): {', '.join(repr(b) for b in bad)}")
+    types = np.array([_TYPE_CODE.get(str(t), -1) for t in table["event_type"]], dtype=np.int8)
+    n = len(products)
+    age = np.zeros(n)
+    if "timestamp" in table:
+        now = as_of.as_unit("ns").value
+        for e, value in enumerate(table["timestamp"]):
+            ts = pd.NaT if value is None else pd.Timestamp(value)
+            if pd.isna(ts):
+                continue  # an undated extra event happens now
+            if ts.tzinfo is not None:
+                ts = ts.tz_convert(None)
+            age[e] = (now - ts.as_unit("ns").value) / _NS_PER_DAY
+    if clip_future:
+        age = np.maximum(age, 0.0)
+    gift = np.zeros(n, dtype=bool)
+    if "is_gift" in table:
+        gift[:] = [False if pd.isna(g) else bool(g) for g in table["is_gift"]]
+    return EventArrays(
+        rows=np.asarray(rows, dtype=np.int32), cols=cols, types=types, age_days=age, gift=gift
+    )
+
+
+def select_events(ev: EventArrays, mask: np.ndarray) -> EventArrays:
+    return EventArrays(
+        ev.rows[mask], ev.cols[mask], ev.types[mask], ev.age_days[mask], ev.gift[mask]
+    )
