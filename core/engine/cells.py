@@ -234,3 +234,50 @@ def take_rows(
         m.indices[sel].astype(np.int64),
         m.data[sel],
     )
+
+
+@dataclass(frozen=True)
+class Demand:
+    """Decayed demand per product (and per store) of a block of events.
+
+    Sums over blocks give the demand of the whole log.
+    """
+
+    popularity: np.ndarray  # (n_products,) with half_life_days
+    trend: np.ndarray  # (n_products,) with trend_half_life_days
+    store_popularity: sp.csr_matrix  # (n_stores, n_products)
+    store_trend: sp.csr_matrix  # (n_stores, n_products)
+
+
+def event_demand(
+    ev: EventArrays,
+    w: np.ndarray,
+    cells: Cells,
+    inverse: np.ndarray,
+    store: np.ndarray,
+    config: EngineConfig,
+    n_stores: int,
+    n_products: int,
+) -> Demand:
+    """Demand of every event (gifts too), purchases netted of their returns.
+
+    Parameters
+    ----------
+    ev : EventArrays
+    w : ndarray, shape (n_events,)
+        Each event's decayed weight (from :func:`event_cells`); scaled in place.
+    cells, inverse : Cells, ndarray
+        The aggregated cells and each event's cell (``aggregate_cells(..., return_inverse=True)``).
+    store : ndarray, shape (n_events,)
+        Store index of each event (-1: counted in no store).
+    """
+    is_purchase = np.flatnonzero(ev.types == PURCHASE)
+    w[is_purchase] *= keep_share(cells.p_n, cells.r_n, config)[inverse[is_purchase]]
+    del is_purchase
+    popularity = np.bincount(ev.cols, weights=w, minlength=n_products)
+    store_pop = group_sums(store, ev.cols, w, n_stores, n_products)
+    # The trend re-weights the same demand with its own half-life.
+    w *= np.exp2(ev.age_days * (1.0 / config.half_life_days - 1.0 / config.trend_half_life_days))
+    trend = np.bincount(ev.cols, weights=w, minlength=n_products)
+    store_trend = group_sums(store, ev.cols, w, n_stores, n_products)
+    return Demand(popularity, trend, store_pop, store_trend)

@@ -36,21 +36,20 @@ import scipy.sparse as sp
 
 from core.data.dataset import Dataset, IdMap
 from core.engine.cells import (
-    PURCHASE,
     Cells,
     aggregate_cells,
     cells_csr,
     concat_cells,
     event_cells,
+    event_demand,
     finalize_rows,
-    group_sums,
-    keep_share,
     row_selector,
     take_rows,
 )
 from core.engine.config import INTERACTION_FIELDS, EngineConfig
 from core.engine.events import (
     FEW_IDS,
+    EventArrays,
     check_event_types,
     check_extra_columns,
     codes_in,
@@ -203,13 +202,23 @@ class Interactions:
         uniq, inverse = np.unique(np.asarray(ids, dtype=object), return_inverse=True)
         uniq_idx = positions(self.client_ids, list(uniq), strict=False)
         n = len(uniq)
-        # Stored statistics of the known clients, re-indexed to output rows.
+        stored = self._stored_cells(uniq_idx)
+        events = self._request_events(uniq, extra_events, extra_clients, table, few)
+        new, _ = event_cells(events, self.config)
+        cells = aggregate_cells(concat_cells(stored, new), len(self.product_ids))
+        rows = finalize_rows(cells, n, len(self.product_ids), self.config, self.idf, self.avg_len)
+        if n == len(ids) and (inverse.ravel() == np.arange(n)).all():  # ids unique and sorted
+            return ClientRows(rows.matrix, rows.strongest, rows.strength)
+        return ClientRows(rows.matrix[inverse], rows.strongest[inverse], rows.strength[inverse])
+
+    def _stored_cells(self, uniq_idx: np.ndarray) -> Cells:
+        """Stored statistics of the known clients among ``uniq_idx``, re-indexed to output rows."""
         pos = np.flatnonzero(uniq_idx >= 0)
         other = take_rows(self.other_cells, uniq_idx[pos], pos)
         purch = take_rows(self.purchase_cells, uniq_idx[pos], pos)
         o_sel = row_selector(self.other_cells.indptr, uniq_idx[pos])
         p_sel = row_selector(self.purchase_cells.indptr, uniq_idx[pos])
-        stored = Cells(
+        return Cells(
             rows=np.concatenate([other[0], purch[0]]),
             cols=np.concatenate([other[1], purch[1]]),
             other=np.concatenate([other[2].astype(np.float64), np.zeros(purch[2].size)]),
@@ -220,31 +229,34 @@ class Interactions:
             p_n=np.concatenate([np.zeros(other[2].size), self.purchase_n[p_sel]]),
             r_n=np.concatenate([np.zeros(other[2].size), self.return_n[p_sel]]),
         )
+
+    def _request_events(
+        self,
+        uniq: np.ndarray,
+        extra_events: pd.DataFrame,
+        extra_clients: list[str],
+        table: dict[str, list[Any]],
+        few: bool,
+    ) -> EventArrays:
+        """The extra events of the requested clients (rows = positions in ``uniq``)."""
         row_of = {c: r for r, c in enumerate(uniq.tolist())}
         ev_rows = np.array([row_of.get(c, -1) for c in extra_clients], dtype=np.int64)
         keep = ev_rows >= 0
         if few:
-            events = few_event_arrays(
+            return few_event_arrays(
                 {c: [v for v, k in zip(vals, keep, strict=True) if k] for c, vals in table.items()},
                 rows=ev_rows[keep],
                 product_ids=self.product_ids,
                 as_of=self.as_of,
                 clip_future=True,
             )
-        else:
-            events = event_arrays(
-                extra_events if keep.all() else extra_events[keep],
-                rows=ev_rows[keep],
-                product_ids=self.product_ids,
-                as_of=self.as_of,
-                clip_future=True,
-            )
-        new, _ = event_cells(events, self.config)
-        cells = aggregate_cells(concat_cells(stored, new), len(self.product_ids))
-        rows = finalize_rows(cells, n, len(self.product_ids), self.config, self.idf, self.avg_len)
-        if n == len(ids) and (inverse.ravel() == np.arange(n)).all():  # ids unique and sorted
-            return ClientRows(rows.matrix, rows.strongest, rows.strength)
-        return ClientRows(rows.matrix[inverse], rows.strongest[inverse], rows.strength[inverse])
+        return event_arrays(
+            extra_events if keep.all() else extra_events[keep],
+            rows=ev_rows[keep],
+            product_ids=self.product_ids,
+            as_of=self.as_of,
+            clip_future=True,
+        )
 
     def client_rows(
         self, client_ids: Sequence[str], extra_events: pd.DataFrame | None = None
@@ -361,18 +373,10 @@ def build_interactions(
     del raw
     rows_out = finalize_rows(cells, n_clients, n_products, config, None, 0.0, fit=True)
 
-    # Demand: every event (gifts too), purchases netted of their returns.
-    is_purchase = np.flatnonzero(ev.types == PURCHASE)
-    w[is_purchase] *= keep_share(cells.p_n, cells.r_n, config)[inverse[is_purchase]]
-    del inverse, is_purchase
-    popularity = np.bincount(ev.cols, weights=w, minlength=n_products)
+    # An event belongs to its store or, without one (online), to the client's home store.
     ev_store = np.where(ev_store >= 0, ev_store, home[ev.rows])
-    store_pop = group_sums(ev_store, ev.cols, w, len(store_ids), n_products)
-    # The trend re-weights the same demand with its own half-life.
-    w *= np.exp2(ev.age_days * (1.0 / config.half_life_days - 1.0 / config.trend_half_life_days))
-    trend = np.bincount(ev.cols, weights=w, minlength=n_products)
-    store_trend = group_sums(ev_store, ev.cols, w, len(store_ids), n_products)
-    del w, ev, ev_store
+    demand = event_demand(ev, w, cells, inverse, ev_store, config, len(store_ids), n_products)
+    del inverse, w, ev, ev_store
 
     has_other = cells.other > 0
     has_purchase = (cells.p_n > 0) | (cells.r_n > 0)
@@ -383,15 +387,15 @@ def build_interactions(
         matrix=rows_out.matrix,
         strongest=rows_out.strongest,
         strength=rows_out.strength,
-        popularity=popularity,
-        trend=trend,
+        popularity=demand.popularity,
+        trend=demand.trend,
         home_store=home,
         as_of=as_of,
         config=config,
         idf=rows_out.idf,
         avg_len=rows_out.avg_len,
-        store_popularity_matrix=store_pop,
-        store_trend_matrix=store_trend,
+        store_popularity_matrix=demand.store_popularity,
+        store_trend_matrix=demand.store_trend,
         other_cells=cells_csr(
             cells, has_other, cells.other.astype(np.float32), n_clients, n_products
         ),
