@@ -35,7 +35,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.data.dataset import SUFFIXES, find_table_files, load_dataset
+from core.data.dataset import load_dataset
+from core.data.loading import SUFFIXES, find_table_files
 from core.data.schema import TABLE_ORDER
 from core.exceptions import ConflictError, DataValidationError, Problem
 

@@ -34,7 +34,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from core.data.dataset import Dataset, IdMap
+from core.data.dataset import Dataset
+from core.data.ids import IdMap
 from core.data.schema import EVENT_TYPES
 from core.engine.config import INTERACTION_FIELDS, TASTE_EVENT_TYPES, EngineConfig
 from core.exceptions import UnknownIdError

@@ -60,7 +60,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core.data.dataset import SUFFIXES, load_dataset
+from core.data.dataset import load_dataset
+from core.data.loading import SUFFIXES
 from core.data.schema import (
     ASSOCIATES,
     CLIENTS,
