@@ -9,10 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core.data.schema import (
-    ColumnSpec,
-    TableSpec,
-)
+from core.data.schema import ColumnSpec, TableSpec
 from core.data.values import shorten
 from core.exceptions import Problem
 

@@ -23,11 +23,7 @@ import pandas as pd
 
 from core.data.ids import IdMap
 from core.data.loading import DEFAULT_MAX_FILE_MB, read_tables
-from core.data.schema import (
-    ONLINE_STORE_ID,
-    TABLE_ORDER,
-    TABLES,
-)
+from core.data.schema import ONLINE_STORE_ID, TABLE_ORDER, TABLES
 from core.data.validation import fill_optional, validate_frames
 from core.exceptions import DataValidationError, Problem
 

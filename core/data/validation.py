@@ -15,12 +15,7 @@ import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
 from core.data.coercion import expected_text, pre_parse
-from core.data.schema import (
-    TABLE_ORDER,
-    TABLES,
-    ColumnSpec,
-    TableSpec,
-)
+from core.data.schema import TABLE_ORDER, TABLES, ColumnSpec, TableSpec
 from core.data.values import shorten
 from core.exceptions import Problem
 

@@ -47,13 +47,11 @@ events are then dropped with their events.
 
 from __future__ import annotations
 
-import csv
 import os
 import re
 import shutil
 import tempfile
 import unicodedata
-import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -62,6 +60,7 @@ import pandas as pd
 
 from core.data.dataset import load_dataset
 from core.data.loading import SUFFIXES
+from core.data.reading import read_csv_strict
 from core.data.schema import (
     ASSOCIATES,
     CLIENTS,
@@ -204,6 +203,9 @@ TIER_QUANTILES: tuple[tuple[str, float], ...] = (("vic", 0.9), ("loyal", 0.5))
 """Tier by net spend: at or above the 90th percentile of clients with a
 positive net spend is ``vic``, at or above the median ``loyal``, below it
 ``client``; a net spend of zero or less (only returns) is ``prospect``."""
+
+SOURCE_ENCODINGS: tuple[str, ...] = ("utf-8-sig", "cp1252", "latin-1")
+"""Tried in turn; Latin-1 decodes any byte."""
 
 _DATE_EXPECTED = "a date and time such as 12/1/2010 8:26 or 2010-12-01 08:26:00"
 _SLASHED = (
@@ -358,21 +360,6 @@ def _check_columns(header: list[str], file: str) -> None:
         )
 
 
-def _scan_fields(path: Path, encoding: str) -> tuple[list[str], tuple[int, int] | None]:
-    """The header, and the first data row with more fields than it: (row, fields)."""
-    header: list[str] = []
-    try:
-        with path.open(encoding=encoding, newline="") as fh:
-            reader = csv.reader(fh)
-            header = next(reader, [])
-            for row, fields in enumerate(reader, start=1):
-                if len(fields) > len(header):
-                    return header, (row, len(fields))
-    except csv.Error:  # e.g. a field beyond the csv module's size limit
-        pass
-    return header, None
-
-
 def read_online_retail(csv_path: str | Path) -> pd.DataFrame:
     """Read an Online Retail CSV as text, with the columns named as in the UCI release.
 
@@ -395,50 +382,12 @@ def read_online_retail(csv_path: str | Path) -> pd.DataFrame:
         The file is missing, empty, binary, not a well-formed CSV or lacks a column.
     """
     path = Path(csv_path)
-    file = path.name
 
-    def fail(row: int | None, column: str | None, value: str | None, expected: str) -> None:
-        raise DataValidationError([Problem(file, row, column, value, expected)])
+    def check_header(header: list[str]) -> None:
+        _check_columns([_source_name(c) for c in header], path.name)
 
-    if not path.is_file():
-        fail(None, None, None, f"an existing CSV file at {path}")
-    if path.stat().st_size == 0:
-        fail(None, None, None, "a header row (the file is empty)")
-    with path.open("rb") as fh:
-        if b"\x00" in fh.read(8192):
-            fail(None, None, None, "CSV text (the file holds binary data)")
-    df: pd.DataFrame | None = None
-    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
-        try:
-            with warnings.catch_warnings():
-                # A row longer than the header would shift or drop cells silently.
-                warnings.simplefilter("error", pd.errors.ParserWarning)
-                df = pd.read_csv(
-                    path,
-                    dtype=str,
-                    keep_default_na=False,
-                    na_values=[""],
-                    index_col=False,
-                    encoding=encoding,
-                )
-            break
-        except UnicodeDecodeError:
-            continue
-        except pd.errors.EmptyDataError:
-            fail(None, None, None, "a header row (the file is empty)")
-        except (pd.errors.ParserError, pd.errors.ParserWarning):
-            header, ragged = _scan_fields(path, encoding)
-            _check_columns(header, file)  # a missing column says more than a long row
-            if ragged is not None:
-                row, n = ragged
-                fail(row, None, f"{n} fields", "as many fields as the header")
-            fail(None, None, None, "as many fields in every row as in the header")
-        except (ValueError, OSError) as exc:
-            fail(None, None, str(exc)[:60], "a readable CSV file")
-    assert df is not None  # latin-1 decodes every byte
-    df = df.rename(columns={c: _source_name(c) for c in df.columns})
-    _check_columns(list(df.columns), file)
-    return df
+    df = read_csv_strict(path, encodings=SOURCE_ENCODINGS, check_header=check_header)
+    return df.rename(columns={c: _source_name(c) for c in df.columns})
 
 
 def _customer_ids(values: pd.Series) -> pd.Series:
