@@ -10,11 +10,8 @@ import numpy as np
 import pandas as pd
 
 from core.data.schema import ColumnSpec, TableSpec
-from core.data.values import shorten
+from core.data.values import BOOL_TEXTS, shorten
 from core.exceptions import Problem
-
-_TRUE = {"true", "1", "yes", "y", "t"}
-_FALSE = {"false", "0", "no", "n", "f"}
 
 
 def _stripped_text(s: pd.Series) -> pd.Series:
@@ -159,7 +156,7 @@ def _parse_bools(s: pd.Series) -> pd.Series:
     if pd.api.types.is_bool_dtype(s):
         return s
     lowered = _stripped_text(s).str.lower()
-    mapped = lowered.map({**dict.fromkeys(_TRUE, True), **dict.fromkeys(_FALSE, False)})
+    mapped = lowered.map(BOOL_TEXTS)
     unknown = mapped.isna().to_numpy(dtype=bool)
     values = mapped.astype(object).to_numpy(copy=True)  # unknown cells are replaced below
     values[unknown] = s.to_numpy(dtype=object)[unknown]
