@@ -25,7 +25,8 @@ from core.app.health import rule_drops
 from core.app.retrain import RetrainRunner, model_generation
 from core.app.search import ClientIndex
 from core.app.trend_view import TrendView, build_trend_view
-from core.data.dataset import Dataset, find_table_files
+from core.data.dataset import Dataset
+from core.data.loading import find_table_files
 from core.engine.trends import TrendAnalyzer
 from core.settings import Settings
 from core.settings import get_settings as _read_settings

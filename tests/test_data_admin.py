@@ -19,8 +19,9 @@ from core.data.admin import (
     discard,
     load_check,
 )
-from core.data.dataset import find_table_files, load_dataset
+from core.data.dataset import load_dataset
 from core.data.generate import write_maison
+from core.data.loading import find_table_files
 from core.exceptions import ConflictError
 
 MAX_MB = 50.0

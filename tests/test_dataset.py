@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.data.dataset import Dataset, IdMap, load_dataset
+from core.data.dataset import Dataset, load_dataset
+from core.data.ids import IdMap
 from core.data.schema import ONLINE_STORE_ID, TABLE_ORDER
 from core.exceptions import DataValidationError, UnknownIdError
 

@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.data.dataset import find_table_files, load_dataset
+from core.data.dataset import load_dataset
+from core.data.loading import find_table_files
 from core.store import SYSTEM_ACTOR, Store
 
 PAGE = "data_users"

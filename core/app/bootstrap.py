@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.data.dataset import Dataset, find_table_files, load_dataset
+from core.data.dataset import Dataset, load_dataset
+from core.data.loading import find_table_files
 from core.exceptions import ModelMismatchError
 from core.settings import Settings
 

@@ -34,7 +34,8 @@ from core.app.outcomes import (
     conversion_summary,
     holdout_lift,
 )
-from core.data.dataset import Dataset, find_table_files
+from core.data.dataset import Dataset
+from core.data.loading import find_table_files
 from core.engine.evaluation import SUMMARY_COLUMNS, EvaluationReport
 from core.store.records import CuratedListRecord, RemovalRecord, ShareRecord
 from core.suggest.holdout import holdout_mask

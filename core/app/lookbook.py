@@ -24,6 +24,8 @@ from typing import Any
 
 import pandas as pd
 
+from core.data.values import is_true
+
 #: Columns of ``items`` that :func:`build_lookbook` reads (all optional but ``product_id``).
 ITEM_COLUMNS: tuple[str, ...] = (
     "product_id",
@@ -195,16 +197,7 @@ def _text(value: Any) -> str:
 
 
 def _truthy(value: Any) -> bool:
-    if value is None:
-        return False
-    try:
-        if pd.isna(value):
-            return False
-    except (TypeError, ValueError):
-        pass
-    if isinstance(value, str):
-        return value.strip().lower() in ("true", "1", "yes", "y", "t")
-    return bool(value)
+    return is_true(value)
 
 
 def format_price(price: Any, currency: str = "EUR") -> str:

@@ -35,7 +35,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.data.dataset import SUFFIXES, find_table_files, load_dataset
+from core.data.dataset import load_dataset
+from core.data.loading import SUFFIXES, find_table_files
 from core.data.schema import TABLE_ORDER
 from core.exceptions import ConflictError, DataValidationError, Problem
 
@@ -242,19 +243,7 @@ def check_upload(
         for name, path in find_table_files(data_dir).items():
             if name != table:
                 _link_or_copy(path, staging / path.name)
-        rows: int | None = None
-        try:
-            dataset = load_dataset(staging, max_file_mb=max_mb)
-        except DataValidationError as err:
-            found = [
-                Problem(shown if p.file == staged.name else p.file, p.row, p.column, p.value,
-                        p.expected)
-                for p in err.problems
-            ]  # fmt: skip
-            problems = problems_frame(found)
-        else:
-            problems = problems_frame([])
-            rows = len(getattr(dataset, table))
+        problems, rows = _validate_staged(staging, table, staged.name, shown, max_mb)
         check = UploadCheck(
             check_id, data_dir, table, shown, suffix, len(content), digest, rows, problems, stamp
         )
@@ -267,6 +256,23 @@ def check_upload(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def _validate_staged(
+    staging: Path, table: str, staged_name: str, shown: str, max_mb: float
+) -> tuple[pd.DataFrame, int | None]:
+    """Load the staged dataset: its problems (the staged file cited as ``shown``), and
+    the rows of ``table`` when it is valid."""
+    try:
+        dataset = load_dataset(staging, max_file_mb=max_mb)
+    except DataValidationError as err:
+        found = [
+            Problem(shown if p.file == staged_name else p.file, p.row, p.column, p.value,
+                    p.expected)
+            for p in err.problems
+        ]  # fmt: skip
+        return problems_frame(found), None
+    return problems_frame([]), len(getattr(dataset, table))
 
 
 def load_check(data_dir: str | Path, check_id: str) -> UploadCheck | None:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.data.dataset import IdMap
+from core.data.ids import IdMap
 from core.data.schema import EVENT_TYPES
 from core.exceptions import UnknownIdError
 

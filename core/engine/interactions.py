@@ -34,7 +34,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from core.data.dataset import Dataset, IdMap
+from core.data.dataset import Dataset
+from core.data.ids import IdMap
 from core.engine.cells import (
     Cells,
     aggregate_cells,
@@ -60,8 +61,6 @@ from core.engine.events import (
     select_events,
 )
 from core.exceptions import UnknownIdError
-
-# Ties between equally weighted events go to what the client did more deliberately.
 
 
 @dataclass(frozen=True)

@@ -79,7 +79,8 @@ import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from core.config_files import read_toml
-from core.data.dataset import Dataset, IdMap
+from core.data.dataset import Dataset
+from core.data.ids import IdMap
 from core.data.schema import CLIENTS, ONLINE_STORE_ID, PRODUCTS, TableSpec, split_list
 from core.exceptions import ConfigError
 

@@ -3,6 +3,11 @@
 Each importer reads one external layout and writes the six contract tables
 (see :mod:`core.data.schema`) into a folder that :func:`core.data.dataset.load_dataset`
 accepts. They print nothing; the command line adds progress.
+
+What importers share lives in :mod:`core.data.importers.common`: events,
+clients (tier by net spend) and stock derived from cleaned transaction lines,
+the contract columns, and a folder written all or nothing. CSV sources are
+read with :func:`core.data.reading.read_csv_strict`.
 """
 
 from __future__ import annotations

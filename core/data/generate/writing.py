@@ -1,0 +1,183 @@
+"""A generated maison written to a folder, streaming clients in chunks; every file appears at once."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from core.data.generate.catalogue import Catalogue, build_catalogue
+from core.data.generate.chunks import chunks
+from core.data.generate.parameters import (
+    DEFAULT_AS_OF,
+    DEFAULT_N_CLIENTS,
+    DEFAULT_N_PRODUCTS,
+    Progress,
+    check_as_of,
+    check_int,
+    check_n_events,
+    check_rising,
+    no_progress,
+)
+from core.data.generate.segments import segment_definitions
+from core.data.generate.tables import arrow_schema
+from core.data.schema import TABLES
+
+
+class _Sink:
+    """One output file, written under a temporary name and renamed on commit."""
+
+    def __init__(self, path: Path, fmt: str, schema: pa.Schema) -> None:
+        self.path = path
+        self.tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
+        self.rows = 0
+        self._header = True
+        if fmt == "parquet":
+            self._writer: pq.ParquetWriter | None = pq.ParquetWriter(
+                self.tmp, schema, compression="zstd"
+            )
+        else:
+            self._writer = None
+            self._fh = self.tmp.open("w", encoding="utf-8", newline="")
+
+    def write(self, table: pa.Table) -> None:
+        if self._writer is not None:
+            self._writer.write_table(table)
+        else:
+            table.to_pandas().to_csv(self._fh, header=self._header, index=False)
+            self._header = False
+        self.rows += table.num_rows
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+        else:
+            self._fh.close()
+
+    def commit(self) -> None:
+        os.replace(self.tmp, self.path)
+
+    def discard(self) -> None:
+        try:
+            self.close()
+        finally:
+            self.tmp.unlink(missing_ok=True)
+
+
+def write_maison(
+    out_dir: str | Path,
+    n_clients: int = DEFAULT_N_CLIENTS,
+    n_products: int = DEFAULT_N_PRODUCTS,
+    *,
+    seed: int = 7,
+    as_of: pd.Timestamp | str = DEFAULT_AS_OF,
+    fmt: Literal["csv", "parquet"] = "csv",
+    n_events: int | None = None,
+    rising_segment: str | None = None,
+    chunk_clients: int = 50_000,
+    progress: Progress | None = None,
+) -> dict[str, int]:
+    """Generate a maison and write it to ``out_dir``, streaming clients in chunks.
+
+    Writes ``products``, ``stores``, ``stock``, ``associates``, ``clients`` and
+    ``events`` (one ``.csv`` or ``.parquet`` file each), and the planted truth
+    in ``out_dir/truth/`` (``client_segments``, ``product_segments``,
+    ``segments.json``), where the loader does not look. Each file is written
+    under a temporary name and renamed once every file is complete; a file of
+    the same table in the other format is removed, so the folder holds one
+    version. The tables equal :func:`generate_maison`'s for the same arguments,
+    whatever ``chunk_clients``.
+
+    Parameters
+    ----------
+    out_dir : path
+        Created if missing.
+    n_clients, n_products, seed, as_of, rising_segment
+        As in :func:`generate_maison`.
+    fmt : {"csv", "parquet"}
+        File format.
+    n_events : int, optional
+        Approximate number of events (default 30 per client).
+    chunk_clients : int
+        Clients generated and written at a time (rounded up to a multiple of
+        :data:`SEED_BLOCK`); bounds the memory used.
+    progress : callable, optional
+        Called as ``progress(stage, fraction)``.
+
+    Returns
+    -------
+    dict of str to int
+        Rows written per table, truth tables included.
+
+    Raises
+    ------
+    ValueError
+        A parameter is out of range; the message names it.
+    """
+    n_clients = check_int("n_clients", n_clients)
+    n_products = check_int("n_products", n_products)
+    seed = check_int("seed", seed)
+    chunk_clients = check_int("chunk_clients", chunk_clients)
+    if fmt not in ("csv", "parquet"):
+        raise ValueError(f"fmt must be 'csv' or 'parquet', got {fmt!r}")
+    epc = check_n_events(n_events, n_clients)
+    day = check_as_of(as_of)
+    rising = check_rising(rising_segment)
+    progress = progress or no_progress
+
+    out = Path(out_dir)
+    (out / "truth").mkdir(parents=True, exist_ok=True)
+    ext = f".{fmt}"
+    names = [*TABLES, "client_segments", "product_segments"]
+    paths = {n: (out / "truth" if n not in TABLES else out) / f"{n}{ext}" for n in names}
+    sinks: dict[str, _Sink] = {}
+    seg_tmp = out / "truth" / f".segments.json.{os.getpid()}.partial"
+    try:
+        for n in names:
+            sinks[n] = _Sink(paths[n], fmt, arrow_schema(n))
+        progress("catalogue", 0.0)
+        cat = build_catalogue(n_products, seed, day)
+        parts = chunks(cat, n_clients, chunk_clients, seed, day, epc, rising)
+        _write_all(sinks, cat, parts, n_clients, progress)
+        definitions = {"rising_segment": rising_segment, "segments": segment_definitions()}
+        seg_tmp.write_text(json.dumps(definitions, indent=2, ensure_ascii=False), encoding="utf-8")
+    except BaseException:
+        for sink in sinks.values():
+            sink.discard()
+        seg_tmp.unlink(missing_ok=True)
+        raise
+    for sink in sinks.values():
+        sink.commit()
+    os.replace(seg_tmp, out / "truth" / "segments.json")
+    other = ".parquet" if fmt == "csv" else ".csv"
+    for n in names:
+        for stale in (paths[n].with_suffix(other), paths[n].with_suffix(".pq")):
+            stale.unlink(missing_ok=True)
+    progress("done", 1.0)
+    return {n: sinks[n].rows for n in names}
+
+
+def _write_all(
+    sinks: dict[str, _Sink],
+    cat: Catalogue,
+    parts: Iterator[tuple[int, dict[str, pa.Table]]],
+    n_clients: int,
+    progress: Progress,
+) -> None:
+    """Write the catalogue's tables, then each chunk of clients as it comes, then close."""
+    for name, table in cat.tables.items():
+        sinks[name].write(table)
+    sinks["product_segments"].write(cat.product_segments)
+    progress("clients", 0.0)
+    for done, chunk in parts:
+        for name, table in chunk.items():
+            sinks[name].write(table)
+        progress("clients", done / n_clients)
+    for sink in sinks.values():
+        sink.close()

@@ -1,0 +1,79 @@
+"""External ids at the edge, contiguous integers inside: :class:`IdMap`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core.exceptions import UnknownIdError
+
+_POSITION_DICT_LIMIT = 200_000
+
+
+class IdMap:
+    """External ids at the edge, contiguous integers inside (both ways).
+
+    Parameters
+    ----------
+    external_ids : iterable of str
+        Unique external ids; their order defines the internal index.
+    kind : str
+        What the ids are ("client", "product"), used in error messages.
+    """
+
+    def __init__(self, external_ids: Iterable[Any], kind: str = "id") -> None:
+        self.kind = kind
+        self.index = pd.Index(pd.Series(list(external_ids), dtype=object).astype(str))
+        if not self.index.is_unique:
+            raise ValueError(f"{kind} ids must be unique")
+        # Converted once: to_external runs on every recommend call.
+        self._external = self.index.to_numpy(dtype=object)
+        self._external.flags.writeable = False
+        self._positions: dict[str, int] | None = None
+
+    def position_dict(self) -> dict[str, int] | None:
+        """``{external id: internal index}``, built on first use, for up to 200,000 ids.
+
+        A request's few look-ups go faster through a dict than through the
+        pandas index; above that size the dict's memory is not worth it (None).
+        """
+        if self._positions is None and len(self.index) <= _POSITION_DICT_LIMIT:
+            self._positions = dict(
+                zip(self._external.tolist(), range(len(self.index)), strict=True)
+            )
+        return self._positions
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __contains__(self, external_id: object) -> bool:
+        return str(external_id) in self.index
+
+    @property
+    def external_ids(self) -> np.ndarray:
+        return self._external
+
+    def to_internal(self, external_ids: Any, *, strict: bool = True) -> np.ndarray:
+        """Map external ids to internal ints; unknown ids raise (or give -1)."""
+        scalar = isinstance(external_ids, str) or np.isscalar(external_ids)
+        ids = pd.Index([str(external_ids)] if scalar else [str(x) for x in external_ids])
+        idx = self.index.get_indexer(ids)
+        if strict and (idx < 0).any():
+            missing = [str(x) for x in ids[idx < 0][:5]]
+            raise UnknownIdError(
+                f"unknown {self.kind} id{'s' if len(missing) > 1 else ''}: "
+                f"{', '.join(repr(m) for m in missing)}"
+            )
+        return idx
+
+    def to_internal_one(self, external_id: Any) -> int:
+        return int(self.to_internal(external_id)[0])
+
+    def to_external(self, internal_ids: Any) -> np.ndarray:
+        arr = np.asarray(internal_ids, dtype=np.int64)
+        if arr.size and (arr.min() < 0 or arr.max() >= len(self.index)):
+            raise IndexError(f"internal {self.kind} index out of range")
+        return self._external[arr]
