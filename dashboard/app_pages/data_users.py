@@ -21,8 +21,8 @@ from core.data.schema import ROLES, TABLE_ORDER
 from core.exceptions import AtelierError
 from core.store import AUDIT_ACTIONS
 from dashboard import auth, resources, state
-from dashboard.components import plain, safe
-from dashboard.components.admin import render_retrain_status, start_retrain
+from dashboard.sections.retrain import render_retrain_status, start_retrain
+from dashboard.widgets.text import plain, safe
 
 CHECK_KEY = "data:check_id"
 APPLIED_KEY = "data:applied"

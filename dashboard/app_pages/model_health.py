@@ -28,13 +28,11 @@ from core.app.outcomes import DEFAULT_WINDOW_DAYS
 from core.app.retrain import DEFAULT_TOLERANCE, RetrainBusyError, read_report, retrain_count
 from core.engine.models.persistence import read_model_info
 from core.exceptions import AtelierError
-from dashboard import auth, resources, trend_charts
-from dashboard.components import safe
-from dashboard.components.admin import (
-    percent,
-    render_retrain_status,
-    start_retrain,
-)
+from dashboard import auth, resources
+from dashboard.charts import health as health_charts
+from dashboard.sections.retrain import render_retrain_status, start_retrain
+from dashboard.widgets.numbers import percent
+from dashboard.widgets.text import safe
 
 user = auth.require_role("model_health")
 bundle = resources.get_bundle()
@@ -79,7 +77,7 @@ with evaluation_tab:
         left, right = st.columns([2, 3])
         with left:
             st.plotly_chart(
-                trend_charts.metrics_figure(table),
+                health_charts.metrics_figure(table),
                 key="health:metrics_chart",
                 config={"displayModeBar": False},
             )
@@ -182,7 +180,7 @@ with outcomes_tab:
         else:
             lift = outcomes.lift
             st.plotly_chart(
-                trend_charts.lift_figure(lift.to_frame()),
+                health_charts.lift_figure(lift.to_frame()),
                 key="health:lift_chart",
                 config={"displayModeBar": False},
             )

@@ -11,14 +11,11 @@ import streamlit as st
 from core.app.trend_view import WINDOWS, top_cluster
 from core.data.export import to_safe_csv
 from core.engine.trends import TrendParams
-from dashboard import auth, resources, trend_charts
-from dashboard.components import safe
-from dashboard.components.admin import (
-    cluster_card_html,
-    cluster_label,
-    percent,
-    selected_cluster,
-)
+from dashboard import auth, resources
+from dashboard.charts import trends as trend_charts
+from dashboard.widgets.clusters import cluster_card_html, cluster_label, selected_cluster
+from dashboard.widgets.numbers import percent
+from dashboard.widgets.text import safe
 
 MAP_KEY = "trends:map"
 CLUSTER_KEY = "trends:cluster"

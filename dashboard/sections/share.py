@@ -18,8 +18,8 @@ import streamlit as st
 from core.app.lookbook import Lookbook, lookbook_message, lookbook_pdf
 from core.exceptions import AtelierError, ConsentError
 from core.store import ListConflictError
-from dashboard.components import plain, safe
-from dashboard.components.curation import Section, remember, seen_record
+from dashboard.sections.curation import Section, remember, seen_record
+from dashboard.widgets.text import plain, safe
 
 CHANNEL_LABELS = {"pdf": "PDF lookbook", "message": "Message text"}
 
