@@ -133,24 +133,9 @@ def render_share(sec: Section, ctx: Any) -> None:
         st.info("The selection is empty: add a product before sharing.")
         return
     if not sec.svc.contact_allowed(sec.client_id):
-        st.error(
-            "Sharing is blocked: this client has not agreed to be contacted. "
-            "Ask the client; if they agree, record their consent below (it is audited)."
-        )
-        st.text_input("How was consent given?", value="Given in store", key=_k(sec, "consent_note"))
-        st.button(
-            "The client agrees to be contacted: record consent",
-            key=_k(sec, "consent_go"),
-            on_click=on_record_contact_consent,
-            args=(sec,),
-            width="stretch",
-        )
+        render_consent_needed(sec)
         return
-    warning = sec.svc.contact_warning(sec.client_id)
-    if warning is None and getattr(ctx, "recently_contacted", None) is not None:
-        last = ctx.recently_contacted
-        days = max((datetime.now(UTC) - last).days, 0)
-        warning = f"This client was contacted {days} day{'s' if days != 1 else ''} ago."
+    warning = _contact_warning(sec, ctx)
     if warning:
         st.warning(f"{safe(warning, 300)} Consider waiting before sending more.")
     st.text_area(
@@ -190,6 +175,32 @@ def render_share(sec: Section, ctx: Any) -> None:
         args=(sec,),
     )
     st.caption("Sharing saves exactly what the client sees and marks the list as shared.")
+
+
+def render_consent_needed(sec: Section) -> None:
+    """Sharing is blocked without contact consent: say so, and offer to record it (audited)."""
+    st.error(
+        "Sharing is blocked: this client has not agreed to be contacted. "
+        "Ask the client; if they agree, record their consent below (it is audited)."
+    )
+    st.text_input("How was consent given?", value="Given in store", key=_k(sec, "consent_note"))
+    st.button(
+        "The client agrees to be contacted: record consent",
+        key=_k(sec, "consent_go"),
+        on_click=on_record_contact_consent,
+        args=(sec,),
+        width="stretch",
+    )
+
+
+def _contact_warning(sec: Section, ctx: Any) -> str | None:
+    """The store's contact warning, else how many days ago the client was contacted."""
+    warning = sec.svc.contact_warning(sec.client_id)
+    if warning is None and getattr(ctx, "recently_contacted", None) is not None:
+        last = ctx.recently_contacted
+        days = max((datetime.now(UTC) - last).days, 0)
+        warning = f"This client was contacted {days} day{'s' if days != 1 else ''} ago."
+    return warning
 
 
 def _dismiss_all() -> None:
