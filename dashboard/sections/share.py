@@ -11,7 +11,6 @@ Without contact consent sharing is blocked, with a way to record consent.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 import streamlit as st
 
@@ -19,6 +18,7 @@ from core.app.lookbook import Lookbook, lookbook_message, lookbook_pdf
 from core.exceptions import AtelierError, ConsentError
 from core.store import ListConflictError
 from dashboard.sections.curation import Section, remember, seen_record
+from dashboard.state import ClientPageContext
 from dashboard.widgets.text import plain, safe
 
 CHANNEL_LABELS = {"pdf": "PDF lookbook", "message": "Message text"}
@@ -119,7 +119,7 @@ def render_done(sec: Section, share_id: int) -> None:
     st.button("Done", key=_k(sec, "close"), width="stretch", on_click=on_close, args=(sec,))
 
 
-def render_share(sec: Section, ctx: Any) -> None:
+def render_share(sec: Section, ctx: ClientPageContext) -> None:
     """The body of the share dialog."""
     error = st.session_state.get(_k(sec, "error"))
     if error:
@@ -193,10 +193,10 @@ def render_consent_needed(sec: Section) -> None:
     )
 
 
-def _contact_warning(sec: Section, ctx: Any) -> str | None:
+def _contact_warning(sec: Section, ctx: ClientPageContext) -> str | None:
     """The store's contact warning, else how many days ago the client was contacted."""
     warning = sec.svc.contact_warning(sec.client_id)
-    if warning is None and getattr(ctx, "recently_contacted", None) is not None:
+    if warning is None and ctx.recently_contacted is not None:
         last = ctx.recently_contacted
         days = max((datetime.now(UTC) - last).days, 0)
         warning = f"This client was contacted {days} day{'s' if days != 1 else ''} ago."
@@ -211,12 +211,12 @@ def _dismiss_all() -> None:
 
 
 @st.dialog("Share a lookbook", width="large", on_dismiss=_dismiss_all)
-def _share_dialog(sec: Section, ctx: Any) -> None:
+def _share_dialog(sec: Section, ctx: ClientPageContext) -> None:
     if not st.session_state.get(sec.keys.share_open):
         st.rerun()
     render_share(sec, ctx)
 
 
-def open_share_dialog(sec: Section, ctx: Any) -> None:
+def open_share_dialog(sec: Section, ctx: ClientPageContext) -> None:
     """Show the share dialog (call while ``share:<client>:open`` is set)."""
     _share_dialog(sec, ctx)

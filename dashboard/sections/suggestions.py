@@ -29,6 +29,7 @@ from dashboard.sections.working_list import (
     render_list_tools,
     render_messages,
 )
+from dashboard.state import ClientPageContext
 from dashboard.widgets.list_card import status_line
 from dashboard.widgets.product_card import card_html, inject_css
 from dashboard.widgets.text import plain, safe
@@ -44,7 +45,7 @@ def _k(client_id: str, *parts: object) -> str:
     return ":".join(["sugg", client_id, *(str(p) for p in parts)])
 
 
-def render_suggestions_section(ctx: Any) -> None:
+def render_suggestions_section(ctx: ClientPageContext) -> None:
     """Suggestions with reasons, curation and sharing for the client in ``ctx``."""
     st.subheader("Suggestions", anchor=False)
     inject_css()
@@ -52,14 +53,14 @@ def render_suggestions_section(ctx: Any) -> None:
 
 
 @st.fragment
-def _section(ctx: Any) -> None:
+def _section(ctx: ClientPageContext) -> None:
     try:
         _render(ctx)
     except AtelierError as err:  # the page frame does this too, but not on fragment reruns
         st.error(safe(str(err), 500))
 
 
-def _render(ctx: Any) -> None:
+def _render(ctx: ClientPageContext) -> None:
     svc = resources.get_curation(ctx)
     cid = str(ctx.client_id)
     personalised = svc.personalisation_allowed(cid)
