@@ -44,7 +44,7 @@ def timed(label: str, fn: Callable[[], Any], rows: list[tuple[str, float]]) -> A
 
 def page_figures(view: Any, selected: int) -> None:
     """Build every plotly figure of the Trends page (what a page run draws)."""
-    from dashboard import trend_charts as tc
+    from dashboard.charts import trends as tc
 
     tc.product_map_figure(view.product_map, selected=selected)
     tc.momentum_figure(view.momentum)

@@ -12,7 +12,7 @@ import streamlit as st
 from core.app.bootstrap import format_credentials
 from core.exceptions import AtelierError, DataValidationError
 from dashboard import auth, resources, state
-from dashboard.components.styles import inject_styles
+from dashboard.widgets.styles import inject_styles
 
 
 def show_start_error(err: AtelierError, data_dir: object) -> None:
@@ -71,7 +71,7 @@ if user is None:
         position="hidden",
     )
 else:
-    # The role's pages are in the menu; the other pages on disk are registered hidden,
+    # The role's pages are in the menu; the other pages are registered hidden,
     # so opening one by URL reaches its own require_role and a clear "not available
     # for your role" message instead of a silent redirect.
     allowed = state.pages_for(user.role)
@@ -85,7 +85,6 @@ else:
             visibility="visible" if spec in allowed else "hidden",
         )
         for spec in state.PAGES
-        if spec.exists
     ]
     page = st.navigation(pages, position="top")
     if page.url_path != "client":

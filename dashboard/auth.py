@@ -139,17 +139,6 @@ def get_authenticator() -> PasswordAuthenticator:
     return PasswordAuthenticator(services.users, services.audit, settings.session_timeout_minutes)
 
 
-def sign_in_for_test(
-    session: MutableMapping[str, Any], user_id: str, *, now: float | None = None
-) -> None:
-    """Sign ``user_id`` in without a password (tests only, e.g. ``at.session_state``).
-
-    The user must still exist and be active in the database: the next run reads them.
-    """
-    session[state.USER_ID] = user_id
-    session[state.LAST_SEEN] = time.time() if now is None else now
-
-
 def require_role(page_key: str) -> Any:
     """Stop the page unless the signed-in user's role may open ``page_key``; return the user.
 

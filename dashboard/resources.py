@@ -1,4 +1,7 @@
-"""The only Streamlit cache wrappers: settings, data, model, database, services, indexes.
+"""The only Streamlit cache wrappers, and where pages get services: no page builds its own.
+
+Settings, data, model, database, store services, indexes, the curation
+service, the trend analyzer and the retrain runner all come from here.
 
 Every cache is bounded (``max_entries``) and keyed by what makes its value
 change: the dataset by the data folder and its files' modification times and
@@ -15,12 +18,13 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd
 import streamlit as st
 
 from core.app import bootstrap
+from core.app.curation import CurationService
 from core.app.health import rule_drops
 from core.app.retrain import RetrainRunner, model_generation
 from core.app.search import ClientIndex
@@ -231,6 +235,34 @@ def get_bundle() -> Bundle:
     settings = get_settings()
     dataset = get_dataset(settings)
     return Bundle(settings, dataset, get_model(dataset, settings), get_services(settings))
+
+
+# ------------------------------------------------------------------ curation
+class Loaded(Protocol):
+    """What :func:`get_curation` needs: a :class:`Bundle` or a Client page context."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def dataset(self) -> Dataset: ...
+
+    @property
+    def model(self) -> Any: ...
+
+    @property
+    def services(self) -> Store: ...
+
+
+def get_curation(loaded: Loaded) -> CurationService:
+    """The curation service over the loaded data, model and database.
+
+    Cheap (the rules are cached with the dataset), so it is built per run and
+    never shared between sessions.
+    """
+    return CurationService(
+        loaded.dataset, loaded.model, loaded.services, holdout_share=loaded.settings.holdout_share
+    )
 
 
 # ---------------------------------------------------- trends, health, retrain

@@ -91,10 +91,6 @@ class PageSpec:
     def file(self) -> Path:
         return DASHBOARD_DIR / self.path
 
-    @property
-    def exists(self) -> bool:
-        return self.file.is_file()
-
 
 def _page(key: str, path: str, title: str, icon: str) -> PageSpec:
     return PageSpec(key, path, title, icon, tuple(PAGE_ROLES[key]))
@@ -127,10 +123,10 @@ def page_path(key: str) -> str:
 
 
 def pages_for(role: str | None) -> list[PageSpec]:
-    """The pages ``role`` may open that exist on disk, in menu order."""
+    """The pages ``role`` may open, in menu order."""
     if role is None:
         return []
-    return [p for p in PAGES if role in p.roles and p.exists]
+    return [p for p in PAGES if role in p.roles]
 
 
 # ---------------------------------------------------------------- client page context

@@ -13,9 +13,11 @@ their own ``dataset``/``store``/``db_url`` fixtures.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -191,6 +193,27 @@ def app_store(atelier_env: AtelierEnv) -> Iterator[object]:
     store.close()
 
 
+def sign_in_session(
+    session: MutableMapping[str, Any], user_id: str, *, now: float | None = None
+) -> None:
+    """Sign ``user_id`` in without a password (e.g. ``at.session_state`` of an AppTest).
+
+    Writes what :class:`dashboard.auth.PasswordAuthenticator` keeps after a
+    sign-in; the user must still exist and be active in the database, since the
+    next run reads them. Test-only: the app itself has no way in without a password.
+    """
+    from dashboard import state
+
+    session[state.USER_ID] = user_id
+    session[state.LAST_SEEN] = time.time() if now is None else now
+
+
+@pytest.fixture
+def sign_in_for_test() -> Callable[..., None]:
+    """:func:`sign_in_session` for test modules (a conftest is not importable)."""
+    return sign_in_session
+
+
 def page_path(name: str) -> str:
     """A page script's path as AppTest.switch_page wants it."""
     return str(PAGES_DIR / f"{name}.py")
@@ -205,8 +228,6 @@ def open_app(atelier_env: AtelierEnv, monkeypatch: pytest.MonkeyPatch) -> Callab
     """
     from streamlit.testing.v1 import AppTest
 
-    from dashboard.auth import sign_in_for_test
-
     # From the repository root, so .streamlit/config.toml is read as in production.
     monkeypatch.chdir(REPO_ROOT)
 
@@ -220,7 +241,7 @@ def open_app(atelier_env: AtelierEnv, monkeypatch: pytest.MonkeyPatch) -> Callab
         at = AppTest.from_file(str(APP_PATH), default_timeout=APP_TIMEOUT)
         who = user_id or (atelier_env.users[role].user_id if role else None)
         if who:
-            sign_in_for_test(at.session_state, who)
+            sign_in_session(at.session_state, who)
         for key, value in (state or {}).items():
             at.session_state[key] = value
         at.run()

@@ -10,7 +10,6 @@ from streamlit.testing.v1 import AppTest
 
 from core.app.access import PAGE_ROLES
 from dashboard import state
-from dashboard.auth import sign_in_for_test
 
 pytestmark = pytest.mark.usefixtures("atelier_env")
 
@@ -146,17 +145,15 @@ def test_change_password_mismatch(open_app, atelier_env):
 def test_page_registry_by_role(role, expected):
     allowed = [p.key for p in state.PAGES if role in p.roles]
     assert allowed == expected
-    on_disk = [p.key for p in state.pages_for(role)]
-    assert on_disk == [k for k in expected if state.page_spec(k).exists]
+    assert [p.key for p in state.pages_for(role)] == expected
     assert state.pages_for(None) == []
 
 
 def test_every_registered_page_is_gated():
     for spec in state.PAGES:
         assert spec.key in PAGE_ROLES
-        if spec.exists:
-            source = spec.file.read_text(encoding="utf-8")
-            assert f'require_role("{spec.key}")' in source, spec.path
+        source = spec.file.read_text(encoding="utf-8")  # every registered page is on disk
+        assert f'require_role("{spec.key}")' in source, spec.path
 
 
 @pytest.mark.parametrize("page", ["lookup", "client", "lists"])
@@ -174,8 +171,6 @@ def test_manager_reaching_client_pages_by_url_is_stopped(open_app, page):
 
 @pytest.mark.parametrize("page", ["trends", "model_health", "data_users"])
 def test_associate_reaching_manager_pages_by_url_is_stopped(open_app, page):
-    if not state.page_spec(page).exists:
-        pytest.skip(f"{page} is not built yet")
     at = open_app("associate")
     at.session_state["role"] = "admin"  # tampering with session state changes nothing
     at.run()
@@ -191,7 +186,7 @@ def _has_key(at: AppTest, key: str) -> bool:
 
 
 @pytest.mark.parametrize("page", ["lookup", "client"])
-def test_manager_blocked_when_page_run_directly(page, atelier_env):
+def test_manager_blocked_when_page_run_directly(page, atelier_env, sign_in_for_test):
     # Reaching the page script without the navigation (e.g. by URL) still checks the role.
     at = AppTest.from_file(str(state.DASHBOARD_DIR / "app_pages" / f"{page}.py"))
     sign_in_for_test(at.session_state, atelier_env.users["manager"].user_id)
@@ -202,7 +197,7 @@ def test_manager_blocked_when_page_run_directly(page, atelier_env):
     assert not _has_key(at, "lookup_query")
 
 
-def test_associate_blocked_from_admin_page_even_with_tampered_state(atelier_env):
+def test_associate_blocked_from_admin_page_even_with_tampered_state(atelier_env, sign_in_for_test):
     script = (
         "import streamlit as st\n"
         "from dashboard.auth import require_role\n"

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pandas as pd
 
-from dashboard.components.cards import when
+from dashboard.widgets.cards import when
 
 
 def test_when_compares_aware_and_naive_timestamps():

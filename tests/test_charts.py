@@ -6,7 +6,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from dashboard.charts import activity_figure, empty_figure, taste_profile_figure
+from dashboard.charts.client import activity_figure, taste_profile_figure
+from dashboard.charts.layout import empty_figure
 
 
 def profile() -> pd.DataFrame:

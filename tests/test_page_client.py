@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import state
-from dashboard.components import plain
+from dashboard.widgets.text import plain
 
 HOSTILE_IDS = ["h_emoji", "h_long", "h_md", "h_rtl", "h_script"]
 pytestmark = pytest.mark.usefixtures("atelier_env")
@@ -60,10 +60,8 @@ def test_contact_hidden_for_other_store(open_app, role):
     assert "shown only to the client's home store and assigned associate" in text
 
 
-def test_manager_cannot_open_client_page(atelier_env):
+def test_manager_cannot_open_client_page(atelier_env, sign_in_for_test):
     at = AppTest.from_file(str(state.DASHBOARD_DIR / "app_pages" / "client.py"))
-    from dashboard.auth import sign_in_for_test
-
     sign_in_for_test(at.session_state, atelier_env.users["manager"].user_id)
     at.session_state[state.SELECTED_CLIENT] = "t_isa"
     at.run()
@@ -186,13 +184,13 @@ def test_hostile_names_in_lookup_cards(open_app):
     ],
 )
 def test_safe_escapes_markup(raw, escaped):
-    from dashboard.components import safe
+    from dashboard.widgets.text import safe
 
     assert safe(raw) == escaped
 
 
 def test_safe_stops_autolinks():
-    from dashboard.components import safe
+    from dashboard.widgets.text import safe
 
     assert safe("see http://evil.example") == "see http\u2060\\://evil\\.example"
     assert safe("a@b.co") == "a\\@\u2060b\\.co"
@@ -200,14 +198,14 @@ def test_safe_stops_autolinks():
 
 
 def test_safe_isolates_rtl_and_strips_bidi_overrides():
-    from dashboard.components import safe
+    from dashboard.widgets.text import safe
 
     assert safe("مريم") == "\u2068مريم\u2069"
     assert safe("abc\u202edef") == "abcdef"
 
 
 def test_safe_truncates_and_handles_missing():
-    from dashboard.components import plain, safe, safe_html
+    from dashboard.widgets.text import plain, safe, safe_html
 
     assert safe("x" * 5000, 10) == "xxxxxxxxx…"
     assert plain(None) == "" and plain(float("nan")) == ""
@@ -215,9 +213,9 @@ def test_safe_truncates_and_handles_missing():
 
 
 def test_chips_and_cards_escape():
-    from dashboard.components.cards import html_card
-    from dashboard.components.chips import chip_html
-    from dashboard.components.swatch import colour_css, swatch_html
+    from dashboard.widgets.cards import html_card
+    from dashboard.widgets.chips import chip_html
+    from dashboard.widgets.swatch import colour_css, swatch_html
 
     assert chip_html("<b>", "good") == '<span class="atelier-chip good">&lt;b&gt;</span>'
     card = html_card("<i>x</i>", ["a & b"])
@@ -232,7 +230,7 @@ def test_chips_and_cards_escape():
 def test_upcoming_dates():
     import pandas as pd
 
-    from dashboard.components.profile import upcoming_dates
+    from dashboard.sections.profile import upcoming_dates
 
     as_of = pd.Timestamp("2026-12-20 15:00")
     client = {"birthday": pd.Timestamp("1980-01-05"), "anniversary": pd.Timestamp("2010-12-20")}
@@ -250,7 +248,7 @@ def test_upcoming_dates():
 def test_activity_rows_split_volunteered_and_internal():
     import pandas as pd
 
-    from dashboard.components.profile import activity_rows
+    from dashboard.sections.profile import activity_rows
 
     events = pd.DataFrame(
         {
@@ -281,7 +279,7 @@ def test_activity_rows_split_volunteered_and_internal():
 
 
 def test_price_band_and_sizes():
-    from dashboard.components.profile import declared_preferences, price_band, sizes
+    from dashboard.sections.profile import declared_preferences, price_band, sizes
 
     assert price_band({"price_min": 500.0, "price_max": 3000.0}) == "EUR 500 – 3,000"
     assert price_band({"price_min": None, "price_max": 900.0}) == "up to EUR 900"

@@ -9,7 +9,6 @@ from streamlit.testing.v1 import AppTest
 
 from core.store import NewItem
 from dashboard import state
-from dashboard.auth import sign_in_for_test
 
 pytestmark = pytest.mark.usefixtures("atelier_env")
 
@@ -54,7 +53,7 @@ def full_name(dataset, cid: str) -> str:
 
 
 @pytest.mark.parametrize("role", ["manager", "admin"])
-def test_lists_page_is_for_associates_and_stylists_only(atelier_env, role):
+def test_lists_page_is_for_associates_and_stylists_only(atelier_env, role, sign_in_for_test):
     at = AppTest.from_file(str(state.DASHBOARD_DIR / "app_pages" / "lists.py"))
     sign_in_for_test(at.session_state, atelier_env.users[role].user_id)
     run(at)

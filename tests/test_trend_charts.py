@@ -8,8 +8,10 @@ import plotly.graph_objects as go
 import pytest
 
 from core.app.trend_view import TOO_FEW, change_label
-from dashboard import trend_charts as tc
-from dashboard.components.admin import cluster_card_html, selected_cluster
+from dashboard.charts import health as hc
+from dashboard.charts import trends as tc
+from dashboard.charts.layout import SAND, hover_texts
+from dashboard.widgets.clusters import cluster_card_html, selected_cluster
 
 HOSTILE = "<b>Bold</b> <a href='javascript:alert(1)'>x</a>"
 
@@ -68,7 +70,7 @@ def test_map_has_one_trace_per_cluster_and_selectable_customdata(product_map):
 
 
 def test_map_escapes_product_names(product_map):
-    texts = tc.hover_texts(tc.product_map_figure(product_map))
+    texts = hover_texts(tc.product_map_figure(product_map))
     assert HOSTILE not in texts
     assert any(t.startswith("&lt;b&gt;Bold&lt;/b&gt;") for t in texts)
     assert not any("<a href" in t for t in texts)
@@ -101,7 +103,7 @@ def test_weekly_series_highlights_rising_clusters():
     by_name = {t.name: t for t in fig.data}
     assert by_name["2. b (rising)"].line.width > by_name["1. a"].line.width
     assert by_name["2. b (rising)"].line.color == tc.RISING
-    assert by_name["1. a"].line.color == tc.SAND and not by_name["1. a"].showlegend
+    assert by_name["1. a"].line.color == SAND and not by_name["1. a"].showlegend
     assert fig.data[-1].name == "2. b (rising)"  # drawn last, on top
     picked = tc.weekly_figure(weekly, selected=0)
     assert picked.data[-1].name == "1. a" and picked.data[-1].line.color == tc.cluster_color(0)
@@ -130,7 +132,7 @@ def test_metrics_and_lift_figures():
     table = pd.DataFrame(
         {"model": ["hybrid", "popularity"], "Recall@20": [0.3, 0.1], "NDCG@10": [0.1, 0.05]}
     )
-    fig = tc.metrics_figure(table)
+    fig = hc.metrics_figure(table)
     assert [t.name for t in fig.data] == ["Recall@20", "NDCG@10"]
     lift = pd.DataFrame(
         {
@@ -142,14 +144,14 @@ def test_metrics_and_lift_figures():
             "ci_high": [0.4, 0.42],
         }
     )
-    bar = tc.lift_figure(lift).data[0]
+    bar = hc.lift_figure(lift).data[0]
     assert list(bar.y) == pytest.approx([30.0, 20.0])
     assert list(bar.error_y.array) == pytest.approx([10.0, 22.0])
 
 
 @pytest.mark.parametrize(
     "build",
-    [tc.product_map_figure, tc.momentum_figure, tc.weekly_figure, tc.gaps_figure, tc.lift_figure],
+    [tc.product_map_figure, tc.momentum_figure, tc.weekly_figure, tc.gaps_figure, hc.lift_figure],
 )
 def test_empty_inputs_give_a_message_not_an_error(build):
     fig = build(pd.DataFrame())

@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.exceptions import AuthenticationError
 from dashboard import auth, resources
-from dashboard.components import safe
+from dashboard.widgets.text import safe
 
 user = auth.require_role("account")
 services = resources.get_services(resources.get_settings())

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-
 import streamlit as st
 
 from core.exceptions import AtelierError, UnknownIdError
 from dashboard import auth, resources, state
-from dashboard.components import profile, safe
-
-SUGGESTIONS_MODULE = "dashboard.components.suggestions"
+from dashboard.sections import profile
+from dashboard.sections.suggestions import render_suggestions_section
+from dashboard.widgets.text import safe
 
 user = auth.require_role("client")
 client_id = state.selected_client_id()
@@ -38,14 +35,10 @@ suggestions_tab, profile_tab, activity_tab = st.tabs(
     ["Suggestions", "Taste & preferences", "Activity"]
 )
 with suggestions_tab:
-    if importlib.util.find_spec(SUGGESTIONS_MODULE) is None:
-        st.info("Suggestions are not available in this version.")
-    else:
-        section = importlib.import_module(SUGGESTIONS_MODULE)
-        try:
-            section.render_suggestions_section(ctx)
-        except AtelierError as err:
-            st.error(safe(str(err), 500))
+    try:
+        render_suggestions_section(ctx)
+    except AtelierError as err:
+        st.error(safe(str(err), 500))
 with profile_tab:
     st.subheader("Taste profile", anchor=False)
     profile.render_taste(ctx)

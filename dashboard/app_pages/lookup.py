@@ -6,8 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import auth, resources, state
-from dashboard.components import safe
-from dashboard.components.cards import client_card_label
+from dashboard.widgets.cards import client_card_label
+from dashboard.widgets.text import safe
 
 RECENT_DAYS = 90
 RESULTS = 30

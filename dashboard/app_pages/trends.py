@@ -8,22 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.app.trend_view import WINDOWS, top_cluster
-from core.data.export import to_safe_csv
-from core.engine.trends import TrendParams
-from dashboard import auth, resources, trend_charts
-from dashboard.components import safe
-from dashboard.components.admin import (
-    cluster_card_html,
-    cluster_label,
-    percent,
-    selected_cluster,
-)
-
-MAP_KEY = "trends:map"
-CLUSTER_KEY = "trends:cluster"
-RECENT_OPTIONS = (14, 28, 42, 56)
-EARLIER_OPTIONS = (56, 84, 120, 182)
+from dashboard import auth, resources
+from dashboard.sections import trends
 
 user = auth.require_role("trends")
 bundle = resources.get_bundle()
@@ -40,256 +26,20 @@ st.caption(
 with st.spinner("Clustering the catalogue (once per model)…"):
     analyzer = resources.get_trend_analyzer(bundle.model, dataset, settings)
 
-defaults = TrendParams()
-f1, f2, f3, f4 = st.columns([3, 2, 2, 2], vertical_alignment="bottom")
-store_ids = sorted(stores, key=lambda s: stores[s])
-store_choice = f1.selectbox(
-    "Store (gaps)",
-    ["all", *store_ids],
-    format_func=lambda s: "All stores" if s == "all" else stores.get(s, s),
-    key="trends:store",
-)
-window_label = f2.selectbox("Demand window (gaps)", list(WINDOWS), index=4, key="trends:window")
-recent_days = f3.selectbox(
-    "Recent window (days)",
-    RECENT_OPTIONS,
-    index=RECENT_OPTIONS.index(defaults.recent_days),
-    key="trends:recent",
-)
-earlier_days = f4.selectbox(
-    "Compared with (days before)",
-    EARLIER_OPTIONS,
-    index=EARLIER_OPTIONS.index(defaults.earlier_days),
-    key="trends:earlier",
-)
+filters = trends.render_filters(stores)
 view = resources.get_trend_view(
     analyzer,
     settings,
-    store_id=None if store_choice == "all" else store_choice,
-    window_days=WINDOWS[window_label],
-    recent_days=int(recent_days),
-    earlier_days=int(earlier_days),
+    store_id=filters.store_id,
+    window_days=filters.window_days,
+    recent_days=filters.recent_days,
+    earlier_days=filters.earlier_days,
 )
-momentum_by_cluster = view.momentum.set_index("cluster")
-n_clusters = len(view.clusters)
+cluster = trends.selected(view)
 
-# The selected cluster: kept in range when the model (and its clusters) change.
-if st.session_state.get(CLUSTER_KEY) not in range(n_clusters):
-    st.session_state[CLUSTER_KEY] = top_cluster(view) or 0
-
-
-def _on_map_select() -> None:
-    cluster = selected_cluster(st.session_state.get(MAP_KEY))
-    if cluster is not None and 0 <= cluster < n_clusters:
-        st.session_state[CLUSTER_KEY] = cluster
-
-
-m1, m2, m3, m4 = st.columns(4)
-m1.metric("Clusters", n_clusters, help="Chosen by the best silhouette score among 4-14.")
-m2.metric("Products", f"{len(view.product_map):,}")
-rising = view.momentum[view.momentum["rising"]]
-m3.metric("Rising clusters", len(rising))
-top = view.momentum.iloc[0] if len(view.momentum) else None
-m4.metric(
-    "Highest momentum",
-    f"#{int(top['cluster']) + 1}" if top is not None else "–",
-    delta=str(top["change_label"]) if top is not None and bool(top["enough_data"]) else None,
-    help=safe(str(top["name"]), 120) if top is not None else None,
-)
-
-# ------------------------------------------------------------------ map + drill-down
-st.subheader("Map of the catalogue", anchor=False)
-st.caption(
-    "Each dot is a product; nearby products appeal to the same clients. Tap a dot to open its cluster."
-)
-left, right = st.columns([3, 2])
-cluster = int(st.session_state[CLUSTER_KEY])
-with left:
-    st.plotly_chart(
-        trend_charts.product_map_figure(view.product_map, selected=cluster),
-        key=MAP_KEY,
-        on_select=_on_map_select,
-        selection_mode="points",
-        config={"displayModeBar": False, "scrollZoom": False},
-    )
-with right:
-    st.selectbox(
-        "Cluster",
-        list(range(n_clusters)),
-        format_func=lambda c: cluster_label(c, analyzer.names_[c]),
-        key=CLUSTER_KEY,
-    )
-    row = view.clusters.set_index("cluster").loc[cluster]
-    momentum_row = (
-        momentum_by_cluster.loc[cluster] if cluster in momentum_by_cluster.index else None
-    )
-    st.markdown(
-        cluster_card_html({**row.to_dict(), "cluster": cluster}, momentum_row),
-        unsafe_allow_html=True,
-    )
-    st.markdown(f"**Products in cluster {cluster + 1}**, most demanded first")
-    products = analyzer.cluster_products(cluster, n=20)
-    st.dataframe(
-        products[["name", "designer", "price", "demand"]],
-        hide_index=True,
-        height=300,
-        key="trends:cluster_products",
-        column_config={
-            "name": st.column_config.TextColumn("Product", width=190),
-            "designer": st.column_config.TextColumn("Designer", width=120),
-            "price": st.column_config.NumberColumn("Price", format="€%.0f", width=70),
-            "demand": st.column_config.NumberColumn("Demand", format="%.1f", width=64),
-        },
-    )
-
-# ------------------------------------------------------------------ momentum
-st.subheader("Momentum", anchor=False)
-st.caption(
-    f"Daily demand in the last {view.recent_days} days against the {view.earlier_days} days "
-    f"before. A change is shown only with at least {analyzer.params_.min_events} events "
-    "(otherwise “too few events”); “rising” needs a significant binomial test."
-)
-c1, c2 = st.columns(2)
-with c1:
-    st.plotly_chart(
-        trend_charts.momentum_figure(view.momentum),
-        key="trends:momentum_chart",
-        config={"displayModeBar": False},
-    )
-with c2:
-    st.plotly_chart(
-        trend_charts.weekly_figure(
-            view.weekly, highlight=set(rising["cluster"].astype(int)), selected=cluster
-        ),
-        key="trends:weekly_chart",
-        config={"displayModeBar": False},
-    )
-momentum_table = view.momentum.assign(cluster=view.momentum["cluster"] + 1)[
-    ["cluster", "name", "recent", "earlier", "change_label", "rising"]
-]
-st.dataframe(
-    momentum_table,
-    hide_index=True,
-    key="trends:momentum_table",
-    column_config={
-        "cluster": st.column_config.NumberColumn("#", width="small"),
-        "name": "Cluster",
-        "recent": st.column_config.NumberColumn("Recent demand", format="%.0f"),
-        "earlier": st.column_config.NumberColumn("Earlier demand", format="%.0f"),
-        "change_label": "Change (daily rate)",
-        "rising": st.column_config.CheckboxColumn("Rising"),
-    },
-)
-
-st.markdown("**Products rising fastest**")
-if view.rising.empty:
-    st.info("No product has enough demand in these windows to measure its momentum.")
-else:
-    st.dataframe(
-        view.rising.assign(cluster=view.rising["cluster"] + 1)[
-            ["name", "cluster", "cluster_name", "recent", "earlier", "change_label", "rising"]
-        ],
-        hide_index=True,
-        key="trends:rising_table",
-        column_config={
-            "name": "Product",
-            "cluster": st.column_config.NumberColumn("#", width="small"),
-            "cluster_name": "Cluster",
-            "recent": st.column_config.NumberColumn("Recent demand", format="%.0f"),
-            "earlier": st.column_config.NumberColumn("Earlier demand", format="%.0f"),
-            "change_label": "Change",
-            "rising": st.column_config.CheckboxColumn("Rising"),
-        },
-    )
-
-# ------------------------------------------------------------------ gaps
-where = "all stores" if view.store_id is None else stores.get(view.store_id, view.store_id)
-when = window_label.lower()
-st.subheader("Assortment gaps", anchor=False)
-st.caption(
-    safe(
-        f"{where}, demand over {when}: each cluster's share of demand against its share of the "
-        "stock and of the catalogue. A positive gap means demand outruns stock.",
-        300,
-    )
-)
-if view.gaps["demand"].sum() <= 0:
-    st.info("No demand in this store and window: widen the window or pick another store.")
-g1, g2 = st.columns([1, 1])
-with g1:
-    st.plotly_chart(
-        trend_charts.gaps_figure(view.gaps),
-        key="trends:gaps_chart",
-        config={"displayModeBar": False},
-    )
-with g2:
-    gaps_table = view.gaps.assign(cluster=view.gaps["cluster"] + 1)[
-        ["cluster", "name", "demand_share", "stock_share", "catalogue_share", "gap"]
-    ]
-    st.dataframe(
-        gaps_table.assign(
-            **{
-                c: 100 * gaps_table[c]
-                for c in ("demand_share", "stock_share", "catalogue_share", "gap")
-            }
-        ),
-        hide_index=True,
-        key="trends:gaps_table",
-        column_config={
-            "cluster": st.column_config.NumberColumn("#", width=36),
-            "name": st.column_config.TextColumn("Cluster", width="medium"),
-            "demand_share": st.column_config.NumberColumn("Demand", format="%.1f%%", width=72),
-            "stock_share": st.column_config.NumberColumn("Stock", format="%.1f%%", width=66),
-            "catalogue_share": st.column_config.NumberColumn("Catal.", format="%.1f%%", width=66),
-            "gap": st.column_config.NumberColumn("Gap", format="%+.1f", width=60),
-        },
-    )
-
-# ------------------------------------------------------------------ all clusters
-st.subheader("All clusters", anchor=False)
-grid = st.columns(2)
-for i, r in enumerate(view.clusters.itertuples(index=False)):
-    c = int(r.cluster)
-    with grid[i % 2]:
-        st.markdown(
-            cluster_card_html(
-                r._asdict(), momentum_by_cluster.loc[c] if c in momentum_by_cluster.index else None
-            ),
-            unsafe_allow_html=True,
-        )
-
-# ------------------------------------------------------------------ export
-st.subheader("Export", anchor=False)
-st.caption(
-    "CSV files open safely in a spreadsheet (cells that look like formulas are neutralised)."
-)
-
-
-def _audit_export(name: str, rows: int) -> None:
-    services.audit.append(
-        user.user_id, "export", "trends", name,
-        {"rows": rows, "store": view.store_id or "all", "window": window_label},
-    )  # fmt: skip
-
-
-exports = {
-    "clusters": view.clusters.drop(columns=["top_product_ids"]),
-    "momentum": view.momentum,
-    "gaps": view.gaps,
-    "rising_products": view.rising,
-}
-cols = st.columns(len(exports))
-for col, (name, frame) in zip(cols, exports.items(), strict=True):
-    col.download_button(
-        f"{name.replace('_', ' ').capitalize()} (CSV)",
-        data=to_safe_csv(frame),
-        file_name=f"atelier_{name}_{dataset.as_of:%Y%m%d}.csv",
-        mime="text/csv",
-        key=f"trends:export:{name}",
-        on_click=_audit_export,
-        args=(name, len(frame)),
-        width="stretch",
-    )
-st.caption(
-    f"Share of demand in rising clusters: {percent(rising['recent'].sum() / max(view.momentum['recent'].sum(), 1e-9))}"
-)
+trends.render_summary(view)
+trends.render_map(view, analyzer, cluster)
+trends.render_momentum(view, analyzer, cluster)
+trends.render_gaps(view, stores, filters.window_label)
+trends.render_all_clusters(view)
+trends.render_export(view, dataset.as_of, services, user, filters.window_label)

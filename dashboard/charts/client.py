@@ -1,7 +1,4 @@
-"""DataFrame -> plotly Figure builders. No Streamlit calls: pages draw the figures.
-
-Colours follow the theme in ``.streamlit/config.toml`` (cognac, sand, ink).
-"""
+"""Figures of the Client page: the taste profile and the activity timeline."""
 
 from __future__ import annotations
 
@@ -10,11 +7,7 @@ from collections.abc import Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
-INK = "#1F1B16"
-COGNAC = "#6B4F3A"
-SAND = "#DDD5C8"
-MUTED = "#A89A88"
-FONT = "sans-serif"
+from dashboard.charts.layout import COGNAC, INK, MUTED, SAND, empty_figure, layout
 
 _LABEL_COLUMNS: Sequence[str] = ("label", "factor_label", "name", "factor")
 _SHARE_COLUMNS: Sequence[str] = ("share", "weight", "value", "strength")
@@ -28,31 +21,6 @@ def _pick(df: pd.DataFrame, candidates: Sequence[str], what: str) -> str:
         f"the taste profile needs a {what} column (one of {', '.join(candidates)}); "
         f"got columns {', '.join(map(str, df.columns)) or 'none'}"
     )
-
-
-def _layout(fig: go.Figure, height: int) -> go.Figure:
-    fig.update_layout(
-        height=height,
-        margin={"l": 8, "r": 16, "t": 8, "b": 8},
-        paper_bgcolor="rgba(0,0,0,0)",
-        plot_bgcolor="rgba(0,0,0,0)",
-        font={"family": FONT, "size": 15, "color": INK},
-        showlegend=False,
-        dragmode=False,  # a finger on a tablet scrolls the page, not the chart
-    )
-    return fig
-
-
-def empty_figure(message: str, height: int = 180) -> go.Figure:
-    """A blank figure carrying ``message`` in the middle."""
-    fig = go.Figure()
-    fig.add_annotation(
-        text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
-        font={"size": 15, "color": MUTED},
-    )  # fmt: skip
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    return _layout(fig, height)
 
 
 def taste_profile_figure(profile: pd.DataFrame, *, top: int = 6) -> go.Figure:
@@ -109,7 +77,7 @@ def taste_profile_figure(profile: pd.DataFrame, *, top: int = 6) -> go.Figure:
         ticksuffix="%" if fraction else "", fixedrange=True,
     )  # fmt: skip
     fig.update_yaxes(automargin=True, fixedrange=True, tickfont={"size": 15, "color": INK})
-    return _layout(fig, height=max(180, 46 * len(labels) + 40))
+    return layout(fig, height=max(180, 46 * len(labels) + 40))
 
 
 def activity_figure(events: pd.DataFrame, *, freq: str = "MS") -> go.Figure:
@@ -141,6 +109,6 @@ def activity_figure(events: pd.DataFrame, *, freq: str = "MS") -> go.Figure:
     fig.update_layout(barmode="stack", showlegend=True)
     fig.update_xaxes(fixedrange=True)
     fig.update_yaxes(fixedrange=True, gridcolor=SAND)
-    fig = _layout(fig, 220)
-    fig.update_layout(showlegend=True, legend={"orientation": "h", "y": -0.25})
+    fig = layout(fig, 220, legend=True)
+    fig.update_layout(legend={"orientation": "h", "y": -0.25})
     return fig

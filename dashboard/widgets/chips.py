@@ -7,7 +7,7 @@ from typing import Literal
 
 import streamlit as st
 
-from dashboard.components import safe_html
+from dashboard.widgets.text import safe_html
 
 Tone = Literal["", "good", "warn", "muted", "internal"]
 _TONES: tuple[str, ...] = ("", "good", "warn", "muted", "internal")

@@ -1,23 +1,30 @@
-"""Plotly figures of the Trends and Model health pages: DataFrame -> Figure, no Streamlit calls.
+"""Figures of the Trends page: the catalogue map, momentum, weekly demand, assortment gaps.
 
-Plotly renders text in hover labels, legends and bar labels as a small subset
-of HTML, so every product, designer and cluster name is HTML-escaped here
-(``<b>`` in an imported product name shows as ``<b>``, it does not turn bold).
-Colours follow the theme (cognac, sand, ink): rising clusters in warm colours,
-the rest muted.
+Every product, designer and cluster name is HTML-escaped
+(:func:`dashboard.charts.layout.esc`: ``<b>`` in an imported product name
+shows as ``<b>``, it does not turn bold). Rising clusters are drawn in warm
+colours, the rest muted.
 """
 
 from __future__ import annotations
 
-import html
-from collections.abc import Collection, Sequence
-from typing import Any
+from collections.abc import Collection
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.charts import COGNAC, FONT, INK, MUTED, SAND, empty_figure
+from core.app.lookbook import format_price
+from dashboard.charts.layout import (
+    COGNAC,
+    DENSE_FONT_SIZE,
+    INK,
+    MUTED,
+    SAND,
+    empty_figure,
+    esc,
+    layout,
+)
 
 #: One colour per cluster (cycled), distinguishable on an ivory background.
 PALETTE: tuple[str, ...] = (
@@ -28,34 +35,6 @@ RISING = "#B5562F"
 #: Above this many points the map uses WebGL (Scattergl).
 WEBGL_POINTS = 5000
 MAP_HEIGHT = 460
-
-
-def _esc(value: Any, max_len: int = 80) -> str:
-    text = "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
-    text = " ".join(text.split())
-    if len(text) > max_len:
-        text = text[: max_len - 1] + "…"
-    return html.escape(text, quote=True)
-
-
-def _price(value: Any) -> str:
-    try:
-        return f"€{float(value):,.0f}"
-    except (TypeError, ValueError):
-        return ""
-
-
-def _layout(fig: go.Figure, height: int, *, legend: bool = False) -> go.Figure:
-    fig.update_layout(
-        height=height,
-        margin={"l": 8, "r": 16, "t": 8, "b": 8},
-        paper_bgcolor="rgba(0,0,0,0)",
-        plot_bgcolor="rgba(0,0,0,0)",
-        font={"family": FONT, "size": 14, "color": INK},
-        showlegend=legend,
-        hoverlabel={"font": {"family": FONT, "size": 14}},
-    )
-    return fig
 
 
 def cluster_color(cluster: int) -> str:
@@ -95,15 +74,15 @@ def product_map_figure(
     fig = go.Figure()
     for cluster, part in product_map.groupby("cluster", sort=True):
         c = int(cluster)
-        label = _esc(f"{c + 1}. {part['cluster_name'].iloc[0]}", 60)
+        label = esc(f"{c + 1}. {part['cluster_name'].iloc[0]}", 60)
         custom = np.column_stack(
             [
                 part["product_id"].astype(str).to_numpy(),
                 np.full(len(part), c),
-                [_esc(v) for v in part["name"]],
-                [_esc(v, 40) for v in part["designer"]],
-                [_esc(v, 40) for v in part["category"]],
-                [_price(v) for v in part["price"]],
+                [esc(v) for v in part["name"]],
+                [esc(v, 40) for v in part["designer"]],
+                [esc(v, 40) for v in part["category"]],
+                [format_price(v) for v in part["price"]],
                 np.full(len(part), label),
             ]
         )
@@ -130,7 +109,7 @@ def product_map_figure(
     fig.update_xaxes(visible=False, fixedrange=True)
     fig.update_yaxes(visible=False, fixedrange=True)
     # No legend: the cluster picker next to the map names them, and hover says it too.
-    fig = _layout(fig, height)
+    fig = layout(fig, height, selectable=True, font_size=DENSE_FONT_SIZE)
     # Streamlit sets the click mode: with point selection and no drag mode here, a tap on
     # a dot selects it ("select" as drag mode would turn tap-selection off). Fixed axes
     # keep a finger's drag for scrolling the page.
@@ -153,7 +132,7 @@ def momentum_figure(momentum: pd.DataFrame) -> go.Figure:
         for r in data.itertuples()
     ]
     labels = [
-        _esc(f"{int(c) + 1}. {n}", 46) for c, n in zip(data["cluster"], data["name"], strict=True)
+        esc(f"{int(c) + 1}. {n}", 46) for c, n in zip(data["cluster"], data["name"], strict=True)
     ]
     fig = go.Figure(
         go.Bar(
@@ -161,7 +140,7 @@ def momentum_figure(momentum: pd.DataFrame) -> go.Figure:
             y=labels,
             orientation="h",
             marker={"color": colors},
-            text=[_esc(t) for t in data["change_label"]],
+            text=[esc(t) for t in data["change_label"]],
             textposition="outside",
             cliponaxis=False,
             customdata=np.column_stack([data["recent"], data["earlier"]]),
@@ -182,7 +161,7 @@ def momentum_figure(momentum: pd.DataFrame) -> go.Figure:
         title_text="momentum: recent vs earlier daily demand", fixedrange=True,
     )  # fmt: skip
     fig.update_yaxes(automargin=True, fixedrange=True)
-    return _layout(fig, max(220, 34 * len(data) + 70))
+    return layout(fig, max(220, 34 * len(data) + 70), font_size=DENSE_FONT_SIZE)
 
 
 def weekly_figure(
@@ -210,7 +189,7 @@ def weekly_figure(
     for c in order:
         c = int(c)
         part = weekly[weekly["cluster"] == c].sort_values("week_start")
-        name = _esc(f"{c + 1}. {part['name'].iloc[0]}", 46)
+        name = esc(f"{c + 1}. {part['name'].iloc[0]}", 46)
         if c in rising:
             color, width, label = RISING, 3.5, name + " (rising)"
         elif c in marked or not marked:
@@ -230,7 +209,7 @@ def weekly_figure(
         )
     fig.update_xaxes(fixedrange=True, gridcolor=SAND)
     fig.update_yaxes(fixedrange=True, gridcolor=SAND, title_text="demand / week")
-    fig = _layout(fig, 320, legend=True)
+    fig = layout(fig, 320, legend=True, font_size=DENSE_FONT_SIZE)
     fig.update_layout(legend={"orientation": "h", "y": -0.15, "font": {"size": 12}})
     return fig
 
@@ -241,7 +220,7 @@ def gaps_figure(gaps: pd.DataFrame) -> go.Figure:
         return empty_figure("No clusters")
     data = gaps.sort_values("gap")
     labels = [
-        _esc(f"{int(c) + 1}. {n}", 46) for c, n in zip(data["cluster"], data["name"], strict=True)
+        esc(f"{int(c) + 1}. {n}", 46) for c, n in zip(data["cluster"], data["name"], strict=True)
     ]
     fig = go.Figure()
     for col, label, color in (
@@ -262,82 +241,6 @@ def gaps_figure(gaps: pd.DataFrame) -> go.Figure:
     fig.update_layout(barmode="group")
     fig.update_xaxes(ticksuffix="%", gridcolor=SAND, fixedrange=True)
     fig.update_yaxes(automargin=True, fixedrange=True)
-    fig = _layout(fig, max(260, 52 * len(data) + 60), legend=True)
+    fig = layout(fig, max(260, 52 * len(data) + 60), legend=True, font_size=DENSE_FONT_SIZE)
     fig.update_layout(legend={"orientation": "h", "y": 1.02, "yanchor": "bottom"})
     return fig
-
-
-def metrics_figure(
-    table: pd.DataFrame, metrics: Sequence[str] = ("Recall@20", "NDCG@10")
-) -> go.Figure:
-    """Grouped bars of the guarded metrics per model (the hybrid in cognac)."""
-    cols = [m for m in metrics if table is not None and m in table.columns]
-    if table is None or table.empty or not cols:
-        return empty_figure("No evaluation yet")
-    fig = go.Figure()
-    shades = (COGNAC, MUTED)
-    for i, m in enumerate(cols):
-        fig.add_trace(
-            go.Bar(
-                x=[_esc(v) for v in table["model"]],
-                y=table[m].to_numpy(),
-                name=m,
-                marker={"color": shades[i % 2], "opacity": 1.0 if i == 0 else 0.8},
-                text=[f"{v:.3f}" for v in table[m]],
-                textposition="outside",
-                cliponaxis=False,
-                hovertemplate=f"%{{x}}: {m} %{{y:.4f}}<extra></extra>",
-            )
-        )
-    fig.update_layout(barmode="group")
-    fig.update_yaxes(gridcolor=SAND, fixedrange=True, rangemode="tozero")
-    fig.update_xaxes(fixedrange=True)
-    fig = _layout(fig, 300, legend=True)
-    fig.update_layout(legend={"orientation": "h", "y": 1.02, "yanchor": "bottom"})
-    return fig
-
-
-def lift_figure(groups: pd.DataFrame) -> go.Figure:
-    """Conversion of model vs holdout clients, with their confidence intervals as error bars.
-
-    Parameters
-    ----------
-    groups : DataFrame
-        :meth:`core.app.outcomes.LiftReport.to_frame`: ``group``, ``conversion``,
-        ``ci_low``, ``ci_high``, ``clients``.
-    """
-    if groups is None or groups.empty:
-        return empty_figure("No contacted clients yet")
-    conv = 100 * groups["conversion"].to_numpy(dtype=float)
-    lo = 100 * groups["ci_low"].to_numpy(dtype=float)
-    hi = 100 * groups["ci_high"].to_numpy(dtype=float)
-    fig = go.Figure(
-        go.Bar(
-            x=[_esc(g) for g in groups["group"]],
-            y=conv,
-            marker={"color": [COGNAC, MUTED][: len(groups)]},
-            error_y={"type": "data", "symmetric": False, "array": hi - conv, "arrayminus": conv - lo,
-                     "color": INK, "thickness": 1.5},
-            text=[f"{v:.1f}%" for v in conv],
-            textposition="inside",
-            hovertemplate="%{x}: %{y:.1f}%<extra></extra>",
-        )
-    )  # fmt: skip
-    fig.update_yaxes(ticksuffix="%", gridcolor=SAND, fixedrange=True, rangemode="tozero")
-    fig.update_xaxes(fixedrange=True)
-    return _layout(fig, 260)
-
-
-def hover_texts(fig: go.Figure) -> list[str]:
-    """Every text a figure can show (names, labels, hover data), for privacy scans in tests."""
-    out: list[str] = []
-    for tr in fig.data:
-        for attr in ("name", "text", "hovertext", "customdata", "x", "y"):
-            value = getattr(tr, attr, None)
-            if value is None:
-                continue
-            arr = np.asarray(value, dtype=object).ravel()
-            out += [str(v) for v in arr if isinstance(v, str)]
-    for ann in fig.layout.annotations or ():
-        out.append(str(ann.text))
-    return out

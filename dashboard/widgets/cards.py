@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from dashboard.components import plain, safe, safe_html
+from dashboard.widgets.text import plain, safe, safe_html
 
 TIER_LABELS: dict[str, str] = {
     "vic": "VIC",

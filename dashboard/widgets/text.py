@@ -1,4 +1,4 @@
-"""Pure rendering helpers shared by the pages, and the safe-text rule.
+"""The safe-text rule: user text shown literally, never as markup.
 
 Every piece of user-provided text (client names, notes, list titles, product
 names from an import) goes through :func:`safe` before it reaches Markdown

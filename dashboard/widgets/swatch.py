@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dashboard.components import safe_html
+from dashboard.widgets.text import safe_html
 
 #: Colour names of the catalogue (and common synonyms) -> CSS colour.
 COLOURS: dict[str, str] = {

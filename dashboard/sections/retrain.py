@@ -1,14 +1,12 @@
-"""Helpers of the Trends, Model health and Data & users pages.
+"""Retrain from the Model health and Data & users pages: start, follow, show the decision.
 
-Helpers:
-
-- pure helpers (cluster cards, the map's selection, labels), unit-tested;
-- rendering helpers; their cached data comes from :mod:`dashboard.resources`.
+The retrain runs in the background (:class:`core.app.retrain.RetrainRunner`,
+one per process, handed out by :mod:`dashboard.resources`); every session
+follows the same job.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -16,84 +14,7 @@ import streamlit as st
 
 from core.app.retrain import RetrainJob, RetrainResult, RetrainRunner
 from core.settings import Settings
-from dashboard.components import plain, safe
-from dashboard.components.cards import html_card
-
-
-# ================================================================ pure helpers
-def selected_cluster(selection: Any) -> int | None:
-    """The cluster of the first point selected on the map, or ``None``.
-
-    ``selection`` is the plotly chart's state in ``st.session_state`` (an
-    object or dict with ``selection.points``); each point's ``customdata``
-    holds ``[product_id, cluster, ...]`` (see
-    :func:`dashboard.trend_charts.product_map_figure`).
-    """
-    if selection is None:
-        return None
-    sel = (
-        selection.get("selection")
-        if isinstance(selection, Mapping)
-        else getattr(selection, "selection", None)
-    )
-    if sel is None:
-        return None
-    points = sel.get("points") if isinstance(sel, Mapping) else getattr(sel, "points", None)
-    for point in points or []:
-        custom = point.get("customdata") if isinstance(point, Mapping) else None
-        if custom is not None and len(custom) > 1:
-            try:
-                return int(float(custom[1]))
-            except (TypeError, ValueError):
-                continue
-    return None
-
-
-def percent(value: Any, digits: int = 0) -> str:
-    """``0.123`` -> ``"12%"``; missing -> ``"–"``."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return "–"
-    if v != v:
-        return "–"
-    return f"{100 * v:.{digits}f}%"
-
-
-def euros(value: Any) -> str:
-    """``1234.5`` -> ``"€1,235"``."""
-    try:
-        return f"€{float(value):,.0f}"
-    except (TypeError, ValueError):
-        return "–"
-
-
-def cluster_label(cluster: int, name: str) -> str:
-    """``"3. cashmere · camel · tailoring"`` (1-based, plain text)."""
-    return f"{int(cluster) + 1}. {plain(name, 80)}"
-
-
-def cluster_card_html(row: Mapping[str, Any], momentum: Mapping[str, Any] | None = None) -> str:
-    """A cluster's card: name, size, demand share, price band, designers, top products.
-
-    Every field is escaped by :func:`dashboard.components.cards.html_card`.
-    """
-    lines = [
-        f"{int(row['n_products'])} products · {percent(row['catalogue_share'])} of the catalogue"
-        f" · {percent(row['demand_share'])} of demand",
-        f"Price band {euros(row['price_low'])}–{euros(row['price_high'])}"
-        f" (median {euros(row['price_median'])})",
-        f"Top designers: {plain(row['top_designers'], 160) or '–'}",
-        f"Top products: {plain(row['top_products'], 300) or '–'}",
-    ]
-    if momentum is not None:
-        label = str(momentum.get("change_label", "–"))
-        if bool(momentum.get("rising")):
-            label += " (rising)"
-        elif bool(momentum.get("enough_data")) and label.endswith("%"):
-            label += " (not significant)"
-        lines.append(f"Momentum: {label}")
-    return html_card(cluster_label(int(row["cluster"]), str(row["name"])), lines)
+from dashboard.widgets.text import safe
 
 
 def comparison_frame(result: RetrainResult) -> pd.DataFrame:

@@ -20,9 +20,19 @@ from core.app.curation import CurationService, SuggestParams
 from core.exceptions import AtelierError
 from core.suggest.rerank import GiftRecipient
 from core.suggest.rules import RuleContext
-from dashboard.components import curation as cur
-from dashboard.components import plain, safe
-from dashboard.components.share import open_share_dialog
+from dashboard import resources
+from dashboard.sections import curation as cur
+from dashboard.sections.share import open_share_dialog
+from dashboard.sections.working_list import (
+    items_for_display,
+    render_grid,
+    render_list_tools,
+    render_messages,
+)
+from dashboard.state import ClientPageContext
+from dashboard.widgets.list_card import status_line
+from dashboard.widgets.product_card import card_html, inject_css
+from dashboard.widgets.text import plain, safe
 
 K_CHOICES = (6, 8, 10, 12, 15, 20, 25, 30)
 MODES = ("Selection", "Gift ideas", "Why not…?")
@@ -35,29 +45,23 @@ def _k(client_id: str, *parts: object) -> str:
     return ":".join(["sugg", client_id, *(str(p) for p in parts)])
 
 
-def render_suggestions_section(ctx: Any) -> None:
+def render_suggestions_section(ctx: ClientPageContext) -> None:
     """Suggestions with reasons, curation and sharing for the client in ``ctx``."""
     st.subheader("Suggestions", anchor=False)
-    cur.inject_css()
+    inject_css()
     _section(ctx)
 
 
 @st.fragment
-def _section(ctx: Any) -> None:
+def _section(ctx: ClientPageContext) -> None:
     try:
         _render(ctx)
     except AtelierError as err:  # the page frame does this too, but not on fragment reruns
         st.error(safe(str(err), 500))
 
 
-def _service(ctx: Any) -> CurationService:
-    return CurationService(
-        ctx.dataset, ctx.model, ctx.services, holdout_share=ctx.settings.holdout_share
-    )
-
-
-def _render(ctx: Any) -> None:
-    svc = _service(ctx)
+def _render(ctx: ClientPageContext) -> None:
+    svc = resources.get_curation(ctx)
     cid = str(ctx.client_id)
     personalised = svc.personalisation_allowed(cid)
     sec = cur.Section(svc, cid, ctx.user.user_id, str(ctx.user.name), personalised)
@@ -178,7 +182,7 @@ def _controls(sec: cur.Section) -> SuggestParams:
 # ------------------------------------------------------------------ selection
 def _selection(sec: cur.Section, params: SuggestParams) -> None:
     keys = sec.keys
-    if cur.render_messages(sec):
+    if render_messages(sec):
         return
     rec = cur.resolve_list(sec)
     used_key = keys.k("params_used")
@@ -195,26 +199,26 @@ def _selection(sec: cur.Section, params: SuggestParams) -> None:
             )
     else:
         st.session_state[keys.version] = rec.version
-        items = cur.items_for_display(sec, rec)
+        items = items_for_display(sec, rec)
         if st.session_state.get(used_key) is None:
             st.session_state[used_key] = params.as_dict()
     editable = rec is None or rec.status != "archived"
     _toolbar(sec, rec, params, changed=st.session_state.get(used_key) != params.as_dict())
     if editable:
-        cur.render_list_tools(sec, rec)
+        render_list_tools(sec, rec)
     if items.empty:
         st.info(
             "Nothing to suggest with these settings: widen the price range or the categories, "
             "or add products from the catalogue."
         )
         return
-    cur.render_grid(sec, items, editable=editable)
+    render_grid(sec, items, editable=editable)
 
 
 def _toolbar(sec: cur.Section, rec: Any, params: SuggestParams, *, changed: bool) -> None:
     keys = sec.keys
     cols = st.columns([4, 2, 2, 2], vertical_alignment="center", gap="small")
-    cols[0].markdown(cur.status_line(rec))
+    cols[0].markdown(status_line(rec))
     if rec is None:
         cols[1].button(
             "Save draft", key=keys.k("save"), width="stretch", on_click=cur.on_save, args=(sec,)
@@ -286,7 +290,7 @@ def _gift_mode(sec: cur.Section) -> None:
             "occasion": get(_k(cid, "g_occasion")) or None,
         }
     wanted = st.session_state.get(_k(cid, "gift"))
-    cur.render_messages(sec)
+    render_messages(sec)
     if not wanted:
         return
     lo, hi = wanted["budget_min"], wanted["budget_max"]
@@ -312,7 +316,7 @@ def _add_grid(sec: cur.Section, items: pd.DataFrame, where: str) -> None:
         for offset, row in enumerate(rows[start : start + 3]):
             pid = str(row["product_id"])
             with cols[offset].container(border=True):
-                st.markdown(cur.card_html(row), unsafe_allow_html=True)
+                st.markdown(card_html(row), unsafe_allow_html=True)
                 there = pid in in_list
                 st.button(
                     "✓ In the selection" if there else "+ Add to the selection",
@@ -336,7 +340,7 @@ def _why_not_mode(sec: cur.Section, params: SuggestParams) -> None:
         format_func=svc.product_label,
         placeholder="Type any product name, designer or category…",
     )
-    cur.render_messages(sec)
+    render_messages(sec)
     if not pick:
         st.caption(
             "Choose any product of the catalogue: you will see the rule that excludes it for "
@@ -352,7 +356,7 @@ def _why_not_mode(sec: cur.Section, params: SuggestParams) -> None:
     row = svc.products_frame([pick], cid)
     if not row.empty:
         with st.container(border=True):
-            st.markdown(cur.card_html(row.iloc[0]), unsafe_allow_html=True)
+            st.markdown(card_html(row.iloc[0]), unsafe_allow_html=True)
     st.button(
         "+ Add it to the selection anyway",
         key=_k(cid, "why_add"),
@@ -378,7 +382,7 @@ def _look_dialog(sec: cur.Section, anchor: str) -> None:
         st.rerun()
     svc = sec.svc
     st.markdown(f"Pieces to wear with **{safe(plain(svc.product_label(anchor), 160), 200)}**:")
-    cur.render_messages(sec)
+    render_messages(sec)
     found = svc.complete_the_look(
         sec.client_id, anchor, LOOK_RESULTS, personalised=sec.personalised
     )

@@ -11,15 +11,15 @@ Without contact consent sharing is blocked, with a way to record consent.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 import streamlit as st
 
 from core.app.lookbook import Lookbook, lookbook_message, lookbook_pdf
 from core.exceptions import AtelierError, ConsentError
 from core.store import ListConflictError
-from dashboard.components import plain, safe
-from dashboard.components.curation import Section, remember, seen_record
+from dashboard.sections.curation import Section, remember, seen_record
+from dashboard.state import ClientPageContext
+from dashboard.widgets.text import plain, safe
 
 CHANNEL_LABELS = {"pdf": "PDF lookbook", "message": "Message text"}
 
@@ -119,7 +119,7 @@ def render_done(sec: Section, share_id: int) -> None:
     st.button("Done", key=_k(sec, "close"), width="stretch", on_click=on_close, args=(sec,))
 
 
-def render_share(sec: Section, ctx: Any) -> None:
+def render_share(sec: Section, ctx: ClientPageContext) -> None:
     """The body of the share dialog."""
     error = st.session_state.get(_k(sec, "error"))
     if error:
@@ -133,24 +133,9 @@ def render_share(sec: Section, ctx: Any) -> None:
         st.info("The selection is empty: add a product before sharing.")
         return
     if not sec.svc.contact_allowed(sec.client_id):
-        st.error(
-            "Sharing is blocked: this client has not agreed to be contacted. "
-            "Ask the client; if they agree, record their consent below (it is audited)."
-        )
-        st.text_input("How was consent given?", value="Given in store", key=_k(sec, "consent_note"))
-        st.button(
-            "The client agrees to be contacted: record consent",
-            key=_k(sec, "consent_go"),
-            on_click=on_record_contact_consent,
-            args=(sec,),
-            width="stretch",
-        )
+        render_consent_needed(sec)
         return
-    warning = sec.svc.contact_warning(sec.client_id)
-    if warning is None and getattr(ctx, "recently_contacted", None) is not None:
-        last = ctx.recently_contacted
-        days = max((datetime.now(UTC) - last).days, 0)
-        warning = f"This client was contacted {days} day{'s' if days != 1 else ''} ago."
+    warning = _contact_warning(sec, ctx)
     if warning:
         st.warning(f"{safe(warning, 300)} Consider waiting before sending more.")
     st.text_area(
@@ -192,6 +177,32 @@ def render_share(sec: Section, ctx: Any) -> None:
     st.caption("Sharing saves exactly what the client sees and marks the list as shared.")
 
 
+def render_consent_needed(sec: Section) -> None:
+    """Sharing is blocked without contact consent: say so, and offer to record it (audited)."""
+    st.error(
+        "Sharing is blocked: this client has not agreed to be contacted. "
+        "Ask the client; if they agree, record their consent below (it is audited)."
+    )
+    st.text_input("How was consent given?", value="Given in store", key=_k(sec, "consent_note"))
+    st.button(
+        "The client agrees to be contacted: record consent",
+        key=_k(sec, "consent_go"),
+        on_click=on_record_contact_consent,
+        args=(sec,),
+        width="stretch",
+    )
+
+
+def _contact_warning(sec: Section, ctx: ClientPageContext) -> str | None:
+    """The store's contact warning, else how many days ago the client was contacted."""
+    warning = sec.svc.contact_warning(sec.client_id)
+    if warning is None and ctx.recently_contacted is not None:
+        last = ctx.recently_contacted
+        days = max((datetime.now(UTC) - last).days, 0)
+        warning = f"This client was contacted {days} day{'s' if days != 1 else ''} ago."
+    return warning
+
+
 def _dismiss_all() -> None:
     """Closing the dialog with its X: forget every open share dialog of this session."""
     for key in list(st.session_state.keys()):
@@ -200,12 +211,12 @@ def _dismiss_all() -> None:
 
 
 @st.dialog("Share a lookbook", width="large", on_dismiss=_dismiss_all)
-def _share_dialog(sec: Section, ctx: Any) -> None:
+def _share_dialog(sec: Section, ctx: ClientPageContext) -> None:
     if not st.session_state.get(sec.keys.share_open):
         st.rerun()
     render_share(sec, ctx)
 
 
-def open_share_dialog(sec: Section, ctx: Any) -> None:
+def open_share_dialog(sec: Section, ctx: ClientPageContext) -> None:
     """Show the share dialog (call while ``share:<client>:open`` is set)."""
     _share_dialog(sec, ctx)

@@ -18,11 +18,12 @@ import streamlit as st
 from core.app.access import can, can_see_contact, contact_for
 from core.data.schema import split_list
 from core.store import Store
-from dashboard import charts, resources, state
-from dashboard.components import plain, safe, safe_html
-from dashboard.components.cards import full_name, tier_label, when
-from dashboard.components.chips import render_chips
-from dashboard.components.swatch import swatch_html
+from dashboard import resources, state
+from dashboard.charts.client import activity_figure, taste_profile_figure
+from dashboard.widgets.cards import full_name, tier_label, when
+from dashboard.widgets.chips import render_chips
+from dashboard.widgets.swatch import swatch_html
+from dashboard.widgets.text import plain, safe, safe_html
 
 UPCOMING_DAYS = 60
 #: Below this many purchases/try-ons/wishlists the table alone says it all.
@@ -303,9 +304,7 @@ def render_activity(ctx: state.ClientPageContext) -> None:
         given = events[events["event_type"].isin(VOLUNTEERED)]
         if len(given) >= TIMELINE_MIN_EVENTS:
             st.plotly_chart(
-                charts.activity_figure(
-                    given.assign(event_type=given["event_type"].map(EVENT_LABELS))
-                ),
+                activity_figure(given.assign(event_type=given["event_type"].map(EVENT_LABELS))),
                 width="stretch",
                 config={"displayModeBar": False, "scrollZoom": False},
                 key=ctx.key("timeline"),
@@ -332,7 +331,7 @@ def render_taste(ctx: state.ClientPageContext) -> None:
         return
     profile = taste(ctx.client_id)
     st.plotly_chart(
-        charts.taste_profile_figure(profile),
+        taste_profile_figure(profile),
         width="stretch",
         config={"displayModeBar": False, "scrollZoom": False},
         key=ctx.key("taste"),

@@ -1,0 +1,80 @@
+"""Figures of the Model health page: offline metrics per model, lift against the holdout."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboard.charts.layout import (
+    COGNAC,
+    DENSE_FONT_SIZE,
+    INK,
+    MUTED,
+    SAND,
+    empty_figure,
+    esc,
+    layout,
+)
+
+
+def metrics_figure(
+    table: pd.DataFrame, metrics: Sequence[str] = ("Recall@20", "NDCG@10")
+) -> go.Figure:
+    """Grouped bars of the guarded metrics per model (the hybrid in cognac)."""
+    cols = [m for m in metrics if table is not None and m in table.columns]
+    if table is None or table.empty or not cols:
+        return empty_figure("No evaluation yet")
+    fig = go.Figure()
+    shades = (COGNAC, MUTED)
+    for i, m in enumerate(cols):
+        fig.add_trace(
+            go.Bar(
+                x=[esc(v) for v in table["model"]],
+                y=table[m].to_numpy(),
+                name=m,
+                marker={"color": shades[i % 2], "opacity": 1.0 if i == 0 else 0.8},
+                text=[f"{v:.3f}" for v in table[m]],
+                textposition="outside",
+                cliponaxis=False,
+                hovertemplate=f"%{{x}}: {m} %{{y:.4f}}<extra></extra>",
+            )
+        )
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(gridcolor=SAND, fixedrange=True, rangemode="tozero")
+    fig.update_xaxes(fixedrange=True)
+    fig = layout(fig, 300, legend=True, font_size=DENSE_FONT_SIZE)
+    fig.update_layout(legend={"orientation": "h", "y": 1.02, "yanchor": "bottom"})
+    return fig
+
+
+def lift_figure(groups: pd.DataFrame) -> go.Figure:
+    """Conversion of model vs holdout clients, with their confidence intervals as error bars.
+
+    Parameters
+    ----------
+    groups : DataFrame
+        :meth:`core.app.outcomes.LiftReport.to_frame`: ``group``, ``conversion``,
+        ``ci_low``, ``ci_high``, ``clients``.
+    """
+    if groups is None or groups.empty:
+        return empty_figure("No contacted clients yet")
+    conv = 100 * groups["conversion"].to_numpy(dtype=float)
+    lo = 100 * groups["ci_low"].to_numpy(dtype=float)
+    hi = 100 * groups["ci_high"].to_numpy(dtype=float)
+    fig = go.Figure(
+        go.Bar(
+            x=[esc(g) for g in groups["group"]],
+            y=conv,
+            marker={"color": [COGNAC, MUTED][: len(groups)]},
+            error_y={"type": "data", "symmetric": False, "array": hi - conv, "arrayminus": conv - lo,
+                     "color": INK, "thickness": 1.5},
+            text=[f"{v:.1f}%" for v in conv],
+            textposition="inside",
+            hovertemplate="%{x}: %{y:.1f}%<extra></extra>",
+        )
+    )  # fmt: skip
+    fig.update_yaxes(ticksuffix="%", gridcolor=SAND, fixedrange=True, rangemode="tozero")
+    fig.update_xaxes(fixedrange=True)
+    return layout(fig, 260, font_size=DENSE_FONT_SIZE)

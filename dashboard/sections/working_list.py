@@ -1,0 +1,270 @@
+"""The working list on the Client page: cards with their taps, the list tools, messages.
+
+Every tap calls an action of :mod:`dashboard.sections.curation` (a callback
+with the list version the associate saw); this module only draws.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from core.app.curation import REMOVAL_REASONS
+from core.store.records import CuratedListRecord
+from dashboard.sections.curation import (
+    Section,
+    on_add,
+    on_move,
+    on_note,
+    on_open_look,
+    on_panel,
+    on_pin,
+    on_reload,
+    on_remove,
+    on_tool,
+)
+from dashboard.widgets.product_card import REASON_SEPARATOR, card_html
+from dashboard.widgets.text import plain, safe
+
+
+def render_messages(sec: Section) -> bool:
+    """Show a pending conflict (with Reload), error or notice. ``True`` if a conflict blocks."""
+    keys = sec.keys
+    conflict = st.session_state.get(keys.conflict)
+    if conflict:
+        with st.container(border=True, key=keys.k("conflict_box").replace(":", "-")):
+            st.error(
+                f"{safe(conflict, 300)} Your change was not saved, so nothing was lost.",
+            )
+            st.button(
+                "Reload the list",
+                key=keys.k("reload"),
+                type="primary",
+                on_click=on_reload,
+                args=(sec,),
+            )
+        return True
+    error = st.session_state.get(keys.error)
+    if error:
+        st.error(safe(error, 400))
+        st.session_state[keys.error] = None
+    notice = st.session_state.get(keys.notice)
+    if notice:
+        st.success(safe(notice, 300))
+        st.session_state[keys.notice] = None
+    return False
+
+
+def render_card_actions(
+    sec: Section, row: pd.Series | dict[str, Any], *, first: bool, last: bool
+) -> None:
+    """Pin, remove (with a reason), move up/down, note and complete the look: all taps.
+
+    Removing and the note open a small panel inside the card (one card at a
+    time) rather than a popover per card: fewer elements, so every tap reruns faster.
+    """
+    pid = str(row["product_id"])
+    panel = st.session_state.get(sec.keys.panel)
+    open_kind = panel[1] if isinstance(panel, tuple | list) and panel[0] == pid else None
+    _card_buttons(sec, row, open_kind, first=first, last=last)
+    if open_kind == "remove":
+        _remove_form(sec, row)
+    elif open_kind == "more":
+        _note_form(sec, row)
+
+
+def _card_buttons(
+    sec: Section, row: pd.Series | dict[str, Any], open_kind: str | None, *, first: bool, last: bool
+) -> None:
+    """Pin and remove on top; up, down and the note panel below."""
+    keys = sec.keys
+    pid = str(row["product_id"])
+    pinned = bool(row.get("pinned"))
+    top = st.columns(2, gap="small")
+    top[0].button(
+        "Pinned" if pinned else "Pin",
+        key=keys.k("pin", pid),
+        type="primary" if pinned else "secondary",
+        width="stretch",
+        on_click=on_pin,
+        args=(sec, pid, not pinned),
+    )
+    top[1].button(
+        "✕ Remove",
+        key=keys.k("rm", pid),
+        width="stretch",
+        type="primary" if open_kind == "remove" else "secondary",
+        on_click=on_panel,
+        args=(sec, None, None) if open_kind == "remove" else (sec, pid, "remove"),
+    )
+    bottom = st.columns(3, gap="small")
+    bottom[0].button(
+        "↑", key=keys.k("up", pid), width="stretch", disabled=first,
+        on_click=on_move, args=(sec, pid, -1),
+    )  # fmt: skip
+    bottom[1].button(
+        "↓", key=keys.k("down", pid), width="stretch", disabled=last,
+        on_click=on_move, args=(sec, pid, 1),
+    )  # fmt: skip
+    bottom[2].button(
+        "Note…",
+        key=keys.k("more", pid),
+        width="stretch",
+        type="primary" if open_kind == "more" else "secondary",
+        on_click=on_panel,
+        args=(sec, None, None) if open_kind == "more" else (sec, pid, "more"),
+    )
+
+
+def _remove_form(sec: Section, row: pd.Series | dict[str, Any]) -> None:
+    """Why the product goes (a reason, details, the whole category?), then remove it."""
+    keys = sec.keys
+    pid = str(row["product_id"])
+    name = plain(row.get("name"), 120)
+    with st.form(keys.k("rm_form", pid), border=True, enter_to_submit=False):
+        st.markdown(f"Remove **{safe(name, 80)}**?")
+        st.selectbox("Reason", REMOVAL_REASONS, key=keys.k("why", pid))
+        st.text_input(
+            "Details (optional)", key=keys.k("why_text", pid), max_chars=500,
+            placeholder="e.g. prefers gold to silver",
+        )  # fmt: skip
+        category = plain(row.get("category"), 40)
+        st.checkbox(
+            f"Stop suggesting {safe(category, 40)} to this client"
+            if category
+            else "Stop suggesting this category",
+            key=keys.k("why_cat", pid),
+        )
+        st.form_submit_button(
+            "Remove from the selection",
+            key=keys.k("rm_go", pid),
+            type="primary",
+            width="stretch",
+            on_click=on_remove,
+            args=(sec, pid, name),
+        )
+
+
+def _note_form(sec: Section, row: pd.Series | dict[str, Any]) -> None:
+    """The product's internal note, and "Complete the look"."""
+    keys = sec.keys
+    pid = str(row["product_id"])
+    with st.form(keys.k("note_form", pid), border=True, enter_to_submit=False):
+        st.text_area(
+            "Internal note (never shown to the client)",
+            value=str(row.get("note") or ""),
+            key=keys.k("note", pid),
+            max_chars=2000,
+            height=90,
+        )
+        st.form_submit_button(
+            "Save note", key=keys.k("note_go", pid), width="stretch", type="primary",
+            on_click=on_note, args=(sec, pid),
+        )  # fmt: skip
+    st.button(
+        "Complete the look", key=keys.k("look_go", pid), width="stretch",
+        on_click=on_open_look, args=(sec, pid),
+    )  # fmt: skip
+
+
+def render_grid(
+    sec: Section,
+    items: pd.DataFrame,
+    *,
+    editable: bool,
+    columns: int = 3,
+    show_rank: bool = True,
+) -> None:
+    """Cards in ``columns`` columns, in list order; actions under each card when editable."""
+    rows = items.to_dict("records")
+    n = len(rows)
+    for start in range(0, n, columns):
+        cols = st.columns(columns, gap="small")
+        for offset, row in enumerate(rows[start : start + columns]):
+            i = start + offset
+            with cols[offset].container(
+                border=True, key=f"cur-card-{sec.client_id}-{row['product_id']}".replace(":", "-")
+            ):
+                st.markdown(card_html(row, i + 1 if show_rank else None), unsafe_allow_html=True)
+                if editable:
+                    render_card_actions(sec, row, first=i == 0, last=i == n - 1)
+
+
+def render_list_tools(sec: Section, rec: CuratedListRecord | None) -> None:
+    """Add any catalogue product by search, and the list's note: each in a panel opened by a tap.
+
+    The catalogue select (every product) is only sent to the tablet while its
+    panel is open, so taps on the cards stay fast.
+    """
+    keys = sec.keys
+    tool = st.session_state.get(keys.k("tool"))
+    cols = st.columns(2, gap="small")
+    cols[0].button(
+        "+ Add a product from the catalogue",
+        key=keys.k("add_open"),
+        width="stretch",
+        type="primary" if tool == "add" else "secondary",
+        on_click=on_tool,
+        args=(sec, None if tool == "add" else "add"),
+    )
+    cols[1].button(
+        "List note…",
+        key=keys.k("list_note_open"),
+        width="stretch",
+        type="primary" if tool == "note" else "secondary",
+        on_click=on_tool,
+        args=(sec, None if tool == "note" else "note"),
+    )
+    if tool == "add":
+        _add_panel(sec, rec)
+    elif tool == "note":
+        _list_note_panel(sec, rec)
+
+
+def _add_panel(sec: Section, rec: CuratedListRecord | None) -> None:
+    """Search the whole catalogue (minus what is in the list) and add the product picked."""
+    keys = sec.keys
+    in_list = set(rec.product_ids) if rec is not None else set()
+    labels = sec.svc.product_labels
+    add_key = keys.k("add_pick")
+    row = st.columns([4, 1], vertical_alignment="bottom", gap="small")
+    row[0].selectbox(
+        "Search the catalogue",
+        [p for p in labels if p not in in_list],
+        index=None,
+        key=add_key,
+        format_func=labels.get,
+        placeholder="Type a name, designer or category…",
+    )
+    row[1].button(
+        "Add", key=keys.k("add_go"), type="primary", width="stretch",
+        on_click=on_add, args=(sec, None, add_key),
+    )  # fmt: skip
+
+
+def _list_note_panel(sec: Section, rec: CuratedListRecord | None) -> None:
+    """The internal note on the whole list."""
+    keys = sec.keys
+    with st.form(keys.k("note_form", "list"), border=True, enter_to_submit=False):
+        st.text_area(
+            "Internal note on the whole list (never shown to the client)",
+            value=rec.note if rec is not None else "",
+            key=keys.k("note", "list"),
+            max_chars=2000,
+            height=110,
+        )
+        st.form_submit_button(
+            "Save list note", key=keys.k("note_go", "list"), width="stretch",
+            type="primary", on_click=on_note, args=(sec, None),
+        )  # fmt: skip
+
+
+def items_for_display(sec: Section, rec: CuratedListRecord) -> pd.DataFrame:
+    """The list's items with catalogue data, stock and the associate reason as chips."""
+    items = sec.svc.items_frame(rec)
+    items["reasons"] = [
+        [r for r in str(reason or "").split(REASON_SEPARATOR) if r] for reason in items["reason"]
+    ]
+    return items
