@@ -13,9 +13,6 @@ import streamlit as st
 from core.app.health import (
     acceptance_frame,
     acceptance_tables,
-    all_lists,
-    all_removals,
-    all_shares,
     config_frame,
     config_hash,
     data_freshness,
@@ -132,7 +129,7 @@ with outcomes_tab:
         help="A shared product counts as sold when the client buys it, or a close variant "
         "(same designer and subcategory), within this many days.",
     )
-    shares = all_shares(services)
+    shares = services.shares.all_shares()
     holdout_share = settings.holdout_share
     if not shares:
         st.info(
@@ -194,7 +191,9 @@ with outcomes_tab:
             )
 
     st.markdown("**Acceptance of suggestions by associates**")
-    acc = acceptance_tables(acceptance_frame(all_lists(services), all_removals(services)))
+    acc = acceptance_tables(
+        acceptance_frame(services.lists.all_lists(), services.lists.all_removals())
+    )
     if not acc:
         st.info("No associate has kept or removed a model suggestion yet.")
     else:
