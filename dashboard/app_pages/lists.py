@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.app.curation import CurationService, filter_lists
+from core.app.curation import CurationService
+from core.app.list_views import filter_lists
 from core.store.models import LIST_STATUSES
 from dashboard import auth, resources, state
 from dashboard.components.curation import (

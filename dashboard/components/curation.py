@@ -23,16 +23,18 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core.app.curation import REMOVAL_REASONS, CurationService, SuggestParams
+from core.app.curation import REMOVAL_REASONS, CurationService
+from core.app.lookbook import format_price
 from core.exceptions import AtelierError, UnknownIdError
 from core.store import ListConflictError, NewItem
 from core.store.records import CuratedListRecord
+from core.suggest.reasons import REASON_SEPARATOR
+from core.suggest.request import SuggestRequest
 from dashboard import state
 from dashboard.components import plain, safe, safe_html
 from dashboard.components.chips import chip_html
 from dashboard.components.swatch import colour_css
 
-REASON_SEPARATOR = " · "
 STATUS_LABELS = {"draft": "Draft", "shared": "Shared", "archived": "Archived"}
 
 CSS = """
@@ -276,7 +278,7 @@ def on_add(sec: Section, product_id: str | None, source_key: str | None = None) 
     act(sec, change, f"Added “{plain(name, 80)}” to the selection.")
 
 
-def on_regenerate(sec: Section, params: SuggestParams) -> None:
+def on_regenerate(sec: Section, params: SuggestRequest) -> None:
     act(
         sec,
         lambda r: sec.svc.regenerate(r, sec.user_id, params, personalised=sec.personalised),
@@ -335,12 +337,6 @@ def _text_colour(css: str) -> str:
         return "#FFFFFF"
     r, g, b = (int(css[i : i + 2], 16) for i in (1, 3, 5))
     return "#1F1B16" if (0.299 * r + 0.587 * g + 0.114 * b) > 150 else "#FFFFFF"
-
-
-def format_price(price: Any, currency: Any = "EUR") -> str:
-    from core.app.lookbook import format_price as fmt
-
-    return fmt(price, str(currency or "EUR"))
 
 
 def stock_text(here: Any, online: Any) -> tuple[str, str]:
