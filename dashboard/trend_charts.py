@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from core.app.lookbook import format_price
 from dashboard.charts import COGNAC, FONT, INK, MUTED, SAND, empty_figure
 
 #: One colour per cluster (cycled), distinguishable on an ivory background.
@@ -36,13 +37,6 @@ def _esc(value: Any, max_len: int = 80) -> str:
     if len(text) > max_len:
         text = text[: max_len - 1] + "…"
     return html.escape(text, quote=True)
-
-
-def _price(value: Any) -> str:
-    try:
-        return f"€{float(value):,.0f}"
-    except (TypeError, ValueError):
-        return ""
 
 
 def _layout(fig: go.Figure, height: int, *, legend: bool = False) -> go.Figure:
@@ -103,7 +97,7 @@ def product_map_figure(
                 [_esc(v) for v in part["name"]],
                 [_esc(v, 40) for v in part["designer"]],
                 [_esc(v, 40) for v in part["category"]],
-                [_price(v) for v in part["price"]],
+                [format_price(v) for v in part["price"]],
                 np.full(len(part), label),
             ]
         )

@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from core.app.lookbook import format_price
 from core.app.retrain import RetrainJob, RetrainResult, RetrainRunner
 from core.settings import Settings
 from dashboard.components import plain, safe
@@ -61,11 +62,8 @@ def percent(value: Any, digits: int = 0) -> str:
 
 
 def euros(value: Any) -> str:
-    """``1234.5`` -> ``"€1,235"``."""
-    try:
-        return f"€{float(value):,.0f}"
-    except (TypeError, ValueError):
-        return "–"
+    """``1234.5`` -> ``"€1,235"`` (:func:`core.app.lookbook.format_price`); "–" when unknown."""
+    return format_price(value) or "–"
 
 
 def cluster_label(cluster: int, name: str) -> str:
