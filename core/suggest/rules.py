@@ -261,14 +261,11 @@ class RuleSet:
             self._already_bought(found, catalogue, client, extra_events)
         self._out_of_stock(found, catalogue, client.home_store)
         penalised, parts = self._penalties(catalogue, client, personal, recently_shown)
-        penalty = np.zeros(catalogue.n_products, dtype=np.float64)
-        for a in parts:
-            penalty += a
         return RuleResult(
             client_id=str(client_id),
             product_ids=dataset.product_ids,
             allowed=found.allowed(),
-            penalty=penalty,
+            penalty=_total(parts, catalogue.n_products),
             personalized=personal,
             fired=tuple(found.fired),
             penalised=tuple(penalised),
@@ -486,6 +483,14 @@ class RuleSet:
         """Client-independent penalties for a store (``climate``), one per product."""
         hit = self._climate(Catalogue.of(dataset), str(store_id))
         return np.zeros(len(dataset.product_ids)) if hit is None else hit[1]
+
+
+def _total(parts: list[np.ndarray], n: int) -> np.ndarray:
+    """The penalties' sum per product."""
+    penalty = np.zeros(n, dtype=np.float64)
+    for a in parts:
+        penalty += a
+    return penalty
 
 
 def _bought_detail(catalogue: Catalogue, ci: int) -> Callable[[np.ndarray], list[str]]:

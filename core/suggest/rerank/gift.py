@@ -141,19 +141,8 @@ def gift_candidates(
     if recipient.budget_max is not None:
         ok &= price <= recipient.budget_max
     matches = _facet_matches(catalogue, recipient)
-    occ = np.zeros(n, dtype=bool)
-    occ_label = None
-    if recipient.occasion:
-        cb = context_boosts(dataset, occasion=recipient.occasion, config=config)
-        occ = cb.total > 0
-        occ_label = cb.parts[0].associate
-    parts = list(matches.values())
-    features = _feature_preferences(model, recipient.as_client_row(), n)
-    if features is not None and parts:
-        parts = [features]  # the features' cosine replaces the attribute parts
-    if recipient.occasion:
-        parts.append(occ.astype(np.float64))
-    pref = np.vstack(parts).mean(axis=0) if parts else np.zeros(n)
+    occ, occ_label = _occasion(dataset, recipient, config)
+    pref = _preference(model, recipient, matches, occ, n)
     pop = np.log1p(catalogue.purchase_counts)
     pop = pop / pop.max() if pop.max() > 0 else pop
     score = np.asarray(pref, dtype=np.float64) + popularity_weight * pop
@@ -169,6 +158,33 @@ def gift_candidates(
             COLS.reason: [_gift_reason(p, int(j), found, occ_label, budget) for j in idx],
         }
     )
+
+
+def _occasion(
+    dataset: Dataset, recipient: GiftRecipient, config: ContextConfig | None
+) -> tuple[np.ndarray, str | None]:
+    """Products for the recipient's occasion, and its label (none without an occasion)."""
+    if not recipient.occasion:
+        return np.zeros(len(dataset.product_ids), dtype=bool), None
+    cb = context_boosts(dataset, occasion=recipient.occasion, config=config)
+    return cb.total > 0, cb.parts[0].associate
+
+
+def _preference(
+    model: Any,
+    recipient: GiftRecipient,
+    matches: dict[str, np.ndarray],
+    occasion: np.ndarray,
+    n: int,
+) -> np.ndarray:
+    """Mean of the described facets the product matches (or the features' cosine) and the occasion."""
+    parts = list(matches.values())
+    features = _feature_preferences(model, recipient.as_client_row(), n)
+    if features is not None and parts:
+        parts = [features]  # the features' cosine replaces the attribute parts
+    if recipient.occasion:
+        parts.append(occasion.astype(np.float64))
+    return np.vstack(parts).mean(axis=0) if parts else np.zeros(n)
 
 
 def _facet_matches(catalogue: Catalogue, recipient: GiftRecipient) -> dict[str, np.ndarray]:

@@ -144,21 +144,14 @@ def complete_the_look(
     eligible = cat != cat[a]
     if allowed is not None:
         eligible &= np.asarray(allowed, dtype=bool)
-    counts, co_raw = copurchase_lift(dataset, a, interactions=interactions)
-    co = _minmax(co_raw, eligible)
-    co[co_raw <= 0] = 0.0
-    parts = _attribute_parts(catalogue, a)
-    attr = sum(w * parts[name] for name, w in _ATTR_WEIGHTS.items())
     personal = np.zeros(catalogue.n_products)
     if model is not None and client_id is not None:
         s = np.asarray(model.score_clients([client_id])[0], dtype=np.float64)
         personal = _minmax(s, eligible & np.isfinite(s))
-    score = weights.copurchase * co + weights.attributes * attr + weights.personal * personal
-    score = np.where(eligible, score, -np.inf)
+    score, found = _look_scores(dataset, a, eligible, interactions, personal, weights)
     order = np.flatnonzero(eligible)
     order = order[np.lexsort((order, -score[order]))]
     chosen = mmr(score, order, None, k, 0.0, categories=cat, max_per_category=max_per_category)
-    found = {"copurchase": (counts > 0) & (co > 0), "personal": personal >= 0.5, **parts}
     anchor_name = str(dataset.products["name"].iloc[a])
     return pd.DataFrame(
         {
@@ -167,6 +160,25 @@ def complete_the_look(
             COLS.reason: [_look_reason(dataset, j, anchor_name, found) for j in chosen],
         }
     )
+
+
+def _look_scores(
+    dataset: Dataset,
+    a: int,
+    eligible: np.ndarray,
+    interactions: Any,
+    personal: np.ndarray,
+    weights: LookWeights,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Score per product (-inf where not eligible) and what each part found, for reasons."""
+    counts, co_raw = copurchase_lift(dataset, a, interactions=interactions)
+    co = _minmax(co_raw, eligible)
+    co[co_raw <= 0] = 0.0
+    parts = _attribute_parts(Catalogue.of(dataset), a)
+    attr = sum(w * parts[name] for name, w in _ATTR_WEIGHTS.items())
+    score = weights.copurchase * co + weights.attributes * attr + weights.personal * personal
+    found = {"copurchase": (counts > 0) & (co > 0), "personal": personal >= 0.5, **parts}
+    return np.where(eligible, score, -np.inf), found
 
 
 def _look_reason(dataset: Dataset, j: int, anchor_name: str, found: dict[str, np.ndarray]) -> str:

@@ -83,16 +83,7 @@ def mmr(
     if cand.size == 0 or k == 0:
         return np.empty(0, dtype=np.int64)
     lam = float(strength)
-    v = None
-    max_sim = np.zeros(cand.size)
-    if lam > 0:
-        if item_vectors is None:
-            raise ValueError("strength > 0 needs item_vectors to measure similarity")
-        v = normalized_rows(item_vectors, cand)
-        # One matrix-vector product per pick, not the full m x m similarity matrix:
-        # cheaper for k << m, and small enough that BLAS does not spin up threads.
-        for p in normalized_rows(item_vectors, pre) if pre.size else ():
-            max_sim = np.maximum(max_sim, v @ p)
+    v, max_sim = _similarities(item_vectors, cand, pre) if lam > 0 else (None, np.zeros(cand.size))
     caps = _caps(pre, cand, ((designers, max_per_designer), (categories, max_per_category)))
     chosen = _greedy(_relevance(scores, cand), v, max_sim, caps, k, lam, started=pre.size > 0)
     return cand[np.array(chosen, dtype=np.int64)]
@@ -128,6 +119,19 @@ def _unique_candidates(candidates_idx: Sequence[int] | np.ndarray, pre: np.ndarr
         _, first = np.unique(cand, return_index=True)
         cand = cand[np.sort(first)]
     return cand
+
+
+def _similarities(item_vectors: Any, cand: np.ndarray, pre: np.ndarray) -> tuple[Any, np.ndarray]:
+    """The candidates' normalised vectors and their largest cosine to the selected products."""
+    if item_vectors is None:
+        raise ValueError("strength > 0 needs item_vectors to measure similarity")
+    v = normalized_rows(item_vectors, cand)
+    max_sim = np.zeros(cand.size)
+    # One matrix-vector product per pick, not the full m x m similarity matrix:
+    # cheaper for k << m, and small enough that BLAS does not spin up threads.
+    for p in normalized_rows(item_vectors, pre) if pre.size else ():
+        max_sim = np.maximum(max_sim, v @ p)
+    return v, max_sim
 
 
 def _relevance(scores: np.ndarray, cand: np.ndarray) -> np.ndarray:
