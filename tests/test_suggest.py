@@ -290,6 +290,41 @@ def test_filters_and_argument_errors(sugg, ds):
         sugg.suggest("c1", SuggestRequest(occasion="brunch"))
 
 
+def test_a_request_declares_its_ranges_once_and_checks_them_when_built():
+    from core.suggest.request import RANGES
+
+    assert set(RANGES) == {"k", "diversity", "price_min", "price_max"}
+    with pytest.raises(ValueError, match="k must be a whole number of at least 1, got True"):
+        SuggestRequest(k=True)
+    with pytest.raises(ValueError, match="price_max must be a non-negative number, got -1"):
+        SuggestRequest(price_max=-1)
+    with pytest.raises(ValueError, match=r"price_min \(5\) is above price_max \(1\); swap them"):
+        SuggestRequest(price_min=5, price_max=1)
+    request = SuggestRequest(k=3, categories="bags", pinned=["p01"])
+    assert request.categories == ("bags",) and request.pinned == ("p01",)
+    assert request.replace(k=4).k == 4 and request.k == 3
+    with pytest.raises(ValueError, match="diversity must be between 0 and 1"):
+        request.replace(diversity=2.0)
+    assert request.as_dict()["categories"] == ["bags"]
+    assert request.client_options() == ["pinned"]
+    assert request.caps(4, None) == (4, None)
+    assert SuggestRequest(max_per_designer=None).caps(4, 2) == (None, 2)
+
+
+def test_a_stores_list_refuses_a_clients_options(sugg):
+    with pytest.raises(ValueError, match="a store's list reads no client: leave pinned"):
+        sugg.generic_suggestions("par", SuggestRequest(pinned=["p01"]))
+
+
+def test_items_carry_what_the_pages_show(sugg, ds):
+    items = sugg.suggest("c1", SuggestRequest(k=5)).items
+    assert not items["sensitive"].any()
+    assert (items["currency"] == ds.products.set_index("product_id").loc[
+        items["product_id"], "currency"].to_numpy()).all()  # fmt: skip
+    for row in items.itertuples():
+        assert row.client_reason == " · ".join(row.client_reasons)
+
+
 def test_model_fitted_on_another_catalogue_is_refused(ds):
     other = make_dataset()
     other_products = other.products.iloc[::-1].reset_index(drop=True)
