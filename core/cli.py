@@ -172,6 +172,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
 def cmd_recommend(args: argparse.Namespace) -> int:
     from core.app.bootstrap import load_or_fit_model
     from core.suggest.pipeline import Suggester
+    from core.suggest.request import SuggestRequest
     from core.suggest.rules import RuleSet
 
     settings = _settings(args)
@@ -179,16 +180,17 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     model = load_or_fit_model(ds, settings)
     rules = RuleSet.from_toml(args.rules) if args.rules else RuleSet.default()
     suggester = Suggester(model, ds, rules)
-    result = suggester.suggest(args.client, k=args.k, diversity=args.diversity)
+    request = SuggestRequest(k=args.k, diversity=args.diversity)
+    result = suggester.suggest(args.client, request)
     client = ds.client(args.client)
     print(f"{client['first_name']} {client['last_name']} ({args.client}), tier {client['tier']}")
     if result.banner:
         print(f"! {result.banner}")
     for row in result.items.itertuples():
         print(f"{row.rank:>3}. {row.name} — {row.designer} — {row.price:,.0f}  [{row.score:.3f}]")
-        print(f"     {row.associate_reason}")
+        print(f"     {row.reason}")
     if args.why_not:
-        why = suggester.why_not(args.client, args.why_not, k=args.k, diversity=args.diversity)
+        why = suggester.why_not(args.client, args.why_not, request)
         print(f"why not {args.why_not}? {why}")
     return 0
 

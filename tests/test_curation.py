@@ -16,11 +16,13 @@ import pytest
 from argon2 import PasswordHasher
 
 from core.app import bootstrap
-from core.app.curation import CurationService, SuggestParams, filter_lists
+from core.app.curation import CurationService
+from core.app.list_views import filter_lists
 from core.app.lookbook import lookbook_message
 from core.exceptions import ConsentError
 from core.settings import Settings
 from core.store import SYSTEM_ACTOR, ListConflictError, NewItem, Store
+from core.suggest.request import SuggestRequest
 
 
 @pytest.fixture(scope="module")
@@ -63,10 +65,10 @@ def client(svc: CurationService, *, personal: bool = True, contact: bool = True,
     return str(rows["client_id"].iloc[n])
 
 
-PARAMS = SuggestParams(k=10)
+PARAMS = SuggestRequest(k=10)
 
 
-def draft(svc: CurationService, cid: str, who: str, params: SuggestParams = PARAMS):
+def draft(svc: CurationService, cid: str, who: str, params: SuggestRequest = PARAMS):
     found = svc.suggestions(cid, params, personalised=True)
     return svc.create_draft(cid, who, found.items)
 
@@ -74,11 +76,11 @@ def draft(svc: CurationService, cid: str, who: str, params: SuggestParams = PARA
 # ------------------------------------------------------------------ params
 def test_params_are_checked():
     with pytest.raises(ValueError, match="k must be"):
-        SuggestParams(k=0)
+        SuggestRequest(k=0)
     with pytest.raises(ValueError, match="diversity"):
-        SuggestParams(diversity=1.5)
+        SuggestRequest(diversity=1.5)
     with pytest.raises(ValueError, match="swap them"):
-        SuggestParams(price_min=500, price_max=100)
+        SuggestRequest(price_min=500, price_max=100)
 
 
 # ------------------------------------------------------------------ suggestions
@@ -98,7 +100,7 @@ def test_generic_without_personalisation(svc):
     cid = client(svc, personal=False)
     found = svc.suggestions(cid, PARAMS, personalised=False)
     assert found.generic and found.banner
-    assert set(found.items["source_kind"]) == {"generic"}
+    assert set(found.items["source"]) == {"generic"}
 
 
 def test_client_wording_never_mentions_hidden_signals(svc):
@@ -124,7 +126,7 @@ def test_regenerate_keeps_pinned_in_place_and_never_readds_removed(svc):
     rec = svc.remove(rec, top, "Not the client's style", who)
     assert top not in rec.product_ids
     for _ in range(2):
-        rec = svc.regenerate(rec, who, SuggestParams(k=10, diversity=0.8), personalised=True)
+        rec = svc.regenerate(rec, who, SuggestRequest(k=10, diversity=0.8), personalised=True)
         assert top not in rec.product_ids
         assert rec.pinned_ids == [pinned]
     assert rec.product_ids.index(pinned) <= 2
@@ -153,7 +155,7 @@ def test_regenerate_with_no_personalisation_gives_generic_items(svc):
     cid = client(svc, personal=False, n=1)
     found = svc.suggestions(cid, PARAMS, personalised=False)
     rec = svc.create_draft(cid, who, found.items)
-    rec = svc.regenerate(rec, who, SuggestParams(k=6), personalised=False)
+    rec = svc.regenerate(rec, who, SuggestRequest(k=6), personalised=False)
     assert len(rec.items) == 6
 
 
@@ -225,9 +227,9 @@ def test_duplicate_drops_out_of_stock_at_the_new_clients_store(svc):
     ctx_stock = svc.dataset.stock
     target = client(svc, n=7)
     home = svc.home_store(target)
-    from core.suggest.rules import RuleContext
+    from core.suggest.catalogue import Catalogue
 
-    ctx = RuleContext.of(svc.dataset)
+    ctx = Catalogue.of(svc.dataset)
     qty = ctx.quantity((home, *ctx.online_stores))
     out = svc.dataset.product_ids.external_ids[np.flatnonzero(qty <= 0)]
     if len(out) == 0:

@@ -10,9 +10,6 @@ import pytest
 from core.app.health import (
     acceptance_frame,
     acceptance_tables,
-    all_lists,
-    all_removals,
-    all_shares,
     config_frame,
     data_freshness,
     measure_outcomes,
@@ -157,7 +154,7 @@ def test_store_readers(tmp_path, dataset):
     store.shares.record_share(lst.list_id, "message", {"items": [{"product_id": pid}]}, "a1",
                               consent_contact=True)  # fmt: skip
     store.lists.record_removal(client, dataset.products["product_id"].iloc[1], "Other", "a1")
-    assert [s.client_id for s in all_shares(store)] == [client]
-    assert [r.reason for r in all_removals(store)] == ["Other"]
-    assert [lst.product_ids for lst in all_lists(store)] == [[pid]]
+    assert [s.client_id for s in store.shares.all_shares()] == [client]
+    assert [r.reason for r in store.lists.all_removals()] == ["Other"]
+    assert [lst.product_ids for lst in store.lists.all_lists()] == [[pid]]
     store.close()

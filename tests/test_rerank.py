@@ -10,17 +10,11 @@ import scipy.sparse as sp
 from core.data.dataset import Dataset
 from core.engine.diversity import attribute_vectors, intra_list_diversity
 from core.engine.models.base import Recommender
-from core.suggest.rerank import (
-    GiftRecipient,
-    color_family,
-    complete_the_look,
-    context_boosts,
-    copurchase_lift,
-    days_until,
-    gift_candidates,
-    mmr,
-    season_codes,
-)
+from core.suggest.catalogue import color_family
+from core.suggest.rerank.context import context_boosts, days_until, season_codes
+from core.suggest.rerank.gift import GiftRecipient, gift_candidates
+from core.suggest.rerank.look import complete_the_look, copurchase_lift
+from core.suggest.rerank.select import mmr
 from core.suggest.rules import RuleSet
 
 AS_OF = pd.Timestamp("2026-03-01")

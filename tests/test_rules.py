@@ -12,7 +12,9 @@ import pytest
 from core.data.dataset import Dataset
 from core.data.schema import CLIENTS, PRODUCTS
 from core.exceptions import ConfigError, UnknownIdError
-from core.suggest.rules import DEFAULT_RULES_PATH, Condition, RuleContext, RuleSet
+from core.suggest.catalogue import Catalogue
+from core.suggest.conditions import Condition
+from core.suggest.rules import DEFAULT_RULES_PATH, RuleSet
 
 PIDS = ["tote", "blouse", "scent", "coat", "ring", "tee", "bag2", "scarf", "gift_bag"]
 TS = pd.Timestamp("2026-01-10")
@@ -484,7 +486,7 @@ def test_one_client_takes_well_under_10_ms_at_50k_products():
     ds = _big_dataset()
     rules = RuleSet.default()
     rules.apply(ds, "C0")  # builds the per-dataset context once
-    assert RuleContext.of(ds) is RuleContext.of(ds)
+    assert Catalogue.of(ds) is Catalogue.of(ds)
     times = []
     for i in range(1, 60):
         t = time.perf_counter()

@@ -181,6 +181,25 @@ def test_reading_lists_by_client_and_author(store: Store, clock: FakeClock) -> N
     assert [lst.client_id for lst in store.lists.lists_by_author("lea")] == ["C2"]
 
 
+def test_every_list_removal_and_share_through_the_services(store: Store, clock: FakeClock) -> None:
+    first = _new_list(store, "P1")
+    clock.advance(minutes=1)
+    second = _new_list(store, "P2", client="C2")
+    clock.advance(minutes=1)
+    store.lists.archive(first.list_id, expected_version=1, actor_id="lea")  # edited last
+    assert [lst.list_id for lst in store.lists.all_lists()] == [first.list_id, second.list_id]
+    assert [lst.list_id for lst in store.lists.all_lists(include_archived=False)] == [
+        second.list_id
+    ]
+    assert store.lists.all_lists()[1].product_ids == ["P2"]
+    store.lists.record_removal("C2", "P9", "later", "lea")
+    clock.advance(minutes=1)
+    store.lists.record_removal("C1", "P8", "", "lea")
+    assert [r.product_id for r in store.lists.all_removals()] == ["P9", "P8"]  # oldest first
+    store.shares.record_share(second.list_id, "pdf", {"items": []}, "lea", consent_contact=True)
+    assert [(s.client_id, s.channel) for s in store.shares.all_shares()] == [("C2", "pdf")]
+
+
 def test_only_signed_in_curators_edit_lists(store: Store) -> None:
     with pytest.raises(PermissionDenied, match="Max Manager is manager"):
         store.lists.create_list("C1", "max", "Nope")

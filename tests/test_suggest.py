@@ -12,8 +12,10 @@ import pytest
 from core.data.dataset import Dataset
 from core.engine.models.base import Contribution, Explanation, Recommender
 from core.exceptions import ModelMismatchError, UnknownIdError
-from core.suggest.pipeline import ITEM_COLUMNS, Suggester
-from core.suggest.rerank import GiftRecipient
+from core.suggest.pipeline import Suggester
+from core.suggest.request import SuggestRequest
+from core.suggest.rerank.gift import GiftRecipient
+from core.suggest.results import IDEA_COLUMNS, SUGGESTION_COLUMNS
 from core.suggest.rules import RuleSet
 
 AS_OF = pd.Timestamp("2026-03-01 12:00")
@@ -184,9 +186,9 @@ def sugg(model: DotRecommender, ds: Dataset) -> Suggester:
 
 # ============================================================== the basics
 def test_items_have_the_documented_columns_and_exact_scores(sugg, model, ds):
-    res = sugg.suggest("c1", k=8)
+    res = sugg.suggest("c1", SuggestRequest(k=8))
     items = res.items
-    assert tuple(items.columns) == ITEM_COLUMNS
+    assert tuple(items.columns) == SUGGESTION_COLUMNS
     assert items["rank"].tolist() == list(range(1, 9))
     assert not res.generic and res.banner is None
     assert (items["source"] == "model").all()
@@ -196,15 +198,18 @@ def test_items_have_the_documented_columns_and_exact_scores(sugg, model, ds):
         assert row.score == pytest.approx(scores[j])
         assert row.cf_score + row.content_score + row.prior_score == pytest.approx(row.score)
         assert row.stock_here == 2 and row.stock_online == 2
-        assert row.associate_reason == " · ".join(row.reasons_associate)
-        assert 1 <= len(row.reasons_associate) <= 3
-        assert 1 <= len(row.reasons_client) <= 2
+        assert row.reason == " · ".join(row.reasons)
+        assert 1 <= len(row.reasons) <= 3
+        assert 1 <= len(row.client_reasons) <= 2
     assert 0.0 <= res.diversity <= 2.0
 
 
 def test_excluded_products_never_appear_and_why_not_names_the_rule(sugg):
     res = sugg.suggest(
-        "c1", k=30, removed_products=["p14"], removed_categories=["outerwear"], diversity=0.0
+        "c1",
+        SuggestRequest(
+            k=30, removed_products=["p14"], removed_categories=["outerwear"], diversity=0.0
+        ),
     )
     shown = set(res.items["product_id"])
     expected = {
@@ -218,7 +223,9 @@ def test_excluded_products_never_appear_and_why_not_names_the_rule(sugg):
     for pid, rule in expected.items():
         assert pid not in shown
         assert rule in set(res.exclusions.loc[res.exclusions["product_id"] == pid, "rule"])
-        why = sugg.why_not("c1", pid, removed_products=["p14"], removed_categories=["outerwear"])
+        why = sugg.why_not(
+            "c1", pid, SuggestRequest(removed_products=["p14"], removed_categories=["outerwear"])
+        )
         assert re.search(rf"(Excluded|also) by {rule}: ", why), why
     assert sugg.why_not("c1", "p05") == (
         "Excluded by out_of_stock: 0 in Paris Saint-Honoré and 0 online"
@@ -226,59 +233,96 @@ def test_excluded_products_never_appear_and_why_not_names_the_rule(sugg):
 
 
 def test_brand_alignment_for_a_vic(sugg):
-    res = sugg.suggest("v1", k=30)
+    res = sugg.suggest("v1", SuggestRequest(k=30))
     assert "p07" not in set(res.items["product_id"])
     assert sugg.why_not("v1", "p07").startswith("Excluded by brand_alignment: no_markdown_for_vic")
 
 
 def test_why_not_for_an_allowed_product_gives_its_rank_and_breakdown(sugg):
-    res = sugg.suggest("c1", k=3, diversity=0.0)
+    res = sugg.suggest("c1", SuggestRequest(k=3, diversity=0.0))
     shown = res.items["product_id"].tolist()
-    assert sugg.why_not("c1", shown[0], k=3, diversity=0.0) == "It is suggested, at #1"
-    full = sugg.suggest("c1", k=30, diversity=0.0).items
+    assert (
+        sugg.why_not("c1", shown[0], SuggestRequest(k=3, diversity=0.0)) == "It is suggested, at #1"
+    )
+    full = sugg.suggest("c1", SuggestRequest(k=30, diversity=0.0)).items
     fifth = full["product_id"].iloc[4]
-    why = sugg.why_not("c1", fifth, k=3, diversity=0.0)
+    why = sugg.why_not("c1", fifth, SuggestRequest(k=3, diversity=0.0))
     assert why.startswith("Not excluded by any rule; it ranks #5 of ")
     assert "below the cut of 3 (model score " in why
     assert "= cf " in why and "+ content " in why and "+ prior " in why
 
 
 def test_why_not_for_a_filtered_product(sugg):
-    why = sugg.why_not("c1", "p07", categories=["bags"])
+    why = sugg.why_not("c1", "p07", SuggestRequest(categories=["bags"]))
     assert why == "Filtered out by this request's filters (category not in bags)"
 
 
 def test_diversity_zero_is_final_score_order_and_more_diversity_is_more_diverse(sugg):
-    flat = sugg.suggest("c1", k=8, diversity=0.0).items
+    flat = sugg.suggest("c1", SuggestRequest(k=8, diversity=0.0)).items
     assert flat["final_score"].is_monotonic_decreasing
-    ilds = [sugg.suggest("c1", k=8, diversity=d).diversity for d in (0.0, 0.5, 1.0)]
+    ilds = [sugg.suggest("c1", SuggestRequest(k=8, diversity=d)).diversity for d in (0.0, 0.5, 1.0)]
     assert ilds[0] <= ilds[1] + 1e-9 <= ilds[2] + 2e-9
 
 
 def test_caps_per_designer(sugg):
-    items = sugg.suggest("c1", k=10, max_per_designer=1).items
+    items = sugg.suggest("c1", SuggestRequest(k=10, max_per_designer=1)).items
     assert items["designer"].is_unique
     assert len(items) == 5  # five designers
 
 
 def test_filters_and_argument_errors(sugg, ds):
     items = sugg.suggest(
-        "c1", k=30, categories=["Bags", "shoes"], price_min=700, price_max=2500
+        "c1", SuggestRequest(k=30, categories=["Bags", "shoes"], price_min=700, price_max=2500)
     ).items
     assert set(items["category"]) <= {"bags", "shoes"}
     assert items["price"].between(700, 2500).all()
     with pytest.raises(ValueError, match="unknown category 'hats'; known: accessories, bags"):
-        sugg.suggest("c1", categories=["hats"])
+        sugg.suggest("c1", SuggestRequest(categories=["hats"]))
     with pytest.raises(ValueError, match=r"price_min \(900\) is above price_max \(100\)"):
-        sugg.suggest("c1", price_min=900, price_max=100)
+        sugg.suggest("c1", SuggestRequest(price_min=900, price_max=100))
     with pytest.raises(ValueError, match="k must be a whole number of at least 1"):
-        sugg.suggest("c1", k=0)
+        sugg.suggest("c1", SuggestRequest(k=0))
     with pytest.raises(ValueError, match="diversity must be between 0 and 1"):
-        sugg.suggest("c1", diversity=1.5)
+        sugg.suggest("c1", SuggestRequest(diversity=1.5))
     with pytest.raises(UnknownIdError, match="unknown client id: 'zz'"):
         sugg.suggest("zz")
     with pytest.raises(ValueError, match="unknown occasion 'brunch'"):
-        sugg.suggest("c1", occasion="brunch")
+        sugg.suggest("c1", SuggestRequest(occasion="brunch"))
+
+
+def test_a_request_declares_its_ranges_once_and_checks_them_when_built():
+    from core.suggest.request import RANGES
+
+    assert set(RANGES) == {"k", "diversity", "price_min", "price_max"}
+    with pytest.raises(ValueError, match="k must be a whole number of at least 1, got True"):
+        SuggestRequest(k=True)
+    with pytest.raises(ValueError, match="price_max must be a non-negative number, got -1"):
+        SuggestRequest(price_max=-1)
+    with pytest.raises(ValueError, match=r"price_min \(5\) is above price_max \(1\); swap them"):
+        SuggestRequest(price_min=5, price_max=1)
+    request = SuggestRequest(k=3, categories="bags", pinned=["p01"])
+    assert request.categories == ("bags",) and request.pinned == ("p01",)
+    assert request.replace(k=4).k == 4 and request.k == 3
+    with pytest.raises(ValueError, match="diversity must be between 0 and 1"):
+        request.replace(diversity=2.0)
+    assert request.as_dict()["categories"] == ["bags"]
+    assert request.client_options() == ["pinned"]
+    assert request.caps(4, None) == (4, None)
+    assert SuggestRequest(max_per_designer=None).caps(4, 2) == (None, 2)
+
+
+def test_a_stores_list_refuses_a_clients_options(sugg):
+    with pytest.raises(ValueError, match="a store's list reads no client: leave pinned"):
+        sugg.generic_suggestions("par", SuggestRequest(pinned=["p01"]))
+
+
+def test_items_carry_what_the_pages_show(sugg, ds):
+    items = sugg.suggest("c1", SuggestRequest(k=5)).items
+    assert not items["sensitive"].any()
+    assert (items["currency"] == ds.products.set_index("product_id").loc[
+        items["product_id"], "currency"].to_numpy()).all()  # fmt: skip
+    for row in items.itertuples():
+        assert row.client_reason == " · ".join(row.client_reasons)
 
 
 def test_model_fitted_on_another_catalogue_is_refused(ds):
@@ -294,7 +338,7 @@ def test_model_fitted_on_another_catalogue_is_refused(ds):
 # ================================================================= consent
 def test_no_consent_gives_generic_suggestions_with_a_banner_and_no_model_call(sugg, model):
     model.calls_.clear()
-    res = sugg.suggest("n1", k=6)
+    res = sugg.suggest("n1", SuggestRequest(k=6))
     assert res.generic is True
     assert res.banner is not None and "No personalisation consent" in res.banner
     assert "Paris Saint-Honoré" in res.banner
@@ -304,26 +348,26 @@ def test_no_consent_gives_generic_suggestions_with_a_banner_and_no_model_call(su
 
 
 def test_generic_list_does_not_depend_on_the_clients_history(sugg):
-    a = sugg.suggest("n1", k=8)
-    b = sugg.suggest("n2", k=8)
-    cols = ["product_id", "final_score", "reasons_associate", "reasons_client"]
+    a = sugg.suggest("n1", SuggestRequest(k=8))
+    b = sugg.suggest("n2", SuggestRequest(k=8))
+    cols = ["product_id", "final_score", "reasons", "client_reasons"]
     pd.testing.assert_frame_equal(a.items[cols], b.items[cols])
     # without diversity: the new arrival first, then the Paris bestsellers
-    flat = sugg.suggest("n1", k=8, diversity=0.0).items
+    flat = sugg.suggest("n1", SuggestRequest(k=8, diversity=0.0)).items
     assert flat["product_id"].tolist()[:3] == ["p20", "p15", "p00"]
-    assert flat["reasons_associate"].iloc[0] == ["New arrival"]
-    assert flat["reasons_associate"].iloc[1] == ["Bestseller in Paris Saint-Honoré"]
-    assert flat["reasons_client"].iloc[1] == ["A favourite at Paris Saint-Honoré"]
+    assert flat["reasons"].iloc[0] == ["New arrival"]
+    assert flat["reasons"].iloc[1] == ["Bestseller in Paris Saint-Honoré"]
+    assert flat["client_reasons"].iloc[1] == ["A favourite at Paris Saint-Honoré"]
 
 
 def test_consent_override_switches_both_ways(sugg):
-    assert sugg.suggest("n1", consent_override=True).generic is False
-    assert sugg.suggest("c1", consent_override=False).generic is True
+    assert sugg.suggest("n1", SuggestRequest(consent_override=True)).generic is False
+    assert sugg.suggest("c1", SuggestRequest(consent_override=False)).generic is True
     assert sugg.why_not("n1", "p04").startswith("Personalisation is off for this client")
 
 
 def test_generic_suggestions_for_a_store(sugg):
-    res = sugg.generic_suggestions("par", k=4, diversity=0.0)
+    res = sugg.generic_suggestions("par", SuggestRequest(k=4, diversity=0.0))
     assert res.generic and res.client_id is None
     assert res.items["product_id"].tolist()[:2] == ["p20", "p15"]
     assert res.banner == "Generic suggestions: new arrivals and Paris Saint-Honoré bestsellers."
@@ -334,16 +378,16 @@ def test_generic_suggestions_for_a_store(sugg):
 
 # ========================================================= curation inputs
 def test_pinned_products_come_first_and_pass_overridable_rules(sugg):
-    res = sugg.suggest("c1", k=5, pinned=["p04", "p22"])
+    res = sugg.suggest("c1", SuggestRequest(k=5, pinned=["p04", "p22"]))
     assert res.items["product_id"].tolist()[:2] == ["p04", "p22"]
     assert res.items["pinned"].tolist() == [True, True, False, False, False]
     assert len(res.items) == 5
     with pytest.raises(ValueError, match="products both pinned and removed: p22"):
-        sugg.suggest("c1", pinned=["p22"], removed_products=["p22"])
+        sugg.suggest("c1", SuggestRequest(pinned=["p22"], removed_products=["p22"]))
     with pytest.raises(UnknownIdError, match="unknown product id: 'nope'"):
-        sugg.suggest("c1", pinned=["nope"])
+        sugg.suggest("c1", SuggestRequest(pinned=["nope"]))
     # the client's do-not-suggest list wins over a pin
-    assert "p03" not in set(sugg.suggest("c1", pinned=["p03"]).items["product_id"])
+    assert "p03" not in set(sugg.suggest("c1", SuggestRequest(pinned=["p03"])).items["product_id"])
 
 
 def test_removed_product_pushes_down_its_close_neighbours(ds):
@@ -353,8 +397,10 @@ def test_removed_product_pushes_down_its_close_neighbours(ds):
     vecs[17] = vecs[16]
     m = DotRecommender(vectors=vecs).fit(ds)
     s = Suggester(m, ds, RuleSet.default(), max_per_designer=None)
-    before = s.suggest("c1", k=30, diversity=0.0).items.set_index("product_id")["final_score"]
-    after = s.suggest("c1", k=30, diversity=0.0, removed_products=["p16"]).items
+    before = s.suggest("c1", SuggestRequest(k=30, diversity=0.0)).items.set_index("product_id")[
+        "final_score"
+    ]
+    after = s.suggest("c1", SuggestRequest(k=30, diversity=0.0, removed_products=["p16"])).items
     after = after.set_index("product_id")["final_score"]
     assert "p16" not in after.index
     top, bottom = before.index[0], before.index[-1]
@@ -365,18 +411,20 @@ def test_removed_product_pushes_down_its_close_neighbours(ds):
 
 
 def test_occasion_lift_is_a_recorded_reason(sugg):
-    items = sugg.suggest("c1", k=30, occasion="evening").items.set_index("product_id")
-    assert "For the evening" in items.loc["p09", "reasons_associate"]
-    assert "For the evening" in items.loc["p09", "reasons_client"]
+    items = sugg.suggest("c1", SuggestRequest(k=30, occasion="evening")).items.set_index(
+        "product_id"
+    )
+    assert "For the evening" in items.loc["p09", "reasons"]
+    assert "For the evening" in items.loc["p09", "client_reasons"]
 
 
 def test_client_wording_never_mentions_what_was_not_volunteered(sugg):
-    items = sugg.suggest("c1", k=20).items
-    for reasons in items["reasons_client"]:
+    items = sugg.suggest("c1", SuggestRequest(k=20)).items
+    for reasons in items["client_reasons"]:
         for r in reasons:
             assert not FORBIDDEN.search(r), r
             assert "Piece C2" not in r and "Piece G6" not in r  # viewed only
-    assert any("viewed" in r for rs in items["reasons_associate"] for r in rs)
+    assert any("viewed" in r for rs in items["reasons"] for r in rs)
 
 
 def test_extra_events_fold_in_and_exclude_new_purchases(sugg):
@@ -384,20 +432,20 @@ def test_extra_events_fold_in_and_exclude_new_purchases(sugg):
         {"client_id": ["c1"], "product_id": ["p21"], "event_type": ["purchase"],
          "timestamp": [AS_OF]}
     )  # fmt: skip
-    res = sugg.suggest("c1", k=10, extra_events=extra)
+    res = sugg.suggest("c1", SuggestRequest(k=10, extra_events=extra))
     assert "p21" not in set(res.items["product_id"])
     assert "already_bought" in set(
         res.exclusions.loc[res.exclusions["product_id"] == "p21", "rule"]
     )
-    assert any("Piece V21" in r for rs in res.items["reasons_associate"] for r in rs)
+    assert any("Piece V21" in r for rs in res.items["reasons"] for r in rs)
 
 
 # ================================================================== batch
 def test_batch_matches_one_by_one(sugg):
-    batch = sugg.suggest_batch(["c1", "c2", "n1", "v1"], k=5, chunk_size=2)
+    batch = sugg.suggest_batch(["c1", "c2", "n1", "v1"], SuggestRequest(k=5), chunk_size=2)
     assert list(batch.columns) == ["client_id", "rank", "product_id", "final_score", "source"]
     for cid in ("c1", "c2", "n1", "v1"):
-        one = sugg.suggest(cid, k=5).items
+        one = sugg.suggest(cid, SuggestRequest(k=5)).items
         got = batch[batch["client_id"] == cid]
         assert got["product_id"].tolist() == one["product_id"].tolist()
         assert got["final_score"].to_numpy() == pytest.approx(one["final_score"].to_numpy())
@@ -410,8 +458,7 @@ def test_complete_the_look_respects_the_clients_rules(sugg, ds):
     cats = set(out["category"])
     assert "bags" not in cats
     assert not {"p00", "p03", "p04", "p05"} & set(out["product_id"])
-    assert list(out.columns) == ["product_id", "score", "reason", "name", "designer", "category",
-                                 "price"]  # fmt: skip
+    assert tuple(out.columns) == IDEA_COLUMNS
 
 
 def test_gift_skips_sensitive_and_out_of_stock_and_keeps_the_budget(sugg):
@@ -434,7 +481,7 @@ def _check_real_model(model: Recommender, ds: Dataset) -> None:
     clients = ds.clients
     consenting = clients.loc[clients["consent_personalization"], "client_id"].head(15)
     for cid in consenting:
-        res = s.suggest(cid, k=12)
+        res = s.suggest(cid, SuggestRequest(k=12))
         assert not res.generic
         assert 1 <= len(res.items) <= 12
         rr = rules.apply(ds, cid)
@@ -444,11 +491,11 @@ def _check_real_model(model: Recommender, ds: Dataset) -> None:
             assert row.cf_score + row.content_score + row.prior_score == pytest.approx(
                 row.score, abs=1e-6
             )
-            for r in row.reasons_client:
+            for r in row.client_reasons:
                 assert not FORBIDDEN.search(r), r
         assert (res.items["designer"].value_counts() <= 4).all()
     shy = clients.loc[~clients["consent_personalization"], "client_id"].head(2).tolist()
-    lists = [s.suggest(c, k=8) for c in shy]
+    lists = [s.suggest(c, SuggestRequest(k=8)) for c in shy]
     assert all(r.generic and r.banner for r in lists)
     if len(shy) == 2:
         same_store = clients.set_index("client_id").loc[shy, "home_store_id"].nunique() == 1
@@ -484,20 +531,20 @@ def test_hostile_product_names_pass_through_as_plain_text(ds):
     evil = Dataset.from_frames(products, ds.events, clients=ds.clients, stores=ds.stores,
                                stock=ds.stock)  # fmt: skip
     s = Suggester(DotRecommender().fit(evil), evil, RuleSet.default(), max_per_designer=None)
-    items = s.suggest("c1", k=30, diversity=0.0).items.set_index("product_id")
+    items = s.suggest("c1", SuggestRequest(k=30, diversity=0.0)).items.set_index("product_id")
     for pid in ("p22", "p23"):
         assert items.loc[pid, "name"] == hostile[pid]  # the name column is never cut
-    reasons = [r for rs in items["reasons_associate"] for r in rs]
+    reasons = [r for rs in items["reasons"] for r in rs]
     assert any(hostile["p00"] in r for r in reasons)  # bought: named verbatim
     assert any(hostile["p01"] in r for r in reasons)  # wishlisted
-    client = [r for rs in items["reasons_client"] for r in rs]
+    client = [r for rs in items["client_reasons"] for r in rs]
     assert any(r == f"To pair with your {hostile['p00']}" or hostile["p00"] in r for r in client)
 
 
 def test_an_empty_selection_gives_an_empty_frame_with_the_columns(sugg):
-    res = sugg.suggest("c1", categories=["bags"], price_min=10_000)
+    res = sugg.suggest("c1", SuggestRequest(categories=["bags"], price_min=10_000))
     assert res.items.empty
-    assert tuple(res.items.columns) == ITEM_COLUMNS
+    assert tuple(res.items.columns) == SUGGESTION_COLUMNS
     assert res.diversity == 0.0
 
 
@@ -512,11 +559,11 @@ def test_holdout_clients_never_receive_model_suggestions(model, ds):
     assert held and kept, "the tiny dataset should have clients in both groups"
     for cid in held:
         model.calls_.clear()
-        res = sugg.suggest(cid, k=5)
+        res = sugg.suggest(cid, SuggestRequest(k=5))
         assert res.generic and "Holdout" in (res.banner or "")
         assert set(res.items["source"]) <= {"generic"}
         assert not any(cid in call for call in model.calls_), "the model scored a holdout client"
-    batch = sugg.suggest_batch(held + kept, k=5)
+    batch = sugg.suggest_batch(held + kept, SuggestRequest(k=5))
     assert set(batch.loc[batch["client_id"].isin(held), "source"]) <= {"generic"}
-    res = sugg.suggest(kept[0], k=5)
+    res = sugg.suggest(kept[0], SuggestRequest(k=5))
     assert not res.generic and set(res.items["source"]) == {"model"}

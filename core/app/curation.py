@@ -4,6 +4,8 @@ The dashboard's suggestions section and lists page call this service; it
 combines the suggestion pipeline (:mod:`core.suggest.pipeline`), the house rules
 (:mod:`core.suggest.rules`) and the list store (:mod:`core.store`):
 
+- suggestions come from the pipeline as the pages show them (product data and
+  stock included), never a product or category removed for the client;
 - a draft is built from suggestions, and refreshed ("regenerate") keeping
   pinned and hand-added items in place and never re-adding a product an
   associate removed for the client;
@@ -12,7 +14,7 @@ combines the suggestion pipeline (:mod:`core.suggest.pipeline`), the house rules
 - a list duplicated for another client is re-checked against that client's
   rules and stock: excluded products are dropped and reported;
 - a share is built as a :class:`~core.app.lookbook.Lookbook` in client wording
-  and stored with its snapshot (exactly what the client saw).
+  and stored with its snapshot (exactly what the client saw; :mod:`core.app.sharing`).
 
 No Streamlit import: pages stay thin and this is testable on its own.
 """
@@ -27,11 +29,24 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.app.lookbook import Lookbook, build_lookbook, lookbook_message
+from core.app.list_views import items_frame, lists_frame
+from core.app.lookbook import Lookbook, build_lookbook
+from core.app.sharing import (
+    ShareOutcome,
+    client_wording,
+    consent_in_force,
+    house_signature,
+    record_consent_given,
+    record_share,
+)
 from core.data.dataset import Dataset
-from core.exceptions import ConsentError, UnknownIdError
-from core.store.records import CuratedListRecord, NewItem, ShareRecord
-from core.suggest.rules import RuleContext, RuleSet
+from core.data.schema import COLS
+from core.store.records import CuratedListRecord, NewItem
+from core.suggest.catalogue import Catalogue
+from core.suggest.pipeline import Suggester
+from core.suggest.request import SuggestRequest
+from core.suggest.results import product_frame
+from core.suggest.rules import RuleSet
 
 #: Reasons an associate picks from when removing a suggestion (plus free text).
 REMOVAL_REASONS: tuple[str, ...] = (
@@ -43,95 +58,18 @@ REMOVAL_REASONS: tuple[str, ...] = (
     "The client said no",
     "Other",
 )
-
-#: Columns of :meth:`CurationService.products_frame` and of the list/suggestion frames.
-PRODUCT_COLUMNS: tuple[str, ...] = (
-    "product_id",
-    "name",
-    "designer",
-    "category",
-    "subcategory",
-    "color",
-    "material",
-    "price",
-    "currency",
-    "sensitive",
-    "launch_date",
-    "stock_here",
-    "stock_online",
-)
-ITEM_COLUMNS: tuple[str, ...] = (
-    *PRODUCT_COLUMNS,
-    "position",
-    "pinned",
-    "source",
-    "note",
-    "reason",
-)
-
-#: Share channels the dashboard offers (a subset of the store's).
-SHARE_CHANNELS: tuple[str, ...] = ("pdf", "message")
-DEFAULT_HOUSE = "Atelier"
+#: Most suggestions the pages ask for at once.
 MAX_K = 40
-
-
-@dataclass(frozen=True)
-class SuggestParams:
-    """What the associate asked for: how many and in which context.
-
-    Parameters
-    ----------
-    k : int
-        How many suggestions (1 to 40).
-    occasion : str, optional
-        A key of the policy's occasions (``"evening"``, ``"work"``, ...).
-    season : str, optional
-        ``"auto"``, a word (``"winter"``) or a collection code (``"FW26"``).
-    categories : tuple of str
-        Only these categories (empty: all).
-    price_min, price_max : float, optional
-    diversity : float
-        0 (pure relevance) to 1 (most varied).
-    """
-
-    k: int = 12
-    occasion: str | None = None
-    season: str | None = None
-    categories: tuple[str, ...] = ()
-    price_min: float | None = None
-    price_max: float | None = None
-    diversity: float = 0.3
-
-    def __post_init__(self) -> None:
-        if isinstance(self.k, bool) or not isinstance(self.k, int) or not 1 <= self.k <= MAX_K:
-            raise ValueError(f"k must be a whole number from 1 to {MAX_K}, got {self.k!r}")
-        if not 0.0 <= float(self.diversity) <= 1.0:
-            raise ValueError(f"diversity must be between 0 and 1, got {self.diversity!r}")
-        lo, hi = self.price_min, self.price_max
-        if lo is not None and hi is not None and lo > hi:
-            raise ValueError(f"price_min ({lo:g}) is above price_max ({hi:g}); swap them")
-        object.__setattr__(self, "categories", tuple(str(c) for c in self.categories))
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "k": self.k,
-            "occasion": self.occasion,
-            "season": self.season,
-            "categories": list(self.categories),
-            "price_min": self.price_min,
-            "price_max": self.price_max,
-            "diversity": self.diversity,
-        }
 
 
 @dataclass(frozen=True)
 class Suggestions:
     """Suggestions ready to show: one row per product, best first.
 
-    ``items`` has :data:`PRODUCT_COLUMNS` plus ``rank``, ``score``,
-    ``reason`` (associate wording, one line), ``reasons`` (list of associate
-    reasons), ``client_reason`` and ``source_kind`` (what produced it:
-    ``"model"``, ``"new_arrival"``, ``"bestseller"``, ...).
+    ``items`` has the columns of :data:`core.suggest.results.SUGGESTION_COLUMNS`:
+    product data and stock, ``rank``, the scores, ``reason``/``reasons``
+    (associate wording), ``client_reason``/``client_reasons`` and ``source``
+    (``"model"`` or ``"generic"``).
     """
 
     items: pd.DataFrame
@@ -151,26 +89,6 @@ class DuplicateResult:
     dropped: pd.DataFrame
 
 
-@dataclass(frozen=True)
-class ShareOutcome:
-    """A recorded share: the store record, the lookbook and its message text."""
-
-    share: ShareRecord
-    lookbook: Lookbook
-    message: str
-
-
-def _as_bool(value: Any) -> bool:
-    if value is None:
-        return False
-    try:
-        if pd.isna(value):
-            return False
-    except (TypeError, ValueError):
-        pass
-    return bool(value)
-
-
 class CurationService:
     """Suggestions and curated lists for the dashboard.
 
@@ -182,6 +100,8 @@ class CurationService:
     store : core.store.Store or object with ``lists``, ``shares``, ``consent``
     rules : RuleSet, optional
         The house policy (default: the shipped one).
+    holdout_share : float
+        Share of clients in the holdout group (generic suggestions only).
     """
 
     def __init__(
@@ -196,7 +116,7 @@ class CurationService:
         self.dataset = dataset
         self.model = model
         self.store = store
-        self.rules = rules if rules is not None else _default_rules(dataset)
+        self.rules = rules if rules is not None else RuleSet.default_for(dataset)
         self.holdout_share = holdout_share
 
     # ------------------------------------------------------------ products
@@ -209,11 +129,11 @@ class CurationService:
         return self.dataset.client(client_id)
 
     def home_store(self, client_id: str) -> str:
-        value = self.client(client_id).get("home_store_id")
-        return "" if value is None or pd.isna(value) else str(value)
+        """The client's home store id ('' when not recorded; ``UnknownIdError``)."""
+        return Catalogue.of(self.dataset).client(client_id).home_store
 
     def store_name(self, store_id: str) -> str:
-        return RuleContext.of(self.dataset).store_names.get(store_id, store_id)
+        return Catalogue.of(self.dataset).store_names.get(store_id, store_id)
 
     def products_frame(
         self, product_ids: Sequence[str], client_id: str | None = None
@@ -222,29 +142,17 @@ class CurationService:
 
         Unknown ids are left out. ``stock_here`` counts the client's home
         store, ``stock_online`` the online stores (0 without a client).
+        Columns :data:`core.suggest.results.PRODUCT_COLUMNS`.
         """
-        ids = [str(p) for p in product_ids]
-        idx = self.dataset.product_ids.to_internal(ids, strict=False)
+        idx = self.dataset.product_ids.to_internal([str(p) for p in product_ids], strict=False)
         idx = idx[idx >= 0]
-        p = self.dataset.products.iloc[idx]
-        out = pd.DataFrame(
-            {c: p[c].to_numpy() if c in p.columns else None for c in PRODUCT_COLUMNS[:-2]}
-        )
-        ctx = RuleContext.of(self.dataset)
-        if client_id is not None and len(idx):
-            home = self.home_store(client_id)
-            out["stock_here"] = ctx.quantity([home] if home else [])[idx]
-            out["stock_online"] = ctx.quantity(ctx.online_stores)[idx]
-        else:
-            out["stock_here"] = np.zeros(len(idx), dtype=np.int64)
-            out["stock_online"] = np.zeros(len(idx), dtype=np.int64)
-        out["sensitive"] = out["sensitive"].map(_as_bool) if len(out) else out["sensitive"]
-        return out.reset_index(drop=True)
+        store = self.home_store(client_id) if client_id is not None and len(idx) else None
+        return product_frame(self.dataset, idx, store)
 
     def search_products(self, query: str, limit: int = 50) -> pd.DataFrame:
         """Catalogue products whose name, designer, category or id contain every word of ``query``."""
         words = [w for w in str(query or "").lower().split() if w]
-        text = RuleContext.of(self.dataset).product_text
+        text = Catalogue.of(self.dataset).product_text
         mask = np.ones(len(text), dtype=bool)
         for w in words:
             mask &= text.str.contains(w, regex=False).to_numpy()
@@ -274,10 +182,8 @@ class CurationService:
 
     # ---------------------------------------------------------- suggestions
     @property
-    def suggester(self) -> Any:
+    def suggester(self) -> Suggester:
         """The pipeline for this dataset, model and rules (kept with the dataset, built once)."""
-        from core.suggest.pipeline import Suggester
-
         # One slot per dataset: a retrain replaces the suggester instead of adding one.
         slot: dict[str, Any] = self.dataset.derived((CurationService, "suggester"), dict)
         found = slot.get("last")
@@ -287,17 +193,36 @@ class CurationService:
             and found[1] is self.rules
             and found[2].holdout_share == self.holdout_share
         ):
-            return found[2]
+            return found[2]  # type: ignore[no-any-return]
         suggester = Suggester(
             self.model, self.dataset, self.rules, holdout_share=self.holdout_share
         )
         slot["last"] = (self.model, self.rules, suggester)
         return suggester
 
+    def _request(
+        self,
+        client_id: str,
+        request: SuggestRequest,
+        *,
+        personalised: bool,
+        pinned: Sequence[str] = (),
+    ) -> SuggestRequest:
+        """The page's request completed with the client's removals, pins and consent."""
+        if request.k > MAX_K:
+            raise ValueError(f"k must be a whole number from 1 to {MAX_K}, got {request.k!r}")
+        removed_products, removed_categories = self.removed(client_id)
+        return request.replace(
+            removed_products=sorted(removed_products),
+            removed_categories=sorted(removed_categories),
+            pinned=[p for p in pinned if p not in removed_products],
+            consent_override=personalised,
+        )
+
     def suggestions(
         self,
         client_id: str,
-        params: SuggestParams,
+        request: SuggestRequest,
         *,
         personalised: bool,
         pinned: Sequence[str] = (),
@@ -308,95 +233,49 @@ class CurationService:
         store bestsellers), labelled so, and reads none of the client's history.
         ``pinned`` products (already in the list) come first and count for
         diversity; a pinned product that was removed before is left out.
+
+        Raises
+        ------
+        ValueError
+            For ``request.k`` above :data:`MAX_K`, or a bad request.
         """
-        removed_products, removed_categories = self.removed(client_id)
-        result = self.suggester.suggest(
-            client_id,
-            params.k,
-            removed_products=sorted(removed_products),
-            removed_categories=sorted(removed_categories),
-            pinned=[p for p in pinned if p not in removed_products],
-            consent_override=personalised,
-            **self._options(params),
-        )
-        return self._to_suggestions(result, client_id)
-
-    @staticmethod
-    def _options(params: SuggestParams) -> dict[str, Any]:
-        return {
-            "occasion": params.occasion,
-            "season": params.season,
-            "categories": list(params.categories) or None,
-            "price_min": params.price_min,
-            "price_max": params.price_max,
-            "diversity": float(params.diversity),
-        }
-
-    def _to_suggestions(self, result: Any, client_id: str) -> Suggestions:
-        items = result.items.reset_index(drop=True)
-        info = self.products_frame(list(items["product_id"]), client_id).set_index("product_id")
-        out = info.reindex(items["product_id"]).reset_index()
-        for col in ("stock_here", "stock_online", "rank", "score", "pinned"):
-            if col in items.columns:
-                out[col] = items[col].to_numpy()
-        out["reasons"] = _column(items, "reasons_associate", [])
-        out["reason"] = _column(items, "associate_reason", "")
-        out["client_reasons"] = _column(items, "reasons_client", [])
-        out["client_reason"] = [r[0] if r else "" for r in out["client_reasons"]]
-        out["source_kind"] = _column(items, "source", "model")
+        full = self._request(client_id, request, personalised=personalised, pinned=pinned)
+        result = self.suggester.suggest(client_id, full)
         return Suggestions(
-            items=out,
-            generic=bool(result.generic),
+            items=result.items,
+            generic=result.generic,
             banner=result.banner,
             exclusions=result.exclusions,
         )
 
     def why_not(
-        self, client_id: str, product_id: str, params: SuggestParams, *, personalised: bool
+        self, client_id: str, product_id: str, request: SuggestRequest, *, personalised: bool
     ) -> str:
         """One sentence: the rule that excludes ``product_id`` for the client, or its rank."""
-        removed_products, removed_categories = self.removed(client_id)
-        return str(
-            self.suggester.why_not(
-                client_id,
-                product_id,
-                params.k,
-                removed_products=sorted(removed_products),
-                removed_categories=sorted(removed_categories),
-                consent_override=personalised,
-                **self._options(params),
-            )
-        )
+        full = self._request(client_id, request, personalised=personalised)
+        return self.suggester.why_not(client_id, product_id, full)
 
     def complete_the_look(
         self, client_id: str, anchor_id: str, k: int = 6, *, personalised: bool
     ) -> pd.DataFrame:
         """Complementary products for ``anchor_id`` within the client's rules (with product data)."""
         removed_products, removed_categories = self.removed(client_id)
-        found = self.suggester.complete_the_look(
+        return self.suggester.complete_the_look(
             client_id,
             anchor_id,
             k,
-            removed_products=removed_products,
-            removed_categories=removed_categories,
+            removed_products=sorted(removed_products),
+            removed_categories=sorted(removed_categories),
             consent_override=personalised,
         )
-        return self._with_info(found, client_id)
 
     def gift_ideas(self, client_id: str, recipient: Any, k: int = 12) -> pd.DataFrame:
-        """Gift ideas for a described recipient (``core.suggest.rerank.GiftRecipient``).
+        """Gift ideas for a described recipient (``core.suggest.rerank.gift.GiftRecipient``).
 
         The buyer's own taste is not read; stock counts at the client's home store and online.
         """
         home = self.home_store(client_id)
-        found = self.suggester.gift(recipient, k, store_id=home or None)
-        return self._with_info(found, client_id)
-
-    def _with_info(self, found: pd.DataFrame, client_id: str) -> pd.DataFrame:
-        info = self.products_frame(list(found["product_id"]), client_id)
-        out = info.merge(found[["product_id", "reason"]], on="product_id", how="left")
-        out["reasons"] = [[r] if isinstance(r, str) and r else [] for r in out["reason"]]
-        return out
+        return self.suggester.gift(recipient, k, store_id=home or None)
 
     # ---------------------------------------------------------------- lists
     def draft_for(self, client_id: str) -> CuratedListRecord | None:
@@ -436,7 +315,7 @@ class CurationService:
         self,
         record: CuratedListRecord,
         author_id: str,
-        params: SuggestParams,
+        request: SuggestRequest,
         *,
         personalised: bool,
     ) -> CuratedListRecord:
@@ -448,14 +327,14 @@ class CurationService:
         ``record`` was read.
         """
         kept = [i.product_id for i in record.items if i.pinned or i.source == "manual"]
-        found = self.suggestions(record.client_id, params, personalised=personalised, pinned=kept)
-        fresh = found.items[~found.items["product_id"].isin(kept)]
+        found = self.suggestions(record.client_id, request, personalised=personalised, pinned=kept)
+        fresh = found.items[~found.items[COLS.product_id].isin(kept)]
         return self.lists.replace_unpinned(
             record.list_id,
             _new_items(fresh, source="model"),
             expected_version=record.version,
             actor_id=author_id,
-            size=max(params.k, len(kept)),
+            size=max(request.k, len(kept)),
         )
 
     def add_product(
@@ -549,23 +428,8 @@ class CurationService:
         )
 
     def items_frame(self, record: CuratedListRecord) -> pd.DataFrame:
-        """A list's items with catalogue data and stock, in display order (:data:`ITEM_COLUMNS`)."""
-        info = self.products_frame(record.product_ids, record.client_id).set_index("product_id")
-        rows = []
-        for item in record.items:
-            if item.product_id not in info.index:
-                continue  # a product no longer in the catalogue
-            row = info.loc[item.product_id].to_dict()
-            row.update(
-                product_id=item.product_id,
-                position=item.position,
-                pinned=item.pinned,
-                source=item.source,
-                note=item.note,
-                reason=item.reason,
-            )
-            rows.append(row)
-        return pd.DataFrame(rows, columns=list(ITEM_COLUMNS))
+        """A list's items with catalogue data and stock (:func:`core.app.list_views.items_frame`)."""
+        return items_frame(self.dataset, record)
 
     # ------------------------------------------------------------ duplicate
     def recheck(self, product_ids: Sequence[str], client_id: str) -> pd.DataFrame:
@@ -616,38 +480,19 @@ class CurationService:
     # ----------------------------------------------------------------- share
     def contact_allowed(self, client_id: str) -> bool:
         """The client's contact consent in force (a recorded change overrides the data)."""
-        row = self.client(client_id)
-        return bool(
-            self.store.consent.effective_consent(
-                client_id, "consent_contact", _as_bool(row.get("consent_contact"))
-            )
-        )
+        return consent_in_force(self.store, client_id, "consent_contact", self.client(client_id))
 
     def personalisation_allowed(self, client_id: str) -> bool:
+        """The client's personalisation consent in force."""
         row = self.client(client_id)
-        return bool(
-            self.store.consent.effective_consent(
-                client_id, "consent_personalization", _as_bool(row.get("consent_personalization"))
-            )
-        )
+        return consent_in_force(self.store, client_id, "consent_personalization", row)
 
     def record_consent(
         self, client_id: str, consent_field: str, actor_id: str, note: str = ""
     ) -> Any:
         """Record that the client gave a consent (audited by the consent service)."""
         row = self.client(client_id)
-        return self.store.consent.record_consent_change(
-            client_id,
-            consent_field,
-            True,
-            actor_id,
-            note,
-            old_value=bool(
-                self.store.consent.effective_consent(
-                    client_id, consent_field, _as_bool(row.get(consent_field))
-                )
-            ),
-        )
+        return record_consent_given(self.store, client_id, consent_field, row, actor_id, note)
 
     def contact_warning(self, client_id: str) -> str | None:
         """A sentence when the client was contacted recently (cool-down policy), else ``None``."""
@@ -655,21 +500,8 @@ class CurationService:
 
     def client_wording(self, record: CuratedListRecord, *, personalised: bool) -> dict[str, str]:
         """Client-facing reason per product of the list (never a score or a hidden signal)."""
-        from core.suggest.reasons import CLIENT_FALLBACK, client_reasons
-
-        out: dict[str, str] = {}
         row = self.client(record.client_id)
-        for item in record.items:
-            text = CLIENT_FALLBACK
-            if personalised and item.product_id in self.dataset.product_ids:
-                try:
-                    expl = self.model.explain(record.client_id, item.product_id)
-                    reasons = client_reasons(expl, self.dataset, row, n=1)
-                    text = reasons[0] if reasons else CLIENT_FALLBACK
-                except (UnknownIdError, ValueError):
-                    text = CLIENT_FALLBACK
-            out[item.product_id] = text
-        return out
+        return client_wording(self.model, self.dataset, record, row, personalised=personalised)
 
     def lookbook(
         self,
@@ -681,19 +513,15 @@ class CurationService:
         house_name: str | None = None,
     ) -> Lookbook:
         """The client-facing lookbook of a list (client wording; no scores or notes)."""
-        items = self.items_frame(record)
-        wording = self.client_wording(record, personalised=personalised)
-        items["client_reason"] = [wording.get(p, "") for p in items["product_id"]]
-        items = items.drop(columns=["note", "reason"])
-        house = house_name or self._house(record.client_id)
-        return build_lookbook(
-            self.client(record.client_id), items, associate_name, house, message=message
+        client = Catalogue.of(self.dataset).client(record.client_id)
+        items = items_frame(self.dataset, record)
+        wording = client_wording(
+            self.model, self.dataset, record, client.row, personalised=personalised
         )
-
-    def _house(self, client_id: str) -> str:
-        home = self.home_store(client_id)
-        name = self.store_name(home) if home else ""
-        return f"{DEFAULT_HOUSE} · {name}" if name else DEFAULT_HOUSE
+        items[COLS.client_reason] = [wording.get(p, "") for p in items[COLS.product_id]]
+        items = items.drop(columns=[COLS.note, COLS.reason])
+        house = house_name or house_signature(self.dataset, client.home_store)
+        return build_lookbook(client.row, items, associate_name, house, message=message)
 
     def share(
         self,
@@ -711,126 +539,17 @@ class CurationService:
         ListConflictError
             The list changed since ``record`` was read.
         """
-        if channel not in SHARE_CHANNELS:
-            raise ValueError(f"channel must be one of {', '.join(SHARE_CHANNELS)}; got {channel!r}")
         consent = self.contact_allowed(record.client_id)
-        if not consent:
-            raise ConsentError(
-                "This client has not agreed to be contacted: record their consent before sharing."
-            )
-        message = lookbook_message(lookbook)
-        snapshot = {**lookbook.to_snapshot(), "message_text": message, "channel": channel}
-        share = self.store.shares.record_share(
-            record.list_id,
-            channel,
-            snapshot,
-            author_id,
-            consent_contact=consent,
-            expected_version=record.version,
-        )
-        return ShareOutcome(share, lookbook, message)
+        return record_share(self.store, record, lookbook, channel, author_id, consent=consent)
 
     # ------------------------------------------------------------ lists page
     def all_lists(self, *, include_archived: bool = True) -> list[CuratedListRecord]:
         """Every list, most recently changed first (for the lists page)."""
-        lists = self.lists
-        finder = getattr(lists, "all_lists", None)
-        if callable(finder):
-            return list(finder(include_archived=include_archived))
-        from sqlalchemy import select
-
-        from core.store.common import unit_of_work
-        from core.store.list_ops import snapshot
-        from core.store.models import CuratedList
-
-        stmt = select(CuratedList).order_by(CuratedList.updated_at.desc(), CuratedList.id.desc())
-        if not include_archived:
-            stmt = stmt.where(CuratedList.status != "archived")
-        with unit_of_work(lists._sessions) as session:
-            return [snapshot(session, row) for row in session.scalars(stmt)]
+        return self.lists.all_lists(include_archived=include_archived)  # type: ignore[no-any-return]
 
     def lists_frame(self, records: Iterable[CuratedListRecord]) -> pd.DataFrame:
-        """One row per list: id, client, client name, title, author, status, items, last change."""
-        clients = self.dataset.clients.set_index("client_id")
-        rows = []
-        for r in records:
-            if r.client_id in clients.index:
-                c = clients.loc[r.client_id]
-                name = f"{c.get('first_name') or ''} {c.get('last_name') or ''}".strip()
-            else:
-                name = "(client no longer in the data)"
-            rows.append(
-                {
-                    "list_id": r.list_id,
-                    "client_id": r.client_id,
-                    "client_name": name or r.client_id,
-                    "title": r.title,
-                    "author_id": r.author_id,
-                    "author": r.author_name,
-                    "status": r.status,
-                    "items": len(r.items),
-                    "version": r.version,
-                    "updated_at": r.updated_at,
-                    "updated_by": r.updated_by_name,
-                }
-            )
-        cols = ["list_id", "client_id", "client_name", "title", "author_id", "author",
-                "status", "items", "version", "updated_at", "updated_by"]  # fmt: skip
-        return pd.DataFrame(rows, columns=cols)
-
-
-def _default_rules(dataset: Dataset) -> RuleSet:
-    """The shipped policy, read once per dataset (kept in the dataset's cache)."""
-    return dataset.derived((RuleSet, "default"), RuleSet.default)
-
-
-def filter_lists(
-    frame: pd.DataFrame,
-    *,
-    query: str = "",
-    statuses: Iterable[str] = (),
-    author_id: str | None = None,
-) -> pd.DataFrame:
-    """Lists whose client name, title or author contain every word of ``query``.
-
-    ``statuses`` keeps only those statuses (empty: all); ``author_id`` only that author's.
-    """
-    out = frame
-    wanted = [s for s in statuses]
-    if wanted:
-        out = out[out["status"].isin(wanted)]
-    if author_id:
-        out = out[out["author_id"] == author_id]
-    words = [w for w in str(query or "").casefold().split() if w]
-    if words and len(out):
-        hay = (
-            out["client_name"].astype(str)
-            + " "
-            + out["title"].astype(str)
-            + " "
-            + out["author"].astype(str)
-            + " "
-            + out["client_id"].astype(str)
-        ).str.casefold()
-        mask = np.ones(len(out), dtype=bool)
-        for w in words:
-            mask &= hay.str.contains(w, regex=False).to_numpy()
-        out = out[mask]
-    return out.reset_index(drop=True)
-
-
-def _column(frame: pd.DataFrame, name: str, default: Any) -> list[Any]:
-    if name in frame.columns:
-        values = frame[name].tolist()
-        if isinstance(default, list):
-            return [
-                list(v)
-                if isinstance(v, list | tuple | np.ndarray)
-                else ([v] if isinstance(v, str) and v else [])
-                for v in values
-            ]
-        return values
-    return [list(default) if isinstance(default, list) else default for _ in range(len(frame))]
+        """One row per list (:func:`core.app.list_views.lists_frame`)."""
+        return lists_frame(records, self.dataset.clients)
 
 
 def _new_items(frame: pd.DataFrame, *, source: str) -> list[NewItem]:

@@ -36,6 +36,7 @@ from core.app.outcomes import (
 )
 from core.data.dataset import Dataset
 from core.data.loading import find_table_files
+from core.data.schema import COLS
 from core.engine.evaluation import SUMMARY_COLUMNS, EvaluationReport
 from core.store.records import CuratedListRecord, RemovalRecord, ShareRecord
 from core.suggest.holdout import holdout_mask
@@ -43,12 +44,12 @@ from core.suggest.rules import RuleSet
 
 #: Columns of :func:`shared_items`.
 SHARED_ITEM_COLUMNS: tuple[str, ...] = (
-    "share_id",
-    "client_id",
-    "product_id",
-    "shared_at",
-    "author_id",
-    "channel",
+    COLS.share_id,
+    COLS.client_id,
+    COLS.product_id,
+    COLS.shared_at,
+    COLS.author_id,
+    COLS.channel,
 )
 #: Columns of :func:`acceptance_frame`.
 ACCEPTANCE_COLUMNS: tuple[str, ...] = (
@@ -165,63 +166,6 @@ def model_fingerprint(data_fingerprint: str, config: Mapping[str, Any]) -> str:
     return f"{data_fingerprint}·{config_hash(config)}"
 
 
-# ---------------------------------------------------------- store reading
-def all_shares(store: Any) -> list[ShareRecord]:
-    """Every share, oldest first (``ShareService.all_shares`` when the store offers it)."""
-    finder = getattr(store.shares, "all_shares", None)
-    if callable(finder):
-        return list(finder())
-    # Read-only fallback until the share service offers it (lead: move into ShareService).
-    from sqlalchemy import select
-
-    from core.store.common import load_json, unit_of_work
-    from core.store.models import Share
-
-    stmt = select(Share).order_by(Share.created_at, Share.id)
-    with unit_of_work(store.sessions) as session:
-        return [
-            ShareRecord(s.id, s.list_id, s.client_id, s.channel, load_json(s.snapshot),
-                        s.author_id, s.created_at)
-            for s in session.scalars(stmt)
-        ]  # fmt: skip
-
-
-def all_removals(store: Any) -> list[RemovalRecord]:
-    """Every removal, oldest first (``ListService.all_removals`` when the store offers it)."""
-    finder = getattr(store.lists, "all_removals", None)
-    if callable(finder):
-        return list(finder())
-    from sqlalchemy import select
-
-    from core.store.common import unit_of_work
-    from core.store.models import Removal
-
-    stmt = select(Removal).order_by(Removal.removed_at, Removal.id)
-    with unit_of_work(store.sessions) as session:
-        return [
-            RemovalRecord(r.id, r.list_id, r.client_id, r.product_id, r.category, r.reason,
-                          r.removed_by, r.removed_at)
-            for r in session.scalars(stmt)
-        ]  # fmt: skip
-
-
-def all_lists(store: Any) -> list[CuratedListRecord]:
-    """Every curated list with its items (``ListService.all_lists`` when offered)."""
-    finder = getattr(store.lists, "all_lists", None)
-    if callable(finder):
-        return list(finder(include_archived=True))
-    from sqlalchemy import select
-    from sqlalchemy.orm import selectinload
-
-    from core.store.common import unit_of_work
-    from core.store.list_ops import snapshot
-    from core.store.models import CuratedList
-
-    stmt = select(CuratedList).options(selectinload(CuratedList.items)).order_by(CuratedList.id)
-    with unit_of_work(store.sessions) as session:
-        return [snapshot(session, row) for row in session.scalars(stmt)]
-
-
 # ---------------------------------------------------------------- outcomes
 def shared_items(shares: Iterable[ShareRecord]) -> pd.DataFrame:
     """One row per product sent to a client, from the shares' snapshots.
@@ -241,8 +185,8 @@ def shared_items(shares: Iterable[ShareRecord]) -> pd.DataFrame:
                      share.channel)
                 )  # fmt: skip
     frame = pd.DataFrame(rows, columns=list(SHARED_ITEM_COLUMNS))
-    frame["shared_at"] = pd.to_datetime(frame["shared_at"], utc=True).dt.tz_localize(None)
-    return frame.drop_duplicates(["share_id", "product_id"]).reset_index(drop=True)
+    frame[COLS.shared_at] = pd.to_datetime(frame[COLS.shared_at], utc=True).dt.tz_localize(None)
+    return frame.drop_duplicates([COLS.share_id, COLS.product_id]).reset_index(drop=True)
 
 
 def reason_type(reason: str | None) -> str:
@@ -277,7 +221,7 @@ def acceptance_frame(
             (
                 False,
                 r.removed_by,
-                reason_type(getattr(r, "reason_shown", "")),
+                reason_type(r.reason_shown),
                 r.reason.strip() or "no reason given",
             )
         )
@@ -330,7 +274,7 @@ def measure_outcomes(
     Parameters
     ----------
     shares : sequence of ShareRecord
-        Every share (:func:`all_shares`).
+        Every share (``store.shares.all_shares()``).
     dataset : Dataset
         Purchases after the shares come from its events.
     window_days : int

@@ -24,20 +24,21 @@ from typing import Any
 
 import pandas as pd
 
+from core.data.schema import COLS
 from core.data.values import is_true
 
 #: Columns of ``items`` that :func:`build_lookbook` reads (all optional but ``product_id``).
-ITEM_COLUMNS: tuple[str, ...] = (
-    "product_id",
-    "name",
-    "designer",
-    "category",
-    "color",
-    "price",
-    "currency",
-    "client_reason",
-    "source",
-    "sensitive",
+LOOKBOOK_COLUMNS: tuple[str, ...] = (
+    COLS.product_id,
+    COLS.name,
+    COLS.designer,
+    COLS.category,
+    COLS.color,
+    COLS.price,
+    COLS.currency,
+    COLS.client_reason,
+    COLS.source,
+    COLS.sensitive,
 )
 
 #: Words a client-facing reason must never contain: they reveal signals the
@@ -200,15 +201,20 @@ def _truthy(value: Any) -> bool:
     return is_true(value)
 
 
-def format_price(price: Any, currency: str = "EUR") -> str:
-    """A price as a client reads it: symbol and whole units (``€1,250``), '' if unknown."""
+def format_price(price: Any, currency: Any = "EUR") -> str:
+    """A price as it is shown: symbol and whole units (``€1,250``), '' if unknown.
+
+    The one price formatter of the lookbook, the cards and the charts. A
+    currency without a symbol is written after the amount (``10 SEK``); a
+    missing currency is EUR.
+    """
     try:
         amount = float(price)
     except (TypeError, ValueError):
         return ""
     if amount != amount or amount < 0:  # NaN or nonsense
         return ""
-    code = (currency or "EUR").strip().upper()
+    code = _text(currency).strip().upper() or "EUR"
     symbol = CURRENCY_SYMBOLS.get(code)
     whole = f"{round(amount):,}"
     return f"{symbol}{whole}" if symbol else f"{whole} {code}"
@@ -252,7 +258,7 @@ def build_lookbook(
     client_row : mapping or Series
         The client (``first_name``, ``last_name`` are read; nothing else).
     items : DataFrame or iterable of mappings
-        The list's items in order, with the columns of :data:`ITEM_COLUMNS`.
+        The list's items in order, with the columns of :data:`LOOKBOOK_COLUMNS`.
         ``client_reason`` must be client wording (:mod:`core.suggest.reasons`); a
         reason that mentions browsing, zooms, emails or a number with decimals
         is replaced by a neutral line. Internal columns (``score``, ``note``,
@@ -272,12 +278,6 @@ def build_lookbook(
     """
     frame = items if isinstance(items, pd.DataFrame) else pd.DataFrame(list(items))
     rows: list[dict[Any, Any]] = frame.to_dict("records")
-    first = _text(client_row.get("first_name")).strip()
-    last = _text(client_row.get("last_name")).strip()
-    name = first or last
-    associate = _text(associate_name).strip() or "Your advisor"
-    house = _text(house_name).strip() or "Atelier"
-
     out: list[LookbookItem] = []
     dropped: list[str] = []
     seen: set[str] = set()
@@ -289,20 +289,41 @@ def build_lookbook(
         if _truthy(row.get("sensitive")) and _text(row.get("source")) != "manual":
             dropped.append(pid)
             continue
-        reason = _text(row.get("client_reason")).strip()
-        if not reason or not is_client_safe(reason):
-            reason = _fallback_text(row)
-        out.append(
-            LookbookItem(
-                product_id=pid,
-                name=_text(row.get("name")) or pid,
-                designer=_text(row.get("designer")),
-                category=_text(row.get("category")).replace("_", " "),
-                color=_text(row.get("color")),
-                price_text=format_price(row.get("price"), _text(row.get("currency")) or "EUR"),
-                text=reason,
-            )
-        )
+        out.append(_lookbook_item(row, pid))
+    return _dressed(client_row, associate_name, house_name, message, on, out, dropped)
+
+
+def _lookbook_item(row: Mapping[str, Any], pid: str) -> LookbookItem:
+    """One product in client wording (a reason that is not client-safe becomes a neutral line)."""
+    reason = _text(row.get("client_reason")).strip()
+    if not reason or not is_client_safe(reason):
+        reason = _fallback_text(row)
+    return LookbookItem(
+        product_id=pid,
+        name=_text(row.get("name")) or pid,
+        designer=_text(row.get("designer")),
+        category=_text(row.get("category")).replace("_", " "),
+        color=_text(row.get("color")),
+        price_text=format_price(row.get("price"), row.get("currency")),
+        text=reason,
+    )
+
+
+def _dressed(
+    client_row: Mapping[str, Any] | pd.Series,
+    associate_name: str,
+    house_name: str,
+    message: str,
+    on: date | None,
+    out: list[LookbookItem],
+    dropped: list[str],
+) -> Lookbook:
+    """The lookbook around its items: title, greeting, message, signature, date."""
+    first = _text(client_row.get("first_name")).strip()
+    last = _text(client_row.get("last_name")).strip()
+    name = first or last
+    associate = _text(associate_name).strip() or "Your advisor"
+    house = _text(house_name).strip() or "Atelier"
     day = on or date.today()
     return Lookbook(
         title=f"A selection for {name}" if name else "A selection for you",

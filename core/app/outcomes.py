@@ -101,18 +101,10 @@ def attribute_shares(
         return items
     buys = _purchases(events)
     window = pd.Timedelta(days=window_days)
-
-    def match(on: list[str], left: pd.DataFrame, right: pd.DataFrame) -> pd.Series:
-        m = left.reset_index().merge(right, on=on, how="inner")
-        m = m[(m["timestamp"] >= m["shared_at"]) & (m["timestamp"] <= m["shared_at"] + window)]
-        return m.groupby("index")["timestamp"].min()
-
-    exact = match(
-        ["client_id", "product_id"], items[["client_id", "product_id", "shared_at"]], buys
+    exact = _first_purchase_within(
+        ["client_id", "product_id"], items[["client_id", "product_id", "shared_at"]], buys, window
     )
-    items.loc[exact.index, "converted"] = True
-    items.loc[exact.index, "match"] = "exact"
-    items.loc[exact.index, "converted_at"] = exact.to_numpy()
+    _mark(items, exact, "exact")
     if variants:
         fam = products.set_index("product_id")
         family = (fam["designer"].astype(str) + "|" + fam["subcategory"].astype(str)).to_dict()
@@ -121,11 +113,25 @@ def attribute_shares(
         right = buys.assign(family=buys["product_id"].map(family)).rename(
             columns={"product_id": "bought_id"}
         )
-        var = match(["client_id", "family"], left, right)
-        items.loc[var.index, "converted"] = True
-        items.loc[var.index, "match"] = "variant"
-        items.loc[var.index, "converted_at"] = var.to_numpy()
+        _mark(
+            items, _first_purchase_within(["client_id", "family"], left, right, window), "variant"
+        )
     return items
+
+
+def _first_purchase_within(
+    on: list[str], left: pd.DataFrame, right: pd.DataFrame, window: pd.Timedelta
+) -> pd.Series:
+    """Per row of ``left``, the first purchase in ``right`` matching ``on`` within the window."""
+    m = left.reset_index().merge(right, on=on, how="inner")
+    m = m[(m["timestamp"] >= m["shared_at"]) & (m["timestamp"] <= m["shared_at"] + window)]
+    return m.groupby("index")["timestamp"].min()
+
+
+def _mark(items: pd.DataFrame, found: pd.Series, match: str) -> None:
+    items.loc[found.index, "converted"] = True
+    items.loc[found.index, "match"] = match
+    items.loc[found.index, "converted_at"] = found.to_numpy()
 
 
 def conversion_summary(attributed: pd.DataFrame) -> dict[str, Any]:

@@ -126,7 +126,12 @@ class ClientIndex:
         self.tiers = _column(frame, "tier").astype(object).to_numpy()
         self.stores = _column(frame, "home_store_id").astype(object).to_numpy()
         self.assigned = _column(frame, "assigned_associate_id").astype(object).to_numpy()
+        self._index_keys(frame)
+        self._index_tokens()
+        self._index_activity(events)
 
+    def _index_keys(self, frame: pd.DataFrame) -> None:
+        """The accent-free keys each field is matched on, and the display order."""
         self.name_keys = np.array(
             [
                 normalise(f"{f} {last}")
@@ -155,8 +160,11 @@ class ClientIndex:
         )
         self.phone_keys = np.array([digits(p) for p in _column(frame, "phone")], dtype=object)
 
-        # Token table: each client's name words as indices into the unique words,
-        # padded with -1, so a query word is scored once against each distinct word.
+    def _index_tokens(self) -> None:
+        """Each client's name words as indices into the unique words, padded with -1.
+
+        So a query word is scored once against each distinct word.
+        """
         token_lists = [key.split() for key in self.name_keys]
         vocab: dict[str, int] = {}
         width = max((len(t) for t in token_lists), default=0) or 1
@@ -166,6 +174,8 @@ class ClientIndex:
                 self.token_ids[row, col] = vocab.setdefault(tok, len(vocab))
         self.vocab = np.array(list(vocab), dtype=object)
 
+    def _index_activity(self, events: pd.DataFrame | None) -> None:
+        """Each client's latest event (NaT without one)."""
         self.last_activity = pd.Series(pd.NaT, index=range(self.n_clients), dtype="datetime64[ns]")
         self.has_activity = events is not None
         if events is not None and len(events):
@@ -308,25 +318,7 @@ class ClientIndex:
         if limit is not None and limit < 0:
             raise ValueError(f"limit must be >= 0 or None, got {limit}")
         query = "" if query is None else str(query)
-        keep = np.ones(self.n_clients, dtype=bool)
-        if store_id is not None:
-            stores = {store_id} if isinstance(store_id, str) else set(store_id)
-            keep &= np.isin(self.stores.astype(str), list(stores))
-        if tier is not None:
-            tiers = {tier} if isinstance(tier, str) else set(tier)
-            keep &= np.isin(self.tiers.astype(str), list(tiers))
-        if assigned_to is not None:
-            keep &= self.assigned.astype(str) == str(assigned_to)
-        if recently_active_since is not None:
-            if not self.has_activity:
-                raise ValueError(
-                    "recently_active_since needs the events: build the index with "
-                    "ClientIndex(clients, events=...) or pass events= to search_clients"
-                )
-            since = pd.Timestamp(recently_active_since)
-            active = (self.last_activity >= since).fillna(False).to_numpy(dtype=bool)
-            keep &= active
-
+        keep = self._filter(store_id, tier, assigned_to, recently_active_since)
         if query.strip():
             # Punctuation alone ("!!!") is a query too: it matches nobody.
             score, matched = self.scores(query)
@@ -334,17 +326,8 @@ class ClientIndex:
         else:
             score = np.full(self.n_clients, 100.0)
             matched = np.full(self.n_clients, "", dtype=object)
-
-        own = (
-            self.assigned.astype(str) == str(prefer_associate)
-            if prefer_associate is not None
-            else np.zeros(self.n_clients, dtype=bool)
-        )
-        own_store = (
-            self.stores.astype(str) == str(prefer_store)
-            if prefer_store is not None
-            else np.zeros(self.n_clients, dtype=bool)
-        )
+        own = self._equals(self.assigned, prefer_associate)
+        own_store = self._equals(self.stores, prefer_store)
         rows = np.flatnonzero(keep)
         # Match quality first (rounded so near-equal typos tie), then own clients,
         # own store, then last and first name for a stable, readable order.
@@ -360,6 +343,17 @@ class ClientIndex:
         rows = rows[order]
         if limit is not None:
             rows = rows[:limit]
+        return self._results(rows, score, matched, own, own_store)
+
+    def _results(
+        self,
+        rows: np.ndarray,
+        score: np.ndarray,
+        matched: np.ndarray,
+        own: np.ndarray,
+        own_store: np.ndarray,
+    ) -> pd.DataFrame:
+        """The chosen clients, in order, as :data:`RESULT_COLUMNS`."""
         return pd.DataFrame(
             {
                 "client_id": self.client_ids[rows],
@@ -376,6 +370,39 @@ class ClientIndex:
             },
             columns=list(RESULT_COLUMNS),
         )
+
+    def _equals(self, values: np.ndarray, wanted: str | None) -> np.ndarray:
+        """Where ``values`` equal ``wanted`` (nowhere without one)."""
+        if wanted is None:
+            return np.zeros(self.n_clients, dtype=bool)
+        return np.asarray(values.astype(str) == str(wanted), dtype=bool)
+
+    def _filter(
+        self,
+        store_id: str | Iterable[str] | None,
+        tier: str | Iterable[str] | None,
+        assigned_to: str | None,
+        recently_active_since: Any,
+    ) -> np.ndarray:
+        """Clients passing the filters of :meth:`search` (all of them without any)."""
+        keep = np.ones(self.n_clients, dtype=bool)
+        if store_id is not None:
+            stores = {store_id} if isinstance(store_id, str) else set(store_id)
+            keep &= np.isin(self.stores.astype(str), list(stores))
+        if tier is not None:
+            tiers = {tier} if isinstance(tier, str) else set(tier)
+            keep &= np.isin(self.tiers.astype(str), list(tiers))
+        if assigned_to is not None:
+            keep &= self.assigned.astype(str) == str(assigned_to)
+        if recently_active_since is not None:
+            if not self.has_activity:
+                raise ValueError(
+                    "recently_active_since needs the events: build the index with "
+                    "ClientIndex(clients, events=...) or pass events= to search_clients"
+                )
+            since = pd.Timestamp(recently_active_since)
+            keep &= (self.last_activity >= since).fillna(False).to_numpy(dtype=bool)
+        return keep
 
 
 def search_clients(

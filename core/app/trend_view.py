@@ -107,6 +107,21 @@ def _labels(frame: pd.DataFrame) -> list[str]:
     ]
 
 
+def _momentum_frames(
+    analyzer: TrendAnalyzer, recent: int, earlier: int, weeks: int, n_rising: int
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Momentum per cluster, the weekly series and the rising products, labelled."""
+    momentum = analyzer.momentum(recent_days=recent, earlier_days=earlier)
+    momentum["change_label"] = _labels(momentum)
+    rising_ids = set(momentum.loc[momentum["rising"], "cluster"].astype(int))
+    weekly = analyzer.weekly_series(weeks=weeks)
+    weekly["rising"] = weekly["cluster"].isin(rising_ids)
+    rising = analyzer.rising_products(n=n_rising, recent_days=recent, earlier_days=earlier)
+    rising["cluster_name"] = rising["cluster"].map(dict(enumerate(analyzer.names_)))
+    rising["change_label"] = _labels(rising) if len(rising) else pd.Series(dtype=object)
+    return momentum, weekly, rising
+
+
 def build_trend_view(
     analyzer: TrendAnalyzer,
     *,
@@ -151,16 +166,8 @@ def build_trend_view(
     recent = int(recent_days or params.recent_days)
     earlier = int(earlier_days or params.earlier_days)
     since = as_of - pd.Timedelta(days=window_days) if window_days else None
-    names = dict(enumerate(analyzer.names_))
 
-    momentum = analyzer.momentum(recent_days=recent, earlier_days=earlier)
-    momentum["change_label"] = _labels(momentum)
-    rising_ids = set(momentum.loc[momentum["rising"], "cluster"].astype(int))
-    weekly = analyzer.weekly_series(weeks=weeks)
-    weekly["rising"] = weekly["cluster"].isin(rising_ids)
-    rising = analyzer.rising_products(n=n_rising, recent_days=recent, earlier_days=earlier)
-    rising["cluster_name"] = rising["cluster"].map(names)
-    rising["change_label"] = _labels(rising) if len(rising) else pd.Series(dtype=object)
+    momentum, weekly, rising = _momentum_frames(analyzer, recent, earlier, weeks, n_rising)
     view = TrendView(
         clusters=analyzer.clusters(n_top=n_top),
         momentum=momentum,
@@ -174,11 +181,16 @@ def build_trend_view(
         earlier_days=earlier,
         as_of=as_of,
     )
+    _check_no_client_columns(view)
+    return view
+
+
+def _check_no_client_columns(view: TrendView) -> None:
+    """A guard against a future change of the analyzer, not a user error."""
     for name, frame in view.frames().items():
         leaked = FORBIDDEN_COLUMNS & set(map(str, frame.columns))
-        if leaked:  # a guard against a future change of the analyzer, not a user error
+        if leaked:
             raise RuntimeError(f"the {name} frame carries client columns {sorted(leaked)}")
-    return view
 
 
 def top_cluster(view: TrendView) -> int | None:

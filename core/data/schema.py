@@ -245,7 +245,12 @@ def join_list(values: Iterable[str]) -> str:
 
 @dataclass(frozen=True)
 class Columns:
-    """Names of columns in the DataFrames that public functions return."""
+    """Names of columns in the DataFrames that public functions return.
+
+    Product data keeps the catalogue's column names; the rest are named here
+    once, for the engine's rankings, the suggestion pipeline's lists, the
+    curated lists and the shares the pages show.
+    """
 
     client_id: str = "client_id"
     product_id: str = "product_id"
@@ -255,6 +260,33 @@ class Columns:
     content_score: str = "content_score"
     prior_score: str = "prior_score"
     reason: str = "reason"
+    # product data as the pages show it
+    name: str = "name"
+    designer: str = "designer"
+    category: str = "category"
+    subcategory: str = "subcategory"
+    color: str = "color"
+    material: str = "material"
+    price: str = "price"
+    currency: str = "currency"
+    sensitive: str = "sensitive"
+    launch_date: str = "launch_date"
+    stock_here: str = "stock_here"
+    stock_online: str = "stock_online"
+    # suggestions and curated lists
+    final_score: str = "final_score"
+    reasons: str = "reasons"
+    client_reason: str = "client_reason"
+    client_reasons: str = "client_reasons"
+    source: str = "source"
+    pinned: str = "pinned"
+    position: str = "position"
+    note: str = "note"
+    # shares
+    share_id: str = "share_id"
+    shared_at: str = "shared_at"
+    author_id: str = "author_id"
+    channel: str = "channel"
     extra: dict[str, str] = field(default_factory=dict)
 
 

@@ -1,21 +1,20 @@
-"""Curated lists: create, read and edit them with optimistic locking; removals.
+"""Curated lists: create and edit them with optimistic locking; record removals.
 
 Every edit takes the ``expected_version`` the caller read. The edit claims the
 next version with a compare-and-set (:func:`core.store.list_ops.compare_and_set`);
 if someone else got there first it raises
 :class:`~core.store.list_ops.ListConflictError` ("This list was changed by Léa
 Martin at 14:02; reload to see their changes") and writes nothing. Each edit
-and its audit entry are one transaction.
+and its audit entry are one transaction. Reading lists and removals is
+:mod:`core.store.list_queries`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Sequence
-from datetime import UTC, datetime, tzinfo
-from typing import Any
+from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from core.store.audit import append_entry
 from core.store.common import (
@@ -23,14 +22,11 @@ from core.store.common import (
     NOTE_MAX,
     REASON_MAX,
     TITLE_MAX,
-    Clock,
-    SessionFactory,
     check_choice,
     check_id,
     check_score,
     check_text,
     unit_of_work,
-    utcnow,
 )
 from core.store.list_ops import (
     compare_and_set,
@@ -41,6 +37,7 @@ from core.store.list_ops import (
     require_list,
     snapshot,
 )
+from core.store.list_queries import ListQueries, removal_record
 from core.store.models import ITEM_SOURCES, CuratedList, ListItem, Removal
 from core.store.records import CuratedListRecord, NewItem, RemovalRecord
 
@@ -57,21 +54,7 @@ def _check_item(item: NewItem) -> NewItem:
     return item
 
 
-def _removal_record(r: Removal) -> RemovalRecord:
-    return RemovalRecord(
-        r.id,
-        r.list_id,
-        r.client_id,
-        r.product_id,
-        r.category,
-        r.reason,
-        r.removed_by,
-        r.removed_at,
-        r.reason_shown or "",
-    )
-
-
-class ListService:
+class ListService(ListQueries):
     """Curated lists and the removals they produce.
 
     Every editing method takes keyword-only ``expected_version`` (the
@@ -85,96 +68,10 @@ class ListService:
     input, a product not in the list or an archived list; in each case nothing
     is written.
 
-    Parameters
-    ----------
-    sessions : sessionmaker
-        From :func:`core.store.db.session_factory`.
-    clock : callable, optional
-        Returns the current time (aware UTC).
-    tz : tzinfo, optional
-        Time zone of the times in conflict messages (the store's), default UTC.
+    The reading methods (lists of a client or an author, every list, removals)
+    come from :class:`~core.store.list_queries.ListQueries`, which also takes
+    the parameters.
     """
-
-    def __init__(self, sessions: SessionFactory, clock: Clock = utcnow, tz: tzinfo = UTC) -> None:
-        self._sessions = sessions
-        self._clock = clock
-        self._tz = tz
-
-    # -- reading ------------------------------------------------------------------------
-
-    def get_list(self, list_id: int) -> CuratedListRecord:
-        """Return a list with its items in display order and its current version.
-
-        Raises
-        ------
-        UnknownIdError
-            No such list.
-        """
-        with unit_of_work(self._sessions) as session:
-            return snapshot(session, require_list(session, list_id))
-
-    def _find(self, session: Session, *conditions: Any) -> list[CuratedListRecord]:
-        stmt = (
-            select(CuratedList)
-            .where(*conditions)
-            .options(selectinload(CuratedList.items))
-            .order_by(CuratedList.updated_at.desc(), CuratedList.id.desc())
-        )
-        return [snapshot(session, row) for row in session.scalars(stmt)]
-
-    def get_draft_for_client(
-        self, client_id: str, author_id: str | None = None
-    ) -> CuratedListRecord | None:
-        """Return the most recently edited draft for a client (by ``author_id``, if given)."""
-        conditions = [CuratedList.client_id == client_id, CuratedList.status == "draft"]
-        if author_id is not None:
-            conditions.append(CuratedList.author_id == author_id)
-        with unit_of_work(self._sessions) as session:
-            found = self._find(session, *conditions)
-        return found[0] if found else None
-
-    def lists_for_client(
-        self, client_id: str, *, include_archived: bool = False
-    ) -> list[CuratedListRecord]:
-        """Return a client's lists, most recently edited first."""
-        conditions = [CuratedList.client_id == client_id]
-        if not include_archived:
-            conditions.append(CuratedList.status != "archived")
-        with unit_of_work(self._sessions) as session:
-            return self._find(session, *conditions)
-
-    def lists_by_author(
-        self, author_id: str, *, include_archived: bool = False
-    ) -> list[CuratedListRecord]:
-        """Return the lists a stylist or associate created, most recently edited first."""
-        conditions = [CuratedList.author_id == author_id]
-        if not include_archived:
-            conditions.append(CuratedList.status != "archived")
-        with unit_of_work(self._sessions) as session:
-            return self._find(session, *conditions)
-
-    def removed_products(self, client_id: str) -> set[str]:
-        """Product ids removed for this client (negative signal for the engine)."""
-        with unit_of_work(self._sessions) as session:
-            return removed_product_ids(session, client_id)
-
-    def removed_categories(self, client_id: str) -> set[str]:
-        """Categories of the products removed for this client (where recorded)."""
-        stmt = select(Removal.category).where(
-            Removal.client_id == client_id, Removal.category.is_not(None)
-        )
-        with unit_of_work(self._sessions) as session:
-            return {c for c in session.scalars(stmt) if c is not None}
-
-    def removals_for_client(self, client_id: str) -> list[RemovalRecord]:
-        """Every removal for this client with its reason, newest first."""
-        stmt = (
-            select(Removal)
-            .where(Removal.client_id == client_id)
-            .order_by(Removal.removed_at.desc(), Removal.id.desc())
-        )
-        with unit_of_work(self._sessions) as session:
-            return [_removal_record(r) for r in session.scalars(stmt)]
 
     # -- creating -----------------------------------------------------------------------
 
@@ -292,7 +189,7 @@ class ListService:
                 session, None, client_id, product_id, reason, removed_by, category, now
             )
             append_entry(session, removed_by, "removal", "client", client_id, at=now)
-            return _removal_record(removal)
+            return removal_record(removal)
 
     # -- editing ------------------------------------------------------------------------
 

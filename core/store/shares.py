@@ -134,6 +134,12 @@ class ShareService:
         with unit_of_work(self._sessions) as session:
             return [_record(s) for s in session.scalars(stmt)]
 
+    def all_shares(self) -> list[ShareRecord]:
+        """Every share, oldest first (for outcome measurement)."""
+        stmt = select(Share).order_by(Share.created_at, Share.id)
+        with unit_of_work(self._sessions) as session:
+            return [_record(s) for s in session.scalars(stmt)]
+
     def last_contact(self, client_id: str) -> datetime | None:
         """When the client was last sent something, or ``None``."""
         stmt = select(func.max(Share.created_at)).where(Share.client_id == client_id)

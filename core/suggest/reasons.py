@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -40,20 +40,20 @@ import pandas as pd
 from core.data.dataset import Dataset
 from core.data.schema import split_list
 from core.engine.models.base import Contribution, Explanation
-from core.suggest.rerank import color_family
-from core.suggest.rules import (
+from core.suggest.catalogue import (
     VOLUNTEERED_PURCHASE,
     VOLUNTEERED_TRY_ON,
     VOLUNTEERED_WISHLIST,
-    RuleContext,
+    Catalogue,
+    color_family,
 )
 
 #: Longest product name kept whole in a reason; longer ones end with "…".
 MAX_NAME_CHARS = 120
 #: What the client sees when nothing they volunteered explains a suggestion.
 CLIENT_FALLBACK = "Selected for you by your advisor"
-#: Event types a client volunteers (the only ones client wording may name).
-VOLUNTEERED_EVENTS: frozenset[str] = frozenset({"purchase", "try_on", "wishlist"})
+#: Joins reasons into one line (and splits a line back into reasons).
+REASON_SEPARATOR = " · "
 
 _EMBED_OPEN = frozenset("\u202a\u202b\u202d\u202e")  # LRE RLE LRO RLO
 _EMBED_CLOSE = "\u202c"  # PDF
@@ -136,9 +136,9 @@ def _pronouns(pronoun: str | Pronouns | None, client_row: pd.Series | None) -> P
 _SCANNED = 24
 
 
-def _position(ctx: RuleContext, product_id: str) -> int:
+def _position(catalogue: Catalogue, product_id: str) -> int:
     """Index of a product in the dataset, or -1."""
-    return ctx.product_position.get(str(product_id), -1)
+    return catalogue.product_position.get(str(product_id), -1)
 
 
 def _split_source(source: str) -> tuple[str, str]:
@@ -179,9 +179,9 @@ def _join(phrases: list[str]) -> str:
 def _store_city(dataset: Dataset, client_row: pd.Series | None) -> str | None:
     if client_row is None:
         return None
-    ctx = RuleContext.of(dataset)
+    catalogue = Catalogue.of(dataset)
     home = str(client_row.get("home_store_id") or "")
-    city = ctx.store_cities.get(home)
+    city = catalogue.store_cities.get(home)
     return plain_text(city, 60) if city else None
 
 
@@ -195,9 +195,9 @@ def _prior_reason(
     m = re.search(r"store(?:_trend)?=([^;|,\s]+)", str(source))
     if m:
         store_id = m.group(1)
-    ctx = RuleContext.of(dataset)
+    catalogue = Catalogue.of(dataset)
     if store_id is not None:
-        city = ctx.store_cities.get(store_id)
+        city = catalogue.store_cities.get(store_id)
         city = plain_text(city, 60) if city else None
     else:
         city = _store_city(dataset, client_row)
@@ -247,46 +247,48 @@ def associate_reasons(
         "New arrival"]``; never empty.
     """
     pr = _pronouns(pronoun, client_row)
-    ctx = RuleContext.of(dataset)
+    catalogue = Catalogue.of(dataset)
     out: list[str] = []
-    attr_slot: int | None = None
-    attrs: list[str] = []
-    declared: list[str] = []
-    decl_slot: int | None = None
+    groups = {"attribute": _Group(), "preference": _Group()}
     for c in _positive(expl.contributions)[:_SCANNED]:
-        if len(out) >= n and c.kind not in ("attribute", "preference"):
+        if len(out) >= n and c.kind not in groups:
             continue  # cannot make the cut; attributes may still join a grouped reason
         if c.kind == "item":
-            j = _position(ctx, c.source)
+            j = _position(catalogue, c.source)
             if j < 0:
                 continue
             if str(c.source) == str(expl.product_id):
                 out.append(_associate_self(c.event_type, pr))
             else:
-                out.append(_associate_item(c.event_type, plain_text(ctx.names[j]), pr))
-        elif c.kind in ("attribute", "preference"):
-            facet, value = _split_source(c.source)
-            phrase = _attribute_phrase(facet, value)
-            if phrase is None:
-                continue
-            bucket = attrs if c.kind == "attribute" else declared
-            if phrase not in bucket and len(bucket) < 2:
-                bucket.append(phrase)
-            if c.kind == "attribute" and attr_slot is None:
-                attr_slot = len(out)
-                out.append("")
-            if c.kind == "preference" and decl_slot is None:
-                decl_slot = len(out)
-                out.append("")
+                out.append(_associate_item(c.event_type, plain_text(catalogue.names[j]), pr))
+        elif c.kind in groups:
+            phrase = _attribute_phrase(*_split_source(c.source))
+            if phrase is not None:
+                groups[c.kind].add(phrase, out)
         else:
             text = _prior_reason(c.source, dataset, client_row, client=False)
             out.append(text or f"Fits {pr.possessive} overall taste")
-    if attr_slot is not None:
-        out[attr_slot] = f"Matches {pr.possessive} preference for {_join(attrs)}"
-    if decl_slot is not None:
-        out[decl_slot] = f"Matches {pr.possessive} stated preference for {_join(declared)}"
+    for kind, what in (("attribute", "preference"), ("preference", "stated preference")):
+        group = groups[kind]
+        if group.slot is not None:
+            out[group.slot] = f"Matches {pr.possessive} {what} for {_join(group.phrases)}"
     reasons = _dedupe(r for r in out if r)[:n]
     return reasons or [f"A good fit for {pr.possessive} overall taste"]
+
+
+@dataclass
+class _Group:
+    """Attribute phrases said as one reason, at the place of the first of them."""
+
+    slot: int | None = None
+    phrases: list[str] = field(default_factory=list)
+
+    def add(self, phrase: str, out: list[str]) -> None:
+        if phrase not in self.phrases and len(self.phrases) < 2:
+            self.phrases.append(phrase)
+        if self.slot is None:
+            self.slot = len(out)
+            out.append("")
 
 
 def _associate_item(event_type: str | None, name: str, pr: Pronouns) -> str:
@@ -339,7 +341,7 @@ def client_reasons(
         E.g. ``["To pair with your Black Calfskin Tote", "In the cashmere
         you love"]``; ``[CLIENT_FALLBACK]`` when nothing can be said.
     """
-    facts = _client_facts(RuleContext.of(dataset), expl.client_id, client_row)
+    facts = _client_facts(Catalogue.of(dataset), expl.client_id, client_row)
     return _client_reasons(expl, dataset, client_row, n, facts)
 
 
@@ -355,7 +357,7 @@ def client_reasons_many(
     ids = {e.client_id for e in expls}
     if len(ids) > 1:
         raise ValueError(f"explanations of one client expected, got {len(ids)} clients")
-    facts = _client_facts(RuleContext.of(dataset), expls[0].client_id, client_row)
+    facts = _client_facts(Catalogue.of(dataset), expls[0].client_id, client_row)
     return [_client_reasons(e, dataset, client_row, n, facts) for e in expls]
 
 
@@ -367,9 +369,11 @@ class _ClientFacts:
     safe: dict[str, set[str]]
 
 
-def _client_facts(ctx: RuleContext, client_id: str, client_row: pd.Series | None) -> _ClientFacts:
-    volunteered = _volunteered(ctx, client_id)
-    return _ClientFacts(volunteered, _safe_attributes(ctx, client_row, volunteered))
+def _client_facts(
+    catalogue: Catalogue, client_id: str, client_row: pd.Series | None
+) -> _ClientFacts:
+    volunteered = _volunteered(catalogue, client_id)
+    return _ClientFacts(volunteered, _safe_attributes(catalogue, client_row, volunteered))
 
 
 def _client_reasons(
@@ -379,9 +383,9 @@ def _client_reasons(
     n: int,
     facts: _ClientFacts,
 ) -> list[str]:
-    ctx = RuleContext.of(dataset)
-    t = _position(ctx, expl.product_id)
-    target_cat = -1 if t < 0 else int(ctx.category_codes[0][t])
+    catalogue = Catalogue.of(dataset)
+    t = _position(catalogue, expl.product_id)
+    target_cat = -1 if t < 0 else int(catalogue.category_codes[0][t])
     out: list[str] = []
     attrs: list[tuple[str, str]] = []
     attr_slot: int | None = None
@@ -389,7 +393,7 @@ def _client_reasons(
         if len(out) >= n and c.kind not in ("attribute", "preference"):
             continue
         if c.kind == "item":
-            text = _client_item(c, expl, ctx, facts.volunteered, target_cat)
+            text = _client_item(c, expl, catalogue, facts.volunteered, target_cat)
             if text:
                 out.append(text)
         elif c.kind in ("attribute", "preference"):
@@ -423,24 +427,24 @@ def _client_may_see(facet: str, value: str, declared: bool, safe: dict[str, set[
     return declared or value.strip().lower() in safe.get(facet, set())
 
 
-def _volunteered(ctx: RuleContext, client_id: str) -> dict[int, int] | None:
+def _volunteered(catalogue: Catalogue, client_id: str) -> dict[int, int] | None:
     """Product index -> volunteered code for a known client; ``None`` for unknown clients."""
-    idx = ctx.dataset.client_ids.to_internal([client_id], strict=False)[0]
+    idx = catalogue.dataset.client_ids.to_internal([client_id], strict=False)[0]
     if idx < 0:
         return None
-    row = ctx.volunteered[int(idx)]
+    row = catalogue.volunteered[int(idx)]
     return dict(zip(row.indices.tolist(), row.data.astype(int).tolist(), strict=True))
 
 
 def _client_item(
     c: Contribution,
     expl: Explanation,
-    ctx: RuleContext,
+    catalogue: Catalogue,
     volunteered: dict[int, int] | None,
     target_cat: int,
 ) -> str | None:
-    j = _position(ctx, c.source)
-    if j < 0 or ctx.sensitive[j]:
+    j = _position(catalogue, c.source)
+    if j < 0 or catalogue.sensitive[j]:
         return None
     if volunteered is None:
         # A client not in the data (fold-in only): trust only purchases and wishlists.
@@ -457,9 +461,9 @@ def _client_item(
             VOLUNTEERED_TRY_ON: "You tried it on in store",
             VOLUNTEERED_WISHLIST: "From your wishlist",
         }[code]
-    name = plain_text(ctx.names[j])
+    name = plain_text(catalogue.names[j])
     if code == VOLUNTEERED_PURCHASE:
-        same = int(ctx.category_codes[0][j]) == target_cat
+        same = int(catalogue.category_codes[0][j]) == target_cat
         return f"In the spirit of your {name}" if same else f"To pair with your {name}"
     if code == VOLUNTEERED_TRY_ON:
         return f"Following the {name} you tried on"
@@ -467,7 +471,7 @@ def _client_item(
 
 
 def _safe_attributes(
-    ctx: RuleContext, client_row: pd.Series | None, volunteered: dict[int, int] | None
+    catalogue: Catalogue, client_row: pd.Series | None, volunteered: dict[int, int] | None
 ) -> dict[str, set[str]]:
     """Attribute values the client declared or that their own volunteered products carry."""
     safe: dict[str, set[str]] = {f: set() for f in (*_PREFERENCE_COLUMNS, "tag")}
@@ -476,10 +480,12 @@ def _safe_attributes(
             safe[facet] |= {v.lower() for v in split_list(client_row.get(col, ""))}
     if volunteered:
         idx = np.fromiter(volunteered, dtype=np.int64)
-        idx = idx[~ctx.sensitive[idx]]
+        idx = idx[~catalogue.sensitive[idx]]
         for facet in _PREFERENCE_COLUMNS:
-            safe[facet] |= {str(v) for v in ctx.column("products", facet)[idx] if str(v).strip()}
-        for tags in ctx.column("products", "style_tags")[idx]:
+            safe[facet] |= {
+                str(v) for v in catalogue.column("products", facet)[idx] if str(v).strip()
+            }
+        for tags in catalogue.column("products", "style_tags")[idx]:
             safe["tag"] |= set(split_list(tags))
     return safe
 

@@ -61,28 +61,29 @@ between the best and the weakest candidate; penalties of several rules add.
 
 Everything per product is vectorised; what depends only on the dataset
 (stock per store, purchases per client, category codes, ...) is computed once
-per dataset in a :class:`RuleContext`.
+per dataset in the :class:`~core.suggest.catalogue.Catalogue`. The condition
+language lives in :mod:`core.suggest.conditions`, the policy file's schema in
+:mod:`core.suggest.policy`, the result in :mod:`core.suggest.rule_result`.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from functools import cached_property
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args, get_origin
+from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ValidationError
 
 from core.config_files import read_toml
 from core.data.dataset import Dataset
 from core.data.ids import IdMap
-from core.data.schema import CLIENTS, ONLINE_STORE_ID, PRODUCTS, TableSpec, split_list
+from core.data.schema import split_list
 from core.exceptions import ConfigError
+from core.suggest.catalogue import Catalogue, Client
+from core.suggest.policy import ContextConfig, RuleConfig, config_error
+from core.suggest.rule_result import Detail, Fired, RuleResult
 
 DEFAULT_RULES_PATH = Path(__file__).with_name("default_rules.toml")
 
@@ -99,883 +100,39 @@ RULE_NAMES: tuple[str, ...] = (
 #: Soft penalties, in the order they are reported.
 PENALTY_NAMES: tuple[str, ...] = ("price_band", "climate", "recently_shown")
 
-# Codes of the volunteered-interaction matrix (higher = more deliberate).
-VOLUNTEERED_WISHLIST, VOLUNTEERED_TRY_ON, VOLUNTEERED_PURCHASE = 1, 2, 3
-VOLUNTEERED_EVENT = {
-    VOLUNTEERED_WISHLIST: "wishlist",
-    VOLUNTEERED_TRY_ON: "try_on",
-    VOLUNTEERED_PURCHASE: "purchase",
-}
+NO_CONSENT_NOTE = "no_consent: personalisation is off for this client; their history is not used"
+
+
+class _Exclusions:
+    """The hard rules that fired for one client, in the order they were checked."""
+
+    def __init__(self, n: int, allow_idx: np.ndarray) -> None:
+        self.n = n
+        self.allow_idx = allow_idx
+        self.allow = np.zeros(n, dtype=bool)
+        self.allow[allow_idx] = True
+        self.fired: list[Fired] = []
+
+    def add(self, rule: str, mask: np.ndarray, detail: Detail, overridable: bool) -> None:
+        """Record ``rule`` on ``mask`` (less the allowed products when it is overridable)."""
+        if overridable and self.allow_idx.size:
+            mask = mask & ~self.allow
+        if mask.any():
+            self.fired.append(Fired(rule, mask, detail))
+
+    def add_indices(self, rule: str, idx: np.ndarray, detail: Detail, overridable: bool) -> None:
+        if idx.size:
+            mask = np.zeros(self.n, dtype=bool)
+            mask[idx] = True
+            self.add(rule, mask, detail, overridable)
+
+    def allowed(self) -> np.ndarray:
+        allowed = np.ones(self.n, dtype=bool)
+        for f in self.fired:
+            allowed &= ~f.mask
+        return allowed
 
-Fraction = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 
-
-# =============================================================== conditions
-_COND = re.compile(
-    r"^\s*(?P<col>[A-Za-z_][A-Za-z0-9_]*)\s*"
-    r"(?:(?P<op>==|!=|<=|>=|<|>)|\s(?P<wop>not\s+in|in)\s)\s*(?P<rest>.*?)\s*$",
-    re.DOTALL,
-)
-_ITEM = re.compile(r"""\s*(?:"([^"]*)"|'([^']*)'|([^,"'\[\]()]+?))\s*(?:,|$)""")
-_CONDITION_KINDS = ("str", "bool", "int", "float")
-
-
-@dataclass(frozen=True)
-class Condition:
-    """One parsed condition ``column operator literal`` over a table's column.
-
-    Build one with :meth:`parse`; it is never evaluated as code.
-
-    Attributes
-    ----------
-    table : {"clients", "products"}
-    column : str
-    op : {"==", "!=", "<", "<=", ">", ">=", "in", "not in"}
-    value : bool, float, str or tuple
-        The literal, typed after the column (text lower-cased).
-    text : str
-        The condition as written.
-    """
-
-    table: str
-    column: str
-    op: str
-    value: Any
-    text: str
-
-    @classmethod
-    def parse(cls, text: str, table: TableSpec) -> Condition:
-        """Parse ``text`` against ``table``'s columns.
-
-        Raises
-        ------
-        ValueError
-            For bad syntax, an unknown or list-valued column, an ordering
-            operator on a non-numeric column, or a literal of the wrong type.
-        """
-        m = _COND.match(text)
-        if m is None:
-            raise ValueError(
-                f"cannot read condition {text!r}; write `column operator value`, e.g. "
-                "`tier == vic` or `category in [bags, shoes]`"
-            )
-        column = m["col"]
-        op = " ".join((m["op"] or m["wop"]).split())
-        if column not in table.column_names:
-            known = ", ".join(c.name for c in table.columns if c.kind in _CONDITION_KINDS)
-            raise ValueError(f"unknown {table.name} column {column!r} (known: {known})")
-        kind = table.column(column).kind
-        if kind not in _CONDITION_KINDS:
-            raise ValueError(
-                f"{table.name} column {column!r} holds {kind} values; conditions take "
-                "text, true/false or number columns"
-            )
-        rest = m["rest"]
-        if op in ("<", "<=", ">", ">=") and kind not in ("int", "float"):
-            raise ValueError(f"{op} needs a number column; {column!r} is {kind}")
-        if op in ("in", "not in"):
-            if (rest[:1], rest[-1:]) not in (("[", "]"), ("(", ")")):
-                raise ValueError(f"`{op}` takes a list like [a, b]; got {rest!r}")
-            inner = rest[1:-1].strip()
-            raw = [] if not inner else _split_items(inner, text)
-            value: Any = tuple(_literal(r, q, kind, column) for r, q in raw)
-        else:
-            if not rest:
-                raise ValueError(f"condition {text!r} has no value after {op}")
-            quoted = rest[:1] in "\"'" and rest[-1:] == rest[:1] and len(rest) >= 2
-            value = _literal(rest[1:-1] if quoted else rest, quoted, kind, column)
-        return cls(table.name, column, op, value, text.strip())
-
-    def holds(self, value: Any) -> bool:
-        """Whether the condition holds for one value (e.g. a client's)."""
-        kind = self.value_kind
-        missing = value is None or (isinstance(value, float) and np.isnan(value))
-        if kind == "bool":
-            v: Any = False if missing else bool(value)
-        elif kind == "float":
-            try:
-                v = np.nan if missing else float(value)
-            except (TypeError, ValueError):
-                v = np.nan
-        else:
-            v = "" if missing else str(value).lower()
-        op, lit = self.op, self.value
-        if op == "in":
-            return v in lit
-        if op == "not in":
-            return v not in lit
-        return bool(
-            {
-                "==": lambda: v == lit,
-                "!=": lambda: v != lit,
-                "<": lambda: v < lit,
-                "<=": lambda: v <= lit,
-                ">": lambda: v > lit,
-                ">=": lambda: v >= lit,
-            }[op]()
-        )
-
-    def mask(self, values: np.ndarray) -> np.ndarray:
-        """Vectorised test over an array of column values; missing values fail ``==``/``in``."""
-        vals = _typed(values, self.value_kind)
-        op, lit = self.op, self.value
-        if op == "in":
-            return (
-                np.isin(vals, np.array(lit, dtype=vals.dtype)) if lit else np.zeros(len(vals), bool)
-            )
-        if op == "not in":
-            return (
-                ~np.isin(vals, np.array(lit, dtype=vals.dtype)) if lit else np.ones(len(vals), bool)
-            )
-        with np.errstate(invalid="ignore"):
-            if op == "==":
-                return np.asarray(vals == lit, dtype=bool)
-            if op == "!=":
-                return np.asarray(vals != lit, dtype=bool)
-            if op == "<":
-                return np.asarray(vals < lit, dtype=bool)
-            if op == "<=":
-                return np.asarray(vals <= lit, dtype=bool)
-            if op == ">":
-                return np.asarray(vals > lit, dtype=bool)
-            return np.asarray(vals >= lit, dtype=bool)
-
-    @property
-    def value_kind(self) -> str:
-        spec = CLIENTS if self.table == "clients" else PRODUCTS
-        kind = spec.column(self.column).kind
-        return "float" if kind in ("int", "float") else kind
-
-
-def _split_items(inner: str, text: str) -> list[tuple[str, bool]]:
-    items: list[tuple[str, bool]] = []
-    pos = 0
-    while pos < len(inner):
-        m = _ITEM.match(inner, pos)
-        if m is None or m.end() == pos:
-            raise ValueError(f"cannot read the list in condition {text!r}")
-        if m[1] is not None or m[2] is not None:
-            items.append((m[1] if m[1] is not None else m[2], True))
-        else:
-            items.append((m[3], False))
-        pos = m.end()
-    return items
-
-
-def _literal(raw: str, quoted: bool, kind: str, column: str) -> Any:
-    if kind == "bool":
-        low = raw.strip().lower()
-        if quoted or low not in ("true", "false"):
-            raise ValueError(f"{column!r} is true/false; got {raw!r}")
-        return low == "true"
-    if kind in ("int", "float"):
-        try:
-            if quoted:
-                raise ValueError
-            return float(raw)
-        except ValueError:
-            raise ValueError(f"{column!r} is a number; got {raw!r}") from None
-    return raw.strip().lower() if not quoted else raw.lower()
-
-
-def _typed(values: np.ndarray, kind: str) -> np.ndarray:
-    if kind == "bool":
-        out = np.zeros(len(values), dtype=bool)
-        for i, v in enumerate(values):
-            out[i] = (
-                bool(v) if v is not None and not (isinstance(v, float) and np.isnan(v)) else False
-            )
-        return out
-    if kind == "float":
-        return pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(float)
-    s = pd.Series(values, dtype=object)
-    return s.where(s.notna(), "").astype(str).str.lower().to_numpy(dtype=object)
-
-
-# ============================================================ configuration
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
-def _as_list(value: Any) -> Any:
-    return [value] if isinstance(value, str) else value
-
-
-class AlreadyBoughtRule(_Model):
-    """Exclude what the client bought and kept."""
-
-    enabled: bool = True
-    repeatable_categories: list[str] = Field(default_factory=lambda: ["fragrance"])
-    count_gifts: bool = True
-    overridable: bool = True
-
-
-class OutOfStockRule(_Model):
-    """Exclude what is out of stock where the client shops."""
-
-    enabled: bool = True
-    stores: Literal["home_and_online", "any"] = "home_and_online"
-    overridable: bool = True
-
-
-class SensitiveRule(_Model):
-    """Exclude products flagged sensitive."""
-
-    enabled: bool = True
-    overridable: bool = True
-
-
-class DoNotSuggestRule(_Model):
-    """Exclude the client's do-not-suggest list (never overridden)."""
-
-    enabled: bool = True
-
-
-class RemovedByAssociateRule(_Model):
-    """Exclude products and categories an associate removed for the client."""
-
-    enabled: bool = True
-    overridable: bool = True
-
-
-class NoConsentRule(_Model):
-    """Personalise only with consent_personalization."""
-
-    enabled: bool = True
-
-
-class BrandAlignmentRule(_Model):
-    """When the client matches ``when_client``, exclude products matching ``exclude_product``."""
-
-    name: str = Field(min_length=1)
-    when_client: list[str] = Field(default_factory=list)
-    exclude_product: list[str] = Field(min_length=1)
-    detail: str = ""
-    enabled: bool = True
-    overridable: bool = False
-
-    _as_list = field_validator("when_client", "exclude_product", mode="before")(_as_list)
-
-    @field_validator("when_client")
-    @classmethod
-    def _check_client(cls, v: list[str]) -> list[str]:
-        for text in v:
-            if text.strip():
-                Condition.parse(text, CLIENTS)
-        return v
-
-    @field_validator("exclude_product")
-    @classmethod
-    def _check_product(cls, v: list[str]) -> list[str]:
-        for text in v:
-            Condition.parse(text, PRODUCTS)
-        return v
-
-    def client_conditions(self) -> list[Condition]:
-        return [Condition.parse(t, CLIENTS) for t in self.when_client if t.strip()]
-
-    def product_conditions(self) -> list[Condition]:
-        return [Condition.parse(t, PRODUCTS) for t in self.exclude_product]
-
-
-class Rules(_Model):
-    """The hard exclusions."""
-
-    already_bought: AlreadyBoughtRule = AlreadyBoughtRule()
-    out_of_stock: OutOfStockRule = OutOfStockRule()
-    sensitive: SensitiveRule = SensitiveRule()
-    do_not_suggest: DoNotSuggestRule = DoNotSuggestRule()
-    removed_by_associate: RemovedByAssociateRule = RemovedByAssociateRule()
-    no_consent: NoConsentRule = NoConsentRule()
-    brand_alignment: list[BrandAlignmentRule] = Field(default_factory=list)
-
-    @field_validator("brand_alignment")
-    @classmethod
-    def _unique_names(cls, rules: list[BrandAlignmentRule]) -> list[BrandAlignmentRule]:
-        names = [r.name for r in rules]
-        dup = sorted({n for n in names if names.count(n) > 1})
-        if dup:
-            raise ValueError(f"rule names must be unique; repeated: {', '.join(dup)}")
-        return rules
-
-
-class PriceBandPenalty(_Model):
-    """Penalty for prices far outside the client's band."""
-
-    enabled: bool = True
-    weight_above: Fraction = 0.3
-    weight_below: Fraction = 0.15
-    tolerance: Annotated[float, Field(ge=0.0, le=10.0)] = 0.25
-    full_at: Annotated[float, Field(gt=1.0, le=100.0)] = 2.0
-    infer_from_purchases: bool = True
-    min_purchases: Annotated[int, Field(ge=1, le=1000)] = 2
-
-
-class ClimatePenalty(_Model):
-    """Penalty for heavy pieces in warm climates and light ones in cold climates."""
-
-    enabled: bool = True
-    weight: Fraction = 0.15
-
-
-class RecentlyShownPenalty(_Model):
-    """Penalty for products shown to the client recently."""
-
-    enabled: bool = True
-    weight: Fraction = 0.2
-
-
-class Penalties(_Model):
-    """The soft penalties."""
-
-    price_band: PriceBandPenalty = PriceBandPenalty()
-    climate: ClimatePenalty = ClimatePenalty()
-    recently_shown: RecentlyShownPenalty = RecentlyShownPenalty()
-
-
-class OccasionSpec(_Model):
-    """Products matching any keyword get ``boost`` for this occasion."""
-
-    label: str = Field(min_length=1)
-    keywords: list[str] = Field(min_length=1)
-    boost: Fraction = 0.15
-
-
-class SeasonSpec(_Model):
-    """Boosts for the chosen (or current and next) collection and for warmth."""
-
-    collection_boost: Fraction = 0.1
-    next_collection_boost: Fraction = 0.05
-    warmth_boost: Fraction = 0.05
-
-
-class DatesSpec(_Model):
-    """Lift giftable products before a client's birthday or anniversary."""
-
-    within_days: Annotated[int, Field(ge=0, le=366)] = 30
-    boost: Fraction = 0.15
-    categories: list[str] = Field(default_factory=lambda: ["jewellery", "watches", "fragrance"])
-    keywords: list[str] = Field(default_factory=lambda: ["gift", "giftable"])
-
-
-def _default_occasions() -> dict[str, OccasionSpec]:
-    return {
-        "evening": OccasionSpec(label="For the evening", keywords=["evening", "cocktail"]),
-        "work": OccasionSpec(label="For work", keywords=["work", "tailored"]),
-        "wedding": OccasionSpec(label="For a wedding", keywords=["wedding", "ceremony"]),
-        "travel": OccasionSpec(label="For travel", keywords=["travel", "weekender"]),
-        "gift": OccasionSpec(label="A lovely gift", keywords=["gift", "giftable"]),
-    }
-
-
-class ContextConfig(_Model):
-    """Context boosts used by :func:`core.suggest.rerank.context_boosts`."""
-
-    occasions: dict[str, OccasionSpec] = Field(default_factory=_default_occasions)
-    season: SeasonSpec = SeasonSpec()
-    dates: DatesSpec = DatesSpec()
-
-
-class RuleConfig(_Model):
-    """A whole policy file: ``[rules]``, ``[penalties]`` and ``[context]``."""
-
-    rules: Rules = Rules()
-    penalties: Penalties = Penalties()
-    context: ContextConfig = ContextConfig()
-
-
-def _model_at(loc: Sequence[str | int]) -> type[BaseModel] | None:
-    """The pydantic model that holds the last key of ``loc`` (for error messages)."""
-    model: type[BaseModel] = RuleConfig
-    skip_key = False
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        if skip_key:
-            skip_key = False
-            continue
-        field = model.model_fields.get(part)
-        if field is None:
-            return None
-        ann = field.annotation
-        origin = get_origin(ann)
-        if origin is dict:
-            skip_key = True
-        if origin in (list, tuple, dict):
-            ann = get_args(ann)[-1]
-        if isinstance(ann, type) and issubclass(ann, BaseModel):
-            model = ann
-        else:
-            return model
-    return model
-
-
-def _key(loc: Sequence[str | int]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def _config_error(err: ValidationError, source: str) -> ConfigError:
-    lines = []
-    for e in err.errors():
-        loc = [p for p in e["loc"] if p != "[key]"]
-        key = _key(loc)
-        if e["type"] == "extra_forbidden":
-            parent = _model_at(loc[:-1]) if loc else None
-            known = ", ".join(parent.model_fields) if parent else ""
-            lines.append(f"{key}: unknown key" + (f" (known: {known})" if known else ""))
-            continue
-        msg = str(e["msg"]).removeprefix("Value error, ")
-        got = e.get("input")
-        shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
-        lines.append(f"{key or '(top level)'}: {msg}{shown}")
-    return ConfigError(f"invalid rules in {source}: " + "; ".join(lines))
-
-
-# ================================================================= context
-class RuleContext:
-    """Per-dataset arrays the rules (and re-ranking, explanations) read.
-
-    Built lazily, once per dataset: get it with :meth:`of`, which keeps it in
-    the dataset's cache. Every array is indexed like ``dataset.product_ids``
-    (products) or ``dataset.client_ids`` (clients).
-    """
-
-    def __init__(self, dataset: Dataset) -> None:
-        self.dataset = dataset
-        self._masks: dict[Any, np.ndarray] = {}
-
-    @classmethod
-    def of(cls, dataset: Dataset) -> RuleContext:
-        """The context of ``dataset`` (built on first use, then cached with it)."""
-        return dataset.derived(cls, lambda: cls(dataset))
-
-    # ------------------------------------------------------------ products
-    @property
-    def n_products(self) -> int:
-        return len(self.dataset.product_ids)
-
-    @cached_property
-    def product_ids(self) -> np.ndarray:
-        return self.dataset.product_ids.external_ids
-
-    @cached_property
-    def product_position(self) -> dict[str, int]:
-        """External product id -> index (a plain dict: fastest for a few lookups)."""
-        return {str(p): i for i, p in enumerate(self.product_ids)}
-
-    def _codes(self, column: str) -> tuple[np.ndarray, pd.Index]:
-        s = self.dataset.products[column].astype(object).fillna("").astype(str).str.strip()
-        codes, uniques = pd.factorize(s.str.lower())
-        return codes.astype(np.int64), pd.Index(uniques)
-
-    @cached_property
-    def category_codes(self) -> tuple[np.ndarray, pd.Index]:
-        """Lower-cased category codes and their labels."""
-        return self._codes("category")
-
-    @cached_property
-    def designer_codes(self) -> tuple[np.ndarray, pd.Index]:
-        return self._codes("designer")
-
-    @cached_property
-    def price(self) -> np.ndarray:
-        return self.dataset.products["price"].to_numpy(dtype=np.float64)
-
-    @cached_property
-    def sensitive(self) -> np.ndarray:
-        return self.dataset.products["sensitive"].to_numpy(dtype=bool)
-
-    @cached_property
-    def warmth(self) -> np.ndarray:
-        return self.column("products", "warmth")
-
-    @cached_property
-    def category_labels(self) -> np.ndarray:
-        """Categories as written in the catalogue."""
-        return self.dataset.products["category"].astype(str).to_numpy(dtype=object)
-
-    @cached_property
-    def currency(self) -> np.ndarray:
-        return self.dataset.products["currency"].astype(str).to_numpy(dtype=object)
-
-    def warmth_mask(self, value: str) -> np.ndarray:
-        """Products of warmth ``value`` (cached)."""
-        key = ("warmth", value)
-        if key not in self._masks:
-            self._masks[key] = self.warmth == value
-        return self._masks[key]
-
-    @cached_property
-    def names(self) -> np.ndarray:
-        return self.dataset.products["name"].astype(str).to_numpy(dtype=object)
-
-    @cached_property
-    def launch_date(self) -> np.ndarray:
-        return pd.to_datetime(self.dataset.products["launch_date"]).to_numpy("datetime64[ns]")
-
-    def column(self, table: str, column: str) -> np.ndarray:
-        """A product column as lower-cased text, numbers or bools (cached)."""
-        key = ("column", table, column)
-        if key not in self._masks:
-            frame = self.dataset.products if table == "products" else self.dataset.clients
-            spec = PRODUCTS if table == "products" else CLIENTS
-            kind = spec.column(column).kind if column in spec.column_names else "str"
-            kind = "float" if kind in ("int", "float") else kind
-            self._masks[key] = _typed(frame[column].to_numpy(dtype=object), kind)
-        return self._masks[key]
-
-    def category_mask(self, categories: Iterable[str]) -> np.ndarray:
-        """Products whose category is one of ``categories`` (case-insensitive)."""
-        wanted = tuple(sorted({str(c).strip().lower() for c in categories}))
-        key = ("category", wanted)
-        if key not in self._masks:
-            codes, labels = self.category_codes
-            hit = np.flatnonzero(labels.isin(wanted))
-            self._masks[key] = np.isin(codes, hit)
-        return self._masks[key]
-
-    def condition_mask(self, cond: Condition) -> np.ndarray:
-        """Products matching a product condition (cached per condition)."""
-        key = ("condition", cond.column, cond.op, cond.value)
-        if key not in self._masks:
-            self._masks[key] = cond.mask(self.dataset.products[cond.column].to_numpy(dtype=object))
-        return self._masks[key]
-
-    @cached_property
-    def product_text(self) -> pd.Series:
-        """Lower-cased words of each product (category, tags, material, name, description)."""
-        p = self.dataset.products
-        parts = [
-            p[c].astype(object).fillna("").astype(str)
-            for c in (
-                "category",
-                "subcategory",
-                "style_tags",
-                "material",
-                "color",
-                "name",
-                "description",
-            )
-        ]
-        text = parts[0]
-        for s in parts[1:]:
-            text = text + " | " + s
-        return text.str.lower()
-
-    def keyword_mask(self, keywords: Iterable[str]) -> np.ndarray:
-        """Products whose text holds any keyword as whole words (cached per keyword set)."""
-        words = tuple(sorted({str(k).strip().lower() for k in keywords if str(k).strip()}))
-        key = ("keywords", words)
-        if key not in self._masks:
-            if not words:
-                self._masks[key] = np.zeros(self.n_products, dtype=bool)
-            else:
-                pattern = r"(?<!\w)(?:" + "|".join(re.escape(w) for w in words) + r")(?!\w)"
-                self._masks[key] = self.product_text.str.contains(pattern, regex=True).to_numpy(
-                    dtype=bool
-                )
-        return self._masks[key]
-
-    # -------------------------------------------------------------- stores
-    @cached_property
-    def store_ids(self) -> pd.Index:
-        return pd.Index(self.dataset.stores["store_id"].astype(str))
-
-    @cached_property
-    def store_names(self) -> dict[str, str]:
-        s = self.dataset.stores
-        return dict(zip(s["store_id"].astype(str), s["name"].astype(str), strict=True))
-
-    @cached_property
-    def store_cities(self) -> dict[str, str]:
-        s = self.dataset.stores
-        return dict(zip(s["store_id"].astype(str), s["city"].astype(str), strict=True))
-
-    @cached_property
-    def store_climates(self) -> dict[str, str]:
-        s = self.dataset.stores
-        return dict(zip(s["store_id"].astype(str), s["climate"].astype(str), strict=True))
-
-    @cached_property
-    def online_stores(self) -> tuple[str, ...]:
-        """The online store ids: ``ONLINE_STORE_ID`` and any store flagged ``online``."""
-        s = self.dataset.stores
-        ids = set(s.loc[s["online"].astype(bool), "store_id"].astype(str))
-        if ONLINE_STORE_ID in set(self.store_ids):
-            ids.add(ONLINE_STORE_ID)
-        return tuple(sorted(ids))
-
-    @cached_property
-    def _stock(self) -> sp.csr_matrix:
-        st = self.dataset.stock
-        rows = self.store_ids.get_indexer(pd.Index(st["store_id"].astype(str)))
-        cols = self.dataset.product_ids.to_internal(st["product_id"].astype(str), strict=False)
-        ok = (rows >= 0) & (cols >= 0)
-        qty = st["quantity"].to_numpy(dtype=np.int64)[ok]
-        return sp.csr_matrix(
-            (qty, (rows[ok], cols[ok])), shape=(len(self.store_ids), self.n_products)
-        )
-
-    def quantity(self, store_ids: Iterable[str]) -> np.ndarray:
-        """Units in stock per product, summed over ``store_ids`` (unknown stores hold none)."""
-        ids = tuple(sorted({str(s) for s in store_ids}))
-        key = ("quantity", ids)
-        if key not in self._masks:
-            rows = self.store_ids.get_indexer(pd.Index(list(ids)))
-            rows = rows[rows >= 0]
-            if rows.size == 0:
-                q = np.zeros(self.n_products, dtype=np.int64)
-            else:
-                q = np.asarray(self._stock[rows].sum(axis=0)).ravel().astype(np.int64)
-            self._masks[key] = q
-        return self._masks[key]
-
-    @cached_property
-    def quantity_anywhere(self) -> np.ndarray:
-        return np.asarray(self._stock.sum(axis=0)).ravel().astype(np.int64)
-
-    # ------------------------------------------------------------- clients
-    def client_index(self, client_id: str) -> int:
-        """Internal index of a known client (:class:`UnknownIdError` otherwise)."""
-        return self.dataset.client_ids.to_internal_one(client_id)
-
-    def client_row(self, client_id: str) -> pd.Series:
-        return self.dataset.clients.iloc[self.client_index(client_id)]
-
-    @cached_property
-    def _purchases(self) -> tuple[sp.csr_matrix, sp.csr_matrix, sp.csr_matrix]:
-        """(kept units, kept units not bought as gifts, last purchase time in ns)."""
-        ev = self.dataset.events
-        is_p = (ev["event_type"] == "purchase").to_numpy()
-        is_r = (ev["event_type"] == "return").to_numpy()
-        sel = is_p | is_r
-        ev = ev.loc[sel]
-        is_p, is_r = is_p[sel], is_r[sel]
-        shape = (len(self.dataset.client_ids), self.n_products)
-        if len(ev) == 0:
-            empty = sp.csr_matrix(shape, dtype=np.int64)
-            return empty, empty, empty
-        c = self.dataset.client_ids.to_internal(ev["client_id"].astype(str), strict=False)
-        p = self.dataset.product_ids.to_internal(ev["product_id"].astype(str), strict=False)
-        q = ev["quantity"].to_numpy(dtype=np.int64)
-        gift = ev["is_gift"].to_numpy(dtype=bool)
-        ts = pd.to_datetime(ev["timestamp"]).to_numpy("datetime64[ns]").astype(np.int64)
-        df = pd.DataFrame(
-            {
-                "c": c,
-                "p": p,
-                "buy": np.where(is_p, q, 0),
-                "ret": np.where(is_r, q, 0),
-                "gift": np.where(is_p & gift, q, 0),
-                "ts": np.where(is_p, ts, np.iinfo(np.int64).min),
-            }
-        )
-        df = df[(df["c"] >= 0) & (df["p"] >= 0)]
-        g = df.groupby(["c", "p"], sort=True).agg(
-            buy=("buy", "sum"), ret=("ret", "sum"), gift=("gift", "sum"), ts=("ts", "max")
-        )
-        rows = g.index.get_level_values(0).to_numpy()
-        cols = g.index.get_level_values(1).to_numpy()
-        net = (g["buy"] - g["ret"]).clip(lower=0).to_numpy(dtype=np.int64)
-        own = np.minimum(net, (g["buy"] - g["gift"]).to_numpy(dtype=np.int64)).clip(0)
-        keep = net > 0
-        ts_kept = g["ts"].to_numpy(dtype=np.int64)
-        mk = lambda vals: sp.csr_matrix(  # noqa: E731
-            (vals[keep], (rows[keep], cols[keep])), shape=shape, dtype=np.int64
-        )
-        return mk(net), mk(own), mk(ts_kept)
-
-    def bought(self, client_index: int, *, count_gifts: bool = True) -> np.ndarray:
-        """Product indices the client bought and kept (gift purchases only if ``count_gifts``)."""
-        m = self._purchases[0] if count_gifts else self._purchases[1]
-        row = m[client_index]
-        return row.indices[row.data > 0]
-
-    def last_purchase(self, client_index: int, product_idx: np.ndarray) -> np.ndarray:
-        """Time of the client's last purchase of each product (NaT when none)."""
-        row = self._purchases[2][client_index].toarray().ravel()
-        vals = row[np.asarray(product_idx, dtype=np.int64)]
-        out = vals.astype("datetime64[ns]")
-        out[vals == 0] = np.datetime64("NaT")
-        return out
-
-    @cached_property
-    def volunteered(self) -> sp.csr_matrix:
-        """Per client and product, the most deliberate thing the client did themselves.
-
-        Codes: ``VOLUNTEERED_PURCHASE`` (bought for themselves and kept),
-        ``VOLUNTEERED_TRY_ON`` (tried on in a store), ``VOLUNTEERED_WISHLIST``;
-        absent otherwise. Browsing, zooms and email signals never count.
-        """
-        ev = self.dataset.events
-        et = ev["event_type"]
-        wish = (et == "wishlist").to_numpy()
-        tried = ((et == "try_on") & (ev["channel"] == "store")).to_numpy()
-        sel = wish | tried
-        shape = (len(self.dataset.client_ids), self.n_products)
-        sub = ev.loc[sel]
-        c = self.dataset.client_ids.to_internal(sub["client_id"].astype(str), strict=False)
-        p = self.dataset.product_ids.to_internal(sub["product_id"].astype(str), strict=False)
-        code = np.where(tried[sel], VOLUNTEERED_TRY_ON, VOLUNTEERED_WISHLIST).astype(np.int64)
-        ok = (c >= 0) & (p >= 0)
-        # Several events per cell: keep the most deliberate (max code), not their sum.
-        best = pd.DataFrame({"c": c[ok], "p": p[ok], "k": code[ok]}).groupby(["c", "p"])["k"].max()
-        m = sp.csr_matrix(
-            (
-                best.to_numpy(dtype=np.int64),
-                (best.index.get_level_values(0), best.index.get_level_values(1)),
-            ),
-            shape=shape,
-        )
-        own = self._purchases[1]
-        bought = sp.csr_matrix(
-            ((own.data > 0).astype(np.int64) * VOLUNTEERED_PURCHASE, own.indices, own.indptr),
-            shape=shape,
-        )
-        out = m.maximum(bought).tocsr()
-        out.eliminate_zeros()
-        return out.astype(np.int8)
-
-    @cached_property
-    def purchase_counts(self) -> np.ndarray:
-        """Units bought and kept per product, gifts included (popularity)."""
-        return np.asarray(self._purchases[0].sum(axis=0)).ravel().astype(np.float64)
-
-
-# ================================================================== result
-Detail = str | Callable[[np.ndarray], Sequence[str]]
-
-
-@dataclass(frozen=True)
-class _Fired:
-    rule: str
-    mask: np.ndarray
-    detail: Detail
-
-
-def _details(detail: Detail, idx: np.ndarray) -> list[str]:
-    if isinstance(detail, str):
-        return [detail] * len(idx)
-    return [str(d) for d in detail(idx)]
-
-
-@dataclass(frozen=True, eq=False)
-class RuleResult:
-    """What the rules say about every product for one client.
-
-    Attributes
-    ----------
-    client_id : str
-    allowed : ndarray of bool, shape (n_products,)
-        ``False`` where a hard rule excludes the product (dataset.product_ids order).
-    penalty : ndarray of float, shape (n_products,)
-        Sum of the soft penalties, ``>= 0``; subtracted from the [0, 1]-scaled
-        relevance by the pipeline (see the module docstring).
-    personalized : bool
-        ``False`` when the client has not consented to personalisation (and
-        the ``no_consent`` rule is enabled): the caller must not use their history.
-    note : str or None
-        A sentence about the whole result (e.g. no consent).
-    """
-
-    client_id: str
-    product_ids: IdMap
-    allowed: np.ndarray
-    penalty: np.ndarray
-    personalized: bool
-    fired: tuple[_Fired, ...] = ()
-    penalised: tuple[_Fired, ...] = ()
-    penalty_parts: tuple[np.ndarray, ...] = ()
-    note: str | None = None
-
-    @cached_property
-    def exclusions(self) -> pd.DataFrame:
-        """Every excluded product with every rule that excluded it.
-
-        Columns ``product_id``, ``rule``, ``detail``; rows by product (dataset
-        order), rules in the order they are checked (:data:`RULE_NAMES`), so
-        the first row of a product is the first rule that excluded it.
-        """
-        frames = []
-        for order, f in enumerate(self.fired):
-            idx = np.flatnonzero(f.mask)
-            if idx.size:
-                frames.append(
-                    pd.DataFrame(
-                        {"_i": idx, "_o": order, "rule": f.rule, "detail": _details(f.detail, idx)}
-                    )
-                )
-        if not frames:
-            return pd.DataFrame(
-                {"product_id": pd.Series(dtype=object), "rule": pd.Series(dtype=object),
-                 "detail": pd.Series(dtype=object)}
-            )  # fmt: skip
-        out = pd.concat(frames, ignore_index=True).sort_values(["_i", "_o"], kind="stable")
-        out.insert(0, "product_id", self.product_ids.to_external(out["_i"].to_numpy()))
-        return out.drop(columns=["_i", "_o"]).reset_index(drop=True)
-
-    @cached_property
-    def penalties(self) -> pd.DataFrame:
-        """Every soft penalty applied: columns ``product_id``, ``rule``, ``penalty``, ``detail``."""
-        frames = []
-        for order, (f, amount) in enumerate(zip(self.penalised, self.penalty_parts, strict=True)):
-            idx = np.flatnonzero(f.mask)
-            if idx.size:
-                frames.append(
-                    pd.DataFrame(
-                        {"_i": idx, "_o": order, "rule": f.rule, "penalty": amount[idx],
-                         "detail": _details(f.detail, idx)}
-                    )
-                )  # fmt: skip
-        if not frames:
-            return pd.DataFrame(
-                {"product_id": pd.Series(dtype=object), "rule": pd.Series(dtype=object),
-                 "penalty": pd.Series(dtype=float), "detail": pd.Series(dtype=object)}
-            )  # fmt: skip
-        out = pd.concat(frames, ignore_index=True).sort_values(["_i", "_o"], kind="stable")
-        out.insert(0, "product_id", self.product_ids.to_external(out["_i"].to_numpy()))
-        return out.drop(columns=["_i", "_o"]).reset_index(drop=True)
-
-    def excluded_by(self, product_id: str) -> list[tuple[str, str]]:
-        """``(rule, detail)`` of every rule excluding ``product_id`` (empty if allowed)."""
-        j = self.product_ids.to_internal_one(product_id)
-        idx = np.array([j])
-        return [(f.rule, _details(f.detail, idx)[0]) for f in self.fired if f.mask[j]]
-
-    def penalised_by(self, product_id: str) -> list[tuple[str, float, str]]:
-        """``(rule, penalty, detail)`` of every penalty on ``product_id``."""
-        j = self.product_ids.to_internal_one(product_id)
-        idx = np.array([j])
-        return [
-            (f.rule, float(a[j]), _details(f.detail, idx)[0])
-            for f, a in zip(self.penalised, self.penalty_parts, strict=True)
-            if f.mask[j]
-        ]
-
-    def why_not(self, product_id: str) -> str:
-        """One sentence: which rule(s) excluded ``product_id``, or that none did.
-
-        Examples: ``"Excluded by out_of_stock: 0 in Paris Saint-Honoré and 0
-        online"``; ``"Not excluded by any rule; penalised by climate (-0.15):
-        a heavy piece for a warm-climate store"``.
-        """
-        hits = self.excluded_by(product_id)
-        if hits:
-            text = "Excluded by " + "; also by ".join(f"{r}: {d}" for r, d in hits)
-        else:
-            text = "Not excluded by any rule"
-            pens = self.penalised_by(product_id)
-            if pens:
-                text += "; penalised by " + "; ".join(f"{r} (-{p:.2f}): {d}" for r, p, d in pens)
-        if self.note:
-            text += f" ({self.note})"
-        return text
-
-
-# ================================================================= rule set
 class RuleSet:
     """A validated policy: exclusions, penalties and context boosts.
 
@@ -1012,7 +169,7 @@ class RuleSet:
         try:
             return cls(RuleConfig.model_validate(dict(data)))
         except ValidationError as err:
-            raise _config_error(err, source) from None
+            raise config_error(err, source) from None
 
     @classmethod
     def from_toml(cls, path: str | Path) -> RuleSet:
@@ -1029,6 +186,11 @@ class RuleSet:
     def default(cls) -> RuleSet:
         """The shipped policy (``core/suggest/default_rules.toml``)."""
         return cls.from_toml(DEFAULT_RULES_PATH)
+
+    @classmethod
+    def default_for(cls, dataset: Dataset) -> RuleSet:
+        """The shipped policy, read once per dataset (kept with it)."""
+        return dataset.derived((RuleSet, "default"), cls.default)
 
     @property
     def context(self) -> ContextConfig:
@@ -1083,124 +245,121 @@ class RuleSet:
         Returns
         -------
         RuleResult
+            With the client looked up (:attr:`RuleResult.client`).
 
         Raises
         ------
         UnknownIdError
             For an unknown client.
         """
-        ctx = RuleContext.of(dataset)
-        ci = ctx.client_index(client_id)
-        client = dataset.clients.iloc[ci]
-        n = ctx.n_products
-        pids = dataset.product_ids
+        catalogue = Catalogue.of(dataset)
+        client = catalogue.client(client_id)
+        personal = self.personalization_allowed(client.row, consent_override)
+        found = _Exclusions(catalogue.n_products, _known(dataset.product_ids, allow))
+        self._client_lists(found, catalogue, client, removed_products, removed_categories)
+        self._product_rules(found, catalogue, client)
+        if personal:
+            self._already_bought(found, catalogue, client, extra_events)
+        self._out_of_stock(found, catalogue, client.home_store)
+        penalised, parts = self._penalties(catalogue, client, personal, recently_shown)
+        return RuleResult(
+            client_id=str(client_id),
+            product_ids=dataset.product_ids,
+            allowed=found.allowed(),
+            penalty=_total(parts, catalogue.n_products),
+            personalized=personal,
+            fired=tuple(found.fired),
+            penalised=tuple(penalised),
+            penalty_parts=tuple(parts),
+            note=None if personal else NO_CONSENT_NOTE,
+            client=client,
+        )
+
+    def _client_lists(
+        self,
+        found: _Exclusions,
+        catalogue: Catalogue,
+        client: Client,
+        removed_products: Iterable[str],
+        removed_categories: Iterable[str],
+    ) -> None:
+        """``do_not_suggest`` and ``removed_by_associate``: what this client must not see."""
         cfg = self.config.rules
-        personal = self.personalization_allowed(client, consent_override)
-        allow_mask = np.zeros(n, dtype=bool)
-        allow_idx = _known(pids, allow)
-        allow_mask[allow_idx] = True
-        fired: list[_Fired] = []
-
-        def add(rule: str, mask: np.ndarray, detail: Detail, overridable: bool) -> None:
-            if overridable and allow_idx.size:
-                mask = mask & ~allow_mask
-            if mask.any():
-                fired.append(_Fired(rule, mask, detail))
-
+        pids = catalogue.dataset.product_ids
         if cfg.do_not_suggest.enabled:
-            idx = _known(pids, split_list(client.get("do_not_suggest", "")))
-            if idx.size:
-                m = np.zeros(n, dtype=bool)
-                m[idx] = True
-                add("do_not_suggest", m, "on the client's do-not-suggest list", False)
+            idx = _known(pids, split_list(client.row.get("do_not_suggest", "")))
+            found.add_indices("do_not_suggest", idx, "on the client's do-not-suggest list", False)
+        if not cfg.removed_by_associate.enabled:
+            return
+        overridable = cfg.removed_by_associate.overridable
+        found.add_indices(
+            "removed_by_associate",
+            _known(pids, removed_products),
+            "removed for this client by an associate",
+            overridable,
+        )
+        cats = [c for c in removed_categories if str(c).strip()]
+        if cats:
+            labels = catalogue.category_labels
+            found.add(
+                "removed_by_associate",
+                catalogue.category_mask(cats),
+                lambda i: [f"category '{c}' removed for this client by an associate"
+                           for c in labels[i]],
+                overridable,
+            )  # fmt: skip
 
-        if cfg.removed_by_associate.enabled:
-            r = cfg.removed_by_associate
-            idx = _known(pids, removed_products)
-            if idx.size:
-                m = np.zeros(n, dtype=bool)
-                m[idx] = True
-                add(
-                    "removed_by_associate",
-                    m,
-                    "removed for this client by an associate",
-                    r.overridable,
-                )
-            cats = [c for c in removed_categories if str(c).strip()]
-            if cats:
-                m = ctx.category_mask(cats)
-                cat_labels = ctx.category_labels
-                add(
-                    "removed_by_associate",
-                    m,
-                    lambda i: [f"category '{c}' removed for this client by an associate"
-                               for c in cat_labels[i]],
-                    r.overridable,
-                )  # fmt: skip
-
+    def _product_rules(self, found: _Exclusions, catalogue: Catalogue, client: Client) -> None:
+        """``sensitive`` and the brand-alignment rules the client matches."""
+        cfg = self.config.rules
         if cfg.sensitive.enabled:
-            add(
+            found.add(
                 "sensitive",
-                ctx.sensitive,
+                catalogue.sensitive,
                 "flagged sensitive: never volunteered",
                 cfg.sensitive.overridable,
             )
-
         for rule, client_conds, product_conds in self._brand:
-            if all(c.holds(client.get(c.column)) for c in client_conds):
-                m = np.ones(n, dtype=bool)
+            if all(c.holds(client.row.get(c.column)) for c in client_conds):
+                m = np.ones(catalogue.n_products, dtype=bool)
                 for pc in product_conds:
-                    m &= ctx.condition_mask(pc)
+                    m &= catalogue.condition_mask(pc)
                 why = rule.detail or (
                     " and ".join(c.text for c in client_conds) or "every client"
                 ) + " -> " + " and ".join(c.text for c in product_conds)
-                add("brand_alignment", m, f"{rule.name}: {why}", rule.overridable)
+                found.add("brand_alignment", m, f"{rule.name}: {why}", rule.overridable)
 
-        if cfg.already_bought.enabled and personal:
-            ab = cfg.already_bought
-            idx = ctx.bought(ci, count_gifts=ab.count_gifts)
-            idx = _with_extra_purchases(idx, ctx, ci, client_id, extra_events, ab.count_gifts)
-            if idx.size:
-                m = np.zeros(n, dtype=bool)
-                m[idx] = True
-                if ab.repeatable_categories:
-                    m &= ~ctx.category_mask(ab.repeatable_categories)
-                add("already_bought", m, self._bought_detail(ctx, ci), ab.overridable)
+    def _already_bought(
+        self,
+        found: _Exclusions,
+        catalogue: Catalogue,
+        client: Client,
+        extra_events: pd.DataFrame | None,
+    ) -> None:
+        ab = self.config.rules.already_bought
+        if not ab.enabled:
+            return
+        idx = catalogue.bought(client.index, count_gifts=ab.count_gifts)
+        idx = _with_extra_purchases(idx, catalogue, client, extra_events, ab.count_gifts)
+        if idx.size:
+            m = np.zeros(catalogue.n_products, dtype=bool)
+            m[idx] = True
+            if ab.repeatable_categories:
+                m &= ~catalogue.category_mask(ab.repeatable_categories)
+            found.add("already_bought", m, _bought_detail(catalogue, client.index), ab.overridable)
 
-        if cfg.out_of_stock.enabled:
-            oos = cfg.out_of_stock
-            home = str(client.get("home_store_id") or "")
-            if oos.stores == "any":
-                qty = ctx.quantity_anywhere
-                detail: Detail = "0 in every store"
-            else:
-                online = ctx.online_stores
-                qty = ctx.quantity(((home,) if home else ()) + online)
-                detail = self._stock_detail(ctx, home, online)
-            add("out_of_stock", qty <= 0, detail, oos.overridable)
-
-        allowed = np.ones(n, dtype=bool)
-        for f in fired:
-            allowed &= ~f.mask
-
-        penalised, parts = self._penalties(ctx, ci, client, personal, recently_shown, pids)
-        penalty = np.zeros(n, dtype=np.float64)
-        for a in parts:
-            penalty += a
-        note = None
-        if not personal:
-            note = "no_consent: personalisation is off for this client; their history is not used"
-        return RuleResult(
-            client_id=str(client_id),
-            product_ids=pids,
-            allowed=allowed,
-            penalty=penalty,
-            personalized=personal,
-            fired=tuple(fired),
-            penalised=tuple(penalised),
-            penalty_parts=tuple(parts),
-            note=note,
-        )
+    def _out_of_stock(self, found: _Exclusions, catalogue: Catalogue, home: str) -> None:
+        oos = self.config.rules.out_of_stock
+        if not oos.enabled:
+            return
+        if oos.stores == "any":
+            qty = catalogue.quantity_anywhere
+            detail: Detail = "0 in every store"
+        else:
+            online = catalogue.online_stores
+            qty = catalogue.quantity(((home,) if home else ()) + online)
+            detail = _stock_detail(catalogue, home, online)
+        found.add("out_of_stock", qty <= 0, detail, oos.overridable)
 
     def product_rules(
         self, dataset: Dataset, store_id: str | None = None, *, allow: Iterable[str] = ()
@@ -1210,142 +369,150 @@ class RuleSet:
         Used for generic suggestions and gift mode, which read nobody's
         history. ``store_id`` is the store whose stock counts (plus online).
         """
-        ctx = RuleContext.of(dataset)
+        catalogue = Catalogue.of(dataset)
         cfg = self.config.rules
-        allowed = np.ones(ctx.n_products, dtype=bool)
-        allow_mask = np.zeros(ctx.n_products, dtype=bool)
+        allowed = np.ones(catalogue.n_products, dtype=bool)
+        allow_mask = np.zeros(catalogue.n_products, dtype=bool)
         allow_mask[_known(dataset.product_ids, allow)] = True
         if cfg.sensitive.enabled:
-            m = ctx.sensitive & ~(allow_mask if cfg.sensitive.overridable else False)
+            m = catalogue.sensitive & ~(allow_mask if cfg.sensitive.overridable else False)
             allowed &= ~m
         if cfg.out_of_stock.enabled:
             if cfg.out_of_stock.stores == "any" or store_id is None:
-                qty = ctx.quantity_anywhere
+                qty = catalogue.quantity_anywhere
             else:
-                qty = ctx.quantity((str(store_id),) + ctx.online_stores)
+                qty = catalogue.quantity((str(store_id),) + catalogue.online_stores)
             m = (qty <= 0) & ~(allow_mask if cfg.out_of_stock.overridable else False)
             allowed &= ~m
         return allowed
 
-    # ---------------------------------------------------------- internals
-    @staticmethod
-    def _bought_detail(ctx: RuleContext, ci: int) -> Callable[[np.ndarray], list[str]]:
-        def detail(idx: np.ndarray) -> list[str]:
-            when = ctx.last_purchase(ci, idx)
-            return [
-                "bought and kept"
-                if np.isnat(t)
-                else f"bought on {pd.Timestamp(t):%Y-%m-%d} and kept"
-                for t in when
-            ]
-
-        return detail
-
-    @staticmethod
-    def _stock_detail(ctx: RuleContext, home: str, online: tuple[str, ...]) -> str:
-        # Excluded means the counted stores sum to zero, so each of them holds 0.
-        parts = []
-        if home and home not in online:
-            parts.append(f"0 in {ctx.store_names.get(home, home)}")
-        if online:
-            parts.append("0 online")
-        return " and ".join(parts) or "no stock record"
-
+    # ----------------------------------------------------------- penalties
     def _price_band(
-        self, ctx: RuleContext, ci: int, client: pd.Series, personal: bool
+        self, catalogue: Catalogue, client: Client, personal: bool
     ) -> tuple[float, float, str] | None:
-        lo, hi = client.get("price_min"), client.get("price_max")
+        lo, hi = client.row.get("price_min"), client.row.get("price_max")
         lo = None if lo is None or pd.isna(lo) else float(lo)
         hi = None if hi is None or pd.isna(hi) else float(hi)
         if lo is not None or hi is not None:
             return (lo or 0.0, hi if hi is not None else np.inf, "declared")
         pb = self.config.penalties.price_band
         if personal and pb.infer_from_purchases:
-            idx = ctx.bought(ci, count_gifts=False)
+            idx = catalogue.bought(client.index, count_gifts=False)
             if idx.size >= pb.min_purchases:
-                prices = ctx.price[idx]
+                prices = catalogue.price[idx]
                 return (float(prices.min()), float(prices.max()), "from their purchases")
         return None
 
+    def _price_band_penalty(
+        self, catalogue: Catalogue, client: Client
+    ) -> tuple[Fired, np.ndarray] | None:
+        """``price_band``: prices far outside the client's band, beyond the tolerance."""
+        band = self._price_band(catalogue, client, True)
+        if band is None:
+            return None
+        pb = self.config.penalties.price_band
+        lo, hi, origin = band
+        price = catalogue.price
+        scale = np.log(pb.full_at)
+        amt = np.zeros(catalogue.n_products)
+        # Only prices beyond the tolerated edges need the logs.
+        for idx, ratio, weight in (
+            (np.flatnonzero(price > hi * (1 + pb.tolerance)), None, pb.weight_above),
+            (np.flatnonzero(price * (1 + pb.tolerance) < lo), lo, pb.weight_below),
+        ):
+            if idx.size == 0 or weight == 0:
+                continue
+            p = np.maximum(price[idx], 1e-9)
+            r = p / max(hi, 1e-9) if ratio is None else lo / p
+            amt[idx] += weight * np.clip(np.log(r / (1 + pb.tolerance)) / scale, 0, 1)
+        mask = amt > 0
+        if not mask.any():
+            return None
+        hi_txt = "no upper limit" if not np.isfinite(hi) else f"{hi:,.0f}"
+        currency = catalogue.currency
+
+        def detail(idx: np.ndarray) -> list[str]:
+            return [
+                f"{price[i]:,.0f} {currency[i]} is "
+                f"{'above' if price[i] > hi else 'below'} the client's band of "
+                f"{lo:,.0f}–{hi_txt} {currency[i]} ({origin})"
+                for i in idx
+            ]
+
+        return Fired("price_band", mask, detail), np.where(mask, amt, 0.0)
+
     def _penalties(
         self,
-        ctx: RuleContext,
-        ci: int,
-        client: pd.Series,
+        catalogue: Catalogue,
+        client: Client,
         personal: bool,
         recently_shown: Iterable[str],
-        pids: IdMap,
-    ) -> tuple[list[_Fired], list[np.ndarray]]:
+    ) -> tuple[list[Fired], list[np.ndarray]]:
         cfg = self.config.penalties
-        n = ctx.n_products
-        fired: list[_Fired] = []
-        parts: list[np.ndarray] = []
-        currency = ctx.currency
-
+        hits: list[tuple[Fired, np.ndarray] | None] = []
         if cfg.price_band.enabled and personal:
-            band = self._price_band(ctx, ci, client, personal)
-            if band is not None:
-                pb = cfg.price_band
-                lo, hi, origin = band
-                price = ctx.price
-                scale = np.log(pb.full_at)
-                amt = np.zeros(n)
-                # Only prices beyond the tolerated edges need the logs.
-                for idx, ratio, weight in (
-                    (np.flatnonzero(price > hi * (1 + pb.tolerance)), None, pb.weight_above),
-                    (np.flatnonzero(price * (1 + pb.tolerance) < lo), lo, pb.weight_below),
-                ):
-                    if idx.size == 0 or weight == 0:
-                        continue
-                    p = np.maximum(price[idx], 1e-9)
-                    r = p / max(hi, 1e-9) if ratio is None else lo / p
-                    amt[idx] += weight * np.clip(np.log(r / (1 + pb.tolerance)) / scale, 0, 1)
-                mask = amt > 0
-                if mask.any():
-                    hi_txt = "no upper limit" if not np.isfinite(hi) else f"{hi:,.0f}"
-
-                    def detail(idx: np.ndarray) -> list[str]:
-                        return [
-                            f"{ctx.price[i]:,.0f} {currency[i]} is "
-                            f"{'above' if ctx.price[i] > hi else 'below'} the client's band of "
-                            f"{lo:,.0f}–{hi_txt} {currency[i]} ({origin})"
-                            for i in idx
-                        ]
-
-                    fired.append(_Fired("price_band", mask, detail))
-                    parts.append(np.where(mask, amt, 0.0))
-
-        climate = self._climate(ctx, str(client.get("home_store_id") or ""))
-        if climate is not None:
-            fired.append(climate[0])
-            parts.append(climate[1])
-
+            hits.append(self._price_band_penalty(catalogue, client))
+        hits.append(self._climate(catalogue, client.home_store))
         if cfg.recently_shown.enabled:
-            idx = _known(pids, recently_shown)
+            idx = _known(catalogue.dataset.product_ids, recently_shown)
             if idx.size:
-                mask = np.zeros(n, dtype=bool)
+                mask = np.zeros(catalogue.n_products, dtype=bool)
                 mask[idx] = True
-                fired.append(_Fired("recently_shown", mask, "shown to the client recently"))
-                parts.append(np.where(mask, cfg.recently_shown.weight, 0.0))
-        return fired, parts
+                hits.append(
+                    (
+                        Fired("recently_shown", mask, "shown to the client recently"),
+                        np.where(mask, cfg.recently_shown.weight, 0.0),
+                    )
+                )
+        found = [h for h in hits if h is not None]
+        return [f for f, _ in found], [a for _, a in found]
 
-    def _climate(self, ctx: RuleContext, store_id: str) -> tuple[_Fired, np.ndarray] | None:
+    def _climate(self, catalogue: Catalogue, store_id: str) -> tuple[Fired, np.ndarray] | None:
         cfg = self.config.penalties.climate
-        climate = ctx.store_climates.get(store_id, "temperate")
+        climate = catalogue.store_climates.get(store_id, "temperate")
         wrong = {"warm": "heavy", "cold": "light"}.get(climate)
         if not cfg.enabled or wrong is None:
             return None
-        mask = ctx.warmth_mask(wrong)
+        mask = catalogue.warmth_mask(wrong)
         if not mask.any():
             return None
-        store = ctx.store_names.get(store_id, store_id)
+        store = catalogue.store_names.get(store_id, store_id)
         why = f"a {wrong} piece for a {climate}-climate store ({store})"
-        return _Fired("climate", mask, why), mask * cfg.weight
+        return Fired("climate", mask, why), mask * cfg.weight
 
     def store_penalty(self, dataset: Dataset, store_id: str) -> np.ndarray:
         """Client-independent penalties for a store (``climate``), one per product."""
-        hit = self._climate(RuleContext.of(dataset), str(store_id))
+        hit = self._climate(Catalogue.of(dataset), str(store_id))
         return np.zeros(len(dataset.product_ids)) if hit is None else hit[1]
+
+
+def _total(parts: list[np.ndarray], n: int) -> np.ndarray:
+    """The penalties' sum per product."""
+    penalty = np.zeros(n, dtype=np.float64)
+    for a in parts:
+        penalty += a
+    return penalty
+
+
+def _bought_detail(catalogue: Catalogue, ci: int) -> Callable[[np.ndarray], list[str]]:
+    def detail(idx: np.ndarray) -> list[str]:
+        when = catalogue.last_purchase(ci, idx)
+        return [
+            "bought and kept" if np.isnat(t) else f"bought on {pd.Timestamp(t):%Y-%m-%d} and kept"
+            for t in when
+        ]
+
+    return detail
+
+
+def _stock_detail(catalogue: Catalogue, home: str, online: tuple[str, ...]) -> str:
+    # Excluded means the counted stores sum to zero, so each of them holds 0.
+    parts = []
+    if home and home not in online:
+        parts.append(f"0 in {catalogue.store_names.get(home, home)}")
+    if online:
+        parts.append("0 online")
+    return " and ".join(parts) or "no stock record"
 
 
 def _known(pids: IdMap, ids: Iterable[str]) -> np.ndarray:
@@ -1369,9 +536,8 @@ def _known(pids: IdMap, ids: Iterable[str]) -> np.ndarray:
 
 def _with_extra_purchases(
     idx: np.ndarray,
-    ctx: RuleContext,
-    ci: int,
-    client_id: str,
+    catalogue: Catalogue,
+    client: Client,
     extra: pd.DataFrame | None,
     count_gifts: bool,
 ) -> np.ndarray:
@@ -1382,7 +548,7 @@ def _with_extra_purchases(
         or not {"client_id", "product_id", "event_type"} <= set(extra.columns)
     ):
         return idx
-    ev = extra[extra["client_id"].astype(str) == str(client_id)]
+    ev = extra[extra["client_id"].astype(str) == client.client_id]
     ev = ev[ev["event_type"].isin(["purchase", "return"])]
     if not count_gifts and "is_gift" in ev.columns:
         gift = ev["is_gift"].astype(object).fillna(False).astype(bool)
@@ -1395,10 +561,10 @@ def _with_extra_purchases(
         sign * qty.fillna(1).to_numpy(dtype=np.int64), index=ev["product_id"].astype(str)
     )
     delta = delta.groupby(level=0).sum()
-    j = ctx.dataset.product_ids.to_internal(list(delta.index), strict=False)
+    j = catalogue.dataset.product_ids.to_internal(list(delta.index), strict=False)
     ok = j >= 0
     j, d = j[ok], delta.to_numpy()[ok]
-    base = ctx._purchases[0 if count_gifts else 1][ci].toarray().ravel()[j]
+    base = catalogue.kept_units(client.index, j, count_gifts=count_gifts)
     have = set(idx.tolist())
     for jj, net in zip(j.tolist(), (base + d).tolist(), strict=True):
         if net > 0:

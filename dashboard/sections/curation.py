@@ -22,10 +22,11 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from core.app.curation import REMOVAL_REASONS, CurationService, SuggestParams
+from core.app.curation import REMOVAL_REASONS, CurationService
 from core.exceptions import AtelierError, UnknownIdError
 from core.store import ListConflictError, NewItem
 from core.store.records import CuratedListRecord
+from core.suggest.request import SuggestRequest
 from dashboard import state
 from dashboard.widgets.text import plain
 
@@ -246,7 +247,7 @@ def on_add(sec: Section, product_id: str | None, source_key: str | None = None) 
     act(sec, change, f"Added “{plain(name, 80)}” to the selection.")
 
 
-def on_regenerate(sec: Section, params: SuggestParams) -> None:
+def on_regenerate(sec: Section, params: SuggestRequest) -> None:
     act(
         sec,
         lambda r: sec.svc.regenerate(r, sec.user_id, params, personalised=sec.personalised),

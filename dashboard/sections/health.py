@@ -15,9 +15,6 @@ import streamlit as st
 from core.app.health import (
     acceptance_frame,
     acceptance_tables,
-    all_lists,
-    all_removals,
-    all_shares,
     config_frame,
     config_hash,
     data_freshness,
@@ -129,7 +126,7 @@ def render_outcomes(dataset: Dataset, settings: Settings, services: Any) -> None
         help="A shared product counts as sold when the client buys it, or a close variant "
         "(same designer and subcategory), within this many days.",
     )
-    shares = all_shares(services)
+    shares = services.shares.all_shares()
     if not shares:
         st.info(
             "No lookbook has been shared with a client yet, so there is nothing to measure. "
@@ -200,7 +197,9 @@ def _render_lift(lift: Any) -> None:
 
 def _render_acceptance(dataset: Dataset, services: Any) -> None:
     st.markdown("**Acceptance of suggestions by associates**")
-    acc = acceptance_tables(acceptance_frame(all_lists(services), all_removals(services)))
+    acc = acceptance_tables(
+        acceptance_frame(services.lists.all_lists(), services.lists.all_removals())
+    )
     if not acc:
         st.info("No associate has kept or removed a model suggestion yet.")
         return

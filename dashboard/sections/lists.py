@@ -13,7 +13,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core.app.curation import CurationService, filter_lists
+from core.app.curation import CurationService
+from core.app.list_views import filter_lists
 from core.app.search import ClientIndex
 from core.exceptions import AtelierError
 from core.store import ListConflictError

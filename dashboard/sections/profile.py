@@ -18,6 +18,7 @@ import streamlit as st
 from core.app.access import can, can_see_contact, contact_for
 from core.data.schema import split_list
 from core.store import Store
+from core.suggest.catalogue import VOLUNTEERED_EVENTS
 from dashboard import resources, state
 from dashboard.charts.client import activity_figure, taste_profile_figure
 from dashboard.widgets.cards import full_name, tier_label, when
@@ -28,8 +29,6 @@ from dashboard.widgets.text import plain, safe, safe_html
 UPCOMING_DAYS = 60
 #: Below this many purchases/try-ons/wishlists the table alone says it all.
 TIMELINE_MIN_EVENTS = 4
-#: What the client did and would expect us to know (may be mentioned to them).
-VOLUNTEERED = ("purchase", "return", "try_on", "wishlist")
 #: Signals the client did not volunteer: internal only, never said out loud.
 INTERNAL = ("view", "zoom", "email_open", "email_click")
 EVENT_LABELS: dict[str, str] = {
@@ -167,7 +166,7 @@ def activity_rows(
         ``False``: only what the client volunteered (purchases, returns,
         try-ons, wishlists). ``True``: only browsing and email signals.
     """
-    kinds = INTERNAL if internal else VOLUNTEERED
+    kinds = INTERNAL if internal else VOLUNTEERED_EVENTS
     ev = events[events["event_type"].isin(kinds)].sort_values("timestamp", ascending=False)
     ev = ev.head(limit)
     names = products.set_index("product_id")["name"] if len(products) else pd.Series(dtype=str)
@@ -301,7 +300,7 @@ def render_activity(ctx: state.ClientPageContext) -> None:
     if volunteered.empty:
         st.write("No purchases, try-ons or wishlists yet.")
     else:
-        given = events[events["event_type"].isin(VOLUNTEERED)]
+        given = events[events["event_type"].isin(VOLUNTEERED_EVENTS)]
         if len(given) >= TIMELINE_MIN_EVENTS:
             st.plotly_chart(
                 activity_figure(given.assign(event_type=given["event_type"].map(EVENT_LABELS))),

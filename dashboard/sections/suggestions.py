@@ -16,10 +16,11 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core.app.curation import CurationService, SuggestParams
+from core.app.curation import CurationService
 from core.exceptions import AtelierError
-from core.suggest.rerank import GiftRecipient
-from core.suggest.rules import RuleContext
+from core.suggest.catalogue import Catalogue
+from core.suggest.request import SuggestRequest
+from core.suggest.rerank.gift import GiftRecipient
 from dashboard import resources
 from dashboard.sections import curation as cur
 from dashboard.sections.share import open_share_dialog
@@ -130,12 +131,12 @@ def _seasons(svc: CurationService) -> list[str]:
     return ["auto", *SEASON_WORDS, *codes[-6:]]
 
 
-def _controls(sec: cur.Section) -> SuggestParams:
+def _controls(sec: cur.Section) -> SuggestRequest:
     """How many, occasion, season, categories, price and variety; returns the parameters."""
     cid = sec.client_id
     svc = sec.svc
     occasions = _occasions(svc)
-    categories = sorted(RuleContext.of(svc.dataset).category_codes[1])
+    categories = sorted(Catalogue.of(svc.dataset).category_codes[1])
     with st.expander("Refine: how many, occasion, season, categories, price, variety"):
         row = st.columns(3, gap="medium")
         row[0].select_slider("How many", K_CHOICES, value=12, key=_k(cid, "k"))
@@ -168,7 +169,7 @@ def _controls(sec: cur.Section) -> SuggestParams:
     if pmin is not None and pmax is not None and pmin > pmax:
         st.warning("“Price from” is above “Price up to”: the two were swapped.")
         pmin, pmax = pmax, pmin
-    return SuggestParams(
+    return SuggestRequest(
         k=int(get(_k(cid, "k")) or 12),
         occasion=get(_k(cid, "occasion")) or None,
         season=get(_k(cid, "season")) or None,
@@ -180,7 +181,7 @@ def _controls(sec: cur.Section) -> SuggestParams:
 
 
 # ------------------------------------------------------------------ selection
-def _selection(sec: cur.Section, params: SuggestParams) -> None:
+def _selection(sec: cur.Section, params: SuggestRequest) -> None:
     keys = sec.keys
     if render_messages(sec):
         return
@@ -215,7 +216,7 @@ def _selection(sec: cur.Section, params: SuggestParams) -> None:
     render_grid(sec, items, editable=editable)
 
 
-def _toolbar(sec: cur.Section, rec: Any, params: SuggestParams, *, changed: bool) -> None:
+def _toolbar(sec: cur.Section, rec: Any, params: SuggestRequest, *, changed: bool) -> None:
     keys = sec.keys
     cols = st.columns([4, 2, 2, 2], vertical_alignment="center", gap="small")
     cols[0].markdown(status_line(rec))
@@ -252,7 +253,7 @@ def _toolbar(sec: cur.Section, rec: Any, params: SuggestParams, *, changed: bool
 def _gift_mode(sec: cur.Section) -> None:
     cid = sec.client_id
     products = sec.svc.dataset.products
-    ctx = RuleContext.of(sec.svc.dataset)
+    ctx = Catalogue.of(sec.svc.dataset)
     categories = sorted(ctx.category_codes[1])
     designers = sorted({str(d) for d in products["designer"].dropna() if str(d).strip()})
     colours = sorted({str(c) for c in products["color"].dropna() if str(c).strip()})
@@ -329,7 +330,7 @@ def _add_grid(sec: cur.Section, items: pd.DataFrame, where: str) -> None:
 
 
 # ------------------------------------------------------------------ why not
-def _why_not_mode(sec: cur.Section, params: SuggestParams) -> None:
+def _why_not_mode(sec: cur.Section, params: SuggestRequest) -> None:
     cid = sec.client_id
     svc = sec.svc
     pick = st.selectbox(

@@ -13,6 +13,7 @@ import streamlit as st
 
 from core.app.curation import REMOVAL_REASONS
 from core.store.records import CuratedListRecord
+from core.suggest.reasons import REASON_SEPARATOR
 from dashboard.sections.curation import (
     Section,
     on_add,
@@ -25,7 +26,7 @@ from dashboard.sections.curation import (
     on_remove,
     on_tool,
 )
-from dashboard.widgets.product_card import REASON_SEPARATOR, card_html
+from dashboard.widgets.product_card import card_html
 from dashboard.widgets.text import plain, safe
 
 

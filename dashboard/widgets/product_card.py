@@ -12,11 +12,10 @@ import pandas as pd
 import streamlit as st
 
 from core.app.lookbook import format_price
+from core.suggest.reasons import REASON_SEPARATOR
 from dashboard.widgets.chips import chip_html
 from dashboard.widgets.swatch import colour_css
 from dashboard.widgets.text import plain, safe_html
-
-REASON_SEPARATOR = " · "
 
 CSS = """
 <style>
