@@ -191,7 +191,7 @@ def test_admin_retrains_in_the_background_and_sees_the_decision(open_app, isolat
 @pytest.mark.parametrize("role", ["associate", "stylist"])
 def test_staff_cannot_open_model_health(open_app, role):
     at = open_app(role)
-    at.switch_page(str(Path(__file__).resolve().parents[1] / "dashboard/app_pages/model_health.py"))
+    at.switch_page(str(Path(__file__).resolve().parents[2] / "dashboard/app_pages/model_health.py"))
     at.run()
     assert any("not available for your role" in e.value for e in at.error)
     assert not at.get("dataframe") and not at.get("metric")

@@ -19,7 +19,7 @@ from core.engine.trends import TrendAnalyzer
 PAGE = "trends"
 MANAGER_PAGES = ("trends", "model_health", "account")
 PRODUCT_COLUMNS = ["name", "designer", "price", "demand"]
-PAGES_DIR = Path(__file__).resolve().parents[1] / "dashboard" / "app_pages"
+PAGES_DIR = Path(__file__).resolve().parents[2] / "dashboard" / "app_pages"
 
 
 def page_file(name: str) -> str:

@@ -19,7 +19,7 @@ from core.data.loading import find_table_files
 from core.store import SYSTEM_ACTOR, Store
 
 PAGE = "data_users"
-PAGES_DIR = Path(__file__).resolve().parents[1] / "dashboard" / "app_pages"
+PAGES_DIR = Path(__file__).resolve().parents[2] / "dashboard" / "app_pages"
 
 
 def unescape(text: str) -> str:
