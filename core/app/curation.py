@@ -41,7 +41,10 @@ from core.app.sharing import (
 )
 from core.data.dataset import Dataset
 from core.data.schema import COLS
-from core.store.records import CuratedListRecord, NewItem
+from core.engine.models.base import Recommender
+from core.store import Store
+from core.store.lists import ListService
+from core.store.records import ConsentChangeRecord, CuratedListRecord, NewItem
 from core.suggest.catalogue import Catalogue
 from core.suggest.pipeline import Suggester
 from core.suggest.request import SuggestRequest
@@ -107,8 +110,8 @@ class CurationService:
     def __init__(
         self,
         dataset: Dataset,
-        model: Any,
-        store: Any,
+        model: Recommender,
+        store: Store,
         rules: RuleSet | None = None,
         *,
         holdout_share: float = 0.0,
@@ -121,7 +124,7 @@ class CurationService:
 
     # ------------------------------------------------------------ products
     @property
-    def lists(self) -> Any:
+    def lists(self) -> ListService:
         return self.store.lists
 
     def client(self, client_id: str) -> pd.Series:
@@ -389,7 +392,7 @@ class CurationService:
     ) -> CuratedListRecord:
         """Pin (kept in place by :meth:`regenerate`) or unpin an item."""
         method = self.lists.pin if pinned else self.lists.unpin
-        return method(  # type: ignore[no-any-return]
+        return method(
             record.list_id, product_id, expected_version=record.version, actor_id=author_id
         )
 
@@ -398,16 +401,16 @@ class CurationService:
     ) -> CuratedListRecord:
         """Set an item's internal note, or the list's (``product_id=None``); never client-facing."""
         if product_id is None:
-            return self.lists.set_list_note(  # type: ignore[no-any-return]
+            return self.lists.set_list_note(
                 record.list_id, note, expected_version=record.version, actor_id=author_id
             )
-        return self.lists.set_item_note(  # type: ignore[no-any-return]
+        return self.lists.set_item_note(
             record.list_id, product_id, note, expected_version=record.version, actor_id=author_id
         )
 
     def archive(self, record: CuratedListRecord, author_id: str) -> CuratedListRecord:
         """Archive a list (read-only afterwards)."""
-        return self.lists.archive(  # type: ignore[no-any-return]
+        return self.lists.archive(
             record.list_id, expected_version=record.version, actor_id=author_id
         )
 
@@ -489,7 +492,7 @@ class CurationService:
 
     def record_consent(
         self, client_id: str, consent_field: str, actor_id: str, note: str = ""
-    ) -> Any:
+    ) -> ConsentChangeRecord:
         """Record that the client gave a consent (audited by the consent service)."""
         row = self.client(client_id)
         return record_consent_given(self.store, client_id, consent_field, row, actor_id, note)
@@ -545,7 +548,7 @@ class CurationService:
     # ------------------------------------------------------------ lists page
     def all_lists(self, *, include_archived: bool = True) -> list[CuratedListRecord]:
         """Every list, most recently changed first (for the lists page)."""
-        return self.lists.all_lists(include_archived=include_archived)  # type: ignore[no-any-return]
+        return self.lists.all_lists(include_archived=include_archived)
 
     def lists_frame(self, records: Iterable[CuratedListRecord]) -> pd.DataFrame:
         """One row per list (:func:`core.app.list_views.lists_frame`)."""

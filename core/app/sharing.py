@@ -10,15 +10,16 @@ overrides the data), and is stored with its snapshot (:func:`record_share`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import pandas as pd
 
 from core.app.lookbook import Lookbook, lookbook_message
 from core.data.dataset import Dataset
 from core.data.values import is_true
+from core.engine.models.base import Recommender
 from core.exceptions import ConsentError, UnknownIdError
-from core.store.records import CuratedListRecord, ShareRecord
+from core.store import Store
+from core.store.records import ConsentChangeRecord, CuratedListRecord, ShareRecord
 from core.suggest.catalogue import Catalogue
 from core.suggest.reasons import CLIENT_FALLBACK, client_reasons
 
@@ -36,14 +37,14 @@ class ShareOutcome:
     message: str
 
 
-def consent_in_force(store: Any, client_id: str, field: str, row: pd.Series) -> bool:
+def consent_in_force(store: Store, client_id: str, field: str, row: pd.Series) -> bool:
     """The client's consent ``field`` in force: a recorded change overrides the data's flag."""
     return bool(store.consent.effective_consent(client_id, field, is_true(row.get(field))))
 
 
 def record_consent_given(
-    store: Any, client_id: str, field: str, row: pd.Series, actor_id: str, note: str = ""
-) -> Any:
+    store: Store, client_id: str, field: str, row: pd.Series, actor_id: str, note: str = ""
+) -> ConsentChangeRecord:
     """Record that the client gave consent ``field`` (audited by the consent service)."""
     old = consent_in_force(store, client_id, field, row)
     return store.consent.record_consent_change(
@@ -52,7 +53,7 @@ def record_consent_given(
 
 
 def client_wording(
-    model: Any,
+    model: Recommender,
     dataset: Dataset,
     record: CuratedListRecord,
     row: pd.Series,
@@ -85,7 +86,7 @@ def house_signature(dataset: Dataset, home_store: str) -> str:
 
 
 def record_share(
-    store: Any,
+    store: Store,
     record: CuratedListRecord,
     lookbook: Lookbook,
     channel: str,

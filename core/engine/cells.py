@@ -220,7 +220,7 @@ def row_selector(indptr: np.ndarray, rows: np.ndarray) -> np.ndarray:
     if lengths.sum() == 0:
         return np.zeros(0, dtype=np.int64)
     offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
-    return np.arange(int(lengths.sum())) + offsets
+    return np.asarray(np.arange(int(lengths.sum())) + offsets)
 
 
 def take_rows(

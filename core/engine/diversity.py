@@ -106,7 +106,7 @@ def normalized_rows(item_vectors: ItemVectors, idx: np.ndarray | Sequence[int]) 
     if rows.ndim != 2:
         raise ValueError(f"item_vectors must be 2-D (n_products, n_dims), got shape {rows.shape}")
     norms = np.linalg.norm(rows, axis=1, keepdims=True)
-    return np.divide(rows, norms, out=np.zeros_like(rows), where=norms > 0)
+    return np.asarray(np.divide(rows, norms, out=np.zeros_like(rows), where=norms > 0))
 
 
 def intra_list_diversity(item_vectors: ItemVectors, items: Sequence[int] | np.ndarray) -> float:

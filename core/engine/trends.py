@@ -282,11 +282,8 @@ class TrendAnalyzer:
         m = self.labels_ == int(cluster)
         p = self.dataset_.products.loc[m, ["product_id", "name", "designer", "category", "price"]]
         p = p.assign(demand=self.product_demand().to_numpy()[m])
-        return (
-            p.sort_values(["demand", "product_id"], ascending=[False, True])
-            .head(n)
-            .reset_index(drop=True)
-        )
+        top: pd.DataFrame = p.sort_values(["demand", "product_id"], ascending=[False, True])
+        return top.head(n).reset_index(drop=True)
 
     def _windows(
         self, as_of: pd.Timestamp | None, recent_days: int | None, earlier_days: int | None
@@ -409,7 +406,7 @@ class TrendAnalyzer:
             [range(weeks + 1), range(self.k_)], names=["week", "cluster"]
         )
         s = d.groupby(["week", "cluster"])["demand"].sum().reindex(grid, fill_value=0.0)
-        out = s.reset_index()
+        out: pd.DataFrame = s.reset_index()
         out["week_start"] = start + pd.to_timedelta(out["week"] * 7, unit="D")
         out["name"] = [self.names_[c] for c in out["cluster"]]
         return out

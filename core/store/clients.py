@@ -104,7 +104,8 @@ class ClientDataService:
             entries = session.scalars(select(AuditEntry).where(about).order_by(AuditEntry.id))
             data["audit"] = [asdict(to_record(e)) for e in entries]
             append_entry(session, actor_id, "export", "client", client_id, at=now)
-            return _plain(data)
+            plain: dict[str, Any] = _plain(data)
+            return plain
 
     def erase_client(self, client_id: str, *, actor_id: str) -> dict[str, int]:
         """Delete a client's lists, items, removals, shares and consent changes.

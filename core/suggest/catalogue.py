@@ -370,9 +370,12 @@ class Catalogue:
         own = np.minimum(net, (g["buy"] - g["gift"]).to_numpy(dtype=np.int64)).clip(0)
         keep = net > 0
         ts_kept = g["ts"].to_numpy(dtype=np.int64)
-        mk = lambda vals: sp.csr_matrix(  # noqa: E731
-            (vals[keep], (rows[keep], cols[keep])), shape=shape, dtype=np.int64
-        )
+
+        def mk(vals: np.ndarray) -> sp.csr_matrix:
+            return sp.csr_matrix(
+                (vals[keep], (rows[keep], cols[keep])), shape=shape, dtype=np.int64
+            )
+
         return mk(net), mk(own), mk(ts_kept)
 
     def kept_units(
@@ -380,13 +383,15 @@ class Catalogue:
     ) -> np.ndarray:
         """Units of each product the client bought and kept (gift purchases only if ``count_gifts``)."""
         m = self._purchases[0] if count_gifts else self._purchases[1]
-        return m[client_index].toarray().ravel()[np.asarray(product_idx, dtype=np.int64)]
+        return np.asarray(
+            m[client_index].toarray().ravel()[np.asarray(product_idx, dtype=np.int64)]
+        )
 
     def bought(self, client_index: int, *, count_gifts: bool = True) -> np.ndarray:
         """Product indices the client bought and kept (gift purchases only if ``count_gifts``)."""
         m = self._purchases[0] if count_gifts else self._purchases[1]
         row = m[client_index]
-        return row.indices[row.data > 0]
+        return np.asarray(row.indices[row.data > 0])
 
     def last_purchase(self, client_index: int, product_idx: np.ndarray) -> np.ndarray:
         """Time of the client's last purchase of each product (NaT when none)."""
@@ -394,7 +399,7 @@ class Catalogue:
         vals = row[np.asarray(product_idx, dtype=np.int64)]
         out = vals.astype("datetime64[ns]")
         out[vals == 0] = np.datetime64("NaT")
-        return out
+        return np.asarray(out)
 
     @cached_property
     def own_purchase_matrix(self) -> sp.csc_matrix:

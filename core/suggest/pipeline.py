@@ -175,7 +175,7 @@ class Suggester:
         if not 0.0 <= self.removed_neighbour_threshold < 1.0:
             raise ValueError("removed_neighbour_threshold must be in [0, 1)")
         self.model.check_is_fitted()
-        fitted = self.model.dataset_  # type: ignore[attr-defined]
+        fitted = self.model.dataset_
         if fitted is not self.dataset and not fitted.product_ids.index.equals(
             self.dataset.product_ids.index
         ):

@@ -160,4 +160,4 @@ def choose(cat: Catalogue, block: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Product drawn within each (bucket, segment) block, in proportion to its weight."""
     idx = np.searchsorted(cat.choice_keys, block + u, side="right")
     n = len(cat.seg_order)
-    return cat.seg_order[np.minimum(idx, len(cat.choice_keys) - 1) % n]
+    return np.asarray(cat.seg_order[np.minimum(idx, len(cat.choice_keys) - 1) % n])

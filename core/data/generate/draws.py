@@ -23,7 +23,7 @@ def pick_index(cum: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Index drawn from each row of ``cum`` (a cumulative distribution) with ``u``."""
     if cum.ndim == 1:
         return np.minimum(np.searchsorted(cum, u, side="right"), len(cum) - 1)
-    return np.minimum((u[:, None] >= cum).sum(axis=1), cum.shape[1] - 1)
+    return np.asarray(np.minimum((u[:, None] >= cum).sum(axis=1), cum.shape[1] - 1))
 
 
 def weights_over(pairs: str | tuple[tuple[str, float], ...], names: tuple[str, ...]) -> np.ndarray:
@@ -39,7 +39,7 @@ def pool_pick(pools: list[np.ndarray], group: np.ndarray, u: np.ndarray) -> np.n
     flat = np.concatenate(pools)
     counts = np.array([len(p) for p in pools])
     start = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    return flat[start[group] + (u * counts[group]).astype(int)]
+    return np.asarray(flat[start[group] + (u * counts[group]).astype(int)])
 
 
 class BlockRandom:

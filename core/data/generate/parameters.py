@@ -82,7 +82,7 @@ def check_as_of(as_of: pd.Timestamp | str) -> pd.Timestamp:
         ts = pd.Timestamp(as_of)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"as_of must be a date, got {as_of!r}") from exc
-    if ts is pd.NaT or pd.isna(ts):
+    if pd.isna(ts):
         raise ValueError("as_of must be a date, got a missing value")
     if ts.tzinfo is not None:
         raise ValueError("as_of must be timezone-naive (local store time); drop the timezone")

@@ -60,7 +60,8 @@ def bool_text(value: bool) -> str:
 
 def timestamp_text(values: pd.Series) -> pd.Series:
     """Datetimes as ``YYYY-MM-DD HH:MM:SS`` text; missing ones as empty text."""
-    return values.dt.strftime(TIMESTAMP_FORMAT).fillna("")
+    text: pd.Series = values.dt.strftime(TIMESTAMP_FORMAT).fillna("")
+    return text
 
 
 def most_frequent(frame: pd.DataFrame, key: str, column: str) -> pd.Series:

@@ -182,7 +182,7 @@ class PopularityRecommender(_InteractionModel):
         self, client_ids: Sequence[str], extra_events: pd.DataFrame | None = None
     ) -> np.ndarray:
         self.check_is_fitted()
-        return self._parts(client_ids, extra_events).sum(axis=1)
+        return np.asarray(self._parts(client_ids, extra_events).sum(axis=1))
 
     def _similarity_row(self, product_idx: int) -> np.ndarray:
         # Popularity knows no similarity between products: the most popular are "similar".
@@ -335,7 +335,7 @@ class ItemKNNRecommender(_InteractionModel):
         return np.asarray((rows @ self.similarity_).todense())
 
     def _similarity_row(self, product_idx: int) -> np.ndarray:
-        return self.similarity_[product_idx].toarray().ravel()
+        return np.asarray(self.similarity_[product_idx].toarray().ravel())
 
     def explain(
         self, client_id: str, product_id: str, extra_events: pd.DataFrame | None = None

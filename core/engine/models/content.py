@@ -129,7 +129,7 @@ def _row_norms(m: sp.csr_matrix) -> np.ndarray:
 
 
 def _inverse(x: np.ndarray) -> np.ndarray:
-    return np.divide(1.0, x, out=np.zeros_like(x), where=x > 0)
+    return np.asarray(np.divide(1.0, x, out=np.zeros_like(x), where=x > 0))
 
 
 def _dense_row(m: sp.csr_matrix, r: int) -> np.ndarray:

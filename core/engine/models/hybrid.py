@@ -350,7 +350,7 @@ class HybridRecommender(ConfiguredRecommender):
     def _similarity_row(self, product_idx: int) -> np.ndarray:
         factor = self._unit_factors @ self._unit_factors[product_idx]
         content = (self.features_ @ self.features_[product_idx].T).toarray().ravel()
-        return 0.5 * factor + 0.5 * content
+        return np.asarray(0.5 * factor + 0.5 * content)
 
     def item_embedding(self) -> np.ndarray:
         """Unit-norm item factors, cold products included, shape (n_products, k), float32."""

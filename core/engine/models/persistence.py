@@ -163,7 +163,7 @@ def read_model_info(folder: str | Path) -> dict[str, Any]:
         raise ModelFileError(
             f"{meta_path} lacks {', '.join(missing) or 'its fields'}; {REFIT_HINT}"
         )
-    return meta  # type: ignore[no-any-return]
+    return meta
 
 
 def load_model(folder: str | Path, dataset: Dataset) -> Recommender:

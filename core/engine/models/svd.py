@@ -70,7 +70,7 @@ def fit_item_factors(matrix: sp.csr_matrix, config: EngineConfig) -> tuple[np.nd
 def unit_rows(a: np.ndarray) -> np.ndarray:
     """Rows scaled to unit L2 norm (zero rows stay zero)."""
     norms = np.linalg.norm(a, axis=1, keepdims=True)
-    return np.divide(a, norms, out=np.zeros_like(a), where=norms > 0)
+    return np.asarray(np.divide(a, norms, out=np.zeros_like(a), where=norms > 0))
 
 
 def item_contributions(
@@ -143,7 +143,7 @@ class SVDRecommender(ConfiguredRecommender):
         self.check_is_fitted()
         rows = self.interactions_.client_rows(client_ids, extra_events)
         u = np.asarray(rows @ self.item_factors_)
-        return u @ self.item_factors_.T
+        return np.asarray(u @ self.item_factors_.T)
 
     def client_factors(
         self, client_ids: Sequence[str], extra_events: pd.DataFrame | None = None
@@ -154,7 +154,7 @@ class SVDRecommender(ConfiguredRecommender):
         return np.asarray(rows @ self.item_factors_)
 
     def _similarity_row(self, product_idx: int) -> np.ndarray:
-        return self._unit_factors @ self._unit_factors[product_idx]
+        return np.asarray(self._unit_factors @ self._unit_factors[product_idx])
 
     # -------------------------------------------------------- explanations
     def explain_many(

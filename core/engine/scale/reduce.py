@@ -13,10 +13,24 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 B = TypeVar("B")
 R = TypeVar("R")
+
+
+def _dask() -> tuple[
+    Callable[..., Any], Callable[..., tuple[Any, ...]], Callable[..., tuple[Any, ...]]
+]:
+    """Dask's ``delayed``, ``compute`` and ``persist`` (imported when used: an optional extra)."""
+    from dask.base import compute, persist
+    from dask.delayed import delayed
+
+    return (
+        cast(Callable[..., Any], delayed),
+        cast(Callable[..., tuple[Any, ...]], compute),
+        cast(Callable[..., tuple[Any, ...]], persist),
+    )
 
 
 class BlockReducer(Protocol):
@@ -75,33 +89,30 @@ class DaskReducer:
     def __init__(
         self, build: Callable[[Any], Any], sources: Sequence[Any], scheduler: str | None = None
     ) -> None:
-        import dask
-
+        delayed, _, persist = _dask()
         if not sources:
             raise ValueError("there are no row blocks: the partitioned dataset is empty")
         self.scheduler = scheduler
         blocks = [
-            dask.delayed(build, pure=True)(s, dask_key_name=f"atelier-block-{i}")
+            delayed(build, pure=True)(s, dask_key_name=f"atelier-block-{i}")
             for i, s in enumerate(sources)
         ]
-        self.blocks = list(dask.persist(*blocks, scheduler=scheduler))
+        self.blocks = list(persist(*blocks, scheduler=scheduler))
         self.n_blocks = len(self.blocks)
 
     def map_sum(self, fn: Callable[..., Any], *args: Any) -> Any:
-        import dask
-
-        shared = [dask.delayed(a, pure=True) for a in args]  # one copy per pass, not per block
-        parts = [dask.delayed(fn, pure=True)(b, *shared) for b in self.blocks]
-        add = dask.delayed(operator.add, pure=True)
+        delayed, compute, _ = _dask()
+        shared = [delayed(a, pure=True) for a in args]  # one copy per pass, not per block
+        parts = [delayed(fn, pure=True)(b, *shared) for b in self.blocks]
+        add = delayed(operator.add, pure=True)
         while len(parts) > 1:
             parts = [add(*parts[i : i + 2]) if i + 1 < len(parts) else parts[i]
                      for i in range(0, len(parts), 2)]  # fmt: skip
-        (total,) = dask.compute(parts[0], scheduler=self.scheduler)
+        (total,) = compute(parts[0], scheduler=self.scheduler)
         return total
 
     def map_collect(self, fn: Callable[..., Any], *args: Any) -> list[Any]:
-        import dask
-
-        shared = [dask.delayed(a, pure=True) for a in args]
-        parts = [dask.delayed(fn, pure=True)(b, *shared) for b in self.blocks]
-        return list(dask.compute(*parts, scheduler=self.scheduler))
+        delayed, compute, _ = _dask()
+        shared = [delayed(a, pure=True) for a in args]
+        parts = [delayed(fn, pure=True)(b, *shared) for b in self.blocks]
+        return list(compute(*parts, scheduler=self.scheduler))
