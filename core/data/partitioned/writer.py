@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -213,9 +213,10 @@ class BucketWriter:
         """
         if self.problems:
             raise DataValidationError(self.problems)
+        if self._counts is not None:
+            raise RuntimeError("this write is finished already")
         rows: dict[str, list[int]] = {name: [] for name in PARTITIONED_TABLES}
-        first: list[pa.Scalar] = []
-        last: list[pa.Scalar] = []
+        spans: list[tuple[Any, Any]] = []
         for name in PARTITIONED_TABLES:
             (self.tmp / name).mkdir()
         for b in range(self.n_buckets):
@@ -229,15 +230,20 @@ class BucketWriter:
                 self._staging_path(name, b).unlink(missing_ok=True)
             if tables["events"].num_rows:
                 span = pc.min_max(tables["events"]["timestamp"])
-                first.append(span["min"])
-                last.append(span["max"])
+                spans.append((span["min"].as_py(), span["max"].as_py()))
             if progress is not None:
                 progress("buckets", (b + 1) / self.n_buckets)
+        self._write_manifests(rows, spans)
+        self._counts = {name: sum(r) for name, r in rows.items()}
+        return dict(self._counts)
+
+    def _write_manifests(self, rows: Mapping[str, list[int]], spans: list[tuple[Any, Any]]) -> None:
+        """The manifest of each table; the time range spans every bucket's first and last event."""
         time_range = None
-        if first:
+        if spans:
             time_range = (
-                min(s.as_py() for s in first).isoformat(),
-                max(s.as_py() for s in last).isoformat(),
+                min(s[0] for s in spans).isoformat(),
+                max(s[1] for s in spans).isoformat(),
             )
         for name in PARTITIONED_TABLES:
             Manifest(
@@ -245,8 +251,6 @@ class BucketWriter:
                 rows=tuple(rows[name]), time_range=time_range if name == "events" else None,
                 row_group_rows=self.row_group_rows[name], sorted_by=SORT_KEYS[name],
             ).write(self.tmp / name)  # fmt: skip
-        self._counts = {name: sum(r) for name, r in rows.items()}
-        return dict(self._counts)
 
     def _staged_table(self, name: str, bucket: int) -> pa.Table:
         """The rows appended to a bucket, in the order they came."""
