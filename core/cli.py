@@ -1,7 +1,7 @@
 """Command line: ``python -m core SUBCOMMAND`` (alias ``atelier``).
 
-Subcommands: init, generate, validate, import-retail, fit, recommend,
-evaluate, tune, bench, credentials, users. ``--help`` on each explains it.
+Subcommands: init, generate, validate, partition, import-retail, fit,
+recommend, evaluate, tune, bench, credentials, users. ``--help`` on each explains it.
 Errors from the core are printed as one readable message (exit code 2), never
 as a traceback.
 """
@@ -114,6 +114,24 @@ def cmd_validate(args: argparse.Namespace) -> int:
         return 1
     print(f"{args.dir}: valid. " + ", ".join(f"{k} {v:,}" for k, v in ds.summary().items()))
     print(f"fingerprint {ds.fingerprint}; data as of {ds.as_of}")
+    return 0
+
+
+def cmd_partition(args: argparse.Namespace) -> int:
+    from core.data.partitioned import partition_folder, read_manifest
+
+    out = Path(args.out) if args.out else Path(args.dir)
+    t0 = time.perf_counter()
+    counts = _with_bar(
+        "partition",
+        lambda bar: partition_folder(args.dir, out, n_buckets=args.buckets, progress=bar),
+    )
+    buckets = read_manifest(out / "events").n_buckets
+    print(
+        f"partitioned {args.dir} into {out}/clients and {out}/events "
+        f"({buckets:,} bucket{'s' if buckets != 1 else ''}) in {time.perf_counter() - t0:.1f} s: "
+        + ", ".join(f"{k} {v:,}" for k, v in counts.items())
+    )
     return 0
 
 
@@ -302,7 +320,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--products", type=int, help="number of products (default 1,200)")
     g.add_argument("--events", type=int, help="approximate number of events")
     g.add_argument("--seed", type=int, default=7)
-    g.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    g.add_argument(
+        "--format",
+        choices=["csv", "parquet", "partitioned"],
+        default="csv",
+        help="partitioned: clients and events in client buckets (for data beyond one machine)",
+    )
     g.add_argument("--rising-segment", help="plant a segment whose demand rises lately")
     g.add_argument(
         "--demo", action="store_true", help="mark as demo data (demo users get passwords)"
@@ -313,6 +336,14 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("dir")
     v.add_argument("--max-mb", type=float, default=512.0, help="largest file to read")
     v.set_defaults(fn=cmd_validate)
+
+    pa = sub.add_parser(
+        "partition", help="write a data folder's clients and events as client buckets (Parquet)"
+    )
+    pa.add_argument("dir", help="the data folder")
+    pa.add_argument("--out", help="where clients/ and events/ go (default: the data folder)")
+    pa.add_argument("--buckets", type=int, help="number of buckets (default: ~2M events each)")
+    pa.set_defaults(fn=cmd_partition)
 
     r = sub.add_parser("import-retail", help="import the UCI Online Retail transactions layout")
     r.add_argument("csv", help="the Online Retail CSV")

@@ -1,7 +1,9 @@
 """Read the table files of a data folder (CSV or Parquet) into raw text frames.
 
 Nothing is validated here (see :mod:`core.data.validation`); a file that
-cannot be read at all is reported as a problem naming it.
+cannot be read at all is reported as a problem naming it. A table may also be
+a partitioned folder (``events/``, ``clients/``: :mod:`core.data.partitioned`),
+read whole within the size limit; a flat file of the same table wins.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from core.data.buckets import is_partitioned, read_whole
 from core.data.reading import check_readable, read_csv_strict
 from core.data.schema import TABLE_ORDER
 from core.data.values import shorten
@@ -20,7 +23,9 @@ DEFAULT_MAX_FILE_MB = 512.0
 
 
 def read_table(path: Path, max_mb: float) -> tuple[pd.DataFrame | None, list[Problem]]:
-    """One table file (``.csv`` as text cells, or Parquet), or the problems that stop it being read."""
+    """One table file (``.csv`` as text cells, Parquet, or a partitioned folder), or the problems that stop it being read."""
+    if path.is_dir():
+        return read_whole(path, max_mb)
     try:
         if path.suffix == ".csv":
             return read_csv_strict(path, max_mb=max_mb), []
@@ -35,11 +40,13 @@ def read_table(path: Path, max_mb: float) -> tuple[pd.DataFrame | None, list[Pro
 
 
 def find_table_files(folder: Path) -> dict[str, Path]:
-    """The file of each table in ``folder`` (``products.csv`` or ``products.parquet``)."""
+    """The file of each table in ``folder`` (``products.csv``, ``products.parquet``, or a partitioned ``events/``)."""
     found: dict[str, Path] = {}
     for name in TABLE_ORDER:
         candidates = [folder / f"{name}{suffix}" for suffix in SUFFIXES]
         existing = [p for p in candidates if p.is_file()]
+        if not existing and is_partitioned(folder / name):
+            existing = [folder / name]
         if existing:
             found[name] = existing[0]
     return found

@@ -8,12 +8,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from core.data.schema import TABLES
+from core.data.arrow import contract_schema
 
-_ARROW = {
-    "str": pa.string(), "list": pa.string(), "int": pa.int64(), "float": pa.float64(),
-    "bool": pa.bool_(), "datetime": pa.timestamp("us"),
-}  # fmt: skip
 _TRUTH_SCHEMAS = {
     "client_segments": pa.schema(
         [("client_id", pa.string()), ("segment", pa.string()), ("weight", pa.float64())]
@@ -26,7 +22,7 @@ def arrow_schema(name: str) -> pa.Schema:
     """The Arrow schema of a contract table or a truth table."""
     if name in _TRUTH_SCHEMAS:
         return _TRUTH_SCHEMAS[name]
-    return pa.schema([(c.name, _ARROW[c.kind]) for c in TABLES[name].columns])
+    return contract_schema(name)
 
 
 def arrow_table(name: str, columns: dict[str, Any]) -> pa.Table:

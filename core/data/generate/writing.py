@@ -1,4 +1,4 @@
-"""A generated maison written to a folder, streaming clients in chunks; every file appears at once."""
+"""A generated maison written to a folder (CSV, Parquet or the partitioned layout), streaming clients in chunks; every file appears at once."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from core.data.buckets import PARTITIONED_TABLES, buckets_for
 from core.data.generate.catalogue import Catalogue, build_catalogue
 from core.data.generate.chunks import chunks
 from core.data.generate.parameters import (
@@ -27,6 +28,7 @@ from core.data.generate.parameters import (
 )
 from core.data.generate.segments import segment_definitions
 from core.data.generate.tables import arrow_schema
+from core.data.partitioned.writer import BucketWriter, remove_layout
 from core.data.schema import TABLES
 
 
@@ -77,7 +79,7 @@ def write_maison(
     *,
     seed: int = 7,
     as_of: pd.Timestamp | str = DEFAULT_AS_OF,
-    fmt: Literal["csv", "parquet"] = "csv",
+    fmt: Literal["csv", "parquet", "partitioned"] = "csv",
     n_events: int | None = None,
     rising_segment: str | None = None,
     chunk_clients: int = 50_000,
@@ -100,8 +102,12 @@ def write_maison(
         Created if missing.
     n_clients, n_products, seed, as_of, rising_segment
         As in :func:`generate_maison`.
-    fmt : {"csv", "parquet"}
-        File format.
+    fmt : {"csv", "parquet", "partitioned"}
+        File format. ``"partitioned"`` writes ``clients`` and ``events`` as
+        the partitioned layout (``clients/``, ``events/``: see
+        :mod:`core.data.partitioned`), chunk by chunk, and the other tables
+        and the truth as Parquet; events then come in client and time order,
+        bucket by bucket.
     n_events : int, optional
         Approximate number of events (default 30 per client).
     chunk_clients : int
@@ -124,8 +130,8 @@ def write_maison(
     n_products = check_int("n_products", n_products)
     seed = check_int("seed", seed)
     chunk_clients = check_int("chunk_clients", chunk_clients)
-    if fmt not in ("csv", "parquet"):
-        raise ValueError(f"fmt must be 'csv' or 'parquet', got {fmt!r}")
+    if fmt not in FORMATS:
+        raise ValueError(f"fmt must be one of {', '.join(map(repr, FORMATS))}, got {fmt!r}")
     epc = check_n_events(n_events, n_clients)
     day = check_as_of(as_of)
     rising = check_rising(rising_segment)
@@ -133,51 +139,93 @@ def write_maison(
 
     out = Path(out_dir)
     (out / "truth").mkdir(parents=True, exist_ok=True)
-    ext = f".{fmt}"
-    names = [*TABLES, "client_segments", "product_segments"]
-    paths = {n: (out / "truth" if n not in TABLES else out) / f"{n}{ext}" for n in names}
     sinks: dict[str, _Sink] = {}
+    layout: BucketWriter | None = None
     seg_tmp = out / "truth" / f".segments.json.{os.getpid()}.partial"
     try:
-        for n in names:
-            sinks[n] = _Sink(paths[n], fmt, arrow_schema(n))
+        sinks = _open_sinks(out, fmt)
+        if fmt == "partitioned":
+            layout = BucketWriter(out, buckets_for(round(n_clients * epc)), validate=False)
         progress("catalogue", 0.0)
         cat = build_catalogue(n_products, seed, day)
         parts = chunks(cat, n_clients, chunk_clients, seed, day, epc, rising)
-        _write_all(sinks, cat, parts, n_clients, progress)
+        counts = _write_all(sinks, layout, cat, parts, n_clients, progress)
         definitions = {"rising_segment": rising_segment, "segments": segment_definitions()}
         seg_tmp.write_text(json.dumps(definitions, indent=2, ensure_ascii=False), encoding="utf-8")
     except BaseException:
         for sink in sinks.values():
             sink.discard()
+        if layout is not None:
+            layout.discard()
         seg_tmp.unlink(missing_ok=True)
         raise
     for sink in sinks.values():
         sink.commit()
+    if layout is not None:
+        layout.commit()
     os.replace(seg_tmp, out / "truth" / "segments.json")
-    other = ".parquet" if fmt == "csv" else ".csv"
-    for n in names:
-        for stale in (paths[n].with_suffix(other), paths[n].with_suffix(".pq")):
-            stale.unlink(missing_ok=True)
+    _remove_other_versions(out, fmt, sinks)
     progress("done", 1.0)
-    return {n: sinks[n].rows for n in names}
+    return {n: counts[n] for n in [*TABLES, *_TRUTH_TABLES]}
+
+
+FORMATS: tuple[str, ...] = ("csv", "parquet", "partitioned")
+_TRUTH_TABLES = ("client_segments", "product_segments")
+
+
+def _open_sinks(out: Path, fmt: str) -> dict[str, _Sink]:
+    """A sink for each table written as one file (all of them, unless partitioned)."""
+    file_fmt = "parquet" if fmt == "partitioned" else fmt
+    sinks: dict[str, _Sink] = {}
+    try:
+        for n in [*TABLES, *_TRUTH_TABLES]:
+            if fmt == "partitioned" and n in PARTITIONED_TABLES:
+                continue
+            folder = out if n in TABLES else out / "truth"
+            sinks[n] = _Sink(folder / f"{n}.{file_fmt}", file_fmt, arrow_schema(n))
+    except BaseException:
+        for sink in sinks.values():
+            sink.discard()
+        raise
+    return sinks
+
+
+def _remove_other_versions(out: Path, fmt: str, sinks: dict[str, _Sink]) -> None:
+    """Remove each table's file in another format (and a partitioned layout, for a flat write)."""
+    for sink in sinks.values():
+        for suffix in (".csv", ".parquet", ".pq"):
+            if suffix != sink.path.suffix:
+                sink.path.with_suffix(suffix).unlink(missing_ok=True)
+    if fmt != "partitioned":
+        remove_layout(out)
 
 
 def _write_all(
     sinks: dict[str, _Sink],
+    layout: BucketWriter | None,
     cat: Catalogue,
     parts: Iterator[tuple[int, dict[str, pa.Table]]],
     n_clients: int,
     progress: Progress,
-) -> None:
-    """Write the catalogue's tables, then each chunk of clients as it comes, then close."""
+) -> dict[str, int]:
+    """Write the catalogue's tables, then each chunk of clients as it comes, then close.
+
+    Returns the rows written per table.
+    """
     for name, table in cat.tables.items():
         sinks[name].write(table)
     sinks["product_segments"].write(cat.product_segments)
     progress("clients", 0.0)
     for done, chunk in parts:
         for name, table in chunk.items():
-            sinks[name].write(table)
+            if layout is not None and name in PARTITIONED_TABLES:
+                layout.append(**{name: table})
+            else:
+                sinks[name].write(table)
         progress("clients", done / n_clients)
     for sink in sinks.values():
         sink.close()
+    counts = {name: sink.rows for name, sink in sinks.items()}
+    if layout is not None:
+        counts.update(layout.finish(progress))
+    return counts

@@ -1,0 +1,323 @@
+"""Read a partitioned dataset: a whole bucket (for a fit's row block) or one client (per request)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from core.data.buckets import (
+    MANIFEST,
+    PARTITIONED_TABLES,
+    Manifest,
+    bucket_file,
+    client_bucket,
+    empty_table,
+    is_partitioned,
+    read_manifest,
+)
+from core.data.loading import find_table_files, read_table
+from core.data.schema import TABLE_ORDER, TABLES
+from core.data.validation import validate_frames
+from core.exceptions import DataValidationError, Problem, UnknownIdError
+
+PARENT_TABLES: tuple[str, ...] = tuple(
+    n
+    for n in TABLE_ORDER
+    if n not in PARTITIONED_TABLES
+    and any(fk.table == n for t in PARTITIONED_TABLES for fk in TABLES[t].foreign_keys)
+)
+"""The tables the foreign keys of clients and events point to (products, stores, associates)."""
+
+
+def read_parents(folder: Path) -> dict[str, pd.DataFrame]:
+    """The :data:`PARENT_TABLES` found in ``folder``, validated (absent ones are skipped).
+
+    Raises
+    ------
+    DataValidationError
+        A parent table cannot be read or breaks the contract.
+    """
+    paths = find_table_files(folder)
+    raw: dict[str, pd.DataFrame] = {}
+    problems: list[Problem] = []
+    for name in PARENT_TABLES:
+        if name in paths:
+            df, found = read_table(paths[name], math.inf)
+            problems += found
+            if df is not None:
+                raw[name] = df
+    valid, found = validate_frames(raw, {n: p.name for n, p in paths.items()})
+    if problems + found:
+        raise DataValidationError(problems + found)
+    return valid
+
+
+def to_contract_frame(table: pa.Table, name: str) -> pd.DataFrame:
+    """A table read from the layout as a DataFrame with the dtypes :func:`load_dataset` gives.
+
+    Rows in the layout were validated when written; this only converts
+    (datetimes in nanoseconds, missing optional ids as ``None``).
+    """
+    df = table.to_pandas(coerce_temporal_nanoseconds=True)
+    for col in TABLES[name].columns:
+        if col.kind == "str" and col.nullable:
+            df[col.name] = df[col.name].astype(object).where(df[col.name].notna(), None)
+    return df
+
+
+def validate_bucket(
+    events: pa.Table,
+    clients: pa.Table,
+    parents: Mapping[str, pd.DataFrame],
+    files: Mapping[str, str],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The contract checks on one bucket: every column, unique clients, events of known clients.
+
+    A bucket holds whole clients, so uniqueness of ``client_id`` and the
+    events' foreign key to clients hold for the dataset once they hold in
+    every bucket. Foreign keys to products, stores and associates are checked
+    against ``parents`` (those present).
+
+    Returns
+    -------
+    events, clients : DataFrame
+        With the dtypes of :func:`core.data.dataset.load_dataset`.
+
+    Raises
+    ------
+    DataValidationError
+        Every problem of the bucket, rows counted in the bucket file.
+    """
+    raw = {**parents, "clients": clients.to_pandas(), "events": events.to_pandas()}
+    valid, problems = validate_frames(raw, {**{n: n for n in parents}, **files})
+    if problems:
+        raise DataValidationError(problems)
+    return valid["events"], valid["clients"]
+
+
+@dataclass(frozen=True)
+class _RowGroups:
+    """A bucket file's footer and the client_id range of each row group."""
+
+    metadata: pq.FileMetaData
+    ranges: tuple[tuple[str, str] | None, ...]  # None: no statistics, always read
+
+    @classmethod
+    def of(cls, path: Path) -> _RowGroups:
+        md = pq.read_metadata(path)
+        col = md.schema.to_arrow_schema().get_field_index("client_id")
+        ranges: list[tuple[str, str] | None] = []
+        for g in range(md.num_row_groups):
+            stats = md.row_group(g).column(col).statistics
+            ok = stats is not None and stats.has_min_max
+            ranges.append((stats.min, stats.max) if ok else None)
+        return cls(md, tuple(ranges))
+
+    def holding(self, client_id: str) -> list[int]:
+        """The row groups whose client_id range holds ``client_id``."""
+        return [g for g, r in enumerate(self.ranges) if r is None or r[0] <= client_id <= r[1]]
+
+
+def _stamp(path: Path) -> tuple[int, int, int]:
+    st = path.stat()
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
+class PartitionedEvents:
+    """A partitioned dataset: events and clients in client buckets (see :mod:`core.data.partitioned`).
+
+    Parameters
+    ----------
+    path : path
+        The folder holding ``events/`` and ``clients/`` (a data folder, with
+        products, stores, stock and associates beside them, or only the two).
+
+    Attributes
+    ----------
+    path : Path
+    manifest : Manifest
+        Of ``events/``; ``clients_manifest`` of ``clients/``.
+    n_buckets : int
+
+    Raises
+    ------
+    DataValidationError
+        ``path`` is not a partitioned dataset, a manifest or bucket file is
+        missing, or ``events/`` and ``clients/`` come from different writes.
+
+    Notes
+    -----
+    :meth:`client_events` and :meth:`client` follow a rewrite of the dataset
+    (a new manifest) on their next call; :meth:`read_bucket` refuses to mix
+    two writes and raises instead. A reader pickles without its caches, so it
+    can be sent to Dask workers.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._open()
+
+    def _open(self) -> None:
+        folders = {name: self.path / name for name in PARTITIONED_TABLES}
+        if not all(is_partitioned(f) for f in folders.values()):
+            raise DataValidationError(
+                [
+                    Problem(
+                        str(self.path), None, None, None,
+                        "a folder holding partitioned events/ and clients/ (write one with "
+                        "`python -m core partition` or `python -m core generate --format partitioned`)",
+                    )
+                ]
+            )  # fmt: skip
+        self.manifest: Manifest = read_manifest(folders["events"])
+        self.clients_manifest: Manifest = read_manifest(folders["clients"])
+        same = (self.manifest.write_id, self.manifest.n_buckets) == (
+            self.clients_manifest.write_id,
+            self.clients_manifest.n_buckets,
+        )
+        if not same:
+            raise DataValidationError(
+                [
+                    Problem(
+                        f"clients/{MANIFEST}", None, "write_id", self.clients_manifest.write_id,
+                        f"the write of events/ ({self.manifest.write_id}): the two folders "
+                        "come from different writes; write the layout again",
+                    )
+                ]
+            )  # fmt: skip
+        self._stamp = _stamp(folders["events"] / MANIFEST)
+        self._groups: dict[tuple[str, int], _RowGroups] = {}
+        self._parents: dict[str, pd.DataFrame] | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_groups"], state["_parents"] = {}, None
+        return state
+
+    @property
+    def n_buckets(self) -> int:
+        return self.manifest.n_buckets
+
+    @property
+    def buckets(self) -> list[Path]:
+        """The events file of each bucket, in bucket order."""
+        return [self.path / "events" / f for f in self.manifest.files]
+
+    def bucket_of(self, client_id: str) -> int:
+        """The bucket holding ``client_id``'s row and events."""
+        return client_bucket(client_id, self.n_buckets)
+
+    # ------------------------------------------------------------ a bucket
+    def read_bucket(
+        self, bucket: int, *, validate: bool = True
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The events and the clients of one bucket, with the contract's dtypes.
+
+        Parameters
+        ----------
+        bucket : int
+            ``0 <= bucket < n_buckets``.
+        validate : bool
+            Run the contract checks on the bucket (:func:`validate_bucket`),
+            foreign keys included against the products, stores and associates
+            beside ``events/`` when there are any (default). ``False`` trusts
+            the files, which were checked when written.
+
+        Returns
+        -------
+        events, clients : DataFrame
+            Events sorted by client then time; clients by id.
+
+        Raises
+        ------
+        IndexError
+            No such bucket.
+        DataValidationError
+            The bucket breaks the contract (files and rows named), or the
+            dataset was rewritten since this reader opened it.
+        """
+        if not 0 <= bucket < self.n_buckets:
+            raise IndexError(f"bucket {bucket} does not exist; there are {self.n_buckets}")
+        if _stamp(self.path / "events" / MANIFEST) != self._stamp:
+            found = read_manifest(self.path / "events").write_id
+            if found != self.manifest.write_id:
+                raise DataValidationError(
+                    [
+                        Problem(
+                            f"events/{MANIFEST}", None, "write_id", found,
+                            f"the write this reader opened ({self.manifest.write_id}): "
+                            "the dataset was rewritten meanwhile; open it again",
+                        )
+                    ]
+                )  # fmt: skip
+        name = bucket_file(bucket)
+        events = pq.read_table(self.path / "events" / name)
+        clients = pq.read_table(self.path / "clients" / name)
+        if not validate:
+            return to_contract_frame(events, "events"), to_contract_frame(clients, "clients")
+        files = {"events": f"events/{name}", "clients": f"clients/{name}"}
+        return validate_bucket(events, clients, self._parent_tables(), files)
+
+    def _parent_tables(self) -> dict[str, pd.DataFrame]:
+        """The validated tables beside ``events/`` (read once)."""
+        if self._parents is None:
+            self._parents = read_parents(self.path)
+        return self._parents
+
+    # ------------------------------------------------------------ a client
+    def row_groups(self, client_id: str, table: str = "events") -> tuple[int, list[int]]:
+        """The bucket of ``client_id`` and the row groups of its ``table`` file that may hold it.
+
+        Chosen from the row groups' client_id statistics (the footer is read
+        once per bucket file, then kept).
+        """
+        if table not in PARTITIONED_TABLES:
+            raise ValueError(f"table must be one of {', '.join(PARTITIONED_TABLES)}, got {table!r}")
+        if _stamp(self.path / "events" / MANIFEST) != self._stamp:
+            self._open()  # rewritten: follow the new dataset
+        bucket = self.bucket_of(client_id)
+        key = (table, bucket)
+        if key not in self._groups:
+            self._groups[key] = _RowGroups.of(self.path / table / bucket_file(bucket))
+        return bucket, self._groups[key].holding(str(client_id))
+
+    def _client_rows(self, client_id: str, table: str) -> pa.Table:
+        bucket, groups = self.row_groups(client_id, table)
+        if not groups:
+            return empty_table(table)
+        path = self.path / table / bucket_file(bucket)
+        with pq.ParquetFile(path, metadata=self._groups[(table, bucket)].metadata) as pf:
+            rows = pf.read_row_groups(groups)
+        return rows.filter(pc.equal(rows["client_id"], str(client_id)))
+
+    def client_events(self, client_id: str) -> pd.DataFrame:
+        """One client's events in time order, reading only the row groups that hold them.
+
+        Returns
+        -------
+        DataFrame
+            The events columns with the contract's dtypes; no rows for a
+            client without events (or an unknown id: see :meth:`client`).
+        """
+        return to_contract_frame(self._client_rows(client_id, "events"), "events")
+
+    def client(self, client_id: str) -> pd.Series:
+        """One client's row, read like :meth:`client_events`.
+
+        Raises
+        ------
+        UnknownIdError
+            No client has this id.
+        """
+        rows = to_contract_frame(self._client_rows(client_id, "clients"), "clients")
+        if rows.empty:
+            raise UnknownIdError(f"unknown client id: {str(client_id)!r}")
+        return rows.iloc[0]
