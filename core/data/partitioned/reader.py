@@ -66,7 +66,7 @@ def to_contract_frame(table: pa.Table, name: str) -> pd.DataFrame:
     Rows in the layout were validated when written; this only converts
     (datetimes in nanoseconds, missing optional ids as ``None``).
     """
-    df = table.to_pandas(coerce_temporal_nanoseconds=True)
+    df: pd.DataFrame = table.to_pandas(coerce_temporal_nanoseconds=True)
     for col in TABLES[name].columns:
         if col.kind == "str" and col.nullable:
             df[col.name] = df[col.name].astype(object).where(df[col.name].notna(), None)
