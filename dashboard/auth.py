@@ -5,7 +5,7 @@
 the user out after ``Settings.session_timeout_minutes`` without a run. Only the
 user id and the time of the last run live in session state; the role and store
 are re-read from the database on every run, so editing session state cannot
-raise anyone's rights. docs/DASHBOARD_CONTRACTS.md says how to swap in
+raise anyone's rights. docs/DASHBOARD.md says how to swap in
 ``st.login`` (OIDC).
 """
 

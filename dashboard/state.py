@@ -2,7 +2,7 @@
 
 Session state holds ids (signed-in user, selected client, draft list), never
 big objects; :func:`init_state` sets every key the app relies on, once per
-session, from the entrypoint. See docs/DASHBOARD_CONTRACTS.md.
+session, from the entrypoint. See docs/DASHBOARD.md.
 """
 
 from __future__ import annotations
