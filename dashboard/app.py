@@ -12,6 +12,7 @@ import streamlit as st
 from core.app.bootstrap import format_credentials
 from core.exceptions import AtelierError, DataValidationError
 from dashboard import auth, resources, state
+from dashboard.widgets.limited_text import install_paste_guard
 from dashboard.widgets.styles import inject_styles
 
 
@@ -61,20 +62,36 @@ st.set_page_config(
     menu_items={"About": "Atelier: open-source clienteling for luxury retail."},
 )
 inject_styles()
+install_paste_guard()
 state.init_state()
 start_up()
 
-user = auth.get_authenticator().current_user()
-if user is None:
-    page = st.navigation(
-        [st.Page(state.SIGNIN_PATH, title="Sign in", icon=":material/login:", default=True)],
-        position="hidden",
-    )
-else:
-    # The role's pages are in the menu; the other pages are registered hidden,
-    # so opening one by URL reaches its own require_role and a clear "not available
-    # for your role" message instead of a silent redirect.
-    allowed = state.pages_for(user.role)
+
+def signed_out_navigation() -> st.Page:
+    """Every page URL shows the sign-in form (never "Page not found").
+
+    A page's identity is its URL path, so after signing in the same URL opens
+    the page itself; the URL asked for is remembered to check the role then.
+    """
+    signin = st.Page(state.SIGNIN_PATH, title="Sign in", icon=":material/login:", default=True)
+    stand_ins = [
+        st.Page(state.SIGNIN_PATH, title="Sign in", url_path=spec.key, visibility="hidden")
+        for spec in state.PAGES
+    ]
+    page = st.navigation([signin, *stand_ins], position="hidden")
+    st.session_state[state.REQUESTED_PAGE] = page.url_path or None
+    return page
+
+
+def signed_in_navigation(user: object) -> st.Page:
+    """The role's pages in the menu, the others hidden; a generated password leads to Account."""
+    role = str(getattr(user, "role", ""))
+    forced = auth.must_change_password(user)
+    allowed = state.pages_for(role)
+    shown = [state.page_spec(auth.PASSWORD_PAGE)] if forced else allowed
+    # The other pages are registered hidden, so opening one by URL reaches its own
+    # require_role and a clear "not available for your role" message instead of a
+    # silent redirect.
     pages = [
         st.Page(
             spec.path,
@@ -82,11 +99,28 @@ else:
             icon=spec.icon,
             url_path=spec.key,
             default=spec == allowed[0] if allowed else False,
-            visibility="visible" if spec in allowed else "hidden",
+            visibility="visible" if spec in shown else "hidden",
         )
         for spec in state.PAGES
     ]
     page = st.navigation(pages, position="top")
+    if forced and page.url_path != auth.PASSWORD_PAGE:
+        st.switch_page(state.page_path(auth.PASSWORD_PAGE))
+    if st.session_state.get(state.GO_HOME):
+        # Signed in from the URL of a page this role may not open: its start page instead.
+        st.session_state[state.GO_HOME] = False
+        if allowed and page.url_path not in {spec.key for spec in allowed}:
+            st.switch_page(allowed[0].path)
+    return page
+
+
+authenticator = auth.get_authenticator()
+user = authenticator.current_user()
+authenticator.sync_cookie()
+if user is None:
+    page = signed_out_navigation()
+else:
+    page = signed_in_navigation(user)
     if page.url_path != "client":
         # Leaving the Client page ends that "open": coming back is a new, audited view.
         st.session_state[state.VIEWED_CLIENT] = None
