@@ -15,6 +15,10 @@ from dashboard import auth, resources, state
 from dashboard.widgets.limited_text import install_paste_guard
 from dashboard.widgets.styles import inject_styles
 
+# The hidden URL path of the start page, which answers at "/". (A comment: a bare string
+# in the entrypoint would be drawn on the page by Streamlit's "magic".)
+START_PATH = "start"
+
 
 def show_start_error(err: AtelierError, data_dir: object) -> None:
     """Say why Atelier cannot start, then stop the run."""
@@ -54,19 +58,6 @@ def start_up() -> resources.Bundle:
     return bundle
 
 
-st.set_page_config(
-    page_title="Atelier",
-    page_icon="🧵",
-    layout="wide",
-    initial_sidebar_state="collapsed",
-    menu_items={"About": "Atelier: open-source clienteling for luxury retail."},
-)
-inject_styles()
-install_paste_guard()
-state.init_state()
-start_up()
-
-
 def signed_out_navigation() -> st.Page:
     """Every page URL shows the sign-in form (never "Page not found").
 
@@ -84,22 +75,34 @@ def signed_out_navigation() -> st.Page:
 
 
 def signed_in_navigation(user: object) -> st.Page:
-    """The role's pages in the menu, the others hidden; a generated password leads to Account."""
-    role = str(getattr(user, "role", ""))
+    """The role's pages in the menu; a generated password leads to the Account page only.
+
+    "/" opens the role's first page; every page also answers at its own URL
+    (``/lookup``, ``/trends``), so a reload or a bookmark never meets "Page not
+    found" (Streamlit gives the default page no URL of its own). The pages of
+    other roles are registered hidden, so opening one by URL reaches its own
+    require_role and a clear "not available for your role" message instead of a
+    silent redirect.
+    """
     forced = auth.must_change_password(user)
-    allowed = state.pages_for(role)
-    shown = [state.page_spec(auth.PASSWORD_PAGE)] if forced else allowed
-    # The other pages are registered hidden, so opening one by URL reaches its own
-    # require_role and a clear "not available for your role" message instead of a
-    # silent redirect.
-    pages = [
+    allowed = state.pages_for(str(getattr(user, "role", "")))
+    shown = {auth.PASSWORD_PAGE} if forced else {spec.key for spec in allowed}
+    home = allowed[0] if allowed else state.page_spec(auth.PASSWORD_PAGE)
+    start = st.Page(
+        home.path,
+        title=home.title,
+        icon=home.icon,
+        url_path=START_PATH,
+        default=True,
+        visibility="visible" if home.key in shown else "hidden",
+    )
+    pages = [start] + [
         st.Page(
             spec.path,
             title=spec.title,
             icon=spec.icon,
             url_path=spec.key,
-            default=spec == allowed[0] if allowed else False,
-            visibility="visible" if spec in shown else "hidden",
+            visibility="visible" if spec.key in shown and spec != home else "hidden",
         )
         for spec in state.PAGES
     ]
@@ -107,12 +110,24 @@ def signed_in_navigation(user: object) -> st.Page:
     if forced and page.url_path != auth.PASSWORD_PAGE:
         st.switch_page(state.page_path(auth.PASSWORD_PAGE))
     if st.session_state.get(state.GO_HOME):
-        # Signed in from the URL of a page this role may not open: its start page instead.
+        # Signed in at the URL of a page this role may not open: the start page instead.
         st.session_state[state.GO_HOME] = False
-        if allowed and page.url_path not in {spec.key for spec in allowed}:
-            st.switch_page(allowed[0].path)
+        if page.url_path and page.url_path not in {spec.key for spec in allowed}:
+            st.switch_page(home.path)
     return page
 
+
+st.set_page_config(
+    page_title="Atelier",
+    page_icon="🧵",
+    layout="wide",
+    initial_sidebar_state="collapsed",
+    menu_items={"About": "Atelier: open-source clienteling for luxury retail."},
+)
+inject_styles()
+install_paste_guard()
+state.init_state()
+start_up()
 
 authenticator = auth.get_authenticator()
 user = authenticator.current_user()
