@@ -15,8 +15,8 @@ from dashboard import auth, resources, state
 from dashboard.widgets.limited_text import install_paste_guard
 from dashboard.widgets.styles import inject_styles
 
-# The hidden URL path of the start page, which answers at "/". (A comment: a bare string
-# in the entrypoint would be drawn on the page by Streamlit's "magic".)
+# The URL path of the (hidden) page at "/". A comment, not a docstring: a bare string
+# in the entrypoint would be drawn on the page by Streamlit's "magic".
 START_PATH = "start"
 
 
@@ -74,41 +74,44 @@ def signed_out_navigation() -> st.Page:
     return page
 
 
+def start_page(target: state.PageSpec) -> st.Page:
+    """The page at "/": it only moves on to ``target``, which then has its own URL.
+
+    Streamlit gives the default page no URL of its own ("/lookup" of a default
+    Lookup page is "Page not found"), so no real page is the default: each
+    answers at its URL, and a reload or a bookmark finds it.
+    """
+
+    def go() -> None:
+        st.switch_page(target.path)
+
+    return st.Page(go, title=target.title, url_path=START_PATH, default=True, visibility="hidden")
+
+
 def signed_in_navigation(user: object) -> st.Page:
     """The role's pages in the menu; a generated password leads to the Account page only.
 
-    "/" opens the role's first page; every page also answers at its own URL
-    (``/lookup``, ``/trends``), so a reload or a bookmark never meets "Page not
-    found" (Streamlit gives the default page no URL of its own). The pages of
-    other roles are registered hidden, so opening one by URL reaches its own
-    require_role and a clear "not available for your role" message instead of a
-    silent redirect.
+    The pages of other roles are registered hidden, so opening one by URL
+    reaches its own require_role and a clear "not available for your role"
+    message instead of a silent redirect.
     """
     forced = auth.must_change_password(user)
     allowed = state.pages_for(str(getattr(user, "role", "")))
     shown = {auth.PASSWORD_PAGE} if forced else {spec.key for spec in allowed}
-    home = allowed[0] if allowed else state.page_spec(auth.PASSWORD_PAGE)
-    start = st.Page(
-        home.path,
-        title=home.title,
-        icon=home.icon,
-        url_path=START_PATH,
-        default=True,
-        visibility="visible" if home.key in shown else "hidden",
-    )
-    pages = [start] + [
+    home = state.page_spec(auth.PASSWORD_PAGE) if forced or not allowed else allowed[0]
+    pages = [start_page(home)] + [
         st.Page(
             spec.path,
             title=spec.title,
             icon=spec.icon,
             url_path=spec.key,
-            visibility="visible" if spec.key in shown and spec != home else "hidden",
+            visibility="visible" if spec.key in shown else "hidden",
         )
         for spec in state.PAGES
     ]
     page = st.navigation(pages, position="top")
-    if forced and page.url_path != auth.PASSWORD_PAGE:
-        st.switch_page(state.page_path(auth.PASSWORD_PAGE))
+    if forced and page.url_path not in ("", auth.PASSWORD_PAGE):
+        st.switch_page(home.path)
     if st.session_state.get(state.GO_HOME):
         # Signed in at the URL of a page this role may not open: the start page instead.
         st.session_state[state.GO_HOME] = False
