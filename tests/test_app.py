@@ -32,6 +32,17 @@ def sign_in(at: AppTest, user_id: str, password: str) -> AppTest:
     return at
 
 
+def change_password(at: AppTest, old: str, new: str) -> AppTest:
+    """Fill the Account page's form (the new password twice) and submit it."""
+    at.text_input(key="acct:old").input(old)
+    at.text_input(key="acct:new").input(new)
+    at.text_input(key="acct:again").input(new)
+    at.button(key="acct:submit").click()
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
 def test_signed_out_sees_sign_in_only(open_app):
     at = open_app()
     assert at.title[0].value == "Atelier"
@@ -111,13 +122,7 @@ def test_change_password(open_app, app_store):
         password="first-password-1",
         actor_id="system",
     )
-    at = open_app(user_id=record.user_id, page="account")
-    at.text_input(key="acct:old").input(old)
-    at.text_input(key="acct:new").input("second-password-2")
-    at.text_input(key="acct:again").input("second-password-2")
-    at.button(key="acct:submit").click()
-    at.run()
-    assert not at.exception
+    at = change_password(open_app(user_id=record.user_id, page="account"), old, "second-password-2")
     assert [e.value for e in at.success] == ["Your password is changed."]
     assert app_store.users.authenticate("pwchange", "second-password-2").user_id == "pwchange"
 
@@ -296,12 +301,7 @@ def test_generated_password_leads_to_account_and_nowhere_else(open_app, app_stor
     # (A browser's URL follows the redirect; AppTest keeps asking for the last page.)
     at.switch_page(str(state.DASHBOARD_DIR / "app_pages" / "account.py"))
     at.run()
-    at.text_input(key="acct:old").input(password)
-    at.text_input(key="acct:new").input("my-own-password-1")
-    at.text_input(key="acct:again").input("my-own-password-1")
-    at.button(key="acct:submit").click()
-    at.run()
-    assert not at.exception
+    change_password(at, password, "my-own-password-1")
     assert [e.value for e in at.success] == ["Your password is changed."]
     at.switch_page(str(state.DASHBOARD_DIR / "app_pages" / "lookup.py"))
     at.run()

@@ -148,6 +148,7 @@ def test_first_sign_in_must_change_the_generated_password(
     expect(page.get_by_role("heading", name="Client lookup")).to_be_visible(timeout=60_000)
 
 
+@pytest.mark.reliability
 def test_over_limit_paste_is_cut_and_says_so(
     clipboard: Page, atelier_server, app_helpers, shots_dir, viewport
 ):
