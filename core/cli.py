@@ -139,12 +139,30 @@ def cmd_import_retail(args: argparse.Namespace) -> int:
     from core.data.importers.online_retail import import_online_retail
 
     t0 = time.perf_counter()
-    counts = import_online_retail(args.csv, args.out, overwrite=args.overwrite)
+    counts = import_online_retail(
+        args.csv, args.out, overwrite=args.overwrite, assume_consent=args.assume_consent
+    )
     print(
         f"imported {args.csv} into {args.out} in {time.perf_counter() - t0:.1f} s: "
         + ", ".join(f"{k} {v:,}" for k, v in counts.items())
     )
+    print(consent_line(args.assume_consent, counts.get("clients", 0)))
     return 0
+
+
+def consent_line(assumed: bool, clients: int) -> str:
+    """What an import assumed about consent to personalisation, in one sentence."""
+    if assumed:
+        return (
+            f"consent to personalisation: ASSUMED for all {clients:,} clients "
+            "(--assume-consent); consent to contact: not assumed"
+        )
+    return (
+        f"consent to personalisation: not assumed, none of the {clients:,} clients has it "
+        "(they get generic suggestions until an associate records it; pass "
+        "--assume-consent only if your house holds it for all of them); "
+        "consent to contact: not assumed"
+    )
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -349,6 +367,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("csv", help="the Online Retail CSV")
     r.add_argument("--out", required=True, help="folder to write the contract tables into")
     r.add_argument("--overwrite", action="store_true")
+    r.add_argument(
+        "--assume-consent",
+        action="store_true",
+        help="mark every imported client as consenting to personalisation (default: none "
+        "does; use only when the house holds that consent for all of them)",
+    )
     r.set_defaults(fn=cmd_import_retail)
 
     i = sub.add_parser("init", help="generate data if missing, fit the model, create the database")

@@ -12,7 +12,12 @@ import streamlit as st
 from core.app.bootstrap import format_credentials
 from core.exceptions import AtelierError, DataValidationError
 from dashboard import auth, resources, state
+from dashboard.widgets.limited_text import install_paste_guard
 from dashboard.widgets.styles import inject_styles
+
+# The URL path of the (hidden) page at "/". A comment, not a docstring: a bare string
+# in the entrypoint would be drawn on the page by Streamlit's "magic".
+START_PATH = "start"
 
 
 def show_start_error(err: AtelierError, data_dir: object) -> None:
@@ -53,6 +58,68 @@ def start_up() -> resources.Bundle:
     return bundle
 
 
+def signed_out_navigation() -> st.Page:
+    """Every page URL shows the sign-in form (never "Page not found").
+
+    A page's identity is its URL path, so after signing in the same URL opens
+    the page itself; the URL asked for is remembered to check the role then.
+    """
+    signin = st.Page(state.SIGNIN_PATH, title="Sign in", icon=":material/login:", default=True)
+    stand_ins = [
+        st.Page(state.SIGNIN_PATH, title="Sign in", url_path=spec.key, visibility="hidden")
+        for spec in state.PAGES
+    ]
+    page = st.navigation([signin, *stand_ins], position="hidden")
+    st.session_state[state.REQUESTED_PAGE] = page.url_path or None
+    return page
+
+
+def start_page(target: state.PageSpec) -> st.Page:
+    """The page at "/": it only moves on to ``target``, which then has its own URL.
+
+    Streamlit gives the default page no URL of its own ("/lookup" of a default
+    Lookup page is "Page not found"), so no real page is the default: each
+    answers at its URL, and a reload or a bookmark finds it.
+    """
+
+    def go() -> None:
+        st.switch_page(target.path)
+
+    return st.Page(go, title=target.title, url_path=START_PATH, default=True, visibility="hidden")
+
+
+def signed_in_navigation(user: object) -> st.Page:
+    """The role's pages in the menu; a generated password leads to the Account page only.
+
+    The pages of other roles are registered hidden, so opening one by URL
+    reaches its own require_role and a clear "not available for your role"
+    message instead of a silent redirect.
+    """
+    forced = auth.must_change_password(user)
+    allowed = state.pages_for(str(getattr(user, "role", "")))
+    shown = {auth.PASSWORD_PAGE} if forced else {spec.key for spec in allowed}
+    home = state.page_spec(auth.PASSWORD_PAGE) if forced or not allowed else allowed[0]
+    pages = [start_page(home)] + [
+        st.Page(
+            spec.path,
+            title=spec.title,
+            icon=spec.icon,
+            url_path=spec.key,
+            visibility="visible" if spec.key in shown else "hidden",
+        )
+        for spec in state.PAGES
+    ]
+    page = st.navigation(pages, position="top")
+    if forced and page.url_path not in ("", auth.PASSWORD_PAGE):
+        st.switch_page(home.path)
+    if st.session_state.get(state.GO_HOME):
+        # Signed in at the URL of a page this role may not open: the start page instead.
+        st.session_state[state.GO_HOME] = False
+        if page.url_path and page.url_path not in {spec.key for spec in allowed}:
+            st.switch_page(home.path)
+    return page
+
+
 st.set_page_config(
     page_title="Atelier",
     page_icon="🧵",
@@ -61,32 +128,17 @@ st.set_page_config(
     menu_items={"About": "Atelier: open-source clienteling for luxury retail."},
 )
 inject_styles()
+install_paste_guard()
 state.init_state()
 start_up()
 
-user = auth.get_authenticator().current_user()
+authenticator = auth.get_authenticator()
+user = authenticator.current_user()
+authenticator.sync_cookie()
 if user is None:
-    page = st.navigation(
-        [st.Page(state.SIGNIN_PATH, title="Sign in", icon=":material/login:", default=True)],
-        position="hidden",
-    )
+    page = signed_out_navigation()
 else:
-    # The role's pages are in the menu; the other pages are registered hidden,
-    # so opening one by URL reaches its own require_role and a clear "not available
-    # for your role" message instead of a silent redirect.
-    allowed = state.pages_for(user.role)
-    pages = [
-        st.Page(
-            spec.path,
-            title=spec.title,
-            icon=spec.icon,
-            url_path=spec.key,
-            default=spec == allowed[0] if allowed else False,
-            visibility="visible" if spec in allowed else "hidden",
-        )
-        for spec in state.PAGES
-    ]
-    page = st.navigation(pages, position="top")
+    page = signed_in_navigation(user)
     if page.url_path != "client":
         # Leaving the Client page ends that "open": coming back is a new, audited view.
         st.session_state[state.VIEWED_CLIENT] = None

@@ -3,10 +3,18 @@
 :class:`PasswordAuthenticator` checks hashed passwords through
 :class:`core.store.users.UserService` (failed-attempt limit, lockout) and signs
 the user out after ``Settings.session_timeout_minutes`` without a run. Only the
-user id and the time of the last run live in session state; the role and store
-are re-read from the database on every run, so editing session state cannot
-raise anyone's rights. docs/DASHBOARD.md says how to swap in
-``st.login`` (OIDC).
+user id, the time of the last run and the session's token live in session
+state; the role and store are re-read from the database on every run, so
+editing session state cannot raise anyone's rights. docs/DASHBOARD.md
+says how to swap in ``st.login`` (OIDC).
+
+A reload keeps the user signed in: the browser keeps a signed, expiring token
+in a cookie (:mod:`dashboard.session_cookie`), and a new session signs back in
+from it. Signing out, or being signed out, revokes the token.
+
+Until a user has replaced a generated password (``must_change_password``),
+:func:`require_role` stops every page but the Account page, and the entrypoint
+sends them there.
 """
 
 from __future__ import annotations
@@ -14,15 +22,22 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, MutableMapping
+from pathlib import Path
 from typing import Any, Protocol
 
 import streamlit as st
 
 from core.app.access import PAGE_ROLES, can_open_page
 from core.exceptions import AuthenticationError, UnknownIdError
-from dashboard import resources, state
+from dashboard import resources, session_cookie, state
+from dashboard.session_cookie import COOKIE_NAME, CookieJar, SessionTokens
 
 Clock = Callable[[], float]
+
+PASSWORD_PAGE = "account"
+"""Where a user with a generated password must go first (to choose their own)."""
+REFRESH_SECONDS = 60.0
+"""Re-sign the cookie's token at most this often while the user is active."""
 
 
 class Authenticator(Protocol):
@@ -43,6 +58,10 @@ class Authenticator(Protocol):
         """Forget the user in this session."""
         ...
 
+    def sync_cookie(self) -> None:
+        """Keep the browser's sign-in cookie in step with the session (once per run)."""
+        ...
+
 
 class PasswordAuthenticator:
     """User id + password against the database, with inactivity expiry.
@@ -57,6 +76,11 @@ class PasswordAuthenticator:
         Where the user id and last-run time live (default ``st.session_state``).
     clock : callable, optional
         Seconds since the epoch (default :func:`time.time`).
+    tokens : SessionTokens, optional
+        Signs the token kept in the browser's cookie; without it (and
+        ``cookies``) a reload signs the user out.
+    cookies : CookieJar, optional
+        The browser's cookies (:class:`dashboard.session_cookie.BrowserCookies`).
     """
 
     def __init__(
@@ -67,12 +91,16 @@ class PasswordAuthenticator:
         *,
         session: MutableMapping[str, Any] | None = None,
         clock: Clock = time.time,
+        tokens: SessionTokens | None = None,
+        cookies: CookieJar | None = None,
     ) -> None:
         self.users = users
         self.audit = audit
         self.timeout_seconds = float(timeout_minutes) * 60.0
         self._session = session
         self._clock = clock
+        self.tokens = tokens
+        self.cookies = cookies
 
     @property
     def session(self) -> MutableMapping[str, Any]:
@@ -86,11 +114,68 @@ class PasswordAuthenticator:
         self.session[state.USER_ID] = user.user_id
         self.session[state.LAST_SEEN] = self._clock()
         self.session[state.AUTH_NOTICE] = None
+        self._remember(user.user_id, None)
         return user
 
-    def _end(self, notice: str | None, reason: str) -> None:
+    # -- the cookie's token ----------------------------------------------------------
+    def _remember(self, user_id: str, session_id: str | None) -> None:
+        """Sign a token for the cookie: a new session, or ``session_id`` renewed."""
+        if self.tokens is None:
+            return
+        try:
+            token, session_id = self.tokens.issue(user_id, session_id)
+        except OSError:  # a read-only data folder: the sign-in holds until a reload
+            return
+        self.session[state.SESSION_ID] = session_id
+        self.session[state.SESSION_TOKEN] = token
+        self.session[state.TOKEN_SIGNED] = self._clock()
+
+    def _restore(self) -> str | None:
+        """After a reload: sign back in from the cookie's token; the user id, or ``None``."""
+        if self.tokens is None or self.cookies is None:
+            return None
+        token = self.cookies.get(COOKIE_NAME)
+        found = self.tokens.verify(token)
+        if found == "expired":
+            self.session[state.AUTH_NOTICE] = self._inactivity_notice()
+        if isinstance(found, str):
+            return None
+        self.session[state.USER_ID] = found.user_id
+        self.session[state.LAST_SEEN] = self._clock()
+        self.session[state.SESSION_ID] = found.session_id
+        self.session[state.SESSION_TOKEN] = token
+        self.session[state.TOKEN_SIGNED] = found.signed_at
+        return found.user_id
+
+    def sync_cookie(self) -> None:
+        """Write the session's token into the browser's cookie, or delete a stale one.
+
+        Call once per run, from the entrypoint. Writing the same token again
+        does nothing in the browser (the script is unchanged).
+        """
+        if self.cookies is None:
+            return
+        token = self.session.get(state.SESSION_TOKEN)
+        if self.session.get(state.USER_ID) and token:
+            self.cookies.set(COOKIE_NAME, str(token), int(self.timeout_seconds))
+        elif self.cookies.get(COOKIE_NAME):
+            # Sent when this session connected; it is already revoked, but the browser
+            # should not keep it either.
+            self.cookies.delete(COOKIE_NAME)
+
+    # -- session lifecycle -----------------------------------------------------------
+    def _inactivity_notice(self) -> str:
+        return (
+            f"You were signed out after {self.timeout_seconds / 60:g} minutes without "
+            "activity. Sign in again to continue."
+        )
+
+    def _end(self, notice: str | None, reason: str, *, audit: bool = True) -> None:
         user_id = self.session.get(state.USER_ID)
-        if user_id:
+        session_id = self.session.get(state.SESSION_ID)
+        if session_id and self.tokens is not None:
+            self.tokens.revoke(str(session_id))  # the cookie's token is worthless from now
+        if user_id and audit:
             # An id the audit log refuses (not a valid id) was never a real user.
             with contextlib.suppress(ValueError):
                 self.audit.append(str(user_id), "logout", "user", str(user_id), {"reason": reason})
@@ -101,17 +186,22 @@ class PasswordAuthenticator:
         self.session[state.AUTH_NOTICE] = notice
 
     def current_user(self) -> Any | None:
-        user_id = self.session.get(state.USER_ID)
+        user_id = self.session.get(state.USER_ID) or self._restore()
         if not user_id:
             return None
         now = self._clock()
         last = self.session.get(state.LAST_SEEN)
         if not isinstance(last, int | float) or now - float(last) > self.timeout_seconds:
-            minutes = self.timeout_seconds / 60
+            self._end(self._inactivity_notice(), "inactivity")
+            return None
+        session_id = self.session.get(state.SESSION_ID)
+        tokens = self.tokens
+        if session_id and tokens is not None and tokens.active_user(str(session_id)) != user_id:
+            # Signed out in another tab of the same browser: that sign-out was audited.
             self._end(
-                f"You were signed out after {minutes:g} minutes without activity. "
-                "Sign in again to continue.",
-                "inactivity",
+                "You were signed out (in another tab or window). Sign in again to continue.",
+                "revoked",
+                audit=False,
             )
             return None
         try:
@@ -126,17 +216,47 @@ class PasswordAuthenticator:
             )
             return None
         self.session[state.LAST_SEEN] = now
+        signed = self.session.get(state.TOKEN_SIGNED)
+        if session_id and (not isinstance(signed, int | float) or now - signed > self._refresh):
+            self._remember(str(user_id), str(session_id))  # the timeout counts from now
         return user
+
+    @property
+    def _refresh(self) -> float:
+        return min(REFRESH_SECONDS, self.timeout_seconds / 4)
 
     def sign_out(self) -> None:
         self._end("You are signed out.", "sign out")
 
 
 def get_authenticator() -> PasswordAuthenticator:
-    """The authenticator of this app (database passwords; see the contract for OIDC)."""
+    """The authenticator of this app (database passwords; see the contract for OIDC).
+
+    The cookie's tokens are signed with ``session_secret`` from Streamlit
+    secrets, else with a key generated once into the data folder.
+    """
     settings = resources.get_settings()
     services = resources.get_services(settings)
-    return PasswordAuthenticator(services.users, services.audit, settings.session_timeout_minutes)
+    data_dir = Path(settings.data_dir)
+    timeout_minutes = settings.session_timeout_minutes
+    tokens = None
+    try:
+        key = session_cookie.signing_key(data_dir, session_cookie.secret_from(st.secrets))
+        tokens = SessionTokens(key, data_dir / session_cookie.SESSIONS_DIR, timeout_minutes * 60)
+    except OSError:  # no key and a read-only data folder: sign-ins last one session
+        tokens = None
+    return PasswordAuthenticator(
+        services.users,
+        services.audit,
+        timeout_minutes,
+        tokens=tokens,
+        cookies=session_cookie.BrowserCookies(),
+    )
+
+
+def must_change_password(user: Any) -> bool:
+    """Whether ``user`` still has a generated password (and may open only the Account page)."""
+    return bool(getattr(user, "must_change_password", False))
 
 
 def require_role(page_key: str) -> Any:
@@ -144,6 +264,8 @@ def require_role(page_key: str) -> Any:
 
     Call first thing in every page script: reaching a page by URL, by
     ``switch_page`` or after editing session state still goes through here.
+    A user who must still change a generated password may open only the
+    Account page.
     """
     if page_key not in PAGE_ROLES:
         raise KeyError(f"unknown page {page_key!r}")
@@ -157,6 +279,13 @@ def require_role(page_key: str) -> Any:
         st.error(
             f"{title} is not available for your role ({user.role}). "
             "Use the menu to open a page you have access to."
+        )
+        st.stop()
+    if must_change_password(user) and page_key != PASSWORD_PAGE:
+        # The entrypoint redirects; a page reached any other way stops here.
+        st.warning(
+            "You are using a generated password: choose your own on the Account page "
+            "before you continue."
         )
         st.stop()
     return user

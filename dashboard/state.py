@@ -26,6 +26,12 @@ DASHBOARD_DIR = Path(__file__).resolve().parent
 USER_ID = "auth_user_id"
 LAST_SEEN = "auth_last_seen"
 AUTH_NOTICE = "auth_notice"
+SESSION_ID = "auth_session_id"  # the signed-in session the cookie's token names
+SESSION_TOKEN = "auth_session_token"  # the token the browser keeps in its cookie
+TOKEN_SIGNED = "auth_token_signed"  # epoch seconds the token was (re)signed
+REQUESTED_PAGE = "auth_requested_page"  # the page URL a signed-out visitor opened
+GO_HOME = "auth_go_home"  # after sign-in: the requested page is not for this role
+ACCOUNT_NOTICE = "acct_notice"  # a message for the Account page's next run
 SELECTED_CLIENT = "selected_client_id"
 VIEWED_CLIENT = "viewed_client_id"
 DRAFT_LIST = "draft_list_id"
@@ -34,6 +40,12 @@ DEFAULTS: dict[str, Any] = {
     USER_ID: None,
     LAST_SEEN: None,
     AUTH_NOTICE: None,
+    SESSION_ID: None,
+    SESSION_TOKEN: None,
+    TOKEN_SIGNED: None,
+    REQUESTED_PAGE: None,
+    GO_HOME: False,
+    ACCOUNT_NOTICE: None,
     SELECTED_CLIENT: None,
     VIEWED_CLIENT: None,
     DRAFT_LIST: None,

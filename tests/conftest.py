@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -146,6 +146,20 @@ def _pick_users(associates: pd.DataFrame, main_id: str, passwords: dict[str, str
     }
 
 
+def _settle_passwords(store: Any, users: dict[str, AppUser]) -> dict[str, AppUser]:
+    """Each user chooses their own password, as at a first sign-in.
+
+    Until then a user may open only the Account page; the tests of that are
+    the ones that create a user of their own.
+    """
+    settled: dict[str, AppUser] = {}
+    for key, user in users.items():
+        chosen = f"chosen-{user.user_id}-password"
+        store.users.change_password(user.user_id, user.password, chosen)
+        settled[key] = replace(user, password=chosen)
+    return settled
+
+
 @pytest.fixture(scope="session")
 def atelier_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AtelierEnv]:
     """A generated maison + fitted model + database with users, and env vars pointing there."""
@@ -172,7 +186,7 @@ def atelier_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AtelierEnv
         associates = dataset.associates.fillna({"store_id": ""})
         clients = dataset.clients
         main = _main_associate(clients, associates)["user_id"]
-        users = _pick_users(associates, str(main), passwords)
+        users = _settle_passwords(store, _pick_users(associates, str(main), passwords))
         lock_record, lock_pw = store.users.create_user(
             "lockme", "Lock Test", "associate", users["associate"].store_id,
             password="lockme-password-1", actor_id=SYSTEM_ACTOR,

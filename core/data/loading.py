@@ -11,9 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from core.data.buckets import is_partitioned, read_whole
-from core.data.reading import check_readable, read_csv_strict
+from core.data.reading import check_header_names, check_readable, read_csv_strict
 from core.data.schema import TABLE_ORDER
 from core.data.values import shorten
 from core.exceptions import DataValidationError, Problem
@@ -23,13 +24,20 @@ DEFAULT_MAX_FILE_MB = 512.0
 
 
 def read_table(path: Path, max_mb: float) -> tuple[pd.DataFrame | None, list[Problem]]:
-    """One table file (``.csv`` as text cells, Parquet, or a partitioned folder), or the problems that stop it being read."""
+    """One table file (``.csv`` as text cells, Parquet, or a partitioned folder), or the problems that stop it being read.
+
+    A header with an empty or repeated column name is one of them (see
+    :func:`core.data.reading.header_problems`), in either format.
+    """
     if path.is_dir():
         return read_whole(path, max_mb)
     try:
         if path.suffix == ".csv":
             return read_csv_strict(path, max_mb=max_mb), []
         check_readable(path, max_mb)
+        # Before pandas: it refuses a repeated name with an obscure error, and
+        # would keep an empty one.
+        check_header_names(pq.read_schema(path).names, path.name)
         df = pd.read_parquet(path)
     except DataValidationError as err:
         return None, err.problems

@@ -5,6 +5,13 @@ The dataset loader (:mod:`core.data.loading`) and the importers
 cell as text, nothing guessed, and a file that cannot be read whole is refused
 with a :class:`~core.exceptions.DataValidationError` whose problem names the
 file, and the row (and column) at fault where there is one.
+
+Every reader of a table (CSV here, Parquet in :mod:`core.data.loading`, frames
+in :mod:`core.data.validation`, the importers' sources) refuses a header with
+an empty, blank or repeated column name through :func:`header_problems`:
+pandas would otherwise rename a second ``email`` to ``email.1`` (or an empty
+name to ``Unnamed: 3``), and the column the repeat stands in for would be
+silently missing.
 """
 
 from __future__ import annotations
@@ -25,6 +32,81 @@ UTF8 = ("utf-8-sig",)
 """UTF-8, with or without the byte-order mark spreadsheets often write."""
 
 _SNIFF_BYTES = 8192
+
+
+def _and(items: Sequence[str]) -> str:
+    """``"4"``, ``"4 and 7"``, ``"2, 4 and 7"``."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def header_problems(
+    names: Sequence[object],
+    file: str,
+    *,
+    same_column: Callable[[str], str] | None = None,
+) -> list[Problem]:
+    """A problem per empty, blank or repeated column name of a header.
+
+    Parameters
+    ----------
+    names : sequence
+        The header's cells, as written (names are compared stripped).
+    file : str
+        The file to cite.
+    same_column : callable, optional
+        Maps a stripped name to the column it stands for, when several
+        spellings mean one column (an importer's aliases); two names that map
+        to the same column are a repeat. Default: the name itself.
+
+    Returns
+    -------
+    list of Problem
+        Empty when every column has a name of its own. Positions are 1-based
+        (column 1 is the first of the header).
+    """
+    problems: list[Problem] = []
+    columns: dict[str, list[tuple[int, str]]] = {}
+    for position, raw in enumerate(names, start=1):
+        written = "" if raw is None else str(raw)
+        name = written.strip()
+        if not name:
+            problems.append(
+                Problem(
+                    file,
+                    None,
+                    None,
+                    shorten(written) if written else None,
+                    f"a name for column {position} of the header (it has none; "
+                    "name it or remove the column)",
+                )
+            )
+            continue
+        column = same_column(name) if same_column is not None else name
+        columns.setdefault(column, []).append((position, name))
+    for column, found in columns.items():
+        if len(found) < 2:
+            continue
+        spellings = {name for _, name in found}
+        if len(spellings) == 1:
+            where = (
+                f"columns {_and([str(p) for p, _ in found])} of the header are "
+                f"{'both' if len(found) == 2 else 'all'} named "
+                f"'{found[0][1]}'; rename or remove the extra one"
+            )
+        else:
+            listed = _and([f"{p} '{name}'" for p, name in found])
+            where = f"columns {listed} of the header stand for the same column; remove one"
+        problems.append(Problem(file, None, column, None, f"one column '{column}' ({where})"))
+    return problems
+
+
+def check_header_names(
+    names: Sequence[object], file: str, *, same_column: Callable[[str], str] | None = None
+) -> None:
+    """Raise :class:`DataValidationError` when :func:`header_problems` finds any."""
+    problems = header_problems(names, file, same_column=same_column)
+    if problems:
+        raise DataValidationError(problems)
 
 
 def check_readable(path: Path, max_mb: float | None = None) -> None:
@@ -74,7 +156,9 @@ def read_csv_strict(
     max_mb : float, optional
         Refuse a larger file (before reading it); no limit when ``None``.
     check_header : callable, optional
-        Called with the header's cells (stripped) once the file is decoded,
+        Called with the header's cells (stripped) once the file is decoded
+        and its header found to name every column once (see
+        :func:`header_problems`),
         before any row is reported: a caller that needs certain columns
         raises its own :class:`~core.exceptions.DataValidationError` there,
         since a missing column says more than a malformed row.
@@ -89,8 +173,10 @@ def read_csv_strict(
     ------
     DataValidationError
         The file is missing, too large, empty, binary, not decodable, has a
-        row with more fields than the header (named by row), or is otherwise
-        not a readable CSV file; or ``check_header`` refused its header.
+        column without a name or a name twice in its header (named by
+        position), a row with more fields than the header (named by row), or
+        is otherwise not a readable CSV file; or ``check_header`` refused its
+        header.
     """
     path = Path(path)
     if not path.is_file():
@@ -110,6 +196,8 @@ def read_csv_strict(
             _refuse_malformed(path, encoding, exc, check_header)
         except (ValueError, OSError) as exc:
             _refuse(path, None, shorten(exc), "a readable CSV file")
+        # pandas has already renamed repeats (email.1) and blanks (Unnamed: 3).
+        check_header_names(_read_header(path, encoding), path.name)
         df.columns = [str(c).strip() for c in df.columns]
         if check_header is not None:
             check_header(list(df.columns))
@@ -144,12 +232,19 @@ def _refuse_malformed(
 ) -> NoReturn:
     """Name the first row longer than the header, else say the file is not readable CSV."""
     header, ragged = _scan_fields(path, encoding)
+    check_header_names(header, path.name)
     if check_header is not None:
         check_header([c.strip() for c in header])
     if ragged is not None:
         row, n = ragged
         _refuse(path, row, f"{n} fields", f"at most {len(header)} fields, as in the header")
     _refuse(path, None, shorten(exc), "a readable CSV file")
+
+
+def _read_header(path: Path, encoding: str) -> list[str]:
+    """The header's cells as written (a file pandas decoded with ``encoding``)."""
+    with path.open(encoding=encoding, newline="") as fh:
+        return next(csv.reader(fh), [])
 
 
 def _scan_fields(path: Path, encoding: str) -> tuple[list[str], tuple[int, int] | None]:

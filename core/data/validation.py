@@ -15,6 +15,7 @@ import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
 from core.data.coercion import expected_text, pre_parse
+from core.data.reading import header_problems
 from core.data.schema import TABLE_ORDER, TABLES, ColumnSpec, TableSpec
 from core.data.values import shorten
 from core.exceptions import Problem
@@ -193,6 +194,10 @@ def _validate_table(
     name: str, df: pd.DataFrame, file: str, parents: Mapping[str, pd.DataFrame]
 ) -> tuple[pd.DataFrame | None, list[Problem]]:
     spec = TABLES[name]
+    # A frame built in memory can repeat a name too (files are refused when read).
+    unnamed = header_problems(list(df.columns), file)
+    if unnamed:
+        return None, unnamed
     missing = [c for c in spec.required_columns if c not in df.columns]
     if missing:
         found = ", ".join(map(str, df.columns)) or "none"
@@ -249,6 +254,6 @@ def validate_frames(
         if df is not None:
             valid[name] = df
             parents[name] = df
-        elif all(k in raw[name].columns for k in TABLES[name].key):
+        elif raw[name].columns.is_unique and all(k in raw[name].columns for k in TABLES[name].key):
             parents[name] = raw[name]
     return valid, problems

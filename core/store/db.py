@@ -22,6 +22,8 @@ friends); never edit or reorder a released step.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +46,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
@@ -135,7 +138,16 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     try:
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        # WAL is a property of the file: set once, by whichever connection gets there
+        # first. Switching needs every other connection out of the way, so a
+        # connection opened while another one works skips it (init_db retries).
+        mode = cursor.execute("PRAGMA journal_mode").fetchone()
+        if mode is None or str(mode[0]).lower() != "wal":
+            try:
+                cursor.execute("PRAGMA journal_mode = WAL")
+            except sqlite3.OperationalError as err:
+                if "locked" not in str(err) and "busy" not in str(err):
+                    raise
         cursor.execute("PRAGMA synchronous = NORMAL")
     finally:
         cursor.close()
@@ -201,6 +213,9 @@ def current_version(engine: Engine) -> int:
         return int(conn.execute(select(func.max(schema_version.c.version))).scalar() or 0)
 
 
+_INIT_ATTEMPTS = 5
+
+
 def init_db(engine: Engine) -> int:
     """Create the schema or bring it up to date; safe to call at every start.
 
@@ -218,6 +233,20 @@ def init_db(engine: Engine) -> int:
     SchemaVersionError
         If the database was written by a newer Atelier than this one.
     """
+    for attempt in range(_INIT_ATTEMPTS):
+        try:
+            return _init_once(engine)
+        except OperationalError as err:
+            # Several processes starting on one SQLite file at once: the upgrade lock
+            # is taken in turn, and a loaded machine can outwait the busy timeout.
+            locked = "locked" in str(err) or "busy" in str(err)
+            if not locked or attempt == _INIT_ATTEMPTS - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _init_once(engine: Engine) -> int:
     with engine.begin() as conn:
         _lock_for_upgrade(conn)
         _version_metadata.create_all(conn, checkfirst=True)

@@ -7,6 +7,7 @@ import streamlit as st
 
 from dashboard import auth, resources, state
 from dashboard.widgets.cards import client_card_label
+from dashboard.widgets.limited_text import SEARCH_CHARS, limited_text
 from dashboard.widgets.text import safe
 
 RECENT_DAYS = 90
@@ -19,9 +20,10 @@ index = resources.get_client_index(dataset)
 stores = resources.store_names(dataset)
 
 st.title("Client lookup", anchor=False)
-query = st.text_input(
+query = limited_text(
     "Search clients",
     key="lookup_query",
+    limit=SEARCH_CHARS,
     placeholder="Name, email, phone or client id — typos and missing accents are fine",
 )
 

@@ -1,4 +1,4 @@
-"""Sign-in page: user id and password (shown to everyone signed out)."""
+"""Sign-in page: user id and password (shown to everyone signed out, at every page URL)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ from pathlib import Path
 
 import streamlit as st
 
+from core.app.access import can_open_page
 from core.app.bootstrap import is_demo
 from core.exceptions import AuthenticationError
 from dashboard import auth, resources, state
+from dashboard.widgets.limited_text import ID_CHARS, PASSWORD_CHARS, limited_text
 
 st.title("Atelier", anchor=False)
 st.write("Sign in to look up your clients.")
@@ -19,18 +21,27 @@ if notice:
 
 left, _ = st.columns([2, 3])
 with left, st.form("auth:form", clear_on_submit=False, border=True):
-    user_id = st.text_input("User id", key="auth:user_id", autocomplete="username")
-    password = st.text_input(
-        "Password", type="password", key="auth:password", autocomplete="current-password"
+    user_id = limited_text("User id", key="auth:user_id", limit=ID_CHARS, autocomplete="username")
+    password = limited_text(
+        "Password",
+        key="auth:password",
+        limit=PASSWORD_CHARS,
+        type="password",
+        autocomplete="current-password",
     )
     submitted = st.form_submit_button("Sign in", type="primary", width="stretch", key="auth:submit")
 
 if submitted:
     try:
-        auth.get_authenticator().sign_in(user_id, password)
+        user = auth.get_authenticator().sign_in(user_id, password)
     except AuthenticationError as err:
         st.error(str(err))
     else:
+        # The URL stays the page asked for, which then opens, if the role may open it.
+        requested = st.session_state.get(state.REQUESTED_PAGE)
+        st.session_state[state.GO_HOME] = bool(requested) and not can_open_page(
+            user.role, str(requested)
+        )
         st.rerun()
 
 if is_demo(Path(resources.get_settings().data_dir)):

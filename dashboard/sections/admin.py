@@ -25,6 +25,7 @@ from core.settings import Settings
 from core.store import AUDIT_ACTIONS
 from dashboard import resources, state
 from dashboard.sections.retrain import render_retrain_status, start_retrain
+from dashboard.widgets.limited_text import ID_CHARS, NAME_CHARS, limited_text
 from dashboard.widgets.text import plain, safe
 
 CHECK_KEY = "data:check_id"
@@ -243,8 +244,8 @@ def _render_create_user(
 ) -> None:
     with left, st.form("data:create_user", clear_on_submit=True):
         st.markdown("**Create a user**")
-        new_id = st.text_input("User id", key="data:new_id")
-        new_name = st.text_input("Name", key="data:new_name")
+        new_id = limited_text("User id", key="data:new_id", limit=ID_CHARS)
+        new_name = limited_text("Name", key="data:new_name", limit=NAME_CHARS)
         new_role = st.selectbox("Role", list(ROLES), key="data:new_role")
         new_store = st.selectbox(
             "Store", store_options, format_func=store_label, key="data:new_store"
@@ -314,10 +315,11 @@ def _audit_filters(services: Any, today: date) -> dict[str, Any]:
     actors = [ANY, "system", *sorted(u.user_id for u in services.users.list_users())]
     who = f1.selectbox("Actor", actors, key="data:audit_actor")
     action = f2.selectbox("Action", [ANY, *AUDIT_ACTIONS], key="data:audit_action")
-    target_type = f3.text_input(
-        "Target type", key="data:audit_target_type", placeholder="client, user, table…"
-    )
-    target_id = f4.text_input("Target id", key="data:audit_target_id")
+    target_type = limited_text(
+        "Target type", key="data:audit_target_type", limit=ID_CHARS, where=f3,
+        placeholder="client, user, table…",
+    )  # fmt: skip
+    target_id = limited_text("Target id", key="data:audit_target_id", limit=ID_CHARS, where=f4)
     period = st.date_input(
         "Dates", value=(today - timedelta(days=30), today), key="data:audit_dates", max_value=today
     )

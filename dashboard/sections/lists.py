@@ -20,6 +20,7 @@ from core.exceptions import AtelierError
 from core.store import ListConflictError
 from core.store.models import LIST_STATUSES
 from dashboard import state
+from dashboard.widgets.limited_text import SEARCH_CHARS, limited_text
 from dashboard.widgets.list_card import list_card_html
 from dashboard.widgets.text import plain, safe
 
@@ -85,9 +86,10 @@ def on_archive(svc: CurationService, list_id: int, version: int, user_id: str) -
 def render_filters(svc: CurationService, user: Any) -> pd.DataFrame:
     """Search, status and "whose" filters; returns the lists that match, newest first."""
     cols = st.columns([4, 3, 2], vertical_alignment="bottom")
-    query = cols[0].text_input(
-        "Search lists", key="lists:query", placeholder="Client, title or author"
-    )
+    query = limited_text(
+        "Search lists", key="lists:query", limit=SEARCH_CHARS, where=cols[0],
+        placeholder="Client, title or author",
+    )  # fmt: skip
     statuses = cols[1].multiselect(
         "Status",
         list(LIST_STATUSES),
@@ -134,7 +136,9 @@ def render_list_row(
 def _duplicate_panel(svc: CurationService, index: ClientIndex, user: Any, lid: int) -> None:
     """Find the client to copy list ``lid`` for, then duplicate it (a callback)."""
     st.markdown("Copy this list for another client; their rules and stock are re-checked.")
-    q = st.text_input("Find the client", key=f"lists:dup_q:{lid}", placeholder="Name or id")
+    q = limited_text(
+        "Find the client", key=f"lists:dup_q:{lid}", limit=SEARCH_CHARS, placeholder="Name or id"
+    )
     matches = index.search(q or "", limit=8, prefer_associate=user.user_id,
                            prefer_store=user.store_id) if q else None  # fmt: skip
     options = [] if matches is None else list(matches["client_id"])

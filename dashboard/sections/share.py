@@ -19,6 +19,7 @@ from core.exceptions import AtelierError, ConsentError
 from core.store import ListConflictError
 from dashboard.sections.curation import Section, remember, seen_record
 from dashboard.state import ClientPageContext
+from dashboard.widgets.limited_text import CONSENT_NOTE_CHARS, MESSAGE_CHARS, limited_text
 from dashboard.widgets.text import plain, safe
 
 CHANNEL_LABELS = {"pdf": "PDF lookbook", "message": "Message text"}
@@ -138,10 +139,11 @@ def render_share(sec: Section, ctx: ClientPageContext) -> None:
     warning = _contact_warning(sec, ctx)
     if warning:
         st.warning(f"{safe(warning, 300)} Consider waiting before sending more.")
-    st.text_area(
+    limited_text(
         "Personal message (shown to the client)",
         key=_k(sec, "message"),
-        max_chars=1000,
+        limit=MESSAGE_CHARS,
+        kind="area",
         height=90,
         placeholder="Optional: a few words from you. Leave empty for the standard greeting.",
     )
@@ -183,7 +185,10 @@ def render_consent_needed(sec: Section) -> None:
         "Sharing is blocked: this client has not agreed to be contacted. "
         "Ask the client; if they agree, record their consent below (it is audited)."
     )
-    st.text_input("How was consent given?", value="Given in store", key=_k(sec, "consent_note"))
+    limited_text(
+        "How was consent given?", value="Given in store", key=_k(sec, "consent_note"),
+        limit=CONSENT_NOTE_CHARS,
+    )  # fmt: skip
     st.button(
         "The client agrees to be contacted: record consent",
         key=_k(sec, "consent_go"),

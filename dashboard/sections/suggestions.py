@@ -31,6 +31,7 @@ from dashboard.sections.working_list import (
     render_messages,
 )
 from dashboard.state import ClientPageContext
+from dashboard.widgets.limited_text import CONSENT_NOTE_CHARS, limited_text
 from dashboard.widgets.list_card import status_line
 from dashboard.widgets.product_card import card_html, inject_css
 from dashboard.widgets.text import plain, safe
@@ -96,9 +97,9 @@ def _consent_banner(sec: cur.Section) -> None:
             f"client: new arrivals and {safe(store, 80)} bestsellers. Their history is not used.",
         )
         cols = st.columns([3, 2], vertical_alignment="bottom")
-        cols[0].text_input(
+        limited_text(
             "How was consent given?", value="Given in store", key=_k(cid, "consent_note"),
-            max_chars=300,
+            limit=CONSENT_NOTE_CHARS, where=cols[0],
         )  # fmt: skip
         if cols[1].button(
             "Record consent to personalise",

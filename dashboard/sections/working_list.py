@@ -26,6 +26,7 @@ from dashboard.sections.curation import (
     on_remove,
     on_tool,
 )
+from dashboard.widgets.limited_text import DETAIL_CHARS, NOTE_CHARS, limited_text
 from dashboard.widgets.product_card import card_html
 from dashboard.widgets.text import plain, safe
 
@@ -127,8 +128,8 @@ def _remove_form(sec: Section, row: pd.Series | dict[str, Any]) -> None:
     with st.form(keys.k("rm_form", pid), border=True, enter_to_submit=False):
         st.markdown(f"Remove **{safe(name, 80)}**?")
         st.selectbox("Reason", REMOVAL_REASONS, key=keys.k("why", pid))
-        st.text_input(
-            "Details (optional)", key=keys.k("why_text", pid), max_chars=500,
+        limited_text(
+            "Details (optional)", key=keys.k("why_text", pid), limit=DETAIL_CHARS,
             placeholder="e.g. prefers gold to silver",
         )  # fmt: skip
         category = plain(row.get("category"), 40)
@@ -153,11 +154,12 @@ def _note_form(sec: Section, row: pd.Series | dict[str, Any]) -> None:
     keys = sec.keys
     pid = str(row["product_id"])
     with st.form(keys.k("note_form", pid), border=True, enter_to_submit=False):
-        st.text_area(
+        limited_text(
             "Internal note (never shown to the client)",
             value=str(row.get("note") or ""),
             key=keys.k("note", pid),
-            max_chars=2000,
+            limit=NOTE_CHARS,
+            kind="area",
             height=90,
         )
         st.form_submit_button(
@@ -249,11 +251,12 @@ def _list_note_panel(sec: Section, rec: CuratedListRecord | None) -> None:
     """The internal note on the whole list."""
     keys = sec.keys
     with st.form(keys.k("note_form", "list"), border=True, enter_to_submit=False):
-        st.text_area(
+        limited_text(
             "Internal note on the whole list (never shown to the client)",
             value=rec.note if rec is not None else "",
             key=keys.k("note", "list"),
-            max_chars=2000,
+            limit=NOTE_CHARS,
+            kind="area",
             height=110,
         )
         st.form_submit_button(

@@ -79,6 +79,17 @@ label[data-baseweb="checkbox"] p, [data-testid="stRadio"] label p {{ font-size: 
 [data-testid="stExpander"] summary {{ min-height: {TOUCH_TARGET_PX}px; }}
 [data-testid="stSidebarNavLink"], [data-testid="stTopNavLink"] {{ min-height: {TOUCH_TARGET_PX}px; }}
 
+/* Scripts of the frame (the sign-in cookie, the paste guard): drawn, never seen, and
+   taking no room (their layout wrapper would add a gap to the page's flex column). */
+.st-key-atelier-scripts, .st-key-atelier-paste-guard,
+[data-testid="stLayoutWrapper"]:has(> .st-key-atelier-scripts),
+[data-testid="stLayoutWrapper"]:has(> .st-key-atelier-paste-guard) {{ display: none; }}
+/* What the paste guard says under a field when a paste went over its limit. */
+.atelier-limit-note {{
+  color: #8A1C1C; background: #FBEAEA; border: 1px solid #E8B4B4; border-radius: 8px;
+  padding: 0.4rem 0.75rem; margin-top: 0.25rem; font-size: 0.95rem;
+}}
+
 /* The big search box of the lookup page. */
 .st-key-lookup_query input {{ font-size: 1.25rem; min-height: 56px; }}
 

@@ -32,6 +32,17 @@ def sign_in(at: AppTest, user_id: str, password: str) -> AppTest:
     return at
 
 
+def change_password(at: AppTest, old: str, new: str) -> AppTest:
+    """Fill the Account page's form (the new password twice) and submit it."""
+    at.text_input(key="acct:old").input(old)
+    at.text_input(key="acct:new").input(new)
+    at.text_input(key="acct:again").input(new)
+    at.button(key="acct:submit").click()
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
 def test_signed_out_sees_sign_in_only(open_app):
     at = open_app()
     assert at.title[0].value == "Atelier"
@@ -111,13 +122,7 @@ def test_change_password(open_app, app_store):
         password="first-password-1",
         actor_id="system",
     )
-    at = open_app(user_id=record.user_id, page="account")
-    at.text_input(key="acct:old").input(old)
-    at.text_input(key="acct:new").input("second-password-2")
-    at.text_input(key="acct:again").input("second-password-2")
-    at.button(key="acct:submit").click()
-    at.run()
-    assert not at.exception
+    at = change_password(open_app(user_id=record.user_id, page="account"), old, "second-password-2")
     assert [e.value for e in at.success] == ["Your password is changed."]
     assert app_store.users.authenticate("pwchange", "second-password-2").user_id == "pwchange"
 
@@ -271,3 +276,68 @@ def test_model_cached_per_fingerprint_and_generation(tmp_path, atelier_env):
     stores = data / "stores.csv"
     stores.write_text(stores.read_text(encoding="utf-8"), encoding="utf-8")
     assert resources.get_dataset(settings) is not dataset
+
+
+def _generated_password_user(app_store, user_id: str, role: str = "associate"):
+    record, password = app_store.users.create_user(
+        user_id, "Gen Erated", role, "par", actor_id="system"
+    )
+    assert record.must_change_password
+    return record, password
+
+
+@pytest.mark.security
+def test_generated_password_leads_to_account_and_nowhere_else(open_app, app_store):
+    record, password = _generated_password_user(app_store, "forced1")
+    at = open_app(user_id=record.user_id)  # the start page (lookup) redirects
+    assert at.title[0].value == "Account"
+    assert "generated password" in texts(at)
+    for page in ("lookup", "client", "lists"):
+        at.switch_page(str(state.DASHBOARD_DIR / "app_pages" / f"{page}.py"))
+        at.run()
+        assert not at.exception
+        assert at.title[0].value == "Account", page
+        assert not _has_key(at, "lookup_query")
+    # (A browser's URL follows the redirect; AppTest keeps asking for the last page.)
+    at.switch_page(str(state.DASHBOARD_DIR / "app_pages" / "account.py"))
+    at.run()
+    change_password(at, password, "my-own-password-1")
+    assert [e.value for e in at.success] == ["Your password is changed."]
+    at.switch_page(str(state.DASHBOARD_DIR / "app_pages" / "lookup.py"))
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "Client lookup"
+
+
+@pytest.mark.security
+def test_generated_password_page_run_directly_is_stopped(app_store, sign_in_for_test):
+    record, _ = _generated_password_user(app_store, "forced2")
+    at = AppTest.from_file(str(state.DASHBOARD_DIR / "app_pages" / "lookup.py"))
+    sign_in_for_test(at.session_state, record.user_id)
+    at.run()
+    assert not at.exception
+    assert "choose your own on the Account page" in at.warning[0].value
+    assert not _has_key(at, "lookup_query")
+
+
+@pytest.mark.security
+def test_sign_in_with_generated_password_opens_account(open_app, app_store):
+    record, password = _generated_password_user(app_store, "forced3", role="manager")
+    at = sign_in(open_app(), record.user_id, password)
+    assert at.session_state[state.USER_ID] == record.user_id
+    assert at.title[0].value == "Account"
+
+
+@pytest.mark.security
+def test_sign_in_keeps_a_signed_token_for_the_cookie(open_app, atelier_env):
+    user = atelier_env.users["stylist"]
+    at = sign_in(open_app(), user.user_id, user.password)
+    token = at.session_state[state.SESSION_TOKEN]
+    assert token and user.password not in token
+    assert at.session_state[state.SESSION_ID]
+    at.switch_page(str(state.DASHBOARD_DIR / "app_pages" / "account.py"))
+    at.run()
+    at.button(key="acct:sign_out").click()
+    at.run()
+    assert not at.exception
+    assert at.session_state[state.SESSION_TOKEN] is None

@@ -49,7 +49,10 @@ def isolated(atelier_env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     store = Store.open(url=url)
     for key in ("associate", "manager", "admin"):
         u = atelier_env.users[key]
-        store.users.create_user(u.user_id, u.name, u.role, u.store_id, actor_id=SYSTEM_ACTOR)
+        _, generated = store.users.create_user(
+            u.user_id, u.name, u.role, u.store_id, actor_id=SYSTEM_ACTOR
+        )
+        store.users.change_password(u.user_id, generated, u.password)  # as at a first sign-in
     model_dir = tmp_path / "model"
     monkeypatch.setenv("ATELIER_DATABASE_URL", url)
     monkeypatch.setenv("ATELIER_MODEL_DIR", str(model_dir))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -200,3 +201,37 @@ def test_too_large_and_unknown_table(data_dir: Path):
         check_upload(data_dir / "nowhere", "products", "products.csv", b"a\n1\n", MAX_MB)
     assert _state(data_dir) == before
     assert (data_dir / STAGING_DIR).is_dir()
+
+
+@pytest.mark.reliability
+@pytest.mark.parametrize(
+    ("to", "match"),
+    [
+        ("email", r"one column 'email' \(columns (\d+) and (\d+) of the header are both named"),
+        ("", r"a name for column (\d+) of the header"),
+        ("  ", r"a name for column (\d+) of the header"),
+    ],
+    ids=["phone-renamed-email", "empty", "blank"],
+)
+def test_upload_with_a_repeated_or_empty_header_is_refused(data_dir: Path, to: str, match: str):
+    # The phone column renamed to a second email: applying it would lose every phone number.
+    before = _state(data_dir)
+    clients = _csv(data_dir, "clients")
+    header = [to if c == "phone" else c for c in clients.columns]
+    content = (",".join(header) + "\n").encode() + _bytes(clients).split(b"\n", 1)[1]
+    check = check_upload(data_dir, "clients", "clients_march.csv", content, MAX_MB)
+    assert not check.ok
+    assert len(check.problems) == 1
+    problem = check.problems.iloc[0]
+    assert problem["file"] == "clients_march.csv"
+    assert pd.isna(problem["row"])
+    found = re.search(match, problem["expected"])
+    assert found, problem["expected"]
+    assert int(found.groups()[-1]) == list(clients.columns).index("phone") + 1
+    if to.strip():
+        assert problem["column"] == "email"
+        assert int(found.group(1)) == list(clients.columns).index("email") + 1
+    assert not check.staged_file.exists()
+    with pytest.raises(ValueError, match="not applied"):
+        apply_upload(check)
+    assert _state(data_dir) == before

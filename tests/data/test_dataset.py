@@ -436,6 +436,33 @@ def _latin1_products(folder: Path) -> None:
     (folder / "products.csv").write_bytes(text.encode("latin-1"))
 
 
+def _rename_header(name: str, column: str, to: str) -> Callable[[Path], None]:
+    """Rewrite the header of ``name``.csv with ``column`` renamed ``to`` (rows untouched)."""
+
+    def change(folder: Path) -> None:
+        path = folder / f"{name}.csv"
+        header, rest = path.read_text(encoding="utf-8").split("\n", 1)
+        cells = [to if cell == column else cell for cell in header.split(",")]
+        path.write_text(",".join(cells) + "\n" + rest, encoding="utf-8")
+
+    return change
+
+
+def _clients_parquet(names: list[str]) -> Callable[[Path], None]:
+    """Replace clients.csv with a Parquet file whose columns are ``names`` (repeats allowed)."""
+
+    def change(folder: Path) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        clients = pd.read_csv(folder / "clients.csv", dtype=str, keep_default_na=False)
+        arrays = [pa.array(clients[n] if n in clients else [""] * len(clients)) for n in names]
+        (folder / "clients.csv").unlink()
+        pq.write_table(pa.Table.from_arrays(arrays, names=names), folder / "clients.parquet")
+
+    return change
+
+
 JUNK = bytes(range(256)) * 8 + b"\x89PNG\r\n\x1a\n\x00\x00"
 
 BAD_FILES = [
@@ -473,6 +500,45 @@ BAD_FILES = [
         _remove("events.csv"),
         r"events\.csv; expected a file named events\.csv or events\.parquet",
         id="missing-table",
+    ),
+    # A repeated or empty column name: pandas would rename it (first_name.1, Unnamed: 3)
+    # and the column it replaced (last_name) would be lost without a word.
+    pytest.param(
+        _rename_header("clients", "last_name", "first_name"),
+        r"clients\.csv, column 'first_name'; expected one column 'first_name' \(columns 2 "
+        r"and 3 of the header are both named 'first_name'; rename or remove the extra one\)",
+        id="duplicate-header",
+        marks=pytest.mark.reliability,
+    ),
+    pytest.param(
+        _rename_header("clients", "last_name", " first_name "),
+        r"clients\.csv, column 'first_name'; expected one column 'first_name' \(columns 2 and 3",
+        id="duplicate-header-after-strip",
+        marks=pytest.mark.reliability,
+    ),
+    pytest.param(
+        _rename_header("clients", "last_name", ""),
+        r"clients\.csv; expected a name for column 3 of the header \(it has none",
+        id="empty-header",
+        marks=pytest.mark.reliability,
+    ),
+    pytest.param(
+        _rename_header("clients", "last_name", "   "),
+        r"clients\.csv: got '   '; expected a name for column 3 of the header",
+        id="blank-header",
+        marks=pytest.mark.reliability,
+    ),
+    pytest.param(
+        _clients_parquet(["client_id", "email", "email", "home_store_id"]),
+        r"clients\.parquet, column 'email'; expected one column 'email' \(columns 2 and 3",
+        id="duplicate-header-parquet",
+        marks=pytest.mark.reliability,
+    ),
+    pytest.param(
+        _clients_parquet(["client_id", "first_name", "", "home_store_id"]),
+        r"clients\.parquet; expected a name for column 3 of the header",
+        id="empty-header-parquet",
+        marks=pytest.mark.reliability,
     ),
 ]
 
@@ -666,3 +732,18 @@ def test_unknown_id_names_the_id(tmp_path: Path) -> None:
         ds.client_ids.to_internal(["C1", "x", "y"])
     assert ds.client("C2")["last_name"] == "Roe"
     assert ds.product("P3")["name"] == "Cashmere coat"
+
+
+@pytest.mark.reliability
+def test_frames_with_a_repeated_or_empty_column_name_are_refused() -> None:
+    products = pd.DataFrame({"product_id": ["P1"], "name": ["Tote"], "category": ["bags"]})
+    events = pd.DataFrame(
+        {"client_id": ["c1"], "product_id": ["P1"], "event_type": ["view"],
+         "timestamp": ["2026-01-01"], "x": ["1"]}
+    )  # fmt: skip
+    repeated = products.set_axis(["product_id", "name", "name"], axis=1)
+    with pytest.raises(DataValidationError, match=r"products, column 'name'; expected one column"):
+        Dataset.from_frames(repeated, events)
+    unnamed = events.set_axis(["client_id", "product_id", "event_type", "timestamp", " "], axis=1)
+    with pytest.raises(DataValidationError, match=r"events: got ' '; expected a name for column 5"):
+        Dataset.from_frames(products, unnamed)

@@ -218,7 +218,8 @@ def test_clients_from_customer_ids(source: Path, tmp_path: Path) -> None:
     assert (clients["first_name"] == "Customer").all()
     assert (clients["last_name"] == clients.index).all()
     assert set(clients["email"]) == {""} and set(clients["phone"]) == {""}
-    assert clients["consent_personalization"].all()
+    # Transactions record no consent: none is assumed (see test_consent_only_when_assumed).
+    assert not clients["consent_personalization"].any()
     assert not clients["consent_contact"].any()
     assert clients.loc["17850", "created_at"] == pd.Timestamp("2010-12-01 08:26")
 
@@ -298,6 +299,26 @@ MALFORMED = [
         id="empty",
     ),
     pytest.param(
+        lambda p: write_source(p, header=[*HEADER[:6], "Country", "Country"]),
+        r"online_retail\.csv, column 'Country'; expected one column 'Country' \(columns 7 "
+        r"and 8 of the header are both named 'Country'",
+        id="duplicate-header",
+        marks=pytest.mark.reliability,
+    ),
+    pytest.param(
+        lambda p: write_source(p, [[*line, "x"] for line in LINES], header=[*HEADER, "Invoice"]),
+        r"online_retail\.csv, column 'InvoiceNo'; expected one column 'InvoiceNo' \(columns "
+        r"1 'InvoiceNo' and 9 'Invoice' of the header stand for the same column",
+        id="two-spellings-of-one-column",
+        marks=pytest.mark.reliability,
+    ),
+    pytest.param(
+        lambda p: write_source(p, header=[*HEADER[:6], "", "Country"]),
+        r"online_retail\.csv; expected a name for column 7 of the header",
+        id="empty-header",
+        marks=pytest.mark.reliability,
+    ),
+    pytest.param(
         lambda p: p.write_text("This is not a CSV file.\nJust prose, nothing more.\n"),
         r"online_retail\.csv, column 'InvoiceNo'; expected a column named 'InvoiceNo'",
         id="prose",
@@ -368,3 +389,15 @@ def test_same_input_same_output(source: Path, tmp_path: Path) -> None:
     import_online_retail(source, tmp_path / "a")
     import_online_retail(source, tmp_path / "b")
     assert load_dataset(tmp_path / "a").fingerprint == load_dataset(tmp_path / "b").fingerprint
+
+
+@pytest.mark.security
+def test_consent_only_when_assumed(source: Path, tmp_path: Path) -> None:
+    # A real house's transactions record no consent: none is given unless the import says so.
+    import_online_retail(source, tmp_path / "default")
+    default = load_dataset(tmp_path / "default").clients
+    assert not default["consent_personalization"].any()
+    import_online_retail(source, tmp_path / "assumed", assume_consent=True)
+    assumed = load_dataset(tmp_path / "assumed").clients
+    assert assumed["consent_personalization"].all()
+    assert not assumed["consent_contact"].any()  # contact consent is never assumed

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from core.data.reading import read_csv_strict
+from core.data.reading import header_problems, read_csv_strict
 from core.exceptions import DataValidationError, Problem
 
 
@@ -64,3 +64,42 @@ def test_header_check_comes_before_a_ragged_row(tmp_path: Path) -> None:
     with pytest.raises(DataValidationError, match=r"column 'c'"):
         read_csv_strict(_write(tmp_path, b"a,b\n1,2\n"), check_header=need_c)
     assert len(read_csv_strict(_write(tmp_path, b"a,c\n1,2\n"), check_header=need_c)) == 1
+
+
+@pytest.mark.reliability
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        (
+            b"id,email,email\n1,a@b,0612\n",
+            r"t\.csv, column 'email'; expected one column 'email' "
+            r"\(columns 2 and 3 of the header are both named 'email'",
+        ),
+        (b"id,email, email ,email\n1,a,b,c\n", r"columns 2, 3 and 4 of the header are all named"),
+        (b"id,,name\n1,2,3\n", r"t\.csv; expected a name for column 2 of the header"),
+        (b"id,name,\n1,2,3\n", r"t\.csv; expected a name for column 3 of the header"),
+        (b"id,\t,name\n1,2,3\n", r"t\.csv: got '\\t'; expected a name for column 2"),
+        (b"id,email,email\n1,2,3,4\n", r"columns 2 and 3 of the header are both named"),
+    ],
+    ids=["repeat", "repeat-thrice-stripped", "empty", "trailing-comma", "blank", "and-ragged"],
+)
+def test_header_needs_one_name_per_column(tmp_path: Path, content: bytes, match: str) -> None:
+    seen: list[list[str]] = []
+    with pytest.raises(DataValidationError, match=match):
+        read_csv_strict(_write(tmp_path, content), check_header=seen.append)
+    assert seen == []  # refused before the caller's own header check
+
+
+@pytest.mark.reliability
+def test_header_problems_name_each_problem() -> None:
+    problems = header_problems(["a", "", "b", "a", " ", "b"], "f.csv")
+    assert [(p.column, p.value) for p in problems] == [(None, None), (None, " "), ("a", None),
+                                                        ("b", None)]  # fmt: skip
+    assert "columns 1 and 4" in problems[2].expected
+    assert "columns 3 and 6" in problems[3].expected
+    assert header_problems(["a", "b"], "f.csv") == []
+    aliases = header_problems(["Invoice", "InvoiceNo"], "f.csv", same_column=lambda n: "InvoiceNo")
+    assert aliases[0].column == "InvoiceNo"
+    assert "columns 1 'Invoice' and 2 'InvoiceNo' of the header stand for the same" in (
+        aliases[0].expected
+    )

@@ -7,7 +7,9 @@
 - ``atelier_server`` starts ``streamlit run dashboard/app.py`` on a free port with its
   own generated demo maison and database, waits for ``/_stcore/health`` and stops that
   one process at the end. The demo users it creates on first start are read back from
-  what it printed to its terminal.
+  what it printed to its terminal; each then chooses their own password (through the
+  store, as they would on the Account page at first sign-in), since a generated password
+  opens only the Account page. ``Server.new_user`` makes a user who has not yet.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -86,12 +88,44 @@ class Server:
     client_name: str
     typo_query: str
     associate_id: str
+    database_url: str = ""
+    chosen: dict[str, str] = field(default_factory=dict)  # user id -> password they chose
 
     def output(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
-    def credentials(self, timeout: float = 180.0) -> dict[str, tuple[str, str]]:
-        """role -> (user id, password) as printed in the terminal on first start."""
+    def _store(self):
+        from core.store import Store
+
+        return Store.open(url=self.database_url)
+
+    def _settled(self, user_id: str, printed: str) -> str:
+        """The password ``user_id`` uses: their own, chosen once in place of the printed one."""
+        if user_id not in self.chosen:
+            store = self._store()
+            try:
+                chosen = f"own-{user_id}-password"
+                store.users.change_password(user_id, printed, chosen)
+            finally:
+                store.close()
+            self.chosen[user_id] = chosen
+        return self.chosen[user_id]
+
+    def new_user(self, user_id: str, role: str = "associate") -> str:
+        """Create a user with a generated password (not yet changed); returns that password."""
+        store = self._store()
+        try:
+            from core.store import SYSTEM_ACTOR
+
+            _, password = store.users.create_user(
+                user_id, f"Test {role.title()}", role, None, actor_id=SYSTEM_ACTOR
+            )
+        finally:
+            store.close()
+        return password
+
+    def printed_credentials(self, timeout: float = 180.0) -> dict[str, tuple[str, str]]:
+        """role -> (user id, generated password) as printed in the terminal on first start."""
         deadline = time.monotonic() + timeout
         pattern = re.compile(r"^\s+(associate|stylist|manager|admin)\s+(\S+)\s+(\S+)\s+\(", re.M)
         while time.monotonic() < deadline:
@@ -103,11 +137,16 @@ class Server:
             time.sleep(0.25)
         raise AssertionError("the app did not print demo sign-ins:\n" + self.output()[-3000:])
 
+    def credentials(self, timeout: float = 180.0) -> dict[str, tuple[str, str]]:
+        """role -> (user id, password): the printed demo users, with their own passwords."""
+        printed = self.printed_credentials(timeout)
+        return {role: (uid, self._settled(uid, pw)) for role, (uid, pw) in printed.items()}
+
     def credential_of(self, user_id: str) -> str:
         pattern = re.compile(rf"^\s+\w+\s+{re.escape(user_id)}\s+(\S+)\s", re.M)
         match = pattern.search(self.output())
         assert match, f"no printed password for {user_id}"
-        return match.group(1)
+        return self._settled(user_id, match.group(1))
 
 
 def _typo(name: str) -> str:
@@ -155,10 +194,11 @@ def atelier_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]
     client_id, client_name, query, associate_id = _make_demo_maison(data_dir)
     port = free_port()
     log = root / "streamlit.log"
+    database_url = f"sqlite:///{(root / 'atelier.db').as_posix()}"
     env = {
         **os.environ,
         "ATELIER_DATA_DIR": str(data_dir),
-        "ATELIER_DATABASE_URL": f"sqlite:///{(root / 'atelier.db').as_posix()}",
+        "ATELIER_DATABASE_URL": database_url,
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("ATELIER_MODEL_DIR", None)
@@ -186,7 +226,7 @@ def atelier_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]
             if time.monotonic() > deadline:
                 raise AssertionError("streamlit did not answer /_stcore/health in time")
             time.sleep(0.3)
-        yield Server(url, data_dir, log, client_id, client_name, query, associate_id)
+        yield Server(url, data_dir, log, client_id, client_name, query, associate_id, database_url)
     finally:
         process.terminate()
         try:

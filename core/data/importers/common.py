@@ -152,13 +152,17 @@ def tiers_by_spend(spend: pd.Series) -> pd.Series:
     return tiers
 
 
-def derive_clients(lines: pd.DataFrame, home_store: pd.Series) -> pd.DataFrame:
+def derive_clients(
+    lines: pd.DataFrame, home_store: pd.Series, *, assume_consent: bool = False
+) -> pd.DataFrame:
     """One client per ``client_id`` of the lines, as contract text.
 
     Names are neutral ("Customer" and the id), there is no e-mail or phone;
     the tier follows the net spend (purchases minus returns, see
-    :func:`tiers_by_spend`); consent to personalisation is given, to contact
-    not; ``created_at`` is the first line's time.
+    :func:`tiers_by_spend`); ``created_at`` is the first line's time.
+    Transactions say nothing about consent, so no client consents to
+    personalisation unless ``assume_consent`` says the house collected it for
+    every one of them; consent to contact is never assumed.
 
     Parameters
     ----------
@@ -166,6 +170,9 @@ def derive_clients(lines: pd.DataFrame, home_store: pd.Series) -> pd.DataFrame:
         Cleaned lines (see the module docstring).
     home_store : Series
         Each client's home store id, indexed by client id.
+    assume_consent : bool
+        Mark every client as consenting to personalisation (default: none
+        does, and each gets generic suggestions until consent is recorded).
 
     Returns
     -------
@@ -183,7 +190,7 @@ def derive_clients(lines: pd.DataFrame, home_store: pd.Series) -> pd.DataFrame:
             "last_name": client_ids,
             "home_store_id": home_store.reindex(spend.index).to_numpy(),
             "tier": tiers_by_spend(spend).to_numpy(),
-            "consent_personalization": bool_text(True),
+            "consent_personalization": bool_text(assume_consent),
             "consent_contact": bool_text(False),
             "created_at": timestamp_text(created).to_numpy(),
         }

@@ -32,8 +32,10 @@ Country (the layout of the UCI release; "Online Retail II" spellings such as
 ``clients``
     One per CustomerID: neutral names ("Customer" + the id), no email or
     phone, home store their most frequent country, tier by net spend
-    (:data:`TIER_QUANTILES`), consent to personalisation but not to contact,
-    ``created_at`` their first invoice.
+    (:data:`TIER_QUANTILES`), no consent to contact, and consent to
+    personalisation only when the import is told the house has it
+    (``assume_consent``, ``--assume-consent``), ``created_at`` their first
+    invoice.
 ``associates``
     Empty (header only): the data names no staff.
 
@@ -120,7 +122,11 @@ __all__ = [
 
 
 def online_retail_tables(
-    source: pd.DataFrame, *, min_events_per_client: int = 1, file: str = "online_retail.csv"
+    source: pd.DataFrame,
+    *,
+    min_events_per_client: int = 1,
+    file: str = "online_retail.csv",
+    assume_consent: bool = False,
 ) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
     """Map Online Retail lines to the six contract tables, in memory.
 
@@ -132,6 +138,9 @@ def online_retail_tables(
         Drop clients with fewer events (purchases and returns), with their events.
     file : str
         The file name to cite in problems.
+    assume_consent : bool
+        Mark every client as consenting to personalisation; by default none
+        does (transactions do not record consent).
 
     Returns
     -------
@@ -168,7 +177,7 @@ def online_retail_tables(
         products=products,
         stores=stores,
         stock=derive_stock(products["product_id"]),
-        clients=derive_clients(kept, home_country.map(store_of)),
+        clients=derive_clients(kept, home_country.map(store_of), assume_consent=assume_consent),
         events=events,
     )
     counts |= {
@@ -185,6 +194,7 @@ def import_online_retail(
     *,
     min_events_per_client: int = 1,
     overwrite: bool = False,
+    assume_consent: bool = False,
 ) -> dict[str, int]:
     """Import an Online Retail CSV into a folder of contract tables.
 
@@ -200,6 +210,11 @@ def import_online_retail(
         Drop clients with fewer events, with their events.
     overwrite : bool
         Replace the tables of a non-empty ``out_dir``.
+    assume_consent : bool
+        Mark every imported client as consenting to personalisation. Only
+        when the house holds that consent for all of them: by default none
+        does, and each gets generic suggestions until an associate records
+        their consent.
 
     Returns
     -------
@@ -220,7 +235,10 @@ def import_online_retail(
     check_out_dir(Path(out_dir), overwrite=overwrite)  # fail before the work
     source = read_online_retail(path)
     tables, counts = online_retail_tables(
-        source, min_events_per_client=min_events_per_client, file=path.name
+        source,
+        min_events_per_client=min_events_per_client,
+        file=path.name,
+        assume_consent=assume_consent,
     )
     write_contract_folder(tables, Path(out_dir), overwrite=overwrite)
     return counts

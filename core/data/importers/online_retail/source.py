@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core.data.reading import read_csv_strict
+from core.data.reading import check_header_names, read_csv_strict
 from core.data.schema import MAX_PRICE, MAX_QUANTITY
 from core.exceptions import DataValidationError, Problem
 
@@ -184,11 +184,14 @@ def read_online_retail(csv_path: str | Path) -> pd.DataFrame:
     Raises
     ------
     DataValidationError
-        The file is missing, empty, binary, not a well-formed CSV or lacks a column.
+        The file is missing, empty, binary, not a well-formed CSV, lacks a
+        column, or names a column twice (in any of its spellings) or not at all.
     """
     path = Path(csv_path)
 
     def check_header(header: list[str]) -> None:
+        # "Invoice" and "InvoiceNo" are one column: both in a header is a repeat.
+        check_header_names(header, path.name, same_column=_source_name)
         _check_columns([_source_name(c) for c in header], path.name)
 
     df = read_csv_strict(path, encodings=SOURCE_ENCODINGS, check_header=check_header)
