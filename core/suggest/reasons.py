@@ -72,6 +72,10 @@ _ISOLATE_CLOSE = "\u2069"  # PDI
 BIDI_CONTROLS = frozenset(
     "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
 )
+#: What :func:`client_text` removes: bidi controls, C0/C1 controls but tab and newline, surrogates.
+_NOT_CLIENT_TEXT = re.compile(
+    "[" + "".join(sorted(BIDI_CONTROLS)) + "\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]"
+)
 _ATTRIBUTE_FACETS = ("designer", "category", "material", "color", "tag", "collection", "word")
 _PREFERENCE_COLUMNS = {
     "designer": "pref_designers",
@@ -133,14 +137,7 @@ def client_text(text: Any) -> str:
     >>> client_text("\u202eevil\u202c tote\r\n")
     'evil tote\n'
     """
-    if text is None:
-        return ""
-    return "".join(
-        ch
-        for ch in str(text)
-        if ch in "\n\t"
-        or (ch not in BIDI_CONTROLS and unicodedata.category(ch) not in ("Cc", "Cs"))
-    )
+    return "" if text is None else _NOT_CLIENT_TEXT.sub("", str(text))
 
 
 @dataclass(frozen=True)

@@ -206,7 +206,8 @@ def weekly_figure(
                 name=label,
                 showlegend=c in marked or not marked,
                 line={"color": color, "width": width},
-                hovertemplate=f"{name}<br>week of %{{x|%d %b %Y}}: %{{y:.0f}}<extra></extra>",
+                meta=name,  # the name stays data: "%{...}" in it is never filled in
+                hovertemplate="%{meta}<br>week of %{x|%d %b %Y}: %{y:.0f}<extra></extra>",
             )
         )
     fig.update_xaxes(fixedrange=True, gridcolor=SAND)

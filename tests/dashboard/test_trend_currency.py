@@ -97,7 +97,7 @@ def _drill_down_app(currencies: list[str]) -> AppTest:
     def script(currencies: list[str]) -> None:
         from core.app.trend_view import build_trend_view
         from dashboard.sections import trends
-        from tests.app.test_trend_currency import analyzer
+        from tests.dashboard.test_trend_currency import analyzer
 
         ta = analyzer(currencies)
         view = build_trend_view(ta)
