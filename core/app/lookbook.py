@@ -1,4 +1,4 @@
-"""The client-facing lookbook: plain data, a PDF and a message text.
+"""The client-facing lookbook: plain data and a message text (the PDF: :mod:`.lookbook_pdf`).
 
 A lookbook is what a client receives when an associate shares a curated list.
 It carries client wording only: no scores, no internal notes, no sensitive
@@ -6,26 +6,25 @@ product unless the associate added it by hand, and no reason that reveals
 what the client did not volunteer (browsing, zooms, email opens).
 
 Every text field is treated as literal text: HTML, Markdown, emoji and
-right-to-left script come out as typed (the PDF has no markup mode on, the
-message is plain text). The PDF embeds a Unicode TrueType font (DejaVu from
-the system when present); glyphs the font lacks are replaced rather than
-crashing, and long words are broken across lines.
+right-to-left script come out as typed (the message is plain text), after the
+one cleaning of client-facing text, :func:`core.suggest.reasons.client_text`
+(no bidirectional or other control characters), which the lookbook's fields
+and its message go through here, and its PDF in :mod:`core.app.lookbook_pdf`.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from core.data.schema import COLS
 from core.data.values import is_true
+from core.suggest.reasons import client_text
 
 #: Columns of ``items`` that :func:`build_lookbook` reads (all optional but ``product_id``).
 LOOKBOOK_COLUMNS: tuple[str, ...] = (
@@ -72,51 +71,6 @@ CURRENCY_SYMBOLS: Mapping[str, str] = {
     "CNY": "¥",
     "CHF": "CHF ",
 }
-
-#: Swatch colours for the usual colour names (anything else gets a neutral sand).
-COLOR_RGB: Mapping[str, tuple[int, int, int]] = {
-    "black": (28, 26, 24),
-    "white": (246, 244, 240),
-    "ivory": (240, 234, 218),
-    "cream": (238, 228, 206),
-    "beige": (217, 200, 173),
-    "camel": (193, 154, 107),
-    "tan": (196, 160, 120),
-    "cognac": (140, 82, 45),
-    "brown": (110, 76, 52),
-    "chocolate": (82, 52, 36),
-    "taupe": (150, 134, 118),
-    "grey": (140, 140, 140),
-    "gray": (140, 140, 140),
-    "charcoal": (64, 64, 66),
-    "navy": (31, 42, 68),
-    "blue": (52, 86, 150),
-    "sky": (150, 190, 225),
-    "green": (58, 110, 76),
-    "olive": (110, 112, 60),
-    "khaki": (160, 150, 100),
-    "red": (170, 32, 40),
-    "burgundy": (110, 24, 40),
-    "pink": (230, 170, 180),
-    "blush": (236, 196, 190),
-    "purple": (100, 60, 120),
-    "lilac": (190, 170, 210),
-    "yellow": (226, 190, 70),
-    "orange": (220, 120, 50),
-    "gold": (201, 164, 80),
-    "silver": (192, 192, 196),
-    "multicolor": (170, 140, 160),
-}
-_DEFAULT_RGB = (221, 213, 200)
-
-_FONT_DIRS: tuple[Path, ...] = (
-    Path("/usr/share/fonts/truetype/dejavu"),
-    Path("/usr/share/fonts/dejavu"),
-    Path("/usr/share/fonts/TTF"),
-    Path("/usr/local/share/fonts"),
-    Path("/Library/Fonts"),
-    Path("C:/Windows/Fonts"),
-)
 
 
 @dataclass(frozen=True)
@@ -183,7 +137,7 @@ class Lookbook:
 
 # ----------------------------------------------------------------- helpers
 def _text(value: Any) -> str:
-    """A cell as text ('' for missing), without control characters but newlines."""
+    """A cell as client text ('' for missing): :func:`~core.suggest.reasons.client_text`."""
     if value is None:
         return ""
     try:
@@ -191,10 +145,7 @@ def _text(value: Any) -> str:
             return ""
     except (TypeError, ValueError):
         pass
-    text = str(value)
-    return "".join(
-        ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs")
-    )
+    return client_text(value)
 
 
 def _truthy(value: Any) -> bool:
@@ -223,14 +174,6 @@ def format_price(price: Any, currency: Any = "EUR") -> str:
 def is_client_safe(text: str) -> bool:
     """Whether a reason can be shown to the client (no hidden signals, no scores)."""
     return not _FORBIDDEN_RE.search(text) and not _DECIMAL_RE.search(text)
-
-
-def color_rgb(color: str) -> tuple[int, int, int]:
-    """The swatch colour of a colour name (first known word wins; sand otherwise)."""
-    for word in re.split(r"[\s/_-]+", (color or "").lower()):
-        if word in COLOR_RGB:
-            return COLOR_RGB[word]
-    return _DEFAULT_RGB
 
 
 def _fallback_text(row: Mapping[str, Any]) -> str:
@@ -344,7 +287,9 @@ def _dressed(
 def lookbook_message(lookbook: Lookbook) -> str:
     """The lookbook as a plain-text message to paste into a chat or an email.
 
-    Text is literal: nothing is escaped or interpreted.
+    Text is literal: nothing is escaped or interpreted. It is cleaned once more
+    (:func:`~core.suggest.reasons.client_text`), for lookbooks rebuilt from a
+    share stored before that cleaning existed.
     """
     lines = [lookbook.greeting, "", lookbook.message, ""]
     for n, item in enumerate(lookbook.items, start=1):
@@ -357,157 +302,4 @@ def lookbook_message(lookbook: Lookbook) -> str:
         if item.text:
             lines.append(f"   {item.text}")
     lines += ["", lookbook.closing, lookbook.signature]
-    return "\n".join(lines).strip() + "\n"
-
-
-# --------------------------------------------------------------------- PDF
-def find_unicode_font() -> tuple[Path | None, Path | None]:
-    """Paths of a regular and a bold Unicode TTF (DejaVu Sans), or ``None``."""
-    regular = bold = None
-    for folder in _FONT_DIRS:
-        if regular is None and (folder / "DejaVuSans.ttf").is_file():
-            regular = folder / "DejaVuSans.ttf"
-        if bold is None and (folder / "DejaVuSans-Bold.ttf").is_file():
-            bold = folder / "DejaVuSans-Bold.ttf"
-    return regular, bold
-
-
-#: Without a Unicode font: common typography the core fonts lack, spelled in Latin-1.
-_LATIN1_STAND_INS: Mapping[str, str] = {
-    "€": "EUR ",
-    "—": "-",
-    "–": "-",
-    "‘": "'",
-    "’": "'",
-    "“": '"',
-    "”": '"',
-    "…": "...",
-    "•": "-",
-}
-
-
-class _Writer:
-    """Wraps fpdf2 so that every string goes through one glyph filter."""
-
-    def __init__(self, house_name: str) -> None:
-        from fpdf import FPDF
-
-        self.pdf = FPDF(orientation="P", unit="mm", format="A4")
-        self.pdf.set_auto_page_break(auto=True, margin=18)
-        self.pdf.set_margins(20, 18, 20)
-        self.pdf.set_title(self.clean(house_name, latin1=True) or "Lookbook")
-        regular, bold = find_unicode_font()
-        self.unicode = regular is not None
-        if self.unicode:
-            self.pdf.add_font("Body", "", str(regular))
-            self.pdf.add_font("Body", "B", str(bold or regular))
-            self.family = "Body"
-            self._cmap: set[int] = set(self._font_cmap())
-        else:
-            self.family = "Helvetica"
-            self._cmap = set()
-
-    def _font_cmap(self) -> Iterable[int]:
-        self.pdf.set_font("Body", size=10)
-        font = self.pdf.current_font
-        return getattr(font, "cmap", {}).keys()
-
-    def clean(self, text: str, *, latin1: bool | None = None) -> str:
-        """Replace what the font cannot draw: emoji and symbols vanish, others become '?'."""
-        text = _text(text).replace("\t", "    ")
-        if latin1 is None:
-            latin1 = not self.unicode
-        out = []
-        for ch in text:
-            if ch == "\n":
-                out.append(ch)
-                continue
-            ok = ord(ch) < 256 if latin1 else ord(ch) in self._cmap
-            if ok:
-                out.append(ch)
-                continue
-            cat = unicodedata.category(ch)
-            if cat in ("So", "Sk", "Cf", "Mn", "Co", "Cn"):
-                continue  # emoji, modifiers, joiners, bidi marks: drop quietly
-            if latin1:
-                if ch in _LATIN1_STAND_INS:
-                    out.append(_LATIN1_STAND_INS[ch])
-                    continue
-                folded = unicodedata.normalize("NFKD", ch).encode("latin-1", "ignore")
-                out.append(folded.decode("latin-1") or "?")
-            else:
-                out.append("?")
-        return "".join(out)
-
-    def font(self, size: float, bold: bool = False) -> None:
-        self.pdf.set_font(self.family, "B" if bold else "", size)
-
-    def para(
-        self,
-        text: str,
-        size: float = 10.5,
-        bold: bool = False,
-        h: float = 5.5,
-        x: float | None = None,
-        w: float = 0,
-    ) -> None:
-        self.font(size, bold)
-        if x is not None:
-            self.pdf.set_x(x)
-        # markdown=False: '**' and '<b>' are printed, never interpreted.
-        self.pdf.multi_cell(w, h, self.clean(text), new_x="LMARGIN", new_y="NEXT", markdown=False)
-
-
-def lookbook_pdf(lookbook: Lookbook) -> bytes:
-    """Render the lookbook as an A4 PDF (Unicode font embedded when available).
-
-    Returns
-    -------
-    bytes
-        The PDF file.
-    """
-    w = _Writer(lookbook.house_name)
-    pdf = w.pdf
-    pdf.add_page()
-    pdf.set_text_color(107, 79, 58)
-    w.para(lookbook.house_name.upper(), size=9, bold=True)
-    pdf.set_text_color(31, 27, 22)
-    pdf.ln(2)
-    w.para(lookbook.title, size=20, bold=True, h=9)
-    pdf.set_text_color(120, 110, 100)
-    w.para(lookbook.date_text, size=9)
-    pdf.set_text_color(31, 27, 22)
-    pdf.ln(6)
-    w.para(lookbook.greeting, size=11)
-    pdf.ln(1)
-    w.para(lookbook.message, size=11)
-    pdf.ln(6)
-
-    swatch = 22.0
-    text_x = pdf.l_margin + swatch + 6
-    text_w = pdf.w - pdf.r_margin - text_x
-    for item in lookbook.items:
-        if pdf.get_y() > pdf.h - pdf.b_margin - swatch - 8:
-            pdf.add_page()
-        top, page = pdf.get_y(), pdf.page_no()
-        pdf.set_draw_color(221, 213, 200)
-        pdf.set_fill_color(*color_rgb(item.color))
-        pdf.rect(pdf.l_margin, top, swatch, swatch, style="DF")
-        pdf.set_xy(text_x, top)
-        w.para(item.name, size=12, bold=True, h=6, x=text_x, w=text_w)
-        meta = " · ".join(p for p in (item.designer, item.price_text) if p)
-        if meta:
-            pdf.set_text_color(107, 79, 58)
-            w.para(meta, size=10, x=text_x, w=text_w)
-            pdf.set_text_color(31, 27, 22)
-        if item.text:
-            w.para(item.text, size=10, x=text_x, w=text_w, h=5)
-        # Keep at least the swatch's height, then a gap before the next item.
-        if pdf.page_no() == page and pdf.get_y() < top + swatch:
-            pdf.set_y(top + swatch)
-        pdf.ln(6)
-
-    pdf.ln(4)
-    w.para(lookbook.closing, size=11)
-    w.para(lookbook.signature, size=11, bold=True)
-    return bytes(pdf.output())
+    return client_text("\n".join(lines)).strip() + "\n"

@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from core.app.lookbook import format_price
 from core.engine.trends import TrendAnalyzer
 
 #: Time windows offered for demand and gaps (label -> days; ``None`` = all history).
@@ -38,7 +39,9 @@ class TrendView:
     Attributes
     ----------
     clusters : DataFrame
-        :meth:`TrendAnalyzer.clusters`, one row per cluster.
+        :meth:`TrendAnalyzer.clusters`, one row per cluster, plus ``price_band``
+        (:func:`cluster_price_bands`: in the cluster's currency, one band per
+        currency when it mixes them).
     momentum : DataFrame
         :meth:`TrendAnalyzer.momentum` plus ``change_label`` (a percentage, or
         "too few events" under the small-count guard).
@@ -56,6 +59,8 @@ class TrendView:
     recent_days, earlier_days : int
         Momentum windows.
     as_of : Timestamp
+    currencies : tuple of str
+        The currencies the catalogue is priced in (more than one: prices are mixed).
     """
 
     clusters: pd.DataFrame
@@ -69,6 +74,12 @@ class TrendView:
     recent_days: int
     earlier_days: int
     as_of: pd.Timestamp
+    currencies: tuple[str, ...] = ("EUR",)
+
+    @property
+    def mixed_currencies(self) -> bool:
+        """Whether the catalogue's prices are in more than one currency."""
+        return len(self.currencies) > 1
 
     def frames(self) -> dict[str, pd.DataFrame]:
         return {
@@ -98,6 +109,36 @@ def change_label(change_pct: Any, enough_data: Any, recent: Any = None, earlier:
         return "n/a"
     sign = "+" if value >= 0 else "−"
     return f"{sign}{abs(value):.0f}%"
+
+
+def price_band(prices: pd.Series, currency: str) -> str:
+    """The middle half of ``prices`` as text: ``"£2–£5 (median £3)"``, in ``currency``."""
+    low, median, high = (
+        format_price(prices.quantile(q), currency) or "–" for q in (0.25, 0.5, 0.75)
+    )
+    return f"{low}–{high} (median {median})"
+
+
+def cluster_price_bands(product_map: pd.DataFrame) -> dict[int, str]:
+    """Each cluster's price band in its products' currency.
+
+    A cluster priced in several currencies gets one band per currency (most
+    products first), after ``"mixed currencies (EUR, GBP): "``: amounts in
+    different currencies are never put in one band.
+
+    Parameters
+    ----------
+    product_map : DataFrame
+        :meth:`TrendAnalyzer.product_map` (``cluster``, ``price``, ``currency``).
+    """
+    out: dict[int, str] = {}
+    for _, part in product_map.groupby("cluster", sort=True):
+        by_currency = part.groupby("currency", sort=True)["price"]
+        order = by_currency.size().sort_values(ascending=False, kind="stable").index
+        bands = [price_band(by_currency.get_group(c), str(c)) for c in order]
+        prefix = f"mixed currencies ({', '.join(map(str, order))}): " if len(bands) > 1 else ""
+        out[int(part["cluster"].iloc[0])] = prefix + "; ".join(bands)
+    return out
 
 
 def _labels(frame: pd.DataFrame) -> list[str]:
@@ -168,18 +209,22 @@ def build_trend_view(
     since = as_of - pd.Timedelta(days=window_days) if window_days else None
 
     momentum, weekly, rising = _momentum_frames(analyzer, recent, earlier, weeks, n_rising)
+    product_map = analyzer.product_map()
+    clusters = analyzer.clusters(n_top=n_top)
+    clusters["price_band"] = clusters["cluster"].map(cluster_price_bands(product_map))
     view = TrendView(
-        clusters=analyzer.clusters(n_top=n_top),
+        clusters=clusters,
         momentum=momentum,
         weekly=weekly,
         gaps=analyzer.gaps(store_id=store_id, since=since),
         rising=rising,
-        product_map=analyzer.product_map(),
+        product_map=product_map,
         store_id=store_id,
         since=since,
         recent_days=recent,
         earlier_days=earlier,
         as_of=as_of,
+        currencies=tuple(analyzer.currencies()),
     )
     _check_no_client_columns(view)
     return view

@@ -6,8 +6,12 @@ formula by Excel, LibreOffice and Google Sheets: ``=HYPERLINK(...)`` or
 ``=cmd|' /C calc'!A0`` in a product name from an import would execute on the
 merchandiser's machine. :func:`to_safe_csv` prefixes such text cells with an
 apostrophe, which spreadsheets show as plain text (OWASP "CSV injection").
+The trigger is looked for after any leading whitespace (spaces, tabs, line
+breaks, no-break spaces) and invisible format characters (zero-width spaces,
+byte-order marks, bidirectional controls), which a spreadsheet may skip too.
 Numbers stay numbers: numeric columns are written as they are, and a text cell
 that is a plain number (``-12.5``) is left alone, since it cannot be a formula.
+Categorical columns are checked like text columns.
 
 The bytes are UTF-8 with a byte-order mark, so Excel reads accents and
 non-Latin names correctly when the file is double-clicked.
@@ -25,6 +29,11 @@ FORMULA_TRIGGERS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r", "＝", "＋
 #: UTF-8 byte-order mark: Excel needs it to read a CSV as UTF-8.
 BOM = "\ufeff"
 _PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+#: Leading characters a spreadsheet may skip before a formula: whitespace (tabs and carriage
+#: returns are triggers themselves) and invisible format characters.
+_SKIPPED = re.compile(
+    r"^(?:[^\S\t\r]|[\u00ad\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff])*"
+)
 
 
 def safe_cell(value: Any) -> Any:
@@ -38,9 +47,9 @@ def safe_cell(value: Any) -> Any:
     Returns
     -------
     object
-        Text starting (after any leading spaces) with a formula trigger gets a
-        leading apostrophe, unless it is a plain number; anything else is
-        returned as is.
+        Text starting (after leading whitespace and invisible format
+        characters) with a formula trigger gets a leading apostrophe, unless it
+        is a plain number; anything else is returned as is.
 
     Examples
     --------
@@ -51,11 +60,11 @@ def safe_cell(value: Any) -> Any:
     """
     if not isinstance(value, str) or not value:
         return value
-    stripped = value.lstrip(" ")
+    stripped = _SKIPPED.sub("", value)
     if not stripped:
         return value
     if stripped[0] in FORMULA_TRIGGERS or value[0] in FORMULA_TRIGGERS:
-        if _PLAIN_NUMBER.fullmatch(value.strip()):
+        if _PLAIN_NUMBER.fullmatch(stripped.strip()):
             return value
         return "'" + value
     return value
@@ -64,12 +73,14 @@ def safe_cell(value: Any) -> Any:
 def neutralise(df: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``df`` whose text cells and column names are safe (see :func:`safe_cell`).
 
-    Numeric, boolean and datetime columns are not touched.
+    Text and categorical columns are checked; numeric, boolean and datetime
+    columns are not touched.
     """
     out = df.copy()
     for col in out.columns:
         s = out[col]
-        if pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s):
+        text = pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s)
+        if text or isinstance(s.dtype, pd.CategoricalDtype):
             out[col] = s.astype(object).map(safe_cell)
     out.columns = [safe_cell(str(c)) for c in out.columns]
     return out

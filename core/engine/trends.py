@@ -30,6 +30,10 @@ from core.exceptions import NotFittedError, UnknownIdError
 DEMAND_WEIGHTS: dict[str, float] = {"purchase": 1.0, "try_on": 0.5, "wishlist": 0.5}
 #: Attributes used to name clusters, with the prefix shown before the value.
 NAME_ATTRIBUTES: tuple[str, ...] = ("material", "color", "designer", "category", "style_tags")
+#: The ``currency`` of a cluster whose products are priced in more than one currency.
+MIXED_CURRENCY = "mixed"
+#: A product without a currency is priced in the contract's default.
+DEFAULT_CURRENCY = "EUR"
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,21 @@ def demand_events(dataset: Dataset, weights: dict[str, float] | None = None) -> 
     out = ev.loc[keep, ["product_id", "timestamp", "store_id", "event_type"]].copy()
     out["demand"] = w[keep].astype(float) * ev.loc[keep, "quantity"].clip(lower=1).astype(float)
     return out
+
+
+def product_currencies(products: pd.DataFrame) -> np.ndarray:
+    """Each product's currency code (upper case; :data:`DEFAULT_CURRENCY` when missing)."""
+    if "currency" not in products.columns:
+        return np.full(len(products), DEFAULT_CURRENCY, dtype=object)
+    codes = products["currency"].astype(object).where(products["currency"].notna(), "")
+    codes = codes.astype(str).str.strip().str.upper()
+    return codes.where(codes != "", DEFAULT_CURRENCY).to_numpy(dtype=object)
+
+
+def _one_currency(codes: np.ndarray) -> str:
+    """The currency of a group of products, or :data:`MIXED_CURRENCY`."""
+    distinct = set(codes.tolist())
+    return distinct.pop() if len(distinct) == 1 else MIXED_CURRENCY if distinct else ""
 
 
 def _choose_k(
@@ -167,6 +186,7 @@ class TrendAnalyzer:
         self.dataset_ = dataset
         self.params_ = params
         self.demand_ = demand_events(dataset)
+        self.currency_ = product_currencies(dataset.products)
         self.names_ = self._name_clusters()
         return self
 
@@ -213,7 +233,7 @@ class TrendAnalyzer:
         return pd.Series(self.labels_, index=self.dataset_.products["product_id"].to_numpy())
 
     def product_map(self) -> pd.DataFrame:
-        """Products with 2-D coordinates, cluster and the details shown on hover."""
+        """Products with 2-D coordinates, cluster and the details shown on hover (price, currency)."""
         self._check()
         p = self.dataset_.products
         return pd.DataFrame(
@@ -227,6 +247,7 @@ class TrendAnalyzer:
                 "designer": p["designer"].to_numpy(),
                 "category": p["category"].to_numpy(),
                 "price": p["price"].to_numpy(),
+                "currency": self.currency_,
             }
         )
 
@@ -243,8 +264,17 @@ class TrendAnalyzer:
         per = d.groupby("product_id")["demand"].sum()
         return per.reindex(self.dataset_.products["product_id"], fill_value=0.0).clip(lower=0.0)
 
+    def currencies(self) -> list[str]:
+        """The currencies the catalogue is priced in, sorted (one, unless prices are mixed)."""
+        self._check()
+        return sorted(set(self.currency_.tolist()))
+
     def clusters(self, n_top: int = 5) -> pd.DataFrame:
-        """One row per cluster: name, size, top products and designers, price band, demand share."""
+        """One row per cluster: name, size, top products and designers, price band, demand share.
+
+        The price band (``price_low``, ``price_median``, ``price_high``) is in the
+        cluster's ``currency``, or mixes currencies when that is :data:`MIXED_CURRENCY`.
+        """
         self._check()
         p = self.dataset_.products
         demand = self.product_demand().to_numpy()
@@ -262,6 +292,7 @@ class TrendAnalyzer:
                     "n_products": int(m.sum()),
                     "catalogue_share": float(m.mean()),
                     "demand_share": float(dem.sum() / total) if total > 0 else 0.0,
+                    "currency": _one_currency(self.currency_[m]),
                     "price_low": float(members["price"].quantile(0.25)),
                     "price_median": float(members["price"].median()),
                     "price_high": float(members["price"].quantile(0.75)),
@@ -275,13 +306,13 @@ class TrendAnalyzer:
         return pd.DataFrame(rows)
 
     def cluster_products(self, cluster: int, n: int = 20) -> pd.DataFrame:
-        """The products of one cluster, most demanded first."""
+        """The products of one cluster (name, designer, category, price, currency), most demanded first."""
         self._check()
         if not 0 <= int(cluster) < self.k_:
             raise UnknownIdError(f"unknown cluster {cluster!r}: clusters are 0..{self.k_ - 1}")
         m = self.labels_ == int(cluster)
         p = self.dataset_.products.loc[m, ["product_id", "name", "designer", "category", "price"]]
-        p = p.assign(demand=self.product_demand().to_numpy()[m])
+        p = p.assign(currency=self.currency_[m], demand=self.product_demand().to_numpy()[m])
         top: pd.DataFrame = p.sort_values(["demand", "product_id"], ascending=[False, True])
         return top.head(n).reset_index(drop=True)
 

@@ -12,6 +12,7 @@ Three guards keep it append-only, from the friendliest to the strictest:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -20,6 +21,7 @@ import pandas as pd
 from sqlalchemy import event, select
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
+from core.data.export import to_safe_csv
 from core.store.common import (
     AppendOnlyError,
     Clock,
@@ -209,3 +211,18 @@ class AuditLog:
         """Like :meth:`query`, as a DataFrame with columns :data:`AUDIT_COLUMNS`."""
         rows = [r.__dict__ for r in self.query(**filters)]
         return pd.DataFrame(rows, columns=list(AUDIT_COLUMNS))
+
+
+def audit_csv(entries: pd.DataFrame) -> bytes:
+    """Audit entries (:meth:`AuditLog.frame`) as CSV bytes safe to open in a spreadsheet.
+
+    ``details`` is written as JSON text (non-ASCII kept; text already JSON is
+    kept as it is); every text cell a spreadsheet would run as a formula (an
+    actor or target id starting with ``=``, ``+``, ``-``, ``@``, a tab or a
+    carriage return) is neutralised by :func:`core.data.export.to_safe_csv`.
+    Recording the export in the log is the caller's (it knows who exported).
+    """
+    details = [
+        d if isinstance(d, str) else json.dumps(d, ensure_ascii=False) for d in entries["details"]
+    ]
+    return to_safe_csv(entries.assign(details=details))

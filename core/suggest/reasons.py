@@ -24,6 +24,15 @@ three documented exceptions made by :func:`plain_text`: control characters
 :data:`MAX_NAME_CHARS` characters are cut to that length with a final "…",
 and bidirectional embeddings a name opens but does not close are closed at
 its end, so a name cannot reverse the rest of the sentence.
+
+Client-facing text (the client's reasons here, and every field of a lookbook,
+its message and its PDF in :mod:`core.app.lookbook`) goes through
+:func:`client_text`, the one cleaning of what a client reads: it carries no
+bidirectional control characters at all (a pasted message cannot display
+reordered) and no other control characters but newlines.
+
+An attribute is named once: a category and a subcategory, tag or word that
+say the same thing in the singular ("bags" and "bag") make one phrase.
 """
 
 from __future__ import annotations
@@ -59,6 +68,14 @@ _EMBED_OPEN = frozenset("\u202a\u202b\u202d\u202e")  # LRE RLE LRO RLO
 _EMBED_CLOSE = "\u202c"  # PDF
 _ISOLATE_OPEN = frozenset("\u2066\u2067\u2068")  # LRI RLI FSI
 _ISOLATE_CLOSE = "\u2069"  # PDI
+#: Bidirectional controls: embeddings, overrides, isolates, LRM/RLM and the Arabic letter mark.
+BIDI_CONTROLS = frozenset(
+    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+)
+#: What :func:`client_text` removes: bidi controls, C0/C1 controls but tab and newline, surrogates.
+_NOT_CLIENT_TEXT = re.compile(
+    "[" + "".join(sorted(BIDI_CONTROLS)) + "\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]"
+)
 _ATTRIBUTE_FACETS = ("designer", "category", "material", "color", "tag", "collection", "word")
 _PREFERENCE_COLUMNS = {
     "designer": "pref_designers",
@@ -90,6 +107,37 @@ def plain_text(text: Any, limit: int = MAX_NAME_CHARS) -> str:
     embeds = sum(ch in _EMBED_OPEN for ch in s) - s.count(_EMBED_CLOSE)
     isolates = sum(ch in _ISOLATE_OPEN for ch in s) - s.count(_ISOLATE_CLOSE)
     return s + _EMBED_CLOSE * max(embeds, 0) + _ISOLATE_CLOSE * max(isolates, 0)
+
+
+def client_text(text: Any) -> str:
+    r"""Text a client reads, cleaned the one way every client-facing renderer uses.
+
+    The lookbook (its fields, message and PDF), the share preview and the
+    client's reasons all call this. Everything printable is kept as it is
+    (HTML, Markdown, emoji sequences, right-to-left scripts, combining marks);
+    removed are:
+
+    - bidirectional controls (:data:`BIDI_CONTROLS`): a right-to-left
+      override pasted into a chat would display the rest of the message
+      reordered, and an embedding left open would spill into what follows;
+    - control characters other than newline and tab (a carriage return
+      included), and lone surrogates, which no file or font can carry.
+
+    Parameters
+    ----------
+    text : object
+        Any value; ``None`` gives ``""``.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> client_text("\u202eevil\u202c tote\r\n")
+    'evil tote\n'
+    """
+    return "" if text is None else _NOT_CLIENT_TEXT.sub("", str(text))
 
 
 @dataclass(frozen=True)
@@ -170,6 +218,24 @@ def _attribute_phrase(facet: str, value: str) -> str | None:
             v.lower(), v
         )
     return v
+
+
+def _singular(word: str) -> str:
+    """A word's singular, by the plain English endings ("bags" -> "bag", "dresses" -> "dress")."""
+    w = word.lower()
+    if len(w) > 4 and w.endswith("ies"):
+        return w[:-3] + "y"
+    if len(w) > 4 and w.endswith(("sses", "xes", "ches", "shes")):
+        return w[:-2]
+    if len(w) > 2 and w.endswith("s") and not w.endswith(("ss", "us", "is")):
+        return w[:-1]
+    return w
+
+
+def _name_key(value: str) -> str:
+    """What an attribute value names, so that "bags" (a category) and "bag" (a
+    subcategory, tag or word) are said once."""
+    return " ".join(_singular(w) for w in re.split(r"[\s_-]+", value.strip()) if w)
 
 
 def _join(phrases: list[str]) -> str:
@@ -262,9 +328,10 @@ def associate_reasons(
             else:
                 out.append(_associate_item(c.event_type, plain_text(catalogue.names[j]), pr))
         elif c.kind in groups:
-            phrase = _attribute_phrase(*_split_source(c.source))
+            facet, value = _split_source(c.source)
+            phrase = _attribute_phrase(facet, value)
             if phrase is not None:
-                groups[c.kind].add(phrase, out)
+                groups[c.kind].add(phrase, out, key=_name_key(value))
         else:
             text = _prior_reason(c.source, dataset, client_row, client=False)
             out.append(text or f"Fits {pr.possessive} overall taste")
@@ -282,10 +349,14 @@ class _Group:
 
     slot: int | None = None
     phrases: list[str] = field(default_factory=list)
+    keys: set[str] = field(default_factory=set)
 
-    def add(self, phrase: str, out: list[str]) -> None:
-        if phrase not in self.phrases and len(self.phrases) < 2:
+    def add(self, phrase: str, out: list[str], *, key: str = "") -> None:
+        """Add ``phrase`` unless it (or another name of the same thing, ``key``) is there."""
+        fresh = phrase not in self.phrases and (not key or key not in self.keys)
+        if fresh and len(self.phrases) < 2:
             self.phrases.append(phrase)
+            self.keys.add(key)
         if self.slot is None:
             self.slot = len(out)
             out.append("")
@@ -403,7 +474,7 @@ def _client_reasons(
                 value = "declared"
             elif not _client_may_see(facet, value, declared, facts.safe):
                 continue
-            if (facet, value) not in attrs:
+            if _name_key(value) not in {_name_key(v) for _, v in attrs}:
                 attrs.append((facet, value))
             if attr_slot is None:
                 attr_slot = len(out)
@@ -416,7 +487,7 @@ def _client_reasons(
         out[attr_slot] = _client_attribute(*attrs[0])
         extra = [_client_attribute(f, v) for f, v in attrs[1:2]]
         out[attr_slot + 1 : attr_slot + 1] = extra
-    reasons = _dedupe(r for r in out if r)[:n]
+    reasons = _dedupe(client_text(r) for r in out if r)[:n]
     return reasons or [CLIENT_FALLBACK]
 
 

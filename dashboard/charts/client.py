@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.charts.layout import COGNAC, INK, MUTED, SAND, empty_figure, layout
+from dashboard.charts.layout import COGNAC, INK, MUTED, SAND, empty_figure, esc, layout
 
 _LABEL_COLUMNS: Sequence[str] = ("label", "factor_label", "name", "factor")
 _SHARE_COLUMNS: Sequence[str] = ("share", "weight", "value", "strength")
@@ -54,8 +54,8 @@ def taste_profile_figure(profile: pd.DataFrame, *, top: int = 6) -> go.Figure:
     values = data["_v"] * (100.0 if fraction else 1.0)
     labels: list[str] = []
     for value in data[label_col]:
-        text = str(value) if len(str(value)) <= 48 else str(value)[:47] + "…"
-        text = text or "unnamed factor"
+        # Factor labels are attribute values from the catalogue (an import): escaped.
+        text = esc(value, 48) or "unnamed factor"
         # Two factors can share a name; plotly would merge their bars.
         while text in labels:
             text += " ·"
@@ -103,7 +103,7 @@ def activity_figure(events: pd.DataFrame, *, freq: str = "MS") -> go.Figure:
     palette = [COGNAC, "#B08D6E", "#8C9A7A", "#5E6F8C", "#C7A36B", "#9E6B6B", MUTED, SAND]
     for i, kind in enumerate(counts.columns):
         fig.add_trace(
-            go.Bar(x=counts.index, y=counts[kind], name=str(kind),
+            go.Bar(x=counts.index, y=counts[kind], name=esc(kind),
                    marker={"color": palette[i % len(palette)]})
         )  # fmt: skip
     fig.update_layout(barmode="stack", showlegend=True)

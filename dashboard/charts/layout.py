@@ -2,7 +2,10 @@
 
 Colours follow the theme in ``.streamlit/config.toml`` (cognac, sand, ink).
 Plotly renders text in hover labels, legends and bar labels as a small subset
-of HTML, so every name a figure shows goes through :func:`esc`.
+of HTML, and as LaTeX a text holding two ``$`` when MathJax is on the page, so
+every name a figure shows goes through :func:`esc`. Names are never put into a
+``hovertemplate`` (whose ``%{...}`` would be filled in): a trace carries them in
+its data or ``meta``.
 """
 
 from __future__ import annotations
@@ -81,12 +84,17 @@ def empty_figure(message: str, height: int = 180) -> go.Figure:
 
 
 def esc(value: Any, max_len: int = 80) -> str:
-    """``value`` as one line of HTML-escaped text for a figure, cut at ``max_len`` characters."""
+    """``value`` as one line of escaped text for a figure, cut at ``max_len`` characters.
+
+    HTML is escaped (``<b>`` shows as typed), and ``$`` is written as the
+    entity ``&#36;``: plotly looks for LaTeX in the raw text and decodes the
+    entity only when drawing, so ``$x$`` shows as typed too.
+    """
     text = "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
     text = " ".join(text.split())
     if len(text) > max_len:
         text = text[: max_len - 1] + "…"
-    return html.escape(text, quote=True)
+    return html.escape(text, quote=True).replace("$", "&#36;")
 
 
 def hover_texts(fig: go.Figure) -> list[str]:

@@ -55,7 +55,7 @@ def product_map_figure(
     product_map : DataFrame
         :meth:`core.engine.trends.TrendAnalyzer.product_map`: ``product_id``, ``x``,
         ``y``, ``cluster``, ``cluster_name``, ``name``, ``designer``,
-        ``category``, ``price``.
+        ``category``, ``price`` and ``currency`` (the price is shown in it).
     selected : int, optional
         A cluster to bring forward (the others fade).
 
@@ -75,6 +75,8 @@ def product_map_figure(
     for cluster, part in product_map.groupby("cluster", sort=True):
         c = int(cluster)
         label = esc(f"{c + 1}. {part['cluster_name'].iloc[0]}", 60)
+        # A frame without currencies is in the default one (format_price's).
+        currencies = part["currency"] if "currency" in part else [None] * len(part)
         custom = np.column_stack(
             [
                 part["product_id"].astype(str).to_numpy(),
@@ -82,7 +84,7 @@ def product_map_figure(
                 [esc(v) for v in part["name"]],
                 [esc(v, 40) for v in part["designer"]],
                 [esc(v, 40) for v in part["category"]],
-                [format_price(v) for v in part["price"]],
+                [format_price(v, cur) for v, cur in zip(part["price"], currencies, strict=True)],
                 np.full(len(part), label),
             ]
         )
@@ -204,7 +206,8 @@ def weekly_figure(
                 name=label,
                 showlegend=c in marked or not marked,
                 line={"color": color, "width": width},
-                hovertemplate=f"{name}<br>week of %{{x|%d %b %Y}}: %{{y:.0f}}<extra></extra>",
+                meta=name,  # the name stays data: "%{...}" in it is never filled in
+                hovertemplate="%{meta}<br>week of %{x|%d %b %Y}: %{y:.0f}<extra></extra>",
             )
         )
     fig.update_xaxes(fixedrange=True, gridcolor=SAND)

@@ -14,9 +14,11 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from core.app.lookbook import Lookbook, lookbook_message, lookbook_pdf
+from core.app.lookbook import Lookbook, lookbook_message
+from core.app.lookbook_pdf import render_lookbook_pdf
 from core.exceptions import AtelierError, ConsentError
 from core.store import ListConflictError
+from core.suggest.reasons import client_text
 from dashboard.sections.curation import Section, remember, seen_record
 from dashboard.state import ClientPageContext
 from dashboard.widgets.limited_text import CONSENT_NOTE_CHARS, MESSAGE_CHARS, limited_text
@@ -71,19 +73,39 @@ def on_share(sec: Section) -> None:
     remember(sec, sec.svc.lists.get_list(outcome.share.list_id))
 
 
+def preview_markdown(book: Lookbook) -> list[str]:
+    """The lookbook as the client will read it, as Markdown blocks (every field escaped).
+
+    Each field goes through :func:`core.suggest.reasons.client_text` (the one
+    cleaning of client-facing text) and then :func:`dashboard.widgets.text.safe`,
+    so it shows literally. The first block is the house name (a caption).
+    """
+
+    def field(text: str, max_len: int, *, one_line: bool = True) -> str:
+        return safe(client_text(text), max_len, one_line=one_line)
+
+    blocks = [
+        field(book.house_name, 120),
+        f"#### {field(book.title, 160)}",
+        field(book.greeting, 200),
+        field(book.message, 2000, one_line=False),
+    ]
+    for n, item in enumerate(book.items, start=1):
+        meta = " · ".join(p for p in (item.designer, item.price_text) if p)
+        blocks.append(
+            f"**{n}. {field(item.name, 160)}**  \n{field(meta, 120)}  \n*{field(item.text, 300)}*"
+        )
+    blocks.append(f"{field(book.closing, 80)}  \n**{field(book.signature, 200, one_line=False)}**")
+    return blocks
+
+
 def render_preview(book: Lookbook) -> None:
-    """The lookbook as the client will read it (every field shown literally)."""
+    """The lookbook as the client will read it (:func:`preview_markdown`)."""
+    caption, *blocks = preview_markdown(book)
     with st.container(border=True):
-        st.caption(safe(book.house_name, 120))
-        st.markdown(f"#### {safe(book.title, 160)}")
-        st.markdown(safe(book.greeting, 200))
-        st.markdown(safe(book.message, 2000, one_line=False))
-        for n, item in enumerate(book.items, start=1):
-            meta = " · ".join(p for p in (item.designer, item.price_text) if p)
-            st.markdown(
-                f"**{n}. {safe(item.name, 160)}**  \n{safe(meta, 120)}  \n*{safe(item.text, 300)}*"
-            )
-        st.markdown(f"{safe(book.closing, 80)}  \n**{safe(book.signature, 200, one_line=False)}**")
+        st.caption(caption)
+        for block in blocks:
+            st.markdown(block)
 
 
 def _slug(text: str) -> str:
@@ -105,9 +127,10 @@ def render_done(sec: Section, share_id: int) -> None:
         f"Shared on {when}. The list is marked shared and exactly what the client sees "
         "was saved with the share."
     )
+    pdf = render_lookbook_pdf(book)
     st.download_button(
         "Download the PDF lookbook",
-        data=lookbook_pdf(book),
+        data=pdf.data,
         file_name=f"{_slug(book.title)}.pdf",
         mime="application/pdf",
         key=_k(sec, "download"),
@@ -115,6 +138,8 @@ def render_done(sec: Section, share_id: int) -> None:
         width="stretch",
         on_click="ignore",
     )
+    if pdf.note:
+        st.caption(pdf.note)
     st.markdown("**Message to copy** (tap the copy icon at the top right of the box):")
     st.code(lookbook_message(book), language=None, wrap_lines=True)
     st.button("Done", key=_k(sec, "close"), width="stretch", on_click=on_close, args=(sec,))

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from core.app.lookbook import format_price
 from core.app.trend_view import WINDOWS, TrendView, top_cluster
 from core.data.export import to_safe_csv
 from core.engine.trends import TrendAnalyzer, TrendParams
@@ -112,6 +113,11 @@ def render_summary(view: TrendView) -> None:
         delta=str(top["change_label"]) if top is not None and bool(top["enough_data"]) else None,
         help=safe(str(top["name"]), 120) if top is not None else None,
     )
+    if view.mixed_currencies:
+        st.caption(
+            f"Prices are in several currencies ({', '.join(view.currencies)}): every price is "
+            "shown in its own, and a cluster that mixes them gets a price band per currency."
+        )
 
 
 def render_map(view: TrendView, analyzer: TrendAnalyzer, cluster: int) -> None:
@@ -148,15 +154,19 @@ def _render_drill_down(view: TrendView, analyzer: TrendAnalyzer, cluster: int) -
     )
     st.markdown(f"**Products in cluster {cluster + 1}**, most demanded first")
     products = analyzer.cluster_products(cluster, n=20)
+    # Each price in its own currency, by the one price formatter (a cluster may mix them).
+    prices = [
+        format_price(p, c) for p, c in zip(products["price"], products["currency"], strict=True)
+    ]
     st.dataframe(
-        products[["name", "designer", "price", "demand"]],
+        products[["name", "designer", "price", "demand"]].assign(price=prices),
         hide_index=True,
         height=300,
         key="trends:cluster_products",
         column_config={
             "name": st.column_config.TextColumn("Product", width=190),
             "designer": st.column_config.TextColumn("Designer", width=120),
-            "price": st.column_config.NumberColumn("Price", format="€%.0f", width=70),
+            "price": st.column_config.TextColumn("Price", width=80),
             "demand": st.column_config.NumberColumn("Demand", format="%.1f", width=64),
         },
     )

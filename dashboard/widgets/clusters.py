@@ -51,7 +51,9 @@ def cluster_card_html(row: Mapping[str, Any], momentum: Mapping[str, Any] | None
     lines = [
         f"{int(row['n_products'])} products · {percent(row['catalogue_share'])} of the catalogue"
         f" · {percent(row['demand_share'])} of demand",
-        f"Price band {euros(row['price_low'])}–{euros(row['price_high'])}"
+        f"Price band {row['price_band']}"
+        if row.get("price_band")
+        else f"Price band {euros(row['price_low'])}–{euros(row['price_high'])}"
         f" (median {euros(row['price_median'])})",
         f"Top designers: {plain(row['top_designers'], 160) or '–'}",
         f"Top products: {plain(row['top_products'], 300) or '–'}",

@@ -14,13 +14,17 @@ import re
 import unicodedata
 from typing import Any
 
+from core.suggest.reasons import BIDI_CONTROLS
+
 __all__ = ["plain", "safe", "safe_html"]
 
 # Markdown punctuation (CommonMark lets any ASCII punctuation be backslash-escaped),
 # plus Streamlit's own ":colour[...]", ":material/icon:" and "$math$" syntax.
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=^&\"'%@])")
 # Bidi overrides and isolates inside user text could reorder what surrounds it.
-_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+_BIDI_CONTROLS = re.compile("[" + "".join(sorted(BIDI_CONTROLS)) + "]")
+# A line starting with a tab or four spaces would be a Markdown code block.
+_INDENT = re.compile(r"(?m)^[ \t]+")
 _WHITESPACE = re.compile(r"\s+")
 # Markdown turns bare URLs and emails into links even when escaped; a word joiner
 # (invisible) after the scheme, "www" or "@" stops that.
@@ -66,7 +70,7 @@ def safe(text: Any, max_len: int | None = 500, *, one_line: bool = True) -> str:
     value = _AUTOLINK.sub(lambda m: m.group(1) + WORD_JOINER, value)
     escaped = _MD_SPECIAL.sub(r"\\\1", value)
     if not one_line:
-        escaped = escaped.replace("\n", "  \n")
+        escaped = _INDENT.sub("", escaped).replace("\n", "  \n")
     return _isolate(escaped)
 
 

@@ -14,12 +14,12 @@ from core.app.lookbook import (
     FORBIDDEN_CLIENT_WORDS,
     Lookbook,
     build_lookbook,
-    find_unicode_font,
     format_price,
     is_client_safe,
     lookbook_message,
-    lookbook_pdf,
 )
+from core.app.lookbook_pdf import find_unicode_font, lookbook_pdf
+from core.suggest.reasons import BIDI_CONTROLS, client_text
 
 SCORE_RE = re.compile(r"\d+\.\d+")
 CLIENT = {"client_id": "C1", "first_name": "Amélie", "last_name": "Durand"}
@@ -176,7 +176,10 @@ def test_hostile_text_comes_out_literally(hostile: str) -> None:
     client = {"first_name": hostile, "last_name": "X"}
     book = build_lookbook(client, frame, hostile, hostile, message=hostile)
     message = lookbook_message(book)
-    assert hostile.strip() in message
+    # The message keeps the text as typed, after the one cleaning of client text:
+    # a right-to-left override is dropped, so a pasted message cannot display reordered.
+    assert client_text(hostile).strip() in message
+    assert not BIDI_CONTROLS & set(message)
     text = pdf_text(lookbook_pdf(book))
     if find_unicode_font()[0] is None and any(ord(ch) > 255 for ch in hostile):
         pytest.skip(
@@ -233,9 +236,9 @@ def test_snapshot_round_trips(book: Lookbook) -> None:
 
 
 def test_without_a_unicode_font_glyphs_are_replaced_not_crashing(monkeypatch) -> None:
-    import core.app.lookbook as lookbook
+    import core.app.lookbook_pdf as lookbook_pdf_module
 
-    monkeypatch.setattr(lookbook, "find_unicode_font", lambda: (None, None))
+    monkeypatch.setattr(lookbook_pdf_module, "find_unicode_font", lambda: (None, None))
     frame = items_frame(name="Coat — “Ærø” 😀 שלום")
     text = pdf_text(lookbook_pdf(build_lookbook(CLIENT, frame, "Claire", "Maison")))
     assert 'Coat - "Ærø"' in text

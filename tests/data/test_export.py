@@ -84,3 +84,20 @@ def test_index_option_writes_the_index():
     df = pd.DataFrame({"v": [1, 2]}, index=pd.Index(["=a", "b"], name="key"))
     out = _read(to_safe_csv(df, index=True))
     assert out["key"].tolist() == ["'=a", "b"]
+
+
+@pytest.mark.security
+@pytest.mark.parametrize("cell", ["\n=1+1", "\u200b=1+1", "\ufeff@SUM(A1)", "\u00a0+cmd", " \t=1"])
+def test_a_formula_after_invisible_or_blank_characters_is_neutralised(cell):
+    from core.data.export import safe_cell
+
+    assert safe_cell(cell) == "'" + cell
+
+
+@pytest.mark.security
+def test_categorical_columns_are_neutralised_too():
+    from core.data.export import to_safe_csv
+
+    frame = pd.DataFrame({"name": pd.Categorical(["=1+1", "Tote"])})
+    text = to_safe_csv(frame).decode("utf-8-sig")
+    assert "'=1+1" in text and "\r\nTote\r\n" in text

@@ -368,3 +368,22 @@ def test_client_reasons_many_reads_one_client(ds):
     other = Explanation("c2", "tote", 1.0, 1.0, 0.0, 0.0, ())
     with pytest.raises(ValueError, match="explanations of one client expected"):
         client_reasons_many([a, other], ds)
+
+
+# ------------------------------------------------------------ named once
+@pytest.mark.security
+@pytest.mark.parametrize("twin", ["subcategory=bag", "word=bag", "tag=bag", "word=Bags"])
+def test_a_category_and_its_singular_are_named_once(ds, twin):
+    e = expl(attr("category=bags", 0.5), attr(twin, 0.4), attr("material=calfskin", 0.3))
+    assert associate_reasons(e, ds) == ["Matches their preference for bags and calfskin"]
+    declared = expl(attr("category=bags", 0.5, kind="preference"), attr("tag=bag", 0.4))
+    assert client_reasons(declared, ds, ds.client("c1"), n=3) == ["From the bags you love"]
+
+
+@pytest.mark.security
+def test_client_reasons_carry_no_bidi_controls(ds):
+    e = expl(item("tote", "purchase"))
+    hostile = make_dataset({"tote": "\u202eetoT \u2067x"})
+    assert client_reasons(e, hostile, hostile.client("c1")) == ["In the spirit of your etoT x"]
+    # associate wording keeps the name and closes what it opened (documented above)
+    assert associate_reasons(e, hostile)[0].endswith("\u202c\u2069")
