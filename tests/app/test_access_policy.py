@@ -447,6 +447,22 @@ def test_contact_mask_matches_the_scalar_rule(engine_parts):
         assert mask.tolist() == scalar
 
 
+def test_an_inactive_or_unknown_user_may_do_nothing(worlds):
+    w = worlds("associate")
+    uid = w.users["own_store"]
+    assert w.svc.open_client(w.cid, uid)["client_id"] == w.cid
+    w.store.users.deactivate(uid, actor_id=SYSTEM_ACTOR)
+    try:
+        with pytest.raises(AccessDeniedError, match="not active"):
+            w.svc.open_client(w.cid, uid)
+        with pytest.raises(AccessDeniedError, match="not active"):
+            w.svc.visible_lists(uid)
+    finally:
+        w.store.users.activate(uid, actor_id=SYSTEM_ACTOR)
+    with pytest.raises(AccessDeniedError, match="not active"):
+        w.svc.create_list(w.cid, "nobody-at-all", [NewItem(w.products[0])])
+
+
 def test_admins_no_longer_write_lists_or_consent_in_the_store():
     store = Store.open(url="sqlite://", hasher=FAST_HASHER)
     try:

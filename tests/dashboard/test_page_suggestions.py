@@ -275,20 +275,25 @@ def test_conflict_keeps_the_typed_list_note_and_title(open_app, clients, app_sto
     assert not [b for b in at.button if b.key and ":kept_use:" in b.key]
 
 
+def lose_a_note(at: AppTest, store, cid: str, pid: str, typed: str, theirs: str, other: str):
+    """Type a note for ``pid`` while another tablet saves ``theirs`` first; then save (refused)."""
+    draft = draft_of(store, cid)
+    click(at, f"cur:{cid}:more:{pid}")
+    at.text_area(key=f"cur:{cid}:note:{pid}").input(typed)
+    store.lists.set_item_note(
+        draft.list_id, pid, theirs, expected_version=draft.version, actor_id=other
+    )
+    return click(at, f"cur:{cid}:note_go:{pid}")
+
+
 @pytest.mark.security
 def test_conflict_keeps_the_typed_item_note(open_app, clients, app_store, user_of):
     cid = clients()
     at = open_client(open_app, cid)
     pid = shown_ids(at, cid)[1]
     click(at, f"cur:{cid}:pin:{pid}")
-    draft = draft_of(app_store, cid)
-    click(at, f"cur:{cid}:more:{pid}")
-    at.text_area(key=f"cur:{cid}:note:{pid}").input("Size 38, gift wrap")
-    app_store.lists.set_item_note(
-        draft.list_id, pid, "Theirs: size 40", expected_version=draft.version,
-        actor_id=user_of("stylist"),
-    )  # fmt: skip
-    click(at, f"cur:{cid}:note_go:{pid}")
+    stylist = user_of("stylist")
+    lose_a_note(at, app_store, cid, pid, "Size 38, gift wrap", "Theirs: size 40", stylist)
     assert "the text you typed is kept" in texts(at)
     assert draft_of(app_store, cid).item(pid).note == "Theirs: size 40"
 
@@ -300,14 +305,7 @@ def test_conflict_keeps_the_typed_item_note(open_app, clients, app_store, user_o
     assert draft_of(app_store, cid).item(pid).note == "Size 38, gift wrap"
 
     # "Discard my text" keeps the saved version.
-    draft = draft_of(app_store, cid)
-    click(at, f"cur:{cid}:more:{pid}")
-    at.text_area(key=f"cur:{cid}:note:{pid}").input("mine, to discard")
-    app_store.lists.set_item_note(
-        draft.list_id, pid, "Theirs again", expected_version=draft.version,
-        actor_id=user_of("stylist"),
-    )  # fmt: skip
-    click(at, f"cur:{cid}:note_go:{pid}")
+    lose_a_note(at, app_store, cid, pid, "mine, to discard", "Theirs again", stylist)
     click(at, f"cur:{cid}:reload")
     click(at, f"cur:{cid}:kept_drop:note:{pid}")
     assert "mine, to discard" not in [t.value for t in at.text]
