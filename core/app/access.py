@@ -315,8 +315,16 @@ def may(
 def refusal(role: str, action: str, scope: str) -> str:
     """The sentence shown when ``role`` may not do ``action`` in ``scope`` (names no data)."""
     what = ACTIONS[action].label
-    if not PERMISSIONS.get(role, frozenset()) & set(ACTIONS):
+    rules = POLICY.get(role, {})
+    held = rules.get(action, frozenset())
+    if not any(rules.values()):
         why = f"the {role} role sees aggregates only, never a client or a list"
+    elif not held:
+        allowed = [ACTIONS[a].label for a, scopes in rules.items() if scopes]
+        listed = " and ".join(
+            [", ".join(allowed[:-1]), allowed[-1]] if len(allowed) > 1 else allowed
+        )
+        why = f"the {role} role may only {listed}"
     elif scope == "other_store":
         why = (
             "it belongs to a client of another store who is not assigned to you; lists and "
@@ -324,8 +332,7 @@ def refusal(role: str, action: str, scope: str) -> str:
             "list's author"
         )
     else:
-        allowed = [a for a, scopes in POLICY.get(role, {}).items() if scopes]
-        why = f"the {role} role may only {', '.join(ACTIONS[a].label for a in allowed)}"
+        why = f"only for {'; '.join(SCOPES[s] for s in LIST_SCOPES if s in held)}"
     return f"You may not {what}: {why}."
 
 
