@@ -40,6 +40,7 @@ pytestmark = [pytest.mark.security, pytest.mark.usefixtures("atelier_env")]
 
 PAGES = ("lookup", "client", "lists")
 SECRET = "Secret-of-the-list"
+CHOSEN = "probe-chosen-password"
 
 
 def scopes_of(action: str) -> tuple[str, ...]:
@@ -180,18 +181,28 @@ def scene(atelier_env) -> Iterator[Scene]:
     markers = [str(p) for p in sensitive["product_id"].iloc[:2]]
     marker_names = [str(n) for n in sensitive["name"].iloc[:2]]
 
-    make = app_store.users.create_user
+    accounts = app_store.users
+
+    def make(uid: str, name: str, role: str, store: str) -> None:
+        # With a password of their own, as after a first sign-in (until then only Account opens).
+        _, given = accounts.create_user(uid, name, role, store, actor_id=SYSTEM_ACTOR)
+        accounts.change_password(uid, given, CHOSEN)
+
     users: dict[tuple[str, str], str] = {}
     assigned = str(client["assigned_associate_id"])
-    before = app_store.users.get_user(assigned)
+    before = accounts.get_user(assigned)
+    if before.must_change_password:
+        accounts.change_password(
+            assigned, accounts.reset_password(assigned, actor_id=SYSTEM_ACTOR), CHOSEN
+        )
     for role in ROLES:
         for scope, store in (("own_store", home), ("other_store", away), ("own_list", away)):
             uid = f"pg-{role}-{scope}"
-            make(uid, f"Probe {role} {scope}", role, store, actor_id=SYSTEM_ACTOR)
+            make(uid, f"Probe {role} {scope}", role, store)
             users[(role, scope)] = uid
         users[(role, "own_client")] = assigned
     colleague = "pg-colleague"
-    make(colleague, "Probe Colleague", "associate", home, actor_id=SYSTEM_ACTOR)
+    make(colleague, "Probe Colleague", "associate", home)
     others = c[ok & (c["home_store_id"] == away)]
     bystander = str(others["client_id"].iloc[len(others) // 3])
     yield Scene(app_store, client, users, assigned, home, away, colleague, markers, marker_names,
