@@ -99,6 +99,29 @@ class PermissionDenied(AtelierError):
     """The signed-in user may not do this."""
 
 
+class AccessDeniedError(PermissionDenied):
+    """The access policy (:mod:`core.app.access`) refuses this action on this record.
+
+    The message says what was refused and why, and names no data of the record
+    (no client name, list title or note): it is shown to the person refused.
+
+    Attributes
+    ----------
+    role : str
+        The acting user's role.
+    action : str
+        The refused action (a key of ``core.app.access.ACTIONS``).
+    scope : str
+        How the record relates to the user (a key of ``core.app.access.SCOPES``).
+    """
+
+    def __init__(self, message: str, *, role: str, action: str, scope: str) -> None:
+        self.role = role
+        self.action = action
+        self.scope = scope
+        super().__init__(message)
+
+
 class AuthenticationError(AtelierError):
     """Sign-in failed (wrong credentials, locked or inactive account)."""
 

@@ -14,22 +14,27 @@ combines the suggestion pipeline (:mod:`core.suggest.pipeline`), the house rules
 - a list duplicated for another client is re-checked against that client's
   rules and stock: excluded products are dropped and reported;
 - a share is built as a :class:`~core.app.lookbook.Lookbook` in client wording
-  and stored with its snapshot (exactly what the client saw; :mod:`core.app.sharing`).
+  and stored with its snapshot (exactly what the client saw; :mod:`core.app.sharing`);
+- every read of a list by id and every write takes the acting user's id and is
+  checked against the access policy (:mod:`core.app.access`, applied by
+  :class:`~core.app.guard.AccessGuard`): a refusal raises
+  :class:`~core.exceptions.AccessDeniedError` and writes nothing.
 
 No Streamlit import: pages stay thin and this is testable on its own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from core.app.list_views import items_frame, lists_frame
+from core.app.guard import AccessGuard
+from core.app.list_curation import ListCuration, new_items
+from core.app.list_views import items_frame
 from core.app.lookbook import Lookbook, build_lookbook
 from core.app.sharing import (
     ShareOutcome,
@@ -43,8 +48,7 @@ from core.data.dataset import Dataset
 from core.data.schema import COLS
 from core.engine.models.base import Recommender
 from core.store import Store
-from core.store.lists import ListService
-from core.store.records import ConsentChangeRecord, CuratedListRecord, NewItem
+from core.store.records import ConsentChangeRecord, CuratedListRecord
 from core.suggest.catalogue import Catalogue
 from core.suggest.pipeline import Suggester
 from core.suggest.request import SuggestRequest
@@ -92,8 +96,16 @@ class DuplicateResult:
     dropped: pd.DataFrame
 
 
-class CurationService:
+class CurationService(ListCuration):
     """Suggestions and curated lists for the dashboard.
+
+    Access: methods that read a list by id, and every method that writes, take
+    the acting user's id and check it against :data:`core.app.access.POLICY`
+    (refusing with :class:`~core.exceptions.AccessDeniedError`, nothing written).
+    Methods that take a :class:`~core.store.records.CuratedListRecord` check the
+    list as stored (its author and client), not the record handed in. Records
+    come only from the checked methods, so the pages never hold a list the
+    policy hides. :attr:`lists` is the store's unchecked service (tests, the CLI).
 
     Parameters
     ----------
@@ -121,15 +133,7 @@ class CurationService:
         self.store = store
         self.rules = rules if rules is not None else RuleSet.default_for(dataset)
         self.holdout_share = holdout_share
-
-    # ------------------------------------------------------------ products
-    @property
-    def lists(self) -> ListService:
-        return self.store.lists
-
-    def client(self, client_id: str) -> pd.Series:
-        """The client's row (``UnknownIdError`` for an unknown id)."""
-        return self.dataset.client(client_id)
+        self.guard = AccessGuard(dataset, store)
 
     def home_store(self, client_id: str) -> str:
         """The client's home store id ('' when not recorded; ``UnknownIdError``)."""
@@ -280,40 +284,6 @@ class CurationService:
         home = self.home_store(client_id)
         return self.suggester.gift(recipient, k, store_id=home or None)
 
-    # ---------------------------------------------------------------- lists
-    def draft_for(self, client_id: str) -> CuratedListRecord | None:
-        """The client's most recently edited draft (by anyone), if any."""
-        return self.lists.get_draft_for_client(client_id)
-
-    def open_list_for(self, client_id: str) -> CuratedListRecord | None:
-        """The list the client page edits: the latest draft, else the latest shared list."""
-        draft = self.draft_for(client_id)
-        if draft is not None:
-            return draft
-        lists = self.lists.lists_for_client(client_id)
-        return lists[0] if lists else None
-
-    def create_draft(
-        self,
-        client_id: str,
-        author_id: str,
-        suggestions: pd.DataFrame,
-        *,
-        title: str | None = None,
-    ) -> CuratedListRecord:
-        """Save suggestions (in their order) as a new draft list for the client."""
-        name = title or self._default_title(client_id)
-        return self.lists.create_list(
-            client_id, author_id, name, items=_new_items(suggestions, source="model")
-        )
-
-    def _default_title(self, client_id: str) -> str:
-        row = self.client(client_id)
-        first = str(row.get("first_name") or "").strip()
-        last = str(row.get("last_name") or "").strip()
-        who = (f"{first} {last}".strip() or client_id)[:120]
-        return f"Selection for {who} · {date.today():%d %b %Y}"
-
     def regenerate(
         self,
         record: CuratedListRecord,
@@ -329,110 +299,17 @@ class CurationService:
         :class:`~core.store.ListConflictError` if the list changed since
         ``record`` was read.
         """
+        client_id = self._editable(record, author_id).client_id
         kept = [i.product_id for i in record.items if i.pinned or i.source == "manual"]
-        found = self.suggestions(record.client_id, request, personalised=personalised, pinned=kept)
+        found = self.suggestions(client_id, request, personalised=personalised, pinned=kept)
         fresh = found.items[~found.items[COLS.product_id].isin(kept)]
         return self.lists.replace_unpinned(
             record.list_id,
-            _new_items(fresh, source="model"),
+            new_items(fresh, source="model"),
             expected_version=record.version,
             actor_id=author_id,
             size=max(request.k, len(kept)),
         )
-
-    def add_product(
-        self,
-        record: CuratedListRecord,
-        product_id: str,
-        author_id: str,
-        *,
-        reason: str = "",
-        note: str = "",
-    ) -> CuratedListRecord:
-        """Add a catalogue product by hand (it passes overridable rules such as sensitive)."""
-        self.dataset.product_ids.to_internal_one(product_id)  # UnknownIdError early
-        return self.lists.add_item(
-            record.list_id,
-            product_id,
-            expected_version=record.version,
-            actor_id=author_id,
-            source="manual",
-            reason=reason or "Added by hand",
-            note=note,
-        )
-
-    def remove(
-        self,
-        record: CuratedListRecord,
-        product_id: str,
-        reason: str,
-        author_id: str,
-        *,
-        whole_category: bool = False,
-    ) -> CuratedListRecord:
-        """Remove an item with the associate's reason (recorded; never suggested again).
-
-        With ``whole_category`` the product's category is recorded too, so the
-        engine stops suggesting that category for the client.
-        """
-        category = None
-        if whole_category:
-            category = str(self.dataset.product(product_id)["category"])
-        return self.lists.remove_item(
-            record.list_id,
-            product_id,
-            reason,
-            author_id,
-            expected_version=record.version,
-            category=category,
-        )
-
-    def set_pinned(
-        self, record: CuratedListRecord, product_id: str, pinned: bool, author_id: str
-    ) -> CuratedListRecord:
-        """Pin (kept in place by :meth:`regenerate`) or unpin an item."""
-        method = self.lists.pin if pinned else self.lists.unpin
-        return method(
-            record.list_id, product_id, expected_version=record.version, actor_id=author_id
-        )
-
-    def set_note(
-        self, record: CuratedListRecord, product_id: str | None, note: str, author_id: str
-    ) -> CuratedListRecord:
-        """Set an item's internal note, or the list's (``product_id=None``); never client-facing."""
-        if product_id is None:
-            return self.lists.set_list_note(
-                record.list_id, note, expected_version=record.version, actor_id=author_id
-            )
-        return self.lists.set_item_note(
-            record.list_id, product_id, note, expected_version=record.version, actor_id=author_id
-        )
-
-    def archive(self, record: CuratedListRecord, author_id: str) -> CuratedListRecord:
-        """Archive a list (read-only afterwards)."""
-        return self.lists.archive(
-            record.list_id, expected_version=record.version, actor_id=author_id
-        )
-
-    def move(
-        self, record: CuratedListRecord, product_id: str, step: int, author_id: str
-    ) -> CuratedListRecord:
-        """Move an item up (``step < 0``) or down (``step > 0``) by ``|step|`` places."""
-        order = record.product_ids
-        if product_id not in order:
-            raise ValueError(f"product {product_id!r} is not in list {record.list_id}")
-        i = order.index(product_id)
-        j = min(max(i + step, 0), len(order) - 1)
-        if i == j:
-            return record
-        order.insert(j, order.pop(i))
-        return self.lists.reorder(
-            record.list_id, order, expected_version=record.version, actor_id=author_id
-        )
-
-    def items_frame(self, record: CuratedListRecord) -> pd.DataFrame:
-        """A list's items with catalogue data and stock (:func:`core.app.list_views.items_frame`)."""
-        return items_frame(self.dataset, record)
 
     # ------------------------------------------------------------ duplicate
     def recheck(self, product_ids: Sequence[str], client_id: str) -> pd.DataFrame:
@@ -466,9 +343,15 @@ class CurationService:
         *,
         title: str | None = None,
     ) -> DuplicateResult:
-        """Copy a list for another client, dropping what that client's rules exclude."""
-        self.client(new_client_id)  # UnknownIdError early
-        source = self.lists.get_list(list_id)
+        """Copy a list for another client, dropping what that client's rules exclude.
+
+        Raises
+        ------
+        AccessDeniedError
+            ``author_id`` may not copy this list or start one for ``new_client_id``.
+        """
+        source = self.guard.check_list(author_id, "duplicate_list", list_id)
+        self.guard.check_client(author_id, "create_list", new_client_id)
         dropped = self.recheck(source.product_ids, new_client_id)
         drop = set(dropped["product_id"])
         record = self.lists.duplicate_for_client(
@@ -494,6 +377,7 @@ class CurationService:
         self, client_id: str, consent_field: str, actor_id: str, note: str = ""
     ) -> ConsentChangeRecord:
         """Record that the client gave a consent (audited by the consent service)."""
+        self.guard.check_client(actor_id, "record_consent", client_id)
         row = self.client(client_id)
         return record_consent_given(self.store, client_id, consent_field, row, actor_id, note)
 
@@ -541,28 +425,9 @@ class CurationService:
             The client has not consented to be contacted.
         ListConflictError
             The list changed since ``record`` was read.
+        AccessDeniedError
+            ``author_id`` may not share this list.
         """
-        consent = self.contact_allowed(record.client_id)
+        client_id = self.guard.check_list(author_id, "share_list", record.list_id).client_id
+        consent = self.contact_allowed(client_id)
         return record_share(self.store, record, lookbook, channel, author_id, consent=consent)
-
-    # ------------------------------------------------------------ lists page
-    def all_lists(self, *, include_archived: bool = True) -> list[CuratedListRecord]:
-        """Every list, most recently changed first (for the lists page)."""
-        return self.lists.all_lists(include_archived=include_archived)
-
-    def lists_frame(self, records: Iterable[CuratedListRecord]) -> pd.DataFrame:
-        """One row per list (:func:`core.app.list_views.lists_frame`)."""
-        return lists_frame(records, self.dataset.clients)
-
-
-def _new_items(frame: pd.DataFrame, *, source: str) -> list[NewItem]:
-    items = []
-    for row in frame.to_dict("records"):
-        score = row.get("score")
-        try:
-            score = float(score) if score is not None and np.isfinite(float(score)) else None
-        except (TypeError, ValueError):
-            score = None
-        reason = str(row.get("reason") or "")[:1000]
-        items.append(NewItem(str(row["product_id"]), reason=reason, score=score, source=source))
-    return items

@@ -10,6 +10,12 @@ under a second.
 
 Build a :class:`ClientIndex` once per dataset (the dashboard caches it) and
 call :meth:`ClientIndex.search`; :func:`search_clients` is the one-shot form.
+
+Contact data is searched only where the searcher may see it: with ``viewer``
+(the signed-in user), an email or phone matches only the clients whose contact
+the access policy shows them (:data:`core.app.access.POLICY`,
+``search_contact``), so typing a full phone number cannot name a client of
+another store. Names and ids match as before.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
+
+from core.app.access import UserLike, allowed_mask, as_id_text
 
 #: Results below this score (0-100) are not matches.
 DEFAULT_MIN_SCORE = 75.0
@@ -126,6 +134,9 @@ class ClientIndex:
         self.tiers = _column(frame, "tier").astype(object).to_numpy()
         self.stores = _column(frame, "home_store_id").astype(object).to_numpy()
         self.assigned = _column(frame, "assigned_associate_id").astype(object).to_numpy()
+        # As text once, so the access check of every search is vectorised.
+        self._store_text = as_id_text(self.stores)
+        self._assigned_text = as_id_text(self.assigned)
         self._index_keys(frame)
         self._index_tokens()
         self._index_activity(events)
@@ -245,8 +256,22 @@ class ClientIndex:
         ends = np.fromiter((p.endswith(q_digits) for p in self.phone_keys), bool, self.n_clients)
         return np.select([ends, hits], [100.0, 95.0], 0.0)
 
-    def scores(self, query: str) -> tuple[np.ndarray, np.ndarray]:
+    def contact_searchable(self, viewer: UserLike | None) -> np.ndarray:
+        """Clients whose email and phone ``viewer`` may search by (bool, shape (n_clients,)).
+
+        ``None`` (no signed-in user: the CLI, a notebook) may search every client's.
+        """
+        if viewer is None:
+            return np.ones(self.n_clients, dtype=bool)
+        return allowed_mask(viewer, "search_contact", self._store_text, self._assigned_text)
+
+    def scores(
+        self, query: str, *, viewer: UserLike | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Best score (0-100) of every client for ``query`` and what it matched on.
+
+        With ``viewer``, email and phone match only the clients whose contact
+        ``viewer`` may see (:meth:`contact_searchable`); elsewhere they score 0.
 
         Returns
         -------
@@ -255,11 +280,12 @@ class ClientIndex:
             ``"name"``, ``"email"``, ``"phone"`` or ``"id"``.
         """
         q_norm = normalise(query)
+        contact = self.contact_searchable(viewer)
         # At equal scores the more specific field is reported (argmax takes the first).
         parts = {
             "id": self._id_scores(q_norm),
-            "phone": self._phone_scores(query),
-            "email": self._email_scores(query, q_norm),
+            "phone": np.where(contact, self._phone_scores(query), 0.0),
+            "email": np.where(contact, self._email_scores(query, q_norm), 0.0),
             "name": self._name_scores(q_norm.split()),
         }
         names = list(parts)
@@ -272,6 +298,7 @@ class ClientIndex:
         self,
         query: str = "",
         *,
+        viewer: UserLike | None = None,
         store_id: str | Iterable[str] | None = None,
         tier: str | Iterable[str] | None = None,
         assigned_to: str | None = None,
@@ -289,6 +316,10 @@ class ClientIndex:
             Name (any order, typos and accents forgiven, a prefix counts), email,
             phone (spaces, punctuation and a leading trunk 0 ignored) or id
             fragment. Empty: every client passing the filters.
+        viewer : UserLike, optional
+            The signed-in user: email and phone match only clients whose contact
+            they may see. ``None`` (the CLI, a notebook): every client's. The
+            dashboard always passes the user.
         store_id, tier : str or list of str, optional
             Keep only clients of these home stores / tiers.
         assigned_to : str, optional
@@ -321,7 +352,7 @@ class ClientIndex:
         keep = self._filter(store_id, tier, assigned_to, recently_active_since)
         if query.strip():
             # Punctuation alone ("!!!") is a query too: it matches nobody.
-            score, matched = self.scores(query)
+            score, matched = self.scores(query, viewer=viewer)
             keep &= score >= min_score
         else:
             score = np.full(self.n_clients, 100.0)
@@ -409,6 +440,7 @@ def search_clients(
     clients_df: pd.DataFrame,
     query: str,
     *,
+    viewer: UserLike | None = None,
     store_id: str | Iterable[str] | None = None,
     tier: str | Iterable[str] | None = None,
     assigned_to: str | None = None,
@@ -424,6 +456,7 @@ def search_clients(
     """
     return ClientIndex(clients_df, events).search(
         query,
+        viewer=viewer,
         store_id=store_id,
         tier=tier,
         assigned_to=assigned_to,

@@ -80,7 +80,7 @@ class ConsentService:
         ValueError
             Unknown field, a non-bool value, or a note that is too long.
         PermissionDenied
-            ``changed_by`` is not an active associate, stylist or admin.
+            ``changed_by`` is not an active associate or stylist.
         """
         check_id(client_id, "client id")
         check_choice(field, "consent field", CONSENT_FIELDS)

@@ -20,8 +20,11 @@ from core.store.models import CuratedList, ListItem, Removal, User
 from core.store.records import CuratedListRecord, ListItemRecord
 from core.store.users import require_role
 
-#: Roles that may create and edit client lists (managers see aggregates only).
-CURATOR_ROLES: tuple[str, ...] = ("associate", "stylist", "admin")
+#: Roles that may write client lists and consent at all: the store's coarse gate. Which
+#: lists and clients each may touch is ``core.app.access.POLICY`` (checked by the
+#: curation service, which knows the clients' stores); a test keeps the two in step.
+#: Managers see aggregates only; admins view lists read-only.
+CURATOR_ROLES: tuple[str, ...] = ("associate", "stylist")
 
 
 class ListConflictError(ConflictError):

@@ -64,7 +64,7 @@ class ListService(ListQueries):
     They raise :class:`~core.store.list_ops.ListConflictError` (a
     ``ConflictError``) when the list is no longer at ``expected_version``,
     ``UnknownIdError`` for an unknown list, ``PermissionDenied`` when the actor
-    is not an active associate, stylist or admin, and ``ValueError`` for bad
+    is not an active associate or stylist, and ``ValueError`` for bad
     input, a product not in the list or an archived list; in each case nothing
     is written.
 
@@ -91,7 +91,7 @@ class ListService(ListQueries):
         ValueError
             Invalid id, empty or too long title/note, bad item.
         PermissionDenied
-            ``author_id`` is not an active associate, stylist or admin.
+            ``author_id`` is not an active associate or stylist.
         """
         check_id(client_id, "client id")
         check_text(title, "title", max_len=TITLE_MAX, required=True)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import operator
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import func, select
 
-from core.exceptions import ConsentError
+from core.exceptions import ConsentError, UnknownIdError
 from core.store.audit import append_entry
 from core.store.common import (
     Clock,
@@ -122,6 +123,23 @@ class ShareService:
             session.flush()
             details = {"list_id": list_id, "share_id": share.id, "channel": channel}
             append_entry(session, author_id, "share", "client", row.client_id, details, at=now)
+            return _record(share)
+
+    def get_share(self, share_id: int) -> ShareRecord:
+        """One share by id.
+
+        Raises
+        ------
+        UnknownIdError
+            No such share.
+        """
+        with unit_of_work(self._sessions) as session:
+            try:
+                share = session.get(Share, operator.index(share_id))
+            except TypeError:  # not an integer id
+                share = None
+            if share is None:
+                raise UnknownIdError(f"Unknown share id {share_id!r}; it may have been erased")
             return _record(share)
 
     def shares_for_client(self, client_id: str) -> list[ShareRecord]:

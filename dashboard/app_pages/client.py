@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.exceptions import AtelierError, UnknownIdError
+from core.exceptions import AccessDeniedError, AtelierError, UnknownIdError
 from dashboard import auth, resources, state
 from dashboard.sections import profile
 from dashboard.sections.suggestions import render_suggestions_section
@@ -23,6 +23,10 @@ try:
     ctx = profile.build_context(client_id, user, bundle)
 except UnknownIdError:
     st.error(f"There is no client with id '{safe(client_id, 60)}' in the current data.")
+    st.page_link(state.page_path("lookup"), label="Find a client", icon=":material/search:")
+    st.stop()
+except AccessDeniedError as err:  # e.g. a client id forced into session state
+    st.error(safe(str(err), 400))
     st.page_link(state.page_path("lookup"), label="Find a client", icon=":material/search:")
     st.stop()
 

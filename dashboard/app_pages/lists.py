@@ -1,8 +1,9 @@
-"""Lists: every curated list with its client, author, status and last change.
+"""Lists: the curated lists the user may see, with client, author, status and last change.
 
-Search and filter them, open one on the Client page, duplicate one for
-another client (re-checked against that client's rules and stock: what the
-rules exclude is dropped and reported), or archive it. Associates and
+Only the lists the user may see (their own, their store's, their assigned
+clients'). Search and filter them, open one on the Client page, duplicate one
+for another client (re-checked against that client's rules and stock: what
+the rules exclude is dropped and reported), or archive it. Associates and
 stylists only (managers see no client data).
 """
 
@@ -35,5 +36,7 @@ if shown.empty:
     )
 
 index = resources.get_client_index(bundle.dataset)
-for row in shown.head(LISTS_PAGE_SIZE).to_dict("records"):
-    render_list_row(svc, index, user, row)
+page = shown.head(LISTS_PAGE_SIZE)
+allowed = svc.list_actions(user.user_id, page)
+for row in page.to_dict("records"):
+    render_list_row(svc, index, user, row, allowed[int(row["list_id"])])

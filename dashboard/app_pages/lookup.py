@@ -42,6 +42,8 @@ mine = cols[2].toggle("Assigned to me", key="lookup:mine")
 recent = cols[3].toggle(f"Active in {RECENT_DAYS} days", key="lookup:recent")
 
 filters = {
+    # Email and phone match only clients whose contact this user may see.
+    "viewer": user,
     "store_id": None if store_choice == "all" else store_choice,
     "tier": tier_choice or None,
     "assigned_to": user.user_id if mine else None,

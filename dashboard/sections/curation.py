@@ -7,7 +7,14 @@ note or addition saves it as a draft (so reopening the client shows it).
 Every action runs in a button callback with the list version the associate
 was looking at; if another tablet changed the list in between, the store
 raises :class:`~core.store.ListConflictError`, nothing is written, and the
-section shows who changed it and when, with a "Reload" button.
+section shows who changed it and when, with a "Reload" button. Text typed
+into a note or the title that a conflict refused is kept in session state
+(:meth:`Keys.kept`) and offered again beside the reloaded text, so it is not lost.
+
+Every list is read and changed through the checked methods of
+:class:`~core.app.curation.CurationService` with the signed-in user's id: a
+list id forced into session state that the user may not open is refused
+(:class:`~core.exceptions.AccessDeniedError`), shown as an error, and forgotten.
 
 Session state holds ids and small values only (see :class:`Keys`). The cards
 and tools that call these actions are drawn by :mod:`dashboard.sections.working_list`.
@@ -23,7 +30,7 @@ import pandas as pd
 import streamlit as st
 
 from core.app.curation import REMOVAL_REASONS, CurationService
-from core.exceptions import AtelierError, UnknownIdError
+from core.exceptions import AccessDeniedError, AtelierError, UnknownIdError
 from core.store import ListConflictError, NewItem
 from core.store.records import CuratedListRecord
 from core.suggest.request import SuggestRequest
@@ -73,6 +80,15 @@ class Keys:
     def look(self) -> str:
         return self.k("look")
 
+    def kept(self, field: str) -> str:
+        """Where text typed into ``field`` ("title", "note:list", "note:<product>") is kept
+        after a conflict refused it."""
+        return self.k("kept", field)
+
+    def widget(self, field: str) -> str:
+        """The key of the widget ``field`` is typed into."""
+        return self.k("title") if field == "title" else self.k(*field.split(":", 1))
+
     @property
     def share_open(self) -> str:
         return ":".join(["share", self.client_id, "open"])
@@ -104,22 +120,36 @@ def current_list_id(sec: Section) -> int | None:
 
 
 def resolve_list(sec: Section) -> CuratedListRecord | None:
-    """The list the section shows: the one opened, else the client's latest draft or share."""
+    """The list the section shows: the one opened, else the client's latest draft or share.
+
+    Only a list the user may view: a forbidden id (e.g. forced into session
+    state) is refused with an error and forgotten, showing nothing of it.
+    """
     lid = current_list_id(sec)
     if lid is not None:
         try:
-            rec = sec.svc.lists.get_list(lid)
+            rec: CuratedListRecord | None = sec.svc.get_list(lid, sec.user_id)
         except UnknownIdError:
+            rec = None
+        except AccessDeniedError as err:
+            st.error(plain(str(err), 400))
             rec = None
         if rec is not None and rec.client_id == sec.client_id:
             return rec
         st.session_state[state.DRAFT_LIST] = None
     if st.session_state.get(sec.keys.fresh):
         return None
-    rec = sec.svc.open_list_for(sec.client_id)
+    rec = sec.svc.open_list_for(sec.client_id, sec.user_id)
     if rec is not None:
         st.session_state[state.DRAFT_LIST] = rec.list_id
     return rec
+
+
+def can_edit(sec: Section, rec: CuratedListRecord | None) -> bool:
+    """Whether the user may change ``rec`` (or, without one, start a list for the client)."""
+    if rec is None:
+        return sec.svc.may(sec.user_id, "create_list", client_id=sec.client_id)
+    return sec.svc.may(sec.user_id, "edit_list", record=rec)
 
 
 def remember(sec: Section, rec: CuratedListRecord) -> None:
@@ -130,11 +160,20 @@ def remember(sec: Section, rec: CuratedListRecord) -> None:
 
 
 def seen_record(sec: Section) -> CuratedListRecord | None:
-    """The open list at the version the associate saw (stale if someone changed it since)."""
+    """The open list at the version the associate saw (stale if someone changed it since).
+
+    Raises
+    ------
+    AccessDeniedError
+        The open list id is one the user may not view (nothing of it is returned).
+    """
     lid = current_list_id(sec)
     if lid is None:
         return None
-    rec = sec.svc.lists.get_list(lid)
+    rec = sec.svc.get_list(lid, sec.user_id)
+    if rec.client_id != sec.client_id:  # an id left from another client: not this one's list
+        st.session_state[state.DRAFT_LIST] = None
+        return None
     seen = st.session_state.get(sec.keys.version)
     if isinstance(seen, int) and seen != rec.version:
         rec = dataclasses.replace(rec, version=seen)
@@ -153,9 +192,7 @@ def ensure_record(sec: Section, *, pinned: str | None = None) -> CuratedListReco
     items = [NewItem(pid, reason=reason[:1000], score=score, source="model",
                      pinned=pid == pinned)
              for pid, reason, score in shown]  # fmt: skip
-    rec = sec.svc.lists.create_list(
-        sec.client_id, sec.user_id, sec.svc._default_title(sec.client_id), items=items
-    )
+    rec = sec.svc.create_list(sec.client_id, sec.user_id, items)
     remember(sec, rec)
     return rec
 
@@ -176,8 +213,14 @@ def act(
     done: str | None = None,
     *,
     ensure: Callable[[], CuratedListRecord] | None = None,
+    typed: dict[str, str] | None = None,
 ) -> None:
-    """Run one list change with the version seen; record a conflict or an error for display."""
+    """Run one list change with the version seen; record a conflict or an error for display.
+
+    ``typed``: text the change writes, by field ("title", "note:list",
+    "note:<product>"); kept in session state if a conflict refuses the change,
+    forgotten once it is saved.
+    """
     keys = sec.keys
     st.session_state[keys.error] = None
     try:
@@ -185,12 +228,38 @@ def act(
         new = change(rec)
     except ListConflictError as err:
         st.session_state[keys.conflict] = str(err)
+        for field, text in (typed or {}).items():
+            st.session_state[keys.kept(field)] = text
         return
     except (AtelierError, ValueError) as err:
         st.session_state[keys.error] = str(err)
         return
+    for field in typed or {}:
+        st.session_state.pop(keys.kept(field), None)
     remember(sec, new)
     st.session_state[keys.notice] = done
+
+
+def kept_fields(sec: Section) -> list[str]:
+    """The fields whose typed text a conflict refused and that are kept to apply again."""
+    prefix = sec.keys.kept("")
+    return [
+        key[len(prefix) :]
+        for key in st.session_state
+        if isinstance(key, str) and key.startswith(prefix) and st.session_state[key] is not None
+    ]
+
+
+def on_use_kept(sec: Section, field: str) -> None:
+    """Put the kept text back into its box (over the reloaded text), to save it again."""
+    text = st.session_state.pop(sec.keys.kept(field), None)
+    if text is not None:
+        st.session_state[sec.keys.widget(field)] = str(text)
+
+
+def on_drop_kept(sec: Section, field: str) -> None:
+    """Forget the kept text: the reloaded version stays."""
+    st.session_state.pop(sec.keys.kept(field), None)
 
 
 def on_pin(sec: Section, product_id: str, pinned: bool) -> None:
@@ -222,13 +291,35 @@ def on_remove(sec: Section, product_id: str, name: str) -> None:
 
 
 def on_note(sec: Section, product_id: str | None) -> None:
-    key = sec.keys.k("note", product_id or "list")
-    note = str(st.session_state.get(key) or "")
-    if product_id is not None:
-        st.session_state[sec.keys.panel] = None
-    else:
-        st.session_state[sec.keys.k("tool")] = None
-    act(sec, lambda r: sec.svc.set_note(r, product_id, note, sec.user_id), "Note saved.")
+    """Save an item's note (or, with ``product_id=None``, the list's note and title)."""
+    if product_id is None:
+        on_list_details(sec)
+        return
+    field = f"note:{product_id}"
+    note = str(st.session_state.get(sec.keys.widget(field)) or "")
+    st.session_state[sec.keys.panel] = None
+    act(
+        sec,
+        lambda r: sec.svc.set_note(r, product_id, note, sec.user_id),
+        "Note saved.",
+        typed={field: note},
+    )
+
+
+def on_list_details(sec: Section) -> None:
+    """Save the list's title (when changed) and note, in one go; a conflict keeps both texts."""
+    keys = sec.keys
+    title = str(st.session_state.get(keys.widget("title")) or "")
+    note = str(st.session_state.get(keys.widget("note:list")) or "")
+    st.session_state[keys.k("tool")] = None
+
+    def change(r: CuratedListRecord) -> CuratedListRecord:
+        if title.strip() and title != r.title:
+            r = sec.svc.set_title(r, title, sec.user_id)
+        return sec.svc.set_note(r, None, note, sec.user_id)
+
+    typed = {"note:list": note, **({"title": title} if title.strip() else {})}
+    act(sec, change, "Note saved.", typed=typed)
 
 
 def on_add(sec: Section, product_id: str | None, source_key: str | None = None) -> None:
@@ -267,8 +358,16 @@ def on_new_selection(sec: Section) -> None:
 
 
 def on_reload(sec: Section) -> None:
-    st.session_state[sec.keys.conflict] = None
-    st.session_state[sec.keys.version] = None
+    """Show the list as it is now; reopen the box whose typed text was kept, to apply it again."""
+    keys = sec.keys
+    st.session_state[keys.conflict] = None
+    st.session_state[keys.version] = None
+    for field in kept_fields(sec):
+        st.session_state.pop(keys.widget(field), None)  # the box restarts from the saved text
+        if field in ("title", "note:list"):
+            st.session_state[keys.k("tool")] = "note"
+        else:
+            st.session_state[keys.panel] = (field.split(":", 1)[1], "more")
 
 
 def on_open_look(sec: Section, product_id: str) -> None:

@@ -1,5 +1,8 @@
 """The Lists page's parts: filters, one row per list with open / duplicate / archive.
 
+Only the lists the signed-in user may view are listed (their own, their
+store's clients', their assigned clients'; never another store's, not even
+its clients' names), each with the actions the access policy allows them.
 Duplicating re-checks the list against the new client's rules and stock
 (what the rules exclude is dropped and reported); archiving is done at the
 version shown, so a concurrent change is reported instead of overwritten.
@@ -27,6 +30,8 @@ from dashboard.widgets.text import plain, safe
 LISTS_PAGE_SIZE = 25
 LISTS_NOTICE = "lists:notice"
 LISTS_ERROR = "lists:error"
+#: The "Whose" choices: the user's own lists, or every list they may see.
+WHOSE = ("Mine", "My store's")
 
 
 def render_lists_notice() -> None:
@@ -72,7 +77,7 @@ def on_archive(svc: CurationService, list_id: int, version: int, user_id: str) -
     """Archive a list at the version shown (a conflict is reported, nothing written)."""
     st.session_state[LISTS_ERROR] = None
     try:
-        rec = dataclasses.replace(svc.lists.get_list(list_id), version=version)
+        rec = dataclasses.replace(svc.get_list(list_id, user_id), version=version)
         svc.archive(rec, user_id)
     except ListConflictError as err:
         st.session_state[LISTS_ERROR] = f"{err} Nothing was archived."
@@ -98,34 +103,49 @@ def render_filters(svc: CurationService, user: Any) -> pd.DataFrame:
         format_func=str.capitalize,
         placeholder="Any status",
     )
-    whose = cols[2].radio("Whose", ["Mine", "Everyone's"], key="lists:whose", horizontal=True)
-    frame = svc.lists_frame(svc.all_lists(include_archived=True))
+    whose = cols[2].radio(
+        "Whose", WHOSE, key="lists:whose", horizontal=True,
+        help="My store's: every list for your store's clients and the clients assigned to "
+        "you, whoever wrote it. Other stores' lists are not shown.",
+    )  # fmt: skip
+    frame = svc.lists_frame(svc.visible_lists(user.user_id, include_archived=True))
     return filter_lists(
         frame,
         query=query,
         statuses=statuses,
-        author_id=user.user_id if whose == "Mine" else None,
+        author_id=user.user_id if whose == WHOSE[0] else None,
     )
 
 
 def render_list_row(
-    svc: CurationService, index: ClientIndex, user: Any, row: dict[str, Any]
+    svc: CurationService,
+    index: ClientIndex,
+    user: Any,
+    row: dict[str, Any],
+    allowed: frozenset[str] = frozenset({"edit_list", "duplicate_list"}),
 ) -> None:
-    """One list as a card, with Open, Duplicate (for a client found by search) and Archive."""
+    """One list as a card, with Open, Duplicate (for a client found by search) and Archive.
+
+    ``allowed``: the list actions the user may do to this list (others are not offered).
+    """
     lid = int(row["list_id"])
+    archived = row["status"] == "archived"
     with st.container(border=True, key=f"lists-row-{lid}"):
         info, actions = st.columns([3, 2], vertical_alignment="center")
         info.markdown(list_card_html(row), unsafe_allow_html=True)
         a = actions.columns(3, gap="small")
         if a[0].button("Open", key=f"lists:open:{lid}", type="primary", width="stretch",
-                       disabled=row["status"] == "archived"):  # fmt: skip
+                       disabled=archived):  # fmt: skip
             state.open_client(str(row["client_id"]))
             st.session_state[state.DRAFT_LIST] = lid
             st.switch_page(state.page_path("client"))
-        with a[1].popover("Duplicate", width="stretch", key=f"lists:dup_pop:{lid}"):
-            _duplicate_panel(svc, index, user, lid)
+        if "duplicate_list" in allowed:
+            with a[1].popover("Duplicate", width="stretch", key=f"lists:dup_pop:{lid}"):
+                _duplicate_panel(svc, index, user, lid)
+        if "edit_list" not in allowed:
+            return
         with a[2].popover("Archive", width="stretch", key=f"lists:arch_pop:{lid}",
-                          disabled=row["status"] == "archived"):  # fmt: skip
+                          disabled=archived):  # fmt: skip
             st.markdown("Archive this list? It becomes read-only (you can still duplicate it).")
             st.button(
                 "Archive the list", key=f"lists:arch_go:{lid}", width="stretch",
@@ -139,7 +159,7 @@ def _duplicate_panel(svc: CurationService, index: ClientIndex, user: Any, lid: i
     q = limited_text(
         "Find the client", key=f"lists:dup_q:{lid}", limit=SEARCH_CHARS, placeholder="Name or id"
     )
-    matches = index.search(q or "", limit=8, prefer_associate=user.user_id,
+    matches = index.search(q or "", viewer=user, limit=8, prefer_associate=user.user_id,
                            prefer_store=user.store_id) if q else None  # fmt: skip
     options = [] if matches is None else list(matches["client_id"])
     names = {} if matches is None else {

@@ -81,9 +81,13 @@ def _aware(value: datetime) -> datetime:
 
 
 def build_context(client_id: str, user: Any, bundle: resources.Bundle) -> state.ClientPageContext:
-    """Everything the Client page sections need (raises ``UnknownIdError`` for a bad id)."""
+    """Everything the Client page sections need, if ``user`` may open the client.
+
+    Raises ``UnknownIdError`` for a bad id and ``AccessDeniedError`` when the
+    access policy refuses the client (the client id may come from forged session state).
+    """
     dataset = bundle.dataset
-    client = dataset.client(client_id)
+    client = resources.get_curation(bundle).open_client(str(client_id), user.user_id)
     services = bundle.services
     return state.ClientPageContext(
         client_id=str(client_id),

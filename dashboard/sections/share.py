@@ -70,7 +70,7 @@ def on_share(sec: Section) -> None:
         st.session_state[_k(sec, "error")] = str(err)
         return
     st.session_state[sec.keys.share_done] = outcome.share.id
-    remember(sec, sec.svc.lists.get_list(outcome.share.list_id))
+    remember(sec, sec.svc.get_list(outcome.share.list_id, sec.user_id))
 
 
 def preview_markdown(book: Lookbook) -> list[str]:
@@ -114,11 +114,11 @@ def _slug(text: str) -> str:
 
 
 def render_done(sec: Section, share_id: int) -> None:
-    share = next(
-        (s for s in sec.svc.store.shares.shares_for_client(sec.client_id) if s.id == share_id),
-        None,
-    )
-    if share is None:
+    try:  # checked: a share id forced into session state shows nothing the user may not see
+        share = sec.svc.share_record(share_id, sec.user_id)
+    except AtelierError:
+        share = None
+    if share is None or share.client_id != sec.client_id:
         st.error("The share could not be found; close this window and try again.")
         return
     book = Lookbook.from_snapshot(share.snapshot)

@@ -204,8 +204,10 @@ def _selection(sec: cur.Section, params: SuggestRequest) -> None:
         items = items_for_display(sec, rec)
         if st.session_state.get(used_key) is None:
             st.session_state[used_key] = params.as_dict()
-    editable = rec is None or rec.status != "archived"
-    _toolbar(sec, rec, params, changed=st.session_state.get(used_key) != params.as_dict())
+    # Archived lists are read-only; so is everything the access policy lets the user only view.
+    editable = (rec is None or rec.status != "archived") and cur.can_edit(sec, rec)
+    changed = st.session_state.get(used_key) != params.as_dict()
+    _toolbar(sec, rec, params, changed=changed, editable=editable)
     if editable:
         render_list_tools(sec, rec)
     if items.empty:
@@ -217,10 +219,15 @@ def _selection(sec: cur.Section, params: SuggestRequest) -> None:
     render_grid(sec, items, editable=editable)
 
 
-def _toolbar(sec: cur.Section, rec: Any, params: SuggestRequest, *, changed: bool) -> None:
+def _toolbar(
+    sec: cur.Section, rec: Any, params: SuggestRequest, *, changed: bool, editable: bool = True
+) -> None:
     keys = sec.keys
     cols = st.columns([4, 2, 2, 2], vertical_alignment="center", gap="small")
     cols[0].markdown(status_line(rec))
+    if not editable and (rec is None or rec.status != "archived"):
+        st.info("You can view this selection but not change or share it.")
+        return
     if rec is None:
         cols[1].button(
             "Save draft", key=keys.k("save"), width="stretch", on_click=cur.on_save, args=(sec,)

@@ -1,7 +1,9 @@
 """The working list on the Client page: cards with their taps, the list tools, messages.
 
 Every tap calls an action of :mod:`dashboard.sections.curation` (a callback
-with the list version the associate saw); this module only draws.
+with the list version the associate saw); this module only draws. Text a
+conflict refused (a note, the title) is drawn beside the box it was typed in,
+with "Use my text" to apply it again over the reloaded version.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from core.store.records import CuratedListRecord
 from core.suggest.reasons import REASON_SEPARATOR
 from dashboard.sections.curation import (
     Section,
+    kept_fields,
     on_add,
+    on_drop_kept,
     on_move,
     on_note,
     on_open_look,
@@ -25,8 +29,9 @@ from dashboard.sections.curation import (
     on_reload,
     on_remove,
     on_tool,
+    on_use_kept,
 )
-from dashboard.widgets.limited_text import DETAIL_CHARS, NOTE_CHARS, limited_text
+from dashboard.widgets.limited_text import DETAIL_CHARS, NOTE_CHARS, TITLE_CHARS, limited_text
 from dashboard.widgets.product_card import card_html
 from dashboard.widgets.text import plain, safe
 
@@ -36,10 +41,15 @@ def render_messages(sec: Section) -> bool:
     keys = sec.keys
     conflict = st.session_state.get(keys.conflict)
     if conflict:
-        with st.container(border=True, key=keys.k("conflict_box").replace(":", "-")):
-            st.error(
-                f"{safe(conflict, 300)} Your change was not saved, so nothing was lost.",
+        if kept_fields(sec):
+            outcome = (
+                "Your change was not saved, but the text you typed is kept: reload the list "
+                "and it is shown beside the saved version, to apply again."
             )
+        else:
+            outcome = "Your change was not saved: reload the list and tap again."
+        with st.container(border=True, key=keys.k("conflict_box").replace(":", "-")):
+            st.error(f"{safe(conflict, 300)} {outcome}")
             st.button(
                 "Reload the list",
                 key=keys.k("reload"),
@@ -149,14 +159,42 @@ def _remove_form(sec: Section, row: pd.Series | dict[str, Any]) -> None:
         )
 
 
+def render_kept(sec: Section, field: str, what: str) -> None:
+    """Text typed into ``field`` that a conflict refused, with "Use my text" and "Discard"."""
+    keys = sec.keys
+    text = st.session_state.get(keys.kept(field))
+    if text is None:
+        return
+    box = keys.k("kept_box", field).replace(":", "-")
+    with st.container(border=True, key=box):
+        st.warning(f"Your {what}, not saved because the list changed elsewhere:")
+        st.text(plain(text, 2000, one_line=False) or "(empty)")
+        cols = st.columns(2, gap="small")
+        cols[0].button(
+            "Use my text", key=keys.k("kept_use", field), type="primary", width="stretch",
+            on_click=on_use_kept, args=(sec, field),
+        )  # fmt: skip
+        cols[1].button(
+            "Discard my text", key=keys.k("kept_drop", field), width="stretch",
+            on_click=on_drop_kept, args=(sec, field),
+        )  # fmt: skip
+
+
+def _seed(key: str, saved: object) -> None:
+    """Start a text box from the saved text unless it already holds text (typed or kept)."""
+    if key not in st.session_state:
+        st.session_state[key] = str(saved or "")
+
+
 def _note_form(sec: Section, row: pd.Series | dict[str, Any]) -> None:
     """The product's internal note, and "Complete the look"."""
     keys = sec.keys
     pid = str(row["product_id"])
+    render_kept(sec, f"note:{pid}", "note")
+    _seed(keys.k("note", pid), row.get("note"))
     with st.form(keys.k("note_form", pid), border=True, enter_to_submit=False):
         limited_text(
             "Internal note (never shown to the client)",
-            value=str(row.get("note") or ""),
             key=keys.k("note", pid),
             limit=NOTE_CHARS,
             kind="area",
@@ -213,7 +251,7 @@ def render_list_tools(sec: Section, rec: CuratedListRecord | None) -> None:
         args=(sec, None if tool == "add" else "add"),
     )
     cols[1].button(
-        "List note…",
+        "Title & note…",
         key=keys.k("list_note_open"),
         width="stretch",
         type="primary" if tool == "note" else "secondary",
@@ -248,19 +286,28 @@ def _add_panel(sec: Section, rec: CuratedListRecord | None) -> None:
 
 
 def _list_note_panel(sec: Section, rec: CuratedListRecord | None) -> None:
-    """The internal note on the whole list."""
+    """The list's title and its internal note on the whole list."""
     keys = sec.keys
+    render_kept(sec, "title", "title")
+    render_kept(sec, "note:list", "list note")
+    _seed(keys.k("title"), rec.title if rec is not None else "")
+    _seed(keys.k("note", "list"), rec.note if rec is not None else "")
     with st.form(keys.k("note_form", "list"), border=True, enter_to_submit=False):
         limited_text(
+            "Title (never shown to the client)",
+            key=keys.k("title"),
+            limit=TITLE_CHARS,
+            placeholder="Default: “Selection for” the client and today's date",
+        )
+        limited_text(
             "Internal note on the whole list (never shown to the client)",
-            value=rec.note if rec is not None else "",
             key=keys.k("note", "list"),
             limit=NOTE_CHARS,
             kind="area",
             height=110,
         )
         st.form_submit_button(
-            "Save list note", key=keys.k("note_go", "list"), width="stretch",
+            "Save title and note", key=keys.k("note_go", "list"), width="stretch",
             type="primary", on_click=on_note, args=(sec, None),
         )  # fmt: skip
 

@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 import streamlit as st
 
-from core.store.common import ID_MAX, NAME_MAX, NOTE_MAX
+from core.store.common import ID_MAX, NAME_MAX, NOTE_MAX, TITLE_MAX
 from core.store.users import PASSWORD_MAX
 
 # The limit of every kind of field, declared once. Where the text is stored, the
@@ -39,6 +39,8 @@ NOTE_CHARS = NOTE_MAX
 """An internal note on a list or an item."""
 SEARCH_CHARS = 200
 """A search box (a name, an email, an id: far less is needed)."""
+TITLE_CHARS = TITLE_MAX
+"""A list's title."""
 MESSAGE_CHARS = 1_000
 """The personal message of a lookbook (shown to the client)."""
 CONSENT_NOTE_CHARS = 300

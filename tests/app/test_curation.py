@@ -55,12 +55,26 @@ def user(svc: CurationService, role: str, n: int = 0) -> str:
     return str(a.loc[a["role"] == role, "user_id"].iloc[n])
 
 
-def client(svc: CurationService, *, personal: bool = True, contact: bool = True, n: int = 0) -> str:
+def store_of(svc: CurationService, user_id: str) -> str:
+    a = svc.dataset.associates.set_index("user_id")
+    return str(a.loc[user_id, "store_id"])
+
+
+def client(
+    svc: CurationService,
+    *,
+    personal: bool = True,
+    contact: bool = True,
+    n: int = 0,
+    store: str | None = None,
+) -> str:
+    """A generated client; with ``store``, one of that home store (lists shared there)."""
     c = svc.dataset.clients
     rows = c[
         (c["consent_personalization"] == personal)
         & (c["consent_contact"] == contact)
         & ~c["client_id"].str.match(r"^(t_|h_)")
+        & ((c["home_store_id"] == store) if store is not None else True)
     ]
     return str(rows["client_id"].iloc[n])
 
@@ -162,7 +176,9 @@ def test_regenerate_with_no_personalisation_gives_generic_items(svc):
 # ------------------------------------------------------------------ conflicts
 def test_stale_version_raises_conflict_and_writes_nothing(svc):
     who, other = user(svc, "associate"), user(svc, "stylist")
-    cid = client(svc, n=3)
+    # A colleague of the client's store (the access policy lets them edit the list).
+    assert store_of(svc, who) == store_of(svc, other)
+    cid = client(svc, n=3, store=store_of(svc, who))
     rec = draft(svc, cid, who)
     newer = svc.set_note(rec, None, "from the other tablet", other)
     with pytest.raises(ListConflictError, match="changed by") as err:
@@ -293,10 +309,12 @@ def test_sensitive_products_only_when_added_by_hand(svc):
 # ------------------------------------------------------------------ lists page
 def test_lists_frame_and_filters(svc):
     who, other = user(svc, "associate"), user(svc, "stylist")
-    a = draft(svc, client(svc, n=11), who)
-    b = draft(svc, client(svc, n=12), other)
+    # Clients of the associate's store: the colleague's list is visible to them too.
+    home = store_of(svc, who)
+    a = draft(svc, client(svc, n=11, store=home), who)
+    b = draft(svc, client(svc, n=12, store=home), other)
     svc.archive(b, other)
-    frame = svc.lists_frame(svc.all_lists())
+    frame = svc.lists_frame(svc.visible_lists(who))
     assert set(frame["list_id"]) == {a.list_id, b.list_id}
     assert filter_lists(frame, author_id=who)["list_id"].tolist() == [a.list_id]
     assert filter_lists(frame, statuses=["archived"])["list_id"].tolist() == [b.list_id]

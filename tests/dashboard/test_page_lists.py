@@ -40,10 +40,16 @@ def dataset(atelier_env):
     return load_data(Settings(data_dir=atelier_env.data_dir))
 
 
-def generated(dataset, n: int) -> str:
-    """A generated client near the middle of the table (away from other modules' picks)."""
+def generated(dataset, n: int, store: str | None = None) -> str:
+    """A generated client near the middle of the table (away from other modules' picks).
+
+    With ``store``, one of that home store (whose lists the store's colleagues share).
+    """
     c = dataset.clients
-    ids = c.loc[~c["client_id"].str.match(r"^(t_|h_)") & c["last_contacted_at"].isna(), "client_id"]
+    keep = ~c["client_id"].str.match(r"^(t_|h_)") & c["last_contacted_at"].isna()
+    if store is not None:
+        keep &= c["home_store_id"] == store
+    ids = c.loc[keep, "client_id"]
     return str(ids.iloc[len(ids) // 2 + n])
 
 
@@ -63,7 +69,9 @@ def test_lists_page_is_for_associates_and_stylists_only(atelier_env, role, sign_
 
 def test_filters_search_status_and_author(open_app, atelier_env, app_store, dataset):
     me, other = atelier_env.users["associate"].user_id, atelier_env.users["stylist"].user_id
-    a, b, c = generated(dataset, 0), generated(dataset, 1), generated(dataset, 2)
+    # Clients of my store: a colleague's list for one of them is shared with me.
+    home = atelier_env.users["associate"].store_id
+    a, b, c = generated(dataset, 0, home), generated(dataset, 1, home), generated(dataset, 2, home)
     pid = str(dataset.products["product_id"].iloc[3])
     mine = app_store.lists.create_list(a, me, "Autumn edit", items=[NewItem(pid)])
     theirs = app_store.lists.create_list(b, other, "Gala picks", items=[NewItem(pid)])
@@ -75,7 +83,7 @@ def test_filters_search_status_and_author(open_app, atelier_env, app_store, data
     assert mine.list_id in ids and theirs.list_id not in ids and old.list_id not in ids
     assert full_name(dataset, a) in texts(at) and "Autumn edit" in texts(at)
 
-    at.radio(key="lists:whose").set_value("Everyone's")
+    at.radio(key="lists:whose").set_value("My store's")
     run(at)
     assert theirs.list_id in row_ids(at)
 

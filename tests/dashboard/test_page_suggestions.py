@@ -239,6 +239,79 @@ def test_conflict_with_another_tablet_then_reload(open_app, clients, app_store, 
     assert draft_of(app_store, cid).pinned_ids == [ids[0], ids[1]]
 
 
+@pytest.mark.security
+def test_conflict_keeps_the_typed_list_note_and_title(open_app, clients, app_store, user_of):
+    cid = clients()
+    at = open_client(open_app, cid)
+    click(at, f"cur:{cid}:pin:{shown_ids(at, cid)[0]}")
+    draft = draft_of(app_store, cid)
+    click(at, f"cur:{cid}:list_note_open")
+    at.text_input(key=f"cur:{cid}:title").input("Gala <b>edit</b>")
+    at.text_area(key=f"cur:{cid}:note:list").input("She wants it before **March**")
+    # Another tablet changes the note between opening the box and saving it.
+    app_store.lists.set_list_note(
+        draft.list_id, "Theirs: call Tuesday", expected_version=draft.version,
+        actor_id=user_of("stylist"),
+    )  # fmt: skip
+    click(at, f"cur:{cid}:note_go:list")
+    text = texts(at)
+    assert "This list was changed by" in text and "the text you typed is kept" in text
+    saved = draft_of(app_store, cid)
+    assert (saved.note, saved.title) == ("Theirs: call Tuesday", draft.title)  # nothing written
+
+    click(at, f"cur:{cid}:reload")
+    # The box shows the saved note; the typed texts are beside it, to apply again.
+    assert at.text_area(key=f"cur:{cid}:note:list").value == "Theirs: call Tuesday"
+    assert at.text_input(key=f"cur:{cid}:title").value == draft.title
+    kept = [t.value for t in at.text]
+    assert "She wants it before **March**" in kept and "Gala <b>edit</b>" in kept
+    click(at, f"cur:{cid}:kept_use:note:list")
+    click(at, f"cur:{cid}:kept_use:title")
+    assert at.text_area(key=f"cur:{cid}:note:list").value == "She wants it before **March**"
+    assert at.text_input(key=f"cur:{cid}:title").value == "Gala <b>edit</b>"
+    click(at, f"cur:{cid}:note_go:list")
+    saved = draft_of(app_store, cid)
+    assert (saved.note, saved.title) == ("She wants it before **March**", "Gala <b>edit</b>")
+    assert not [b for b in at.button if b.key and ":kept_use:" in b.key]
+
+
+def lose_a_note(at: AppTest, store, cid: str, pid: str, typed: str, theirs: str, other: str):
+    """Type a note for ``pid`` while another tablet saves ``theirs`` first; then save (refused)."""
+    draft = draft_of(store, cid)
+    click(at, f"cur:{cid}:more:{pid}")
+    at.text_area(key=f"cur:{cid}:note:{pid}").input(typed)
+    store.lists.set_item_note(
+        draft.list_id, pid, theirs, expected_version=draft.version, actor_id=other
+    )
+    return click(at, f"cur:{cid}:note_go:{pid}")
+
+
+@pytest.mark.security
+def test_conflict_keeps_the_typed_item_note(open_app, clients, app_store, user_of):
+    cid = clients()
+    at = open_client(open_app, cid)
+    pid = shown_ids(at, cid)[1]
+    click(at, f"cur:{cid}:pin:{pid}")
+    stylist = user_of("stylist")
+    lose_a_note(at, app_store, cid, pid, "Size 38, gift wrap", "Theirs: size 40", stylist)
+    assert "the text you typed is kept" in texts(at)
+    assert draft_of(app_store, cid).item(pid).note == "Theirs: size 40"
+
+    click(at, f"cur:{cid}:reload")  # reopens that card's note box
+    assert at.text_area(key=f"cur:{cid}:note:{pid}").value == "Theirs: size 40"
+    assert "Size 38, gift wrap" in [t.value for t in at.text]
+    click(at, f"cur:{cid}:kept_use:note:{pid}")
+    click(at, f"cur:{cid}:note_go:{pid}")
+    assert draft_of(app_store, cid).item(pid).note == "Size 38, gift wrap"
+
+    # "Discard my text" keeps the saved version.
+    lose_a_note(at, app_store, cid, pid, "mine, to discard", "Theirs again", stylist)
+    click(at, f"cur:{cid}:reload")
+    click(at, f"cur:{cid}:kept_drop:note:{pid}")
+    assert "mine, to discard" not in [t.value for t in at.text]
+    assert at.text_area(key=f"cur:{cid}:note:{pid}").value == "Theirs again"
+
+
 # ------------------------------------------------------------------ share
 def test_share_records_snapshot_audit_and_marks_shared(open_app, clients, app_store):
     cid = clients(personal=True, contact=True)
