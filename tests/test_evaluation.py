@@ -19,11 +19,11 @@ from core.engine.diversity import (
 )
 from core.engine.evaluation import (
     EvaluationReport,
-    _metrics_from_hits,
     average_precision_at_k,
     catalogue_coverage,
     evaluate,
     hit_rate_at_k,
+    metrics_from_hits,
     ndcg_at_k,
     novelty,
     precision_at_k,
@@ -88,7 +88,7 @@ def test_vectorised_metrics_equal_the_per_list_functions() -> None:
     hits = np.array([[r in rel for r in lst] for lst, rel in zip(lists, rels, strict=True)])
     n_rel = np.array([len(r) for r in rels])
     for k in (5, 20):
-        m = _metrics_from_hits(hits, n_rel, k)
+        m = metrics_from_hits(hits, n_rel, k)
         for i, (lst, rel) in enumerate(zip(lists, rels, strict=True)):
             assert m["Recall"][i] == pytest.approx(recall_at_k(lst, rel, k))
             assert m["NDCG"][i] == pytest.approx(ndcg_at_k(lst, rel, k))
