@@ -1,6 +1,6 @@
 """Command line: ``python -m core SUBCOMMAND`` (alias ``atelier``).
 
-Subcommands: init, generate, validate, import-retail, fit, recommend,
+Subcommands: init, generate, validate, import-retail, import-journey, fit, recommend,
 evaluate, tune, bench, credentials, users. ``--help`` on each explains it.
 Errors from the core are printed as one readable message (exit code 2), never
 as a traceback.
@@ -126,6 +126,26 @@ def cmd_import_retail(args: argparse.Namespace) -> int:
         f"imported {args.csv} into {args.out} in {time.perf_counter() - t0:.1f} s: "
         + ", ".join(f"{k} {v:,}" for k, v in counts.items())
     )
+    return 0
+
+
+def cmd_import_journey(args: argparse.Namespace) -> int:
+    from core.data.importers.complete_journey import import_complete_journey
+
+    t0 = time.perf_counter()
+    counts = import_complete_journey(
+        args.transactions,
+        args.products,
+        args.out,
+        assume_consent=args.assume_consent,
+        overwrite=args.overwrite,
+    )
+    print(
+        f"imported {args.transactions} and {args.products} into {args.out} in "
+        f"{time.perf_counter() - t0:.1f} s: " + ", ".join(f"{k} {v:,}" for k, v in counts.items())
+    )
+    if not args.assume_consent:
+        print("clients are not marked as consenting to personalisation (see --assume-consent)")
     return 0
 
 
@@ -317,6 +337,20 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", required=True, help="folder to write the contract tables into")
     r.add_argument("--overwrite", action="store_true")
     r.set_defaults(fn=cmd_import_retail)
+
+    j = sub.add_parser(
+        "import-journey", help="import dunnhumby's Complete Journey transactions and products"
+    )
+    j.add_argument("transactions", help="the transactions CSV (e.g. transactions_sample.csv)")
+    j.add_argument("products", help="the products CSV")
+    j.add_argument("--out", required=True, help="folder to write the contract tables into")
+    j.add_argument(
+        "--assume-consent",
+        action="store_true",
+        help="mark every household as consenting to personalisation (the data has no consent)",
+    )
+    j.add_argument("--overwrite", action="store_true")
+    j.set_defaults(fn=cmd_import_journey)
 
     i = sub.add_parser("init", help="generate data if missing, fit the model, create the database")
     i.set_defaults(fn=cmd_init)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from test_evaluation import _Oracle  # the oracle of the temporal protocol's tests
 
 from core.data.dataset import Dataset
 from core.data.schema import COLS
@@ -16,7 +17,6 @@ from core.engine.evaluation import (
     seen_matrix,
     temporal_split,
 )
-from core.engine.models.base import Recommender
 
 T0 = pd.Timestamp("2026-01-01 12:00")
 
@@ -186,24 +186,6 @@ def test_seen_matrix_is_binary_over_every_event() -> None:
 
 
 # ------------------------------------------------------- through evaluate
-class _Oracle(Recommender):
-    """Scores the given pairs 1 and everything else 0."""
-
-    def __init__(self, pairs: pd.DataFrame) -> None:
-        self.pairs = pairs
-
-    def _fit(self, dataset: Dataset, **kwargs: object) -> None:
-        self.n_ = len(dataset.product_ids)
-
-    def score_clients(self, client_ids, extra_events=None):  # type: ignore[no-untyped-def]
-        out = np.zeros((len(client_ids), self.n_))
-        pid = self.dataset_.product_ids
-        for r, c in enumerate(client_ids):
-            mine = self.pairs.loc[self.pairs[COLS.client_id] == c, COLS.product_id]
-            out[r, pid.to_internal(list(mine))] = 1.0
-        return out
-
-
 def test_evaluate_reports_cold_items_ranked_alone_and_latency() -> None:
     ds = _log()
     split = global_time_split(ds, 0.2, 0)
