@@ -393,39 +393,12 @@ def complete_journey_tables(
     counts["dropped_few_events"] = int(few.sum())
     kept = kept[~few]
     if kept.empty:
-        dropped = ", ".join(
-            f"{k.removeprefix('dropped_')} {v}"
-            for k, v in counts.items()
-            if k.startswith("dropped_") and v
-        )
-        raise DataValidationError(
-            [
-                Problem(
-                    files[0],
-                    None,
-                    None,
-                    None,
-                    f"at least one purchase of a known product (all {len(lines)} lines were dropped: {dropped})",
-                )
-            ]
-        )
+        raise _nothing_left(counts, len(lines), files[0])
     counts["rows_kept"] = len(kept)
     product_table = _products(catalogue, kept)  # unit prices from the units as sold
     kept["quantity"] = np.maximum(1, np.round(kept["quantity"])).astype("int64")
     kept = kept.sort_values("timestamp", kind="stable")
-    events = pd.DataFrame(
-        {
-            "client_id": kept["client_id"].astype(str).to_numpy(),
-            "product_id": kept["product_id"].astype(str).to_numpy(),
-            "event_type": "purchase",
-            "timestamp": _text(kept["timestamp"], "%Y-%m-%d %H:%M:%S").to_numpy(),
-            "channel": "store",
-            "store_id": kept["store_id"].astype(str).to_numpy(),
-            "quantity": kept["quantity"].to_numpy(),
-            "value": kept["value"].round(6).to_numpy(),
-            "is_gift": "false",
-        }
-    )
+    events = _events(kept)
     stock = pd.DataFrame(
         {
             "product_id": product_table["product_id"],
@@ -444,6 +417,35 @@ def complete_journey_tables(
     counts["purchases"] = len(events)
     counts |= {name: len(tables[name]) for name in TABLE_ORDER}
     return tables, counts
+
+
+def _nothing_left(counts: dict[str, int], n_lines: int, file: str) -> DataValidationError:
+    dropped = ", ".join(
+        f"{k.removeprefix('dropped_')} {v}"
+        for k, v in counts.items()
+        if k.startswith("dropped_") and v
+    )
+    expected = (
+        f"at least one purchase of a known product (all {n_lines} lines were dropped: {dropped})"
+    )
+    return DataValidationError([Problem(file, None, None, None, expected)])
+
+
+def _events(kept: pd.DataFrame) -> pd.DataFrame:
+    """One store purchase per kept line, in time order."""
+    return pd.DataFrame(
+        {
+            "client_id": kept["client_id"].astype(str).to_numpy(),
+            "product_id": kept["product_id"].astype(str).to_numpy(),
+            "event_type": "purchase",
+            "timestamp": _text(kept["timestamp"], "%Y-%m-%d %H:%M:%S").to_numpy(),
+            "channel": "store",
+            "store_id": kept["store_id"].astype(str).to_numpy(),
+            "quantity": kept["quantity"].to_numpy(),
+            "value": kept["value"].round(6).to_numpy(),
+            "is_gift": "false",
+        }
+    )
 
 
 def _store_order(store_id: str) -> tuple[int, str]:
