@@ -1,6 +1,6 @@
 """Command line: ``python -m core SUBCOMMAND`` (alias ``atelier``).
 
-Subcommands: init, generate, validate, partition, import-retail, fit,
+Subcommands: init, generate, validate, partition, import-retail, import-journey, fit,
 recommend, evaluate, tune, bench, credentials, users. ``--help`` on each explains it.
 Errors from the core are printed as one readable message (exit code 2), never
 as a traceback.
@@ -163,6 +163,25 @@ def consent_line(assumed: bool, clients: int) -> str:
         "--assume-consent only if your house holds it for all of them); "
         "consent to contact: not assumed"
     )
+
+
+def cmd_import_journey(args: argparse.Namespace) -> int:
+    from core.data.importers.complete_journey import import_complete_journey
+
+    t0 = time.perf_counter()
+    counts = import_complete_journey(
+        args.transactions,
+        args.products,
+        args.out,
+        assume_consent=args.assume_consent,
+        overwrite=args.overwrite,
+    )
+    print(
+        f"imported {args.transactions} and {args.products} into {args.out} in "
+        f"{time.perf_counter() - t0:.1f} s: " + ", ".join(f"{k} {v:,}" for k, v in counts.items())
+    )
+    print(consent_line(args.assume_consent, counts.get("clients", 0)))
+    return 0
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -374,6 +393,20 @@ def build_parser() -> argparse.ArgumentParser:
         "does; use only when the house holds that consent for all of them)",
     )
     r.set_defaults(fn=cmd_import_retail)
+
+    j = sub.add_parser(
+        "import-journey", help="import dunnhumby's Complete Journey transactions and products"
+    )
+    j.add_argument("transactions", help="the transactions CSV (e.g. transactions_sample.csv)")
+    j.add_argument("products", help="the products CSV")
+    j.add_argument("--out", required=True, help="folder to write the contract tables into")
+    j.add_argument(
+        "--assume-consent",
+        action="store_true",
+        help="mark every household as consenting to personalisation (the data has no consent)",
+    )
+    j.add_argument("--overwrite", action="store_true")
+    j.set_defaults(fn=cmd_import_journey)
 
     i = sub.add_parser("init", help="generate data if missing, fit the model, create the database")
     i.set_defaults(fn=cmd_init)

@@ -134,7 +134,10 @@ def test_item_neighbours_match_brute_force(k: int, shrinkage: float) -> None:
 
 def test_item_knn_scores_and_explanations_are_exact() -> None:
     ds = _two_stores()
-    model = ItemKNNRecommender(k_neighbors=2, shrinkage=0.0, config=LINEAR).fit(ds)
+    # the plain form: weighted rows, no prior (the defaults are tested below)
+    model = ItemKNNRecommender(
+        k_neighbors=2, shrinkage=0.0, binary_rows=False, popularity_weight=0.0, config=LINEAR
+    ).fit(ds)
     x = model.matrix_.toarray()
     w = _brute_force_neighbours(x, 2, 0.0)
     np.testing.assert_allclose(model.similarity_.toarray(), w, rtol=1e-10)
@@ -155,7 +158,9 @@ def test_item_knn_scores_and_explanations_are_exact() -> None:
 
 def test_item_knn_folds_in_new_events() -> None:
     ds = _two_stores()
-    model = ItemKNNRecommender(k_neighbors=3, shrinkage=0.0, config=LINEAR).fit(ds)
+    model = ItemKNNRecommender(
+        k_neighbors=3, shrinkage=0.0, binary_rows=False, popularity_weight=0.0, config=LINEAR
+    ).fit(ds)
     before = model.score_clients(["n2"])
     extra = pd.DataFrame(
         {
@@ -170,6 +175,79 @@ def test_item_knn_folds_in_new_events() -> None:
     e = model.explain("n2", "p3", extra)
     assert e.total == pytest.approx(e.score) and e.score == pytest.approx(after[0, 2])
     assert {c.source for c in e.contributions} == {"p1", "p2"}
+
+
+@pytest.mark.parametrize("support", [1.0, 4.0])
+def test_support_shrinkage_divides_by_shared_clients(support: float) -> None:
+    rng = np.random.default_rng(3)
+    x = rng.random((40, 12)) * (rng.random((40, 12)) < 0.3)
+    cosine = _brute_force_neighbours(x, 12, 0.0)
+    shared = (x > 0).T.astype(float) @ (x > 0).astype(float)
+    shrunk = cosine * shared / (shared + support)
+    expected = np.zeros_like(shrunk)
+    for i in range(shrunk.shape[0]):  # keep the top 3 of the shrunk similarities
+        order = np.lexsort((np.arange(shrunk.shape[1]), -shrunk[i]))[:3]
+        keep = order[shrunk[i, order] > 0]
+        expected[i, keep] = shrunk[i, keep]
+    for block in (None, 5):
+        got = item_neighbours(sp.csr_matrix(x), 3, block_rows=block, support_shrinkage=support)
+        np.testing.assert_allclose(got.toarray(), expected, rtol=1e-10, atol=1e-12)
+
+
+def _one_rare_one_common() -> Dataset:
+    """``a`` (4 clients) shares 1 with ``rare`` (cosine 0.5), 3 with ``common`` (20; cosine 0.34)."""
+    rows = [("u0", "a"), ("u0", "rare")]
+    rows += [(f"u{i}", "a") for i in range(1, 4)] + [(f"u{i}", "common") for i in range(1, 21)]
+    rows += [("lurker", "b")]
+    events = pd.DataFrame(rows, columns=["client_id", "product_id"])
+    events["event_type"] = "purchase"
+    events["timestamp"] = AS_OF
+    products = pd.DataFrame({"product_id": ["a", "rare", "common", "b"]})
+    return Dataset.from_frames(products, events)
+
+
+def test_item_knn_shrinkage_prefers_neighbours_with_support() -> None:
+    ds = _one_rare_one_common()
+    extra = pd.DataFrame(
+        {
+            "client_id": ["new"],
+            "product_id": ["a"],
+            "event_type": ["purchase"],
+            "timestamp": [AS_OF],
+        }
+    )
+    plain = ItemKNNRecommender(shrinkage=0.0, popularity_weight=0.0, config=LINEAR).fit(ds)
+    assert (
+        plain.recommend("new", 1, extra_events=extra, exclude=["a"])[COLS.product_id][0] == "rare"
+    )
+    shrunk = ItemKNNRecommender(shrinkage=5.0, popularity_weight=0.0, config=LINEAR).fit(ds)
+    top = shrunk.recommend("new", 1, extra_events=extra, exclude=["a"])[COLS.product_id][0]
+    assert top == "common"
+
+
+def test_item_knn_defaults_sum_binary_rows_and_a_popularity_prior() -> None:
+    ds = _two_stores()
+    model = ItemKNNRecommender(k_neighbors=3, config=LINEAR).fit(ds)
+    assert model.binary_rows and model.popularity_weight == 0.05
+    # the prior is the popularity scaled to 0.05 at its maximum (p1: 10 of 25)
+    np.testing.assert_allclose(model.prior_, 0.05 * np.array([10, 8, 7, 0]) / 10, rtol=1e-9)
+    binary = (model.matrix_.toarray() > 0).astype(float)
+    expected = binary[[0, 2]] @ model.similarity_.toarray() + model.prior_
+    np.testing.assert_allclose(model.score_clients(["n1", "s1"]), expected, rtol=1e-10)
+    e = model.explain("n1", "p2")
+    assert e.total == pytest.approx(e.score) and e.score == pytest.approx(expected[0, 1])
+    assert e.prior_score == pytest.approx(model.prior_[1])
+    assert "popularity:global" in {c.source for c in e.contributions}
+
+
+def test_item_knn_falls_back_to_popularity_without_neighbours() -> None:
+    ds = _one_rare_one_common()
+    model = ItemKNNRecommender(config=LINEAR).fit(ds)
+    # "lurker" bought only b, which shares no client with anything
+    ranked = list(model.recommend("lurker", 3, exclude_seen=True)[COLS.product_id])
+    assert ranked == ["common", "a", "rare"]
+    e = model.explain("lurker", "a")
+    assert [c.source for c in e.contributions] == ["popularity:global"]
 
 
 def test_random_is_seeded_per_client() -> None:
@@ -190,6 +268,8 @@ def test_random_is_seeded_per_client() -> None:
         (ItemKNNRecommender(k_neighbors=0), "k_neighbors must be a whole number"),
         (ItemKNNRecommender(k_neighbors=2.5), "k_neighbors must be a whole number"),  # type: ignore[arg-type]
         (ItemKNNRecommender(shrinkage=-1.0), "shrinkage must be a number"),
+        (ItemKNNRecommender(popularity_weight=2.0), "popularity_weight must be a number"),
+        (ItemKNNRecommender(binary_rows="yes"), "binary_rows must be True or False"),  # type: ignore[arg-type]
         (PopularityRecommender(global_weight=2.0), "global_weight must be a number"),
         (RandomRecommender(seed=-1), "seed must be a whole number"),
     ],

@@ -19,19 +19,19 @@ from core.engine.diversity import (
 )
 from core.engine.evaluation import (
     EvaluationReport,
-    _metrics_from_hits,
     average_precision_at_k,
     catalogue_coverage,
     evaluate,
     hit_rate_at_k,
+    metrics_from_hits,
     ndcg_at_k,
     novelty,
     precision_at_k,
     recall_at_k,
     temporal_split,
 )
-from core.engine.models.base import Recommender
 from core.engine.ranking import top_indices
+from tests.engine.oracle import Oracle
 
 
 # ------------------------------------------------------------------ metrics
@@ -88,7 +88,7 @@ def test_vectorised_metrics_equal_the_per_list_functions() -> None:
     hits = np.array([[r in rel for r in lst] for lst, rel in zip(lists, rels, strict=True)])
     n_rel = np.array([len(r) for r in rels])
     for k in (5, 20):
-        m = _metrics_from_hits(hits, n_rel, k)
+        m = metrics_from_hits(hits, n_rel, k)
         for i, (lst, rel) in enumerate(zip(lists, rels, strict=True)):
             assert m["Recall"][i] == pytest.approx(recall_at_k(lst, rel, k))
             assert m["NDCG"][i] == pytest.approx(ndcg_at_k(lst, rel, k))
@@ -203,28 +203,10 @@ def test_split_options_and_errors() -> None:
         temporal_split(ds, 30, 30)
 
 
-class _Oracle(Recommender):
-    """Scores the test pairs of a split highest: every metric should be perfect."""
-
-    def __init__(self, pairs: pd.DataFrame) -> None:
-        self.pairs = pairs
-
-    def _fit(self, dataset: Dataset, **kwargs: object) -> None:
-        self.n_ = len(dataset.product_ids)
-
-    def score_clients(self, client_ids, extra_events=None):  # type: ignore[no-untyped-def]
-        out = np.zeros((len(client_ids), self.n_))
-        pid = self.dataset_.product_ids
-        for r, c in enumerate(client_ids):
-            mine = self.pairs.loc[self.pairs[COLS.client_id] == c, COLS.product_id]
-            out[r, pid.to_internal(list(mine))] = 1.0
-        return out
-
-
 def test_evaluate_scores_an_oracle_perfectly_on_tiny_data() -> None:
     ds = _tiny_log()
     split = temporal_split(ds, 10, 15)
-    report = evaluate({"oracle": lambda: _Oracle(split.test)}, split=split, k_list=(1, 3))
+    report = evaluate({"oracle": lambda: Oracle(split.test)}, split=split, k_list=(1, 3))
     row = report.metrics.loc["oracle"]
     assert row["Recall@1"] == 1.0 and row["NDCG@3"] == 1.0 and row["MAP@3"] == 1.0
     assert row["Precision@3"] == pytest.approx(1 / 3)
@@ -235,7 +217,7 @@ def test_evaluate_scores_an_oracle_perfectly_on_tiny_data() -> None:
     assert slices.loc["cold_products", "n_pairs"] == 0
     # the validation window is scored when asked
     val = evaluate(
-        {"oracle": lambda: _Oracle(split.validation.test)},
+        {"oracle": lambda: Oracle(split.validation.test)},
         split=split,
         k_list=(1,),
         on_validation=True,
@@ -249,7 +231,7 @@ def test_evaluate_excludes_known_purchases_for_every_model() -> None:
     split = temporal_split(ds, 10, 0)
     # a model that would put c1's earlier purchase p1 first: it must not be ranked
     known = pd.DataFrame({COLS.client_id: ["c1"], COLS.product_id: ["p1"]})
-    report = evaluate({"m": lambda: _Oracle(known)}, split=split, k_list=(1,))
+    report = evaluate({"m": lambda: Oracle(known)}, split=split, k_list=(1,))
     # p1 removed -> remaining scores tie at 0 -> lowest index p2 is c1's relevant item
     assert report.metrics.loc["m", "Recall@1"] == pytest.approx(0.5)
 
@@ -257,7 +239,7 @@ def test_evaluate_excludes_known_purchases_for_every_model() -> None:
 def test_report_round_trips_through_json() -> None:
     ds = _tiny_log()
     split = temporal_split(ds, 10, 0)
-    report = evaluate({"oracle": lambda: _Oracle(split.test)}, split=split, k_list=(1, 3))
+    report = evaluate({"oracle": lambda: Oracle(split.test)}, split=split, k_list=(1, 3))
     back = EvaluationReport.from_json(report.to_json())
     pd.testing.assert_frame_equal(back.metrics, report.metrics, check_dtype=False)
     pd.testing.assert_frame_equal(back.slices, report.slices, check_dtype=False)

@@ -12,6 +12,15 @@ read with :func:`core.data.reading.read_csv_strict`.
 
 from __future__ import annotations
 
+from core.data.importers.complete_journey import (
+    complete_journey_tables,
+    import_complete_journey,
+)
 from core.data.importers.online_retail import import_online_retail, online_retail_tables
 
-__all__ = ["import_online_retail", "online_retail_tables"]
+__all__ = [
+    "complete_journey_tables",
+    "import_complete_journey",
+    "import_online_retail",
+    "online_retail_tables",
+]

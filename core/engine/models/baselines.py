@@ -8,9 +8,10 @@ evaluation compares models, not data preparation.
 - :class:`PopularityRecommender`: the catalogue ranked by summed interaction
   weight, globally or among the clients of the client's home store.
 - :class:`ItemKNNRecommender`: cosine item-item neighbourhoods on the
-  interaction matrix (top ``k_neighbors`` per product, kept sparse); a
-  client's score for a product is the sum, over their past products, of
-  their interaction weight times the product's similarity to it. Its
+  interaction matrix, shrunk by the clients two products share (top
+  ``k_neighbors`` per product, kept sparse); a client's score for a product
+  is the sum, over their past products, of the product's similarity to
+  each, plus a small popularity prior. Its
   :meth:`~ItemKNNRecommender.explain` is that sum, term by term.
 - :class:`RandomRecommender`: a seeded shuffle, the floor.
 """
@@ -231,24 +232,35 @@ def _top_k_coo(
 
 
 def item_neighbours(
-    matrix: sp.csr_matrix, k_neighbors: int, shrinkage: float = 0.0, block_rows: int | None = None
+    matrix: sp.csr_matrix,
+    k_neighbors: int,
+    shrinkage: float = 0.0,
+    block_rows: int | None = None,
+    *,
+    support_shrinkage: float = 0.0,
 ) -> sp.csr_matrix:
     """Top-``k`` cosine neighbours of every column of ``matrix``, as a sparse matrix.
 
-    ``sim(i, j) = x_i . x_j / (|x_i| |x_j| + shrinkage)`` over the columns
-    (products) of the client x product matrix. The product x product Gram
-    matrix is computed a block of rows at a time and cut to the top ``k``
-    per row at once, so memory stays ``O(n_products * k)`` plus one block.
+    ``sim(i, j) = x_i . x_j / (|x_i| |x_j| + shrinkage) * n_ij / (n_ij + support_shrinkage)``
+    over the columns (products) of the client x product matrix, where
+    ``n_ij`` is the number of clients with both products. The product x
+    product Gram matrix is computed a block of rows at a time and cut to the
+    top ``k`` per row at once, so memory stays ``O(n_products * k)`` plus one
+    block.
 
     Parameters
     ----------
     matrix : sparse matrix, shape (n_clients, n_products)
     k_neighbors : int
     shrinkage : float
-        Added to the cosine denominator: pulls similarities resting on few
-        shared clients towards zero.
+        Added to the cosine denominator, in the units of the matrix's norms.
     block_rows : int, optional
         Products per block (default: about 16M cells per block).
+    support_shrinkage : float
+        Shared clients at which a cosine is halved (significance weighting):
+        a similarity resting on one or two shared clients -- most pairs in
+        sparse data, where two products bought once by the same client have
+        a cosine of 1 -- is pulled towards zero whatever the matrix's scale.
 
     Returns
     -------
@@ -260,6 +272,11 @@ def item_neighbours(
     n_products = x.shape[1]
     norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=0)).ravel())
     xt = x.T.tocsr()
+    support = None
+    if support_shrinkage > 0:
+        ones = x.copy()
+        ones.data = (ones.data != 0).astype(np.float64)
+        support = (ones.T.tocsr(), ones)
     block = block_rows or max(32, 2**24 // max(n_products, 1))
     out_r, out_c, out_v = [], [], []
     for start in range(0, n_products, block):
@@ -270,6 +287,10 @@ def item_neighbours(
         keep = (r != c) & (gram.data > 0)
         r, c, v = r[keep], c[keep], gram.data[keep]
         v = v / (norms[r] * norms[c] + shrinkage)
+        if support is not None and r.size:
+            shared = (support[0][start:stop] @ support[1]).tocsr()
+            n = np.asarray(shared[r - start, c]).ravel()
+            v = v * n / (n + support_shrinkage)
         r, c, v = _top_k_coo(r, c, v, k_neighbors)
         out_r.append(r)
         out_c.append(c)
@@ -281,19 +302,45 @@ def item_neighbours(
 
 
 class ItemKNNRecommender(_InteractionModel):
-    """Item-item collaborative filtering with cosine neighbourhoods.
+    """Item-item collaborative filtering with shrunk cosine neighbourhoods and a popularity prior.
 
-    ``score(client, j) = sum over past products i of x[client, i] * W[i, j]``,
-    where ``W[i]`` holds the ``k_neighbors`` products most similar to ``i``.
-    New events change a client's row and hence their scores at once
+    ``score(client, j) = sum over past products i of r[client, i] * W[i, j]
+    + popularity_weight * pop_j``, where ``W[i]`` holds the ``k_neighbors``
+    products most similar to ``i`` (cosine of the interaction matrix's
+    columns, shrunk by the number of clients the two products share), ``r``
+    is 1 for every past product (``binary_rows``) or the client's interaction
+    weight, and ``pop`` the decayed popularity scaled to a maximum of 1. The
+    prior orders what the neighbourhoods leave at zero: clients with no
+    history, or whose products have no neighbours, get the popularity
+    ranking. New events change a client's row and hence their scores at once
     (``extra_events``), without a refit.
+
+    Why these defaults: on sparse purchase data (Online Retail, Complete
+    Journey) a plain cosine ranks first the products that share a single
+    client with the client's own -- two products bought once by the same
+    client have a cosine of 1 -- which is why the unshrunk model (and one
+    shrunk in the matrix's own units, which an idf-weighted, decayed matrix
+    makes arbitrary) scored about 0.005 Recall@20 there, ten times below
+    popularity; and it left every client without neighbours to the
+    catalogue order. Shrinking by shared clients, a 5 % popularity prior and
+    binary rows (the engine's idf weighting makes a client's rarest products
+    dominate the sum) bring it to about 0.05-0.07 there, above popularity; on
+    the generated maison it stays within a few points of the plain cosine on
+    time splits and gains a third on the last-N split (see
+    ``benchmarks/bench_quality.py``).
 
     Parameters
     ----------
     k_neighbors : int
         Neighbours kept per product (1 to 10,000).
     shrinkage : float
-        Added to the cosine denominator (0 to 1e6).
+        Shared clients at which a similarity is halved (0 to 1e6; 0 for the
+        plain cosine).
+    binary_rows : bool
+        Sum the neighbours of each past product once (default), rather than
+        weighted by the client's interaction weight.
+    popularity_weight : float
+        Weight of the popularity prior, in [0, 1].
     config : EngineConfig, optional
         Event weights, decay, normalisation of the interaction matrix.
 
@@ -301,18 +348,24 @@ class ItemKNNRecommender(_InteractionModel):
     ----------
     similarity_ : csr_matrix, shape (n_products, n_products)
         Row ``i``: the neighbours of product ``i``.
+    prior_ : ndarray, shape (n_products,)
+        ``popularity_weight`` times the popularity scaled to a maximum of 1.
     """
 
     explains = True
 
     def __init__(
         self,
-        k_neighbors: int = 50,
-        shrinkage: float = 10.0,
+        k_neighbors: int = 100,
+        shrinkage: float = 50.0,
+        binary_rows: bool = True,
+        popularity_weight: float = 0.05,
         config: EngineConfig | None = None,
     ) -> None:
         self.k_neighbors = k_neighbors
         self.shrinkage = shrinkage
+        self.binary_rows = binary_rows
+        self.popularity_weight = popularity_weight
         self.config = config
 
     def _fit(
@@ -324,15 +377,31 @@ class ItemKNNRecommender(_InteractionModel):
         """Build (or reuse) the interaction matrix as of ``as_of``; find the neighbours."""
         _check_number("k_neighbors", self.k_neighbors, 1, 10_000, integer=True)
         _check_number("shrinkage", self.shrinkage, 0.0, 1e6, integer=False)
+        _check_number("popularity_weight", self.popularity_weight, 0.0, 1.0, integer=False)
+        if not isinstance(self.binary_rows, bool | np.bool_):
+            raise ValueError(f"binary_rows must be True or False, got {self.binary_rows!r}")
         self._build(dataset, self._engine_config(), as_of, interactions)
-        self.similarity_ = item_neighbours(self.matrix_, int(self.k_neighbors), self.shrinkage)
+        self.similarity_ = item_neighbours(
+            self.matrix_, int(self.k_neighbors), support_shrinkage=float(self.shrinkage)
+        )
+        popularity = np.maximum(np.asarray(self.interactions_.popularity, dtype=np.float64), 0.0)
+        top = popularity.max() if popularity.size else 0.0
+        scale = float(self.popularity_weight) / top if top > 0 else 0.0
+        self.prior_ = popularity * scale
+
+    def _weights(self, rows: sp.csr_matrix) -> sp.csr_matrix:
+        """The client rows as summed: 1 per past product, or the interaction weights."""
+        out = sp.csr_matrix(rows, dtype=np.float64, copy=True)
+        if self.binary_rows:
+            out.data = (out.data != 0).astype(np.float64)
+        return out
 
     def score_clients(
         self, client_ids: Sequence[str], extra_events: pd.DataFrame | None = None
     ) -> np.ndarray:
         self.check_is_fitted()
-        rows = self._rows(client_ids, extra_events)
-        return np.asarray((rows @ self.similarity_).todense())
+        rows = self._weights(self._rows(client_ids, extra_events))
+        return np.asarray((rows @ self.similarity_).todense()) + self.prior_[None, :]
 
     def _similarity_row(self, product_idx: int) -> np.ndarray:
         return np.asarray(self.similarity_[product_idx].toarray().ravel())
@@ -340,12 +409,12 @@ class ItemKNNRecommender(_InteractionModel):
     def explain(
         self, client_id: str, product_id: str, extra_events: pd.DataFrame | None = None
     ) -> Explanation:
-        """The score as one contribution per past product: ``x[client, i] * W[i, j]``."""
+        """The score as one contribution per past product (``r[client, i] * W[i, j]``) and the prior."""
         self.check_is_fitted()
         j = self.dataset_.product_ids.to_internal_one(product_id)
         self._check_clients([client_id], extra_events)
         rows = self.interactions_.fold_in([str(client_id)], extra_events)
-        row = sp.csr_matrix(rows.matrix, dtype=np.float64)
+        row = self._weights(rows.matrix)
         strongest = sp.csr_matrix(rows.strongest)
         past = row.indices
         sims = np.asarray(self.similarity_[past, j].todense()).ravel()
@@ -355,22 +424,22 @@ class ItemKNNRecommender(_InteractionModel):
         events = [EVENT_TYPES[int(c)] for c in codes]
         past, values = past[keep], values[keep]
         pids = self.dataset_.product_ids.to_external(past)
-        contributions = sorted(
-            (
-                Contribution("item", str(p), float(v), "cf", e)
-                for p, v, e in zip(pids, values, events, strict=True)
-            ),
-            key=lambda c: -abs(c.value),
-        )
-        score = float(np.asarray((row @ self.similarity_[:, j]).todense()).ravel()[0])
+        contributions = [
+            Contribution("item", str(p), float(v), "cf", e)
+            for p, v, e in zip(pids, values, events, strict=True)
+        ]
+        cf = float(np.asarray((row @ self.similarity_[:, j]).todense()).ravel()[0])
+        prior = float(self.prior_[j])
+        if prior:
+            contributions.append(Contribution("prior", "popularity:global", prior, "prior"))
         return Explanation(
             client_id=str(client_id),
             product_id=str(product_id),
-            score=score,
-            cf_score=score,
+            score=cf + prior,
+            cf_score=cf,
             content_score=0.0,
-            prior_score=0.0,
-            contributions=tuple(contributions),
+            prior_score=prior,
+            contributions=tuple(sorted(contributions, key=lambda c: -abs(c.value))),
         )
 
 
