@@ -147,7 +147,33 @@ class EngineConfig(BaseModel):
         le=1e4,
         description="history strength at which CF and content weigh the same",
     )
-    prior_weight: float = Field(default=0.05, ge=0, le=1, description="popularity/trend prior")
+    cf_weight: float = Field(
+        default=1.0, ge=0, le=10, description="weight of the SVD block (per-client standardised)"
+    )
+    item_weight: float = Field(
+        default=2.0,
+        ge=0,
+        le=10,
+        description="weight of the item-neighbour block (per-client standardised)",
+    )
+    content_weight: float = Field(
+        default=2.0,
+        ge=0,
+        le=10,
+        description="weight of the content block (per-client standardised)",
+    )
+    item_neighbours: int = Field(
+        default=100, ge=5, le=2000, description="neighbours kept per product in the item block"
+    )
+    item_shrinkage: float = Field(
+        default=50.0,
+        ge=0,
+        le=10_000,
+        description="co-occurrence count at which an item-neighbour cosine counts half",
+    )
+    prior_weight: float = Field(
+        default=0.05, ge=0, le=10, description="weight of the trend block (standardised)"
+    )
     trend_half_life_days: float = Field(
         default=30.0, gt=0, le=3650, description="half-life of the demand behind the trend prior"
     )
