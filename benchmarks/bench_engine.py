@@ -163,9 +163,9 @@ _STAGES = (
     ("core.engine.models.hybrid", "fit_item_factors", "svd"),
     ("core.engine.features", "ProductFeatures.fit", "content_features"),
     ("core.engine.features", "ProductFeatures.transform", "content_features"),
-    ("core.engine.models.hybrid", "_fit_ridge", "ridge_map"),
-    ("core.engine.models.hybrid", "_client_factor_moments", "factor_moments"),
-    ("core.engine.models.hybrid", "_factor_labels", "factor_labels"),
+    ("core.engine.models.factors", "fit_ridge", "ridge_map"),
+    ("core.engine.models.factors", "client_factor_moments", "factor_moments"),
+    ("core.engine.models.factors", "factor_labels", "factor_labels"),
     ("core.engine.models.svd", "build_interactions", "interaction_matrix"),
     ("core.engine.models.svd", "fit_item_factors", "svd"),
 )

@@ -28,7 +28,10 @@ from core.engine.evaluation import evaluate
 from core.engine.models.hybrid import HybridRecommender
 from core.engine.models.persistence import load_model, read_model_info, save_model
 
-BAD_CONFIG = EngineConfig(n_factors=2, prior_weight=1.0, blend_k=1000.0)
+# Trend only: every personal block off.
+BAD_CONFIG = EngineConfig(
+    cf_weight=0.0, item_weight=0.0, content_weight=0.0, new_arrival_weight=0.0
+)
 
 
 @pytest.fixture(scope="module")

@@ -234,7 +234,9 @@ def test_cold_products_reach_clients_of_their_segment(dataset, truth) -> None:
     pid = str(dataset.product_ids.to_external([j])[0])
     fans = [c for c, seg in zip(clients, main, strict=True) if seg == truth["product_segment"][j]]
     content = ContentRecommender(CONFIG).fit(dataset, as_of=as_of)
-    affinity = content.score_clients(fans[:10])[:, j]
+    # The prior is the weight x the content cosine over the content block's spread.
+    cosines = content.score_clients(fans[:10])
+    affinity = cosines[:, j] / cosines.std(axis=1)
     scores = hybrid.score_clients(fans[:10])[:, j]
     for client, a, s in zip(fans[:10], affinity, scores, strict=True):
         e = hybrid.explain(client, pid)
@@ -343,16 +345,25 @@ def test_cold_client_gets_preferences_and_store_trend(hybrid: HybridRecommender,
             assert e.product_id in new
 
 
-def test_cf_weight_grows_with_history(hybrid: HybridRecommender, dataset) -> None:
-    client = _active(hybrid, dataset)[0]
+def test_each_block_is_standardised_per_client_and_cf_grows_with_history(dataset) -> None:
+    # SVD block alone beside content: the cf part's spread over the catalogue
+    # is cf_weight * h / (h + blend_k), the content part's is content_weight.
+    config = CONFIG.with_updates(item_weight=0.0, cf_weight=1.5, content_weight=0.7, blend_k=4.0)
+    model = HybridRecommender(config).fit(dataset)
+    client = _active(model, dataset)[0]
+    h = model.interactions_.history_strength([client])[0]
+    cf, content, _ = model.score_parts([client])
+    assert cf[0].std() == pytest.approx(1.5 * h / (h + 4.0), rel=1e-9)
+    assert content[0].std() == pytest.approx(0.7, rel=1e-9)
     product = str(dataset.products["product_id"].iloc[0])
-    state = hybrid._state([client], None)
-    h = hybrid.interactions_.history_strength([client])[0]
-    w_cf = h / (h + CONFIG.blend_k)
-    assert state.content_weight[0] == pytest.approx(1 - w_cf)
     more = pd.DataFrame({"client_id": [client] * 3, "product_id": [product] * 3,
                          "event_type": ["purchase"] * 3})  # fmt: skip
-    assert hybrid._state([client], more).content_weight[0] < state.content_weight[0]
+    cf_more, content_more, _ = model.score_parts([client], more)
+    assert cf[0].std() < cf_more[0].std() < 1.5
+    assert content_more[0].std() == pytest.approx(0.7, rel=1e-9)
+    # The neighbour block alone: same rule.
+    nb = HybridRecommender(config.with_updates(item_weight=2.0, cf_weight=0.0)).fit(dataset)
+    assert nb.score_parts([client])[0][0].std() == pytest.approx(2.0 * h / (h + 4.0), rel=1e-9)
 
 
 def test_score_parts_add_up(hybrid: HybridRecommender, dataset) -> None:
@@ -361,14 +372,16 @@ def test_score_parts_add_up(hybrid: HybridRecommender, dataset) -> None:
     cold = [c for c, h in zip(everyone, strength, strict=True) if h == 0][:5]
     clients = everyone[:30] + cold
     # Both kinds of trend prior are in the batch: the catalogue's and a home store's.
-    assert {-1} < set(hybrid._state(clients, None).prior_row.tolist())
+    rows = hybrid._state(clients, None)[0].prior_row
+    assert {-1} < set(rows.tolist())
     cf, content, prior = hybrid.score_parts(clients)
     np.testing.assert_allclose(cf + content + prior, hybrid.score_clients(clients), rtol=1e-12)
     assert (prior >= 0).all()
-    assert prior.max() <= CONFIG.prior_weight + CONFIG.new_arrival_weight + 1e-12
-    old = np.setdiff1d(np.arange(prior.shape[1]), hybrid.new_arrivals_)
-    assert prior[:, old].max() <= CONFIG.prior_weight + 1e-12
-    # Adding the new-arrival prior leaves the shared trend prior as it was.
+    # Without new arrivals, every row's trend block (catalogue or home store)
+    # has a spread of exactly prior_weight over the catalogue.
+    plain = HybridRecommender(CONFIG.with_updates(new_arrival_weight=0.0)).fit(dataset)
+    prior = plain.score_parts(clients)[2]
+    np.testing.assert_allclose(prior.std(axis=1), CONFIG.prior_weight, rtol=1e-9)
     np.testing.assert_array_equal(hybrid.score_clients(clients), hybrid.score_clients(clients))
     one = [clients[0]]
     np.testing.assert_array_equal(hybrid.score_clients(one), hybrid.score_clients(one))

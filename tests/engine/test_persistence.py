@@ -85,21 +85,17 @@ def test_hybrid_round_trip_keeps_the_new_arrival_prior(hybrid, dataset, tmp_path
     assert any(c.source == "new_arrival" for c in e.contributions)
 
 
-def test_a_model_saved_before_the_new_arrival_prior_scores_as_it_did(
+def test_a_model_of_an_older_format_is_refused_with_a_refit_hint(
     hybrid, dataset, tmp_path: Path
 ) -> None:
+    # Format 1 hybrids had no item-neighbour block: they cannot score as today's.
     save_model(hybrid, tmp_path / "m")
     meta_path = tmp_path / "m" / META_FILE
     meta = json.loads(meta_path.read_text())
-    for key in ("new_arrival_days", "new_arrival_weight"):
-        del meta["config"][key]
-    del meta["state"]["new_arrival_prior"]
+    meta["format_version"] = 1
     meta_path.write_text(json.dumps(meta))
-    loaded = load_model(tmp_path / "m", dataset)
-    assert loaded.config.new_arrival_weight == 0.0 and loaded.new_arrivals_.size == 0
-    before = HybridRecommender(CONFIG.with_updates(new_arrival_weight=0.0)).fit(dataset)
-    clients = dataset.clients["client_id"].tolist()[:50]
-    np.testing.assert_array_equal(loaded.score_clients(clients), before.score_clients(clients))
+    with pytest.raises(ModelFileError, match=r"format 1.*python -m core fit"):
+        load_model(tmp_path / "m", dataset)
 
 
 def test_metadata(hybrid, dataset, tmp_path: Path) -> None:

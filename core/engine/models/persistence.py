@@ -40,7 +40,7 @@ from core.engine.models.hybrid import HybridRecommender
 from core.engine.models.svd import SVDRecommender
 from core.exceptions import AtelierError, ModelMismatchError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the hybrid keeps its item-neighbour matrix
 ARRAYS_FILE = "arrays.npz"
 META_FILE = "model.json"
 REFIT_HINT = "refit it with `python -m core fit`"

@@ -1,0 +1,102 @@
+"""What the hybrid learns around its SVD factors.
+
+- :func:`fit_ridge`: a ridge map from content features to factors, learnt on
+  products with interactions, which gives products without any (a launch)
+  factors of their own;
+- :func:`client_factor_moments`: the mean and spread of folded-in client
+  vectors (a taste profile is a deviation from the average client);
+- :func:`factor_labels`: the product attributes that load most on each factor,
+  in each direction (how a factor is named on the client page).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.linear_model import Ridge
+
+from core.engine.config import EngineConfig
+
+#: Feature prefixes that never name a taste (season codes, description words).
+_UNLABELLED = ("collection=", "word=")
+N_LABEL = 5
+
+
+def short_label(feature: str) -> str:
+    """``material=cashmere`` -> ``cashmere``; ``price_band=5`` -> ``price band 5``."""
+    key, _, value = feature.partition("=")
+    return f"price band {value}" if key == "price_band" else value or key
+
+
+def fit_ridge(
+    features: sp.csr_matrix, factors: np.ndarray, counts: np.ndarray, config: EngineConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """Ridge map features -> factors, learnt on products with interactions."""
+    n_features, k = features.shape[1], factors.shape[1]
+    train = np.flatnonzero(counts > 0)
+    if train.size < 2 or n_features == 0:
+        mean = factors[train].mean(axis=0) if train.size else np.zeros(k)
+        return np.zeros((n_features, k)), mean
+    # A constant column stands for the intercept, so the exact Cholesky solver
+    # (fast: n_features is small) can be used on sparse features.
+    x = sp.hstack([features[train], np.ones((train.size, 1))], format="csr")
+    ridge = Ridge(alpha=config.ridge_alpha, fit_intercept=False, solver="cholesky")
+    ridge.fit(x, factors[train])
+    coef = np.asarray(ridge.coef_, dtype=np.float64).T  # (n_features + 1, k)
+    return np.ascontiguousarray(coef[:-1]), np.ascontiguousarray(coef[-1])
+
+
+def client_factor_moments(
+    matrix: sp.csr_matrix, factors: np.ndarray, chunk: int = 200_000
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation of ``x V`` over clients with history."""
+    k = factors.shape[1]
+    active = np.flatnonzero(np.diff(matrix.indptr) > 0)
+    if not active.size:
+        return np.zeros(k), np.ones(k)
+    total, total_sq = np.zeros(k), np.zeros(k)
+    for start in range(0, active.size, chunk):
+        u = np.asarray(matrix[active[start : start + chunk]] @ factors)
+        total += u.sum(axis=0)
+        total_sq += (u**2).sum(axis=0)
+    mean = total / active.size
+    var = np.maximum(total_sq / active.size - mean**2, 0.0)
+    return mean, np.sqrt(var)
+
+
+def factor_labels(
+    features: sp.csr_matrix, factors: np.ndarray, names: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per factor, the features most correlated with it (each direction).
+
+    Returns
+    -------
+    labels : ndarray of int, shape (k, 2, 5)
+        Feature indices (-1 pads), positive direction then negative.
+    loadings : ndarray, shape (n_features, k)
+        Correlation of each feature with each factor over known products.
+    """
+    m, k = factors.shape
+    n_features = features.shape[1]
+    labels = np.full((k, 2, N_LABEL), -1, dtype=np.int64)
+    if m < 3 or n_features == 0:
+        return labels, np.zeros((n_features, k))
+    f_mean = np.asarray(features.mean(axis=0)).ravel()
+    f_sq = np.asarray(features.multiply(features).mean(axis=0)).ravel()
+    f_std = np.sqrt(np.maximum(f_sq - f_mean**2, 0.0))
+    v_mean, v_std = factors.mean(axis=0), factors.std(axis=0)
+    cov = np.asarray(features.T @ factors) / m - np.outer(f_mean, v_mean)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        corr = cov / np.outer(f_std, v_std)
+    corr = np.nan_to_num(corr)
+    # Rare features correlate by accident: ask for a little support.
+    support = np.asarray((features != 0).sum(axis=0)).ravel()
+    named = np.array([not str(n).startswith(_UNLABELLED) for n in names], dtype=bool)
+    usable = (support >= max(3, int(0.002 * m))) & named
+    masked = np.where(usable[:, None], corr, 0.0)
+    for f in range(k):
+        for d, col in enumerate((masked[:, f], -masked[:, f])):
+            order = np.argsort(-col, kind="stable")[:N_LABEL]
+            order = order[col[order] > 0]
+            labels[f, d, : order.size] = order
+    return labels, corr
