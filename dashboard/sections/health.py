@@ -26,6 +26,7 @@ from core.app.health import (
 from core.app.outcomes import DEFAULT_WINDOW_DAYS
 from core.app.retrain import DEFAULT_TOLERANCE, RetrainBusyError, read_report, retrain_count
 from core.data.dataset import Dataset
+from core.engine.models.fit_report import report_frame
 from core.engine.models.persistence import read_model_info
 from core.exceptions import AtelierError
 from core.settings import Settings
@@ -303,6 +304,14 @@ def render_model(dataset: Dataset, model_dir: Path) -> None:
         f"{safe(str(info.get('class', 'model')), 60)}, {origin}; "
         + ("fitted on the data in use." if matches else "fitted on OTHER data: retrain.")
     )
+    report = info.get("state", {}).get("report")
+    if report:
+        st.markdown("**What the fit derived from the data**")
+        st.caption(
+            "Each block's weight is divided by its spread for the client (median shown), so "
+            "blocks meet on one scale; an event as old as the data keeps the weight shown."
+        )
+        st.dataframe(report_frame(report), hide_index=True, key="health:fit_report")
     with st.expander("Configuration"):
         st.dataframe(config_frame(config), hide_index=True, key="health:config")
 

@@ -84,6 +84,12 @@ def test_manager_sees_every_section_without_a_retrain_button(open_app, isolated)
     assert len(drops) >= 1 and drops["products_dropped"].is_monotonic_decreasing
     # The model's fingerprint and configuration.
     assert "Data fingerprint" in labels and "Configuration" in labels
+    # What the fit derived from the data, from the saved model.
+    report = frames[("figure", "value")].set_index("figure")["value"]
+    assert {"half life days", "popularity gini", "block spread median (content)"} <= set(
+        report.index
+    )
+    assert float(report["half life days"].replace(",", "")) > 0
 
 
 def test_the_last_evaluation_report_is_shown(open_app, isolated, atelier_env):

@@ -460,3 +460,30 @@ def test_fit_reuses_compatible_interactions(dataset: Dataset, hybrid) -> None:
         SVDRecommender(CONFIG.with_updates(half_life_days=30)).fit(dataset, interactions=inter)
     with pytest.raises(ValueError, match="pass only one"):
         SVDRecommender(CONFIG).fit(dataset, interactions=inter, as_of="2020-01-01")
+
+
+def test_the_fit_reports_what_it_derived_from_the_data(hybrid: HybridRecommender, dataset) -> None:
+    report = hybrid.fit_report_
+    matrix = hybrid.interactions_.matrix
+    assert report["clients_with_history"] == int((np.diff(matrix.indptr) > 0).sum())
+    assert report["products_with_interactions"] + report["products_placed_by_ridge"] == len(
+        dataset.product_ids
+    )
+    stamps = pd.to_datetime(dataset.events["timestamp"])
+    span = (hybrid.interactions_.as_of - stamps.min()) / pd.Timedelta(days=1)
+    assert report["span_days"] == pytest.approx(span)
+    assert report["weight_left_after_span"] == pytest.approx(0.5 ** (span / CONFIG.half_life_days))
+    assert 0.0 < report["popularity_gini"] < 1.0
+    assert report["trend_spread"] == pytest.approx(hybrid.trend_.std())
+    # The median spreads are the divisors the block weights meet: a client's
+    # standardised SVD part has spread cf_weight x its history share.
+    spreads = report["block_spread_median"]
+    assert all(v > 0 for v in spreads.values())
+
+
+def test_gini_of_known_counts() -> None:
+    from core.engine.models.fit_report import gini
+
+    assert gini(np.array([5, 5, 5, 5])) == pytest.approx(0.0)
+    assert gini(np.array([0, 0, 0, 10])) == pytest.approx(0.75)
+    assert gini(np.array([])) == 0.0

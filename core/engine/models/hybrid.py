@@ -101,6 +101,7 @@ from core.engine.models.factors import (
     fit_ridge,
     short_label,
 )
+from core.engine.models.fit_report import fit_report
 from core.engine.models.svd import fit_item_factors, item_contributions, unit_rows
 
 _SMALL_REQUEST = 8  # clients per request served with a single BLAS thread ...
@@ -154,6 +155,9 @@ class HybridRecommender(ConfiguredRecommender):
         Catalogue trend scaled to a maximum of 1.
     trend_spread_ : float
         Its standard deviation over the catalogue (the trend block's spread).
+    fit_report_ : dict
+        What the fit derived from the data (:func:`core.engine.models.fit_report.fit_report`),
+        saved with the model and shown on Model health.
     new_arrivals_ : ndarray of int, shape (n_new,)
         Products launched within ``new_arrival_days`` of the fit date (before
         or after it), whose new-arrival prior is added to the score (none
@@ -214,6 +218,14 @@ class HybridRecommender(ConfiguredRecommender):
         self.interactions_ = inter
         self._derive(dataset)
         lap("derive")
+        self.dataset_ = dataset  # the report folds clients in (fit() sets it again)
+        stamps = pd.to_datetime(dataset.events["timestamp"], errors="coerce")
+        first = stamps[stamps <= inter.as_of].min()
+        span = 0.0 if pd.isna(first) else (inter.as_of - first) / pd.Timedelta(days=1)
+        self.fit_report_ = fit_report(
+            self, span_days=float(span), half_life_days=config.half_life_days, seed=config.seed
+        )
+        lap("report")
         self.fit_timings_ = timings
 
     def _derive(self, dataset: Dataset) -> None:
@@ -307,6 +319,11 @@ class HybridRecommender(ConfiguredRecommender):
             new_arrival = a_new[:, None] * affinity
         state = _State(rows, u, past, profiles, weights, prior_row, new_arrival)
         return state, raw
+
+    def _block_spreads(self, client_ids: list[str]) -> np.ndarray:
+        """Spread of each raw block (SVD, neighbours, content) per client, shape (n, 3)."""
+        state, raw = self._build_state(client_ids, None)
+        return np.column_stack([row_spread(r) for r in raw])
 
     def _raw_blocks(
         self, u: np.ndarray, past: sp.csr_matrix, profiles: ContentProfiles
@@ -533,7 +550,8 @@ class HybridRecommender(ConfiguredRecommender):
         arrays.update(csr_to_state(self.item_similarity_, "neighbours"))
         for name in self._ARRAYS:
             arrays[name] = getattr(self, name + "_")
-        return arrays, {"interactions": inter_meta, "features": f_meta}
+        meta = {"interactions": inter_meta, "features": f_meta, "report": self.fit_report_}
+        return arrays, meta
 
     def _set_state(
         self, arrays: dict[str, np.ndarray], meta: dict[str, Any], dataset: Dataset
@@ -549,5 +567,6 @@ class HybridRecommender(ConfiguredRecommender):
         self.item_similarity_ = csr_from_state(arrays, "neighbours", (n_products, n_products))
         for name in self._ARRAYS:
             setattr(self, name + "_", arrays[name])
+        self.fit_report_ = dict(meta.get("report", {}))
         self.dataset_ = dataset
         self._derive(dataset)
