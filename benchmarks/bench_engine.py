@@ -251,6 +251,62 @@ def _floor_one(
     return top[np.argsort(-s[top])]
 
 
+def _bare_recommend(
+    model: Recommender, clients: list[str], rows: np.ndarray, k: int
+) -> dict[str, Any]:
+    """Bare recommend (a frame, and arrays) beside implicit's ALS recommend on the same matrix.
+
+    implicit's ALS (``implicit`` package, the bench extra) is fitted on the
+    model's own interaction matrix with as many factors, and asked for the
+    same clients' top ``k`` with their past products filtered, one client at
+    a time, as :meth:`recommend` is. Every call runs on one BLAS thread.
+    """
+    from threadpoolctl import threadpool_limits
+
+    out: dict[str, Any] = {}
+    timed: dict[str, list[float]] = {"recommend": [], "recommend_arrays": [], "implicit_als": []}
+    matrix = model.interactions_.matrix.tocsr().astype(np.float32)  # type: ignore[attr-defined]
+    als = None
+    try:
+        from implicit.cpu.als import AlternatingLeastSquares
+
+        als = AlternatingLeastSquares(
+            factors=int(model.item_factors_.shape[1]),  # type: ignore[attr-defined]
+            iterations=5,
+            random_state=0,
+        )
+        als.fit(matrix, show_progress=False)
+    except ImportError:
+        out["implicit_als_note"] = "implicit not installed (pip install -e '.[bench]')"
+    calls: dict[str, Callable[[int], Any]] = {
+        "recommend": lambda n: model.recommend(clients[n], k, exclude_seen=True),
+        "recommend_arrays": lambda n: model.recommend_arrays(clients[n], k, exclude_seen=True),
+    }
+    if als is not None:
+        calls["implicit_als"] = lambda n: als.recommend(
+            int(rows[n]), matrix[int(rows[n])], N=k, filter_already_liked_items=True
+        )
+    with threadpool_limits(limits=1):
+        for fn in calls.values():
+            fn(0)  # warm-up
+        # Interleaved (the same noise for each), each on clients of its own, so
+        # that no call finds a client's state cached by another.
+        third = len(clients) // 3
+        for n in range(1, third):
+            for j, (name, fn) in enumerate(calls.items()):
+                t0 = time.perf_counter()
+                fn(n + j * third)
+                timed[name].append(time.perf_counter() - t0)
+    for name, samples in timed.items():
+        if samples:
+            out[name] = _percentiles(samples)
+    if als is not None:
+        implicit_p50 = out["implicit_als"]["p50_ms"]
+        out["recommend_vs_implicit_p50"] = out["recommend"]["p50_ms"] / implicit_p50
+        out["arrays_vs_implicit_p50"] = out["recommend_arrays"]["p50_ms"] / implicit_p50
+    return out
+
+
 def bench_scale(
     scale: Scale, root: Path, seed: int, n_latency: int, n_batch: int, model_name: str, k: int
 ) -> dict[str, Any]:
@@ -294,6 +350,9 @@ def bench_scale(
     clients = [str(c) for c in ds.client_ids.to_external(sample)]
     product_ids = ds.product_ids.external_ids
 
+    # Bare recommend first, while no client's state is cached.
+    out.update(_bare_recommend(model, clients, sample, k))
+
     # Recommend + explain (warm up once first: caches, lazy imports).
     _explain_top(model, clients[0], k, None)
     lat = []
@@ -302,13 +361,6 @@ def bench_scale(
         _explain_top(model, c, k, None)
         lat.append(time.perf_counter() - t0)
     out["recommend_explain"] = _percentiles(lat)
-
-    rec_only = []
-    for c in clients[: max(1, len(clients) // 2)]:
-        t0 = time.perf_counter()
-        model.recommend(c, k, exclude_seen=True)
-        rec_only.append(time.perf_counter() - t0)
-    out["recommend"] = _percentiles(rec_only)
 
     # The floor on the same factors.
     factors = np.asarray(model.item_factors_, dtype=np.float64)
@@ -404,6 +456,17 @@ def _table(results: list[dict[str, Any]]) -> str:
             f"{r['floor_batch_clients_per_s']:>10,.0f}"
         )
     for r in results:
+        parts = [
+            f"{name} {r[name]['p50_ms']:.3f}/{r[name]['p95_ms']:.3f}"
+            for name in ("recommend", "recommend_arrays", "implicit_als")
+            if name in r
+        ]
+        lines.append(f"{r['scale']} bare recommend p50/p95 ms: " + ", ".join(parts))
+        if "recommend_vs_implicit_p50" in r:
+            lines.append(
+                f"{r['scale']} p50 ratio to implicit's ALS recommend: frame "
+                f"{r['recommend_vs_implicit_p50']:.2f}x, arrays {r['arrays_vs_implicit_p50']:.2f}x"
+            )
         if r["fit_breakdown_s"]:
             parts = ", ".join(f"{k} {v:.2f}" for k, v in r["fit_breakdown_s"].items())
             lines.append(f"{r['scale']} fit breakdown (s): {parts}")

@@ -223,6 +223,13 @@ def row_selector(indptr: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return np.asarray(np.arange(int(lengths.sum())) + offsets)
 
 
+def one_row(m: sp.csr_matrix, r: int) -> sp.csr_matrix:
+    """Row ``r`` of ``m`` as a 1-row csr sharing its arrays (no fancy-indexing cost)."""
+    lo, hi = int(m.indptr[r]), int(m.indptr[r + 1])
+    indptr = np.array([0, hi - lo], dtype=m.indptr.dtype)
+    return sp.csr_matrix((m.data[lo:hi], m.indices[lo:hi], indptr), shape=(1, m.shape[1]))
+
+
 def take_rows(
     m: sp.csr_matrix, rows: np.ndarray, out_rows: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -280,6 +280,11 @@ def test_batch_equals_one_by_one(fitted: Recommender) -> None:
     scores = fitted.score_clients(clients)
     for r, cid in enumerate(clients):
         np.testing.assert_allclose(scores[r], fitted.score_clients([cid])[0], rtol=1e-9, atol=1e-12)
+    # The array form is the same list, without a frame.
+    products, values = fitted.recommend_arrays("c4", 4, exclude=["p9"])
+    one = fitted.recommend("c4", 4, exclude=["p9"])
+    assert products.tolist() == one[COLS.product_id].tolist()
+    np.testing.assert_array_equal(values, one[COLS.score].to_numpy())
 
 
 # ------------------------------------------------------------------- state

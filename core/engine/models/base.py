@@ -316,16 +316,44 @@ class Recommender(ABC):
         UnknownIdError
             For an unknown client or product id.
         """
-        ((_, top, scores),) = self._rank(
-            [str(client_id)], k, candidates, exclude, exclude_seen, extra_events
+        products, scores = self.recommend_arrays(
+            client_id,
+            k,
+            candidates=candidates,
+            exclude=exclude,
+            exclude_seen=exclude_seen,
+            extra_events=extra_events,
         )
         return pd.DataFrame(
             {
-                COLS.product_id: self.dataset_.product_ids.to_external(top),
+                COLS.product_id: products,
                 COLS.score: scores,
-                COLS.rank: np.arange(1, top.size + 1),
+                COLS.rank: np.arange(1, products.size + 1),
             }
         )
+
+    def recommend_arrays(
+        self,
+        client_id: str,
+        k: int = 10,
+        *,
+        candidates: Iterable[str] | None = None,
+        exclude: Iterable[str] | None = None,
+        exclude_seen: bool = False,
+        extra_events: pd.DataFrame | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`recommend` as two arrays, without building a DataFrame.
+
+        Returns
+        -------
+        product_ids : ndarray of object, shape (m,)
+        scores : ndarray of float64, shape (m,)
+            Best first (``m <= k``); the same as :meth:`recommend`'s columns.
+        """
+        ((_, top, scores),) = self._rank(
+            [str(client_id)], k, candidates, exclude, exclude_seen, extra_events
+        )
+        return self.dataset_.product_ids.to_external(top), scores
 
     def recommend_batch(
         self,

@@ -13,7 +13,7 @@ history part also splits by past item ``j`` as
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -39,6 +39,9 @@ from core.engine.models.base import (
     Explanation,
     assemble_explanations,
 )
+
+#: Preference rows a model keeps between requests (a few MB at most).
+_MAX_CACHED_PREFERENCES = 100_000
 
 #: Client columns that declare taste.
 PREFERENCE_COLUMNS: tuple[str, ...] = (*PREFERENCES, "price_min", "price_max")
@@ -139,27 +142,104 @@ def _dense_row(m: sp.csr_matrix, r: int) -> np.ndarray:
     return out
 
 
-def client_preferences(
-    dataset: Dataset, product_features: ProductFeatures, client_ids: Sequence[str]
-) -> sp.csr_matrix:
-    """Declared-preference rows of ``client_ids`` (zero for clients not in ``dataset``)."""
-    idx = positions(dataset.client_ids, list(client_ids), strict=False)
+@dataclass(frozen=True)
+class DeclaredPreferences:
+    """The clients' declared-taste columns as one object array, read once per model.
+
+    Attributes
+    ----------
+    columns : tuple of str
+        The :data:`PREFERENCE_COLUMNS` the clients table has.
+    values : ndarray of object, shape (n_clients, n_columns)
+    declared : ndarray of bool, shape (n_clients,)
+        Whether the client declared anything at all (the others' rows are zero).
+    rows : dict
+        Client position -> preference row, filled as clients are asked for
+        (the table never changes, so neither do they); emptied past
+        :data:`_MAX_CACHED_PREFERENCES` entries.
+    """
+
+    columns: tuple[str, ...]
+    values: np.ndarray
+    declared: np.ndarray
+    rows: dict[int, sp.csr_matrix] = field(default_factory=dict)
+
+
+def declared_preferences(dataset: Dataset) -> DeclaredPreferences:
+    """:class:`DeclaredPreferences` of ``dataset``'s clients."""
     clients = dataset.clients
-    columns = [c for c in PREFERENCE_COLUMNS if c in clients.columns]
-    locs = [int(clients.columns.get_loc(c)) for c in columns]  # type: ignore[arg-type]
-    empty = sp.csr_matrix((1, product_features.n_features_))
+    columns = tuple(c for c in PREFERENCE_COLUMNS if c in clients.columns)
+    values = clients[list(columns)].to_numpy(dtype=object)
+    declared = np.zeros(len(clients), dtype=bool)
+    for j in range(len(columns)):
+        col = clients[columns[j]]
+        declared |= (col.notna() & (col.astype(str).str.strip() != "")).to_numpy(dtype=bool)
+    return DeclaredPreferences(columns, values, declared)
+
+
+def client_preferences(
+    dataset: Dataset,
+    product_features: ProductFeatures,
+    client_ids: Sequence[str],
+    declared: DeclaredPreferences | None = None,
+) -> sp.csr_matrix:
+    """Declared-preference rows of ``client_ids`` (zero for clients not in ``dataset``).
+
+    ``declared`` is ``declared_preferences(dataset)``, read once by a model
+    that asks for many requests' rows.
+    """
+    table = declared if declared is not None else declared_preferences(dataset)
+    idx = positions(dataset.client_ids, list(client_ids), strict=False)
+    n_features = product_features.n_features_
     rows = []
-    for i in idx:
-        if i < 0:
-            rows.append(empty)
+    for i in idx.tolist():
+        if i < 0 or not table.declared[i]:
+            rows.append(sp.csr_matrix((1, n_features)))
             continue
-        row = {c: clients.iat[int(i), p] for c, p in zip(columns, locs, strict=True)}
-        rows.append(product_features.preference_vector(row))
+        cached = table.rows.get(i)
+        if cached is None:
+            row = dict(zip(table.columns, table.values[i], strict=True))
+            cached = product_features.preference_vector(row)
+            if len(table.rows) >= _MAX_CACHED_PREFERENCES:
+                table.rows.clear()
+            table.rows[i] = cached
+        rows.append(cached)
     if not rows:
-        return sp.csr_matrix((0, product_features.n_features_))
+        return sp.csr_matrix((0, n_features))
     if len(rows) == 1:
         return rows[0]
     return sp.csr_matrix(sp.vstack(rows, format="csr"))
+
+
+def one_profile(
+    items: np.ndarray,
+    x: np.ndarray,
+    features: sp.csr_matrix,
+    preference: sp.csr_matrix,
+    beta: float,
+) -> ContentProfiles:
+    """:func:`content_profiles` of one client from their cells (``items``, values ``x``).
+
+    The history part ``xF`` is gathered from the rows of ``features`` the
+    client touched instead of a sparse matrix product.
+    """
+    n_features = features.shape[1]
+    sel = row_selector(features.indptr, np.asarray(items, dtype=np.int64))
+    lengths = features.indptr[items + 1] - features.indptr[items]
+    weights = features.data[sel].astype(np.float64) * np.repeat(x, lengths)
+    dense = np.bincount(features.indices[sel], weights=weights, minlength=n_features).astype(
+        np.float64, copy=False
+    )  # (an empty bincount is integer)
+    norm = float(np.sqrt(dense @ dense))
+    if norm > 0:
+        dense /= norm
+    cols = np.flatnonzero(dense)
+    history = sp.csr_matrix((dense[cols], cols, np.array([0, cols.size])), shape=(1, n_features))
+    pref = sp.csr_matrix(preference, dtype=np.float64, copy=True)
+    pref.sum_duplicates()
+    pref.data *= beta
+    dense[pref.indices] += pref.data
+    return ContentProfiles(history, pref, np.array([np.sqrt(dense @ dense)]))
 
 
 def attribute_blocks(
@@ -237,11 +317,21 @@ class ContentRecommender(ConfiguredRecommender):
         self.product_features_ = ProductFeatures(config).fit(dataset.products)
         self.features_ = self.product_features_.transform(dataset.products)
 
+    def _declared_table(self) -> DeclaredPreferences:
+        """The fitted clients' declared preferences, read once per dataset."""
+        cached: tuple[Dataset, DeclaredPreferences] | None = self.__dict__.get("_declared")
+        if cached is None or cached[0] is not self.dataset_:
+            cached = (self.dataset_, declared_preferences(self.dataset_))
+            self.__dict__["_declared"] = cached
+        return cached[1]
+
     def _profiles(
         self, client_ids: Sequence[str], extra_events: pd.DataFrame | None
     ) -> tuple[ClientRows, ContentProfiles]:
         rows = self.interactions_.fold_in(client_ids, extra_events)
-        prefs = client_preferences(self.dataset_, self.product_features_, client_ids)
+        prefs = client_preferences(
+            self.dataset_, self.product_features_, client_ids, self._declared_table()
+        )
         profiles = content_profiles(
             rows.matrix, self.features_, prefs, self.config_.preference_weight
         )

@@ -61,6 +61,7 @@ import scipy.sparse as sp
 from threadpoolctl import ThreadpoolController, threadpool_limits
 
 from core.data.dataset import Dataset
+from core.engine.cells import one_row, row_selector
 from core.engine.events import positions
 from core.engine.features import ProductFeatures
 from core.engine.interactions import (
@@ -94,6 +95,8 @@ from core.engine.models.content import (
     client_preferences,
     content_profiles,
     content_scores,
+    declared_preferences,
+    one_profile,
 )
 from core.engine.models.factors import (
     client_factor_moments,
@@ -242,13 +245,13 @@ class HybridRecommender(ConfiguredRecommender):
         self._store_prior_scale = per_spread(
             config.prior_weight, sparse_row_spread(self._store_trend)
         )
-        self._neighbours_t = sp.csr_matrix(self.item_similarity_.T)
         self._unit_factors = unit_rows(self.item_factors_)
         self._product_array = np.asarray(dataset.product_ids.external_ids, dtype=object)
         self._feature_names = np.asarray(self.product_features_.feature_names_, dtype=object)
         self._global_prior = (
             self.trend_ * per_spread(config.prior_weight, np.array([self.trend_spread_]))[0]
         )
+        self._declared = declared_preferences(dataset)
         self._blas = ThreadpoolController()
         self._recent: OrderedDict[str, _State] = OrderedDict()
         self._recent_lock = threading.Lock()
@@ -289,32 +292,76 @@ class HybridRecommender(ConfiguredRecommender):
     ) -> tuple[_State, list[np.ndarray]]:
         config = self.config_
         ids = [str(c) for c in client_ids]
-        rows = self.interactions_.fold_in(ids, extra_events)
-        u = np.asarray(rows.matrix @ self.item_factors_)
-        past = binary_rows(rows.matrix)
-        prefs = client_preferences(self.dataset_, self.product_features_, ids)
-        profiles = content_profiles(rows.matrix, self.features_, prefs, config.preference_weight)
-        raw = self._raw_blocks(u, past, profiles)
+        prefs = client_preferences(self.dataset_, self.product_features_, ids, self._declared)
+        one = positions(self.interactions_.client_ids, ids, strict=False)
+        if extra_events is None and len(ids) == 1 and one[0] >= 0:
+            rows, u, past, profiles, raw = self._one_client(int(one[0]), prefs)
+        else:
+            rows = self.interactions_.fold_in(ids, extra_events)
+            u = np.asarray(rows.matrix @ self.item_factors_)
+            past = binary_rows(rows.matrix)
+            profiles = content_profiles(
+                rows.matrix, self.features_, prefs, config.preference_weight
+            )
+            raw = self._raw_blocks(u, past, profiles)
+        return self._finish_state(one, rows, u, past, profiles, raw)
+
+    def _one_client(
+        self, r: int, prefs: sp.csr_matrix
+    ) -> tuple[ClientRows, np.ndarray, sp.csr_matrix, ContentProfiles, list[np.ndarray]]:
+        """One fitted client's rows, factors, past, profile and raw blocks, from its cells.
+
+        The same arithmetic as the many-client path, written over the client's
+        few cells (gathers and ``bincount``) instead of sparse matrix products:
+        one request's fixed cost is what a tablet waits for.
+        """
+        inter = self.interactions_
+        rows = ClientRows(
+            one_row(inter.matrix, r),
+            one_row(inter.strongest, r),
+            inter.strength[r : r + 1].astype(np.float64),
+        )
+        items, x = rows.matrix.indices, rows.matrix.data.astype(np.float64)
+        u = (x @ self.item_factors_[items])[None, :]
+        past_items = items[x > 0]
+        past = sp.csr_matrix(
+            (np.ones(past_items.size), past_items, np.array([0, past_items.size])),
+            shape=rows.matrix.shape,
+        )
+        profiles = one_profile(items, x, self.features_, prefs, self.config_.preference_weight)
+        return rows, u, past, profiles, self._raw_blocks(u, past, profiles)
+
+    def _finish_state(
+        self,
+        idx: np.ndarray,
+        rows: ClientRows,
+        u: np.ndarray,
+        past: sp.csr_matrix,
+        profiles: ContentProfiles,
+        raw: list[np.ndarray],
+    ) -> tuple[_State, list[np.ndarray]]:
+        """The per-client weights and priors that complete a state (``idx``: fitted rows or -1)."""
+        config = self.config_
         g = history_share(rows.strength, config.blend_k)
+        spreads = [row_spread(block) for block in raw]
         weights = np.column_stack(
             [
-                per_spread(config.cf_weight * g, row_spread(raw[_SVD])),
-                per_spread(config.item_weight * g, row_spread(raw[_NEIGHBOURS])),
-                per_spread(config.content_weight, row_spread(raw[_CONTENT])),
+                per_spread(config.cf_weight * g, spreads[_SVD]),
+                per_spread(config.item_weight * g, spreads[_NEIGHBOURS]),
+                per_spread(config.content_weight, spreads[_CONTENT]),
             ]
         )
         # Clients without history get their home store's trend (when it has one).
-        prior_row = np.full(len(ids), -1, dtype=np.int64)
-        idx = positions(self.interactions_.client_ids, ids, strict=False)
+        prior_row = np.full(idx.size, -1, dtype=np.int64)
         cold = (rows.strength <= 0) & (idx >= 0)
         if cold.any():
             stores = self.interactions_.home_store[idx[cold]]
             ok = stores >= 0
             ok[ok] = self._store_has_trend[stores[ok]]
             prior_row[np.flatnonzero(cold)[ok]] = stores[ok]
-        new_arrival = np.zeros((len(ids), self.new_arrivals_.size))
+        new_arrival = np.zeros((idx.size, self.new_arrivals_.size))
         if self.new_arrivals_.size:
-            a_new = per_spread(config.new_arrival_weight, row_spread(raw[_CONTENT]))
+            a_new = per_spread(config.new_arrival_weight, spreads[_CONTENT])
             affinity = np.maximum(raw[_CONTENT][:, self.new_arrivals_], 0.0)
             new_arrival = a_new[:, None] * affinity
         state = _State(rows, u, past, profiles, weights, prior_row, new_arrival)
@@ -329,9 +376,13 @@ class HybridRecommender(ConfiguredRecommender):
         self, u: np.ndarray, past: sp.csr_matrix, profiles: ContentProfiles
     ) -> list[np.ndarray]:
         """Unweighted SVD, neighbour and content scores, each shape (n_clients, n_products)."""
-        if u.shape[0] == 1:  # matrix-vector products (BLAS gemv, sparse mat-vec)
+        if u.shape[0] == 1:  # BLAS gemv; the past products' rows of S summed
             svd = (self.item_factors_ @ u[0])[None, :]
-            neighbours = np.asarray(self._neighbours_t @ past.toarray()[0])[None, :]
+            sim = self.item_similarity_
+            sel = row_selector(sim.indptr, past.indices.astype(np.int64))
+            neighbours = np.bincount(
+                sim.indices[sel], weights=sim.data[sel], minlength=sim.shape[1]
+            ).astype(np.float64, copy=False)[None, :]  # (an empty bincount is integer)
         else:
             svd = u @ self.item_factors_.T
             neighbours = np.asarray((past @ self.item_similarity_).toarray())
