@@ -197,6 +197,20 @@ def _check_k_list(k_list: Sequence[int]) -> list[int]:
     return ks
 
 
+def _scored_part(split: Split, on_validation: bool) -> Split:
+    """The split a run scores: ``split`` or its validation split; refused when it has no pairs."""
+    if on_validation:
+        if split.validation is None:
+            raise ValueError("this split has no validation window: use val_days > 0")
+        split = split.validation
+    if split.test.empty:
+        raise ValueError(
+            f"no relevant ({', '.join(split.relevant_events)}) pairs between "
+            f"{split.cutoff.date()} and {split.end.date()}: use a longer window"
+        )
+    return split
+
+
 def evaluate(
     models: Mapping[str, RecommenderFactory] | None,
     dataset: Dataset | None = None,
@@ -274,20 +288,11 @@ def evaluate(
             relevant_events=relevant_events,
             include_gifts=include_gifts,
         )
-    if on_validation:
-        if split.validation is None:
-            raise ValueError("this split has no validation window: use val_days > 0")
-        split = split.validation
+    split = _scored_part(split, on_validation)
     ks = _check_k_list(k_list)
-    if models is None:
-        models = default_models()
+    models = default_models() if models is None else models
     if not models:
         raise ValueError("models is empty: pass at least one name -> factory")
-    if split.test.empty:
-        raise ValueError(
-            f"no relevant ({', '.join(split.relevant_events)}) pairs between "
-            f"{split.cutoff.date()} and {split.end.date()}: use a longer window"
-        )
     data = prepare(split, truth, max_clients, seed)
     options = {
         "cold_only": cold_only,
