@@ -60,8 +60,12 @@ def prepare(data_dir: Path) -> None:
     )
 
 
-def seed_users(data_dir: Path, db_url: str) -> tuple[str, str, list[str]]:
-    """Users in the fresh database; the associate with most clients, their password, clients."""
+def seed_associates(data_dir: Path, db_url: str) -> dict[str, tuple[str, list[str]]]:
+    """Users in the fresh database: associate id -> (password, their clients' names).
+
+    Each associate has chosen their own password already (a generated one
+    only opens the Account page), and has at least one client.
+    """
     from core.app import bootstrap
     from core.settings import Settings
     from core.store import SYSTEM_ACTOR, Store
@@ -70,13 +74,25 @@ def seed_users(data_dir: Path, db_url: str) -> tuple[str, str, list[str]]:
     dataset = bootstrap.load_data(settings)
     store = Store.open(settings)
     created = store.users.seed_users_from_associates(dataset.associates, actor_id=SYSTEM_ACTOR)
-    store.close()
-    passwords = {uid: pw for uid, _n, role, pw in created if role == "associate"}
     clients = dataset.clients
-    counts = clients["assigned_associate_id"].value_counts()
-    best = max(passwords, key=lambda u: (int(counts.get(u, 0)), u))
-    own = clients.loc[clients["assigned_associate_id"] == best, "client_id"].astype(str)
-    return best, passwords[best], list(own)
+    out: dict[str, tuple[str, list[str]]] = {}
+    for uid, _name, role, printed in created:
+        mine = clients[clients["assigned_associate_id"] == uid]
+        own = (mine["first_name"].astype(str) + " " + mine["last_name"].astype(str)).str.strip()
+        if role != "associate" or own.empty:
+            continue
+        chosen = f"bench-{uid}-password"
+        store.users.change_password(uid, printed, chosen)
+        out[uid] = (chosen, own.tolist())
+    store.close()
+    return out
+
+
+def seed_users(data_dir: Path, db_url: str) -> tuple[str, str, list[str]]:
+    """The associate with most clients, their password, and their clients' names."""
+    associates = seed_associates(data_dir, db_url)
+    best = max(associates, key=lambda u: (len(associates[u][1]), u))
+    return best, associates[best][0], associates[best][1]
 
 
 def free_port() -> int:
