@@ -594,6 +594,7 @@ def tune(
         search={
             "sampler": f"TPE (seed {seed})",
             "pruner": f"median, after each of {n_chunks} chunks of validation clients",
+            "params": list(dists),
             "n_trials": n_trials,
             "budget_s": budget_s,
             "seconds": round(time.perf_counter() - t0, 1),
