@@ -150,3 +150,13 @@ def test_tune_says_why_it_cannot_run(maison: Path, capsys: pytest.CaptureFixture
     assert main(["--data", str(maison), "tune", "--objective", "AUC"]) == 2
     assert "error: tune: objective must look like 'Recall@20'" in capsys.readouterr().err
     assert not (maison / "engine.toml").exists()
+
+
+def test_both_imports_take_a_tuning_budget() -> None:
+    from core.cli import build_parser
+
+    parser = build_parser()
+    journey = parser.parse_args(["import-journey", "t.csv", "p.csv", "--out", "o", "--tune", "5m"])
+    retail = parser.parse_args(["import-retail", "r.csv", "--out", "o", "--tune", "1h"])
+    assert (journey.tune, retail.tune) == (300.0, 3600.0)
+    assert parser.parse_args(["import-retail", "r.csv", "--out", "o"]).tune is None
