@@ -47,6 +47,7 @@ from core.engine.evaluation import Progress, Split, last_n_split, metrics_from_h
 from core.engine.evaluation.runner import rank_clients
 from core.engine.evaluation.scoring import EvalData, gather, prepare
 from core.engine.models.base import Recommender
+from core.exceptions import AtelierError
 
 ModelFactory = Callable[[EngineConfig], Recommender]
 
@@ -138,19 +139,22 @@ def trials_path(data_dir: str | Path) -> Path:
 
 
 def read_tune_result(path: str | Path) -> TuneResult | None:
-    """A search saved by :meth:`TuneResult.save`; ``None`` when absent or unreadable."""
+    """A search saved by :meth:`TuneResult.save`; ``None`` when absent, unreadable or incomplete."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
+        trials = pd.DataFrame(data["trials"])
+        if not {"trial", "state", str(data["objective"])} <= set(trials.columns):
+            return None
         return TuneResult(
             best_config=EngineConfig.from_dict(data["best_config"]),
-            trials=pd.DataFrame(data["trials"]),
+            trials=trials,
             objective=str(data["objective"]),
             validation=dict(data.get("validation", {})),
             best_trial=int(data.get("best_trial", 0)),
             importance={str(k): float(v) for k, v in data.get("importance", {}).items()},
             search=dict(data.get("search", {})),
         )
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, AtelierError):
         return None
 
 

@@ -236,6 +236,17 @@ def test_a_search_round_trips_through_its_file(ds: Dataset, tmp_path) -> None:  
     assert read_tune_result(tmp_path / "missing.json") is None
     (tmp_path / "bad.json").write_text("{not json", encoding="utf-8")
     assert read_tune_result(tmp_path / "bad.json") is None
+    # a file without the objective's column, or with a bad configuration, is not a search
+    import json
+
+    data = json.loads(path.read_text(encoding="utf-8"))
+    for broken in (
+        {**data, "objective": "NDCG@5"},
+        {**data, "trials": "x"},
+        {**data, "best_config": {"n_factors": -1}},
+    ):
+        (tmp_path / "broken.json").write_text(json.dumps(broken), encoding="utf-8")
+        assert read_tune_result(tmp_path / "broken.json") is None
 
 
 def test_apply_params_round_trips_to_toml(tmp_path) -> None:  # type: ignore[no-untyped-def]
