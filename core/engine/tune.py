@@ -63,6 +63,7 @@ TRIAL_METRICS: tuple[str, ...] = ("Recall@10", "Recall@20", "NDCG@10", "MAP@10")
 #: The default search space, as Optuna distributions (within :class:`EngineConfig`'s ranges).
 DEFAULT_SPACE: dict[str, BaseDistribution] = {
     "item_normalization": CategoricalDistribution(("none", "idf", "bm25")),
+    "popularity_exponent": FloatDistribution(0.0, 1.0),
     "n_factors": IntDistribution(4, 128, log=True),
     "half_life_days": FloatDistribution(30.0, 1500.0, log=True),
     EVENT_SCALE: FloatDistribution(0.25, 4.0, log=True),

@@ -190,7 +190,7 @@ def test_the_default_space_lies_in_the_engine_ranges_and_holds_the_defaults() ->
         else:
             assert dist.low <= value <= dist.high, key  # type: ignore[attr-defined]
     # the searched knobs the brief names are there
-    for key in ("item_normalization", "n_factors", "half_life_days", "item_shrinkage",
+    for key in ("item_normalization", "popularity_exponent", "n_factors", "half_life_days", "item_shrinkage",
                 "event_weight_scale", "prior_weight", "new_arrival_weight", "item_neighbours"):  # fmt: skip
         assert key in DEFAULT_SPACE
 
