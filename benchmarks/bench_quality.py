@@ -52,6 +52,7 @@ from quality.grid import (
 
 from core.engine.evaluation import EvaluationReport, Split, evaluate, make_split
 from core.engine.evaluation.report import json_ready, markdown_table
+from core.engine.tune import parse_duration
 
 PROTOCOLS: tuple[str, ...] = ("global_time", "last_n")
 ATELIER: tuple[str, ...] = ("atelier", "atelier_tuned")
@@ -104,6 +105,7 @@ def _tune_all(split: Split, models: list[str], args: argparse.Namespace) -> tupl
             result, tune_result = atelier_tuned(
                 split,
                 n_trials=args.tune_trials,
+                budget_s=args.tune_budget,
                 max_clients=args.max_val_clients,
                 seed=args.seed,
             )
@@ -262,7 +264,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--last-n", type=int, default=3, help="last_n: interactions held out per client")
     p.add_argument(
-        "--tune-trials", type=int, default=16, help="trials of core.engine.tune for atelier_tuned"
+        "--tune-trials",
+        type=int,
+        default=16,
+        help="most trials of core.engine.tune (Optuna TPE) for atelier_tuned",
+    )
+    p.add_argument(
+        "--tune-budget",
+        type=parse_duration,
+        default=None,
+        help="time budget of that search per cell, e.g. 90s, 10m (default: none, the trials cap)",
     )
     p.add_argument(
         "--max-val-clients",
@@ -336,9 +347,11 @@ def _intro(models: list[str], args: argparse.Namespace) -> str:
             part = "SVDRecommender" if name == "atelier_cf" else "ContentRecommender"
             lines.append(f"- {name}: {part}() alone, default EngineConfig (the hybrid's part)")
         else:
+            budget = f" within {args.tune_budget:.0f} s" if args.tune_budget else ""
             lines.append(
-                f"- atelier_tuned: core.engine.tune.tune, {args.tune_trials} random trials "
-                "of its DEFAULT_SPACE on the same validation split"
+                f"- atelier_tuned: core.engine.tune.tune, Optuna TPE (median pruning), at most "
+                f"{args.tune_trials} trials{budget} over its DEFAULT_SPACE on the same "
+                "validation split"
             )
     lines += [
         "",

@@ -147,7 +147,7 @@ def cmd_import_retail(args: argparse.Namespace) -> int:
         + ", ".join(f"{k} {v:,}" for k, v in counts.items())
     )
     print(consent_line(args.assume_consent, counts.get("clients", 0)))
-    return 0
+    return _tune_then_fit(args) if args.tune is not None else 0
 
 
 def consent_line(assumed: bool, clients: int) -> str:
@@ -181,7 +181,7 @@ def cmd_import_journey(args: argparse.Namespace) -> int:
         f"{time.perf_counter() - t0:.1f} s: " + ", ".join(f"{k} {v:,}" for k, v in counts.items())
     )
     print(consent_line(args.assume_consent, counts.get("clients", 0)))
-    return 0
+    return _tune_then_fit(args) if args.tune is not None else 0
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -208,20 +208,24 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    out = Path(args.out) if args.out else settings.resolved_model_dir
+    _fit_and_save(_load(args), _engine_config(args), out)
+    return 0
+
+
+def _fit_and_save(ds: Any, config: Any, out: Path) -> None:
+    """Fit the hybrid with ``config`` on ``ds``, save it into ``out`` and print the timings."""
     from core.engine.models.hybrid import HybridRecommender
     from core.engine.models.persistence import save_model
 
-    settings = _settings(args)
-    ds = _load(args)
     t0 = time.perf_counter()
-    model = HybridRecommender(config=_engine_config(args)).fit(ds)
-    out = Path(args.out) if args.out else settings.resolved_model_dir
+    model = HybridRecommender(config=config).fit(ds)
     save_model(model, out)
     timings = getattr(model, "fit_timings_", {})
     print(f"fitted in {time.perf_counter() - t0:.1f} s, saved to {out}")
     for k, v in timings.items():
         print(f"  {k:<20} {v:8.2f} s")
-    return 0
 
 
 def cmd_recommend(args: argparse.Namespace) -> int:
@@ -271,19 +275,76 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
-    from core.engine.config import EngineConfig
-    from core.engine.tune import tune
-
-    ds = _load(args)
-    base = EngineConfig.from_toml(args.config) if args.config else EngineConfig()
-    result = _with_bar(
-        "tune", lambda bar: tune(ds, base, n_trials=args.trials, seed=args.seed, progress=bar)
-    )
     out = Path(args.out) if args.out else Path(_settings(args).data_dir) / "engine.toml"
+    result = _tune_and_save(
+        _load(args),
+        _engine_config(args),
+        out,
+        budget_s=args.budget,
+        n_trials=args.trials,
+        seed=args.seed,
+        protocol=args.protocol,
+        objective=args.objective,
+        max_clients=args.max_clients,
+    )
+    return 0 if result is not None else 2
+
+
+def _tune_and_save(ds: Any, base: Any, out: Path, **options: Any) -> Any:
+    """Tune from ``base``; write the best configuration to ``out`` and the trials beside it.
+
+    Returns the :class:`~core.engine.tune.TuneResult`, or ``None`` after printing why
+    the search could not run (a bad option, too little data for a validation window).
+    """
+    from core.engine.tune import TRIALS_FILE, tune
+
+    try:
+        result = _with_bar("tune", lambda bar: tune(ds, base, progress=bar, **options))
+    except ValueError as err:
+        print(f"error: tune: {err}", file=sys.stderr)
+        return None
+    out.parent.mkdir(parents=True, exist_ok=True)
     result.best_config.to_toml(out)
-    print(result.trials.to_string(index=False))
-    print(f"\nbest configuration written to {out}")
+    trials_file = result.save(out.with_name(TRIALS_FILE))
+    shown = result.trials.drop(columns=["seconds"]).head(10)
+    print(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    search = result.search
+    start = result.trials.loc[result.trials["trial"] == 0, result.objective].iloc[0]
+    best = result.trials[result.objective].iloc[0]
+    print(
+        f"\n{len(result.trials)} trials in {search['seconds']:.0f} s ({search['complete']} complete, "
+        f"{search['pruned']} pruned); {result.objective} on validation: start {start:.4f}, "
+        f"best {best:.4f} (trial {result.best_trial})"
+    )
+    print(f"best configuration written to {out}, trials to {trials_file}")
+    return result
+
+
+def _tune_then_fit(args: argparse.Namespace) -> int:
+    """After an import with ``--tune BUDGET``: tune on the imported folder, then fit and save."""
+    from core.data.dataset import load_dataset
+    from core.engine.config import EngineConfig
+
+    folder = Path(args.out)
+    ds = load_dataset(folder)
+    result = _tune_and_save(
+        ds, EngineConfig(), folder / "engine.toml", budget_s=args.tune, n_trials=args.tune_trials
+    )
+    if result is None:
+        print("the data is imported; the engine was not tuned and no model was fitted")
+        return 2
+    _fit_and_save(ds, result.best_config, Settings(data_dir=folder).resolved_model_dir)
     return 0
+
+
+def _budget(text: str) -> float:
+    """``--budget``/``--tune`` text as seconds (argparse shows the error)."""
+    from core.engine.tune import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -392,6 +453,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="mark every imported client as consenting to personalisation (default: none "
         "does; use only when the house holds that consent for all of them)",
     )
+    r.add_argument(
+        "--tune",
+        type=_budget,
+        metavar="BUDGET",
+        help="then tune the engine on the imported data within BUDGET (e.g. 10m) and fit the "
+        "model with the result (engine.toml, tune_trials.json and model/ in --out)",
+    )
+    r.add_argument("--tune-trials", type=int, default=100, help="most trials with --tune")
     r.set_defaults(fn=cmd_import_retail)
 
     j = sub.add_parser(
@@ -406,6 +475,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="mark every household as consenting to personalisation (the data has no consent)",
     )
     j.add_argument("--overwrite", action="store_true")
+    j.add_argument(
+        "--tune",
+        type=_budget,
+        metavar="BUDGET",
+        help="then tune the engine on the imported data within BUDGET (e.g. 10m) and fit the "
+        "model with the result (engine.toml, tune_trials.json and model/ in --out)",
+    )
+    j.add_argument("--tune-trials", type=int, default=100, help="most trials with --tune")
     j.set_defaults(fn=cmd_import_journey)
 
     i = sub.add_parser("init", help="generate data if missing, fit the model, create the database")
@@ -431,11 +508,29 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", help="report folder (default data/model/evaluation)")
     e.set_defaults(fn=cmd_evaluate)
 
-    t = sub.add_parser("tune", help="choose engine parameters on a validation split")
-    t.add_argument("--config", help="starting configuration TOML")
-    t.add_argument("--trials", type=int, default=12)
+    t = sub.add_parser(
+        "tune", help="choose engine parameters on a validation split (Optuna, under a budget)"
+    )
+    t.add_argument("--config", help="starting configuration TOML (default data/engine.toml)")
+    t.add_argument(
+        "--budget", type=_budget, default=600.0, help="time budget, e.g. 90s, 10m, 1h (10m)"
+    )
+    t.add_argument("--trials", type=int, default=100, help="most trials within the budget (100)")
     t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--out", help="where to write the best configuration (default data/engine.toml)")
+    t.add_argument(
+        "--protocol",
+        choices=["time", "last_n"],
+        default="time",
+        help="validation window: the 28 days before the test window, or each client's "
+        "interactions before their last 3",
+    )
+    t.add_argument("--objective", default="Recall@20", help="metric to maximise (Recall@20)")
+    t.add_argument("--max-clients", type=int, help="score a sample of the validation clients")
+    t.add_argument(
+        "--out",
+        help="where to write the best configuration (default data/engine.toml); the trials "
+        "go beside it (tune_trials.json)",
+    )
     t.set_defaults(fn=cmd_tune)
 
     b = sub.add_parser("bench", help="run benchmarks/bench_engine.py (arguments passed through)")

@@ -184,7 +184,12 @@ def atelier_part(name: str) -> Tuned:
 
 
 def atelier_tuned(
-    split: Split, *, n_trials: int, max_clients: int | None, seed: int
+    split: Split,
+    *,
+    n_trials: int,
+    max_clients: int | None,
+    seed: int,
+    budget_s: float | None = None,
 ) -> tuple[Tuned, TuneResult]:
     """The hybrid after :func:`core.engine.tune.tune` on the split's validation part."""
     from core.engine.models.hybrid import HybridRecommender
@@ -195,6 +200,7 @@ def atelier_tuned(
         EngineConfig(),
         split=split,
         n_trials=n_trials,
+        budget_s=budget_s,
         seed=seed,
         max_clients=max_clients,
     )

@@ -161,6 +161,41 @@ def config_frame(config: Mapping[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["parameter", "value"])
 
 
+def tuned_changes(trials: pd.DataFrame, params: Sequence[str], best_trial: int) -> pd.DataFrame:
+    """The searched parameters at the start (trial 0) and in the best trial, changed ones first.
+
+    Parameters
+    ----------
+    trials : DataFrame
+        :attr:`core.engine.tune.TuneResult.trials`.
+    params : sequence of str
+        The searched parameters (columns of ``trials``).
+    best_trial : int
+    """
+    by_trial = trials.set_index("trial")
+    if 0 not in by_trial.index or best_trial not in by_trial.index:
+        return pd.DataFrame(columns=["parameter", "start", "best", "changed"])
+    rows = []
+    for p in params:
+        start, best = by_trial.at[0, p], by_trial.at[best_trial, p]
+        rows.append(
+            {
+                "parameter": p,
+                "start": _shown(start),
+                "best": _shown(best),
+                "changed": _shown(start) != _shown(best),
+            }
+        )
+    frame = pd.DataFrame(rows, columns=["parameter", "start", "best", "changed"])
+    return frame.sort_values("changed", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, float | np.floating):
+        return f"{float(value):.4g}"
+    return str(value)
+
+
 def model_fingerprint(data_fingerprint: str, config: Mapping[str, Any]) -> str:
     """The model's identity: the data it was fitted on and its configuration."""
     return f"{data_fingerprint}·{config_hash(config)}"

@@ -279,6 +279,13 @@ class RetrainJob:
         Evaluate on a seeded sample of this many test clients.
     max_file_mb : float
         Largest table file read.
+    tune_budget_s : float, optional
+        Tune the configuration first (:func:`core.engine.tune.tune`, from the
+        candidate configuration, within this many seconds); the search is saved
+        to ``data_dir/tune_trials.json`` and, when the new model is swapped in,
+        its configuration to ``data_dir/engine.toml``.
+    tune_trials : int
+        Most trials of that search.
     started_by : str, optional
         Who started it (shown to other sessions).
     on_finish : callable, optional
@@ -300,6 +307,8 @@ class RetrainJob:
         test_days: int = 28,
         max_clients: int | None = None,
         max_file_mb: float = 512.0,
+        tune_budget_s: float | None = None,
+        tune_trials: int = 100,
         started_by: str | None = None,
         on_finish: Callable[[RetrainResult], None] | None = None,
     ) -> None:
@@ -316,6 +325,12 @@ class RetrainJob:
         self.test_days = test_days
         self.max_clients = max_clients
         self.max_file_mb = max_file_mb
+        if tune_budget_s is not None and not tune_budget_s > 0:
+            raise ValueError(
+                f"tune_budget_s must be a positive number of seconds, got {tune_budget_s}"
+            )
+        self.tune_budget_s = tune_budget_s
+        self.tune_trials = tune_trials
         self.started_by = started_by
         self.on_finish = on_finish
         self._lock = threading.Lock()
@@ -454,6 +469,28 @@ class RetrainJob:
         except (AtelierError, OSError, KeyError):
             return EngineConfig()
 
+    def _tune(self, dataset: Dataset, config: EngineConfig) -> tuple[EngineConfig, str]:
+        """The tuned configuration (the search saved beside the data) and a sentence about it."""
+        from core.engine.tune import trials_path, tune
+
+        self._report("Tuning the configuration", 0.05)
+        result = tune(
+            dataset,
+            config,
+            budget_s=self.tune_budget_s,
+            n_trials=self.tune_trials,
+            max_clients=self.max_clients,
+            progress=lambda msg, frac: self._report(f"Tuning: {msg}", 0.05 + 0.45 * frac),
+        )
+        result.save(trials_path(self.data_dir))
+        trials, objective = result.trials, result.objective
+        start = float(trials.loc[trials["trial"] == 0, objective].iloc[0])
+        best = float(trials[objective].iloc[0])
+        return result.best_config, (
+            f" Tuned first: {len(trials)} trials, {objective} on validation {start:.4f} → "
+            f"{best:.4f} (trial {result.best_trial})."
+        )
+
     def _evaluate(self, dataset: Dataset, config: EngineConfig) -> EvaluationReport:
         if self.include_baselines:
             models = default_models(config)
@@ -462,13 +499,14 @@ class RetrainJob:
 
             models = {GUARDED_MODEL: lambda: HybridRecommender(config=config)}
         truth = load_truth(self.data_dir / "truth")
+        low = 0.5 if self.tune_budget_s is not None else 0.1
         report = evaluate(
             models,
             dataset,
             test_days=self.test_days,
             truth=truth,
             max_clients=self.max_clients,
-            progress=lambda msg, frac: self._report(f"Evaluating: {msg}", 0.1 + 0.6 * frac),
+            progress=lambda msg, frac: self._report(f"Evaluating: {msg}", low + (0.7 - low) * frac),
         )
         report.protocol["data_fingerprint"] = dataset.fingerprint
         report.protocol["config"] = config.to_dict()
@@ -481,8 +519,10 @@ class RetrainJob:
 
         self._report("Loading the data", 0.02)
         dataset = load_dataset(self.data_dir, max_file_mb=self.max_file_mb)
-        config = self._candidate_config()
-        self._report("Evaluating the new model", 0.1)
+        config, tuned = self._candidate_config(), ""
+        if self.tune_budget_s is not None:
+            config, tuned = self._tune(dataset, config)
+        self._report("Evaluating the new model", 0.5 if tuned else 0.1)
         report = self._evaluate(dataset, config)
         after = guarded_metrics(report, metrics=self.metrics)
         if after is None:
@@ -491,6 +531,8 @@ class RetrainJob:
         self._report("Comparing with the current model", 0.72)
         accept, reason = compare(before, after, self.tolerance)
         if not accept:
+            if tuned:
+                reason += tuned + " The tuned configuration was not saved."
             return RetrainResult(
                 "kept", reason, before, after, self.tolerance, report,
                 model_generation(self.model_dir), started, datetime.now(UTC),
@@ -508,6 +550,9 @@ class RetrainJob:
             swap_folder(tmp, self.model_dir)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+        if tuned:
+            config.to_toml(self.data_dir / "engine.toml")
+            reason += tuned + " Its configuration is saved to engine.toml."
         return RetrainResult(
             "swapped", reason, before, after, self.tolerance, report,
             model_generation(self.model_dir), started, datetime.now(UTC),

@@ -171,10 +171,9 @@ def finalize_rows(
     nz = taste > 0
     rows, cols, taste, rank = cells.rows[nz], cells.cols[nz], taste[nz], rank[nz]
     value = np.log1p(taste) if config.confidence == "log1p" else taste
-    if config.item_normalization != "none":
+    if config.item_normalization != "none" or config.popularity_exponent > 0:
         if fit:
-            df = np.bincount(cols, minlength=n_products)
-            idf = np.log((1.0 + n_rows) / (1.0 + df)) + 1.0
+            idf = column_weights(cols, n_rows, n_products, config)
         assert idf is not None
         if config.item_normalization == "bm25":
             length = np.bincount(rows, weights=value, minlength=n_rows)
@@ -193,6 +192,27 @@ def finalize_rows(
     codes = _rank_to_code(config)[rank]
     strongest = sp.csr_matrix((codes, indices, indptr), shape=shape)
     return FinalizedRows(matrix, strongest, strength, idf, avg_len)
+
+
+def column_weights(
+    cols: np.ndarray, n_rows: int, n_products: int, config: EngineConfig
+) -> np.ndarray:
+    """Per-product weights learnt at the fit: idf (unless ``"none"``) times the popularity damping.
+
+    With ``df_j`` the clients with a cell on product ``j``: idf is
+    ``ln((1 + n_rows) / (1 + df_j)) + 1``; the damping is
+    ``((1 + df_j) / (1 + mean df)) ** -popularity_exponent`` (the mean over
+    products with a cell, so a typical product keeps its weight).
+    """
+    df = np.bincount(cols, minlength=n_products).astype(np.float64)
+    weights = np.ones(n_products)
+    if config.item_normalization != "none":
+        weights = np.log((1.0 + n_rows) / (1.0 + df)) + 1.0
+    if config.popularity_exponent > 0:
+        active = df > 0
+        typical = float(df[active].mean()) if active.any() else 1.0
+        weights = weights * ((1.0 + df) / (1.0 + typical)) ** -config.popularity_exponent
+    return weights
 
 
 def _rank_to_code(config: EngineConfig) -> np.ndarray:

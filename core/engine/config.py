@@ -77,6 +77,7 @@ INTERACTION_FIELDS: tuple[str, ...] = (
     "item_normalization",
     "bm25_k1",
     "bm25_b",
+    "popularity_exponent",
     "trend_half_life_days",
 )
 
@@ -124,6 +125,13 @@ class EngineConfig(BaseModel):
     )
     bm25_k1: float = Field(default=1.2, ge=0, le=10, description="BM25 saturation")
     bm25_b: float = Field(default=0.75, ge=0, le=1, description="BM25 length normalisation")
+    popularity_exponent: float = Field(
+        default=0.0,
+        ge=0,
+        le=2,
+        description="damp popular products: a product's cells are multiplied by ((1 + its "
+        "clients) / (1 + a typical product's)) ** -this (0: off)",
+    )
 
     # ------------------------------------------------------------- factors
     n_factors: int = Field(default=16, ge=2, le=512, description="latent factors of the SVD")

@@ -17,7 +17,10 @@ One cell holds what a client's events say about their taste for a product:
   product: ``idf`` multiplies column ``j`` by ``ln((1 + N) / (1 + df_j)) + 1``
   (``N`` clients, ``df_j`` clients with a non-zero cell); ``bm25`` also
   saturates each cell and normalises by the client's row length
-  (``value * (k1 + 1) / (k1 * (1 - b + b * len / avg_len) + value) * idf``).
+  (``value * (k1 + 1) / (k1 * (1 - b + b * len / avg_len) + value) * idf``);
+  ``popularity_exponent`` (0: off) further multiplies column ``j`` by
+  ``((1 + df_j) / (1 + mean df)) ** -popularity_exponent``, with or without
+  ``idf`` (:func:`core.engine.cells.column_weights`).
 
 Everything is vectorised; a fitted :class:`Interactions` also folds in new
 events for a client (:meth:`Interactions.fold_in`) with the same arithmetic
@@ -111,7 +114,8 @@ class Interactions:
     config : EngineConfig
         The parameters the matrix was built with.
     idf, avg_len : ndarray or None, float
-        Normalisation statistics of the fit (reused when folding in).
+        Normalisation statistics of the fit (``idf``: the per-product weights,
+        idf times the popularity damping; reused when folding in).
     store_popularity_matrix, store_trend_matrix : csr_matrix, shape (n_stores, n_products)
         Demand per store (see :meth:`store_popularity`).
     other_cells, other_rank, purchase_cells, purchase_n, return_n

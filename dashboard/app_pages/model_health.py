@@ -1,4 +1,4 @@
-"""Model health (managers, admins): evaluation, outcomes, data freshness, rules, the model.
+"""Model health (managers, admins): evaluation, outcomes, data freshness, rules, the model, tuning.
 
 Admins also get a retrain button: the fit and evaluation run in the
 background (other sessions keep working) and the new model is swapped in only
@@ -34,4 +34,5 @@ with data_tab:
     health.render_data_and_rules(dataset, settings)
 with model_tab:
     health.render_model(dataset, model_dir)
+    health.render_tuning(settings.data_dir, is_admin=user.role == "admin")
     health.render_retrain(settings, services, user)

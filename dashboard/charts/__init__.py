@@ -6,5 +6,5 @@ Every figure gets its size, fonts, colours and touch behaviour from
 - :mod:`~dashboard.charts.layout`: theme colours, the layout helper, the empty figure;
 - :mod:`~dashboard.charts.client`: the Client page (taste profile, activity);
 - :mod:`~dashboard.charts.trends`: the Trends page (map, momentum, weekly demand, gaps);
-- :mod:`~dashboard.charts.health`: the Model health page (metrics, lift).
+- :mod:`~dashboard.charts.health`: the Model health page (metrics, lift, the tuner's search).
 """

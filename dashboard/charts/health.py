@@ -1,7 +1,8 @@
-"""Figures of the Model health page: offline metrics per model, lift against the holdout."""
+"""Figures of the Model health page: offline metrics per model, lift, the tuner's search."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import pandas as pd
@@ -78,3 +79,70 @@ def lift_figure(groups: pd.DataFrame) -> go.Figure:
     fig.update_yaxes(ticksuffix="%", gridcolor=SAND, fixedrange=True, rangemode="tozero")
     fig.update_xaxes(fixedrange=True)
     return layout(fig, 260, font_size=DENSE_FONT_SIZE)
+
+
+def tuning_figure(trials: pd.DataFrame, objective: str) -> go.Figure:
+    """The search, trial by trial: each trial's objective, and the running best (a step line).
+
+    Parameters
+    ----------
+    trials : DataFrame
+        :attr:`core.engine.tune.TuneResult.trials`: ``trial``, ``state``, ``objective``.
+    objective : str
+        The column of the metric the search maximised.
+    """
+    if trials is None or trials.empty or objective not in trials.columns:
+        return empty_figure("No search yet")
+    metric = objective if re.fullmatch(r"[A-Za-z]+@\d+", objective) else "objective"
+    frame = trials.sort_values("trial")
+    fig = go.Figure()
+    styles = {"complete": (COGNAC, "circle", "complete"), "pruned": (MUTED, "x", "pruned")}
+    for state, (colour, symbol, name) in styles.items():
+        part = frame.loc[frame["state"] == state]
+        if part.empty:
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=part["trial"].to_numpy(),
+                y=part[objective].to_numpy(dtype=float),
+                mode="markers",
+                name=f"{name} trial",
+                marker={"color": colour, "symbol": symbol, "size": 9},
+                hovertemplate=f"trial %{{x}} ({name}): {metric} %{{y:.4f}}<extra></extra>",
+            )
+        )
+    done = frame[objective].where(frame["state"] == "complete")
+    fig.add_trace(
+        go.Scatter(
+            x=frame["trial"].to_numpy(),
+            y=done.cummax().ffill().to_numpy(dtype=float),
+            mode="lines",
+            line={"color": INK, "shape": "hv", "width": 2},
+            name="best so far",
+            hovertemplate=f"after trial %{{x}}: best {metric} %{{y:.4f}}<extra></extra>",
+        )
+    )
+    fig.update_xaxes(title_text="trial", fixedrange=True, gridcolor=SAND)
+    fig.update_yaxes(title_text=f"{metric} (validation)", fixedrange=True, gridcolor=SAND)
+    fig = layout(fig, 300, legend=True, font_size=DENSE_FONT_SIZE)
+    fig.update_layout(legend={"orientation": "h", "y": 1.02, "yanchor": "bottom"})
+    return fig
+
+
+def importance_figure(importance: dict[str, float]) -> go.Figure:
+    """Horizontal bars: how much each searched parameter moved the objective (Optuna's fANOVA)."""
+    if not importance:
+        return empty_figure("Too few complete trials to weigh the parameters")
+    names = sorted(importance, key=importance.__getitem__)
+    fig = go.Figure(
+        go.Bar(
+            x=[importance[n] for n in names],
+            y=[esc(n.replace("_", " ")) for n in names],
+            orientation="h",
+            marker={"color": COGNAC},
+            hovertemplate="%{y}: %{x:.2f}<extra></extra>",
+        )
+    )
+    fig.update_xaxes(title_text="importance", fixedrange=True, gridcolor=SAND, rangemode="tozero")
+    fig.update_yaxes(fixedrange=True)
+    return layout(fig, 40 + 22 * len(names), font_size=DENSE_FONT_SIZE)

@@ -159,12 +159,28 @@ def _render_refused_check(check: Any, services: Any, actor: str) -> None:
 
 def _render_retrain(settings: Settings, services: Any, user: Any) -> None:
     st.markdown("**Retrain**")
+    st.caption(
+        "Retrain now fits the current configuration; “Tune, then fit” first searches the "
+        "engine's parameters on a validation window of the new data, within the budget. "
+        "Either way the new model is swapped in only if it does not regress."
+    )
     runner = resources.get_retrain_runner(settings)
     job = runner.job
     busy = job is not None and job.running
-    if st.button("Retrain now", key="data:retrain", disabled=busy):
+    r1, r2, r3 = st.columns([2, 2, 2], vertical_alignment="bottom")
+    tune_first = r1.toggle("Tune, then fit", key="data:tune", disabled=busy)
+    minutes = r2.number_input(
+        "Tuning budget (minutes)", min_value=0.5, max_value=240.0, value=10.0, step=0.5,
+        key="data:tune_minutes", disabled=busy or not tune_first,
+    )  # fmt: skip
+    label = "Tune, then fit" if tune_first else "Retrain now"
+    if r3.button(label, key="data:retrain", disabled=busy, type="primary", width="stretch"):
+        budget = float(minutes) * 60.0 if tune_first else None
         try:
-            start_retrain(runner, settings, services, user, tolerance=DEFAULT_TOLERANCE)
+            start_retrain(
+                runner, settings, services, user,
+                tolerance=DEFAULT_TOLERANCE, tune_budget_s=budget,
+            )  # fmt: skip
         except RetrainBusyError as err:
             st.warning(str(err))
         else:

@@ -1,4 +1,4 @@
-"""The Model health page's tabs: evaluation, outcomes, data and rules, the model and its retrain.
+"""The Model health page's tabs: evaluation, outcomes, data and rules, the model, its tuning and retrain.
 
 Only aggregates are shown: no client appears here. Cached frames come from
 :mod:`dashboard.resources`; the figures from :mod:`dashboard.charts.health`.
@@ -22,12 +22,14 @@ from core.app.health import (
     metrics_table,
     slices_table,
     table_files,
+    tuned_changes,
 )
 from core.app.outcomes import DEFAULT_WINDOW_DAYS
 from core.app.retrain import DEFAULT_TOLERANCE, RetrainBusyError, read_report, retrain_count
 from core.data.dataset import Dataset
 from core.engine.models.fit_report import report_frame
 from core.engine.models.persistence import read_model_info
+from core.engine.tune import read_tune_result, trials_path
 from core.exceptions import AtelierError
 from core.settings import Settings
 from dashboard import resources
@@ -314,6 +316,59 @@ def render_model(dataset: Dataset, model_dir: Path) -> None:
         st.dataframe(report_frame(report), hide_index=True, key="health:fit_report")
     with st.expander("Configuration"):
         st.dataframe(config_frame(config), hide_index=True, key="health:config")
+
+
+def render_tuning(data_dir: Path, *, is_admin: bool) -> None:
+    """The tuner's last search on this data: how it went, the best configuration, every trial."""
+    st.markdown("**Tuning**")
+    result = read_tune_result(trials_path(data_dir))
+    if result is None or result.trials.empty:
+        st.info(
+            "The engine has not been tuned on this data yet. Run `python -m core tune --budget "
+            "10m` on the server: it searches on a validation window carved from the training "
+            "data, writes the best configuration to engine.toml and the trials shown here"
+            + (", or choose “Tune, then fit” on the Data & users page." if is_admin else ".")
+        )
+        return
+    trials, objective, search = result.trials, result.objective, result.search
+    start = trials.loc[trials["trial"] == 0, objective]
+    first = float(start.iloc[0]) if len(start) else float("nan")
+    best = float(trials[objective].iloc[0])
+    t1, t2, t3, t4 = st.columns(4)
+    t1.metric(
+        "Trials", f"{len(trials)}",
+        help=f"{search.get('complete', '?')} complete, {search.get('pruned', '?')} stopped early",
+    )  # fmt: skip
+    t2.metric(f"{objective} at the start", f"{first:.4f}")
+    t3.metric(f"Best {objective}", f"{best:.4f}", delta=f"{best - first:+.4f}")
+    t4.metric("Search time", f"{float(search.get('seconds', 0)):.0f} s")
+    v = result.validation
+    st.caption(
+        safe(
+            f"Validation ({v.get('protocol', '?')}) before the test window starting "
+            f"{str(v.get('test_cutoff', '?'))[:10]}: {v.get('test_clients', '?')} clients, "
+            f"{v.get('test_pairs', '?')} purchases; the test window was never read. "
+            f"{search.get('sampler', 'TPE')}, pruning: {search.get('pruner', 'median')}.",
+            600,
+        )
+    )
+    left, right = st.columns([3, 2])
+    left.plotly_chart(
+        health_charts.tuning_figure(trials, objective),
+        key="health:tuning_chart",
+        config={"displayModeBar": False},
+    )
+    right.plotly_chart(
+        health_charts.importance_figure(result.importance),
+        key="health:tuning_importance",
+        config={"displayModeBar": False},
+    )
+    params = [p for p in search.get("params", []) if p in trials.columns]
+    st.dataframe(
+        tuned_changes(trials, params, result.best_trial), hide_index=True, key="health:tuning_best"
+    )
+    with st.expander("Every trial"):
+        st.dataframe(trials, hide_index=True, key="health:tuning_trials")
 
 
 def render_retrain(settings: Settings, services: Any, user: Any) -> None:

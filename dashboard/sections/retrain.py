@@ -45,8 +45,12 @@ def start_retrain(
     *,
     tolerance: float,
     include_baselines: bool = True,
+    tune_budget_s: float | None = None,
 ) -> RetrainJob:
     """Start a retrain for ``user`` (an admin) and audit its start and, later, its decision.
+
+    With ``tune_budget_s``, the engine is tuned first within that many seconds
+    (:class:`core.app.retrain.RetrainJob`), then fitted with the result.
 
     Raises
     ------
@@ -65,13 +69,14 @@ def start_retrain(
         tolerance=tolerance,
         include_baselines=include_baselines,
         max_file_mb=settings.max_upload_mb,
+        tune_budget_s=tune_budget_s,
         started_by=actor,
         on_finish=finished,
     )
     runner.start(job)
     audit.append(
         actor, "retrain", "model", "start",
-        {"tolerance": tolerance, "baselines": include_baselines},
+        {"tolerance": tolerance, "baselines": include_baselines, "tune_budget_s": tune_budget_s},
     )  # fmt: skip
     return job
 

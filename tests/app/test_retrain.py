@@ -194,3 +194,36 @@ def test_compare_rules():
 
 def test_generation_marker(tmp_path):
     assert model_generation(tmp_path / "nothing") == "none"
+
+
+@pytest.mark.parametrize("tolerance", [1.0, -1.0], ids=["swapped", "kept"])
+def test_tune_then_fit_keeps_the_search_and_saves_the_tuned_configuration_on_a_swap(
+    maison: tuple[Path, Path], tmp_path: Path, tolerance: float
+) -> None:
+    from core.engine.tune import read_tune_result
+
+    data_dir, model_dir = tmp_path / "data", tmp_path / "model"
+    shutil.copytree(maison[0], data_dir)
+    shutil.copytree(maison[1], model_dir)
+    job = RetrainJob(
+        data_dir, model_dir, include_baselines=False, tolerance=tolerance,
+        tune_budget_s=120.0, tune_trials=3,
+    )  # fmt: skip
+    result = job.run()
+    search = read_tune_result(data_dir / "tune_trials.json")
+    assert search is not None and len(search.trials) == 3
+    assert "Tuned first: 3 trials" in result.reason
+    in_use = EngineConfig.from_dict(read_model_info(model_dir)["config"])
+    if tolerance > 0:
+        assert result.decision == "swapped", result.reason
+        assert EngineConfig.from_toml(data_dir / "engine.toml") == search.best_config == in_use
+    else:
+        assert result.decision == "kept"
+        assert "The tuned configuration was not saved" in result.reason
+        assert not (data_dir / "engine.toml").exists()
+        assert in_use == EngineConfig()
+
+
+def test_a_bad_tune_budget_is_refused(maison: tuple[Path, Path]) -> None:
+    with pytest.raises(ValueError, match="tune_budget_s must be a positive number"):
+        RetrainJob(*maison, tune_budget_s=0.0)

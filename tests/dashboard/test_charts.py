@@ -74,3 +74,28 @@ def test_activity_figure_stacks_by_type():
 def test_activity_and_empty():
     assert activity_figure(pd.DataFrame(columns=["timestamp", "event_type"])).data == ()
     assert empty_figure("hi").layout.annotations[0].text == "hi"
+
+
+def test_tuning_figure_draws_each_trial_and_the_running_best_of_complete_trials():
+    from dashboard.charts.health import importance_figure, tuning_figure
+
+    trials = pd.DataFrame(
+        {
+            "trial": [2, 0, 3, 1],  # best first, as the tuner keeps them
+            "state": ["complete", "complete", "pruned", "complete"],
+            "Recall@20": [0.5, 0.3, 0.6, 0.2],  # a pruned trial's running value never counts
+        }
+    )
+    fig = tuning_figure(trials, "Recall@20")
+    by_name = {t.name: t for t in fig.data}
+    assert list(by_name["complete trial"].x) == [0, 1, 2]
+    assert list(by_name["pruned trial"].x) == [3]
+    assert list(by_name["best so far"].y) == [0.3, 0.3, 0.5, 0.5]
+    assert fig.layout.yaxis.title.text == "Recall@20 (validation)"
+    # a hostile objective name never reaches a hover template
+    hostile = tuning_figure(trials.rename(columns={"Recall@20": "%{x}<b>"}), "%{x}<b>")
+    assert all("<b>" not in (t.hovertemplate or "") for t in hostile.data)
+    assert tuning_figure(pd.DataFrame(), "Recall@20").layout.annotations
+    bars = importance_figure({"n_factors": 0.7, "blend_k": 0.3})
+    assert list(bars.data[0].y) == ["blend k", "n factors"]
+    assert importance_figure({}).layout.annotations

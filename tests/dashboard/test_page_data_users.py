@@ -194,3 +194,27 @@ def test_only_admins_open_data_and_users(open_app, role):
     assert not at.exception
     assert any("not available for your role" in e.value for e in at.error)
     assert not at.get("dataframe") and not at.get("file_uploader")
+
+
+def test_tune_then_fit_runs_the_tuner_within_the_budget(open_app, isolated):
+    from core.app.retrain import RetrainJob
+    from core.engine.tune import read_tune_result
+
+    data_dir, store = isolated
+    at = open_app("admin", page=PAGE)
+    assert button(at, "data:retrain").label == "Retrain now"
+    assert at.number_input(key="data:tune_minutes").disabled
+    at.toggle(key="data:tune").set_value(True).run()
+    assert button(at, "data:retrain").label == "Tune, then fit"
+    at.number_input(key="data:tune_minutes").set_value(0.5).run()
+    button(at, "data:retrain").click().run()
+    assert not at.exception, at.exception
+    start = store.audit.query(action="retrain", target_id="start", limit=None)
+    assert len(start) == 1 and start[0].details["tune_budget_s"] == 30.0
+    assert RetrainJob._process_lock.acquire(timeout=300)  # wait for the job's thread
+    RetrainJob._process_lock.release()
+    search = read_tune_result(data_dir / "tune_trials.json")
+    assert search is not None and len(search.trials) >= 1
+    assert search.search["budget_s"] == 30.0
+    decision = store.audit.query(action="retrain", limit=None)[0]
+    assert decision.target_id in ("swapped", "kept") and "Tuned first" in decision.details["reason"]

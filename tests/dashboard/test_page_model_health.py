@@ -7,6 +7,7 @@ own model folder, so shares and retrains here never touch other tests' state.
 from __future__ import annotations
 
 import re
+import shutil
 from datetime import UTC, timedelta
 from pathlib import Path
 
@@ -195,6 +196,39 @@ def test_admin_retrains_in_the_background_and_sees_the_decision(open_app, isolat
     assert any("vs best baseline" in df.value.columns for df in at.dataframe) or any(
         "Temporal split at" in m.value for m in at.markdown
     )
+
+
+def test_the_tuner_search_is_shown_when_its_trials_exist(
+    open_app, isolated, atelier_env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from optuna.distributions import FloatDistribution, IntDistribution
+
+    from core.engine.tune import trials_path, tune
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(atelier_env.data_dir, data_dir, ignore=shutil.ignore_patterns("*.db*", "model"))
+    monkeypatch.setenv("ATELIER_DATA_DIR", str(data_dir))
+    at = open_app("admin", page=PAGE)
+    text = texts(at)
+    assert "has not been tuned on this data yet" in text and "python -m core tune" in text
+    assert "Tune, then fit" in text
+    assert not [c for c in at.get("plotly_chart") if "best so far" in c.proto.spec]
+    space = {"n_factors": IntDistribution(4, 32), "blend_k": FloatDistribution(1.0, 20.0)}
+    result = tune(load_dataset(data_dir), space=space, n_trials=5, seed=0)
+    result.save(trials_path(data_dir))
+    at.run()
+    assert not at.exception, at.exception
+    labels = {m.label: m.value for m in at.metric}
+    assert labels["Trials"] == "5"
+    assert labels["Best Recall@20"] == f"{result.trials['Recall@20'].iloc[0]:.4f}"
+    frames = [df.value for df in at.dataframe]
+    trials = next(f for f in frames if "state" in f.columns and "trial" in f.columns)
+    assert sorted(trials["trial"]) == [0, 1, 2, 3, 4]
+    best = next(f for f in frames if list(f.columns) == ["parameter", "start", "best", "changed"])
+    assert set(best["parameter"]) == {"n_factors", "blend_k"}
+    chart = next(c for c in at.get("plotly_chart") if "best so far" in c.proto.spec)
+    assert "Recall@20 (validation)" in chart.proto.spec
+    assert "has not been tuned" not in texts(at)
 
 
 @pytest.mark.parametrize("role", ["associate", "stylist"])

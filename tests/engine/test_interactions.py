@@ -227,3 +227,29 @@ def test_few_folded_in_events_read_like_many(dataset: Dataset) -> None:
             base.fold_in(["c1"], frame.assign(product_id="p9"))
         with pytest.raises(ValueError, match="stare"):
             base.fold_in(["c1"], frame.assign(event_type="stare"))
+
+
+def test_popularity_exponent_damps_popular_products(dataset: Dataset) -> None:
+    # products with a cell: p1 (c1), p2 (c1), p3 (c2, c3): mean df 4/3
+    config = LINEAR.with_updates(popularity_exponent=1.0)
+    m = _dense(build_interactions(dataset, config, AS_OF))
+    typical = 1 + 4 / 3
+    assert m[0, 0] == pytest.approx(5.0 * typical / 2, rel=1e-6)  # p1: df 1
+    assert m[1, 2] == pytest.approx(3.0 * typical / 3, rel=1e-6)  # p3: df 2, damped more
+    # with idf the two multiply; at 0 the matrix is the plain one
+    both = _dense(build_interactions(dataset, config.with_updates(item_normalization="idf"), AS_OF))
+    assert both[1, 2] == pytest.approx(3.0 * (math.log(4 / 3) + 1) * typical / 3, rel=1e-6)
+    off = _dense(build_interactions(dataset, LINEAR.with_updates(popularity_exponent=0.0), AS_OF))
+    np.testing.assert_array_equal(off, _dense(build_interactions(dataset, LINEAR, AS_OF)))
+
+
+def test_popularity_exponent_is_reused_when_folding_in(dataset: Dataset) -> None:
+    config = LINEAR.with_updates(popularity_exponent=0.5)
+    base = build_interactions(dataset, config, as_of=AS_OF)
+    row = base.client_rows(["c1"], None).toarray()
+    np.testing.assert_allclose(row, base.matrix[0].toarray(), rtol=1e-6)
+    new = pd.DataFrame(
+        {"client_id": ["c1"], "product_id": ["p3"], "event_type": ["view"], "timestamp": [AS_OF]}
+    )
+    folded = base.client_rows(["c1"], new).toarray()
+    assert folded[0, 2] == pytest.approx(1.0 * base.idf[2], rel=1e-6)  # the fit's weight of p3

@@ -65,6 +65,26 @@ def test_round_trip_gives_identical_suggestions(cls, dataset: Dataset, tmp_path:
     )
 
 
+@pytest.mark.parametrize("normalization", ["none", "bm25"])
+def test_round_trip_keeps_the_popularity_damping(
+    normalization: str, dataset: Dataset, tmp_path: Path
+) -> None:
+    config = CONFIG.with_updates(item_normalization=normalization, popularity_exponent=0.7)
+    model = HybridRecommender(config).fit(dataset)
+    save_model(model, tmp_path / "model")
+    loaded = load_model(tmp_path / "model", dataset)
+    assert loaded.config.popularity_exponent == 0.7
+    client = str(dataset.events["client_id"].iloc[0])
+    product = str(dataset.products["product_id"].iloc[5])
+    extra = pd.DataFrame({"client_id": [client], "product_id": [product], "event_type": ["view"]})
+    np.testing.assert_array_equal(
+        loaded.score_clients([client], extra), model.score_clients([client], extra)
+    )
+    # the damping changes the suggestions (it is not a no-op)
+    plain = HybridRecommender(CONFIG.with_updates(item_normalization=normalization)).fit(dataset)
+    assert not np.array_equal(plain.score_clients([client]), model.score_clients([client]))
+
+
 def test_hybrid_round_trip_keeps_taste_and_embedding(hybrid, dataset, tmp_path: Path) -> None:
     save_model(hybrid, tmp_path / "m")
     loaded = load_model(tmp_path / "m", dataset)

@@ -1,10 +1,12 @@
 """Fit models on a split's training part, rank for the evaluated clients, report.
 
 :func:`evaluate` is the one loop every comparison goes through (the CLI, the
-dashboard's model health, the tuner, the quality benchmark): each model is
-fitted on :attr:`Split.train`, ranks the whole catalogue minus the
-:attr:`Split.known` pairs for every evaluated client (:func:`rank_clients`),
-and its lists are scored by :func:`core.engine.evaluation.scoring.score_ranked`.
+dashboard's model health, the quality benchmark): each model is fitted on
+:attr:`Split.train`, ranks the whole catalogue minus the :attr:`Split.known`
+pairs for every evaluated client (:func:`rank_clients`), and its lists are
+scored by :func:`core.engine.evaluation.scoring.score_ranked`. The tuner
+(:mod:`core.engine.tune`) uses the same pieces (``prepare``, :func:`rank_clients`,
+``metrics_from_hits``) chunk by chunk, so a trial can be stopped early.
 """
 
 from __future__ import annotations
@@ -243,7 +245,7 @@ def evaluate(
         ``relevant_events``, ``include_gifts``) unless ``split`` is given.
     split : Split, optional
         A precomputed split of any protocol (shared across calls, e.g. by
-        :mod:`core.engine.tune`).
+        the quality benchmark).
     k_list : sequence of int
         Cut-offs; every metric is reported at each.
     truth : mapping, optional
