@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 import tempfile
 import threading
@@ -70,10 +71,8 @@ class MemorySampler:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            try:
+            with contextlib.suppress(psutil.Error):  # a child ending mid-sample
                 self.peak = max(self.peak, self._rss())
-            except psutil.Error:
-                pass
             self._stop.wait(self.interval)
 
     def __enter__(self) -> MemorySampler:
