@@ -24,7 +24,7 @@ data_tab, client_tab, users_tab, audit_tab = st.tabs(["Data", "Client data", "Us
 with data_tab:
     admin.render_data(settings, dataset, services, user)
 with client_tab:
-    erasure.render_erasure(settings, services, actor)
+    erasure.render_erasure(settings, dataset, services, actor)
 with users_tab:
     admin.render_users(services, stores, actor)
 with audit_tab:

@@ -1,18 +1,22 @@
-"""The Data & users page's client tab: erase a client everywhere, after a confirmation.
+"""The Data & users page's client tab: export a client's data, or erase it after a confirmation.
 
 Two steps, so nothing is erased by one click: "Check" shows what an erasure
 would remove (counts only); "Erase for good" is enabled once the client id is
 typed again. The erasure itself is :func:`core.app.erasure.erase_client`, the
 same the command line runs; its audit entry holds the id and counts only.
+"Export (JSON)" prepares everything kept about the client
+(:func:`core.app.erasure.export_client`, audited) for one download.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import streamlit as st
 
-from core.app.erasure import client_rows, erase_client
+from core.app.erasure import client_rows, erase_client, export_client
+from core.data.dataset import Dataset
 from core.exceptions import AtelierError
 from core.settings import Settings
 from dashboard.widgets.limited_text import ID_CHARS, limited_text
@@ -22,7 +26,7 @@ PENDING_KEY = "erase:pending"
 DONE_KEY = "erase:done"
 
 
-def render_erasure(settings: Settings, services: Any, actor: str) -> None:
+def render_erasure(settings: Settings, dataset: Dataset, services: Any, actor: str) -> None:
     """Find a client by id, show what erasing them removes, and erase after confirmation."""
     done = st.session_state.pop(DONE_KEY, None)
     if done:
@@ -39,7 +43,25 @@ def render_erasure(settings: Settings, services: Any, actor: str) -> None:
         st.session_state[PENDING_KEY] = typed
     pending = st.session_state.get(PENDING_KEY)
     if pending:
+        _render_export(dataset, services, actor, str(pending))
         _render_confirmation(settings, services, actor, str(pending))
+
+
+def _render_export(dataset: Dataset, services: Any, actor: str, client_id: str) -> None:
+    if not st.button("Export their data (JSON)", key="erase:export"):
+        return
+    try:
+        data = export_client(dataset, services, client_id, actor_id=actor)
+    except (AtelierError, ValueError) as err:
+        st.error(safe(str(err), 300))
+        return
+    st.download_button(
+        "Download the export",
+        data=json.dumps(data, ensure_ascii=False, indent=1, default=str).encode("utf-8"),
+        file_name="atelier_client_export.json",
+        mime="application/json",
+        key="erase:export_file",
+    )
 
 
 def _render_confirmation(settings: Settings, services: Any, actor: str, client_id: str) -> None:

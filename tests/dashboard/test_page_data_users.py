@@ -207,6 +207,9 @@ def test_admin_erases_a_client_after_confirming_and_the_app_forgets_them(open_ap
         "Erasing **t\\_isa** removes their profile, 2 event(s)" in w.value for w in at.warning
     )
     assert button(at, "erase:go").disabled  # not before the id is typed again
+    button(at, "erase:export").click().run()  # what is kept about them, before
+    assert button(at, "erase:export_file").label == "Download the export"
+    assert store.audit.query(action="export", target_id="t_isa", limit=None)  # audited
     at.text_input(key="erase:confirm").input("t_is").run()
     assert button(at, "erase:go").disabled
     at.text_input(key="erase:confirm").input("t_isa").run()
