@@ -40,11 +40,16 @@ def render_erasure(settings: Settings, dataset: Dataset, services: Any, actor: s
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
     typed = limited_text("Client id", key="erase:client_id", limit=ID_CHARS, where=c1).strip()
     if c2.button("Check", key="erase:check", disabled=not typed, width="stretch"):
-        st.session_state[PENDING_KEY] = typed
+        # Counted once (it reads the tables), kept for the runs until the erasure.
+        try:
+            st.session_state[PENDING_KEY] = {"id": typed, "rows": client_rows(settings, typed)}
+        except (AtelierError, ValueError, OSError) as err:
+            st.session_state[PENDING_KEY] = None
+            st.error(safe(str(err), 300))
     pending = st.session_state.get(PENDING_KEY)
-    if pending:
-        _render_export(dataset, services, actor, str(pending))
-        _render_confirmation(settings, services, actor, str(pending))
+    if isinstance(pending, dict):
+        _render_export(dataset, services, actor, str(pending["id"]))
+        _render_confirmation(settings, services, actor, str(pending["id"]), pending["rows"])
 
 
 def _render_export(dataset: Dataset, services: Any, actor: str, client_id: str) -> None:
@@ -64,13 +69,10 @@ def _render_export(dataset: Dataset, services: Any, actor: str, client_id: str) 
     )
 
 
-def _render_confirmation(settings: Settings, services: Any, actor: str, client_id: str) -> None:
+def _render_confirmation(
+    settings: Settings, services: Any, actor: str, client_id: str, rows: dict[str, int]
+) -> None:
     shown = safe(client_id, 80)
-    try:
-        rows = client_rows(settings, client_id)
-    except (AtelierError, ValueError, OSError) as err:
-        st.error(safe(str(err), 300))
-        return
     st.warning(
         f"Erasing **{shown}** removes their profile, {rows['events']:,} event(s) and everything "
         "the database holds about them. Type the client id again to confirm."
