@@ -4,7 +4,7 @@ PYTEST ?= python -m pytest
 .PHONY: install lint typecheck test unit app e2e postgres ci
 
 install:            ## the package with every extra a developer needs
-	python -m pip install -e ".[test,dev,postgres,scale]"
+	python -m pip install -e ".[test,dev,postgres,scale,sso]"
 
 lint:               ## ruff, ruff-format, codespell and mypy, as the pre-commit hooks run them
 	pre-commit run --all-files

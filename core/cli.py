@@ -1,7 +1,7 @@
 """Command line: ``python -m core SUBCOMMAND`` (alias ``atelier``).
 
 Subcommands: init, generate, validate, partition, import-retail, import-journey, fit,
-recommend, evaluate, tune, bench, credentials, users. ``--help`` on each explains it.
+recommend, evaluate, tune, bench, credentials, users, erase. ``--help`` on each explains it.
 Errors from the core are printed as one readable message (exit code 2), never
 as a traceback.
 """
@@ -403,6 +403,39 @@ def cmd_users(args: argparse.Namespace) -> int:
     return 2
 
 
+def cmd_erase(args: argparse.Namespace) -> int:
+    from core.app.erasure import client_rows, erase_client
+    from core.store import SYSTEM_ACTOR, Store
+
+    settings = _settings(args)
+    rows = client_rows(settings, args.client_id)
+    print(
+        f"Erasing {args.client_id} removes their profile and {rows['events']:,} event(s) from "
+        f"{settings.data_dir}, their row from the saved model, and their lists, shares, "
+        "removals and consent changes from the database. This cannot be undone."
+    )
+    if not args.yes:
+        try:
+            answer = input(f"Type the client id ({args.client_id}) to confirm: ")
+        except EOFError:
+            answer = ""
+        if answer.strip() != args.client_id:
+            print("Not confirmed: nothing was erased.", file=sys.stderr)
+            return 1
+    store = Store.open(settings)
+    try:
+        result = erase_client(settings, store, args.client_id, actor_id=SYSTEM_ACTOR)
+    finally:
+        store.close()
+    deleted = sum(result.database_rows.values())
+    print(
+        f"erased {result.client_id}: {result.data_rows['clients']} profile, "
+        f"{result.data_rows['events']:,} event(s), model {result.model}, "
+        f"{deleted} database row(s)"
+    )
+    return 0
+
+
 # ------------------------------------------------------------------ parser
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -547,6 +580,14 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--role", choices=["associate", "stylist", "manager", "admin"])
     u.add_argument("--store")
     u.set_defaults(fn=cmd_users)
+
+    er = sub.add_parser(
+        "erase",
+        help="erase a client: profile and events from the data, their model row, their lists",
+    )
+    er.add_argument("client_id", help="the client's id")
+    er.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    er.set_defaults(fn=cmd_erase)
     return p
 
 

@@ -132,7 +132,10 @@ install_paste_guard()
 state.init_state()
 start_up()
 
-authenticator = auth.get_authenticator()
+try:
+    authenticator = auth.get_authenticator()
+except AtelierError as err:  # e.g. an invalid [sso] section in the secrets
+    show_start_error(err, resources.get_settings().data_dir)
 user = authenticator.current_user()
 authenticator.sync_cookie()
 if user is None:

@@ -5,8 +5,13 @@
 the user out after ``Settings.session_timeout_minutes`` without a run. Only the
 user id, the time of the last run and the session's token live in session
 state; the role and store are re-read from the database on every run, so
-editing session state cannot raise anyone's rights. docs/DASHBOARD.md
-says how to swap in ``st.login`` (OIDC).
+editing session state cannot raise anyone's rights.
+
+A house with single sign-on configures ``st.login`` (OIDC) in the secrets
+(``[auth]`` for Streamlit, ``[sso]`` for how claims map to users:
+:mod:`core.app.sso`): a session the provider vouched for signs in from its
+claims, creating or updating the user in the database; signing out also signs
+out of the provider's cookie.
 
 A reload keeps the user signed in: the browser keeps a signed, expiring token
 in a cookie (:mod:`dashboard.session_cookie`), and a new session signs back in
@@ -21,14 +26,16 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Collection, Mapping, MutableMapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import streamlit as st
 
 from core.app.access import PAGE_ROLES, can_open_page
-from core.exceptions import AuthenticationError, UnknownIdError
+from core.app.sso import SsoConfig, map_claims
+from core.exceptions import AuthenticationError, ConfigError, UnknownIdError
 from dashboard import resources, session_cookie, state
 from dashboard.session_cookie import COOKIE_NAME, CookieJar, SessionTokens
 
@@ -81,6 +88,9 @@ class PasswordAuthenticator:
         ``cookies``) a reload signs the user out.
     cookies : CookieJar, optional
         The browser's cookies (:class:`dashboard.session_cookie.BrowserCookies`).
+    sso : SingleSignOn, optional
+        The house's identity provider (``st.login``): a session without a user
+        signs in from the provider's claims when it has them.
     """
 
     def __init__(
@@ -93,6 +103,7 @@ class PasswordAuthenticator:
         clock: Clock = time.time,
         tokens: SessionTokens | None = None,
         cookies: CookieJar | None = None,
+        sso: SingleSignOn | None = None,
     ) -> None:
         self.users = users
         self.audit = audit
@@ -101,6 +112,7 @@ class PasswordAuthenticator:
         self._clock = clock
         self.tokens = tokens
         self.cookies = cookies
+        self.sso = sso
 
     @property
     def session(self) -> MutableMapping[str, Any]:
@@ -173,6 +185,8 @@ class PasswordAuthenticator:
     def _end(self, notice: str | None, reason: str, *, audit: bool = True) -> None:
         user_id = self.session.get(state.USER_ID)
         session_id = self.session.get(state.SESSION_ID)
+        if self.session.get(state.SSO_SESSION) and self.sso is not None:
+            self.sso.logout()  # or the provider's cookie would sign them straight back in
         if session_id and self.tokens is not None:
             self.tokens.revoke(str(session_id))  # the cookie's token is worthless from now
         if user_id and audit:
@@ -185,8 +199,30 @@ class PasswordAuthenticator:
             self.session.clear()
         self.session[state.AUTH_NOTICE] = notice
 
+    def _sso_sign_in(self) -> str | None:
+        """Sign in from the identity provider's claims, if it has vouched for someone."""
+        sso = self.sso
+        claims = sso.claims() if sso is not None else None
+        if sso is None or not claims:
+            return None
+        try:
+            who = map_claims(claims, sso.config, known_stores=sso.known_stores())
+            user = self.users.sign_in_external(
+                who.user_id, who.name, who.role, who.store_id,
+                via=sso.config.provider or "sso", set_store=who.store_from_claim,
+            )  # fmt: skip
+        except (AuthenticationError, ValueError) as err:
+            self.session[state.SSO_REFUSED] = str(err)
+            return None
+        self.session[state.USER_ID] = user.user_id
+        self.session[state.LAST_SEEN] = self._clock()
+        self.session[state.SSO_SESSION] = True
+        self.session[state.SSO_REFUSED] = None
+        self.session[state.AUTH_NOTICE] = None
+        return str(user.user_id)
+
     def current_user(self) -> Any | None:
-        user_id = self.session.get(state.USER_ID) or self._restore()
+        user_id = self.session.get(state.USER_ID) or self._restore() or self._sso_sign_in()
         if not user_id:
             return None
         now = self._clock()
@@ -229,6 +265,58 @@ class PasswordAuthenticator:
         self._end("You are signed out.", "sign out")
 
 
+@dataclass(frozen=True)
+class SingleSignOn:
+    """The identity provider as the authenticator sees it (``st.user``, ``st.logout``).
+
+    Attributes
+    ----------
+    config : SsoConfig
+        The ``[sso]`` section: how claims map to a user.
+    claims : callable
+        The provider's claims for this session, or ``None`` when it vouched for nobody.
+    logout : callable
+        Forget the provider's sign-in in this browser.
+    known_stores : callable
+        Store ids of the data (a store claim must name one).
+    """
+
+    config: SsoConfig
+    claims: Callable[[], Mapping[str, Any] | None]
+    logout: Callable[[], None]
+    known_stores: Callable[[], Collection[str]]
+
+
+def _streamlit_claims() -> Mapping[str, Any] | None:
+    return st.user.to_dict() if st.user.is_logged_in else None
+
+
+def sso_config() -> SsoConfig | None:
+    """The ``[sso]`` section of the secrets, when single sign-on is configured.
+
+    It needs Streamlit's ``[auth]`` section beside it. ``None`` without ``[sso]``.
+
+    Raises
+    ------
+    ConfigError
+        ``[sso]`` is invalid, or there is no ``[auth]`` section for ``st.login``.
+    """
+    if not st.secrets.load_if_toml_exists() or "sso" not in st.secrets:
+        return None
+    config = SsoConfig.from_mapping(st.secrets["sso"])
+    auth_section = st.secrets.get("auth")
+    if not isinstance(auth_section, Mapping) or (
+        config.provider is not None and config.provider not in auth_section
+    ):
+        where = f"[auth.{config.provider}]" if config.provider else "[auth]"
+        raise ConfigError(
+            f"[sso] is set but {where} is missing from .streamlit/secrets.toml: st.login needs "
+            "redirect_uri, cookie_secret and the provider's client_id, client_secret and "
+            "server_metadata_url (see the README, Single sign-on)"
+        )
+    return config
+
+
 def get_authenticator() -> PasswordAuthenticator:
     """The authenticator of this app (database passwords; see the contract for OIDC).
 
@@ -245,12 +333,22 @@ def get_authenticator() -> PasswordAuthenticator:
         tokens = SessionTokens(key, data_dir / session_cookie.SESSIONS_DIR, timeout_minutes * 60)
     except OSError:  # no key and a read-only data folder: sign-ins last one session
         tokens = None
+    config = sso_config()
+    sso = None
+    if config is not None:
+        sso = SingleSignOn(
+            config,
+            _streamlit_claims,
+            st.logout,
+            lambda: resources.store_names(resources.get_dataset(settings)),
+        )
     return PasswordAuthenticator(
         services.users,
         services.audit,
         timeout_minutes,
         tokens=tokens,
         cookies=session_cookie.BrowserCookies(),
+        sso=sso,
     )
 
 

@@ -31,6 +31,8 @@ SESSION_TOKEN = "auth_session_token"  # the token the browser keeps in its cooki
 TOKEN_SIGNED = "auth_token_signed"  # epoch seconds the token was (re)signed
 REQUESTED_PAGE = "auth_requested_page"  # the page URL a signed-out visitor opened
 GO_HOME = "auth_go_home"  # after sign-in: the requested page is not for this role
+SSO_SESSION = "auth_sso"  # signed in through the identity provider (st.login)
+SSO_REFUSED = "auth_sso_refused"  # why the provider's sign-in was refused, to show
 ACCOUNT_NOTICE = "acct_notice"  # a message for the Account page's next run
 SELECTED_CLIENT = "selected_client_id"
 VIEWED_CLIENT = "viewed_client_id"
@@ -45,6 +47,8 @@ DEFAULTS: dict[str, Any] = {
     TOKEN_SIGNED: None,
     REQUESTED_PAGE: None,
     GO_HOME: False,
+    SSO_SESSION: False,
+    SSO_REFUSED: None,
     ACCOUNT_NOTICE: None,
     SELECTED_CLIENT: None,
     VIEWED_CLIENT: None,

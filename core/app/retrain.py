@@ -29,7 +29,8 @@ import os
 import shutil
 import threading
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -174,10 +175,12 @@ def compare(
     return True, f"no regression beyond the {allowed} tolerance ({shown}): the new model is used"
 
 
-def swap_folder(new: Path, target: Path) -> None:
+def swap_folder(new: Path, target: Path, *, keep_old: bool = False) -> Path | None:
     """Put folder ``new`` at ``target`` by renames; the old ``target`` is removed after.
 
-    If the second rename fails the old folder is put back.
+    If the second rename fails the old folder is put back. With ``keep_old``
+    the old folder is kept aside and its path returned (for a caller that may
+    still have to put it back); otherwise ``None``.
     """
     old = None
     if target.exists():
@@ -189,8 +192,30 @@ def swap_folder(new: Path, target: Path) -> None:
         if old is not None:
             os.replace(old, target)
         raise
-    if old is not None:
+    if old is not None and not keep_old:
         shutil.rmtree(old, ignore_errors=True)
+        return None
+    return old
+
+
+@contextmanager
+def no_retrain() -> Iterator[None]:
+    """Hold the process's retrain lock: refuse while a retrain runs, and keep one from starting.
+
+    For other changes to the saved model (an erasure), which a retrain
+    finishing meanwhile would overwrite.
+
+    Raises
+    ------
+    RetrainBusyError
+        When a retrain is running in this process.
+    """
+    if not RetrainJob._process_lock.acquire(blocking=False):
+        raise RetrainBusyError("a retrain is running; wait for it to finish, then try again")
+    try:
+        yield
+    finally:
+        RetrainJob._process_lock.release()
 
 
 # ------------------------------------------------------------------ result

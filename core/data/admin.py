@@ -30,12 +30,13 @@ import re
 import shutil
 import time
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from core.data.dataset import load_dataset
+from core.data.dataset import Dataset, load_dataset
 from core.data.loading import SUFFIXES, find_table_files
 from core.data.schema import TABLE_ORDER
 from core.exceptions import ConflictError, DataValidationError, Problem
@@ -156,6 +157,13 @@ def _link_or_copy(source: Path, dest: Path) -> None:
         shutil.copy2(source, dest)
 
 
+def _link_others(data_dir: Path, staging: Path, replaced: set[str]) -> None:
+    """Put every table file of ``data_dir`` not in ``replaced`` beside the staged ones."""
+    for name, path in find_table_files(data_dir).items():
+        if name not in replaced:
+            _link_or_copy(path, staging / path.name)
+
+
 def _write_meta(check: UploadCheck) -> None:
     meta = {
         "table": check.table,
@@ -240,9 +248,7 @@ def check_upload(
     try:
         staged = staging / f"{table}{suffix}"
         staged.write_bytes(content)
-        for name, path in find_table_files(data_dir).items():
-            if name != table:
-                _link_or_copy(path, staging / path.name)
+        _link_others(data_dir, staging, {table})
         problems, rows = _validate_staged(staging, table, staged.name, shown, max_mb)
         check = UploadCheck(
             check_id, data_dir, table, shown, suffix, len(content), digest, rows, problems, stamp
@@ -361,9 +367,152 @@ def apply_upload(check: UploadCheck) -> None:
             "the data folder changed since this file was checked (another import?); "
             "upload and check the file again"
         )
-    os.replace(check.staged_file, check.target)
-    for suffix in SUFFIXES:
-        other = check.data_dir / f"{check.table}{suffix}"
-        if other != check.target and other.exists():
-            other.unlink()
+    _put_in_place(check.staged_file, check.target, check.table)
     discard(check)
+
+
+def _put_in_place(staged: Path, target: Path, table: str) -> None:
+    """``staged`` over ``target`` (atomic), then the table's file in any other format removed."""
+    os.replace(staged, target)
+    for suffix in SUFFIXES:
+        other = target.parent / f"{table}{suffix}"
+        if other != target and other.exists():
+            other.unlink()
+
+
+# ------------------------------------------------------- rewriting tables in place
+_PREVIOUS = "previous"
+
+
+@dataclass(frozen=True)
+class StagedTables:
+    """Tables rewritten into a staging folder and validated with the rest of the data folder.
+
+    Made by :func:`stage_tables`; put in place by :func:`apply_tables`. The
+    staging folder also keeps the files they replace (``previous/``) until
+    :func:`discard_tables`, so a caller whose next step fails can
+    :func:`restore_tables`.
+
+    Attributes
+    ----------
+    data_dir : Path
+    staging : Path
+    files : dict of str to Path
+        Table -> staged file, in the order they are put in place.
+    dataset : Dataset
+        The whole dataset as it will be once applied (validated).
+    stamp : tuple
+        The data folder's files when staged (see :func:`folder_stamp`).
+    """
+
+    data_dir: Path
+    staging: Path
+    files: dict[str, Path]
+    dataset: Dataset
+    stamp: Stamp
+
+
+def stage_tables(
+    data_dir: str | Path, frames: Mapping[str, pd.DataFrame], max_mb: float
+) -> StagedTables:
+    """Write new contents for some tables beside the others, and validate the whole dataset.
+
+    Each frame is written in its table's current format (CSV as text, or
+    Parquet) under the same file name. Used to change tables the app itself
+    rewrites (an erasure), where :func:`check_upload` serves files users bring.
+
+    Parameters
+    ----------
+    data_dir : path
+    frames : mapping of str to DataFrame
+        Table -> its new rows, as read by :func:`core.data.loading.read_table`;
+        applied in this order (put first what keeps the folder valid on its own,
+        e.g. events before the clients they reference).
+    max_mb : float
+        Largest table file read when validating.
+
+    Returns
+    -------
+    StagedTables
+
+    Raises
+    ------
+    ValueError
+        For an unknown table, or one stored as a partitioned folder (rewrite
+        it with :mod:`core.data.partitioned`).
+    DataValidationError
+        When the dataset with these tables would be invalid; nothing is kept.
+    """
+    data_dir = Path(data_dir)
+    current = find_table_files(data_dir)
+    for table in frames:
+        if table not in TABLE_ORDER or table not in current:
+            raise ValueError(f"{data_dir} has no {table!r} table file to rewrite")
+        if current[table].is_dir():
+            raise ValueError(
+                f"{current[table]} is a partitioned folder; only a .csv or .parquet table "
+                "file can be rewritten here"
+            )
+    stamp = folder_stamp(data_dir)
+    staging = data_dir / STAGING_DIR / uuid.uuid4().hex
+    staging.mkdir(parents=True)
+    try:
+        files: dict[str, Path] = {}
+        for table, frame in frames.items():
+            files[table] = staging / current[table].name
+            if files[table].suffix == ".csv":
+                frame.to_csv(files[table], index=False)
+            else:
+                frame.to_parquet(files[table], index=False)
+        _link_others(data_dir, staging, set(frames))
+        dataset = load_dataset(staging, max_file_mb=max_mb)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return StagedTables(data_dir, staging, files, dataset, stamp)
+
+
+def apply_tables(staged: StagedTables) -> None:
+    """Put staged tables in place, all or none; the files replaced are kept for a restore.
+
+    Each file moves in with :func:`os.replace`, in order; if one fails, those
+    already moved are put back before the error is raised.
+
+    Raises
+    ------
+    ConflictError
+        When the data folder changed since :func:`stage_tables` (nothing changes).
+    OSError
+        When a file cannot be moved (nothing changes).
+    """
+    if folder_stamp(staged.data_dir) != staged.stamp:
+        discard_tables(staged)
+        raise ConflictError(
+            "the data folder changed while this change was prepared (an import?); "
+            "nothing was changed: try again"
+        )
+    (staged.staging / _PREVIOUS).mkdir(exist_ok=True)
+    done: list[str] = []
+    try:
+        for table, path in staged.files.items():
+            target = staged.data_dir / path.name
+            os.link(target, staged.staging / _PREVIOUS / path.name)
+            done.append(table)
+            _put_in_place(path, target, table)
+    except BaseException:
+        restore_tables(staged, done)
+        raise
+
+
+def restore_tables(staged: StagedTables, tables: Sequence[str] | None = None) -> None:
+    """Put back the files that :func:`apply_tables` replaced (all, or only ``tables``)."""
+    for table in staged.files if tables is None else tables:
+        name = staged.files[table].name
+        previous = staged.staging / _PREVIOUS / name
+        if previous.exists():
+            os.replace(previous, staged.data_dir / name)
+
+
+def discard_tables(staged: StagedTables) -> None:
+    """Remove the staging folder: staged files and the replaced ones kept for a restore."""
+    shutil.rmtree(staged.staging, ignore_errors=True)

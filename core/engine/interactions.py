@@ -30,7 +30,7 @@ as a rebuild, the normalisation statistics being those of the fit.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -439,6 +439,50 @@ def resolve_interactions(
             f"{interactions.as_of}; pass only one of them"
         )
     return interactions
+
+
+def _rows_of(m: sp.csr_matrix, rows: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray]:
+    """Rows ``rows`` of ``m`` and the positions in ``m.data`` of their cells, in order."""
+    sel = row_selector(m.indptr, rows)
+    lengths = m.indptr[rows + 1] - m.indptr[rows]
+    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(m.indptr.dtype)
+    out = sp.csr_matrix((m.data[sel], m.indices[sel], indptr), shape=(len(rows), m.shape[1]))
+    return out, sel
+
+
+def drop_clients(inter: Interactions, dataset: Dataset) -> Interactions:
+    """The fitted matrix for ``dataset``, the fitted data less some clients: their rows dropped.
+
+    What is kept per client (rows, strengths, home stores, fold-in statistics)
+    follows ``dataset.clients``; catalogue-wide demand (popularity, trends per
+    store) and the normalisation statistics stay those of the fit until the
+    next one.
+
+    Raises
+    ------
+    UnknownIdError
+        When ``dataset`` has a client the fitted matrix does not.
+    """
+    rows = positions(inter.client_ids, list(dataset.client_ids.external_ids), strict=True)
+    matrix, sel = _rows_of(inter.matrix, rows)
+    other, other_sel = _rows_of(inter.other_cells, rows)
+    purchases, purchase_sel = _rows_of(inter.purchase_cells, rows)
+    strongest = sp.csr_matrix(
+        (inter.strongest.data[sel], matrix.indices, matrix.indptr), shape=matrix.shape
+    )
+    return replace(
+        inter,
+        client_ids=dataset.client_ids,
+        matrix=matrix,
+        strongest=strongest,
+        strength=inter.strength[rows],
+        home_store=inter.home_store[rows],
+        other_cells=other,
+        other_rank=inter.other_rank[other_sel],
+        purchase_cells=purchases,
+        purchase_n=inter.purchase_n[purchase_sel],
+        return_n=inter.return_n[purchase_sel],
+    )
 
 
 # ------------------------------------------------------------- persistence

@@ -107,11 +107,22 @@ class ClientDataService:
             plain: dict[str, Any] = _plain(data)
             return plain
 
-    def erase_client(self, client_id: str, *, actor_id: str) -> dict[str, int]:
+    def require_privacy_role(self, actor_id: str, doing: str) -> None:
+        """Raise :class:`PermissionDenied` unless ``actor_id`` may export or erase client data.
+
+        For a caller that must check before changing anything outside the database.
+        """
+        with unit_of_work(self._sessions) as session:
+            require_role(session, actor_id, PRIVACY_ROLES, doing)
+
+    def erase_client(
+        self, client_id: str, *, actor_id: str, details: dict[str, Any] | None = None
+    ) -> dict[str, int]:
         """Delete a client's lists, items, removals, shares and consent changes.
 
         Audit entries stay (they hold ids, times and counts, not content), and
-        one more records the erasure with the client id only.
+        one more records the erasure with the client id, the rows deleted here
+        and ``details`` (counts from elsewhere; never names or contact data).
 
         Returns
         -------
@@ -145,5 +156,8 @@ class ClientDataService:
             for table, stmt in statements.items():
                 result = session.execute(stmt.execution_options(synchronize_session=False))
                 counts[table] = int(cast(CursorResult[Any], result).rowcount)
-            append_entry(session, actor_id, "erase_client", "client", client_id, at=now)
+            entry = {**(details or {}), **({"database": counts} if details else {})}
+            append_entry(
+                session, actor_id, "erase_client", "client", client_id, entry or None, at=now
+            )
             return counts

@@ -355,6 +355,79 @@ class UserService:
             session.flush()
             return _record(user)
 
+    def sign_in_external(
+        self,
+        user_id: str,
+        name: str,
+        role: str,
+        store_id: str | None,
+        *,
+        via: str,
+        set_store: bool = True,
+    ) -> UserRecord:
+        """Sign in a user the house's identity provider vouched for (single sign-on).
+
+        The first sign-in creates the user (with an unusable random password:
+        the provider signs them in); later ones bring name, role and store in
+        step with what the provider says, audited as a ``user_update``. A user
+        deactivated in Atelier stays out.
+
+        Parameters
+        ----------
+        user_id, name, role : str
+        store_id : str or None
+        via : str
+            The provider's name, for the audit log.
+        set_store : bool
+            ``False`` keeps the store set in Atelier (the provider sends none).
+
+        Raises
+        ------
+        AuthenticationError
+            The user is deactivated in Atelier.
+        ValueError
+            An invalid id, name or role.
+        """
+        check_id(user_id, "user id")
+        if user_id == SYSTEM_ACTOR:
+            raise ValueError(f"{SYSTEM_ACTOR!r} is reserved; it cannot sign in")
+        check_text(name, "name", max_len=NAME_MAX, required=True)
+        check_choice(role, "role", ROLES)
+        now = self._clock()
+        with unit_of_work(self._sessions, write=True) as session:
+            user = session.get(User, user_id)
+            if user is None:
+                user = User(
+                    user_id=user_id, name=name, role=role,
+                    store_id=store_id if set_store else None,
+                    password_hash=self._hasher.hash(secrets.token_urlsafe(32)),
+                    active=True, failed_attempts=0, created_at=now, must_change_password=False,
+                )  # fmt: skip
+                session.add(user)
+                details = {"role": role, "via": via}
+                append_entry(session, SYSTEM_ACTOR, "user_create", "user", user_id, details, at=now)
+            elif not user.active:
+                append_entry(session, user_id, "login_failed", "user", user_id,
+                             {"reason": "deactivated", "via": via}, at=now)  # fmt: skip
+                session.commit()
+                raise AuthenticationError(
+                    "This account is deactivated in Atelier; ask an administrator to reactivate it."
+                )
+            else:
+                wanted = {"name": name, "role": role}
+                if set_store:
+                    wanted["store_id"] = store_id  # type: ignore[assignment]
+                change = {k: v for k, v in wanted.items() if getattr(user, k) != v}
+                for key, value in change.items():
+                    setattr(user, key, value)
+                if change:
+                    append_entry(session, SYSTEM_ACTOR, "user_update", "user", user_id,
+                                 {**change, "via": via}, at=now)  # fmt: skip
+            user.last_login_at = now
+            append_entry(session, user_id, "login", "user", user_id, {"via": via}, at=now)
+            session.flush()
+            return _record(user)
+
     # -- reading ------------------------------------------------------------------------
 
     def get_user(self, user_id: str) -> UserRecord:

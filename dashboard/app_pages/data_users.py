@@ -1,4 +1,4 @@
-"""Data & users (admins): import a table, manage users, read and export the audit log.
+"""Data & users (admins): import a table, erase a client, manage users, read the audit log.
 
 An upload is checked against the whole dataset before anything changes, and
 applied atomically only if valid; every check, import and export is audited.
@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import auth, resources
-from dashboard.sections import admin
+from dashboard.sections import admin, erasure
 
 user = auth.require_role("data_users")
 settings = resources.get_settings()
@@ -20,9 +20,11 @@ stores = resources.store_names(dataset)
 actor = str(user.user_id)
 
 st.title("Data & users", anchor=False)
-data_tab, users_tab, audit_tab = st.tabs(["Data", "Users", "Audit log"])
+data_tab, client_tab, users_tab, audit_tab = st.tabs(["Data", "Client data", "Users", "Audit log"])
 with data_tab:
     admin.render_data(settings, dataset, services, user)
+with client_tab:
+    erasure.render_erasure(settings, dataset, services, actor)
 with users_tab:
     admin.render_users(services, stores, actor)
 with audit_tab:

@@ -1,4 +1,9 @@
-"""Sign-in page: user id and password (shown to everyone signed out, at every page URL)."""
+"""Sign-in page (shown to everyone signed out, at every page URL).
+
+With single sign-on configured (``[sso]`` and ``[auth]`` in the secrets), one
+"Sign in with <provider>" button, and the password form only if ``[sso]``
+allows passwords; otherwise user id and password.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from core.app.bootstrap import is_demo
 from core.exceptions import AuthenticationError
 from dashboard import auth, resources, state
 from dashboard.widgets.limited_text import ID_CHARS, PASSWORD_CHARS, limited_text
+from dashboard.widgets.text import safe
 
 st.title("Atelier", anchor=False)
 st.write("Sign in to look up your clients.")
@@ -19,7 +25,24 @@ notice = st.session_state.get(state.AUTH_NOTICE)
 if notice:
     st.info(notice)
 
+sso = auth.sso_config()
 left, _ = st.columns([2, 3])
+if sso is not None:
+    refused = st.session_state.get(state.SSO_REFUSED)
+    if refused:
+        left.error(safe(str(refused), 600))
+        if left.button(f"Sign out of {sso.label}", key="auth:sso_logout", width="stretch"):
+            st.session_state[state.SSO_REFUSED] = None
+            st.logout()
+    elif left.button(f"Sign in with {sso.label}", key="auth:sso", type="primary", width="stretch"):
+        if sso.provider:
+            st.login(sso.provider)
+        else:
+            st.login()
+    if not sso.allow_passwords:
+        st.stop()
+    left.caption("Or, with an account created in Atelier:")
+
 with left, st.form("auth:form", clear_on_submit=False, border=True):
     user_id = limited_text("User id", key="auth:user_id", limit=ID_CHARS, autocomplete="username")
     password = limited_text(

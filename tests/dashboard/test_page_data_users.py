@@ -218,3 +218,47 @@ def test_tune_then_fit_runs_the_tuner_within_the_budget(open_app, isolated):
     assert search.search["budget_s"] == 30.0
     decision = store.audit.query(action="retrain", limit=None)[0]
     assert decision.target_id in ("swapped", "kept") and "Tuned first" in decision.details["reason"]
+
+
+@pytest.mark.security
+def test_admin_erases_a_client_after_confirming_and_the_app_forgets_them(open_app, isolated):
+    data_dir, store = isolated
+    at = open_app("admin", page=PAGE)
+    at.text_input(key="erase:client_id").input("t_isa").run()
+    button(at, "erase:check").click().run()
+    assert not at.exception, at.exception
+    assert any(
+        "Erasing **t\\_isa** removes their profile, 2 event(s)" in w.value for w in at.warning
+    )
+    assert button(at, "erase:go").disabled  # not before the id is typed again
+    button(at, "erase:export").click().run()  # what is kept about them, before
+    assert button(at, "erase:export_file").label == "Download the export"
+    assert store.audit.query(action="export", target_id="t_isa", limit=None)  # audited
+    at.text_input(key="erase:confirm").input("t_is").run()
+    assert button(at, "erase:go").disabled
+    at.text_input(key="erase:confirm").input("t_isa").run()
+    button(at, "erase:go").click().run()
+    assert not at.exception, at.exception
+    assert any("Erased t_isa" in unescape(s.value) for s in at.success)
+    clients = pd.read_csv(data_dir / "clients.csv", dtype=str)
+    assert "t_isa" not in set(clients["client_id"])
+    entry = store.audit.query(action="erase_client", limit=None)[0]
+    assert entry.target_id == "t_isa" and "Quatremain" not in json.dumps(entry.details)
+    # The running app serves the data without them: the lookup no longer finds them.
+    at.switch_page(str(PAGES_DIR / "lookup.py")).run()
+    at.text_input(key="lookup_query").input("Isabelle Quatremain").run()
+    assert not at.exception, at.exception
+    found = [b.key for b in at.button if (b.key or "").startswith("lookup_card_")]
+    assert "lookup_card_t_isa" not in found
+    assert any("No client matches" in unescape(i.value) for i in at.info)
+
+
+def test_a_wrong_client_id_is_named_and_nothing_is_erased(open_app, isolated):
+    data_dir, store = isolated
+    before = state(data_dir)
+    at = open_app("admin", page=PAGE)
+    at.text_input(key="erase:client_id").input("nobody").run()
+    button(at, "erase:check").click().run()
+    assert any("unknown client id 'nobody'" in unescape(e.value) for e in at.error)
+    assert not [b for b in at.button if b.key == "erase:go"]
+    assert state(data_dir) == before

@@ -21,9 +21,10 @@ from core.engine.models.persistence import (
     load_model,
     read_model_info,
     save_model,
+    without_clients,
 )
 from core.engine.models.svd import SVDRecommender
-from core.exceptions import ConfigError, ModelMismatchError, NotFittedError
+from core.exceptions import ConfigError, ModelMismatchError, NotFittedError, UnknownIdError
 
 CONFIG = EngineConfig(n_factors=16, seed=5)
 CLASSES = [HybridRecommender, SVDRecommender, ContentRecommender]
@@ -233,3 +234,38 @@ def test_config_is_frozen_and_updates_are_validated() -> None:
     assert hash(config) == hash(EngineConfig())
     with pytest.raises(ConfigError, match="not found"):
         EngineConfig.from_toml("/nonexistent/engine.toml")
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
+def test_without_clients_drops_their_rows_and_scores_everyone_else_alike(
+    cls, dataset: Dataset, tmp_path: Path
+) -> None:
+    model = cls(CONFIG).fit(dataset)
+    clients = dataset.clients["client_id"].tolist()
+    gone = set(clients[::7])
+    kept = [c for c in clients if c not in gone]
+    smaller = Dataset.from_frames(
+        dataset.products, dataset.events[~dataset.events["client_id"].isin(gone)],
+        clients=dataset.clients[dataset.clients["client_id"].isin(kept)],
+        stores=dataset.stores, stock=dataset.stock, associates=dataset.associates,
+    )  # fmt: skip
+    rebased = without_clients(model, smaller)
+    assert rebased.interactions_.shape == (len(kept), len(dataset.product_ids))
+    np.testing.assert_allclose(rebased.score_clients(kept), model.score_clients(kept), rtol=1e-6)
+    # Folding new events in reads the kept per-cell statistics: same as before.
+    extra = dataset.events[dataset.events["client_id"] == kept[0]].head(3).copy()
+    extra["timestamp"] = dataset.as_of
+    np.testing.assert_allclose(
+        rebased.score_clients([kept[0]], extra_events=extra),
+        model.score_clients([kept[0]], extra_events=extra),
+        rtol=1e-6,
+    )
+    with pytest.raises(UnknownIdError, match=sorted(gone)[0]):
+        rebased.recommend(sorted(gone)[0], 5)
+    save_model(rebased, tmp_path / "model")  # saved for the smaller data, it loads for it
+    assert read_model_info(tmp_path / "model")["fingerprint"] == smaller.fingerprint
+    np.testing.assert_array_equal(
+        load_model(tmp_path / "model", smaller).score_clients(kept), rebased.score_clients(kept)
+    )
+    with pytest.raises(UnknownIdError):  # a client it was not fitted on
+        without_clients(rebased, dataset)

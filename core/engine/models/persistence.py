@@ -34,6 +34,7 @@ import sklearn
 
 from core.data.dataset import Dataset
 from core.engine.config import EngineConfig
+from core.engine.interactions import drop_clients, interactions_to_state
 from core.engine.models.base import Recommender
 from core.engine.models.content import ContentRecommender
 from core.engine.models.hybrid import HybridRecommender
@@ -221,3 +222,42 @@ def load_model(folder: str | Path, dataset: Dataset) -> Recommender:
             f"{folder} could not be read ({type(err).__name__}: {err}); {REFIT_HINT}"
         ) from None
     return model
+
+
+def without_clients(model: Recommender, dataset: Dataset) -> Recommender:
+    """A copy of a fitted model that serves ``dataset``: the model's data less some clients.
+
+    The rows of the clients ``dataset`` no longer holds are dropped from the
+    model's interactions (:func:`core.engine.interactions.drop_clients`), so
+    nothing of theirs is scored, folded in or explained; what was learnt across
+    all clients (factors, neighbours, demand) stays until the next fit, which
+    leaves them out. Saved with :func:`save_model`, it loads for ``dataset``.
+
+    Parameters
+    ----------
+    model : Recommender
+        Fitted; one of :data:`MODEL_CLASSES`.
+    dataset : Dataset
+        The model's data with some clients (and their events) removed: same
+        products and stores.
+
+    Returns
+    -------
+    Recommender
+        A new model; ``model`` is unchanged.
+
+    Raises
+    ------
+    UnknownIdError
+        When ``dataset`` holds a client the model was not fitted on.
+    """
+    model.check_is_fitted()
+    arrays, meta = model._get_state()  # type: ignore[attr-defined]
+    inter = drop_clients(model.interactions_, dataset)  # type: ignore[attr-defined]
+    inter_arrays, inter_meta = interactions_to_state(inter, prefix="inter.")
+    kept = {k: v for k, v in arrays.items() if not k.startswith("inter.")}
+    config: EngineConfig = getattr(model, "config_", None) or EngineConfig()
+    out = type(model)(config)  # type: ignore[call-arg]
+    state = {**meta, "interactions": inter_meta}
+    out._set_state({**kept, **inter_arrays}, state, dataset)  # type: ignore[attr-defined]
+    return out
