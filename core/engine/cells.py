@@ -11,9 +11,12 @@ runs the same code and gets the same cells.
    weight split into sufficient statistics (other taste, strongest rank,
    gross purchase weight, purchase and return counts);
 2. :func:`aggregate_cells`: cells sharing (row, product) summed;
-3. :func:`finalize_rows`: returns netted, confidence transform,
-   normalisation against popularity (idf / BM25, statistics learnt at the fit
-   or given), the strongest event code of each cell.
+3. :func:`cell_values`: returns netted, confidence transform;
+   :func:`norm_sums` the block's share of the normalisation statistics
+   (:class:`NormSums` add up over blocks into the fit's idf and BM25 length);
+4. :func:`finalize_values` (:func:`finalize_rows` from cells): normalisation
+   against popularity with the fit's statistics, the strongest event code of
+   each cell.
 """
 
 from __future__ import annotations
@@ -153,16 +156,23 @@ class FinalizedRows:
     avg_len: float
 
 
-def finalize_rows(
-    cells: Cells,
-    n_rows: int,
-    n_products: int,
-    config: EngineConfig,
-    idf: np.ndarray | None,
-    avg_len: float,
-    fit: bool = False,
-) -> FinalizedRows:
-    """Aggregated cell statistics -> matrix rows (and, when ``fit``, the normalisation)."""
+@dataclass(frozen=True)
+class CellValues:
+    """Cells with taste after returns and the confidence transform, before normalisation.
+
+    ``value`` is what the normalisation scales; ``strength`` is every row's
+    summed taste (rows without cells included).
+    """
+
+    rows: np.ndarray
+    cols: np.ndarray
+    rank: np.ndarray
+    value: np.ndarray
+    strength: np.ndarray
+
+
+def cell_values(cells: Cells, n_rows: int, config: EngineConfig) -> CellValues:
+    """Aggregated cell statistics -> cell values (returns netted, confidence applied)."""
     purchase = cells.p_gross * keep_share(cells.p_n, cells.r_n, config)
     taste = cells.other + purchase
     strength = np.bincount(cells.rows, weights=taste, minlength=n_rows)
@@ -171,16 +181,78 @@ def finalize_rows(
     nz = taste > 0
     rows, cols, taste, rank = cells.rows[nz], cells.cols[nz], taste[nz], rank[nz]
     value = np.log1p(taste) if config.confidence == "log1p" else taste
+    return CellValues(rows, cols, rank, value, strength)
+
+
+@dataclass(frozen=True)
+class NormSums:
+    """What the normalisation statistics are computed from, summable over row blocks.
+
+    ``df`` counts the rows with a cell per product, ``length`` sums the row
+    lengths (summed cell values) of the ``active`` rows that have any, out of
+    ``n_rows`` rows in all (rows without cells count for the idf).
+    """
+
+    df: np.ndarray
+    length: float
+    active: int
+    n_rows: int
+
+    def __add__(self, other: NormSums) -> NormSums:
+        return NormSums(
+            self.df + other.df,
+            self.length + other.length,
+            self.active + other.active,
+            self.n_rows + other.n_rows,
+        )
+
+    def statistics(self, config: EngineConfig) -> tuple[np.ndarray | None, float]:
+        """``(idf, avg_len)`` of the fit: ``idf`` None without normalisation, ``avg_len`` 0 unless bm25."""
+        if config.item_normalization == "none":
+            return None, 0.0
+        idf = np.log((1.0 + self.n_rows) / (1.0 + self.df)) + 1.0
+        if config.item_normalization != "bm25":
+            return idf, 0.0
+        return idf, (self.length / self.active if self.active else 1.0)
+
+
+def norm_sums(values: CellValues, n_rows: int, n_products: int) -> NormSums:
+    """The :class:`NormSums` of one block of whole rows."""
+    df = np.bincount(values.cols, minlength=n_products)
+    length = np.bincount(values.rows, weights=values.value, minlength=n_rows)
+    active = length > 0
+    return NormSums(df, float(length[active].sum()), int(active.sum()), n_rows)
+
+
+def finalize_rows(
+    cells: Cells,
+    n_rows: int,
+    n_products: int,
+    config: EngineConfig,
+    idf: np.ndarray | None,
+    avg_len: float,
+) -> FinalizedRows:
+    """Aggregated cell statistics -> matrix rows, normalised with the fit's statistics."""
+    return finalize_values(cell_values(cells, n_rows, config), n_products, config, idf, avg_len)
+
+
+def finalize_values(
+    values: CellValues,
+    n_products: int,
+    config: EngineConfig,
+    idf: np.ndarray | None,
+    avg_len: float,
+) -> FinalizedRows:
+    """Cell values -> matrix rows: normalisation against popularity (idf / BM25), strongest codes."""
+    rows, cols, rank, value = values.rows, values.cols, values.rank, values.value
+    n_rows = values.strength.size
     if config.item_normalization != "none":
-        if fit:
-            df = np.bincount(cols, minlength=n_products)
-            idf = np.log((1.0 + n_rows) / (1.0 + df)) + 1.0
-        assert idf is not None
+        if idf is None:
+            raise ValueError(
+                f"item_normalization {config.item_normalization!r} needs the fit's idf"
+            )
         if config.item_normalization == "bm25":
             length = np.bincount(rows, weights=value, minlength=n_rows)
-            if fit:
-                active = length > 0
-                avg_len = float(length[active].mean()) if active.any() else 1.0
             k1, b = config.bm25_k1, config.bm25_b
             norm = (1.0 - b) + b * length[rows] / avg_len
             value = value * (k1 + 1.0) / (k1 * norm + value)
@@ -192,7 +264,7 @@ def finalize_rows(
     matrix = sp.csr_matrix((value.astype(np.float32), indices, indptr), shape=shape)
     codes = _rank_to_code(config)[rank]
     strongest = sp.csr_matrix((codes, indices, indptr), shape=shape)
-    return FinalizedRows(matrix, strongest, strength, idf, avg_len)
+    return FinalizedRows(matrix, strongest, values.strength, idf, avg_len)
 
 
 def _rank_to_code(config: EngineConfig) -> np.ndarray:
@@ -247,6 +319,14 @@ class Demand:
     trend: np.ndarray  # (n_products,) with trend_half_life_days
     store_popularity: sp.csr_matrix  # (n_stores, n_products)
     store_trend: sp.csr_matrix  # (n_stores, n_products)
+
+    def __add__(self, other: Demand) -> Demand:
+        return Demand(
+            self.popularity + other.popularity,
+            self.trend + other.trend,
+            sp.csr_matrix(self.store_popularity + other.store_popularity),
+            sp.csr_matrix(self.store_trend + other.store_trend),
+        )
 
 
 def event_demand(
