@@ -212,11 +212,18 @@ def cmd_fit(args: argparse.Namespace) -> int:
     from core.engine.models.persistence import save_model
 
     settings = _settings(args)
-    ds = _load(args)
-    t0 = time.perf_counter()
-    model = HybridRecommender(config=_engine_config(args)).fit(ds)
     out = Path(args.out) if args.out else settings.resolved_model_dir
-    save_model(model, out)
+    t0 = time.perf_counter()
+    if args.dask:
+        from core.engine.scale.cluster import fit_on_dask
+
+        model = fit_on_dask(
+            settings.data_dir, args.dask, _engine_config(args), out=out, show_progress=True
+        )
+        print(f"product-side model, fit id {model.fit_report_['fit_id']}")
+    else:
+        model = HybridRecommender(config=_engine_config(args)).fit(_load(args))
+        save_model(model, out)
     timings = getattr(model, "fit_timings_", {})
     print(f"fitted in {time.perf_counter() - t0:.1f} s, saved to {out}")
     for k, v in timings.items():
@@ -414,6 +421,13 @@ def build_parser() -> argparse.ArgumentParser:
     f = sub.add_parser("fit", help="fit the hybrid model and save it")
     f.add_argument("--config", help="engine configuration TOML (default data/engine.toml)")
     f.add_argument("--out", help="model folder (default data/model)")
+    f.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="fit on Dask over the partitioned events, bucket by bucket: 'local' or 'local:N' "
+        "starts N local workers, else a scheduler address (tcp://host:8786); saves a "
+        "product-side model",
+    )
     f.set_defaults(fn=cmd_fit)
 
     rc = sub.add_parser("recommend", help="print suggestions with reasons for a client")

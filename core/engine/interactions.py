@@ -464,6 +464,48 @@ def build_interactions(
     )
 
 
+def products_only_interactions(
+    product_ids: IdMap,
+    store_ids: IdMap,
+    demand: Demand,
+    as_of: pd.Timestamp,
+    config: EngineConfig,
+    idf: np.ndarray | None,
+    avg_len: float,
+) -> Interactions:
+    """An :class:`Interactions` without client rows: the fit's statistics and demand only.
+
+    What the scale-out fit (:mod:`core.engine.scale`) keeps: every client is
+    unknown to it and is scored from their events, folded in
+    (:meth:`Interactions.fold_in` with ``extra_events``) with the same
+    arithmetic and statistics as a full build.
+    """
+    n_products = len(product_ids)
+    empty = sp.csr_matrix((0, n_products), dtype=np.float32)
+    return Interactions(
+        client_ids=IdMap([], "client"),
+        product_ids=product_ids,
+        store_ids=store_ids,
+        matrix=empty,
+        strongest=sp.csr_matrix((0, n_products), dtype=np.int8),
+        strength=np.zeros(0),
+        popularity=demand.popularity,
+        trend=demand.trend,
+        home_store=np.zeros(0, dtype=np.int32),
+        as_of=as_of,
+        config=config,
+        idf=idf,
+        avg_len=avg_len,
+        store_popularity_matrix=demand.store_popularity,
+        store_trend_matrix=demand.store_trend,
+        other_cells=empty,
+        other_rank=np.zeros(0, dtype=np.int8),
+        purchase_cells=sp.csr_matrix((0, n_products), dtype=np.float64),
+        purchase_n=np.zeros(0, dtype=np.int32),
+        return_n=np.zeros(0, dtype=np.int32),
+    )
+
+
 def resolve_interactions(
     dataset: Dataset,
     config: EngineConfig,

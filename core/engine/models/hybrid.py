@@ -200,7 +200,7 @@ class HybridRecommender(ConfiguredRecommender):
             half_life_days=config.half_life_days,
             counts=counts,
             clients_with_history=int(active.size),
-            block_spreads=self._block_spreads(
+            block_spreads=self.block_spreads(
                 [str(c) for c in inter.client_ids.to_external(sample)]
             ),
         )
@@ -310,11 +310,16 @@ class HybridRecommender(ConfiguredRecommender):
         return state, raw
 
     def _build_state(
-        self, client_ids: Sequence[str], extra_events: pd.DataFrame | None
+        self,
+        client_ids: Sequence[str],
+        extra_events: pd.DataFrame | None,
+        rows: ClientRows | None = None,
     ) -> tuple[_State, list[np.ndarray]]:
+        """The clients' state; ``rows`` are their matrix rows when already built."""
         config = self.config_
         ids = [str(c) for c in client_ids]
-        rows = self.interactions_.fold_in(ids, extra_events)
+        if rows is None:
+            rows = self.interactions_.fold_in(ids, extra_events)
         u = np.asarray(rows.matrix @ self.item_factors_)
         past = binary_rows(rows.matrix)
         prefs = client_preferences(self.dataset_, self.product_features_, ids)
@@ -345,13 +350,14 @@ class HybridRecommender(ConfiguredRecommender):
         state = _State(rows, u, past, profiles, weights, prior_row, new_arrival)
         return state, raw
 
-    def _block_spreads(
-        self, client_ids: list[str], extra_events: pd.DataFrame | None = None
-    ) -> np.ndarray:
-        """Spread of each raw block (SVD, neighbours, content) per client, shape (n, 3)."""
+    def block_spreads(self, client_ids: list[str], rows: ClientRows | None = None) -> np.ndarray:
+        """Spread of each raw block (SVD, neighbours, content) per client, shape (n, 3).
+
+        ``rows``: the clients' matrix rows when the model holds none (the scale-out fit).
+        """
         if not client_ids:
             return np.zeros((0, 3))
-        state, raw = self._build_state(client_ids, extra_events)
+        state, raw = self._build_state(client_ids, None, rows)
         return np.column_stack([row_spread(r) for r in raw])
 
     def _raw_blocks(

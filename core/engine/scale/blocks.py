@@ -69,11 +69,13 @@ class RowBlock:
     ----------
     client_ids : ndarray of str
     matrix : csr_matrix, shape (n_rows, n_products), float32
+    strongest : csr_matrix, shape (n_rows, n_products), int8
     strength : ndarray, shape (n_rows,)
     """
 
     client_ids: np.ndarray
     matrix: sp.csr_matrix
+    strongest: sp.csr_matrix
     strength: np.ndarray
 
 
@@ -111,7 +113,7 @@ def finalize_block(
 ) -> RowBlock:
     """A bucket's rows normalised with the fit's statistics."""
     rows = finalize_values(block.values, len(side.product_ids), side.config, idf, avg_len)
-    return RowBlock(block.client_ids, rows.matrix, rows.strength)
+    return RowBlock(block.client_ids, rows.matrix, rows.strongest, rows.strength)
 
 
 def block_matrix(block: RowBlock) -> sp.csr_matrix:
