@@ -21,16 +21,16 @@ import pytest
 from core.data.dataset import Dataset, load_dataset
 from core.data.partitioned.reader import products_dataset
 from core.engine.config import EngineConfig
-from core.engine.interactions import build_interactions
-from core.engine.models.baselines import item_neighbours
-from core.engine.models.blend import binary_rows
-from core.engine.models.factors import ItemSide, client_factor_moments
 from core.engine.models.hybrid import HybridRecommender
 from core.engine.models.persistence import load_model
-from core.engine.scale.fit import fit_partitioned, with_clients
-from core.engine.scale.svd import in_memory_svd
+from core.engine.scale.fit import fit_partitioned
 from core.exceptions import DataValidationError
-from tests.engine.scale_data import partitioned_maison
+from tests.engine.scale_data import (
+    clients_with_events,
+    one_process_block_fit,
+    partitioned_maison,
+    served,
+)
 
 N_CLIENTS, N_PRODUCTS, SEED, BUCKETS = 800, 200, 11, 4
 CONFIG = EngineConfig()
@@ -55,39 +55,7 @@ def model(folder: Path, tmp_path_factory: pytest.TempPathFactory) -> HybridRecom
 
 @pytest.fixture(scope="module")
 def same_algorithm(dataset: Dataset) -> HybridRecommender:
-    """The hybrid fitted in one process with the block SVD (the distributed algorithm)."""
-    inter = build_interactions(dataset, CONFIG)
-    k = min(CONFIG.n_factors, inter.matrix.shape[0] - 1, inter.matrix.shape[1] - 1)
-    svd = in_memory_svd(inter.matrix, k, n_iter=CONFIG.svd_n_iter, seed=CONFIG.seed)
-    side = ItemSide(
-        svd.item_factors,
-        svd.singular_values,
-        np.bincount(inter.matrix.indices, minlength=inter.matrix.shape[1]),
-        item_neighbours(
-            binary_rows(inter.matrix),
-            CONFIG.item_neighbours,
-            support_shrinkage=CONFIG.item_shrinkage,
-        ),
-        client_factor_moments(inter.matrix, svd.item_factors),
-    )
-    ref = HybridRecommender(CONFIG)
-    ref.learn_products(dataset, inter, side)
-    return ref
-
-
-def _clients(dataset: Dataset, n: int = 6) -> list[str]:
-    """Clients with events, some with declared preferences."""
-    counts = dataset.events["client_id"].value_counts()
-    return [str(c) for c in counts.index[:: max(1, len(counts) // n)][:n]]
-
-
-def _served(
-    model: HybridRecommender, dataset: Dataset, client: str
-) -> tuple[HybridRecommender, pd.DataFrame]:
-    """The product-side model knowing the client's row, and the client's events (read per request)."""
-    row = dataset.clients[dataset.clients["client_id"] == client]
-    events = dataset.events[dataset.events["client_id"] == client]
-    return with_clients(model, row), events
+    return one_process_block_fit(dataset, CONFIG)
 
 
 def test_the_model_holds_no_client_array(model: HybridRecommender) -> None:
@@ -104,14 +72,14 @@ def test_recommendations_and_explanations_equal_the_one_process_run(
 ) -> None:
     np.testing.assert_allclose(model.item_factors_, same_algorithm.item_factors_, atol=1e-8)
     assert (model.item_similarity_ != same_algorithm.item_similarity_).nnz == 0
-    for client in _clients(dataset):
-        served, events = _served(model, dataset, client)
-        got = served.recommend(client, 10, extra_events=events)
+    for client in clients_with_events(dataset):
+        view, events = served(model, dataset, client)
+        got = view.recommend(client, 10, extra_events=events)
         want = same_algorithm.recommend(client, 10)
         assert got["product_id"].tolist() == want["product_id"].tolist(), client
         np.testing.assert_allclose(got["score"], want["score"], rtol=1e-6, atol=1e-9)
         items = got["product_id"].tolist()[:3]
-        mine = served.explain_many(client, items, extra_events=events)
+        mine = view.explain_many(client, items, extra_events=events)
         theirs = same_algorithm.explain_many(client, items)
         for a, b in zip(mine, theirs, strict=True):
             assert a.total == pytest.approx(a.score, rel=1e-9, abs=1e-9)
