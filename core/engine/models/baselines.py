@@ -19,7 +19,7 @@ evaluation compares models, not data preparation.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -277,7 +277,7 @@ def item_neighbours(
         ones = x.copy()
         ones.data = (ones.data != 0).astype(np.float64)
         support = (ones.T.tocsr(), ones)
-    block = block_rows or max(32, 2**24 // max(n_products, 1))
+    block = gram_block_rows(n_products, block_rows)
     parts = []
     for start in range(0, n_products, block):
         stop = min(start + block, n_products)
@@ -291,38 +291,44 @@ def item_neighbours(
     return _stack_rows(parts, n_products)
 
 
-def neighbours_from_gram(
-    gram: sp.csr_matrix,
+def gram_block_rows(n_products: int, block_rows: int | None = None) -> int:
+    """Products per block of Gram rows: about 16M cells a block."""
+    return block_rows or max(32, 2**24 // max(n_products, 1))
+
+
+def neighbours_from_gram_rows(
+    chunks: Iterable[tuple[int, sp.csr_matrix]],
+    counts: np.ndarray,
     k_neighbors: int,
     *,
     support_shrinkage: float = 0.0,
-    block_rows: int | None = None,
 ) -> sp.csr_matrix:
-    """:func:`item_neighbours` of a binary matrix ``B`` from its Gram matrix ``B^T B``.
+    """:func:`item_neighbours` of a binary matrix ``B`` from its Gram matrix, a block of rows at a time.
 
-    For a binary matrix the Gram matrix is also the count of shared clients
-    and its diagonal the squared column norms, so ``B^T B`` -- a sum over row
-    blocks of ``B_b^T B_b`` -- is all the neighbours need: this is how the
-    scale-out fit (:mod:`core.engine.scale`) gets them without the matrix.
+    For a binary matrix the Gram matrix ``B^T B`` is also the count of shared
+    clients and its diagonal the squared column norms, so it is all the
+    neighbours need. The scale-out fit (:mod:`core.engine.scale`) sums each block of rows of
+    ``B^T B`` over the row blocks of ``B``, so no more than one block of the
+    products x products matrix exists at once.
 
     Parameters
     ----------
-    gram : sparse matrix, shape (n_products, n_products)
-    k_neighbors, support_shrinkage, block_rows
+    chunks : iterable of (start, csr_matrix)
+        Rows ``start, start + 1, ...`` of ``B^T B``, every row once.
+    counts : ndarray, shape (n_products,)
+        Clients per product (the Gram matrix's diagonal).
+    k_neighbors, support_shrinkage
         As in :func:`item_neighbours` (``shrinkage`` 0).
     """
-    gram = sp.csr_matrix(gram, dtype=np.float64)
-    n_products = gram.shape[0]
-    norms = np.sqrt(gram.diagonal())
-    block = block_rows or max(32, 2**24 // max(n_products, 1))
+    norms = np.sqrt(np.asarray(counts, dtype=np.float64))
     parts = []
-    for start in range(0, n_products, block):
-        rows = gram[start : min(start + block, n_products)]
+    for start, rows in chunks:
+        rows = sp.csr_matrix(rows, dtype=np.float64)
         shared = rows if support_shrinkage > 0 else None
         parts.append(
             _neighbour_rows(rows.tocoo(), start, norms, k_neighbors, 0.0, shared, support_shrinkage)
         )
-    return _stack_rows(parts, n_products)
+    return _stack_rows(parts, norms.size)
 
 
 def _neighbour_rows(

@@ -39,7 +39,7 @@ from core.data.partitioned import PartitionedEvents
 from core.data.partitioned.reader import products_dataset
 from core.engine.config import EngineConfig
 from core.engine.interactions import ClientRows, products_only_interactions
-from core.engine.models.baselines import neighbours_from_gram
+from core.engine.models.baselines import gram_block_rows, neighbours_from_gram_rows
 from core.engine.models.blend import binary_rows
 from core.engine.models.factors import ItemSide, factor_moments, factor_sums
 from core.engine.models.fit_report import SAMPLE_CLIENTS, Laps, fit_report
@@ -62,10 +62,23 @@ def column_counts(block: sp.csr_matrix) -> np.ndarray:
     return np.bincount(block.indices, minlength=block.shape[1])
 
 
-def binary_gram(block: sp.csr_matrix) -> sp.csr_matrix:
-    """``B^T B`` of the block's binary rows: products x products, sparse."""
+def binary_gram_rows(block: sp.csr_matrix, start: int, stop: int) -> sp.csr_matrix:
+    """Rows ``start:stop`` of ``B^T B`` of the block's binary rows ``B``, sparse."""
     b = binary_rows(block)
-    return sp.csr_matrix(b.T @ b)
+    return sp.csr_matrix(b[:, start:stop].T @ b)
+
+
+def _neighbours(mats: BlockReducer, counts: np.ndarray, config: EngineConfig) -> sp.csr_matrix:
+    """The item-neighbour matrix, one block of Gram rows (summed over the row blocks) at a time."""
+    n_products = counts.size
+    step = gram_block_rows(n_products)
+    chunks = (
+        (start, mats.map_sum(binary_gram_rows, start, min(start + step, n_products)))
+        for start in range(0, n_products, step)
+    )
+    return neighbours_from_gram_rows(
+        chunks, counts, config.item_neighbours, support_shrinkage=config.item_shrinkage
+    )
 
 
 def _sample_key(client_ids: np.ndarray, seed: int) -> np.ndarray:
@@ -115,11 +128,7 @@ def _item_side(blocks: BlockInteractions, config: EngineConfig, laps: Laps) -> I
         svd = block_svd(mats, n_products, k, n_iter=config.svd_n_iter, seed=config.seed)
         factors, singular = svd.item_factors, svd.singular_values
     laps.lap("svd")
-    similarity = neighbours_from_gram(
-        mats.map_sum(binary_gram),
-        config.item_neighbours,
-        support_shrinkage=config.item_shrinkage,
-    )
+    similarity = _neighbours(mats, counts, config)
     laps.lap("neighbours")
     moments = factor_moments(mats.map_sum(factor_sums, factors))
     laps.lap("moments")
