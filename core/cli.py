@@ -217,6 +217,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
     if args.dask:
         from core.engine.scale.cluster import fit_on_dask
 
+        if not args.out:  # beside the in-memory model, which the dashboard loads
+            out = out.with_name(f"{out.name}-products")
         model = fit_on_dask(
             settings.data_dir, args.dask, _engine_config(args), out=out, show_progress=True
         )
@@ -426,7 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ADDRESS",
         help="fit on Dask over the partitioned events, bucket by bucket: 'local' or 'local:N' "
         "starts N local workers, else a scheduler address (tcp://host:8786); saves a "
-        "product-side model",
+        "product-side model (default folder: data/model-products)",
     )
     f.set_defaults(fn=cmd_fit)
 
