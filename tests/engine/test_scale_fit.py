@@ -19,12 +19,13 @@ import pandas as pd
 import pytest
 
 from core.data.dataset import Dataset, load_dataset
+from core.data.partitioned import PartitionedEvents
 from core.data.partitioned.reader import products_dataset
 from core.engine.config import EngineConfig
 from core.engine.models.hybrid import HybridRecommender
 from core.engine.models.persistence import load_model
-from core.engine.scale.fit import fit_partitioned
-from core.exceptions import DataValidationError
+from core.engine.scale.fit import fit_partitioned, read_client
+from core.exceptions import DataValidationError, UnknownIdError
 from tests.engine.scale_data import (
     clients_with_events,
     one_process_block_fit,
@@ -87,6 +88,20 @@ def test_recommendations_and_explanations_equal_the_one_process_run(
             assert [c.source for c in a.contributions[:5]] == [
                 c.source for c in b.contributions[:5]
             ]
+
+
+def test_a_client_read_from_the_layout_scores_as_in_the_one_process_run(
+    model: HybridRecommender, same_algorithm: HybridRecommender, dataset: Dataset, folder: Path
+) -> None:
+    reader = PartitionedEvents(folder)
+    for client in clients_with_events(dataset, 3):
+        view, events = read_client(model, reader, client)
+        got = view.recommend(client, 10, extra_events=events)
+        want = same_algorithm.recommend(client, 10)
+        assert got["product_id"].tolist() == want["product_id"].tolist(), client
+        np.testing.assert_allclose(got["score"], want["score"], rtol=1e-6, atol=1e-9)
+    with pytest.raises(UnknownIdError, match="nobody"):
+        read_client(model, reader, "nobody")
 
 
 def test_against_the_in_memory_fit_spectra_and_leading_factors_agree(

@@ -222,3 +222,26 @@ def with_clients(model: HybridRecommender, clients: pd.DataFrame) -> HybridRecom
     out._recent = OrderedDict()
     out._recent_lock = threading.Lock()
     return out
+
+
+def read_client(
+    model: HybridRecommender, reader: PartitionedEvents, client_id: str
+) -> tuple[HybridRecommender, pd.DataFrame]:
+    """One client read from the partitioned layout, ready to score with a product-side model.
+
+    Reads the client's row and events (one or two row groups of their
+    bucket each, :class:`~core.data.partitioned.PartitionedEvents`).
+
+    Returns
+    -------
+    model, events
+        :func:`with_clients` of the client's row, and the client's events to
+        pass as ``extra_events``.
+
+    Raises
+    ------
+    UnknownIdError
+        No client has this id.
+    """
+    row = pd.DataFrame([reader.client(client_id)])
+    return with_clients(model, row), reader.client_events(client_id)
