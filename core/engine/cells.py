@@ -25,11 +25,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
+from core.data.ids import IdMap
 from core.data.schema import EVENT_TYPES
 from core.engine.config import TASTE_EVENT_TYPES, EngineConfig
-from core.engine.events import EventArrays
+from core.engine.events import (
+    EventArrays,
+    codes_in,
+    event_arrays,
+    select_events,
+)
 
 PURCHASE = EVENT_TYPES.index("purchase")
 RETURN = EVENT_TYPES.index("return")
@@ -361,3 +368,76 @@ def event_demand(
     trend = np.bincount(ev.cols, weights=w, minlength=n_products)
     store_trend = group_sums(store, ev.cols, w, n_stores, n_products)
     return Demand(popularity, trend, store_pop, store_trend)
+
+
+def fit_date(as_of: Any) -> pd.Timestamp:
+    """``as_of`` as a timezone-naive timestamp (the fit's "now")."""
+    out = pd.Timestamp(as_of)
+    return out.tz_convert(None) if out.tzinfo is not None else out
+
+
+@dataclass(frozen=True)
+class EventBlock:
+    """The events of a block of whole client rows as cells: what every path builds rows from.
+
+    :func:`~core.engine.interactions.build_interactions` makes one block of the whole log; the
+    scale-out fit (:mod:`core.engine.scale`) one per client bucket, whose
+    ``norm`` and ``demand`` add up to the whole log's.
+
+    Attributes
+    ----------
+    cells : Cells
+        Aggregated, rows being positions in the block's clients.
+    values : CellValues
+        The cells' values before normalisation.
+    norm : NormSums
+        The block's share of the normalisation statistics.
+    demand : Demand
+        The block's decayed demand per product and per store.
+    home : ndarray, shape (n_rows,)
+        Each client's home store in the store ids (-1 if unknown).
+    """
+
+    cells: Cells
+    values: CellValues
+    norm: NormSums
+    demand: Demand
+    home: np.ndarray
+
+
+def event_block(
+    events: pd.DataFrame,
+    clients: pd.DataFrame,
+    client_ids: IdMap,
+    product_ids: IdMap,
+    store_ids: IdMap,
+    as_of: pd.Timestamp,
+    config: EngineConfig,
+) -> EventBlock:
+    """The :class:`EventBlock` of ``clients`` (rows in ``client_ids`` order) from their ``events``.
+
+    Events after ``as_of`` (the future of a temporal split) and, in
+    unvalidated frames, events of unknown clients or types are left out.
+    """
+    n_rows, n_products = len(client_ids), len(product_ids)
+    rows = codes_in(events["client_id"], client_ids.index)
+    ev = event_arrays(events, rows=rows, product_ids=product_ids, as_of=as_of, clip_future=False)
+    del rows
+    home = codes_in(clients["home_store_id"], store_ids.index)
+    if "store_id" in events.columns:
+        ev_store = codes_in(events["store_id"], store_ids.index)
+    else:
+        ev_store = np.full(len(events), -1, dtype=np.int32)
+    keep = (ev.age_days >= 0) & (ev.rows >= 0) & (ev.types >= 0)
+    if not keep.all():
+        ev = select_events(ev, keep)
+        ev_store = ev_store[keep]
+    del keep
+    raw, w = event_cells(ev, config)
+    inverse, cells = aggregate_cells(raw, n_products, return_inverse=True)
+    del raw
+    values = cell_values(cells, n_rows, config)
+    # An event belongs to its store or, without one (online), to the client's home store.
+    ev_store = np.where(ev_store >= 0, ev_store, home[ev.rows])
+    demand = event_demand(ev, w, cells, inverse, ev_store, config, len(store_ids), n_products)
+    return EventBlock(cells, values, norm_sums(values, n_rows, n_products), demand, home)

@@ -38,18 +38,15 @@ from core.data.dataset import Dataset
 from core.data.ids import IdMap
 from core.engine.cells import (
     Cells,
-    CellValues,
     Demand,
-    NormSums,
     aggregate_cells,
-    cell_values,
     cells_csr,
     concat_cells,
+    event_block,
     event_cells,
-    event_demand,
     finalize_rows,
     finalize_values,
-    norm_sums,
+    fit_date,
     row_selector,
     take_rows,
 )
@@ -59,12 +56,10 @@ from core.engine.events import (
     EventArrays,
     check_event_types,
     check_extra_columns,
-    codes_in,
     event_arrays,
     extra_table,
     few_event_arrays,
     positions,
-    select_events,
 )
 from core.exceptions import UnknownIdError
 
@@ -332,79 +327,6 @@ class Interactions:
 
 
 # ---------------------------------------------------------------- building
-def fit_date(as_of: Any) -> pd.Timestamp:
-    """``as_of`` as a timezone-naive timestamp (the fit's "now")."""
-    out = pd.Timestamp(as_of)
-    return out.tz_convert(None) if out.tzinfo is not None else out
-
-
-@dataclass(frozen=True)
-class EventBlock:
-    """The events of a block of whole client rows as cells: what every path builds rows from.
-
-    :func:`build_interactions` makes one block of the whole log; the
-    scale-out fit (:mod:`core.engine.scale`) one per client bucket, whose
-    ``norm`` and ``demand`` add up to the whole log's.
-
-    Attributes
-    ----------
-    cells : Cells
-        Aggregated, rows being positions in the block's clients.
-    values : CellValues
-        The cells' values before normalisation.
-    norm : NormSums
-        The block's share of the normalisation statistics.
-    demand : Demand
-        The block's decayed demand per product and per store.
-    home : ndarray, shape (n_rows,)
-        Each client's home store in the store ids (-1 if unknown).
-    """
-
-    cells: Cells
-    values: CellValues
-    norm: NormSums
-    demand: Demand
-    home: np.ndarray
-
-
-def event_block(
-    events: pd.DataFrame,
-    clients: pd.DataFrame,
-    client_ids: IdMap,
-    product_ids: IdMap,
-    store_ids: IdMap,
-    as_of: pd.Timestamp,
-    config: EngineConfig,
-) -> EventBlock:
-    """The :class:`EventBlock` of ``clients`` (rows in ``client_ids`` order) from their ``events``.
-
-    Events after ``as_of`` (the future of a temporal split) and, in
-    unvalidated frames, events of unknown clients or types are left out.
-    """
-    n_rows, n_products = len(client_ids), len(product_ids)
-    rows = codes_in(events["client_id"], client_ids.index)
-    ev = event_arrays(events, rows=rows, product_ids=product_ids, as_of=as_of, clip_future=False)
-    del rows
-    home = codes_in(clients["home_store_id"], store_ids.index)
-    if "store_id" in events.columns:
-        ev_store = codes_in(events["store_id"], store_ids.index)
-    else:
-        ev_store = np.full(len(events), -1, dtype=np.int32)
-    keep = (ev.age_days >= 0) & (ev.rows >= 0) & (ev.types >= 0)
-    if not keep.all():
-        ev = select_events(ev, keep)
-        ev_store = ev_store[keep]
-    del keep
-    raw, w = event_cells(ev, config)
-    inverse, cells = aggregate_cells(raw, n_products, return_inverse=True)
-    del raw
-    values = cell_values(cells, n_rows, config)
-    # An event belongs to its store or, without one (online), to the client's home store.
-    ev_store = np.where(ev_store >= 0, ev_store, home[ev.rows])
-    demand = event_demand(ev, w, cells, inverse, ev_store, config, len(store_ids), n_products)
-    return EventBlock(cells, values, norm_sums(values, n_rows, n_products), demand, home)
-
-
 def build_interactions(
     dataset: Dataset, config: EngineConfig | None = None, as_of: Any = None
 ) -> Interactions:

@@ -2,7 +2,7 @@
 
 A bucket of the partitioned layout (:mod:`core.data.partitioned`) holds
 whole clients, so its rows are built by the one-process arithmetic
-(:func:`core.engine.interactions.event_block`) and only what is global is
+(:func:`core.engine.cells.event_block`) and only what is global is
 summed over blocks: the normalisation statistics (:class:`NormSums`), the
 demand per product and store (:class:`Demand`) and the oldest event. Then
 each block is normalised with the fit's idf and BM25 length
@@ -22,9 +22,8 @@ import scipy.sparse as sp
 
 from core.data.ids import IdMap
 from core.data.partitioned import PartitionedEvents
-from core.engine.cells import CellValues, Demand, NormSums, finalize_values
+from core.engine.cells import CellValues, Demand, NormSums, event_block, finalize_values, fit_date
 from core.engine.config import EngineConfig
-from core.engine.interactions import event_block, fit_date
 from core.engine.models.fit_report import span_days
 from core.engine.scale.reduce import BlockReducer, DaskReducer, LocalReducer, Progress
 
