@@ -210,7 +210,21 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_fit(args: argparse.Namespace) -> int:
     settings = _settings(args)
     out = Path(args.out) if args.out else settings.resolved_model_dir
-    _fit_and_save(_load(args), _engine_config(args), out)
+    if not args.dask:
+        _fit_and_save(_load(args), _engine_config(args), out)
+        return 0
+    from core.engine.scale.cluster import fit_on_dask
+
+    if not args.out:  # beside the in-memory model, which the dashboard loads
+        out = out.with_name(f"{out.name}-products")
+    t0 = time.perf_counter()
+    model = fit_on_dask(
+        settings.data_dir, args.dask, _engine_config(args), out=out, show_progress=True
+    )
+    print(
+        f"product-side model, fit id {model.fit_report_['fit_id']}: "
+        f"fitted in {time.perf_counter() - t0:.1f} s, saved to {out}"
+    )
     return 0
 
 
@@ -524,6 +538,13 @@ def build_parser() -> argparse.ArgumentParser:
     f = sub.add_parser("fit", help="fit the hybrid model and save it")
     f.add_argument("--config", help="engine configuration TOML (default data/engine.toml)")
     f.add_argument("--out", help="model folder (default data/model)")
+    f.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="fit on Dask over the partitioned events, bucket by bucket: 'local' or 'local:N' "
+        "starts N local workers, else a scheduler address (tcp://host:8786); saves a "
+        "product-side model (default folder: data/model-products)",
+    )
     f.set_defaults(fn=cmd_fit)
 
     rc = sub.add_parser("recommend", help="print suggestions with reasons for a client")

@@ -11,9 +11,12 @@ runs the same code and gets the same cells.
    weight split into sufficient statistics (other taste, strongest rank,
    gross purchase weight, purchase and return counts);
 2. :func:`aggregate_cells`: cells sharing (row, product) summed;
-3. :func:`finalize_rows`: returns netted, confidence transform,
-   normalisation against popularity (idf / BM25, statistics learnt at the fit
-   or given), the strongest event code of each cell.
+3. :func:`cell_values`: returns netted, confidence transform;
+   :func:`norm_sums` the block's share of the normalisation statistics
+   (:class:`NormSums` add up over blocks into the fit's idf and BM25 length);
+4. :func:`finalize_values` (:func:`finalize_rows` from cells): normalisation
+   against popularity with the fit's statistics, the strongest event code of
+   each cell.
 """
 
 from __future__ import annotations
@@ -22,11 +25,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
+from core.data.ids import IdMap
 from core.data.schema import EVENT_TYPES
 from core.engine.config import TASTE_EVENT_TYPES, EngineConfig
-from core.engine.events import EventArrays
+from core.engine.events import (
+    EventArrays,
+    codes_in,
+    event_arrays,
+    select_events,
+)
 
 PURCHASE = EVENT_TYPES.index("purchase")
 RETURN = EVENT_TYPES.index("return")
@@ -153,16 +163,23 @@ class FinalizedRows:
     avg_len: float
 
 
-def finalize_rows(
-    cells: Cells,
-    n_rows: int,
-    n_products: int,
-    config: EngineConfig,
-    idf: np.ndarray | None,
-    avg_len: float,
-    fit: bool = False,
-) -> FinalizedRows:
-    """Aggregated cell statistics -> matrix rows (and, when ``fit``, the normalisation)."""
+@dataclass(frozen=True)
+class CellValues:
+    """Cells with taste after returns and the confidence transform, before normalisation.
+
+    ``value`` is what the normalisation scales; ``strength`` is every row's
+    summed taste (rows without cells included).
+    """
+
+    rows: np.ndarray
+    cols: np.ndarray
+    rank: np.ndarray
+    value: np.ndarray
+    strength: np.ndarray
+
+
+def cell_values(cells: Cells, n_rows: int, config: EngineConfig) -> CellValues:
+    """Aggregated cell statistics -> cell values (returns netted, confidence applied)."""
     purchase = cells.p_gross * keep_share(cells.p_n, cells.r_n, config)
     taste = cells.other + purchase
     strength = np.bincount(cells.rows, weights=taste, minlength=n_rows)
@@ -171,15 +188,101 @@ def finalize_rows(
     nz = taste > 0
     rows, cols, taste, rank = cells.rows[nz], cells.cols[nz], taste[nz], rank[nz]
     value = np.log1p(taste) if config.confidence == "log1p" else taste
+    return CellValues(rows, cols, rank, value, strength)
+
+
+@dataclass(frozen=True)
+class NormSums:
+    """What the normalisation statistics are computed from, summable over row blocks.
+
+    ``df`` counts the rows with a cell per product, ``length`` sums the row
+    lengths (summed cell values) of the ``active`` rows that have any, out of
+    ``n_rows`` rows in all (rows without cells count for the idf).
+    """
+
+    df: np.ndarray
+    length: float
+    active: int
+    n_rows: int
+
+    def __add__(self, other: NormSums) -> NormSums:
+        return NormSums(
+            self.df + other.df,
+            self.length + other.length,
+            self.active + other.active,
+            self.n_rows + other.n_rows,
+        )
+
+    def statistics(self, config: EngineConfig) -> tuple[np.ndarray | None, float]:
+        """``(idf, avg_len)`` of the fit: ``idf`` None without normalisation, ``avg_len`` 0 unless bm25.
+
+        ``idf`` is the per-product weight of :func:`column_weights` (the idf
+        times the popularity damping).
+        """
+        if config.item_normalization == "none" and config.popularity_exponent <= 0:
+            return None, 0.0
+        idf = column_weights(self.df, self.n_rows, config)
+        if config.item_normalization != "bm25":
+            return idf, 0.0
+        return idf, (self.length / self.active if self.active else 1.0)
+
+
+def column_weights(df: np.ndarray, n_rows: int, config: EngineConfig) -> np.ndarray:
+    """Per-product weights learnt at the fit: idf (unless ``"none"``) times the popularity damping.
+
+    With ``df_j`` the clients with a cell on product ``j``: idf is
+    ``ln((1 + n_rows) / (1 + df_j)) + 1``; the damping is
+    ``((1 + df_j) / (1 + mean df)) ** -popularity_exponent`` (the mean over
+    products with a cell, so a typical product keeps its weight).
+    """
+    df = np.asarray(df, dtype=np.float64)
+    weights = np.ones(df.size)
+    if config.item_normalization != "none":
+        weights = np.log((1.0 + n_rows) / (1.0 + df)) + 1.0
+    if config.popularity_exponent > 0:
+        active = df > 0
+        typical = float(df[active].mean()) if active.any() else 1.0
+        weights = weights * ((1.0 + df) / (1.0 + typical)) ** -config.popularity_exponent
+    return weights
+
+
+def norm_sums(values: CellValues, n_rows: int, n_products: int) -> NormSums:
+    """The :class:`NormSums` of one block of whole rows."""
+    df = np.bincount(values.cols, minlength=n_products)
+    length = np.bincount(values.rows, weights=values.value, minlength=n_rows)
+    active = length > 0
+    return NormSums(df, float(length[active].sum()), int(active.sum()), n_rows)
+
+
+def finalize_rows(
+    cells: Cells,
+    n_rows: int,
+    n_products: int,
+    config: EngineConfig,
+    idf: np.ndarray | None,
+    avg_len: float,
+) -> FinalizedRows:
+    """Aggregated cell statistics -> matrix rows, normalised with the fit's statistics."""
+    return finalize_values(cell_values(cells, n_rows, config), n_products, config, idf, avg_len)
+
+
+def finalize_values(
+    values: CellValues,
+    n_products: int,
+    config: EngineConfig,
+    idf: np.ndarray | None,
+    avg_len: float,
+) -> FinalizedRows:
+    """Cell values -> matrix rows: normalisation against popularity (idf / BM25), strongest codes."""
+    rows, cols, rank, value = values.rows, values.cols, values.rank, values.value
+    n_rows = values.strength.size
     if config.item_normalization != "none" or config.popularity_exponent > 0:
-        if fit:
-            idf = column_weights(cols, n_rows, n_products, config)
-        assert idf is not None
+        if idf is None:
+            raise ValueError(
+                f"item_normalization {config.item_normalization!r} needs the fit's idf"
+            )
         if config.item_normalization == "bm25":
             length = np.bincount(rows, weights=value, minlength=n_rows)
-            if fit:
-                active = length > 0
-                avg_len = float(length[active].mean()) if active.any() else 1.0
             k1, b = config.bm25_k1, config.bm25_b
             norm = (1.0 - b) + b * length[rows] / avg_len
             value = value * (k1 + 1.0) / (k1 * norm + value)
@@ -191,28 +294,7 @@ def finalize_rows(
     matrix = sp.csr_matrix((value.astype(np.float32), indices, indptr), shape=shape)
     codes = _rank_to_code(config)[rank]
     strongest = sp.csr_matrix((codes, indices, indptr), shape=shape)
-    return FinalizedRows(matrix, strongest, strength, idf, avg_len)
-
-
-def column_weights(
-    cols: np.ndarray, n_rows: int, n_products: int, config: EngineConfig
-) -> np.ndarray:
-    """Per-product weights learnt at the fit: idf (unless ``"none"``) times the popularity damping.
-
-    With ``df_j`` the clients with a cell on product ``j``: idf is
-    ``ln((1 + n_rows) / (1 + df_j)) + 1``; the damping is
-    ``((1 + df_j) / (1 + mean df)) ** -popularity_exponent`` (the mean over
-    products with a cell, so a typical product keeps its weight).
-    """
-    df = np.bincount(cols, minlength=n_products).astype(np.float64)
-    weights = np.ones(n_products)
-    if config.item_normalization != "none":
-        weights = np.log((1.0 + n_rows) / (1.0 + df)) + 1.0
-    if config.popularity_exponent > 0:
-        active = df > 0
-        typical = float(df[active].mean()) if active.any() else 1.0
-        weights = weights * ((1.0 + df) / (1.0 + typical)) ** -config.popularity_exponent
-    return weights
+    return FinalizedRows(matrix, strongest, values.strength, idf, avg_len)
 
 
 def _rank_to_code(config: EngineConfig) -> np.ndarray:
@@ -275,6 +357,14 @@ class Demand:
     store_popularity: sp.csr_matrix  # (n_stores, n_products)
     store_trend: sp.csr_matrix  # (n_stores, n_products)
 
+    def __add__(self, other: Demand) -> Demand:
+        return Demand(
+            self.popularity + other.popularity,
+            self.trend + other.trend,
+            sp.csr_matrix(self.store_popularity + other.store_popularity),
+            sp.csr_matrix(self.store_trend + other.store_trend),
+        )
+
 
 def event_demand(
     ev: EventArrays,
@@ -308,3 +398,76 @@ def event_demand(
     trend = np.bincount(ev.cols, weights=w, minlength=n_products)
     store_trend = group_sums(store, ev.cols, w, n_stores, n_products)
     return Demand(popularity, trend, store_pop, store_trend)
+
+
+def fit_date(as_of: Any) -> pd.Timestamp:
+    """``as_of`` as a timezone-naive timestamp (the fit's "now")."""
+    out = pd.Timestamp(as_of)
+    return out.tz_convert(None) if out.tzinfo is not None else out
+
+
+@dataclass(frozen=True)
+class EventBlock:
+    """The events of a block of whole client rows as cells: what every path builds rows from.
+
+    :func:`~core.engine.interactions.build_interactions` makes one block of the whole log; the
+    scale-out fit (:mod:`core.engine.scale`) one per client bucket, whose
+    ``norm`` and ``demand`` add up to the whole log's.
+
+    Attributes
+    ----------
+    cells : Cells
+        Aggregated, rows being positions in the block's clients.
+    values : CellValues
+        The cells' values before normalisation.
+    norm : NormSums
+        The block's share of the normalisation statistics.
+    demand : Demand
+        The block's decayed demand per product and per store.
+    home : ndarray, shape (n_rows,)
+        Each client's home store in the store ids (-1 if unknown).
+    """
+
+    cells: Cells
+    values: CellValues
+    norm: NormSums
+    demand: Demand
+    home: np.ndarray
+
+
+def event_block(
+    events: pd.DataFrame,
+    clients: pd.DataFrame,
+    client_ids: IdMap,
+    product_ids: IdMap,
+    store_ids: IdMap,
+    as_of: pd.Timestamp,
+    config: EngineConfig,
+) -> EventBlock:
+    """The :class:`EventBlock` of ``clients`` (rows in ``client_ids`` order) from their ``events``.
+
+    Events after ``as_of`` (the future of a temporal split) and, in
+    unvalidated frames, events of unknown clients or types are left out.
+    """
+    n_rows, n_products = len(client_ids), len(product_ids)
+    rows = codes_in(events["client_id"], client_ids.index)
+    ev = event_arrays(events, rows=rows, product_ids=product_ids, as_of=as_of, clip_future=False)
+    del rows
+    home = codes_in(clients["home_store_id"], store_ids.index)
+    if "store_id" in events.columns:
+        ev_store = codes_in(events["store_id"], store_ids.index)
+    else:
+        ev_store = np.full(len(events), -1, dtype=np.int32)
+    keep = (ev.age_days >= 0) & (ev.rows >= 0) & (ev.types >= 0)
+    if not keep.all():
+        ev = select_events(ev, keep)
+        ev_store = ev_store[keep]
+    del keep
+    raw, w = event_cells(ev, config)
+    inverse, cells = aggregate_cells(raw, n_products, return_inverse=True)
+    del raw
+    values = cell_values(cells, n_rows, config)
+    # An event belongs to its store or, without one (online), to the client's home store.
+    ev_store = np.where(ev_store >= 0, ev_store, home[ev.rows])
+    demand = event_demand(ev, w, cells, inverse, ev_store, config, len(store_ids), n_products)
+    return EventBlock(cells, values, norm_sums(values, n_rows, n_products), demand, home)

@@ -41,12 +41,15 @@ from core.data.dataset import Dataset
 from core.data.ids import IdMap
 from core.engine.cells import (
     Cells,
+    Demand,
     aggregate_cells,
     cells_csr,
     concat_cells,
+    event_block,
     event_cells,
-    event_demand,
     finalize_rows,
+    finalize_values,
+    fit_date,
     row_selector,
     take_rows,
 )
@@ -56,12 +59,10 @@ from core.engine.events import (
     EventArrays,
     check_event_types,
     check_extra_columns,
-    codes_in,
     event_arrays,
     extra_table,
     few_event_arrays,
     positions,
-    select_events,
 )
 from core.exceptions import UnknownIdError
 
@@ -349,37 +350,17 @@ def build_interactions(
     Interactions
     """
     config = config or EngineConfig()
-    as_of = pd.Timestamp(dataset.as_of if as_of is None else as_of)
-    if as_of.tzinfo is not None:
-        as_of = as_of.tz_convert(None)
+    as_of = fit_date(dataset.as_of if as_of is None else as_of)
     clients, products = dataset.client_ids, dataset.product_ids
     store_ids = IdMap(dataset.stores["store_id"], "store")
     n_clients, n_products = len(clients), len(products)
-    events = dataset.events
-    rows = codes_in(events["client_id"], clients.index)
-    ev = event_arrays(events, rows=rows, product_ids=products, as_of=as_of, clip_future=False)
-    del rows
-    home = codes_in(dataset.clients["home_store_id"], store_ids.index)
-    if "store_id" in events.columns:
-        ev_store = codes_in(events["store_id"], store_ids.index)
-    else:
-        ev_store = np.full(len(events), -1, dtype=np.int32)
-    # Later events are the future of a temporal split; unknown ids and types
-    # only occur in unvalidated frames.
-    keep = (ev.age_days >= 0) & (ev.rows >= 0) & (ev.types >= 0)
-    if not keep.all():
-        ev = select_events(ev, keep)
-        ev_store = ev_store[keep]
-    del keep
-    raw, w = event_cells(ev, config)
-    inverse, cells = aggregate_cells(raw, n_products, return_inverse=True)
-    del raw
-    rows_out = finalize_rows(cells, n_clients, n_products, config, None, 0.0, fit=True)
-
-    # An event belongs to its store or, without one (online), to the client's home store.
-    ev_store = np.where(ev_store >= 0, ev_store, home[ev.rows])
-    demand = event_demand(ev, w, cells, inverse, ev_store, config, len(store_ids), n_products)
-    del inverse, w, ev, ev_store
+    block = event_block(
+        dataset.events, dataset.clients, clients, products, store_ids, as_of, config
+    )
+    idf, avg_len = block.norm.statistics(config)
+    rows_out = finalize_values(block.values, n_products, config, idf, avg_len)
+    cells, home, demand = block.cells, block.home, block.demand
+    del block
 
     has_other = cells.other > 0
     has_purchase = (cells.p_n > 0) | (cells.r_n > 0)
@@ -406,6 +387,48 @@ def build_interactions(
         purchase_cells=cells_csr(cells, has_purchase, cells.p_gross, n_clients, n_products),
         purchase_n=cells.p_n[has_purchase].astype(np.int32),
         return_n=cells.r_n[has_purchase].astype(np.int32),
+    )
+
+
+def products_only_interactions(
+    product_ids: IdMap,
+    store_ids: IdMap,
+    demand: Demand,
+    as_of: pd.Timestamp,
+    config: EngineConfig,
+    idf: np.ndarray | None,
+    avg_len: float,
+) -> Interactions:
+    """An :class:`Interactions` without client rows: the fit's statistics and demand only.
+
+    What the scale-out fit (:mod:`core.engine.scale`) keeps: every client is
+    unknown to it and is scored from their events, folded in
+    (:meth:`Interactions.fold_in` with ``extra_events``) with the same
+    arithmetic and statistics as a full build.
+    """
+    n_products = len(product_ids)
+    empty = sp.csr_matrix((0, n_products), dtype=np.float32)
+    return Interactions(
+        client_ids=IdMap([], "client"),
+        product_ids=product_ids,
+        store_ids=store_ids,
+        matrix=empty,
+        strongest=sp.csr_matrix((0, n_products), dtype=np.int8),
+        strength=np.zeros(0),
+        popularity=demand.popularity,
+        trend=demand.trend,
+        home_store=np.zeros(0, dtype=np.int32),
+        as_of=as_of,
+        config=config,
+        idf=idf,
+        avg_len=avg_len,
+        store_popularity_matrix=demand.store_popularity,
+        store_trend_matrix=demand.store_trend,
+        other_cells=empty,
+        other_rank=np.zeros(0, dtype=np.int8),
+        purchase_cells=sp.csr_matrix((0, n_products), dtype=np.float64),
+        purchase_n=np.zeros(0, dtype=np.int32),
+        return_n=np.zeros(0, dtype=np.int32),
     )
 
 

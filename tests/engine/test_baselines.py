@@ -15,6 +15,7 @@ from core.engine.models.baselines import (
     PopularityRecommender,
     RandomRecommender,
     item_neighbours,
+    neighbours_from_gram_rows,
 )
 
 AS_OF = pd.Timestamp("2026-01-01")
@@ -192,6 +193,19 @@ def test_support_shrinkage_divides_by_shared_clients(support: float) -> None:
     for block in (None, 5):
         got = item_neighbours(sp.csr_matrix(x), 3, block_rows=block, support_shrinkage=support)
         np.testing.assert_allclose(got.toarray(), expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("support", [0.0, 2.0])
+def test_neighbours_from_blocks_of_gram_rows_equal_those_of_the_binary_matrix(
+    support: float,
+) -> None:
+    rng = np.random.default_rng(5)
+    b = sp.csr_matrix((rng.random((60, 14)) < 0.3).astype(float))
+    gram = sp.csr_matrix(b.T @ b)
+    chunks = ((s, gram[s : s + 4]) for s in range(0, 14, 4))
+    got = neighbours_from_gram_rows(chunks, gram.diagonal(), 3, support_shrinkage=support)
+    want = item_neighbours(b, 3, support_shrinkage=support)
+    assert (got != want).nnz == 0 and got.nnz > 0
 
 
 def _one_rare_one_common() -> Dataset:

@@ -23,6 +23,7 @@ from core.data.buckets import (
     is_partitioned,
     read_manifest,
 )
+from core.data.dataset import Dataset
 from core.data.loading import find_table_files, read_table
 from core.data.schema import TABLE_ORDER, TABLES
 from core.data.validation import validate_frames
@@ -58,6 +59,67 @@ def read_parents(folder: Path) -> dict[str, pd.DataFrame]:
     if problems + found:
         raise DataValidationError(problems + found)
     return valid
+
+
+def products_dataset(folder: Path, cutoff: Any = None) -> Dataset:
+    """The tables beside a partitioned ``events/`` as a :class:`Dataset` without clients or events.
+
+    What a model fitted on the partitioned events (the scale-out fit) is
+    keyed by and loaded with: products, stores, stock and associates
+    (validated; absent ones empty), no client and no event, so its
+    fingerprint is the products side's.
+
+    Parameters
+    ----------
+    folder : path
+    cutoff : timestamp-like, optional
+        The dataset's ``as_of`` (default: the latest event, from the events
+        manifest, or the latest launch).
+
+    Raises
+    ------
+    DataValidationError
+        A table cannot be read or breaks the contract, or there are no products.
+    """
+    folder = Path(folder)
+    paths = find_table_files(folder)
+    raw: dict[str, pd.DataFrame] = {}
+    problems: list[Problem] = []
+    for name in TABLE_ORDER:
+        if name in paths and name not in PARTITIONED_TABLES:
+            df, found = read_table(paths[name], math.inf)
+            problems += found
+            if df is not None:
+                raw[name] = df
+    if "products" not in paths:
+        problems.append(Problem("products.csv", None, None, None, "a products table"))
+    valid, found = validate_frames(raw, {n: p.name for n, p in paths.items()})
+    if problems + found:
+        raise DataValidationError(problems + found)
+    for name in TABLE_ORDER:
+        if name not in valid:
+            valid[name] = to_contract_frame(empty_table(name), name)
+    if cutoff is None:
+        latest = [valid["products"]["launch_date"].max()]
+        span = (
+            read_manifest(folder / "events").time_range
+            if is_partitioned(folder / "events")
+            else None
+        )
+        if span is not None:
+            latest.append(pd.Timestamp(span[1]))
+        known = [t for t in latest if pd.notna(t)]
+        cutoff = max(known) if known else pd.Timestamp("1970-01-01")
+    return Dataset(
+        products=valid["products"],
+        stores=valid["stores"],
+        stock=valid["stock"],
+        associates=valid["associates"],
+        clients=valid["clients"],
+        events=valid["events"],
+        source=str(folder),
+        cutoff=pd.Timestamp(cutoff),
+    )
 
 
 def to_contract_frame(table: pa.Table, name: str) -> pd.DataFrame:

@@ -19,7 +19,7 @@ evaluation compares models, not data preparation.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -277,27 +277,87 @@ def item_neighbours(
         ones = x.copy()
         ones.data = (ones.data != 0).astype(np.float64)
         support = (ones.T.tocsr(), ones)
-    block = block_rows or max(32, 2**24 // max(n_products, 1))
-    out_r, out_c, out_v = [], [], []
+    block = gram_block_rows(n_products, block_rows)
+    parts = []
     for start in range(0, n_products, block):
         stop = min(start + block, n_products)
-        gram = (xt[start:stop] @ x).tocoo()
-        r = gram.row.astype(np.int64) + start
-        c = gram.col.astype(np.int64)
-        keep = (r != c) & (gram.data > 0)
-        r, c, v = r[keep], c[keep], gram.data[keep]
-        v = v / (norms[r] * norms[c] + shrinkage)
-        if support is not None and r.size:
-            shared = (support[0][start:stop] @ support[1]).tocsr()
-            n = np.asarray(shared[r - start, c]).ravel()
-            v = v * n / (n + support_shrinkage)
-        r, c, v = _top_k_coo(r, c, v, k_neighbors)
-        out_r.append(r)
-        out_c.append(c)
-        out_v.append(v)
-    rows = np.concatenate(out_r) if out_r else np.zeros(0, dtype=np.int64)
-    cols = np.concatenate(out_c) if out_c else np.zeros(0, dtype=np.int64)
-    vals = np.concatenate(out_v) if out_v else np.zeros(0)
+        shared = None if support is None else (support[0][start:stop] @ support[1]).tocsr()
+        parts.append(
+            _neighbour_rows(
+                (xt[start:stop] @ x).tocoo(), start, norms, k_neighbors, shrinkage,
+                shared, support_shrinkage,
+            )
+        )  # fmt: skip
+    return _stack_rows(parts, n_products)
+
+
+def gram_block_rows(n_products: int, block_rows: int | None = None) -> int:
+    """Products per block of Gram rows: about 16M cells a block."""
+    return block_rows or max(32, 2**24 // max(n_products, 1))
+
+
+def neighbours_from_gram_rows(
+    chunks: Iterable[tuple[int, sp.csr_matrix]],
+    counts: np.ndarray,
+    k_neighbors: int,
+    *,
+    support_shrinkage: float = 0.0,
+) -> sp.csr_matrix:
+    """:func:`item_neighbours` of a binary matrix ``B`` from its Gram matrix, a block of rows at a time.
+
+    For a binary matrix the Gram matrix ``B^T B`` is also the count of shared
+    clients and its diagonal the squared column norms, so it is all the
+    neighbours need. The scale-out fit (:mod:`core.engine.scale`) sums each block of rows of
+    ``B^T B`` over the row blocks of ``B``, so no more than one block of the
+    products x products matrix exists at once.
+
+    Parameters
+    ----------
+    chunks : iterable of (start, csr_matrix)
+        Rows ``start, start + 1, ...`` of ``B^T B``, every row once.
+    counts : ndarray, shape (n_products,)
+        Clients per product (the Gram matrix's diagonal).
+    k_neighbors, support_shrinkage
+        As in :func:`item_neighbours` (``shrinkage`` 0).
+    """
+    norms = np.sqrt(np.asarray(counts, dtype=np.float64))
+    parts = []
+    for start, rows in chunks:
+        rows = sp.csr_matrix(rows, dtype=np.float64)
+        shared = rows if support_shrinkage > 0 else None
+        parts.append(
+            _neighbour_rows(rows.tocoo(), start, norms, k_neighbors, 0.0, shared, support_shrinkage)
+        )
+    return _stack_rows(parts, norms.size)
+
+
+def _neighbour_rows(
+    gram: sp.coo_matrix,
+    start: int,
+    norms: np.ndarray,
+    k_neighbors: int,
+    shrinkage: float,
+    shared: sp.csr_matrix | None,
+    support_shrinkage: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The top neighbours of the products ``start, start + 1, ...`` from their Gram rows."""
+    r = gram.row.astype(np.int64) + start
+    c = gram.col.astype(np.int64)
+    keep = (r != c) & (gram.data > 0)
+    r, c, v = r[keep], c[keep], gram.data[keep]
+    v = v / (norms[r] * norms[c] + shrinkage)
+    if shared is not None and r.size:
+        n = np.asarray(shared[r - start, c]).ravel()
+        v = v * n / (n + support_shrinkage)
+    return _top_k_coo(r, c, v, k_neighbors)
+
+
+def _stack_rows(
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], n_products: int
+) -> sp.csr_matrix:
+    rows = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
+    cols = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
+    vals = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0)
     return sp.csr_matrix((vals, (rows, cols)), shape=(n_products, n_products))
 
 

@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.linear_model import Ridge
@@ -20,6 +22,30 @@ from core.engine.config import EngineConfig
 #: Feature prefixes that never name a taste (season codes, description words).
 _UNLABELLED = ("collection=", "word=")
 N_LABEL = 5
+
+
+@dataclass(frozen=True)
+class ItemSide:
+    """What the hybrid needs from the interaction matrix, all products-sized.
+
+    Attributes
+    ----------
+    item_factors : ndarray, shape (n_products, k)
+        Right singular vectors (zero rows for products without interactions).
+    singular_values : ndarray, shape (k,)
+    counts : ndarray, shape (n_products,)
+        Clients with a cell per product.
+    similarity : csr_matrix, shape (n_products, n_products)
+        The item-neighbour block's ``S``.
+    factor_moments : tuple of ndarray
+        Mean and spread of the clients' folded-in factors.
+    """
+
+    item_factors: np.ndarray
+    singular_values: np.ndarray
+    counts: np.ndarray
+    similarity: sp.csr_matrix
+    factor_moments: tuple[np.ndarray, np.ndarray]
 
 
 def short_label(feature: str) -> str:
@@ -50,17 +76,33 @@ def client_factor_moments(
     matrix: sp.csr_matrix, factors: np.ndarray, chunk: int = 200_000
 ) -> tuple[np.ndarray, np.ndarray]:
     """Mean and standard deviation of ``x V`` over clients with history."""
+    return factor_moments(factor_sums(matrix, factors, chunk))
+
+
+def factor_sums(matrix: sp.csr_matrix, factors: np.ndarray, chunk: int = 200_000) -> np.ndarray:
+    """``[n, sum of u, sum of u**2]`` over the rows with history (``u = x V``), shape (1 + 2k,).
+
+    Sums over row blocks add up, so :func:`factor_moments` of the total is
+    the moments of the whole matrix.
+    """
     k = factors.shape[1]
     active = np.flatnonzero(np.diff(matrix.indptr) > 0)
-    if not active.size:
-        return np.zeros(k), np.ones(k)
     total, total_sq = np.zeros(k), np.zeros(k)
     for start in range(0, active.size, chunk):
         u = np.asarray(matrix[active[start : start + chunk]] @ factors)
         total += u.sum(axis=0)
         total_sq += (u**2).sum(axis=0)
-    mean = total / active.size
-    var = np.maximum(total_sq / active.size - mean**2, 0.0)
+    return np.concatenate([[float(active.size)], total, total_sq])
+
+
+def factor_moments(sums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation from :func:`factor_sums` (zeros and ones without history)."""
+    k = (sums.size - 1) // 2
+    n = sums[0]
+    if n <= 0:
+        return np.zeros(k), np.ones(k)
+    mean = sums[1 : 1 + k] / n
+    var = np.maximum(sums[1 + k :] / n - mean**2, 0.0)
     return mean, np.sqrt(var)
 
 

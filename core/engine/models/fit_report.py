@@ -12,6 +12,7 @@ Model health page can show them next to the configuration.
 
 from __future__ import annotations
 
+import time
 from typing import Any, Protocol
 
 import numpy as np
@@ -21,15 +22,40 @@ import pandas as pd
 SAMPLE_CLIENTS = 300
 
 
+class Laps:
+    """Seconds spent per stage of a fit (``fit_timings_``)."""
+
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+        self._clock = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.timings[stage] = now - self._clock
+        self._clock = now
+
+
 class _Fitted(Protocol):
     """The fitted hybrid, as far as the report reads it."""
 
     item_similarity_: Any
     known_products_: np.ndarray
     trend_spread_: float
-    interactions_: Any
 
-    def _block_spreads(self, client_ids: list[str]) -> np.ndarray: ...
+
+def span_days(timestamps: pd.Series, as_of: pd.Timestamp) -> float:
+    """Days from the first of ``timestamps`` on or before ``as_of`` to ``as_of`` (0 if none)."""
+    stamps = pd.to_datetime(timestamps, errors="coerce")
+    first = stamps[stamps <= as_of].min()
+    return 0.0 if pd.isna(first) else float((as_of - first) / pd.Timedelta(days=1))
+
+
+def sample_clients(active: np.ndarray, seed: int, size: int = SAMPLE_CLIENTS) -> np.ndarray:
+    """A seeded sample of ``size`` of ``active`` (sorted), for the median block spreads."""
+    if not active.size:
+        return active[:0]
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(active, size=min(size, active.size), replace=False))
 
 
 def gini(counts: np.ndarray) -> float:
@@ -43,9 +69,27 @@ def gini(counts: np.ndarray) -> float:
 
 
 def fit_report(
-    model: _Fitted, *, span_days: float, half_life_days: float, seed: int
+    model: _Fitted,
+    *,
+    span_days: float,
+    half_life_days: float,
+    counts: np.ndarray,
+    clients_with_history: int,
+    block_spreads: np.ndarray,
 ) -> dict[str, Any]:
     """Plain (JSON-ready) figures the fit derived from the data.
+
+    Parameters
+    ----------
+    model : fitted hybrid
+    span_days, half_life_days : float
+        First event to the fit date, and the configured half-life.
+    counts : ndarray, shape (n_products,)
+        Clients with a cell per product.
+    clients_with_history : int
+    block_spreads : ndarray, shape (n_sampled, 3)
+        The SVD, neighbour and content spreads of a sample of clients with
+        history (:func:`sample_clients`).
 
     Returns
     -------
@@ -59,21 +103,12 @@ def fit_report(
         content: the per-client divisors of the block weights, median over a
         seeded sample of clients with history).
     """
-    inter = model.interactions_
-    matrix = inter.matrix
-    active = np.flatnonzero(np.diff(matrix.indptr) > 0)
-    counts = np.bincount(matrix.indices, minlength=matrix.shape[1])
     span = float(span_days)
     neighbours = np.diff(model.item_similarity_.indptr)
-    spreads = np.zeros((0, 3))
-    if active.size:
-        rng = np.random.default_rng(seed)
-        take = np.sort(rng.choice(active, size=min(SAMPLE_CLIENTS, active.size), replace=False))
-        ids = [str(c) for c in inter.client_ids.to_external(take)]
-        spreads = model._block_spreads(ids)
+    spreads = np.asarray(block_spreads).reshape(-1, 3)
     median = np.median(spreads, axis=0) if spreads.size else np.zeros(3)
     return {
-        "clients_with_history": int(active.size),
+        "clients_with_history": int(clients_with_history),
         "products_with_interactions": int(model.known_products_.sum()),
         "products_placed_by_ridge": int((~model.known_products_).sum()),
         "span_days": span,

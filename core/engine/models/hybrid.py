@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -99,12 +98,13 @@ from core.engine.models.content import (
     one_profile,
 )
 from core.engine.models.factors import (
+    ItemSide,
     client_factor_moments,
     factor_labels,
     fit_ridge,
     short_label,
 )
-from core.engine.models.fit_report import fit_report
+from core.engine.models.fit_report import Laps, fit_report, sample_clients, span_days
 from core.engine.models.svd import fit_item_factors, item_contributions, unit_rows
 
 _SMALL_REQUEST = 8  # clients per request served with a single BLAS thread ...
@@ -178,58 +178,83 @@ class HybridRecommender(ConfiguredRecommender):
     ) -> None:
         """Build the matrix, factorise it, learn features and the ridge map."""
         config = self.config_
-        timings: dict[str, float] = {}
-        clock = time.perf_counter()
-
-        def lap(stage: str) -> None:
-            nonlocal clock
-            now = time.perf_counter()
-            timings[stage] = now - clock
-            clock = now
-
+        laps = Laps()
         with threadpool_limits(limits=config.n_threads):
             inter = resolve_interactions(dataset, config, as_of, interactions)
-            lap("interactions")
-            factors, self.singular_values_ = fit_item_factors(inter.matrix, config)
-            lap("svd")
-            self.product_features_ = ProductFeatures(config).fit(dataset.products)
-            self.features_ = self.product_features_.transform(dataset.products)
-            lap("features")
+            laps.lap("interactions")
+            factors, singular_values = fit_item_factors(inter.matrix, config)
+            laps.lap("svd")
             counts = np.bincount(inter.matrix.indices, minlength=len(dataset.product_ids))
-            self.known_products_ = counts > 0
-            self.ridge_coef_, self.ridge_intercept_ = fit_ridge(
-                self.features_, factors, counts, config
-            )
-            cold = ~self.known_products_
-            if cold.any():
-                factors[cold] = self.features_[cold] @ self.ridge_coef_ + self.ridge_intercept_
-            self.item_factors_ = factors
-            lap("ridge")
-            self.item_similarity_ = item_neighbours(
+            similarity = item_neighbours(
                 binary_rows(inter.matrix),
                 config.item_neighbours,
                 support_shrinkage=config.item_shrinkage,
             )
-            lap("neighbours")
-            self.factor_mean_, self.factor_std_ = client_factor_moments(inter.matrix, factors)
-            self.factor_labels_, self.factor_loadings_ = factor_labels(
-                self.features_[self.known_products_],
-                factors[self.known_products_],
-                self.product_features_.feature_names_,
-            )
-            lap("labels")
+            laps.lap("neighbours")
+            moments = client_factor_moments(inter.matrix, factors)
+            laps.lap("moments")
+            side = ItemSide(factors, singular_values, counts, similarity, moments)
+            self.learn_products(dataset, inter, side, laps)
+        active = np.flatnonzero(np.diff(inter.matrix.indptr) > 0)
+        sample = sample_clients(active, config.seed)
+        self.fit_report_ = fit_report(
+            self,
+            span_days=span_days(dataset.events["timestamp"], inter.as_of),
+            half_life_days=config.half_life_days,
+            counts=counts,
+            clients_with_history=int(active.size),
+            block_spreads=self.block_spreads(
+                [str(c) for c in inter.client_ids.to_external(sample)]
+            ),
+        )
+        laps.lap("report")
+        self.fit_timings_ = laps.timings
+
+    def learn_products(
+        self, dataset: Dataset, inter: Interactions, side: ItemSide, laps: Laps | None = None
+    ) -> None:
+        """Everything products-sized the hybrid learns, from the matrix's products-side results.
+
+        The one-process fit and the scale-out fit (:mod:`core.engine.scale`)
+        both end here: content features, the ridge map and cold products'
+        factors, factor labels, and the state derived from them.
+
+        Parameters
+        ----------
+        dataset : Dataset
+            Its products (and stores, clients' declared preferences) are read.
+        inter : Interactions
+            The fitted matrix, or its products side only (no client rows).
+        side : ItemSide
+        """
+        config = self.config_
+        laps = laps or Laps()
+        self.singular_values_ = side.singular_values
+        self.product_features_ = ProductFeatures(config).fit(dataset.products)
+        self.features_ = self.product_features_.transform(dataset.products)
+        laps.lap("features")
+        factors = np.array(side.item_factors, dtype=np.float64)
+        self.known_products_ = side.counts > 0
+        self.ridge_coef_, self.ridge_intercept_ = fit_ridge(
+            self.features_, factors, side.counts, config
+        )
+        cold = ~self.known_products_
+        if cold.any():
+            factors[cold] = self.features_[cold] @ self.ridge_coef_ + self.ridge_intercept_
+        self.item_factors_ = factors
+        laps.lap("ridge")
+        self.item_similarity_ = side.similarity
+        self.factor_mean_, self.factor_std_ = side.factor_moments
+        self.factor_labels_, self.factor_loadings_ = factor_labels(
+            self.features_[self.known_products_],
+            factors[self.known_products_],
+            self.product_features_.feature_names_,
+        )
+        laps.lap("labels")
         self.interactions_ = inter
         self._derive(dataset)
-        lap("derive")
         self.dataset_ = dataset  # the report folds clients in (fit() sets it again)
-        stamps = pd.to_datetime(dataset.events["timestamp"], errors="coerce")
-        first = stamps[stamps <= inter.as_of].min()
-        span = 0.0 if pd.isna(first) else (inter.as_of - first) / pd.Timedelta(days=1)
-        self.fit_report_ = fit_report(
-            self, span_days=float(span), half_life_days=config.half_life_days, seed=config.seed
-        )
-        lap("report")
-        self.fit_timings_ = timings
+        laps.lap("derive")
 
     def _derive(self, dataset: Dataset) -> None:
         """State computed from the fitted arrays (also after a load)."""
@@ -288,16 +313,21 @@ class HybridRecommender(ConfiguredRecommender):
         return state, raw
 
     def _build_state(
-        self, client_ids: Sequence[str], extra_events: pd.DataFrame | None
+        self,
+        client_ids: Sequence[str],
+        extra_events: pd.DataFrame | None,
+        rows: ClientRows | None = None,
     ) -> tuple[_State, list[np.ndarray]]:
+        """The clients' state; ``rows`` are their matrix rows when already built."""
         config = self.config_
         ids = [str(c) for c in client_ids]
         prefs = client_preferences(self.dataset_, self.product_features_, ids, self._declared)
         one = positions(self.interactions_.client_ids, ids, strict=False)
-        if extra_events is None and len(ids) == 1 and one[0] >= 0:
+        if rows is None and extra_events is None and len(ids) == 1 and one[0] >= 0:
             rows, u, past, profiles, raw = self._one_client(int(one[0]), prefs)
         else:
-            rows = self.interactions_.fold_in(ids, extra_events)
+            if rows is None:
+                rows = self.interactions_.fold_in(ids, extra_events)
             u = np.asarray(rows.matrix @ self.item_factors_)
             past = binary_rows(rows.matrix)
             profiles = content_profiles(
@@ -367,9 +397,14 @@ class HybridRecommender(ConfiguredRecommender):
         state = _State(rows, u, past, profiles, weights, prior_row, new_arrival)
         return state, raw
 
-    def _block_spreads(self, client_ids: list[str]) -> np.ndarray:
-        """Spread of each raw block (SVD, neighbours, content) per client, shape (n, 3)."""
-        state, raw = self._build_state(client_ids, None)
+    def block_spreads(self, client_ids: list[str], rows: ClientRows | None = None) -> np.ndarray:
+        """Spread of each raw block (SVD, neighbours, content) per client, shape (n, 3).
+
+        ``rows``: the clients' matrix rows when the model holds none (the scale-out fit).
+        """
+        if not client_ids:
+            return np.zeros((0, 3))
+        state, raw = self._build_state(client_ids, None, rows)
         return np.column_stack([row_spread(r) for r in raw])
 
     def _raw_blocks(

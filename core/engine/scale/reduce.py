@@ -46,6 +46,10 @@ class BlockReducer(Protocol):
         """``[fn(block, *args) for block in blocks]`` -- for small per-block results only."""
         ...
 
+    def map_blocks(self, fn: Callable[..., Any], *args: Any) -> BlockReducer:
+        """A reducer over ``fn(block, *args)`` of every block (kept where the blocks are)."""
+        ...
+
 
 class LocalReducer:
     """Blocks in this process; results summed in block order.
@@ -71,6 +75,14 @@ class LocalReducer:
     def map_collect(self, fn: Callable[..., Any], *args: Any) -> list[Any]:
         return [fn(block, *args) for block in self.blocks]
 
+    def map_blocks(self, fn: Callable[..., Any], *args: Any) -> LocalReducer:
+        """A reducer over ``fn(block, *args)`` of every block."""
+        return LocalReducer([fn(block, *args) for block in self.blocks])
+
+
+Progress = Callable[[Any], None]
+"""Shows the progress of Dask futures (``distributed.progress``)."""
+
 
 class DaskReducer:
     """Blocks built and kept on Dask workers; per-pass results tree-summed.
@@ -80,39 +92,93 @@ class DaskReducer:
     build : callable
         ``build(source) -> block``, run on a worker for each source.
     sources : sequence
-        One item per block (e.g. the Parquet files of a partitioned dataset).
-    scheduler : str, optional
-        ``"sync"`` for tests and debugging; ``None`` uses the active
-        ``distributed.Client`` (or Dask's default scheduler).
+        One item per block (e.g. the buckets of a partitioned dataset).
+    scheduler : str or distributed.Client, optional
+        ``"sync"`` for tests and debugging; a ``distributed.Client`` to run
+        on its cluster; ``None`` uses the active client (or Dask's default
+        scheduler).
+    progress : callable, optional
+        Given the futures of each step when ``scheduler`` is a client
+        (``distributed.progress`` shows a bar).
+
+    Notes
+    -----
+    Task keys carry a token of the build and its sources, so two fits on one
+    cluster never share a block by name. A block lost with its worker is
+    rebuilt by Dask from its sources.
     """
 
     def __init__(
-        self, build: Callable[[Any], Any], sources: Sequence[Any], scheduler: str | None = None
+        self,
+        build: Callable[[Any], Any],
+        sources: Sequence[Any],
+        scheduler: Any = None,
+        progress: Progress | None = None,
     ) -> None:
-        delayed, _, persist = _dask()
+        from dask.base import tokenize
+
+        delayed, _, _ = _dask()
         if not sources:
             raise ValueError("there are no row blocks: the partitioned dataset is empty")
         self.scheduler = scheduler
+        self.progress = progress
+        token = tokenize(build, list(sources))
         blocks = [
-            delayed(build, pure=True)(s, dask_key_name=f"atelier-block-{i}")
+            delayed(build, pure=True)(s, dask_key_name=f"atelier-block-{token}-{i}")
             for i, s in enumerate(sources)
         ]
-        self.blocks = list(persist(*blocks, scheduler=scheduler))
+        self.blocks = self._persist(blocks)
         self.n_blocks = len(self.blocks)
 
+    def _client(self) -> Any:
+        """The ``distributed.Client`` given as scheduler, else ``None``."""
+        return self.scheduler if hasattr(self.scheduler, "persist") else None
+
+    def _persist(self, parts: list[Any]) -> list[Any]:
+        client = self._client()
+        if client is None:
+            _, _, persist = _dask()
+            return list(persist(*parts, scheduler=self.scheduler))
+        out = list(client.persist(parts))
+        if self.progress is not None:
+            self.progress(out)
+        return out
+
+    def _compute(self, parts: list[Any]) -> list[Any]:
+        client = self._client()
+        if client is None:
+            _, compute, _ = _dask()
+            return list(compute(*parts, scheduler=self.scheduler))
+        futures = client.compute(parts)
+        if self.progress is not None:
+            self.progress(futures)
+        return list(client.gather(futures))
+
+    def _shared(self, args: tuple[Any, ...]) -> list[Any]:
+        delayed, _, _ = _dask()
+        return [delayed(a, pure=True) for a in args]  # one copy per pass, not per block
+
     def map_sum(self, fn: Callable[..., Any], *args: Any) -> Any:
-        delayed, compute, _ = _dask()
-        shared = [delayed(a, pure=True) for a in args]  # one copy per pass, not per block
+        delayed, _, _ = _dask()
+        shared = self._shared(args)
         parts = [delayed(fn, pure=True)(b, *shared) for b in self.blocks]
         add = delayed(operator.add, pure=True)
         while len(parts) > 1:
             parts = [add(*parts[i : i + 2]) if i + 1 < len(parts) else parts[i]
                      for i in range(0, len(parts), 2)]  # fmt: skip
-        (total,) = compute(parts[0], scheduler=self.scheduler)
-        return total
+        return self._compute(parts)[0]
 
     def map_collect(self, fn: Callable[..., Any], *args: Any) -> list[Any]:
-        delayed, compute, _ = _dask()
-        shared = [delayed(a, pure=True) for a in args]
-        parts = [delayed(fn, pure=True)(b, *shared) for b in self.blocks]
-        return list(compute(*parts, scheduler=self.scheduler))
+        delayed, _, _ = _dask()
+        shared = self._shared(args)
+        return self._compute([delayed(fn, pure=True)(b, *shared) for b in self.blocks])
+
+    def map_blocks(self, fn: Callable[..., Any], *args: Any) -> DaskReducer:
+        """A reducer over ``fn(block, *args)`` of every block, kept on the workers."""
+        delayed, _, _ = _dask()
+        shared = self._shared(args)
+        out = object.__new__(DaskReducer)
+        out.scheduler, out.progress = self.scheduler, self.progress
+        out.blocks = self._persist([delayed(fn, pure=True)(b, *shared) for b in self.blocks])
+        out.n_blocks = len(out.blocks)
+        return out

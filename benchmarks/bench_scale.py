@@ -1,0 +1,194 @@
+"""The in-memory fit and the Dask fit side by side: time, peak memory per process, spectra.
+
+```bash
+python benchmarks/bench_scale.py --scales S            # a minute or two
+python benchmarks/bench_scale.py --scales S,M          # M: generation and fits take minutes
+```
+
+For each scale (the sizes of ``bench_engine.py``), the maison is generated
+once into ``--data-root`` in the partitioned layout (``--buckets`` client
+buckets; default: at least 4). Then, each in a fresh process so that each
+memory figure is its own:
+
+- ``in-memory``: ``load_dataset`` (the partitioned folder read whole) and
+  ``HybridRecommender().fit``; peak RSS of the one process;
+- ``dask``: ``fit_on_dask`` on a ``LocalCluster`` of ``--workers`` worker
+  processes on loopback; peak RSS of the driver and of each worker
+  (psutil, sampled every 50 ms).
+
+Spectra: the top-10 singular values of both fits, their largest relative
+difference, and the cosines of the principal angles between the leading
+factor subspaces (up to the widest gap among the first ten values).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.bench_engine import SCALES  # noqa: E402
+
+DEFAULT_ROOT = Path(os.environ.get("ATELIER_BENCH_DATA", "/tmp/atelier-bench")) / "scale"
+
+
+class PeakRSS:
+    """Peak resident memory of some processes, sampled in a thread (pids may be added later)."""
+
+    def __init__(self, pids: list[int], interval: float = 0.05) -> None:
+        self.pids = list(pids)
+        self.peak: dict[int, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.interval = interval
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for pid in list(self.pids):
+                try:
+                    rss = psutil.Process(pid).memory_info().rss
+                except psutil.Error:
+                    continue
+                self.peak[pid] = max(self.peak.get(pid, 0), rss)
+            time.sleep(self.interval)
+
+    def __enter__(self) -> PeakRSS:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _gb(n: float) -> float:
+    return round(n / 2**30, 3)
+
+
+def prepare(scale: str, root: Path, seed: int, buckets: int | None) -> Path:
+    """The scale's maison in the partitioned layout (generated once, then reused)."""
+    from core.data.buckets import buckets_for
+    from core.data.generate import write_maison
+    from core.data.partitioned import partition_folder
+
+    spec = SCALES[scale]
+    n_events = spec.n_events or 30 * spec.n_clients
+    b = buckets or max(4, buckets_for(n_events))
+    folder = root / f"{scale}-seed{seed}-b{b}"
+    if (folder / "events" / "_manifest.json").is_file():
+        return folder
+    t0 = time.perf_counter()
+    write_maison(folder, spec.n_clients, spec.n_products, seed=seed, fmt="parquet",
+                 n_events=spec.n_events)  # fmt: skip
+    partition_folder(folder, n_buckets=b)
+    print(f"generated {scale} into {folder} ({b} buckets) in {time.perf_counter() - t0:.0f} s")
+    return folder
+
+
+def run_in_memory(folder: Path, out: Path) -> dict[str, Any]:
+    from core.data.dataset import load_dataset
+    from core.engine.models.hybrid import HybridRecommender
+
+    with PeakRSS([os.getpid()]) as peak:
+        t0 = time.perf_counter()
+        ds = load_dataset(folder, max_file_mb=math.inf)
+        t1 = time.perf_counter()
+        model = HybridRecommender().fit(ds)
+        t2 = time.perf_counter()
+    np.savez(out, singular_values=model.singular_values_, factors=model.item_factors_,
+             known=model.known_products_)  # fmt: skip
+    return {"load_s": t1 - t0, "fit_s": t2 - t1, "peak_rss_gb": _gb(max(peak.peak.values()))}
+
+
+def run_dask(folder: Path, out: Path, workers: int) -> dict[str, Any]:
+    import distributed
+
+    from core.engine.scale.cluster import fit_on_dask
+
+    with distributed.LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+        dashboard_address=None,
+    ) as cluster, distributed.Client(cluster) as client:  # fmt: skip
+        pids = list(client.run(os.getpid).values())
+        with PeakRSS([os.getpid(), *pids]) as peak:
+            t0 = time.perf_counter()
+            model = fit_on_dask(folder, client)
+            fit_s = time.perf_counter() - t0
+    np.savez(out, singular_values=model.singular_values_, factors=model.item_factors_,
+             known=model.known_products_)  # fmt: skip
+    return {
+        "fit_s": fit_s,
+        "driver_peak_rss_gb": _gb(peak.peak.get(os.getpid(), 0)),
+        "worker_peak_rss_gb": [_gb(peak.peak.get(p, 0)) for p in pids],
+        "timings_s": {k: round(v, 2) for k, v in model.fit_timings_.items()},
+    }
+
+
+def compare_spectra(a: Path, b: Path) -> dict[str, Any]:
+    x, y = np.load(a), np.load(b)
+    sa, sb = x["singular_values"][:10], y["singular_values"][:10]
+    lead = 3 + int(np.argmax(sa[2:-1] / sa[3:])) if sa.size >= 4 else sa.size
+    known = x["known"]
+    fa, fb = x["factors"][known, :lead], y["factors"][known, :lead]
+    cosines = np.linalg.svd(np.linalg.qr(fa)[0].T @ np.linalg.qr(fb)[0], compute_uv=False)
+    return {
+        "in_memory_top10": [round(float(v), 4) for v in sa],
+        "dask_top10": [round(float(v), 4) for v in sb],
+        "max_rel_diff_top10": float(np.max(np.abs(sa - sb) / sa)),
+        "leading_factors": lead,
+        "min_cos_principal_angle": float(cosines.min()),
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--scales", default="S", help="comma-separated among S, M (L: see the note)")
+    p.add_argument("--data-root", type=Path, default=DEFAULT_ROOT)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--buckets", type=int)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--one", nargs=3, metavar=("MODE", "FOLDER", "OUT"), help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.one:
+        mode, folder, out = args.one
+        res = (
+            run_in_memory(Path(folder), Path(out))
+            if mode == "in-memory"
+            else run_dask(Path(folder), Path(out), args.workers)
+        )
+        print("RESULT " + json.dumps(res))
+        return
+    for scale in args.scales.split(","):
+        folder = prepare(scale, args.data_root, args.seed, args.buckets)
+        results: dict[str, Any] = {"scale": scale, "folder": str(folder)}
+        with tempfile.TemporaryDirectory() as tmp:
+            for mode in ("in-memory", "dask"):
+                out = Path(tmp) / f"{mode}.npz"
+                cmd = [sys.executable, __file__, "--workers", str(args.workers),
+                       "--one", mode, str(folder), str(out)]  # fmt: skip
+                done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+                line = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
+                if done.returncode or not line:
+                    raise SystemExit(f"{mode} failed:\n{done.stderr[-3000:]}")
+                results[mode] = json.loads(line[-1][7:])
+            results["spectra"] = compare_spectra(
+                Path(tmp) / "in-memory.npz", Path(tmp) / "dask.npz"
+            )
+        print(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
