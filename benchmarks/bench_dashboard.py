@@ -64,9 +64,11 @@ def seed_associates(data_dir: Path, db_url: str) -> dict[str, tuple[str, list[st
     """Users in the fresh database: associate id -> (password, their clients' names).
 
     Each associate has chosen their own password already (a generated one
-    only opens the Account page), and has at least one client.
+    only opens the Account page), and has at least one client who agreed to
+    be contacted (the clients listed).
     """
     from core.app import bootstrap
+    from core.data.values import is_true
     from core.settings import Settings
     from core.store import SYSTEM_ACTOR, Store
 
@@ -77,7 +79,9 @@ def seed_associates(data_dir: Path, db_url: str) -> dict[str, tuple[str, list[st
     clients = dataset.clients
     out: dict[str, tuple[str, list[str]]] = {}
     for uid, _name, role, printed in created:
-        mine = clients[clients["assigned_associate_id"] == uid]
+        # Clients who agreed to be contacted: the share step reaches the preview.
+        contact = clients["consent_contact"].map(is_true).astype(bool)
+        mine = clients[(clients["assigned_associate_id"] == uid) & contact]
         own = (mine["first_name"].astype(str) + " " + mine["last_name"].astype(str)).str.strip()
         if role != "associate" or own.empty:
             continue

@@ -113,6 +113,11 @@ async def _session(
         await _step(times, "sign-in", sign_in)
         for r in range(rounds):
             await _round(page, times, names[r % len(names)])
+    except Exception:
+        shot = Path(tempfile.gettempdir()) / f"atelier-load-failure-{user}.png"
+        await page.screenshot(path=str(shot))
+        print(f"{user}: failed, screenshot in {shot}", flush=True)
+        raise
     finally:
         await context.close()
     return times
