@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import random
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -55,8 +56,10 @@ def increment(store: Store, list_id: int, writer: str, tally: Tally) -> None:
     Each try reads the list, types the new note and saves it with the version read.
     A stale save must be refused with :class:`ListConflictError` naming someone
     else; the writer keeps what it meant to type (its increment) and applies it
-    again to the list as it now is.
+    again to the list as it now is, after a short random pause (a person reading
+    the conflict message), so the writers do not all retry in the same instant.
     """
+    rng = random.Random(writer)
     while True:
         seen = store.lists.get_list(list_id)
         counts = parse_counts(seen.note)
@@ -70,6 +73,7 @@ def increment(store: Store, list_id: int, writer: str, tally: Tally) -> None:
             tally.conflicts += 1
             if err.current_version <= seen.version or err.changed_by == writer:
                 tally.problems.append(f"conflict without a newer write by another: {err}")
+            time.sleep(rng.uniform(0.0, 0.02))
             continue
         tally.saved += 1
         if saved.version != seen.version + 1 or saved.note != typed:
