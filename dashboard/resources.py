@@ -154,10 +154,13 @@ def get_model(dataset: Dataset, settings: Settings, progress: Progress | None = 
     if "model" not in slot:
         with slot["lock"]:
             if "model" not in slot:
+                last = _last_good()["model"].get((dataset.fingerprint, str(model_dir)))
                 model = _load_or_recover(dataset, settings, generation, progress)
                 slot["model"] = model
                 saved = model_generation(model_dir)
-                if saved != generation:  # we just fitted and saved it: file it under its key
+                if saved != generation and model is not last:
+                    # We just fitted and saved it: file it under its key (never the
+                    # old model kept in service while a background refit saves).
                     _model_slot(dataset.fingerprint, str(model_dir), saved).setdefault(
                         "model", model
                     )
