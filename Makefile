@@ -1,7 +1,7 @@
 # One target per test layer; `make test` runs them all (what CI runs, through .ci/run).
 PYTEST ?= python -m pytest
 
-.PHONY: install lint typecheck test unit app e2e postgres ci
+.PHONY: install lint typecheck test unit app e2e postgres reliability audit ci
 
 install:            ## the package with every extra a developer needs
 	python -m pip install -e ".[test,dev,postgres,scale,sso]"
@@ -21,8 +21,14 @@ app:                ## every page through Streamlit's AppTest (no browser)
 e2e:                ## the running app in headless Chromium (apt-get install -y chromium)
 	$(PYTEST) tests/e2e
 
-postgres:           ## the store suite against a throwaway PostgreSQL cluster
-	bash -c 'source .ci/postgres.sh && trap pg_stop EXIT && $(PYTEST) tests/store'
+postgres:           ## the store and AppTest suites on SQLite and on a throwaway PostgreSQL cluster
+	bash -c 'source .ci/postgres.sh && trap pg_stop EXIT && $(PYTEST) tests/store tests/dashboard'
+
+reliability:        ## concurrency, kill and fault figures (-s prints them), SQLite and PostgreSQL
+	bash -c 'source .ci/postgres.sh && trap pg_stop EXIT && $(PYTEST) -m reliability -s'
+
+audit:              ## known vulnerabilities in the installed packages (pip-audit)
+	python .ci/audit.py
 
 test:               ## everything (the README's test command)
 	$(PYTEST)

@@ -8,10 +8,12 @@ page checks the role again itself).
 from __future__ import annotations
 
 import streamlit as st
+from sqlalchemy.exc import DBAPIError
 
 from core.app.bootstrap import format_credentials
 from core.exceptions import AtelierError, DataValidationError
 from dashboard import auth, resources, state
+from dashboard.widgets.banners import show_database_down, show_faults
 from dashboard.widgets.limited_text import install_paste_guard
 from dashboard.widgets.styles import inject_styles
 
@@ -50,6 +52,9 @@ def start_up() -> resources.Bundle:
         except AtelierError as err:
             status.update(label="Atelier could not start", state="error")
             show_start_error(err, settings.data_dir)
+        except DBAPIError:
+            status.update(label="Atelier could not start", state="error", expanded=False)
+            raise
         status.update(label="Atelier is ready", state="complete", expanded=False)
     box.empty()
     if creds:
@@ -120,6 +125,26 @@ def signed_in_navigation(user: object) -> st.Page:
     return page
 
 
+def main() -> None:
+    """Start up, say what Atelier works around, sign in, and run the page asked for."""
+    start_up()
+    show_faults(resources.get_settings())
+    try:
+        authenticator = auth.get_authenticator()
+    except AtelierError as err:  # e.g. an invalid [sso] section in the secrets
+        show_start_error(err, resources.get_settings().data_dir)
+    user = authenticator.current_user()
+    authenticator.sync_cookie()
+    if user is None:
+        page = signed_out_navigation()
+    else:
+        page = signed_in_navigation(user)
+        if page.url_path != "client":
+            # Leaving the Client page ends that "open": coming back is a new, audited view.
+            st.session_state[state.VIEWED_CLIENT] = None
+    page.run()
+
+
 st.set_page_config(
     page_title="Atelier",
     page_icon="🧵",
@@ -130,19 +155,7 @@ st.set_page_config(
 inject_styles()
 install_paste_guard()
 state.init_state()
-start_up()
-
 try:
-    authenticator = auth.get_authenticator()
-except AtelierError as err:  # e.g. an invalid [sso] section in the secrets
-    show_start_error(err, resources.get_settings().data_dir)
-user = authenticator.current_user()
-authenticator.sync_cookie()
-if user is None:
-    page = signed_out_navigation()
-else:
-    page = signed_in_navigation(user)
-    if page.url_path != "client":
-        # Leaving the Client page ends that "open": coming back is a new, audited view.
-        st.session_state[state.VIEWED_CLIENT] = None
-page.run()
+    main()
+except DBAPIError as err:  # the database is down or unreachable: a clear page, not a trace
+    show_database_down(resources.get_settings().resolved_database_url, err)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -32,6 +33,7 @@ from core.app.trend_view import TrendView, build_trend_view
 from core.data.dataset import Dataset
 from core.data.loading import find_table_files
 from core.engine.trends import TrendAnalyzer
+from core.exceptions import AtelierError, DataValidationError
 from core.settings import Settings
 from core.settings import get_settings as _read_settings
 from core.store import Store
@@ -62,9 +64,71 @@ def _load_dataset(data_dir: str, stamp: tuple[Any, ...], max_upload_mb: float) -
 
 
 def get_dataset(settings: Settings) -> Dataset:
-    """The validated dataset in ``settings.data_dir`` (reloaded when a file changes)."""
+    """The validated dataset in ``settings.data_dir`` (reloaded when a file changes).
+
+    When the files change into something that fails validation, the last good
+    dataset of this folder stays in service and a :class:`Fault` says so; the
+    failing files are validated again only when they change again. With no good
+    dataset yet (a first start on bad files) the error is raised for the caller.
+    """
     data_dir = Path(settings.data_dir)
-    return _load_dataset(str(data_dir), data_stamp(data_dir), settings.max_upload_mb)
+    key, stamp = str(data_dir), data_stamp(data_dir)
+    last = _last_good()["data"].get(key)
+    fault = _faults().get(key)
+    if last is not None and fault is not None and fault.stamp == stamp:
+        return last  # the same invalid files as before: do not validate them on every run
+    try:
+        dataset = _load_dataset(key, stamp, settings.max_upload_mb)
+    except AtelierError as err:
+        if last is None:
+            raise
+        report = err.report() if isinstance(err, DataValidationError) else str(err)
+        _faults()[key] = Fault(
+            "The data files changed and the new ones do not pass validation, so Atelier "
+            "keeps serving the data it loaded before; nothing was changed. "
+            "An admin can check the files on the Data page.",
+            report,
+            stamp=stamp,
+        )
+        return last
+    _last_good()["data"][key] = dataset
+    _faults().pop(key, None)
+    return dataset
+
+
+# ------------------------------------------------------------------------ faults
+@dataclass
+class Fault:
+    """A damaged file Atelier works around, for the banner every page shows.
+
+    ``fraction`` is the progress of a background refit while it runs (``None``
+    otherwise); ``stamp`` identifies the invalid data files.
+    """
+
+    message: str
+    detail: str
+    fraction: float | None = None
+    step: str = ""
+    stamp: tuple[Any, ...] = ()
+
+
+@st.cache_resource(max_entries=1, show_spinner=False)
+def _faults() -> dict[str, Fault]:
+    # Folder (data or model) -> what is wrong with it; shared by every session.
+    return {}
+
+
+@st.cache_resource(max_entries=1, show_spinner=False)
+def _last_good() -> dict[str, dict[Any, Any]]:
+    # The last dataset per data folder and model per (fingerprint, model folder) that
+    # loaded fine: what stays in service when the files on disk go bad.
+    return {"data": {}, "model": {}}
+
+
+def faults(settings: Settings) -> list[Fault]:
+    """What is wrong with the data or model folder of ``settings`` right now (banners)."""
+    folders = (str(Path(settings.data_dir)), str(settings.resolved_model_dir))
+    return [f for key, f in list(_faults().items()) if key in folders]
 
 
 @st.cache_resource(max_entries=3, show_spinner=False)
@@ -81,24 +145,103 @@ def get_model(dataset: Dataset, settings: Settings, progress: Progress | None = 
     Keyed by the data fingerprint and the saved model's generation
     (:func:`core.app.retrain.model_generation`), so a retrained model swapped in on
     disk is loaded on the next run. Concurrent first sessions wait for one fit
-    instead of fitting twice.
+    instead of fitting twice. A damaged or missing saved model is never fatal
+    (:func:`_load_or_recover`).
     """
-    from core.app.retrain import model_generation
-
     model_dir = settings.resolved_model_dir
     generation = model_generation(model_dir)
     slot = _model_slot(dataset.fingerprint, str(model_dir), generation)
     if "model" not in slot:
         with slot["lock"]:
             if "model" not in slot:
-                model = bootstrap.load_or_fit_model(dataset, settings, progress)
+                last = _last_good()["model"].get((dataset.fingerprint, str(model_dir)))
+                model = _load_or_recover(dataset, settings, generation, progress)
                 slot["model"] = model
                 saved = model_generation(model_dir)
-                if saved != generation:  # we just fitted and saved it: file it under its key
+                if saved != generation and model is not last:
+                    # We just fitted and saved it: file it under its key (never the
+                    # old model kept in service while a background refit saves).
                     _model_slot(dataset.fingerprint, str(model_dir), saved).setdefault(
                         "model", model
                     )
+    _last_good()["model"][(dataset.fingerprint, str(model_dir))] = slot["model"]
     return slot["model"]
+
+
+class _Damaged(Exception):
+    """The saved model could not be read, and a good one is already in memory."""
+
+
+def _load_or_recover(
+    dataset: Dataset, settings: Settings, generation: str, progress: Progress | None
+) -> Any:
+    """Load the saved model; if it is damaged or gone, say so and never stop the app.
+
+    With a good model of this data already in memory, that model stays in service
+    while a new one is fitted in the background; without one (a fresh process),
+    the model is refitted now, under the start-up progress bar.
+    """
+    model_dir = settings.resolved_model_dir
+    key = str(model_dir)
+    last = _last_good()["model"].get((dataset.fingerprint, key))
+    if last is not None and generation == "none":
+        _refit_in_background(dataset, settings, f"no saved model in {model_dir}")
+        return last
+
+    reasons: list[str] = []
+
+    def damaged(err: AtelierError) -> None:
+        reasons.append(str(err).split("; refit")[0])
+        if last is not None:
+            raise _Damaged(reasons[0])
+
+    try:
+        model = bootstrap.load_or_fit_model(dataset, settings, progress, on_damaged=damaged)
+    except _Damaged as err:
+        _refit_in_background(dataset, settings, str(err))
+        return last
+    fault = _faults().get(key)
+    if reasons:
+        _faults()[key] = Fault(
+            "The saved recommendation model could not be read, so Atelier refitted it "
+            f"at start-up ({datetime.now():%H:%M}); suggestions use the new model.",
+            reasons[0],
+        )
+    elif last is not None and fault is not None and fault.fraction is None:
+        _faults().pop(key, None)  # a good model loaded again after a refit: all is well
+    return model
+
+
+def _refit_in_background(dataset: Dataset, settings: Settings, reason: str) -> None:
+    """Fit and save a new model in a thread (once at a time); its progress is in the fault."""
+    key = str(settings.resolved_model_dir)
+    running = _faults().get(key)
+    if running is not None and running.fraction is not None:
+        return
+    fault = Fault(
+        "The saved recommendation model could not be read, so Atelier keeps serving the "
+        "model it loaded before and is refitting it in the background.",
+        reason,
+        fraction=0.0,
+        step="Starting",
+    )
+    _faults()[key] = fault
+
+    def report(message: str, fraction: float) -> None:
+        fault.step, fault.fraction = message, float(fraction)
+
+    def run() -> None:
+        try:
+            bootstrap.fit_and_save_model(dataset, settings, report)
+        except Exception as err:  # noqa: BLE001 - shown in the banner, the old model serves on
+            fault.message = (
+                f"The saved recommendation model could not be read and refitting it failed "
+                f"({type(err).__name__}: {err}); Atelier keeps serving the model it loaded "
+                "before. An admin can retrain it on the Model health page."
+            )
+        fault.fraction = None
+
+    threading.Thread(target=run, name="atelier-model-refit", daemon=True).start()
 
 
 @st.cache_resource(max_entries=2, show_spinner=False)

@@ -7,13 +7,23 @@ temporary folder, with a few planted clients the dashboard tests search for
 there for the rest of the session once :func:`atelier_env` is requested, so
 the app never touches ``data/`` of the checkout.
 
+Every database a test gets comes from :func:`db_backend`, parametrised over
+SQLite and PostgreSQL: a test that asks for :func:`atelier_db_url` or
+:func:`atelier_env` runs once on each (``test_x[sqlite]``, ``test_x[postgresql]``).
+PostgreSQL needs ``ATELIER_TEST_POSTGRES_URL`` (``source .ci/postgres.sh`` starts a
+throwaway cluster and sets it); without it those runs are skipped, except in CI
+(``ATELIER_REQUIRE_PG=1`` or ``ATELIER_REQUIRE_BROWSER=1``), where they fail.
+Each test's PostgreSQL database is a schema of its own, dropped afterwards.
+
 Fixture names are prefixed ``atelier_``/``app_`` so tests elsewhere can keep
 their own ``dataset``/``store``/``db_url`` fixtures.
 """
 
 from __future__ import annotations
 
+import os
 import time
+import uuid
 from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -21,6 +31,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from sqlalchemy.engine import make_url
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 APP_PATH = REPO_ROOT / "dashboard" / "app.py"
@@ -40,6 +51,83 @@ HOSTILE: dict[str, tuple[str, str]] = {
     "h_rtl": ("مريم", "العلي"),
     "h_long": ("Long" + "x" * 5000, "Name"),
 }
+
+
+#: The environment variable naming a scratch PostgreSQL database (see .ci/postgres.sh).
+PG_URL_ENV = "ATELIER_TEST_POSTGRES_URL"
+BACKENDS = ("sqlite", "postgresql")
+
+
+def postgres_required() -> bool:
+    """Whether a missing PostgreSQL must fail the run (CI) rather than skip its tests."""
+    return any(os.environ.get(v) == "1" for v in ("ATELIER_REQUIRE_PG", "ATELIER_REQUIRE_BROWSER"))
+
+
+class Databases:
+    """Fresh, isolated databases on one backend: SQLite files, or PostgreSQL schemas.
+
+    A PostgreSQL database is a new schema in the scratch database, reached through a
+    URL whose ``search_path`` names it, so the app and every engine opened on the URL
+    see only that schema; :meth:`drop` removes it with everything in it.
+    """
+
+    def __init__(self, backend: str, folder: Path) -> None:
+        self.backend = backend
+        self.folder = folder
+        self._schemas: list[str] = []
+
+    def new(self, name: str = "atelier") -> str:
+        """The URL of a new, empty database."""
+        if self.backend == "sqlite":
+            path = self.folder / f"{name}-{uuid.uuid4().hex[:8]}.db"
+            return f"sqlite:///{path.as_posix()}"
+        schema = f"t_{uuid.uuid4().hex[:16]}"
+        self._admin(f"CREATE SCHEMA {schema}")
+        self._schemas.append(schema)
+        base = make_url(os.environ[PG_URL_ENV])
+        url = base.update_query_dict({"options": f"-csearch_path={schema}"})
+        return url.render_as_string(hide_password=False)
+
+    def drop(self) -> None:
+        """Drop every PostgreSQL schema :meth:`new` made (SQLite files go with tmp_path)."""
+        while self._schemas:
+            self._admin(f"DROP SCHEMA IF EXISTS {self._schemas.pop()} CASCADE")
+
+    @staticmethod
+    def _admin(statement: str) -> None:
+        from sqlalchemy import create_engine
+        from sqlalchemy.pool import NullPool
+
+        engine = create_engine(os.environ[PG_URL_ENV], poolclass=NullPool)
+        with engine.begin() as conn:
+            conn.exec_driver_sql(statement)
+        engine.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def db_backend(request: pytest.FixtureRequest) -> str:
+    """The database backend of this run of the test: ``sqlite`` or ``postgresql``."""
+    backend = str(request.param)
+    if backend == "postgresql" and not os.environ.get(PG_URL_ENV):
+        reason = f"{PG_URL_ENV} is not set (source .ci/postgres.sh starts a throwaway cluster)"
+        if postgres_required():
+            pytest.fail(f"PostgreSQL is required in CI: {reason}")
+        pytest.skip(reason)
+    return backend
+
+
+@pytest.fixture
+def atelier_databases(db_backend: str, tmp_path: Path) -> Iterator[Databases]:
+    """A maker of fresh databases on this run's backend, all dropped after the test."""
+    databases = Databases(db_backend, tmp_path)
+    yield databases
+    databases.drop()
+
+
+@pytest.fixture
+def atelier_db_url(atelier_databases: Databases) -> str:
+    """The URL of a fresh, empty database on this run's backend."""
+    return atelier_databases.new()
 
 
 @dataclass(frozen=True)
@@ -161,25 +249,40 @@ def _settle_passwords(store: Any, users: dict[str, AppUser]) -> dict[str, AppUse
 
 
 @pytest.fixture(scope="session")
-def atelier_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AtelierEnv]:
-    """A generated maison + fitted model + database with users, and env vars pointing there."""
+def atelier_maison(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The generated maison's data folder, with its fitted model (shared by both backends)."""
     from core.app import bootstrap
     from core.data.generate import write_maison
     from core.settings import Settings
-    from core.store import SYSTEM_ACTOR, Store
 
-    root = tmp_path_factory.mktemp("atelier")
-    data_dir = root / "data"
+    data_dir = tmp_path_factory.mktemp("atelier") / "data"
     write_maison(data_dir, n_clients=300, n_products=150)
     _plant_clients(data_dir)
-    database_url = f"sqlite:///{(root / 'atelier.db').as_posix()}"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("ATELIER_MODEL_DIR", raising=False)
+        settings = Settings(data_dir=data_dir)
+        bootstrap.load_or_fit_model(bootstrap.load_data(settings), settings)
+    return data_dir
+
+
+@pytest.fixture(scope="session")
+def atelier_env(
+    atelier_maison: Path, db_backend: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[AtelierEnv]:
+    """The maison + a database with users on this run's backend, and env vars pointing there."""
+    from core.app import bootstrap
+    from core.settings import Settings
+    from core.store import SYSTEM_ACTOR, Store
+
+    data_dir = atelier_maison
+    databases = Databases(db_backend, tmp_path_factory.mktemp(f"db-{db_backend}"))
+    database_url = databases.new()
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ATELIER_DATA_DIR", str(data_dir))
         mp.setenv("ATELIER_DATABASE_URL", database_url)
         mp.delenv("ATELIER_MODEL_DIR", raising=False)
         settings = Settings()
         dataset = bootstrap.load_data(settings)
-        bootstrap.load_or_fit_model(dataset, settings)
         store = Store.open(settings)
         created = store.users.seed_users_from_associates(dataset.associates, actor_id=SYSTEM_ACTOR)
         passwords = {uid: pw for uid, _name, _role, pw in created}
@@ -195,6 +298,7 @@ def atelier_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AtelierEnv
         lockout = AppUser(lock_record.user_id, lock_record.name, "associate",
                           lock_record.store_id, lock_pw)  # fmt: skip
         yield AtelierEnv(data_dir, database_url, users, lockout, {**PLANTED, **HOSTILE})
+    databases.drop()
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from typing import Any
 
 from core.data.dataset import Dataset, load_dataset
 from core.data.loading import find_table_files
-from core.exceptions import ModelMismatchError
+from core.exceptions import AtelierError, ModelMismatchError
 from core.settings import Settings
 
 Progress = Callable[[str, float], None]
@@ -71,15 +71,18 @@ def load_data(settings: Settings) -> Dataset:
 
 
 def load_or_fit_model(
-    dataset: Dataset, settings: Settings, progress: Progress | None = None
+    dataset: Dataset,
+    settings: Settings,
+    progress: Progress | None = None,
+    on_damaged: Callable[[AtelierError], None] | None = None,
 ) -> Any:
     """The saved hybrid model for ``dataset``, or a freshly fitted (and saved) one.
 
-    A saved model whose data fingerprint does not match is refitted, never used.
+    A saved model whose data fingerprint does not match is refitted, never used;
+    so is a damaged or incomplete one (a truncated or missing file), after
+    ``on_damaged(error)`` is told why, so that nobody has to refit by hand.
     """
-    from core.engine.config import EngineConfig
-    from core.engine.models.hybrid import HybridRecommender
-    from core.engine.models.persistence import META_FILE, load_model, save_model
+    from core.engine.models.persistence import META_FILE, ModelFileError, load_model
 
     progress = progress or _noop
     model_dir = settings.resolved_model_dir
@@ -91,12 +94,28 @@ def load_or_fit_model(
             return model
         except ModelMismatchError:
             progress("The data changed since the model was saved: refitting", 0.1)
+        except ModelFileError as err:
+            if on_damaged is not None:
+                on_damaged(err)
+            progress("The saved model could not be read: refitting", 0.1)
+    return fit_and_save_model(dataset, settings, progress)
+
+
+def fit_and_save_model(
+    dataset: Dataset, settings: Settings, progress: Progress | None = None
+) -> Any:
+    """Fit the hybrid model on ``dataset`` (the data folder's ``engine.toml``) and save it."""
+    from core.engine.config import EngineConfig
+    from core.engine.models.hybrid import HybridRecommender
+    from core.engine.models.persistence import save_model
+
+    progress = progress or _noop
     config_path = Path(settings.data_dir) / "engine.toml"
     config = EngineConfig.from_toml(config_path) if config_path.is_file() else EngineConfig()
     progress("Fitting the recommendation model", 0.2)
     model = HybridRecommender(config=config).fit(dataset)
     progress("Saving the model", 0.9)
-    save_model(model, model_dir)
+    save_model(model, settings.resolved_model_dir)
     progress("Model ready", 1.0)
     return model
 

@@ -160,7 +160,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     WAL journal mode (readers never block the writer), ``foreign_keys=ON`` and a
     busy timeout of 10 s. An in-memory SQLite URL shares one connection, so every
     session sees the same database. Any other URL (PostgreSQL through
-    ``ATELIER_DATABASE_URL``) is passed to SQLAlchemy as is.
+    ``ATELIER_DATABASE_URL``) is passed to SQLAlchemy as is, with pooled
+    connections checked before use (``pool_pre_ping``).
 
     Parameters
     ----------
@@ -176,7 +177,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, **kwargs)
+        # A server can drop connections (restart, failover): test each before use, so the
+        # first request after the database is back does not fail on a dead connection.
+        return create_engine(url, **{"pool_pre_ping": True, **kwargs})
     options: dict[str, Any] = {"connect_args": {"timeout": BUSY_TIMEOUT_MS / 1000}}
     if _is_memory(parsed.database):
         options["poolclass"] = StaticPool

@@ -1,7 +1,8 @@
 """The curation service: drafts from suggestions, regenerate, duplicate, conflicts, shares.
 
-Runs on the session's generated maison and fitted model (``atelier_env``)
-with its own in-memory database, so nothing here touches the app's database.
+Runs on the session's generated maison and fitted model (``atelier_env``) with a
+fresh database of its own, on SQLite and then on PostgreSQL, so nothing here touches
+the app's database.
 """
 
 from __future__ import annotations
@@ -34,10 +35,11 @@ def engine_parts(atelier_env):
 
 
 @pytest.fixture
-def store(engine_parts) -> Iterator[Store]:
+def store(engine_parts, atelier_db_url: str) -> Iterator[Store]:
+    """A fresh database on this run's backend (SQLite, then PostgreSQL)."""
     dataset, _ = engine_parts
     store = Store.open(
-        url="sqlite://", hasher=PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+        url=atelier_db_url, hasher=PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
     )
     store.users.seed_users_from_associates(dataset.associates, actor_id=SYSTEM_ACTOR)
     yield store

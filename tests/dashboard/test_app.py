@@ -232,7 +232,7 @@ def test_unknown_user_in_session_is_signed_out(open_app):
     assert at.session_state[state.USER_ID] is None
 
 
-def test_invalid_data_is_reported_not_raised(tmp_path, monkeypatch, atelier_env):
+def test_invalid_data_is_reported_not_raised(tmp_path, monkeypatch, atelier_env, atelier_db_url):
     import shutil
 
     import pandas as pd
@@ -243,7 +243,7 @@ def test_invalid_data_is_reported_not_raised(tmp_path, monkeypatch, atelier_env)
     products.loc[0, "price"] = "twelve"
     products.to_csv(data / "products.csv", index=False)
     monkeypatch.setenv("ATELIER_DATA_DIR", str(data))
-    monkeypatch.setenv("ATELIER_DATABASE_URL", f"sqlite:///{(tmp_path / 'x.db').as_posix()}")
+    monkeypatch.setenv("ATELIER_DATABASE_URL", atelier_db_url)
     monkeypatch.chdir(state.DASHBOARD_DIR.parent)
     at = AppTest.from_file(str(state.DASHBOARD_DIR / "app.py"), default_timeout=120)
     at.run()

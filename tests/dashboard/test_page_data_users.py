@@ -42,11 +42,11 @@ def button(at: AppTest, key: str | None = None, label: str | None = None):
 
 
 @pytest.fixture
-def isolated(atelier_env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def isolated(atelier_env, atelier_databases, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """A copy of the data folder (with its model) and a database with the session's staff."""
     data_dir = tmp_path / "data"
     shutil.copytree(atelier_env.data_dir, data_dir, ignore=shutil.ignore_patterns("*.db*"))
-    url = f"sqlite:///{(tmp_path / 'data.db').as_posix()}"
+    url = atelier_databases.new("data")
     store = Store.open(url=url)
     for key in ("associate", "manager", "admin"):
         u = atelier_env.users[key]

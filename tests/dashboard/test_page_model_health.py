@@ -44,9 +44,9 @@ def texts(at: AppTest) -> str:
 
 
 @pytest.fixture
-def isolated(atelier_env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def isolated(atelier_env, atelier_databases, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """A fresh database with the session's staff, and a model folder of its own."""
-    url = f"sqlite:///{(tmp_path / 'health.db').as_posix()}"
+    url = atelier_databases.new("health")
     store = Store.open(url=url)
     for key in ("associate", "manager", "admin"):
         u = atelier_env.users[key]

@@ -1,6 +1,8 @@
 """Database layer: engine and schema, users and sign-in, audit log, export and erasure.
 
-Real SQLite throughout (a file under tmp_path, and an in-memory run); no mocks.
+Real databases, no mocks: the ``store`` fixture runs each test on a SQLite file and on
+PostgreSQL (see ``atelier_db_url`` in tests/conftest.py); the tests of SQLite's own
+engine settings and of in-memory SQLite open their own.
 """
 
 from __future__ import annotations
@@ -74,10 +76,10 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture(params=["file", "memory"])
-def store(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> Iterator[Store]:
-    url = "sqlite://" if request.param == "memory" else None
-    st = Store.open(_settings(tmp_path / "data"), url=url, clock=clock, hasher=FAST_HASHER)
+@pytest.fixture
+def store(atelier_db_url: str, tmp_path: Path, clock: FakeClock) -> Iterator[Store]:
+    settings = _settings(tmp_path / "data")
+    st = Store.open(settings, url=atelier_db_url, clock=clock, hasher=FAST_HASHER)
     st.users.create_user("ada", "Ada Admin", "admin", password="ada-password-1", actor_id="system")
     st.users.create_user(
         "lea", "Léa Martin", "stylist", "S1", password="lea-password-1", actor_id="system"
@@ -194,7 +196,7 @@ def test_every_table_exists_and_foreign_keys_are_enforced(store: Store) -> None:
     with pytest.raises(IntegrityError), store.engine.begin() as conn:
         conn.exec_driver_sql(
             "INSERT INTO list_items (list_id, product_id, position, pinned, source, note, "
-            "reason, added_by, added_at) VALUES (999, 'P1', 0, 0, 'model', '', '', 'lea', "
+            "reason, added_by, added_at) VALUES (999, 'P1', 0, FALSE, 'model', '', '', 'lea', "
             "'2025-01-01 00:00:00')"
         )
 
@@ -503,8 +505,8 @@ def test_erasing_a_client_leaves_only_audit_entries(store: Store) -> None:
         for table in ("curated_lists", "removals", "shares", "consent_changes"):
             sql = f"SELECT count(*) FROM {table} WHERE client_id = 'C1'"
             assert conn.exec_driver_sql(sql).scalar() == 0, table
-        sql = "SELECT count(*) FROM list_items WHERE list_id = ?"
-        assert conn.exec_driver_sql(sql, (list_id,)).scalar() == 0
+        sql = "SELECT count(*) FROM list_items WHERE list_id = :list_id"
+        assert conn.execute(text(sql), {"list_id": list_id}).scalar() == 0
     with pytest.raises(UnknownIdError, match=str(list_id)):
         store.lists.get_list(list_id)
     assert store.lists.removed_products("C1") == set()

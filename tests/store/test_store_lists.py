@@ -1,11 +1,10 @@
-"""Curated lists with optimistic locking, removals, shares and consent, on real SQLite."""
+"""Curated lists with optimistic locking, removals, shares and consent, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
@@ -39,13 +38,14 @@ def _open(url: str, clock: FakeClock) -> Store:
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'atelier.db'}"
+def db_url(atelier_db_url: str) -> str:
+    """A fresh database on SQLite, then on PostgreSQL (tests/conftest.py)."""
+    return atelier_db_url
 
 
-@pytest.fixture(params=["file", "memory"])
-def store(request: pytest.FixtureRequest, db_url: str, clock: FakeClock) -> Iterator[Store]:
-    st = _open(db_url if request.param == "file" else "sqlite://", clock)
+@pytest.fixture
+def store(db_url: str, clock: FakeClock) -> Iterator[Store]:
+    st = _open(db_url, clock)
     st.users.create_user("ada", "Ada Admin", "admin", actor_id="system")
     st.users.create_user("lea", "Léa Martin", "stylist", "S1", actor_id="system")
     st.users.create_user("sam", "Sam Okafor", "associate", "S1", actor_id="system")

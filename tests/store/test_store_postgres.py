@@ -1,12 +1,12 @@
-"""The store on PostgreSQL: runs only when ATELIER_TEST_POSTGRES_URL names a scratch database.
+"""What only PostgreSQL has: its append-only audit guard, and compare-and-set between servers' connections.
 
-Example: ``ATELIER_TEST_POSTGRES_URL=postgresql+psycopg://atelier@/atelier_test?host=/tmp``
-(every table in it is dropped before and after).
+Runs when ATELIER_TEST_POSTGRES_URL names a scratch database (``source .ci/postgres.sh``),
+each test in a schema of its own; skipped without it, failed in CI (tests/conftest.py).
+The rest of the store suite runs on PostgreSQL too, through the same fixtures.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 
@@ -17,31 +17,19 @@ from sqlalchemy.exc import DBAPIError
 
 from core.exceptions import ConflictError
 from core.store import LATEST_VERSION, NewItem, Store, current_version, init_db, make_engine
-from core.store.models import Base
 
-URL = os.environ.get("ATELIER_TEST_POSTGRES_URL", "")
-pytestmark = pytest.mark.skipif(not URL, reason="ATELIER_TEST_POSTGRES_URL is not set")
+# PostgreSQL only: the session's backend fixture, narrowed for this module.
+pytestmark = pytest.mark.parametrize("db_backend", ["postgresql"], indirect=True)
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 
-def _drop_everything() -> None:
-    engine = make_engine(URL)
-    with engine.begin() as conn:
-        Base.metadata.drop_all(conn)
-        conn.exec_driver_sql("DROP TABLE IF EXISTS schema_version")
-        conn.exec_driver_sql("DROP FUNCTION IF EXISTS atelier_audit_log_append_only()")
-    engine.dispose()
-
-
 @pytest.fixture
-def store() -> Iterator[Store]:
-    _drop_everything()
-    st = Store.open(url=URL, hasher=FAST_HASHER)
+def store(atelier_db_url: str) -> Iterator[Store]:
+    st = Store.open(url=atelier_db_url, hasher=FAST_HASHER)
     st.users.create_user("lea", "Léa Martin", "stylist", actor_id="system")
     st.users.create_user("sam", "Sam Okafor", "associate", actor_id="system")
     yield st
     st.close()
-    _drop_everything()
 
 
 def test_schema_upgrades_and_append_only_audit_on_postgres(store: Store) -> None:
@@ -57,9 +45,9 @@ def test_schema_upgrades_and_append_only_audit_on_postgres(store: Store) -> None
     assert [e.details for e in store.audit.query(action="view_client")] == [{"t": "👜 <b>"}]
 
 
-def test_compare_and_set_on_postgres(store: Store) -> None:
+def test_compare_and_set_on_postgres(store: Store, atelier_db_url: str) -> None:
     lst = store.lists.create_list("C1", "lea", "Autumn", items=[NewItem("P1")])
-    tablets = [Store(make_engine(URL), hasher=FAST_HASHER) for _ in range(4)]
+    tablets = [Store(make_engine(atelier_db_url), hasher=FAST_HASHER) for _ in range(4)]
     barrier = threading.Barrier(len(tablets))
     outcomes: list[str] = []
 
