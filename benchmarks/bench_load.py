@@ -27,16 +27,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -49,39 +46,11 @@ from bench_dashboard import (  # noqa: E402  (a sibling script, not a package)
     seed_associates,
     start_app,
 )
+from bench_scale import PeakRSS  # noqa: E402
 
 MAX_SESSIONS = 40
 STEPS = ("sign-in", "lookup", "client", "pin", "share")
 TARGET_CLIENT_P95_S = 2.0
-
-
-class MemorySampler:
-    """Peak resident memory of the server process (and its children) while in use."""
-
-    def __init__(self, pid: int, interval: float = 0.2) -> None:
-        self.process = psutil.Process(pid)
-        self.interval = interval
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _rss(self) -> int:
-        procs = [self.process, *self.process.children(recursive=True)]
-        return sum(p.memory_info().rss for p in procs if p.is_running())
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            with contextlib.suppress(psutil.Error):  # a child ending mid-sample
-                self.peak = max(self.peak, self._rss())
-            self._stop.wait(self.interval)
-
-    def __enter__(self) -> MemorySampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 async def _step(times: dict[str, list[float]], name: str, action: Any) -> None:
@@ -224,12 +193,12 @@ def main() -> None:
         associates = seed_associates(args.data_dir, db_url)
         process, url = start_app(args.data_dir, db_url, work / "streamlit.log")
         try:
-            with MemorySampler(process.pid) as memory:
+            with PeakRSS([process.pid]) as memory:
                 times, failures = asyncio.run(_run_level(url, associates, n, args))
         finally:
             process.terminate()
             process.wait(timeout=15)
-        rows.append(_line(n, times, memory.peak / 2**20))
+        rows.append(_line(n, times, max(memory.peak.values(), default=0) / 2**20))
         for failure in failures:
             print(f"[{n} sessions] not measured: {failure}")
         client = np.asarray(times["client"])
