@@ -184,8 +184,9 @@ def test_fold_in_moves_suggestions_toward_the_new_segment(
         a = hybrid.recommend(c, 20, exclude_seen=True, extra_events=ev)["product_id"]
         before.append(np.mean([seg[p] == target for p in b]))
         after.append(np.mean([seg[p] == target for p in a]))
-    # Measured 0.05 -> 0.26 on average; ask for half the margin.
-    assert np.mean(after) - np.mean(before) > 0.1, (np.mean(before), np.mean(after))
+    # Measured 0.03 -> 0.11 on average with bm25 (which damps one cell of a long
+    # history; 0.05 -> 0.26 with idf): the share more than triples, ask for +0.05.
+    assert np.mean(after) - np.mean(before) > 0.05, (np.mean(before), np.mean(after))
     assert np.mean(np.array(after) > np.array(before)) > 0.7
 
 
