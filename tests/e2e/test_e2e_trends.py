@@ -64,7 +64,8 @@ def test_manager_opens_trends_selects_a_cluster_and_sees_its_products(
 ):
     sign_in_as(page, atelier_server, "manager", "Trends", app_helpers)
     expect(page.get_by_role("heading", name="Map of the catalogue")).to_be_visible()
-    expect(page.locator(".js-plotly-plot").first).to_be_visible()
+    # The map is drawn after the page's first run: a busy machine takes a while.
+    expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=60_000)
     shoot(page, app_helpers, shots_dir, "trends")
 
     label = choose_cluster(page, 2)  # the third cluster

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 import time
+import types
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -52,6 +54,17 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def dataset(folder: Path) -> Dataset:
     return load_dataset(folder)
+
+
+@pytest.fixture(autouse=True)
+def plain_main(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ``__main__`` with nothing to re-run, while worker processes start.
+
+    Dask starts workers by spawn, which re-runs the parent's ``__main__`` by
+    path; an AppTest run earlier in the same pytest process leaves its
+    generated script there, and re-running that script outside AppTest fails.
+    """
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
 
 
 @pytest.fixture
