@@ -46,6 +46,22 @@ def shoot(page: Page, helpers, shots_dir: Path, name: str) -> list[Path]:
     return files
 
 
+FARTHEST_POINT_OF_FIRST_TRACE = """() => {
+    const centre = (p) => { const r = p.getBoundingClientRect();
+        return {x: r.x + r.width / 2, y: r.y + r.height / 2}; };
+    const traces = [...document.querySelectorAll('.js-plotly-plot .scatterlayer .trace')];
+    const mine = [...traces[0].querySelectorAll('path.point')].map(centre)
+        .filter(c => c.x > 0 && c.y > 0 && c.x < innerWidth && c.y < innerHeight);
+    const others = traces.slice(1).flatMap(t => [...t.querySelectorAll('path.point')].map(centre));
+    let best = null, far = -1;
+    for (const c of mine) {
+        const d = Math.min(...others.map(o => Math.hypot(o.x - c.x, o.y - c.y)), 1e9);
+        if (d > far) { far = d; best = c; }
+    }
+    return best;
+}"""
+
+
 def card_title(page: Page) -> str:
     return page.locator(".atelier-card .title").first.inner_text()
 
@@ -81,9 +97,12 @@ def test_manager_opens_trends_selects_a_cluster_and_sees_its_products(
     before = card_title(page)
     points = page.locator(".js-plotly-plot .scatterlayer .trace").first.locator("path.point")
     assert points.count() > 0
-    box = points.first.bounding_box()
-    assert box is not None
-    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
+    # Plotly gives a tap to the nearest point of any cluster: tap the point of
+    # cluster 1 farthest from every other cluster's points, inside the window.
+    spot = page.evaluate(FARTHEST_POINT_OF_FIRST_TRACE)
+    assert spot is not None
+    page.mouse.click(spot["x"], spot["y"])
     # The tap reruns the app; wait for the card to change rather than for a fixed time.
     expect(page.locator(".atelier-card .title").first).to_have_text(
         re.compile(r"^1\. "), timeout=30_000
