@@ -281,14 +281,29 @@ def item_neighbours(
     parts = []
     for start in range(0, n_products, block):
         stop = min(start + block, n_products)
-        shared = None if support is None else (support[0][start:stop] @ support[1]).tocsr()
+        gram = (xt[start:stop] @ x).tocsr()
+        shared = None
+        if support is not None:
+            shared = _aligned_counts(gram, (support[0][start:stop] @ support[1]).tocsr())
         parts.append(
-            _neighbour_rows(
-                (xt[start:stop] @ x).tocoo(), start, norms, k_neighbors, shrinkage,
-                shared, support_shrinkage,
-            )
-        )  # fmt: skip
+            _neighbour_rows(gram, start, norms, k_neighbors, shrinkage, shared, support_shrinkage)
+        )
     return _stack_rows(parts, n_products)
+
+
+def _aligned_counts(gram: sp.csr_matrix, shared: sp.csr_matrix) -> np.ndarray:
+    """The shared-client count of each stored cell of ``gram``, in ``gram.data``'s order.
+
+    Both are products of matrices with the same pattern, so they store the
+    same cells unless a sum cancelled to zero; sorted, their data arrays then
+    line up (one gather instead of a sparse fancy index per cell).
+    """
+    gram.sort_indices()
+    shared.sort_indices()
+    if np.array_equal(gram.indptr, shared.indptr) and np.array_equal(gram.indices, shared.indices):
+        return np.asarray(shared.data, dtype=np.float64)
+    coo = gram.tocoo()
+    return np.asarray(shared[coo.row, coo.col], dtype=np.float64).ravel()
 
 
 def gram_block_rows(n_products: int, block_rows: int | None = None) -> int:
@@ -324,30 +339,34 @@ def neighbours_from_gram_rows(
     parts = []
     for start, rows in chunks:
         rows = sp.csr_matrix(rows, dtype=np.float64)
-        shared = rows if support_shrinkage > 0 else None
+        rows.sort_indices()
+        shared = rows.data if support_shrinkage > 0 else None
         parts.append(
-            _neighbour_rows(rows.tocoo(), start, norms, k_neighbors, 0.0, shared, support_shrinkage)
+            _neighbour_rows(rows, start, norms, k_neighbors, 0.0, shared, support_shrinkage)
         )
     return _stack_rows(parts, norms.size)
 
 
 def _neighbour_rows(
-    gram: sp.coo_matrix,
+    gram: sp.csr_matrix,
     start: int,
     norms: np.ndarray,
     k_neighbors: int,
     shrinkage: float,
-    shared: sp.csr_matrix | None,
+    shared: np.ndarray | None,
     support_shrinkage: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The top neighbours of the products ``start, start + 1, ...`` from their Gram rows."""
-    r = gram.row.astype(np.int64) + start
-    c = gram.col.astype(np.int64)
+    """The top neighbours of the products ``start, start + 1, ...`` from their Gram rows.
+
+    ``shared``: the shared-client count of each stored cell, in ``gram.data``'s order.
+    """
+    r = np.repeat(np.arange(gram.shape[0], dtype=np.int64) + start, np.diff(gram.indptr))
+    c = gram.indices.astype(np.int64)
     keep = (r != c) & (gram.data > 0)
     r, c, v = r[keep], c[keep], gram.data[keep]
     v = v / (norms[r] * norms[c] + shrinkage)
     if shared is not None and r.size:
-        n = np.asarray(shared[r - start, c]).ravel()
+        n = shared[keep]
         v = v * n / (n + support_shrinkage)
     return _top_k_coo(r, c, v, k_neighbors)
 
