@@ -302,8 +302,8 @@ def _aligned_counts(gram: sp.csr_matrix, shared: sp.csr_matrix) -> np.ndarray:
     shared.sort_indices()
     if np.array_equal(gram.indptr, shared.indptr) and np.array_equal(gram.indices, shared.indices):
         return np.asarray(shared.data, dtype=np.float64)
-    coo = gram.tocoo()
-    return np.asarray(shared[coo.row, coo.col], dtype=np.float64).ravel()
+    cells = gram.tocells()
+    return np.asarray(shared[cells.row, cells.col], dtype=np.float64).ravel()
 
 
 def gram_block_rows(n_products: int, block_rows: int | None = None) -> int:
