@@ -302,7 +302,7 @@ def _aligned_counts(gram: sp.csr_matrix, shared: sp.csr_matrix) -> np.ndarray:
     shared.sort_indices()
     if np.array_equal(gram.indptr, shared.indptr) and np.array_equal(gram.indices, shared.indices):
         return np.asarray(shared.data, dtype=np.float64)
-    cells = gram.tocells()
+    cells = gram.tocoo()
     return np.asarray(shared[cells.row, cells.col], dtype=np.float64).ravel()
 
 
