@@ -29,7 +29,7 @@ from core.app.retrain import DEFAULT_TOLERANCE, RetrainBusyError, read_report, r
 from core.data.dataset import Dataset
 from core.engine.models.fit_report import report_frame
 from core.engine.models.persistence import read_model_info
-from core.engine.tune import read_tune_result, trials_path
+from core.engine.tune_result import read_tune_result, trials_path
 from core.exceptions import AtelierError
 from core.settings import Settings
 from dashboard import resources
