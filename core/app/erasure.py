@@ -36,7 +36,8 @@ from typing import Any
 
 import pandas as pd
 
-from core.app.retrain import no_retrain, swap_folder
+from core.app.model_folder import swap_folder
+from core.app.retrain import no_retrain
 from core.data.admin import apply_tables, discard_tables, restore_tables, stage_tables
 from core.data.dataset import Dataset, load_dataset
 from core.data.loading import find_table_files, read_table

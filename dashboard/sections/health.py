@@ -24,8 +24,9 @@ from core.app.health import (
     table_files,
     tuned_changes,
 )
+from core.app.model_folder import read_report, retrain_count
 from core.app.outcomes import DEFAULT_WINDOW_DAYS
-from core.app.retrain import DEFAULT_TOLERANCE, RetrainBusyError, read_report, retrain_count
+from core.app.retrain import DEFAULT_TOLERANCE, RetrainBusyError
 from core.data.dataset import Dataset
 from core.engine.models.fit_report import report_frame
 from core.engine.models.persistence import read_model_info
