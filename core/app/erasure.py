@@ -214,6 +214,10 @@ def erase_client(
         A retrain is running in this process.
     ConflictError
         The data folder changed meanwhile.
+
+    Longer than 60 lines for this documentation: the body is one all-or-nothing sequence
+    (tables, model, database, each put back if a later step fails), clearer in one place
+    than split.
     """
     client_id = str(client_id).strip()
     store.clients.require_privacy_role(actor_id, ERASE)

@@ -215,6 +215,9 @@ def check_upload(
     ------
     ValueError
         For an unknown table or a data folder that does not exist.
+
+    Longer than 60 lines for this documentation: the steps left in the body
+    share one check id and one staging folder, which a failure removes whole.
     """
     if table not in TABLE_ORDER:
         raise ValueError(f"unknown table {table!r}; expected one of {', '.join(TABLE_ORDER)}")
@@ -226,8 +229,9 @@ def check_upload(
     digest = hashlib.sha256(content).hexdigest()
     stamp = folder_stamp(data_dir)
     check_id = uuid.uuid4().hex
-
-    def refused(expected: str, value: str | None = None) -> UploadCheck:
+    refusal = _refusal(shown, suffix, len(content), max_mb)
+    if refusal is not None:
+        expected, value = refusal
         check = UploadCheck(
             check_id, data_dir, table, shown, suffix or ".csv", len(content), digest, None,
             problems_frame([Problem(shown, None, None, value, expected)]), stamp,
@@ -235,14 +239,7 @@ def check_upload(
         check.staging.mkdir(parents=True)
         _write_meta(check)
         return check
-
-    if suffix is None:
-        return refused("a .csv or .parquet file", Path(shown).suffix or "no extension")
-    if len(content) / 2**20 > max_mb:
-        return refused(
-            f"a file of at most {max_mb:g} MB (set ATELIER_MAX_UPLOAD_MB to allow more)",
-            f"{len(content) / 2**20:.3g} MB",
-        )
+    assert suffix is not None  # refused above otherwise
     staging = data_dir / STAGING_DIR / check_id
     staging.mkdir(parents=True)
     try:
@@ -262,6 +259,18 @@ def check_upload(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def _refusal(shown: str, suffix: str | None, size: int, max_mb: float) -> tuple[str, str] | None:
+    """Why an upload is refused unread (not a table file, too large): what was expected and found."""
+    if suffix is None:
+        return "a .csv or .parquet file", Path(shown).suffix or "no extension"
+    if size / 2**20 > max_mb:
+        return (
+            f"a file of at most {max_mb:g} MB (set ATELIER_MAX_UPLOAD_MB to allow more)",
+            f"{size / 2**20:.3g} MB",
+        )
+    return None
 
 
 def _validate_staged(
