@@ -24,7 +24,7 @@ import pandas as pd
 
 from core.data.schema import COLS
 from core.data.values import is_true
-from core.suggest.reasons import client_text
+from core.suggest.safe_text import client_text
 
 #: Columns of ``items`` that :func:`build_lookbook` reads (all optional but ``product_id``).
 LOOKBOOK_COLUMNS: tuple[str, ...] = (

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.app.lookbook import Lookbook
-from core.suggest.reasons import client_text
+from core.suggest.safe_text import client_text
 
 _FONT_DIRS: tuple[Path, ...] = (
     Path("/usr/share/fonts/truetype/dejavu"),

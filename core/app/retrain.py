@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import shutil
 import threading
 import uuid
@@ -36,10 +35,40 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from core.app.model_folder import (
+    GENERATION_FILE,
+    model_generation,
+    read_report,
+    report_path,
+    retrain_count,
+    swap_folder,
+    write_report,
+)
 from core.data.dataset import Dataset, load_dataset
 from core.engine.config import EngineConfig
 from core.engine.evaluation import EvaluationReport, default_models, evaluate, load_truth
 from core.exceptions import AtelierError
+
+__all__ = [
+    "DEFAULT_TOLERANCE",
+    "GENERATION_FILE",
+    "GUARDED_METRICS",
+    "GUARDED_MODEL",
+    "RetrainBusyError",
+    "RetrainJob",
+    "RetrainResult",
+    "RetrainRunner",
+    "RetrainStatus",
+    "compare",
+    "guarded_metrics",
+    "model_generation",
+    "no_retrain",
+    "read_report",
+    "report_path",
+    "retrain_count",
+    "swap_folder",
+    "write_report",
+]
 
 #: Metrics a new model may not lose beyond the tolerance.
 GUARDED_METRICS: tuple[str, ...] = ("Recall@20", "NDCG@10")
@@ -47,12 +76,6 @@ GUARDED_METRICS: tuple[str, ...] = ("Recall@20", "NDCG@10")
 GUARDED_MODEL = "hybrid"
 #: Default relative tolerance: the new model may be at most 2% worse on each metric.
 DEFAULT_TOLERANCE = 0.02
-#: Where a model's evaluation lives, inside the model folder.
-REPORT_DIR = "evaluation"
-REPORT_FILE = "report.json"
-REPORT_MD = "report.md"
-#: A counter file inside the model folder, raised by every swap.
-GENERATION_FILE = "generation"
 
 Decision = Literal["swapped", "kept", "failed"]
 Progress = Callable[[str, float], None]
@@ -63,62 +86,7 @@ class RetrainBusyError(AtelierError):
     """A retrain is already running in this process."""
 
 
-# ------------------------------------------------------------------ helpers
-def model_generation(model_dir: str | Path) -> str:
-    """A marker that changes whenever a model is saved into ``model_dir``.
-
-    The swap counter and the metadata file's identity (inode, mtime in ns):
-    a retrain raises the counter, and a plain :func:`save_model` (first start,
-    ``python -m core fit``) writes a new metadata file. ``"none"`` when no model
-    is saved. Cheap (two ``stat`` calls); use it in a cache key.
-    """
-    from core.engine.models.persistence import META_FILE
-
-    folder = Path(model_dir)
-    try:
-        info = (folder / META_FILE).stat()
-    except OSError:
-        return "none"
-    return f"{_counter(folder)}-{info.st_ino}-{info.st_mtime_ns}"
-
-
-def retrain_count(model_dir: str | Path) -> int:
-    """How many retrains were swapped into ``model_dir`` since it was last fitted from scratch."""
-    return _counter(Path(model_dir))
-
-
-def _counter(folder: Path) -> int:
-    try:
-        return int((folder / GENERATION_FILE).read_text(encoding="utf-8").strip() or 0)
-    except (OSError, ValueError):
-        return 0
-
-
-def report_path(model_dir: str | Path) -> Path:
-    """Where the evaluation report of the model in ``model_dir`` is kept."""
-    return Path(model_dir) / REPORT_DIR / REPORT_FILE
-
-
-def read_report(model_dir: str | Path) -> EvaluationReport | None:
-    """The last evaluation report of the model in ``model_dir``, or ``None`` when absent/unreadable."""
-    path = report_path(model_dir)
-    if not path.is_file():
-        return None
-    try:
-        return EvaluationReport.from_json(path)
-    except (OSError, ValueError, KeyError):
-        return None
-
-
-def write_report(report: EvaluationReport, model_dir: str | Path) -> Path:
-    """Write ``report`` (JSON and Markdown) into ``model_dir/evaluation``; returns the JSON path."""
-    folder = Path(model_dir) / REPORT_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    report.to_json(folder / REPORT_FILE)
-    (folder / REPORT_MD).write_text(report.to_markdown(), encoding="utf-8")
-    return folder / REPORT_FILE
-
-
+# ------------------------------------------------------------------ guard
 def guarded_metrics(
     report: EvaluationReport | None,
     model: str = GUARDED_MODEL,
@@ -173,29 +141,6 @@ def compare(
         )
     shown = "; ".join(f"{m} {before[m]:.4f} → {float(after[m]):.4f}" for m in before if m in after)
     return True, f"no regression beyond the {allowed} tolerance ({shown}): the new model is used"
-
-
-def swap_folder(new: Path, target: Path, *, keep_old: bool = False) -> Path | None:
-    """Put folder ``new`` at ``target`` by renames; the old ``target`` is removed after.
-
-    If the second rename fails the old folder is put back. With ``keep_old``
-    the old folder is kept aside and its path returned (for a caller that may
-    still have to put it back); otherwise ``None``.
-    """
-    old = None
-    if target.exists():
-        old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
-        os.replace(target, old)
-    try:
-        os.replace(new, target)
-    except BaseException:
-        if old is not None:
-            os.replace(old, target)
-        raise
-    if old is not None and not keep_old:
-        shutil.rmtree(old, ignore_errors=True)
-        return None
-    return old
 
 
 @contextmanager
@@ -569,7 +514,7 @@ class RetrainJob:
         try:
             save_model(model, tmp)
             write_report(report, tmp)
-            counter = _counter(self.model_dir) + 1
+            counter = retrain_count(self.model_dir) + 1
             (tmp / GENERATION_FILE).write_text(f"{counter}\n", encoding="utf-8")
             self._report("Swapping the new model in", 0.97)
             swap_folder(tmp, self.model_dir)

@@ -345,6 +345,9 @@ class ClientIndex:
         ------
         ValueError
             ``recently_active_since`` without events, or a negative ``limit``.
+
+        Longer than 60 lines for the documentation of its ten options; the
+        steps are helpers (``_filter``, :meth:`scores`, ``_ranked``, ``_results``).
         """
         if limit is not None and limit < 0:
             raise ValueError(f"limit must be >= 0 or None, got {limit}")
@@ -359,7 +362,15 @@ class ClientIndex:
             matched = np.full(self.n_clients, "", dtype=object)
         own = self._equals(self.assigned, prefer_associate)
         own_store = self._equals(self.stores, prefer_store)
-        rows = np.flatnonzero(keep)
+        rows = self._ranked(np.flatnonzero(keep), score, own, own_store)
+        if limit is not None:
+            rows = rows[:limit]
+        return self._results(rows, score, matched, own, own_store)
+
+    def _ranked(
+        self, rows: np.ndarray, score: np.ndarray, own: np.ndarray, own_store: np.ndarray
+    ) -> np.ndarray:
+        """``rows`` best first: match quality, own clients, own store, then name and id."""
         # Match quality first (rounded so near-equal typos tie), then own clients,
         # own store, then last and first name for a stable, readable order.
         order = np.lexsort(
@@ -371,10 +382,7 @@ class ClientIndex:
                 -np.round(score[rows]),
             )
         )
-        rows = rows[order]
-        if limit is not None:
-            rows = rows[:limit]
-        return self._results(rows, score, matched, own, own_store)
+        return rows[order]
 
     def _results(
         self,

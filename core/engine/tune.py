@@ -21,13 +21,11 @@ validation window) comes from the test part, and raises otherwise.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -47,7 +45,24 @@ from core.engine.evaluation import Progress, Split, last_n_split, metrics_from_h
 from core.engine.evaluation.runner import rank_clients
 from core.engine.evaluation.scoring import EvalData, gather, prepare
 from core.engine.models.base import Recommender
-from core.exceptions import AtelierError
+from core.engine.tune_result import TRIALS_FILE, TuneResult, read_tune_result, trials_path
+
+__all__ = [
+    "DEFAULT_SPACE",
+    "EVENT_SCALE",
+    "TRIALS_FILE",
+    "TUNE_PROTOCOLS",
+    "TuneResult",
+    "apply_params",
+    "assert_unseen",
+    "check_space",
+    "parse_duration",
+    "read_tune_result",
+    "start_params",
+    "trials_path",
+    "tune",
+    "tuning_split",
+]
 
 ModelFactory = Callable[[EngineConfig], Recommender]
 
@@ -55,8 +70,6 @@ ModelFactory = Callable[[EngineConfig], Recommender]
 EVENT_SCALE = "event_weight_scale"
 #: How the validation window is carved: by time, or each client's last interactions.
 TUNE_PROTOCOLS: tuple[str, ...] = ("time", "last_n")
-#: The file, next to ``engine.toml`` in the data folder, that keeps the last search.
-TRIALS_FILE = "tune_trials.json"
 #: Metrics recorded for every complete trial (the objective is added).
 TRIAL_METRICS: tuple[str, ...] = ("Recall@10", "Recall@20", "NDCG@10", "MAP@10")
 
@@ -79,84 +92,6 @@ DEFAULT_SPACE: dict[str, BaseDistribution] = {
 }
 
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
-
-
-@dataclass(frozen=True)
-class TuneResult:
-    """What :func:`tune` found.
-
-    Attributes
-    ----------
-    best_config : EngineConfig
-        The configuration of the best complete trial (save it with ``to_toml``).
-    trials : DataFrame
-        One row per trial: ``trial``, ``state`` (``complete``, ``pruned`` or
-        ``fail``), each searched parameter, the objective (for a pruned trial:
-        its running value when it was stopped), the other metrics of complete
-        trials (``Recall@20``, ``NDCG@10``, ...), ``seconds``; best first.
-    objective : str
-        The metric that chose the best trial.
-    validation : dict
-        The validation window (protocol, dates, sizes).
-    best_trial : int
-        The number of the best trial (0: the starting configuration).
-    importance : dict of str to float
-        Optuna's parameter importances (empty with too few complete trials).
-    search : dict
-        How the search ran: sampler, pruner, budget, trials asked for, seconds.
-    """
-
-    best_config: EngineConfig
-    trials: pd.DataFrame
-    objective: str
-    validation: dict[str, Any]
-    best_trial: int = 0
-    importance: dict[str, float] = field(default_factory=dict)
-    search: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready values (NaN as ``null``)."""
-        records = self.trials.astype(object).where(self.trials.notna(), None)
-        return {
-            "objective": self.objective,
-            "best_trial": self.best_trial,
-            "best_config": self.best_config.to_dict(),
-            "validation": self.validation,
-            "importance": self.importance,
-            "search": self.search,
-            "trials": records.to_dict(orient="records"),
-        }
-
-    def save(self, path: str | Path) -> Path:
-        """Write :meth:`to_dict` as JSON to ``path`` (read back with :func:`read_tune_result`)."""
-        path = Path(path)
-        path.write_text(json.dumps(self.to_dict(), indent=1, default=str), encoding="utf-8")
-        return path
-
-
-def trials_path(data_dir: str | Path) -> Path:
-    """Where the last search of a data folder is kept (next to its ``engine.toml``)."""
-    return Path(data_dir) / TRIALS_FILE
-
-
-def read_tune_result(path: str | Path) -> TuneResult | None:
-    """A search saved by :meth:`TuneResult.save`; ``None`` when absent, unreadable or incomplete."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        trials = pd.DataFrame(data["trials"])
-        if not {"trial", "state", str(data["objective"])} <= set(trials.columns):
-            return None
-        return TuneResult(
-            best_config=EngineConfig.from_dict(data["best_config"]),
-            trials=trials,
-            objective=str(data["objective"]),
-            validation=dict(data.get("validation", {})),
-            best_trial=int(data.get("best_trial", 0)),
-            importance={str(k): float(v) for k, v in data.get("importance", {}).items()},
-            search=dict(data.get("search", {})),
-        )
-    except (OSError, ValueError, KeyError, TypeError, AtelierError):
-        return None
 
 
 def parse_duration(text: str) -> float:
@@ -569,6 +504,10 @@ def tune(
         For a searched range outside an engine parameter's range.
     RuntimeError
         When the validation data would include anything of the test part.
+
+    Longer than 60 lines for its signature and the documentation of its
+    eighteen parameters; the steps are helpers (:func:`tuning_split`,
+    :func:`assert_unseen`, the study's ``run``, ``_trials_frame``).
     """
     _check_args(n_trials, budget_s, objective, n_chunks)
     base = base_config if base_config is not None else EngineConfig()
@@ -577,11 +516,7 @@ def tune(
         split = tuning_split(
             dataset, protocol, test_days=test_days, val_days=val_days, n_test=n_test, n_val=n_val
         )
-    assert_unseen(split)
-    val = split.validation
-    assert val is not None  # assert_unseen raised otherwise
-    if val.test.empty:
-        raise ValueError("the validation window holds no relevant pair: use a longer window")
+    val = _checked_validation(split)
     scorer = _Scorer(val, prepare(val, None, max_clients, seed), objective, n_chunks)
     search = _Study(scorer, base, dists, model_factory or _default_factory)
     t0 = time.perf_counter()
@@ -608,3 +543,19 @@ def tune(
             "failed": int(states.get("fail", 0)),
         },
     )
+
+
+def _checked_validation(split: Split) -> Split:
+    """``split``'s validation split, once :func:`assert_unseen` passed and it holds a pair.
+
+    Raises
+    ------
+    ValueError
+        When the validation window holds no relevant pair.
+    """
+    assert_unseen(split)
+    val = split.validation
+    assert val is not None  # assert_unseen raised otherwise
+    if val.test.empty:
+        raise ValueError("the validation window holds no relevant pair: use a longer window")
+    return val

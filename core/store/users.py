@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
+from typing import NoReturn
 
 import pandas as pd
 from argon2 import PasswordHasher
@@ -105,6 +106,28 @@ def require_role(session: Session, actor_id: str, roles: tuple[str, ...], doing:
         )
 
 
+def _bring_in_step(
+    session: Session, user: User, wanted: dict[str, str | None], via: str, now: datetime
+) -> None:
+    """Set what differs of ``wanted`` on ``user``, audited as a ``user_update`` by the provider ``via``."""
+    change = {k: v for k, v in wanted.items() if getattr(user, k) != v}
+    for key, value in change.items():
+        setattr(user, key, value)
+    if change:
+        append_entry(session, SYSTEM_ACTOR, "user_update", "user", user.user_id,
+                     {**change, "via": via}, at=now)  # fmt: skip
+
+
+def _refuse_deactivated(session: Session, user_id: str, via: str, now: datetime) -> NoReturn:
+    """Record (committed) and refuse a single sign-on of a user deactivated in Atelier."""
+    append_entry(session, user_id, "login_failed", "user", user_id,
+                 {"reason": "deactivated", "via": via}, at=now)  # fmt: skip
+    session.commit()
+    raise AuthenticationError(
+        "This account is deactivated in Atelier; ask an administrator to reactivate it."
+    )
+
+
 class UserService:
     """Create and manage users, and sign them in.
 
@@ -191,21 +214,35 @@ class UserService:
             require_role(session, actor_id, ("admin",), "create users")
             if session.get(User, user_id) is not None:
                 raise ValueError(f"user id {user_id!r} is already taken")
-            user = User(
-                user_id=user_id,
-                name=name,
-                role=role,
-                store_id=store_id,
-                password_hash=self._hasher.hash(password),
-                active=True,
-                failed_attempts=0,
-                created_at=now,
-                must_change_password=True,
-            )
+            user = self._new_user(user_id, name, role, store_id, password, now)
             session.add(user)
             append_entry(session, actor_id, "user_create", "user", user_id, {"role": role}, at=now)
             session.flush()
             return _record(user), password
+
+    def _new_user(
+        self,
+        user_id: str,
+        name: str,
+        role: str,
+        store_id: str | None,
+        password: str,
+        now: datetime,
+        *,
+        must_change_password: bool = True,
+    ) -> User:
+        """A new active user row, ``password`` hashed (the caller has checked the fields)."""
+        return User(
+            user_id=user_id,
+            name=name,
+            role=role,
+            store_id=store_id,
+            password_hash=self._hasher.hash(password),
+            active=True,
+            failed_attempts=0,
+            created_at=now,
+            must_change_password=must_change_password,
+        )
 
     def seed_users_from_associates(
         self, associates: pd.DataFrame, *, actor_id: str
@@ -253,19 +290,7 @@ class UserService:
                 except ValueError as err:
                     raise ValueError(f"associates, row {row_number}: {err}") from None
                 password = generate_password()
-                session.add(
-                    User(
-                        user_id=user_id,
-                        name=name,
-                        role=role,
-                        store_id=store_id,
-                        password_hash=self._hasher.hash(password),
-                        active=True,
-                        failed_attempts=0,
-                        created_at=now,
-                        must_change_password=True,
-                    )
-                )
+                session.add(self._new_user(user_id, name, role, store_id, password, now))
                 existing.add(user_id)
                 created.append((user_id, name, role, password))
                 append_entry(
@@ -397,32 +422,20 @@ class UserService:
         with unit_of_work(self._sessions, write=True) as session:
             user = session.get(User, user_id)
             if user is None:
-                user = User(
-                    user_id=user_id, name=name, role=role,
-                    store_id=store_id if set_store else None,
-                    password_hash=self._hasher.hash(secrets.token_urlsafe(32)),
-                    active=True, failed_attempts=0, created_at=now, must_change_password=False,
+                user = self._new_user(
+                    user_id, name, role, store_id if set_store else None,
+                    secrets.token_urlsafe(32), now, must_change_password=False,
                 )  # fmt: skip
                 session.add(user)
                 details = {"role": role, "via": via}
                 append_entry(session, SYSTEM_ACTOR, "user_create", "user", user_id, details, at=now)
             elif not user.active:
-                append_entry(session, user_id, "login_failed", "user", user_id,
-                             {"reason": "deactivated", "via": via}, at=now)  # fmt: skip
-                session.commit()
-                raise AuthenticationError(
-                    "This account is deactivated in Atelier; ask an administrator to reactivate it."
-                )
+                _refuse_deactivated(session, user_id, via, now)
             else:
-                wanted = {"name": name, "role": role}
+                wanted: dict[str, str | None] = {"name": name, "role": role}
                 if set_store:
-                    wanted["store_id"] = store_id  # type: ignore[assignment]
-                change = {k: v for k, v in wanted.items() if getattr(user, k) != v}
-                for key, value in change.items():
-                    setattr(user, key, value)
-                if change:
-                    append_entry(session, SYSTEM_ACTOR, "user_update", "user", user_id,
-                                 {**change, "via": via}, at=now)  # fmt: skip
+                    wanted["store_id"] = store_id
+                _bring_in_step(session, user, wanted, via, now)
             user.last_login_at = now
             append_entry(session, user_id, "login", "user", user_id, {"via": via}, at=now)
             session.flush()
@@ -486,29 +499,8 @@ class UserService:
                     self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))
                 self._verify(self._dummy_hash, str(password))  # same time as a real check
                 error = "Wrong user id or password."
-            elif not user.active:
-                error = "This account is deactivated; ask an administrator to reactivate it."
-            elif user.locked_until is not None and at < user.locked_until:
-                error = (
-                    "This account is locked after too many failed sign-ins; try again after "
-                    f"{user.locked_until:%H:%M} UTC or ask an administrator to reset it."
-                )
-            elif not self._verify(user.password_hash, str(password)):
-                user.failed_attempts += 1
-                error = "Wrong user id or password."
-                if user.failed_attempts >= self.max_failed_logins:
-                    user.failed_attempts = 0
-                    user.locked_until = at + self.lockout
-                    error += (
-                        f" Too many failed sign-ins: the account is locked until "
-                        f"{user.locked_until:%H:%M} UTC."
-                    )
             else:
-                user.failed_attempts = 0
-                user.locked_until = None
-                user.last_login_at = at
-                if self._hasher.check_needs_rehash(user.password_hash):
-                    user.password_hash = self._hasher.hash(str(password))
+                error = self._attempt(user, str(password), at)
             actor = _loggable_id(user_id)
             action = "login" if error is None else "login_failed"
             details = {} if error is None else {"reason": error}
@@ -518,3 +510,34 @@ class UserService:
         if error is not None or result is None:
             raise AuthenticationError(error)
         return result
+
+    def _attempt(self, user: User, password: str, at: datetime) -> str | None:
+        """One sign-in attempt by a known user: ``None`` when it succeeds, else why not.
+
+        Counts a wrong password (locking the account after too many) and, on
+        success, resets the count, notes the sign-in and rehashes an outdated hash.
+        """
+        if not user.active:
+            return "This account is deactivated; ask an administrator to reactivate it."
+        if user.locked_until is not None and at < user.locked_until:
+            return (
+                "This account is locked after too many failed sign-ins; try again after "
+                f"{user.locked_until:%H:%M} UTC or ask an administrator to reset it."
+            )
+        if not self._verify(user.password_hash, password):
+            user.failed_attempts += 1
+            error = "Wrong user id or password."
+            if user.failed_attempts >= self.max_failed_logins:
+                user.failed_attempts = 0
+                user.locked_until = at + self.lockout
+                error += (
+                    f" Too many failed sign-ins: the account is locked until "
+                    f"{user.locked_until:%H:%M} UTC."
+                )
+            return error
+        user.failed_attempts = 0
+        user.locked_until = None
+        user.last_login_at = at
+        if self._hasher.check_needs_rehash(user.password_hash):
+            user.password_hash = self._hasher.hash(password)
+        return None

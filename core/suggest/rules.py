@@ -251,6 +251,8 @@ class RuleSet:
         ------
         UnknownIdError
             For an unknown client.
+
+        Longer than 60 lines for this documentation only; the body is 22 lines.
         """
         catalogue = Catalogue.of(dataset)
         client = catalogue.client(client_id)

@@ -75,19 +75,6 @@ def product_map_figure(
     for cluster, part in product_map.groupby("cluster", sort=True):
         c = int(cluster)
         label = esc(f"{c + 1}. {part['cluster_name'].iloc[0]}", 60)
-        # A frame without currencies is in the default one (format_price's).
-        currencies = part["currency"] if "currency" in part else [None] * len(part)
-        custom = np.column_stack(
-            [
-                part["product_id"].astype(str).to_numpy(),
-                np.full(len(part), c),
-                [esc(v) for v in part["name"]],
-                [esc(v, 40) for v in part["designer"]],
-                [esc(v, 40) for v in part["category"]],
-                [format_price(v, cur) for v, cur in zip(part["price"], currencies, strict=True)],
-                np.full(len(part), label),
-            ]
-        )
         faded = selected is not None and c != selected
         fig.add_trace(
             trace(
@@ -95,7 +82,7 @@ def product_map_figure(
                 y=part["y"].to_numpy(),
                 mode="markers",
                 name=label,
-                customdata=custom,
+                customdata=_map_customdata(part, c, label),
                 marker={
                     "color": cluster_color(c),
                     "size": size + (2 if selected == c else 0),
@@ -108,6 +95,11 @@ def product_map_figure(
                 ),
             )
         )
+    return _map_layout(fig, height)
+
+
+def _map_layout(fig: go.Figure, height: int) -> go.Figure:
+    """The map's frame: no axes, no legend, fixed ranges, a tap selects a point."""
     fig.update_xaxes(visible=False, fixedrange=True)
     fig.update_yaxes(visible=False, fixedrange=True)
     # No legend: the cluster picker next to the map names them, and hover says it too.
@@ -117,6 +109,23 @@ def product_map_figure(
     # keep a finger's drag for scrolling the page.
     fig.update_layout(hovermode="closest")
     return fig
+
+
+def _map_customdata(part: pd.DataFrame, cluster: int, label: str) -> np.ndarray:
+    """One cluster's points as ``[product_id, cluster, name, designer, category, price, label]``, text escaped."""
+    # A frame without currencies is in the default one (format_price's).
+    currencies = part["currency"] if "currency" in part else [None] * len(part)
+    return np.column_stack(
+        [
+            part["product_id"].astype(str).to_numpy(),
+            np.full(len(part), cluster),
+            [esc(v) for v in part["name"]],
+            [esc(v, 40) for v in part["designer"]],
+            [esc(v, 40) for v in part["category"]],
+            [format_price(v, cur) for v, cur in zip(part["price"], currencies, strict=True)],
+            np.full(len(part), label),
+        ]
+    )
 
 
 def momentum_figure(momentum: pd.DataFrame) -> go.Figure:

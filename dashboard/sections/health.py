@@ -24,12 +24,13 @@ from core.app.health import (
     table_files,
     tuned_changes,
 )
+from core.app.model_folder import read_report, retrain_count
 from core.app.outcomes import DEFAULT_WINDOW_DAYS
-from core.app.retrain import DEFAULT_TOLERANCE, RetrainBusyError, read_report, retrain_count
+from core.app.retrain import DEFAULT_TOLERANCE, RetrainBusyError
 from core.data.dataset import Dataset
 from core.engine.models.fit_report import report_frame
 from core.engine.models.persistence import read_model_info
-from core.engine.tune import read_tune_result, trials_path
+from core.engine.tune_result import read_tune_result, trials_path
 from core.exceptions import AtelierError
 from core.settings import Settings
 from dashboard import resources

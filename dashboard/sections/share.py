@@ -18,7 +18,7 @@ from core.app.lookbook import Lookbook, lookbook_message
 from core.app.lookbook_pdf import render_lookbook_pdf
 from core.exceptions import AtelierError, ConsentError
 from core.store import ListConflictError
-from core.suggest.reasons import client_text
+from core.suggest.safe_text import client_text
 from dashboard.sections.curation import Section, remember, seen_record
 from dashboard.state import ClientPageContext
 from dashboard.widgets.limited_text import CONSENT_NOTE_CHARS, MESSAGE_CHARS, limited_text

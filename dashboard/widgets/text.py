@@ -14,7 +14,7 @@ import re
 import unicodedata
 from typing import Any
 
-from core.suggest.reasons import BIDI_CONTROLS
+from core.suggest.safe_text import BIDI_CONTROLS
 
 __all__ = ["plain", "safe", "safe_html"]
 

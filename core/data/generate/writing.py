@@ -125,6 +125,10 @@ def write_maison(
     ------
     ValueError
         A parameter is out of range; the message names it.
+
+    Longer than 60 lines for this documentation; what is left in the body
+    is the arguments' checks and the one ``try`` that discards every partial
+    file when any step fails.
     """
     n_clients = check_int("n_clients", n_clients)
     n_products = check_int("n_products", n_products)
@@ -153,20 +157,30 @@ def write_maison(
         definitions = {"rising_segment": rising_segment, "segments": segment_definitions()}
         seg_tmp.write_text(json.dumps(definitions, indent=2, ensure_ascii=False), encoding="utf-8")
     except BaseException:
-        for sink in sinks.values():
-            sink.discard()
-        if layout is not None:
-            layout.discard()
-        seg_tmp.unlink(missing_ok=True)
+        _discard_all(sinks, layout, seg_tmp)
         raise
+    _commit_all(sinks, layout, seg_tmp)
+    _remove_other_versions(out, fmt, sinks)
+    progress("done", 1.0)
+    return {n: counts[n] for n in [*TABLES, *_TRUTH_TABLES]}
+
+
+def _discard_all(sinks: dict[str, _Sink], layout: BucketWriter | None, seg_tmp: Path) -> None:
+    """Remove every partial file of an interrupted write."""
+    for sink in sinks.values():
+        sink.discard()
+    if layout is not None:
+        layout.discard()
+    seg_tmp.unlink(missing_ok=True)
+
+
+def _commit_all(sinks: dict[str, _Sink], layout: BucketWriter | None, seg_tmp: Path) -> None:
+    """Put every complete file in place (the segment definitions beside the truth tables)."""
     for sink in sinks.values():
         sink.commit()
     if layout is not None:
         layout.commit()
-    os.replace(seg_tmp, out / "truth" / "segments.json")
-    _remove_other_versions(out, fmt, sinks)
-    progress("done", 1.0)
-    return {n: counts[n] for n in [*TABLES, *_TRUTH_TABLES]}
+    os.replace(seg_tmp, seg_tmp.parent / "segments.json")
 
 
 FORMATS: tuple[str, ...] = ("csv", "parquet", "partitioned")

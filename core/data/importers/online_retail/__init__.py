@@ -158,6 +158,8 @@ def online_retail_tables(
         A cell cannot be read (named by row and column), or no line is left.
     ConfigError
         ``min_events_per_client`` is below 1.
+
+    Longer than 60 lines for this documentation only; the body is 27 lines.
     """
     min_events = check_min_events(min_events_per_client)
     lines, counts = clean_lines(source, file)
