@@ -85,7 +85,9 @@ def test_scores_are_the_sessions_fold_in_exactly(sugg, dot):
     res = sugg.suggest_session(session, SuggestRequest(k=8, **PLAIN))
     assert not res.generic and res.client_id is None and res.banner == SESSION_BANNER
     # p10 is the session's own piece, p04 sensitive, p05 out of stock everywhere.
-    assert res.items["product_id"].tolist() == expected_order(dot, session, {"p10", "p04", "p05"})[:8]
+    assert (
+        res.items["product_id"].tolist() == expected_order(dot, session, {"p10", "p04", "p05"})[:8]
+    )
     v = dot.item_vectors_
     for row in res.items.itertuples():
         j = int(row.product_id[1:])
@@ -111,14 +113,18 @@ def test_each_new_piece_changes_the_suggestions_at_once(sugg, dot):
 
 def test_the_sessions_store_decides_stock(ds):
     stock = ds.stock.copy()
-    stock.loc[(stock["product_id"] == "p11") & (stock["store_id"].isin(["par", "online"])), "quantity"] = 0
+    stock.loc[
+        (stock["product_id"] == "p11") & (stock["store_id"].isin(["par", "online"])), "quantity"
+    ] = 0
     tables = {"clients": ds.clients, "stores": ds.stores, "stock": stock}
     ds2 = Dataset.from_frames(ds.products, ds.events, **tables)
     dot = DotRecommender(vectors=np.eye(30)[:, :6] + 0.01).fit(ds2)
     sugg = SessionSuggester(dot, ds2, RuleSet.default())
     session = TryOnSession("par").record("p10", "tried_on")
     in_paris = sugg.suggest_session(session, SuggestRequest(k=30, **PLAIN))
-    in_dubai = sugg.suggest_session(TryOnSession("dxb", session.events), SuggestRequest(k=30, **PLAIN))
+    in_dubai = sugg.suggest_session(
+        TryOnSession("dxb", session.events), SuggestRequest(k=30, **PLAIN)
+    )
     assert "p11" not in set(in_paris.items["product_id"])
     assert "p11" in set(in_dubai.items["product_id"])
     row = in_dubai.items.set_index("product_id").loc["p11"]
@@ -185,6 +191,6 @@ def test_a_few_pieces_of_one_segment_bring_that_segment_far_above_chance():
             res = sugg.suggest_session(session, SuggestRequest(k=12))
             shares.append(float((segments.loc[res.items["product_id"]] == segment).mean()))
             chances.append(float((segments == segment).mean()))
-    # Measured: 0.52 of the list from the session's segment against 0.14 by chance.
-    assert np.mean(shares) > 2.5 * np.mean(chances)
+    # Measured: 0.63 of the list from the session's segment against 0.14 by chance (4.4x).
+    assert np.mean(shares) > 3 * np.mean(chances)
     assert np.mean(shares) > 0.4
