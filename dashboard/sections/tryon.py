@@ -26,8 +26,9 @@ PICK = "tryon:pick"
 NOTICE = "tryon:notice"
 PRIVACY = (
     "**Nothing of this visit is kept.** What you record here stays on this tablet until you "
-    "end the session, then it is gone: it is not saved to any client, list or log. No "
-    "client's history is read: suggestions come from this visit alone."
+    "end the session, then it is gone: it is saved to no client and no list, and the audit "
+    "log notes only that session suggestions were shown, without the pieces. No client's "
+    "history is read: suggestions come from this visit alone."
 )
 
 
@@ -144,7 +145,8 @@ def _remove_button(svc: TryOnService, user: Any, pid: str) -> None:
 
 def render_suggestions(svc: TryOnService, user: Any, session: TryOnSession) -> None:
     """The session's suggestions with their reasons; one tap records a suggestion as tried on."""
-    st.subheader("Suggestions from this visit", anchor=False)
+    heading = "Suggestions from this visit" if session.events else "Suggestions to start with"
+    st.subheader(heading, anchor=False)
     categories = sorted(Catalogue.of(svc.dataset).category_codes[1])
     row = st.columns([1, 3], gap="medium")
     k = row[0].selectbox("How many", K_CHOICES, index=2, key="tryon:k")
