@@ -46,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
         pieces = rng.choice(products, size=int(rng.integers(1, 6)), replace=False)
         kinds = rng.choice(["tried_on", "asked_about"], size=pieces.size)
         session = TryOnSession.from_pairs(
-            str(stores[i % len(stores)]), [(str(p), str(k)) for p, k in zip(pieces, kinds)]
+            str(stores[i % len(stores)]),
+            [(str(p), str(k)) for p, k in zip(pieces, kinds, strict=True)],
         )
         t = time.perf_counter()
         sugg.suggest_session(session, request)
