@@ -25,7 +25,12 @@ from core.suggest.catalogue import Catalogue
 from core.suggest.request import SuggestRequest
 from core.suggest.results import SuggestionResult, product_frame
 from core.suggest.rules import RuleSet
-from core.suggest.session import KIND_LABELS, SessionSuggester, TryOnSession
+from core.suggest.session import (
+    KIND_LABELS,
+    MAX_SESSION_PIECES,
+    SessionSuggester,
+    TryOnSession,
+)
 
 #: The audit action of a session's list being shown.
 SHOWN_ACTION = "session_suggestions"
@@ -81,6 +86,26 @@ class TryOnService:
         if not stores:
             raise ValueError("the data has no store a visit can happen in (only online ones)")
         return TryOnSession(sorted(stores, key=stores.__getitem__)[0])
+
+    def restore(self, store_id: str | None, pairs: Any) -> TryOnSession:
+        """A session from what a page kept, dropping what no longer holds.
+
+        Pieces whose product left the catalogue (a new import) or whose kind
+        is unknown are left out, as are repeats; an unknown store gives
+        :meth:`start`'s store. Never raises for bad kept state: the page
+        must not break on it.
+        """
+        session = self.start(store_id)
+        known = Catalogue.of(self.dataset).product_position
+        try:
+            items = [(str(p), str(k)) for p, k in pairs or ()]
+        except (TypeError, ValueError):
+            return session
+        for pid, kind in items:
+            fits = len(session.events) < MAX_SESSION_PIECES
+            if fits and pid in known and kind in KIND_LABELS and pid not in session.product_ids:
+                session = session.record(pid, kind)
+        return session
 
     def suggestions(self, session: TryOnSession, request: SuggestRequest) -> SuggestionResult:
         """Suggestions from ``session`` alone (see :meth:`SessionSuggester.suggest_session`).

@@ -36,11 +36,11 @@ PRIVACY = (
 def current(svc: TryOnService, user: Any) -> TryOnSession:
     """The session in progress (a new one at the user's store when there is none)."""
     held = st.session_state.get(state.TRYON)
-    if not held:
+    if not isinstance(held, dict):
         session = svc.start(getattr(user, "store_id", None))
         _keep(session, audited=False)
         return session
-    return TryOnSession.from_pairs(str(held["store_id"]), [tuple(p) for p in held["pieces"]])
+    return svc.restore(held.get("store_id"), held.get("pieces"))
 
 
 def _keep(session: TryOnSession, *, audited: bool | None = None) -> None:

@@ -58,3 +58,12 @@ def test_requests_over_the_pages_limit_are_refused(svc):
     session = TryOnSession("par").record("p10", "tried_on")
     with pytest.raises(ValueError, match=f"from 1 to {MAX_K}"):
         svc.suggestions(session, SuggestRequest(k=MAX_K + 1))
+
+
+def test_kept_state_is_restored_without_what_no_longer_holds(svc):
+    kept = [["p10", "tried_on"], ["gone", "tried_on"], ["p11", "bought"], ["p10", "asked_about"],
+            ["p12", "asked_about"]]  # fmt: skip
+    assert svc.restore("par", kept).pairs() == [("p10", "tried_on"), ("p12", "asked_about")]
+    assert svc.restore("nowhere", kept).store_id == "dxb"
+    assert svc.restore("par", "not pairs") == TryOnSession("par")
+    assert svc.restore("par", None) == TryOnSession("par")

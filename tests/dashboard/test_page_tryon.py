@@ -140,3 +140,15 @@ def test_roles_without_the_shop_floor_do_not_get_it(open_app):
     assert "not available for your role (manager)" in at.error[0].value
     at = open_app("admin", page="tryon")
     assert "not available for your role (admin)" in at.error[0].value
+
+
+@pytest.mark.security
+def test_tampered_session_state_breaks_nothing_and_names_no_client(open_app):
+    forged = {
+        "store_id": "<b>x</b>",
+        "pieces": [["<script>", "hack"], "junk"],
+        "client_id": "t_isa",
+    }
+    at = open_app("associate", page="tryon", state={state.TRYON: forged})
+    assert pieces(at) == [] and len(suggested(at)) == 12
+    assert "Quatremain" not in texts(at) and "<script>" not in texts(at)
