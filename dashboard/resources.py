@@ -30,6 +30,7 @@ from core.app.health import rule_drops
 from core.app.retrain import RetrainRunner, model_generation
 from core.app.search import ClientIndex
 from core.app.trend_view import TrendView, build_trend_view
+from core.app.tryon import TryOnService
 from core.data.dataset import Dataset
 from core.data.loading import find_table_files
 from core.engine.trends import TrendAnalyzer
@@ -406,6 +407,11 @@ def get_curation(loaded: Loaded) -> CurationService:
     return CurationService(
         loaded.dataset, loaded.model, loaded.services, holdout_share=loaded.settings.holdout_share
     )
+
+
+def get_tryon(loaded: Loaded) -> TryOnService:
+    """The try-on session service (cheap: its pipeline is kept with the dataset; built per run)."""
+    return TryOnService(loaded.dataset, loaded.model, loaded.services.audit)
 
 
 # ---------------------------------------------------- trends, health, retrain

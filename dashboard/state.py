@@ -37,6 +37,7 @@ ACCOUNT_NOTICE = "acct_notice"  # a message for the Account page's next run
 SELECTED_CLIENT = "selected_client_id"
 VIEWED_CLIENT = "viewed_client_id"
 DRAFT_LIST = "draft_list_id"
+TRYON = "tryon_session"  # a try-on session: {"store_id", "pieces": [[product_id, kind]], ...}
 
 DEFAULTS: dict[str, Any] = {
     USER_ID: None,
@@ -53,6 +54,7 @@ DEFAULTS: dict[str, Any] = {
     SELECTED_CLIENT: None,
     VIEWED_CLIENT: None,
     DRAFT_LIST: None,
+    TRYON: None,
 }
 
 
@@ -116,6 +118,7 @@ def _page(key: str, path: str, title: str, icon: str) -> PageSpec:
 PAGES: tuple[PageSpec, ...] = (
     _page("lookup", "app_pages/lookup.py", "Client lookup", ":material/search:"),
     _page("client", "app_pages/client.py", "Client", ":material/person:"),
+    _page("tryon", "app_pages/tryon.py", "Try-on session", ":material/checkroom:"),
     _page("lists", "app_pages/lists.py", "Lists", ":material/list_alt:"),
     _page("trends", "app_pages/trends.py", "Trends", ":material/trending_up:"),
     _page("model_health", "app_pages/model_health.py", "Model health", ":material/monitoring:"),

@@ -144,6 +144,8 @@ PERMISSIONS: Mapping[str, frozenset[str]] = MappingProxyType(
 PAGE_ROLES: Mapping[str, tuple[str, ...]] = {
     "lookup": ("associate", "stylist", "admin"),
     "client": ("associate", "stylist", "admin"),
+    # A try-on session reads no client: for the shop floor, not for support.
+    "tryon": ("associate", "stylist"),
     "lists": ("associate", "stylist"),
     "trends": ("manager", "admin"),
     "model_health": ("manager", "admin"),
@@ -163,6 +165,7 @@ PAGE_ACTIONS: Mapping[str, tuple[str, ...]] = {
         "edit_list",
         "share_list",
     ),
+    "tryon": (),
     # The duplicate panel searches for the client to copy a list for.
     "lists": ("view_list", "edit_list", "duplicate_list", "search_contact"),
     "trends": (),

@@ -48,6 +48,7 @@ AUDIT_ACTIONS: tuple[str, ...] = (
     "password_reset",
     "password_change",
     "view_audit",
+    "session_suggestions",
 )
 
 

@@ -20,6 +20,11 @@ index = resources.get_client_index(dataset)
 stores = resources.store_names(dataset)
 
 st.title("Client lookup", anchor=False)
+st.page_link(
+    state.page_path("tryon"),
+    label="A walk-in, or no consent? Start a try-on session (nothing stored)",
+    icon=":material/checkroom:",
+)
 query = limited_text(
     "Search clients",
     key="lookup_query",

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from core.app.access import can_open_page
 from core.app.curation import CurationService
 from core.exceptions import AtelierError
 from core.suggest.catalogue import Catalogue
@@ -23,6 +24,7 @@ from core.suggest.request import SuggestRequest
 from core.suggest.rerank.gift import GiftRecipient
 from dashboard import resources
 from dashboard.sections import curation as cur
+from dashboard.sections import tryon
 from dashboard.sections.share import open_share_dialog
 from dashboard.sections.working_list import (
     items_for_display,
@@ -30,7 +32,7 @@ from dashboard.sections.working_list import (
     render_list_tools,
     render_messages,
 )
-from dashboard.state import ClientPageContext
+from dashboard.state import ClientPageContext, page_path
 from dashboard.widgets.limited_text import CONSENT_NOTE_CHARS, limited_text
 from dashboard.widgets.list_card import status_line
 from dashboard.widgets.product_card import card_html, inject_css
@@ -68,7 +70,7 @@ def _render(ctx: ClientPageContext) -> None:
     personalised = svc.personalisation_allowed(cid)
     sec = cur.Section(svc, cid, ctx.user.user_id, str(ctx.user.name), personalised)
     if not personalised:
-        _consent_banner(sec)
+        _consent_banner(sec, can_open_page(str(ctx.user.role), "tryon"))
     params = _controls(sec)
     mode = st.radio(
         "Show", MODES, horizontal=True, key=_k(cid, "mode"), label_visibility="collapsed"
@@ -87,7 +89,7 @@ def _render(ctx: ClientPageContext) -> None:
 
 
 # ------------------------------------------------------------------ consent
-def _consent_banner(sec: cur.Section) -> None:
+def _consent_banner(sec: cur.Section, tryon_ok: bool) -> None:
     cid = sec.client_id
     home = sec.svc.home_store(cid)
     store = sec.svc.store_name(home) if home else "the store"
@@ -113,6 +115,13 @@ def _consent_banner(sec: cur.Section) -> None:
                 "Consent recorded: suggestions are now personalised for this client."
             )
             st.rerun(scope="app")
+        if tryon_ok and st.button(
+            "Or start a try-on session: suggestions from this visit only, nothing stored",
+            key=_k(cid, "tryon_go"),
+            width="stretch",
+        ):
+            tryon.start_new()  # a new visit: nothing of this client is carried over
+            st.switch_page(page_path("tryon"))
 
 
 # ------------------------------------------------------------------ controls

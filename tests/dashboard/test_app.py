@@ -141,8 +141,8 @@ def test_change_password_mismatch(open_app, atelier_env):
 @pytest.mark.parametrize(
     ("role", "expected"),
     [
-        ("associate", ["lookup", "client", "lists", "account"]),
-        ("stylist", ["lookup", "client", "lists", "account"]),
+        ("associate", ["lookup", "client", "tryon", "lists", "account"]),
+        ("stylist", ["lookup", "client", "tryon", "lists", "account"]),
         ("manager", ["trends", "model_health", "account"]),
         ("admin", ["lookup", "client", "trends", "model_health", "data_users", "account"]),
     ],
