@@ -108,13 +108,14 @@ def _tune_all(split: Split, models: list[str], args: argparse.Namespace) -> tupl
                 budget_s=args.tune_budget,
                 max_clients=args.max_val_clients,
                 seed=args.seed,
+                objective=args.tune_objective,
             )
             tuned.append(result)
         _log(f"  tuned {name} in {time.perf_counter() - t0:.1f} s: {tuned[-1].params}")
     if tune_result is not None and "atelier" in models:
         # The tuner's trial 0 is the default configuration: its validation score.
         trials = tune_result.trials
-        first = float(trials.loc[trials["trial"] == 0, tune_result.objective].iloc[0])
+        first = float(trials.loc[trials["trial"] == 0, OBJECTIVE].iloc[0])
         i = models.index("atelier")
         tuned[i] = dataclasses.replace(tuned[i], validation=first)
     return tuned, tune_result
@@ -274,6 +275,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=parse_duration,
         default=None,
         help="time budget of that search per cell, e.g. 90s, 10m (default: none, the trials cap)",
+    )
+    p.add_argument(
+        "--tune-objective",
+        default=OBJECTIVE,
+        help="what the tuner maximises, e.g. Recall@20 or Recall@20+NDCG@10 (the mean of both "
+        "relative to the default configuration)",
     )
     p.add_argument(
         "--max-val-clients",

@@ -190,8 +190,13 @@ def atelier_tuned(
     max_clients: int | None,
     seed: int,
     budget_s: float | None = None,
+    objective: str = OBJECTIVE,
 ) -> tuple[Tuned, TuneResult]:
-    """The hybrid after :func:`core.engine.tune.tune` on the split's validation part."""
+    """The hybrid after :func:`core.engine.tune.tune` on the split's validation part.
+
+    ``objective``: what the tuner maximises (the peers' grids maximise
+    :data:`OBJECTIVE`); the validation figure reported is :data:`OBJECTIVE`.
+    """
     from core.engine.models.hybrid import HybridRecommender
 
     t0 = time.perf_counter()
@@ -203,13 +208,14 @@ def atelier_tuned(
         budget_s=budget_s,
         seed=seed,
         max_clients=max_clients,
+        objective=objective,
     )
     best = result.trials.iloc[0]
     tuned = Tuned(
         name="atelier_tuned",
         factory=functools.partial(HybridRecommender, config=result.best_config),
         params=changed_knobs(result),
-        validation=float(best[result.objective]),
+        validation=float(best[OBJECTIVE]),
         trials=result.trials,
         seconds=time.perf_counter() - t0,
     )

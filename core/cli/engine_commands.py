@@ -226,7 +226,11 @@ def _add_tune(sub: Any) -> None:
         help="validation window: the 28 days before the test window, or each client's "
         "interactions before their last 3",
     )
-    t.add_argument("--objective", default="Recall@20", help="metric to maximise (Recall@20)")
+    t.add_argument(
+        "--objective",
+        default="Recall@20",
+        help="metric to maximise (Recall@20); Recall@20+NDCG@10: the mean of both relative to the start",
+    )
     t.add_argument("--max-clients", type=int, help="score a sample of the validation clients")
     t.add_argument(
         "--out",

@@ -240,21 +240,43 @@ def tuning_split(
 # ------------------------------------------------------------------ scoring
 @dataclass
 class _Scorer:
-    """Scores a fitted model on the validation clients, chunk by chunk."""
+    """Scores a fitted model on the validation clients, chunk by chunk.
+
+    A composite objective such as ``"Recall@20+NDCG@10"`` is the mean of its
+    metrics each divided by the starting configuration's (trial 0's) value on
+    the same clients, so the start scores 1 and a trial that gains 5 % on one
+    metric and loses 5 % on the other scores 1 too. Its running values (what
+    the pruner compares) divide by the start's running values on the same
+    chunks.
+    """
 
     split: Split  # the validation split
     data: EvalData
     objective: str
     n_chunks: int
     order: np.ndarray = field(init=False)
+    parts: tuple[str, ...] = field(init=False)
+    start: dict[int, np.ndarray] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         rng = np.random.default_rng(0)
         self.order = rng.permutation(len(self.data.client_ids))  # chunks alike, not by id
+        self.parts = tuple(self.objective.split("+"))
+
+    def _value(self, values: np.ndarray, step: int) -> float:
+        """The objective from the parts' ``values`` at ``step`` (-1: the whole set)."""
+        if len(self.parts) == 1:
+            return float(values[0])
+        if step not in self.start:  # the start itself: its values are the unit
+            self.start[step] = values
+            return 1.0
+        base = self.start[step]
+        ratios = np.where(base > 0, values / np.where(base > 0, base, 1.0), 1.0 + values)
+        return float(np.mean(ratios))
 
     def score(self, model: Recommender, trial: optuna.Trial) -> dict[str, float]:
-        name, _, k_text = self.objective.partition("@")
-        k_max = max(20, int(k_text))
+        metric_k = [(name, int(k)) for name, _, k in (p.partition("@") for p in self.parts)]
+        k_max = max(20, *(k for _, k in metric_k))
         tops, hits = [], []
         for step, rows in enumerate(np.array_split(self.order, self.n_chunks)):
             if rows.size == 0:
@@ -265,8 +287,15 @@ class _Scorer:
             tops.append(top)
             hits.append(gather(self.data.relevant[rows], top))
             done = self.order[: sum(len(t) for t in tops)]  # chunks are consecutive
-            running = metrics_from_hits(np.vstack(hits), self.data.n_relevant[done], int(k_text))
-            trial.report(float(np.nanmean(running[name])), step)
+            running = np.array(
+                [
+                    np.nanmean(
+                        metrics_from_hits(np.vstack(hits), self.data.n_relevant[done], k)[name]
+                    )
+                    for name, k in metric_k
+                ]
+            )
+            trial.report(self._value(running, step), step)
             if trial.should_prune():
                 raise optuna.TrialPruned()
         return self._row(np.vstack(tops), np.vstack(hits))
@@ -274,9 +303,10 @@ class _Scorer:
     def _row(self, top: np.ndarray, hits: np.ndarray) -> dict[str, float]:
         n_rel = self.data.n_relevant[self.order]
         row: dict[str, float] = {}
-        for metric in (*TRIAL_METRICS, self.objective):
+        for metric in dict.fromkeys((*TRIAL_METRICS, *self.parts)):
             name, _, k = metric.partition("@")
             row[metric] = float(np.nanmean(metrics_from_hits(hits, n_rel, int(k))[name]))
+        row[self.objective] = self._value(np.array([row[p] for p in self.parts]), -1)
         top20 = top[:, :20]
         row["Coverage@20"] = np.unique(top20[top20 >= 0]).size / self.data.relevant.shape[1]
         return row
@@ -306,9 +336,16 @@ def _check_args(n_trials: Any, budget_s: Any, objective: str, n_chunks: Any) -> 
         isinstance(budget_s, int | float) and math.isfinite(budget_s) and budget_s > 0
     ):
         raise ValueError(f"budget_s must be a positive number of seconds, got {budget_s!r}")
-    name, _, k_text = objective.partition("@")
-    if name not in ("Recall", "NDCG", "Precision", "MAP", "HitRate") or not k_text.isdigit():
-        raise ValueError(f"objective must look like 'Recall@20' or 'NDCG@10', got {objective!r}")
+    parts = objective.split("+")
+    for part in parts:
+        name, _, k_text = part.partition("@")
+        if name not in ("Recall", "NDCG", "Precision", "MAP", "HitRate") or not k_text.isdigit():
+            raise ValueError(
+                "objective must look like 'Recall@20', 'NDCG@10' or 'Recall@20+NDCG@10', "
+                f"got {objective!r}"
+            )
+    if len(set(parts)) != len(parts):
+        raise ValueError(f"objective names a metric twice: {objective!r}")
     if isinstance(n_chunks, bool) or not isinstance(n_chunks, int) or not 1 <= n_chunks <= 100:
         raise ValueError(f"n_chunks must be a whole number between 1 and 100, got {n_chunks!r}")
 
@@ -479,7 +516,9 @@ def tune(
     seed : int
         Seed of the TPE sampler and of the client sample.
     objective : str
-        Metric to maximise, e.g. ``"Recall@20"`` or ``"NDCG@10"``.
+        Metric to maximise, e.g. ``"Recall@20"`` or ``"NDCG@10"``; or several
+        joined by ``+`` (``"Recall@20+NDCG@10"``): the mean of each relative to
+        the starting configuration's value.
     protocol : {"time", "last_n"}
         ``time``: the last ``test_days`` are test, the ``val_days`` before
         them validation. ``last_n``: each client's last ``n_test``

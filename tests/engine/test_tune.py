@@ -179,6 +179,24 @@ def test_trials_that_trail_are_pruned(ds: Dataset) -> None:
     assert result.search["pruned"] == len(pruned)
 
 
+def test_a_composite_objective_is_the_mean_ratio_to_the_start(ds: Dataset) -> None:
+    """``Recall@20+NDCG@10``: each trial's value is the mean of its two metrics over the start's."""
+    result = tune(ds, space=SMALL_SPACE, n_trials=5, seed=1, objective="Recall@20+NDCG@10")
+    trials = result.trials.set_index("trial")
+    complete = trials.loc[trials["state"] == "complete"]
+    start = complete.loc[0]
+    assert start["Recall@20+NDCG@10"] == 1.0
+    want = 0.5 * (
+        complete["Recall@20"] / start["Recall@20"] + complete["NDCG@10"] / start["NDCG@10"]
+    )
+    np.testing.assert_allclose(complete["Recall@20+NDCG@10"], want, rtol=1e-12)
+    # the best configuration is the complete trial with the highest mean ratio
+    best = complete["Recall@20+NDCG@10"].idxmax()
+    assert result.best_config == apply_params(
+        EngineConfig(), {k: complete.loc[best, k] for k in SMALL_SPACE}
+    )
+
+
 # ------------------------------------------------------------------ space
 def test_the_default_space_lies_in_the_engine_ranges_and_holds_the_defaults() -> None:
     base = EngineConfig()
@@ -202,6 +220,10 @@ def test_tune_rejects_bad_arguments(ds: Dataset) -> None:
         tune(ds, budget_s=-5)
     with pytest.raises(ValueError, match="objective must look like"):
         tune(ds, objective="AUC")
+    with pytest.raises(ValueError, match="objective must look like"):
+        tune(ds, objective="Recall@20+AUC")
+    with pytest.raises(ValueError, match="names a metric twice"):
+        tune(ds, objective="NDCG@10+NDCG@10")
     with pytest.raises(ValueError, match="protocol must be one of"):
         tune(ds, protocol="random")
     with pytest.raises(ConfigError, match="n_factors"):
