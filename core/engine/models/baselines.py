@@ -205,16 +205,7 @@ class PopularityRecommender(_InteractionModel):
                 contributions.insert(
                     0, Contribution("prior", f"popularity:store={store}", float(parts[0]), "prior")
                 )
-        score = float(parts.sum())
-        return Explanation(
-            client_id=str(client_id),
-            product_id=str(product_id),
-            score=score,
-            cf_score=0.0,
-            content_score=0.0,
-            prior_score=score,
-            contributions=tuple(sorted(contributions, key=lambda c: -abs(c.value))),
-        )
+        return Explanation.of_parts(client_id, product_id, contributions, prior=float(parts.sum()))
 
 
 # ==================================================================== item-kNN
@@ -511,15 +502,7 @@ class ItemKNNRecommender(_InteractionModel):
         prior = float(self.prior_[j])
         if prior:
             contributions.append(Contribution("prior", "popularity:global", prior, "prior"))
-        return Explanation(
-            client_id=str(client_id),
-            product_id=str(product_id),
-            score=cf + prior,
-            cf_score=cf,
-            content_score=0.0,
-            prior_score=prior,
-            contributions=tuple(sorted(contributions, key=lambda c: -abs(c.value))),
-        )
+        return Explanation.of_parts(client_id, product_id, contributions, cf=cf, prior=prior)
 
 
 # ==================================================================== random
