@@ -21,7 +21,7 @@ import itertools
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple, Self
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Self
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,9 @@ from core.data.schema import COLS, EVENT_TYPES
 from core.engine.config import EngineConfig
 from core.engine.ranking import top_indices
 from core.exceptions import NotFittedError
+
+if TYPE_CHECKING:
+    from core.engine.interactions import Interactions
 
 ContributionKind = Literal["item", "attribute", "prior", "preference"]
 
@@ -543,3 +546,20 @@ class ConfiguredRecommender(Recommender):
         extra_events: pd.DataFrame | None = None,
     ) -> list[Explanation]:
         """Exact decompositions of several products' scores for one client."""
+
+
+class StatefulRecommender(ConfiguredRecommender):
+    """A configured model whose fitted state is arrays and metadata (saved and loaded by
+    :mod:`core.engine.models.persistence`), fitted on an interaction matrix."""
+
+    interactions_: Interactions
+
+    @abstractmethod
+    def _get_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """The fitted state: named arrays and JSON-able metadata."""
+
+    @abstractmethod
+    def _set_state(
+        self, arrays: dict[str, np.ndarray], meta: dict[str, Any], dataset: Dataset
+    ) -> None:
+        """Restore what :meth:`_get_state` returned, for ``dataset``."""

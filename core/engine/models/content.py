@@ -34,9 +34,9 @@ from core.engine.interactions import (
     resolve_interactions,
 )
 from core.engine.models.base import (
-    ConfiguredRecommender,
     ContributionBlock,
     Explanation,
+    StatefulRecommender,
     assemble_explanations,
 )
 
@@ -289,7 +289,7 @@ def attribute_blocks(
     )
 
 
-class ContentRecommender(ConfiguredRecommender):
+class ContentRecommender(StatefulRecommender):
     """Cosine between a client's content profile and each product's features.
 
     Parameters

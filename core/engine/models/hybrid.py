@@ -72,9 +72,9 @@ from core.engine.interactions import (
     resolve_interactions,
 )
 from core.engine.models.base import (
-    ConfiguredRecommender,
     ContributionBlock,
     Explanation,
+    StatefulRecommender,
     assemble_explanations,
 )
 from core.engine.models.baselines import item_neighbours
@@ -112,7 +112,7 @@ _RECENT_STATES = 64  # single-client states kept, so explain reuses what recomme
 _SVD, _NEIGHBOURS, _CONTENT = 0, 1, 2
 
 
-class HybridRecommender(ConfiguredRecommender):
+class HybridRecommender(StatefulRecommender):
     """SVD + item neighbours + content + trend, on one per-client scale, exactly explained.
 
     Parameters

@@ -31,9 +31,9 @@ from core.engine.interactions import (
     resolve_interactions,
 )
 from core.engine.models.base import (
-    ConfiguredRecommender,
     ContributionBlock,
     Explanation,
+    StatefulRecommender,
     assemble_explanations,
 )
 
@@ -104,7 +104,7 @@ def item_contributions(
     return past, codes, parts
 
 
-class SVDRecommender(ConfiguredRecommender):
+class SVDRecommender(StatefulRecommender):
     """PureSVD with fold-in and exact per-item explanations.
 
     Parameters
