@@ -232,16 +232,22 @@ class Suggester:
         scores = np.asarray(scores_row, dtype=np.float64).copy()
         scores[~prep.candidates] = -np.inf
         pool = top_indices(scores, self.candidate_pool, prep.candidates)
-        boosts = context_boosts(
+        boosts = self._boosts(request, client.row)
+        neighbour = self._neighbour_penalty(request.removed_products, pool)
+        return self._finish(prep, scores, pool, rr.penalty, boosts, neighbour, client, False)
+
+    def _boosts(
+        self, request: SuggestRequest, client_row: pd.Series | None = None
+    ) -> ContextBoosts:
+        """The request's occasion and season lifts (and ``client_row``'s upcoming dates)."""
+        return context_boosts(
             self.dataset,
             occasion=request.occasion,
             season=request.season,
-            client_row=client.row,
+            client_row=client_row,
             as_of=self.as_of_,
             config=self.rules_.context,
         )
-        neighbour = self._neighbour_penalty(request.removed_products, pool)
-        return self._finish(prep, scores, pool, rr.penalty, boosts, neighbour, client, False)
 
     def _finish(
         self,
@@ -324,10 +330,7 @@ class Suggester:
         base, kind = self._generic_ranking(store_id)
         scores = np.where(prep.candidates, base, -np.inf)
         pool = top_indices(scores, self.candidate_pool, prep.candidates)
-        boosts = context_boosts(
-            self.dataset, occasion=request.occasion, season=request.season, as_of=self.as_of_,
-            config=self.rules_.context,
-        )  # fmt: skip
+        boosts = self._boosts(request)
         store_level = rr.client is None
         penalty = self.rules_.store_penalty(self.dataset, store_id) if store_level else rr.penalty
         neighbour = np.zeros(self._catalogue.n_products)
