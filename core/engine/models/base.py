@@ -21,19 +21,18 @@ import itertools
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Self
+from typing import Any, Literal, NamedTuple, Self
 
 import numpy as np
 import pandas as pd
 
 from core.data.dataset import Dataset
 from core.data.schema import COLS, EVENT_TYPES
+from core.engine.cells import AsOf
 from core.engine.config import EngineConfig
+from core.engine.interactions import Interactions
 from core.engine.ranking import top_indices
 from core.exceptions import NotFittedError
-
-if TYPE_CHECKING:
-    from core.engine.interactions import Interactions
 
 ContributionKind = Literal["item", "attribute", "prior", "preference"]
 
@@ -275,7 +274,9 @@ class Recommender(ABC):
         return self
 
     @abstractmethod
-    def _fit(self, dataset: Dataset, as_of: Any = None, interactions: Any = None) -> None:
+    def _fit(
+        self, dataset: Dataset, as_of: AsOf = None, interactions: Interactions | None = None
+    ) -> None:
         """Learn from ``dataset`` as of ``as_of``, reusing ``interactions`` if given.
 
         :meth:`fit` has checked its keyword arguments against this signature.

@@ -28,6 +28,7 @@ import scipy.sparse as sp
 
 from core.data.dataset import Dataset
 from core.data.schema import COLS, EVENT_TYPES
+from core.engine.cells import AsOf
 from core.engine.config import EngineConfig
 from core.engine.interactions import Interactions, build_interactions
 from core.engine.models.base import Contribution, Explanation, Recommender
@@ -54,7 +55,7 @@ class _InteractionModel(Recommender):
         self,
         dataset: Dataset,
         config: EngineConfig,
-        as_of: Any,
+        as_of: AsOf,
         interactions: Interactions | None,
     ) -> None:
         if interactions is not None and interactions.config != config:
@@ -147,7 +148,7 @@ class PopularityRecommender(_InteractionModel):
     def _fit(
         self,
         dataset: Dataset,
-        as_of: Any = None,
+        as_of: AsOf = None,
         interactions: Interactions | None = None,
     ) -> None:
         """Build (or reuse) the interaction matrix as of ``as_of`` and sum demand."""
@@ -441,7 +442,7 @@ class ItemKNNRecommender(_InteractionModel):
     def _fit(
         self,
         dataset: Dataset,
-        as_of: Any = None,
+        as_of: AsOf = None,
         interactions: Interactions | None = None,
     ) -> None:
         """Build (or reuse) the interaction matrix as of ``as_of``; find the neighbours."""
@@ -517,7 +518,9 @@ class RandomRecommender(Recommender):
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
 
-    def _fit(self, dataset: Dataset, as_of: Any = None, interactions: Any = None) -> None:
+    def _fit(
+        self, dataset: Dataset, as_of: AsOf = None, interactions: Interactions | None = None
+    ) -> None:
         """Nothing to learn but the catalogue size (``as_of`` and ``interactions`` unused)."""
         _check_number("seed", self.seed, 0, 2**32 - 1, integer=True)
         self.n_products_ = len(dataset.product_ids)

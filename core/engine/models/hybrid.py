@@ -42,7 +42,8 @@ Every block is a sum of exact terms -- the SVD and neighbour blocks over past
 items (``x_j (v_j . v_i)`` and ``b_j S_ji``, one "cf" contribution per past
 item), content over matched features, the trend and new-arrival priors -- so
 :meth:`HybridRecommender.explain` returns contributions that add up to the
-score.
+score. A client's state and the two priors are in
+:mod:`core.engine.models.hybrid_priors`.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ import scipy.sparse as sp
 from threadpoolctl import ThreadpoolController, threadpool_limits
 
 from core.data.dataset import Dataset
-from core.engine.cells import one_row, row_selector
+from core.engine.cells import AsOf, one_row, row_selector
 from core.engine.events import positions
 from core.engine.features import ProductFeatures
 from core.engine.interactions import (
@@ -157,7 +158,7 @@ class HybridRecommender(StatefulRecommender):
     def _fit(
         self,
         dataset: Dataset,
-        as_of: Any = None,
+        as_of: AsOf = None,
         interactions: Interactions | None = None,
     ) -> None:
         """Build the matrix, factorise it, learn features and the ridge map."""

@@ -21,6 +21,7 @@ from sklearn.decomposition import TruncatedSVD
 from threadpoolctl import threadpool_limits
 
 from core.data.dataset import Dataset
+from core.engine.cells import AsOf
 from core.engine.config import EngineConfig
 from core.engine.events import positions
 from core.engine.interactions import (
@@ -125,7 +126,7 @@ class SVDRecommender(StatefulRecommender):
     def _fit(
         self,
         dataset: Dataset,
-        as_of: Any = None,
+        as_of: AsOf = None,
         interactions: Interactions | None = None,
     ) -> None:
         """Build the matrix as of ``as_of`` (or reuse ``interactions``) and factorise it."""
