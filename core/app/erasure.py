@@ -114,10 +114,17 @@ def _split(settings: Settings, client_id: str) -> tuple[dict[str, pd.DataFrame],
             )
         if files[table].is_dir():
             raise DataValidationError(
-                [Problem(f"{table}/", None, None, None,
-                         f"a {table}.csv or .parquet file: an erasure cannot rewrite a "
-                         "partitioned folder yet")]
-            )  # fmt: skip
+                [
+                    Problem(
+                        f"{table}/",
+                        None,
+                        None,
+                        None,
+                        f"a {table}.csv or .parquet file: an erasure cannot rewrite a "
+                        "partitioned folder yet",
+                    )
+                ]
+            )
         frame = _read(files[table], settings.max_upload_mb)
         mask = _client_mask(frame, client_id)
         kept[table], counts[table] = frame.loc[~mask], int(mask.sum())

@@ -216,9 +216,15 @@ def shared_items(shares: Iterable[ShareRecord]) -> pd.DataFrame:
             pid = item.get("product_id") if isinstance(item, Mapping) else None
             if pid:
                 rows.append(
-                    (share.id, share.client_id, str(pid), share.created_at, share.author_id,
-                     share.channel)
-                )  # fmt: skip
+                    (
+                        share.id,
+                        share.client_id,
+                        str(pid),
+                        share.created_at,
+                        share.author_id,
+                        share.channel,
+                    )
+                )
     frame = pd.DataFrame(rows, columns=list(SHARED_ITEM_COLUMNS))
     frame[COLS.shared_at] = pd.to_datetime(frame[COLS.shared_at], utc=True).dt.tz_localize(None)
     return frame.drop_duplicates([COLS.share_id, COLS.product_id]).reset_index(drop=True)
@@ -355,10 +361,13 @@ def acceptance_tables(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
         return {}
     removed = frame[~frame["kept"]]
     reasons = (
-        removed.groupby("removal_reason").size().rename("removals").reset_index()
+        removed.groupby("removal_reason")
+        .size()
+        .rename("removals")
+        .reset_index()
         .sort_values(["removals", "removal_reason"], ascending=[False, True])
         .reset_index(drop=True)
-    )  # fmt: skip
+    )
     return {
         "overall": acceptance(frame.assign(all="all model suggestions"), "all"),
         "associate": acceptance(frame, "associate_id"),

@@ -76,9 +76,20 @@ def lists_frame(records: Iterable[CuratedListRecord], clients: pd.DataFrame) -> 
         else:
             name = "(client no longer in the data)"
         rows.append(
-            (r.list_id, r.client_id, name or r.client_id, r.title, r.author_id, r.author_name,
-             r.status, len(r.items), r.version, r.updated_at, r.updated_by_name)
-        )  # fmt: skip
+            (
+                r.list_id,
+                r.client_id,
+                name or r.client_id,
+                r.title,
+                r.author_id,
+                r.author_name,
+                r.status,
+                len(r.items),
+                r.version,
+                r.updated_at,
+                r.updated_by_name,
+            )
+        )
     return pd.DataFrame(rows, columns=list(LISTS_COLUMNS))
 
 

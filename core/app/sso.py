@@ -37,9 +37,15 @@ from core.store.common import ID_MAX, NAME_MAX
 #: Roles that work in a store: with ``store_claim`` set, their claims must name one.
 STORE_ROLES: tuple[str, ...] = ("associate", "stylist")
 _KEYS = {
-    "provider", "label", "user_id_claim", "name_claim", "groups_claim", "store_claim",
-    "allow_passwords", "roles",
-}  # fmt: skip
+    "provider",
+    "label",
+    "user_id_claim",
+    "name_claim",
+    "groups_claim",
+    "store_claim",
+    "allow_passwords",
+    "roles",
+}
 
 
 @dataclass(frozen=True)
@@ -185,8 +191,9 @@ def _role(groups: list[str], config: SsoConfig) -> tuple[str, tuple[str, ...]]:
         )
     roles = sorted(set(matched.values()))
     if len(roles) > 1:
-        given = "; ".join(f"{r} from {', '.join(g for g in matched if matched[g] == r)}"
-                          for r in roles)  # fmt: skip
+        given = "; ".join(
+            f"{r} from {', '.join(g for g in matched if matched[g] == r)}" for r in roles
+        )
         raise _refuse(
             f"your groups give different Atelier roles ({given}). An account has one role: "
             "ask IT to keep you in one Atelier group."

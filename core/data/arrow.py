@@ -12,9 +12,13 @@ import pyarrow as pa
 from core.data.schema import TABLES, Kind
 
 ARROW_TYPES: dict[Kind, pa.DataType] = {
-    "str": pa.string(), "list": pa.string(), "int": pa.int64(), "float": pa.float64(),
-    "bool": pa.bool_(), "datetime": pa.timestamp("us"),
-}  # fmt: skip
+    "str": pa.string(),
+    "list": pa.string(),
+    "int": pa.int64(),
+    "float": pa.float64(),
+    "bool": pa.bool_(),
+    "datetime": pa.timestamp("us"),
+}
 
 
 def contract_schema(name: str) -> pa.Schema:

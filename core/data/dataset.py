@@ -48,6 +48,25 @@ class Dataset:
     cutoff: pd.Timestamp | None = None
     _derived: dict[object, Any] = field(default_factory=dict, repr=False, compare=False)
 
+    @classmethod
+    def from_tables(
+        cls,
+        tables: Mapping[str, pd.DataFrame],
+        source: str = "memory",
+        cutoff: pd.Timestamp | None = None,
+    ) -> Dataset:
+        """A Dataset of the six (already valid) ``tables``, keyed by table name."""
+        return cls(
+            products=tables["products"],
+            stores=tables["stores"],
+            stock=tables["stock"],
+            associates=tables["associates"],
+            clients=tables["clients"],
+            events=tables["events"],
+            source=source,
+            cutoff=cutoff,
+        )
+
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
         return {name: getattr(self, name) for name in TABLE_ORDER}
@@ -172,7 +191,7 @@ class Dataset:
         }
         if validate:
             return validate_tables(raw, source="memory")
-        return _build(
+        return Dataset.from_tables(
             {name: fill_optional(raw[name], TABLES[name]) for name in TABLE_ORDER}, "memory"
         )
 
@@ -218,19 +237,6 @@ def _clients_of(events: pd.DataFrame, home_store_id: Any) -> pd.DataFrame:
     )
 
 
-def _build(tables: Mapping[str, pd.DataFrame], source: str) -> Dataset:
-    """A Dataset of the six ``tables``."""
-    return Dataset(
-        products=tables["products"],
-        stores=tables["stores"],
-        stock=tables["stock"],
-        associates=tables["associates"],
-        clients=tables["clients"],
-        events=tables["events"],
-        source=source,
-    )
-
-
 def validate_tables(
     raw: Mapping[str, pd.DataFrame],
     *,
@@ -265,7 +271,7 @@ def validate_tables(
     ] + problems
     if problems:
         raise DataValidationError(problems)
-    return _build(valid, source)
+    return Dataset.from_tables(valid, source)
 
 
 def load_dataset(folder: str | Path, *, max_file_mb: float = DEFAULT_MAX_FILE_MB) -> Dataset:
@@ -303,4 +309,4 @@ def load_dataset(folder: str | Path, *, max_file_mb: float = DEFAULT_MAX_FILE_MB
     problems += found
     if problems:
         raise DataValidationError(problems)
-    return _build(valid, str(folder))
+    return Dataset.from_tables(valid, str(folder))

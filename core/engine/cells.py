@@ -22,7 +22,8 @@ runs the same code and gets the same cells.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from datetime import date
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -398,6 +399,10 @@ def event_demand(
     trend = np.bincount(ev.cols, weights=w, minlength=n_products)
     store_trend = group_sums(store, ev.cols, w, n_stores, n_products)
     return Demand(popularity, trend, store_pop, store_trend)
+
+
+#: What a fit's "now" may be given as: anything ``pd.Timestamp`` reads (``None``: the data's own).
+AsOf: TypeAlias = pd.Timestamp | date | np.datetime64 | str | None
 
 
 def fit_date(as_of: Any) -> pd.Timestamp:

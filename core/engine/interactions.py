@@ -40,6 +40,7 @@ import scipy.sparse as sp
 from core.data.dataset import Dataset
 from core.data.ids import IdMap
 from core.engine.cells import (
+    AsOf,
     Cells,
     Demand,
     aggregate_cells,
@@ -363,7 +364,7 @@ def _check_known(ids: list[str], idx: np.ndarray, extra_ids: set[str]) -> None:
 
 # ---------------------------------------------------------------- building
 def build_interactions(
-    dataset: Dataset, config: EngineConfig | None = None, as_of: Any = None
+    dataset: Dataset, config: EngineConfig | None = None, as_of: AsOf = None
 ) -> Interactions:
     """Build the interaction matrix of ``dataset`` as of ``as_of``.
 
@@ -466,7 +467,7 @@ def products_only_interactions(
 def resolve_interactions(
     dataset: Dataset,
     config: EngineConfig,
-    as_of: Any = None,
+    as_of: AsOf = None,
     interactions: Interactions | None = None,
 ) -> Interactions:
     """The matrix a model fits on: ``interactions`` if given (checked), else a new build.

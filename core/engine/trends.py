@@ -24,6 +24,7 @@ from sklearn.metrics import silhouette_score
 
 from core.data.dataset import Dataset
 from core.data.schema import split_list
+from core.engine.cells import AsOf
 from core.exceptions import NotFittedError, UnknownIdError
 
 #: Event weights of demand (what a merchandiser plans a buy on).
@@ -317,7 +318,7 @@ class TrendAnalyzer:
         return top.head(n).reset_index(drop=True)
 
     def _windows(
-        self, as_of: pd.Timestamp | None, recent_days: int | None, earlier_days: int | None
+        self, as_of: AsOf, recent_days: int | None, earlier_days: int | None
     ) -> tuple[pd.Timestamp, pd.Timestamp, pd.Timestamp, int, int]:
         params = self.params_
         as_of = pd.Timestamp(as_of) if as_of is not None else self.dataset_.as_of
@@ -328,7 +329,7 @@ class TrendAnalyzer:
         return as_of, recent_start, earlier_start, r, e
 
     def _momentum_table(
-        self, keys: pd.Series, as_of: Any, recent_days: int | None, earlier_days: int | None
+        self, keys: pd.Series, as_of: AsOf, recent_days: int | None, earlier_days: int | None
     ) -> pd.DataFrame:
         as_of, recent_start, earlier_start, r, e = self._windows(as_of, recent_days, earlier_days)
         d = self.demand_.assign(key=keys.reindex(self.demand_["product_id"]).to_numpy())
@@ -368,7 +369,7 @@ class TrendAnalyzer:
 
     def momentum(
         self,
-        as_of: Any = None,
+        as_of: AsOf = None,
         recent_days: int | None = None,
         earlier_days: int | None = None,
     ) -> pd.DataFrame:
@@ -400,7 +401,7 @@ class TrendAnalyzer:
     def rising_products(
         self,
         n: int = 10,
-        as_of: Any = None,
+        as_of: AsOf = None,
         recent_days: int | None = None,
         earlier_days: int | None = None,
     ) -> pd.DataFrame:
@@ -421,7 +422,7 @@ class TrendAnalyzer:
             .reset_index(drop=True)
         )
 
-    def weekly_series(self, weeks: int = 26, as_of: Any = None) -> pd.DataFrame:
+    def weekly_series(self, weeks: int = 26, as_of: AsOf = None) -> pd.DataFrame:
         """Weekly demand per cluster over the last ``weeks`` weeks (long format)."""
         self._check()
         as_of = pd.Timestamp(as_of) if as_of is not None else self.dataset_.as_of

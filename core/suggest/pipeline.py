@@ -47,11 +47,11 @@ from core.engine.diversity import intra_list_diversity, normalized_rows
 from core.engine.models.base import Explanation, Recommender
 from core.engine.ranking import top_indices
 from core.exceptions import ModelMismatchError, UnknownIdError
-from core.suggest.catalogue import Catalogue
+from core.suggest.catalogue import Catalogue, Client
 from core.suggest.generic import generic_ranking
 from core.suggest.holdout import in_holdout
 from core.suggest.request import SuggestRequest
-from core.suggest.rerank.context import context_boosts
+from core.suggest.rerank.context import ContextBoosts, context_boosts
 from core.suggest.rerank.gift import GiftRecipient, gift_candidates
 from core.suggest.rerank.look import complete_the_look
 from core.suggest.rerank.select import item_vectors_for, mmr
@@ -232,29 +232,51 @@ class Suggester:
         scores = np.asarray(scores_row, dtype=np.float64).copy()
         scores[~prep.candidates] = -np.inf
         pool = top_indices(scores, self.candidate_pool, prep.candidates)
-        boosts = context_boosts(
+        boosts = self._boosts(request, client.row)
+        neighbour = self._neighbour_penalty(request.removed_products, pool)
+        return self._finish(prep, scores, pool, rr.penalty, boosts, neighbour, client, False)
+
+    def _boosts(
+        self, request: SuggestRequest, client_row: pd.Series | None = None
+    ) -> ContextBoosts:
+        """The request's occasion and season lifts (and ``client_row``'s upcoming dates)."""
+        return context_boosts(
             self.dataset,
             occasion=request.occasion,
             season=request.season,
-            client_row=client.row,
+            client_row=client_row,
             as_of=self.as_of_,
             config=self.rules_.context,
         )
-        neighbour = self._neighbour_penalty(request.removed_products, pool)
-        final = final_scores(scores, pool, rr.penalty, boosts.total, neighbour)
+
+    def _finish(
+        self,
+        prep: Prepared,
+        scores: np.ndarray,
+        pool: np.ndarray,
+        penalty: np.ndarray,
+        boosts: ContextBoosts,
+        neighbour: np.ndarray,
+        client: Client | None,
+        holdout: bool,
+        generic_kind: np.ndarray | None = None,
+    ) -> Run:
+        """The run from a pool's scores: final scores, the pinned items, then MMR's choice."""
+        final = final_scores(scores, pool, penalty, boosts.total, neighbour)
         chosen = self._select(final, pool, prep)
         return Run(
-            rr=rr,
+            rr=prep.rr,
             client=client,
-            holdout=False,
+            holdout=holdout,
             candidates=prep.candidates,
             scores=scores,
             final=final,
             pool=pool,
-            chosen=np.concatenate([prep.pinned[: request.k], chosen]).astype(np.int64),
+            chosen=np.concatenate([prep.pinned[: prep.request.k], chosen]).astype(np.int64),
             pinned=prep.pinned,
             boosts=boosts,
             neighbour=neighbour,
+            generic_kind=generic_kind,
             filter_notes=prep.notes,
         )
 
@@ -308,29 +330,12 @@ class Suggester:
         base, kind = self._generic_ranking(store_id)
         scores = np.where(prep.candidates, base, -np.inf)
         pool = top_indices(scores, self.candidate_pool, prep.candidates)
-        boosts = context_boosts(
-            self.dataset, occasion=request.occasion, season=request.season, as_of=self.as_of_,
-            config=self.rules_.context,
-        )  # fmt: skip
+        boosts = self._boosts(request)
         store_level = rr.client is None
         penalty = self.rules_.store_penalty(self.dataset, store_id) if store_level else rr.penalty
         neighbour = np.zeros(self._catalogue.n_products)
-        final = final_scores(scores, pool, penalty, boosts.total, neighbour)
-        chosen = self._select(final, pool, prep)
-        return Run(
-            rr=rr,
-            client=rr.client,
-            holdout=prep.holdout,
-            candidates=prep.candidates,
-            scores=scores,
-            final=final,
-            pool=pool,
-            chosen=np.concatenate([prep.pinned[: request.k], chosen]).astype(np.int64),
-            pinned=prep.pinned,
-            boosts=boosts,
-            neighbour=neighbour,
-            generic_kind=kind,
-            filter_notes=prep.notes,
+        return self._finish(
+            prep, scores, pool, penalty, boosts, neighbour, rr.client, prep.holdout, kind
         )
 
     # --------------------------------------------------------------- public

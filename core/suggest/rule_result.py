@@ -87,8 +87,10 @@ class RuleResult:
 
     def _frame(self, fired: Sequence[Fired], amounts: Sequence[np.ndarray] | None) -> pd.DataFrame:
         """One row per (product, rule) hit, by product then rule order; ``penalty`` with amounts."""
-        columns: dict[str, pd.Series] = {"product_id": pd.Series(dtype=object),
-                                         "rule": pd.Series(dtype=object)}  # fmt: skip
+        columns: dict[str, pd.Series] = {
+            "product_id": pd.Series(dtype=object),
+            "rule": pd.Series(dtype=object),
+        }
         if amounts is not None:
             columns["penalty"] = pd.Series(dtype=float)
         columns["detail"] = pd.Series(dtype=object)

@@ -306,10 +306,11 @@ class RuleSet:
             found.add(
                 "removed_by_associate",
                 catalogue.category_mask(cats),
-                lambda i: [f"category '{c}' removed for this client by an associate"
-                           for c in labels[i]],
+                lambda i: [
+                    f"category '{c}' removed for this client by an associate" for c in labels[i]
+                ],
                 overridable,
-            )  # fmt: skip
+            )
 
     def _product_rules(self, found: _Exclusions, catalogue: Catalogue, client: Client) -> None:
         """``sensitive`` and the brand-alignment rules the client matches."""

@@ -162,9 +162,9 @@ def why_not_sentence(
     if hits:
         return prefix + "Excluded by " + "; also by ".join(f"{r}: {d}" for r, d in hits)
     if not run.candidates[j]:
-        return prefix + "Filtered out by this request's filters (" + "; ".join(
-            run.filter_notes
-        ) + ")"  # fmt: skip
+        return (
+            prefix + "Filtered out by this request's filters (" + "; ".join(run.filter_notes) + ")"
+        )
     pos = np.flatnonzero(run.chosen == j)
     if pos.size:
         return prefix + f"It is suggested, at #{int(pos[0]) + 1}"

@@ -52,9 +52,10 @@ def plain_text(text: Any, limit: int = MAX_NAME_CHARS) -> str:
     if len(s) > limit:
         cut = max(limit - 1, 0)
         while cut > 0 and (
-            unicodedata.combining(s[cut]) or s[cut] in "\u200d\ufe0e\ufe0f"
+            unicodedata.combining(s[cut])
+            or s[cut] in "\u200d\ufe0e\ufe0f"
             or 0xE0020 <= ord(s[cut]) <= 0xE007F  # emoji tag characters
-        ):  # fmt: skip
+        ):
             cut -= 1
         s = s[:cut] + "…"
     embeds = sum(ch in _EMBED_OPEN for ch in s) - s.count(_EMBED_CLOSE)

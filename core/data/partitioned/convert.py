@@ -151,9 +151,14 @@ def _read_chunks(path: Path, rows: int) -> Iterator[pd.DataFrame]:
     try:
         if path.suffix == ".csv":
             reader = pd.read_csv(
-                path, dtype=str, keep_default_na=False, na_values=[""], index_col=False,
-                encoding="utf-8-sig", chunksize=rows,
-            )  # fmt: skip
+                path,
+                dtype=str,
+                keep_default_na=False,
+                na_values=[""],
+                index_col=False,
+                encoding="utf-8-sig",
+                chunksize=rows,
+            )
             with reader:
                 for chunk in reader:
                     chunk.columns = [str(c).strip() for c in chunk.columns]

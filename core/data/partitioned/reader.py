@@ -110,16 +110,7 @@ def products_dataset(folder: Path, cutoff: Any = None) -> Dataset:
             latest.append(pd.Timestamp(span[1]))
         known = [t for t in latest if pd.notna(t)]
         cutoff = max(known) if known else pd.Timestamp("1970-01-01")
-    return Dataset(
-        products=valid["products"],
-        stores=valid["stores"],
-        stock=valid["stock"],
-        associates=valid["associates"],
-        clients=valid["clients"],
-        events=valid["events"],
-        source=str(folder),
-        cutoff=pd.Timestamp(cutoff),
-    )
+    return Dataset.from_tables(valid, str(folder), pd.Timestamp(cutoff))
 
 
 def to_contract_frame(table: pa.Table, name: str) -> pd.DataFrame:
@@ -233,12 +224,15 @@ class PartitionedEvents:
             raise DataValidationError(
                 [
                     Problem(
-                        str(self.path), None, None, None,
+                        str(self.path),
+                        None,
+                        None,
+                        None,
                         "a folder holding partitioned events/ and clients/ (write one with "
                         "`python -m core partition` or `python -m core generate --format partitioned`)",
                     )
                 ]
-            )  # fmt: skip
+            )
         self.manifest: Manifest = read_manifest(folders["events"])
         self.clients_manifest: Manifest = read_manifest(folders["clients"])
         same = (self.manifest.write_id, self.manifest.n_buckets) == (
@@ -249,12 +243,15 @@ class PartitionedEvents:
             raise DataValidationError(
                 [
                     Problem(
-                        f"clients/{MANIFEST}", None, "write_id", self.clients_manifest.write_id,
+                        f"clients/{MANIFEST}",
+                        None,
+                        "write_id",
+                        self.clients_manifest.write_id,
                         f"the write of events/ ({self.manifest.write_id}): the two folders "
                         "come from different writes; write the layout again",
                     )
                 ]
-            )  # fmt: skip
+            )
         self._stamp = _stamp(folders["events"] / MANIFEST)
         self._groups: dict[tuple[str, int], _RowGroups] = {}
         self._parents: dict[str, pd.DataFrame] | None = None
@@ -314,12 +311,15 @@ class PartitionedEvents:
                 raise DataValidationError(
                     [
                         Problem(
-                            f"events/{MANIFEST}", None, "write_id", found,
+                            f"events/{MANIFEST}",
+                            None,
+                            "write_id",
+                            found,
                             f"the write this reader opened ({self.manifest.write_id}): "
                             "the dataset was rewritten meanwhile; open it again",
                         )
                     ]
-                )  # fmt: skip
+                )
         name = bucket_file(bucket)
         events = pq.read_table(self.path / "events" / name)
         clients = pq.read_table(self.path / "clients" / name)

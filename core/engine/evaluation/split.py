@@ -159,16 +159,11 @@ def _window_end(dataset: Dataset) -> pd.Timestamp:
 def _train_dataset(
     dataset: Dataset, train_events: pd.DataFrame, cutoff: pd.Timestamp, note: str
 ) -> Dataset:
-    return Dataset(
-        products=dataset.products,
-        stores=dataset.stores,
-        stock=dataset.stock,
-        associates=dataset.associates,
-        clients=dataset.clients,
-        events=train_events.reset_index(drop=True),
+    # The training data's "now" is the cutoff, not the latest launch date: time
+    # decay and new-arrival priors must be computed as a model at the cutoff would.
+    return Dataset.from_tables(
+        {**dataset.tables, "events": train_events.reset_index(drop=True)},
         source=f"{dataset.source} ({note})",
-        # The training data's "now" is the cutoff, not the latest launch date: time
-        # decay and new-arrival priors must be computed as a model at the cutoff would.
         cutoff=cutoff,
     )
 

@@ -28,7 +28,9 @@ import pandas as pd
 
 from core.data.dataset import Dataset
 from core.data.schema import COLS, EVENT_TYPES
+from core.engine.cells import AsOf
 from core.engine.config import EngineConfig
+from core.engine.interactions import Interactions
 from core.engine.ranking import top_indices
 from core.exceptions import NotFittedError
 
@@ -89,6 +91,28 @@ class Explanation:
     @property
     def total(self) -> float:
         return float(sum(c.value for c in self.contributions))
+
+    @classmethod
+    def of_parts(
+        cls,
+        client_id: str,
+        product_id: str,
+        contributions: Sequence[Contribution],
+        *,
+        cf: float = 0.0,
+        content: float = 0.0,
+        prior: float = 0.0,
+    ) -> Explanation:
+        """The score ``cf + content + prior``, its ``contributions`` sorted by absolute value."""
+        return cls(
+            client_id=str(client_id),
+            product_id=str(product_id),
+            score=cf + content + prior,
+            cf_score=cf,
+            content_score=content,
+            prior_score=prior,
+            contributions=tuple(sorted(contributions, key=lambda c: -abs(c.value))),
+        )
 
 
 @dataclass(frozen=True)
@@ -158,10 +182,34 @@ def assemble_explanations(
         Zero values are left out; each product's contributions come sorted by
         absolute value (ties keep the order of ``blocks``).
     """
-    m = len(product_ids)
     cf, content, prior = (
         np.asarray(parts[k], dtype=np.float64) for k in ("cf", "content", "prior")
     )
+    contribs, starts, ends = _sorted_contributions(blocks, len(product_ids))
+    cid = str(client_id)
+    return [
+        Explanation(
+            client_id=cid,
+            product_id=str(pid),
+            score=float(cf[a] + content[a] + prior[a]),
+            cf_score=float(cf[a]),
+            content_score=float(content[a]),
+            prior_score=float(prior[a]),
+            contributions=tuple(contribs[starts[a] : ends[a]]),
+        )
+        for a, pid in enumerate(product_ids)
+    ]
+
+
+def _sorted_contributions(
+    blocks: Sequence[ContributionBlock], m: int
+) -> tuple[list[Contribution], list[int], list[int]]:
+    """Every non-zero contribution of ``blocks``, grouped by explained product.
+
+    Returns the contributions (product by product, each product's sorted by
+    absolute value, ties in the order of ``blocks``) and, per product ``a``,
+    ``starts[a]:ends[a]``, its slice of them.
+    """
     product = np.concatenate([b.product for b in blocks]).astype(np.int64)
     values = np.concatenate([b.values for b in blocks]).astype(np.float64)
     block = np.repeat(np.arange(len(blocks)), [b.values.size for b in blocks])
@@ -193,20 +241,7 @@ def assemble_explanations(
         )
     )
     ends = np.cumsum(np.bincount(product[order], minlength=m)).tolist()
-    starts = [0, *ends[:-1]]
-    cid = str(client_id)
-    return [
-        Explanation(
-            client_id=cid,
-            product_id=str(pid),
-            score=float(cf[a] + content[a] + prior[a]),
-            cf_score=float(cf[a]),
-            content_score=float(content[a]),
-            prior_score=float(prior[a]),
-            contributions=tuple(contribs[starts[a] : ends[a]]),
-        )
-        for a, pid in enumerate(product_ids)
-    ]
+    return contribs, [0, *ends[:-1]], ends
 
 
 class Recommender(ABC):
@@ -239,7 +274,9 @@ class Recommender(ABC):
         return self
 
     @abstractmethod
-    def _fit(self, dataset: Dataset, as_of: Any = None, interactions: Any = None) -> None:
+    def _fit(
+        self, dataset: Dataset, as_of: AsOf = None, interactions: Interactions | None = None
+    ) -> None:
         """Learn from ``dataset`` as of ``as_of``, reusing ``interactions`` if given.
 
         :meth:`fit` has checked its keyword arguments against this signature.
@@ -475,15 +512,8 @@ class Recommender(ABC):
         self.check_is_fitted()
         j = self.dataset_.product_ids.to_internal_one(product_id)
         s = float(self.score_clients([client_id], extra_events)[0, j])
-        return Explanation(
-            client_id=str(client_id),
-            product_id=str(product_id),
-            score=s,
-            cf_score=0.0,
-            content_score=0.0,
-            prior_score=s,
-            contributions=(Contribution("prior", type(self).__name__, s, "prior"),),
-        )
+        parts = [Contribution("prior", type(self).__name__, s, "prior")]
+        return Explanation.of_parts(client_id, product_id, parts, prior=s)
 
 
 class ConfiguredRecommender(Recommender):
@@ -517,3 +547,20 @@ class ConfiguredRecommender(Recommender):
         extra_events: pd.DataFrame | None = None,
     ) -> list[Explanation]:
         """Exact decompositions of several products' scores for one client."""
+
+
+class StatefulRecommender(ConfiguredRecommender):
+    """A configured model whose fitted state is arrays and metadata (saved and loaded by
+    :mod:`core.engine.models.persistence`), fitted on an interaction matrix."""
+
+    interactions_: Interactions
+
+    @abstractmethod
+    def _get_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """The fitted state: named arrays and JSON-able metadata."""
+
+    @abstractmethod
+    def _set_state(
+        self, arrays: dict[str, np.ndarray], meta: dict[str, Any], dataset: Dataset
+    ) -> None:
+        """Restore what :meth:`_get_state` returned, for ``dataset``."""

@@ -28,6 +28,7 @@ import scipy.sparse as sp
 
 from core.data.dataset import Dataset
 from core.data.schema import COLS, EVENT_TYPES
+from core.engine.cells import AsOf
 from core.engine.config import EngineConfig
 from core.engine.interactions import Interactions, build_interactions
 from core.engine.models.base import Contribution, Explanation, Recommender
@@ -54,7 +55,7 @@ class _InteractionModel(Recommender):
         self,
         dataset: Dataset,
         config: EngineConfig,
-        as_of: Any,
+        as_of: AsOf,
         interactions: Interactions | None,
     ) -> None:
         if interactions is not None and interactions.config != config:
@@ -147,7 +148,7 @@ class PopularityRecommender(_InteractionModel):
     def _fit(
         self,
         dataset: Dataset,
-        as_of: Any = None,
+        as_of: AsOf = None,
         interactions: Interactions | None = None,
     ) -> None:
         """Build (or reuse) the interaction matrix as of ``as_of`` and sum demand."""
@@ -205,16 +206,7 @@ class PopularityRecommender(_InteractionModel):
                 contributions.insert(
                     0, Contribution("prior", f"popularity:store={store}", float(parts[0]), "prior")
                 )
-        score = float(parts.sum())
-        return Explanation(
-            client_id=str(client_id),
-            product_id=str(product_id),
-            score=score,
-            cf_score=0.0,
-            content_score=0.0,
-            prior_score=score,
-            contributions=tuple(sorted(contributions, key=lambda c: -abs(c.value))),
-        )
+        return Explanation.of_parts(client_id, product_id, contributions, prior=float(parts.sum()))
 
 
 # ==================================================================== item-kNN
@@ -450,7 +442,7 @@ class ItemKNNRecommender(_InteractionModel):
     def _fit(
         self,
         dataset: Dataset,
-        as_of: Any = None,
+        as_of: AsOf = None,
         interactions: Interactions | None = None,
     ) -> None:
         """Build (or reuse) the interaction matrix as of ``as_of``; find the neighbours."""
@@ -511,15 +503,7 @@ class ItemKNNRecommender(_InteractionModel):
         prior = float(self.prior_[j])
         if prior:
             contributions.append(Contribution("prior", "popularity:global", prior, "prior"))
-        return Explanation(
-            client_id=str(client_id),
-            product_id=str(product_id),
-            score=cf + prior,
-            cf_score=cf,
-            content_score=0.0,
-            prior_score=prior,
-            contributions=tuple(sorted(contributions, key=lambda c: -abs(c.value))),
-        )
+        return Explanation.of_parts(client_id, product_id, contributions, cf=cf, prior=prior)
 
 
 # ==================================================================== random
@@ -534,7 +518,9 @@ class RandomRecommender(Recommender):
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
 
-    def _fit(self, dataset: Dataset, as_of: Any = None, interactions: Any = None) -> None:
+    def _fit(
+        self, dataset: Dataset, as_of: AsOf = None, interactions: Interactions | None = None
+    ) -> None:
         """Nothing to learn but the catalogue size (``as_of`` and ``interactions`` unused)."""
         _check_number("seed", self.seed, 0, 2**32 - 1, integer=True)
         self.n_products_ = len(dataset.product_ids)

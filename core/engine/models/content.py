@@ -21,7 +21,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from core.data.dataset import Dataset
-from core.engine.cells import row_selector
+from core.engine.cells import AsOf, row_selector
 from core.engine.events import positions
 from core.engine.features import PREFERENCES, ProductFeatures
 from core.engine.interactions import (
@@ -34,9 +34,9 @@ from core.engine.interactions import (
     resolve_interactions,
 )
 from core.engine.models.base import (
-    ConfiguredRecommender,
     ContributionBlock,
     Explanation,
+    StatefulRecommender,
     assemble_explanations,
 )
 
@@ -289,7 +289,7 @@ def attribute_blocks(
     )
 
 
-class ContentRecommender(ConfiguredRecommender):
+class ContentRecommender(StatefulRecommender):
     """Cosine between a client's content profile and each product's features.
 
     Parameters
@@ -309,7 +309,7 @@ class ContentRecommender(ConfiguredRecommender):
     def _fit(
         self,
         dataset: Dataset,
-        as_of: Any = None,
+        as_of: AsOf = None,
         interactions: Interactions | None = None,
     ) -> None:
         config = self.config_

@@ -42,7 +42,8 @@ Every block is a sum of exact terms -- the SVD and neighbour blocks over past
 items (``x_j (v_j . v_i)`` and ``b_j S_ji``, one "cf" contribution per past
 item), content over matched features, the trend and new-arrival priors -- so
 :meth:`HybridRecommender.explain` returns contributions that add up to the
-score.
+score. A client's state and the two priors are in
+:mod:`core.engine.models.hybrid_priors`.
 """
 
 from __future__ import annotations
@@ -51,7 +52,6 @@ import contextlib
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -60,7 +60,7 @@ import scipy.sparse as sp
 from threadpoolctl import ThreadpoolController, threadpool_limits
 
 from core.data.dataset import Dataset
-from core.engine.cells import one_row, row_selector
+from core.engine.cells import AsOf, one_row, row_selector
 from core.engine.events import positions
 from core.engine.features import ProductFeatures
 from core.engine.interactions import (
@@ -73,20 +73,17 @@ from core.engine.interactions import (
     resolve_interactions,
 )
 from core.engine.models.base import (
-    ConfiguredRecommender,
     ContributionBlock,
     Explanation,
+    StatefulRecommender,
     assemble_explanations,
 )
 from core.engine.models.baselines import item_neighbours
 from core.engine.models.blend import (
     binary_rows,
     history_share,
-    new_arrivals,
     per_spread,
     row_spread,
-    scaled,
-    sparse_row_spread,
 )
 from core.engine.models.content import (
     ContentProfiles,
@@ -105,30 +102,18 @@ from core.engine.models.factors import (
     short_label,
 )
 from core.engine.models.fit_report import Laps, fit_report, sample_clients, span_days
+from core.engine.models.hybrid_priors import ClientState, Priors
 from core.engine.models.svd import fit_item_factors, item_contributions, unit_rows
 
 _SMALL_REQUEST = 8  # clients per request served with a single BLAS thread ...
 _SMALL_FACTORS = 2**19  # ... when the item factors have fewer entries than this
 _RECENT_STATES = 64  # single-client states kept, so explain reuses what recommend built
 
-#: The blocks scaled per client, in the order of ``_State.weights``' columns.
+#: The blocks scaled per client, in the order of ``ClientState.weights``' columns.
 _SVD, _NEIGHBOURS, _CONTENT = 0, 1, 2
 
 
-@dataclass(frozen=True)
-class _State:
-    """Everything a client's scores need (one row per client)."""
-
-    rows: ClientRows
-    u: np.ndarray  # (n, k) folded-in client factors
-    past: sp.csr_matrix  # (n, n_products) 1 per past product
-    profiles: ContentProfiles
-    weights: np.ndarray  # (n, 3) a_sv, a_nb, a_ct
-    prior_row: np.ndarray  # -1: global trend, else store index
-    new_arrival: np.ndarray  # (n, n_new) new-arrival prior of each new arrival
-
-
-class HybridRecommender(ConfiguredRecommender):
+class HybridRecommender(StatefulRecommender):
     """SVD + item neighbours + content + trend, on one per-client scale, exactly explained.
 
     Parameters
@@ -173,7 +158,7 @@ class HybridRecommender(ConfiguredRecommender):
     def _fit(
         self,
         dataset: Dataset,
-        as_of: Any = None,
+        as_of: AsOf = None,
         interactions: Interactions | None = None,
     ) -> None:
         """Build the matrix, factorise it, learn features and the ridge map."""
@@ -260,36 +245,21 @@ class HybridRecommender(ConfiguredRecommender):
         """State computed from the fitted arrays (also after a load)."""
         inter = self.interactions_
         config = self.config_
-        self.trend_ = scaled(inter.trend)
-        self.trend_spread_ = float(row_spread(self.trend_[None, :])[0])
-        st = sp.csr_matrix(inter.store_trend_matrix, dtype=np.float64)
-        top = st.max(axis=1).toarray().ravel()
-        self._store_has_trend = top > 0
-        scale = np.divide(1.0, top, out=np.zeros_like(top), where=top > 0)
-        self._store_trend = sp.csr_matrix(sp.diags(scale) @ st)
-        self._store_prior_scale = per_spread(
-            config.prior_weight, sparse_row_spread(self._store_trend)
-        )
+        self._priors = Priors(inter, config, dataset.products["launch_date"])
+        self.trend_, self.trend_spread_ = self._priors.trend, self._priors.trend_spread
+        self.new_arrivals_ = self._priors.new_arrivals
         self._unit_factors = unit_rows(self.item_factors_)
         self._product_array = np.asarray(dataset.product_ids.external_ids, dtype=object)
         self._feature_names = np.asarray(self.product_features_.feature_names_, dtype=object)
-        self._global_prior = (
-            self.trend_ * per_spread(config.prior_weight, np.array([self.trend_spread_]))[0]
-        )
         self._declared = declared_preferences(dataset)
         self._blas = ThreadpoolController()
-        self._recent: OrderedDict[str, _State] = OrderedDict()
+        self._recent: OrderedDict[str, ClientState] = OrderedDict()
         self._recent_lock = threading.Lock()
-        self.new_arrivals_ = new_arrivals(
-            dataset.products["launch_date"], inter.as_of, config.new_arrival_days
-        )
-        if config.new_arrival_weight <= 0:
-            self.new_arrivals_ = self.new_arrivals_[:0]
 
     # ------------------------------------------------------------ scoring
     def _state(
         self, client_ids: Sequence[str], extra_events: pd.DataFrame | None
-    ) -> tuple[_State, list[np.ndarray] | None]:
+    ) -> tuple[ClientState, list[np.ndarray] | None]:
         """The clients' state, and their raw block scores when they had to be computed.
 
         A model's fitted arrays never change, so a client's state stays valid
@@ -317,7 +287,7 @@ class HybridRecommender(ConfiguredRecommender):
         client_ids: Sequence[str],
         extra_events: pd.DataFrame | None,
         rows: ClientRows | None = None,
-    ) -> tuple[_State, list[np.ndarray]]:
+    ) -> tuple[ClientState, list[np.ndarray]]:
         """The clients' state; ``rows`` are their matrix rows when already built."""
         config = self.config_
         ids = [str(c) for c in client_ids]
@@ -369,7 +339,7 @@ class HybridRecommender(ConfiguredRecommender):
         past: sp.csr_matrix,
         profiles: ContentProfiles,
         raw: list[np.ndarray],
-    ) -> tuple[_State, list[np.ndarray]]:
+    ) -> tuple[ClientState, list[np.ndarray]]:
         """The per-client weights and priors that complete a state (``idx``: fitted rows or -1)."""
         config = self.config_
         g = history_share(rows.strength, config.blend_k)
@@ -381,20 +351,9 @@ class HybridRecommender(ConfiguredRecommender):
                 per_spread(config.content_weight, spreads[_CONTENT]),
             ]
         )
-        # Clients without history get their home store's trend (when it has one).
-        prior_row = np.full(idx.size, -1, dtype=np.int64)
-        cold = (rows.strength <= 0) & (idx >= 0)
-        if cold.any():
-            stores = self.interactions_.home_store[idx[cold]]
-            ok = stores >= 0
-            ok[ok] = self._store_has_trend[stores[ok]]
-            prior_row[np.flatnonzero(cold)[ok]] = stores[ok]
-        new_arrival = np.zeros((idx.size, self.new_arrivals_.size))
-        if self.new_arrivals_.size:
-            a_new = per_spread(config.new_arrival_weight, spreads[_CONTENT])
-            affinity = np.maximum(raw[_CONTENT][:, self.new_arrivals_], 0.0)
-            new_arrival = a_new[:, None] * affinity
-        state = _State(rows, u, past, profiles, weights, prior_row, new_arrival)
+        prior_row = self._priors.prior_rows(idx, rows.strength)
+        new_arrival = self._priors.new_arrival(spreads[_CONTENT], raw[_CONTENT])
+        state = ClientState(rows, u, past, profiles, weights, prior_row, new_arrival)
         return state, raw
 
     def block_spreads(self, client_ids: list[str], rows: ClientRows | None = None) -> np.ndarray:
@@ -423,44 +382,9 @@ class HybridRecommender(ConfiguredRecommender):
             neighbours = np.asarray((past @ self.item_similarity_).toarray())
         return [svd, neighbours, content_scores(profiles, self.features_)]
 
-    def _trend_prior(self, state: _State, r: int) -> tuple[np.ndarray, str]:
-        """Row ``r``'s trend block (read-only: the global one is shared) and its source."""
-        s = int(state.prior_row[r])
-        if s < 0:
-            return self._global_prior, "trend"
-        store = str(self.interactions_.store_ids.external_ids[s])
-        trend = self._store_trend[s].toarray().ravel() * self._store_prior_scale[s]
-        return trend, f"store_trend={store}"
-
-    def _add_prior(self, state: _State, out: np.ndarray) -> np.ndarray:
-        """Add every row's whole prior (trend + new arrival) to ``out`` in place."""
-        glob = state.prior_row < 0
-        if glob.all():
-            out += self._global_prior
-        else:
-            for r in np.flatnonzero(~glob).tolist():
-                out[r] += self._trend_prior(state, r)[0]
-            out[glob] += self._global_prior
-        if self.new_arrivals_.size:
-            out[:, self.new_arrivals_] += state.new_arrival
-        return out
-
-    def _prior_parts(
-        self, state: _State, r: int, items: np.ndarray
-    ) -> list[tuple[np.ndarray, str]]:
-        """Row ``r``'s prior at ``items``, split by source (they add up to :meth:`_add_prior`'s)."""
-        trend, source = self._trend_prior(state, r)
-        parts = [(trend[items].astype(np.float64), source)]
-        if self.new_arrivals_.size:
-            at = np.searchsorted(self.new_arrivals_, items)
-            at = np.minimum(at, self.new_arrivals_.size - 1)
-            hit = self.new_arrivals_[at] == items
-            parts.append((np.where(hit, state.new_arrival[r][at], 0.0), "new_arrival"))
-        return parts
-
     def _weighted(
         self, client_ids: Sequence[str], extra_events: pd.DataFrame | None
-    ) -> tuple[_State, np.ndarray, np.ndarray]:
+    ) -> tuple[ClientState, np.ndarray, np.ndarray]:
         """The state, the weighted collaborative part (SVD + neighbours) and content part."""
         state, raw = self._state(client_ids, extra_events)
         if raw is None:
@@ -485,7 +409,7 @@ class HybridRecommender(ConfiguredRecommender):
         self.check_is_fitted()
         with self._blas_limit(len(client_ids)):
             state, cf, content = self._weighted(client_ids, extra_events)
-            prior = self._add_prior(state, np.zeros_like(cf))
+            prior = self._priors.add(state, np.zeros_like(cf))
         return cf, content, prior
 
     def _blas_limit(self, n_clients: int) -> Any:
@@ -505,7 +429,7 @@ class HybridRecommender(ConfiguredRecommender):
         with self._blas_limit(len(client_ids)):
             state, cf, content = self._weighted(client_ids, extra_events)
         content += cf
-        return self._add_prior(state, content)
+        return self._priors.add(state, content)
 
     def _similarity_row(self, product_idx: int) -> np.ndarray:
         factor = self._unit_factors @ self._unit_factors[product_idx]
@@ -563,7 +487,7 @@ class HybridRecommender(ConfiguredRecommender):
             preferences,
         ]
         prior = np.zeros(m)
-        for values, source in self._prior_parts(state, 0, items):
+        for values, source in self._priors.parts(state, 0, items):
             prior += values
             blocks.append(
                 ContributionBlock(

@@ -35,7 +35,7 @@ import sklearn
 from core.data.dataset import Dataset
 from core.engine.config import EngineConfig
 from core.engine.interactions import drop_clients, interactions_to_state
-from core.engine.models.base import Recommender
+from core.engine.models.base import Recommender, StatefulRecommender
 from core.engine.models.content import ContentRecommender
 from core.engine.models.hybrid import HybridRecommender
 from core.engine.models.svd import SVDRecommender
@@ -47,7 +47,7 @@ META_FILE = "model.json"
 REFIT_HINT = "refit it with `python -m core fit`"
 
 #: Classes :func:`load_model` may rebuild, by name.
-MODEL_CLASSES: dict[str, type[Recommender]] = {
+MODEL_CLASSES: dict[str, type[StatefulRecommender]] = {
     cls.__name__: cls for cls in (HybridRecommender, SVDRecommender, ContentRecommender)
 }
 
@@ -97,22 +97,18 @@ def save_model(model: Recommender, folder: str | Path) -> Path:
         For a model class that cannot be saved.
     """
     model.check_is_fitted()
-    name = type(model).__name__
-    if name not in MODEL_CLASSES or not hasattr(model, "_get_state"):
-        raise TypeError(
-            f"{name} cannot be saved; savable models: {', '.join(sorted(MODEL_CLASSES))}"
-        )
-    arrays, state_meta = model._get_state()
+    saved = _savable(model)
+    arrays, state_meta = saved._get_state()
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = folder.parent / f".{folder.name}.tmp-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     try:
         np.savez(tmp / ARRAYS_FILE, allow_pickle=False, **arrays)
-        config: EngineConfig = getattr(model, "config_", None) or EngineConfig()
+        config = saved.config_
         meta = {
             "format_version": FORMAT_VERSION,
-            "class": name,
+            "class": type(model).__name__,
             "fingerprint": model.dataset_.fingerprint,
             "config": config.to_dict(),
             "versions": _versions(),
@@ -215,8 +211,8 @@ def load_model(folder: str | Path, dataset: Dataset) -> Recommender:
         config = EngineConfig.from_dict(meta["config"], source=f"{folder / META_FILE}")
         with np.load(arrays_path, allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
-        model = cls(config)  # type: ignore[call-arg]
-        model._set_state(arrays, meta["state"], dataset)  # type: ignore[attr-defined]
+        model = cls(config)
+        model._set_state(arrays, meta["state"], dataset)
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:
         raise ModelFileError(
             f"{folder} could not be read ({type(err).__name__}: {err}); {REFIT_HINT}"
@@ -250,14 +246,26 @@ def without_clients(model: Recommender, dataset: Dataset) -> Recommender:
     ------
     UnknownIdError
         When ``dataset`` holds a client the model was not fitted on.
+    TypeError
+        For a model class that cannot be saved.
     """
     model.check_is_fitted()
-    arrays, meta = model._get_state()  # type: ignore[attr-defined]
-    inter = drop_clients(model.interactions_, dataset)  # type: ignore[attr-defined]
+    saved = _savable(model)
+    arrays, meta = saved._get_state()
+    inter = drop_clients(saved.interactions_, dataset)
     inter_arrays, inter_meta = interactions_to_state(inter, prefix="inter.")
     kept = {k: v for k, v in arrays.items() if not k.startswith("inter.")}
-    config: EngineConfig = getattr(model, "config_", None) or EngineConfig()
-    out = type(model)(config)  # type: ignore[call-arg]
+    out = type(saved)(saved.config_)
     state = {**meta, "interactions": inter_meta}
-    out._set_state({**kept, **inter_arrays}, state, dataset)  # type: ignore[attr-defined]
+    out._set_state({**kept, **inter_arrays}, state, dataset)
     return out
+
+
+def _savable(model: Recommender) -> StatefulRecommender:
+    """``model`` as one of :data:`MODEL_CLASSES` (``TypeError`` for another class)."""
+    name = type(model).__name__
+    if name not in MODEL_CLASSES or not isinstance(model, StatefulRecommender):
+        raise TypeError(
+            f"{name} cannot be saved; savable models: {', '.join(sorted(MODEL_CLASSES))}"
+        )
+    return model

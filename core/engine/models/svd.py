@@ -21,6 +21,7 @@ from sklearn.decomposition import TruncatedSVD
 from threadpoolctl import threadpool_limits
 
 from core.data.dataset import Dataset
+from core.engine.cells import AsOf
 from core.engine.config import EngineConfig
 from core.engine.events import positions
 from core.engine.interactions import (
@@ -31,9 +32,9 @@ from core.engine.interactions import (
     resolve_interactions,
 )
 from core.engine.models.base import (
-    ConfiguredRecommender,
     ContributionBlock,
     Explanation,
+    StatefulRecommender,
     assemble_explanations,
 )
 
@@ -104,7 +105,7 @@ def item_contributions(
     return past, codes, parts
 
 
-class SVDRecommender(ConfiguredRecommender):
+class SVDRecommender(StatefulRecommender):
     """PureSVD with fold-in and exact per-item explanations.
 
     Parameters
@@ -125,7 +126,7 @@ class SVDRecommender(ConfiguredRecommender):
     def _fit(
         self,
         dataset: Dataset,
-        as_of: Any = None,
+        as_of: AsOf = None,
         interactions: Interactions | None = None,
     ) -> None:
         """Build the matrix as of ``as_of`` (or reuse ``interactions``) and factorise it."""

@@ -22,7 +22,15 @@ import scipy.sparse as sp
 
 from core.data.ids import IdMap
 from core.data.partitioned import PartitionedEvents
-from core.engine.cells import CellValues, Demand, NormSums, event_block, finalize_values, fit_date
+from core.engine.cells import (
+    AsOf,
+    CellValues,
+    Demand,
+    NormSums,
+    event_block,
+    finalize_values,
+    fit_date,
+)
 from core.engine.config import EngineConfig
 from core.engine.models.fit_report import span_days
 from core.engine.scale.reduce import BlockReducer, DaskReducer, LocalReducer, Progress
@@ -161,7 +169,7 @@ def product_side(
     products: pd.DataFrame,
     stores: pd.DataFrame,
     config: EngineConfig,
-    as_of: Any,
+    as_of: AsOf,
 ) -> ProductSide:
     """The :class:`ProductSide` of a products and a stores table as of ``as_of``."""
     return ProductSide(

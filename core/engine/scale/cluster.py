@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from core.engine.cells import AsOf
 from core.engine.config import EngineConfig
 from core.engine.models.hybrid import HybridRecommender
 from core.engine.scale.fit import fit_partitioned
@@ -102,7 +103,7 @@ def fit_on_dask(
     config: EngineConfig | None = None,
     *,
     out: str | Path | None = None,
-    as_of: Any = None,
+    as_of: AsOf = None,
     validate: bool = False,
     show_progress: bool = False,
 ) -> HybridRecommender:

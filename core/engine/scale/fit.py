@@ -37,6 +37,7 @@ import scipy.sparse as sp
 
 from core.data.partitioned import PartitionedEvents
 from core.data.partitioned.reader import products_dataset
+from core.engine.cells import AsOf
 from core.engine.config import EngineConfig
 from core.engine.interactions import ClientRows, products_only_interactions
 from core.engine.models.baselines import gram_block_rows, neighbours_from_gram_rows
@@ -141,7 +142,7 @@ def fit_partitioned(
     scheduler: Any = "local",
     config: EngineConfig | None = None,
     *,
-    as_of: Any = None,
+    as_of: AsOf = None,
     out: str | Path | None = None,
     validate: bool = False,
     progress: Progress | None = None,

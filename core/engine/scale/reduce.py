@@ -164,8 +164,10 @@ class DaskReducer:
         parts = [delayed(fn, pure=True)(b, *shared) for b in self.blocks]
         add = delayed(operator.add, pure=True)
         while len(parts) > 1:
-            parts = [add(*parts[i : i + 2]) if i + 1 < len(parts) else parts[i]
-                     for i in range(0, len(parts), 2)]  # fmt: skip
+            parts = [
+                add(*parts[i : i + 2]) if i + 1 < len(parts) else parts[i]
+                for i in range(0, len(parts), 2)
+            ]
         return self._compute(parts)[0]
 
     def map_collect(self, fn: Callable[..., Any], *args: Any) -> list[Any]:

@@ -189,9 +189,13 @@ def _season_boosts(
     warm = catalogue.warmth
     m = np.isin(warm, ["heavy", "medium"]) if half == "cold" else warm == "light"
     parts.append(
-        Boost("season:warmth", np.where(m, sc.warmth_boost, 0.0), "Right for the season",
-              "Right for the season")
-    )  # fmt: skip
+        Boost(
+            "season:warmth",
+            np.where(m, sc.warmth_boost, 0.0),
+            "Right for the season",
+            "Right for the season",
+        )
+    )
     return parts
 
 
@@ -211,6 +215,8 @@ def _date_boost(
     m = catalogue.category_mask(dc.categories) | catalogue.keyword_mask(dc.keywords)
     when = "today" if days == 0 else "tomorrow" if days == 1 else f"in {days} days"
     return Boost(
-        f"date:{what}", np.where(m, dc.boost, 0.0), f"{what.capitalize()} {when}",
+        f"date:{what}",
+        np.where(m, dc.boost, 0.0),
+        f"{what.capitalize()} {when}",
         f"For your {what}",
-    )  # fmt: skip
+    )

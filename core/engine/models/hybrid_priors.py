@@ -1,0 +1,130 @@
+"""The hybrid's per-client state and its priors: the trend block and the new-arrival prior.
+
+A client's state (:class:`ClientState`) holds everything their scores need;
+:class:`Priors` is the part of the score that does not come from the client's
+taste: the recent demand ``a_tr * t_i`` (the catalogue's for clients with
+history, their home store's for clients without) and the new-arrival prior
+``a_new * n_i * max(0, content_i)`` (:mod:`core.engine.models.hybrid` has the
+formula). Both are built from the fitted arrays, so a loaded model rebuilds
+them the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from core.engine.config import EngineConfig
+from core.engine.interactions import ClientRows, Interactions
+from core.engine.models.blend import new_arrivals, per_spread, row_spread, scaled, sparse_row_spread
+from core.engine.models.content import ContentProfiles
+
+
+@dataclass(frozen=True)
+class ClientState:
+    """Everything a client's scores need (one row per client)."""
+
+    rows: ClientRows
+    u: np.ndarray  # (n, k) folded-in client factors
+    past: sp.csr_matrix  # (n, n_products) 1 per past product
+    profiles: ContentProfiles
+    weights: np.ndarray  # (n, 3) a_sv, a_nb, a_ct
+    prior_row: np.ndarray  # -1: global trend, else store index
+    new_arrival: np.ndarray  # (n, n_new) new-arrival prior of each new arrival
+
+
+class Priors:
+    """The trend and new-arrival priors of a fitted hybrid.
+
+    Parameters
+    ----------
+    inter : Interactions
+        The fitted matrix's trends, stores and clients' home stores.
+    config : EngineConfig
+        ``prior_weight``, ``new_arrival_days`` and ``new_arrival_weight``.
+    launch_dates : Series
+        The products' ``launch_date``, in product order.
+
+    Attributes
+    ----------
+    trend : ndarray, shape (n_products,)
+        Catalogue trend scaled to a maximum of 1.
+    trend_spread : float
+        Its standard deviation over the catalogue.
+    new_arrivals : ndarray of int, shape (n_new,)
+        The new arrivals (none when ``new_arrival_weight`` is 0).
+    """
+
+    def __init__(self, inter: Interactions, config: EngineConfig, launch_dates: pd.Series) -> None:
+        self._inter = inter
+        self._new_arrival_weight = config.new_arrival_weight
+        self.trend = scaled(inter.trend)
+        self.trend_spread = float(row_spread(self.trend[None, :])[0])
+        st = sp.csr_matrix(inter.store_trend_matrix, dtype=np.float64)
+        top = st.max(axis=1).toarray().ravel()
+        self._store_has_trend = top > 0
+        scale = np.divide(1.0, top, out=np.zeros_like(top), where=top > 0)
+        self._store_trend = sp.csr_matrix(sp.diags(scale) @ st)
+        self._store_scale = per_spread(config.prior_weight, sparse_row_spread(self._store_trend))
+        weight = per_spread(config.prior_weight, np.array([self.trend_spread]))[0]
+        self._global = self.trend * weight
+        self.new_arrivals = new_arrivals(launch_dates, inter.as_of, config.new_arrival_days)
+        if config.new_arrival_weight <= 0:
+            self.new_arrivals = self.new_arrivals[:0]
+
+    def prior_rows(self, idx: np.ndarray, strength: np.ndarray) -> np.ndarray:
+        """Each client's trend: -1 for the catalogue's, else their home store's index.
+
+        Clients without history (``strength`` 0) and a fitted row (``idx`` >= 0)
+        get their home store's trend when it has one.
+        """
+        prior_row = np.full(idx.size, -1, dtype=np.int64)
+        cold = (strength <= 0) & (idx >= 0)
+        if cold.any():
+            stores = self._inter.home_store[idx[cold]]
+            ok = stores >= 0
+            ok[ok] = self._store_has_trend[stores[ok]]
+            prior_row[np.flatnonzero(cold)[ok]] = stores[ok]
+        return prior_row
+
+    def new_arrival(self, content_spread: np.ndarray, content: np.ndarray) -> np.ndarray:
+        """The new-arrival prior of each new arrival, shape (n, n_new), from the raw content block."""
+        if not self.new_arrivals.size:
+            return np.zeros((content.shape[0], 0))
+        a_new = per_spread(self._new_arrival_weight, content_spread)
+        return np.asarray(a_new[:, None] * np.maximum(content[:, self.new_arrivals], 0.0))
+
+    def trend_row(self, state: ClientState, r: int) -> tuple[np.ndarray, str]:
+        """Row ``r``'s trend block (read-only: the global one is shared) and its source."""
+        s = int(state.prior_row[r])
+        if s < 0:
+            return self._global, "trend"
+        store = str(self._inter.store_ids.external_ids[s])
+        return self._store_trend[s].toarray().ravel() * self._store_scale[s], f"store_trend={store}"
+
+    def add(self, state: ClientState, out: np.ndarray) -> np.ndarray:
+        """Add every row's whole prior (trend + new arrival) to ``out`` in place."""
+        glob = state.prior_row < 0
+        if glob.all():
+            out += self._global
+        else:
+            for r in np.flatnonzero(~glob).tolist():
+                out[r] += self.trend_row(state, r)[0]
+            out[glob] += self._global
+        if self.new_arrivals.size:
+            out[:, self.new_arrivals] += state.new_arrival
+        return out
+
+    def parts(self, state: ClientState, r: int, items: np.ndarray) -> list[tuple[np.ndarray, str]]:
+        """Row ``r``'s prior at ``items``, split by source (they add up to :meth:`add`'s)."""
+        trend, source = self.trend_row(state, r)
+        parts = [(trend[items].astype(np.float64), source)]
+        if self.new_arrivals.size:
+            at = np.searchsorted(self.new_arrivals, items)
+            at = np.minimum(at, self.new_arrivals.size - 1)
+            hit = self.new_arrivals[at] == items
+            parts.append((np.where(hit, state.new_arrival[r][at], 0.0), "new_arrival"))
+        return parts
