@@ -30,11 +30,34 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, select, table, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool, Pool
 
 TMPFS_SIZE = "32m"
+#: A note long enough to need fresh pages (a SQLite overflow page, PostgreSQL TOAST
+#: chunks), in varied Japanese so it does not compress: 1,800 characters, 5,400 bytes.
+LONG_NOTE = "".join(chr(0x4E00 + (i * 7919) % 20000) for i in range(1_800))
+
+
+def snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table of Atelier's (not the test's ballast), sorted."""
+    with engine.connect() as conn:
+        names = [n for n in inspect(conn).get_table_names() if n != "test_ballast"]
+        return {
+            n: sorted(
+                (tuple(r) for r in conn.execute(select(text("*")).select_from(table(n)))), key=repr
+            )
+            for n in names
+        }
+
+
+def integrity(engine: Engine) -> str:
+    """SQLite's ``PRAGMA integrity_check`` ("ok" when the file is whole)."""
+    if engine.dialect.name != "sqlite":
+        return "ok"  # PostgreSQL: the snapshot comparison is the check
+    with engine.connect() as conn:
+        return str(conn.exec_driver_sql("PRAGMA integrity_check").scalar())
 
 
 class SqliteAtLimit:

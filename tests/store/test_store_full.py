@@ -15,34 +15,14 @@ from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import Engine, create_engine, inspect, select, table, text
+from sqlalchemy import Engine, create_engine
 
 from core.store import NewItem, Store, StoreFullError
+from tests.full_database import LONG_NOTE, integrity, snapshot
 
 pytestmark = pytest.mark.reliability
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 MAX_TRIES = 400
-#: Long enough to need fresh pages (a SQLite overflow page, PostgreSQL TOAST): varied CJK.
-LONG_NOTE = "".join(chr(0x4E00 + (i * 7919) % 20000) for i in range(1_800))
-
-
-def snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table of Atelier's (not the test's ballast), sorted."""
-    with engine.connect() as conn:
-        names = [n for n in inspect(conn).get_table_names() if n != "test_ballast"]
-        return {
-            n: sorted(
-                (tuple(r) for r in conn.execute(select(text("*")).select_from(table(n)))), key=repr
-            )
-            for n in names
-        }
-
-
-def integrity(engine: Engine) -> str:
-    if engine.dialect.name != "sqlite":
-        return "ok"  # PostgreSQL: the snapshot comparison is the check
-    with engine.connect() as conn:
-        return str(conn.exec_driver_sql("PRAGMA integrity_check").scalar())
 
 
 @pytest.fixture
