@@ -43,7 +43,7 @@ class SchemaVersionError(AtelierError, RuntimeError):
     """The database schema is newer than this version of Atelier knows."""
 
 
-class StoreFullError(AtelierError, OSError):
+class StoreFullError(AtelierError):
     """The database had no room left for a write: the write was rolled back whole.
 
     Everything saved before is intact, and reads keep working; the message is

@@ -24,6 +24,7 @@ from core.engine.models.persistence import ARRAYS_FILE, META_FILE, load_model
 from core.settings import Settings
 from core.store import SYSTEM_ACTOR, NewItem, Store, StoreFullError
 from dashboard import resources, state
+from dashboard.auth import UNRECORDED_SIGN_OUT
 from dashboard.widgets.banners import DATABASE_DOWN
 from tests.full_database import LONG_NOTE, integrity, snapshot
 
@@ -244,3 +245,24 @@ def test_a_full_database_refuses_a_save_clearly_keeps_the_typed_note_and_loses_n
         saved.product_ids,
     )
     assert kept.version == saved.version + 1
+
+
+def test_signing_out_with_a_full_database_signs_out_and_says_it_was_not_recorded(
+    open_app, atelier_env, full_database
+):
+    db, peek = full_database
+    at = open_app("associate", page="account")
+    db.fill()
+    # Room even for a small audit entry gone: the same entry as the sign-out's, shorter.
+    who = atelier_env.users["associate"].user_id
+    store = Store.open(url=db.url)
+    with pytest.raises(StoreFullError):  # noqa: PT012 - append until refused
+        for _ in range(1000):
+            store.audit.append(who, "logout", "user", who, {})
+    store.close()
+    before = snapshot(peek)
+    click(at, "acct:sign_out")
+    assert at.session_state[state.USER_ID] is None  # signed out all the same
+    notices = "\n".join(str(i.value) for i in at.info)
+    assert "You are signed out." in notices and UNRECORDED_SIGN_OUT in notices
+    assert snapshot(peek) == before and integrity(peek) == "ok"
