@@ -12,8 +12,9 @@ from sqlalchemy.exc import DBAPIError
 
 from core.app.bootstrap import format_credentials
 from core.exceptions import AtelierError, DataValidationError
+from core.store import StoreFullError
 from dashboard import auth, resources, state
-from dashboard.widgets.banners import show_database_down, show_faults
+from dashboard.widgets.banners import show_database_down, show_database_full, show_faults
 from dashboard.widgets.limited_text import install_paste_guard
 from dashboard.widgets.styles import inject_styles
 
@@ -159,3 +160,5 @@ try:
     main()
 except DBAPIError as err:  # the database is down or unreachable: a clear page, not a trace
     show_database_down(resources.get_settings().resolved_database_url, err)
+except StoreFullError as err:  # a write the page needed found no room: said, nothing lost
+    show_database_full(err)

@@ -24,7 +24,6 @@ sends them there.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable, Collection, Mapping, MutableMapping
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ import streamlit as st
 from core.app.access import PAGE_ROLES, can_open_page
 from core.app.sso import SsoConfig, map_claims
 from core.exceptions import AuthenticationError, ConfigError, UnknownIdError
+from core.store import StoreFullError
 from dashboard import resources, session_cookie, state
 from dashboard.session_cookie import COOKIE_NAME, CookieJar, SessionTokens
 
@@ -45,6 +45,12 @@ PASSWORD_PAGE = "account"
 """Where a user with a generated password must go first (to choose their own)."""
 REFRESH_SECONDS = 60.0
 """Re-sign the cookie's token at most this often while the user is active."""
+
+
+#: Added to the sign-out notice when the database was too full to record it.
+UNRECORDED_SIGN_OUT = (
+    "The database is full, so this sign-out is not in the audit log; tell your administrator."
+)
 
 
 class Authenticator(Protocol):
@@ -190,9 +196,13 @@ class PasswordAuthenticator:
         if session_id and self.tokens is not None:
             self.tokens.revoke(str(session_id))  # the cookie's token is worthless from now
         if user_id and audit:
-            # An id the audit log refuses (not a valid id) was never a real user.
-            with contextlib.suppress(ValueError):
+            try:
                 self.audit.append(str(user_id), "logout", "user", str(user_id), {"reason": reason})
+            except ValueError:
+                pass  # an id the audit log refuses (not a valid id) was never a real user
+            except StoreFullError:
+                # Signing out never waits for room in the database: it is done, and said.
+                notice = f"{notice or 'You are signed out.'} {UNRECORDED_SIGN_OUT}"
         if self._session is None:
             state.reset_session()
         else:

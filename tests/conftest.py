@@ -130,6 +130,24 @@ def atelier_db_url(atelier_databases: Databases) -> str:
     return atelier_databases.new()
 
 
+@pytest.fixture
+def atelier_fullable_database(db_backend: str, tmp_path: Path) -> Iterator[Any]:
+    """A database on this run's backend that the test can fill and free (tests/full_database.py).
+
+    ``.url``, ``.fill()`` (no room left: writes that need more fail as on a full
+    disk), ``.free()`` (room again). PostgreSQL's needs root and ``mount``; skipped otherwise.
+    """
+    from tests.full_database import PostgresOnTinyDisk, SqliteAtLimit
+
+    database: Any
+    if db_backend == "sqlite":
+        database = SqliteAtLimit(tmp_path / "full.db")
+    else:
+        database = PostgresOnTinyDisk(os.environ[PG_URL_ENV])
+    yield database
+    database.close()
+
+
 @dataclass(frozen=True)
 class AppUser:
     """A signed-up user of the test database and their password."""

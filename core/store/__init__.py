@@ -21,7 +21,14 @@ from sqlalchemy import Engine
 from core.settings import Settings
 from core.store.audit import AUDIT_COLUMNS, AuditLog
 from core.store.clients import ClientDataService
-from core.store.common import SYSTEM_ACTOR, AppendOnlyError, Clock, SchemaVersionError, utcnow
+from core.store.common import (
+    SYSTEM_ACTOR,
+    AppendOnlyError,
+    Clock,
+    SchemaVersionError,
+    StoreFullError,
+    utcnow,
+)
 from core.store.consent import ConsentService
 from core.store.db import LATEST_VERSION, current_version, init_db, make_engine, session_factory
 from core.store.list_ops import CURATOR_ROLES, ListConflictError
@@ -157,6 +164,7 @@ __all__ = [
     "ShareRecord",
     "ShareService",
     "Store",
+    "StoreFullError",
     "UserRecord",
     "UserService",
     "current_version",

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -40,6 +41,42 @@ class AppendOnlyError(AtelierError, PermissionError):
 
 class SchemaVersionError(AtelierError, RuntimeError):
     """The database schema is newer than this version of Atelier knows."""
+
+
+class StoreFullError(AtelierError):
+    """The database had no room left for a write: the write was rolled back whole.
+
+    Everything saved before is intact, and reads keep working; the message is
+    the one to show, and :attr:`detail` is the database's own words for the
+    administrator (SQLite's ``database or disk is full``, PostgreSQL's disk-full
+    error ``53100`` naming the file it could not extend).
+    """
+
+    MESSAGE = "The database is full: nothing was saved; tell your administrator."
+
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+        super().__init__(self.MESSAGE)
+
+
+#: SQLite's result code for a full database (``SQLITE_FULL``), PostgreSQL's SQLSTATE for a full disk.
+_SQLITE_FULL = 13
+_PG_DISK_FULL = "53100"
+
+
+def database_full(err: BaseException) -> StoreFullError | None:
+    """The :class:`StoreFullError` for ``err`` if it says the database is full, else ``None``."""
+    orig = getattr(err, "orig", None) if isinstance(err, DBAPIError) else err
+    if orig is None:
+        return None
+    full = (
+        (getattr(orig, "sqlite_errorcode", None) or 0) & 0xFF == _SQLITE_FULL
+        or getattr(orig, "sqlstate", None) == _PG_DISK_FULL
+        or getattr(orig, "pgcode", None) == _PG_DISK_FULL
+    )
+    if not full:
+        return None
+    return StoreFullError(" ".join(str(orig).split())[:500])
 
 
 def utcnow() -> datetime:
@@ -161,6 +198,11 @@ def unit_of_work(sessions: SessionFactory, *, write: bool = False) -> Iterator[S
     ``write=True`` it starts with ``BEGIN IMMEDIATE``, taking the write lock
     before it reads (waiting up to the busy timeout), so its reads cannot go
     stale before it writes. Only ``write=True`` blocks may write.
+
+    Raises
+    ------
+    StoreFullError
+        The database had no room for the block's writes (nothing of it was saved).
     """
     session = sessions()
     try:
@@ -168,8 +210,11 @@ def unit_of_work(sessions: SessionFactory, *, write: bool = False) -> Iterator[S
             session.connection().exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
         yield session
         session.commit()
-    except BaseException:
+    except BaseException as err:
         session.rollback()
+        full = database_full(err)
+        if full is not None:
+            raise full from err
         raise
     finally:
         session.close()

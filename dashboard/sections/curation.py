@@ -31,7 +31,7 @@ import streamlit as st
 
 from core.app.curation import REMOVAL_REASONS, CurationService
 from core.exceptions import AccessDeniedError, AtelierError, UnknownIdError
-from core.store import ListConflictError, NewItem
+from core.store import ListConflictError, NewItem, StoreFullError
 from core.store.records import CuratedListRecord
 from core.suggest.request import SuggestRequest
 from dashboard import state
@@ -219,7 +219,8 @@ def act(
 
     ``typed``: text the change writes, by field ("title", "note:list",
     "note:<product>"); kept in session state if a conflict refuses the change,
-    forgotten once it is saved.
+    forgotten once it is saved. A full database refuses the change too: its box
+    stays open with the typed text in it, to save again once there is room.
     """
     keys = sec.keys
     st.session_state[keys.error] = None
@@ -230,6 +231,11 @@ def act(
         st.session_state[keys.conflict] = str(err)
         for field, text in (typed or {}).items():
             st.session_state[keys.kept(field)] = text
+        return
+    except StoreFullError as err:
+        st.session_state[keys.error] = str(err)
+        for field in typed or {}:
+            reopen_box(sec, field)
         return
     except (AtelierError, ValueError) as err:
         st.session_state[keys.error] = str(err)
@@ -248,6 +254,14 @@ def kept_fields(sec: Section) -> list[str]:
         for key in st.session_state
         if isinstance(key, str) and key.startswith(prefix) and st.session_state[key] is not None
     ]
+
+
+def reopen_box(sec: Section, field: str) -> None:
+    """Open the box ``field`` is typed into: the list's title and note, or an item's note."""
+    if field in ("title", "note:list"):
+        st.session_state[sec.keys.k("tool")] = "note"
+    else:
+        st.session_state[sec.keys.panel] = (field.split(":", 1)[1], "more")
 
 
 def on_use_kept(sec: Section, field: str) -> None:
@@ -364,10 +378,7 @@ def on_reload(sec: Section) -> None:
     st.session_state[keys.version] = None
     for field in kept_fields(sec):
         st.session_state.pop(keys.widget(field), None)  # the box restarts from the saved text
-        if field in ("title", "note:list"):
-            st.session_state[keys.k("tool")] = "note"
-        else:
-            st.session_state[keys.panel] = (field.split(":", 1)[1], "more")
+        reopen_box(sec, field)
 
 
 def on_open_look(sec: Section, product_id: str) -> None:

@@ -1,4 +1,4 @@
-"""Banners for what Atelier works around: a damaged model, invalid data, a database down.
+"""Banners for what Atelier works around: a damaged model, invalid data, a database down or full.
 
 Shown on every page (and the sign-in form) by the entrypoint, so that nobody is
 left guessing why suggestions are older than expected or why nothing loads.
@@ -10,6 +10,7 @@ import streamlit as st
 from sqlalchemy.engine import make_url
 
 from core.settings import Settings
+from core.store import StoreFullError
 from dashboard import resources
 from dashboard.widgets.text import plain, safe
 
@@ -36,3 +37,18 @@ def show_database_down(url: str, err: Exception) -> None:
     )
     with st.expander("Details for the administrator"):
         st.code(f"database: {where}\nerror: {' '.join(first_line)}", language=None)
+
+
+def show_database_full(err: StoreFullError) -> None:
+    """What a page shows when a write it needed found the database full: nothing saved, nothing lost.
+
+    Saves the associate asked for are refused where they were made (with the typed
+    text kept); this is for the writes a page makes by itself (a client's view in the
+    audit log, an export's record), which it will not do without.
+    """
+    st.error(
+        f"{err} What was saved before is kept, and pages that only show data still work; "
+        "this one needs to record something first."
+    )
+    with st.expander("Details for the administrator"):
+        st.code(f"error: {err.detail}", language=None)

@@ -1,4 +1,4 @@
-"""Faults under AppTest: a damaged model, invalid data and a database that does not answer.
+"""Faults under AppTest: a damaged model, invalid data, a database that does not answer or is full.
 
 Each leaves the app serving (the last good model or data, or a clear page), says so
 in a visible banner, and loses nothing already saved.
@@ -22,9 +22,11 @@ from streamlit.testing.v1 import AppTest
 
 from core.engine.models.persistence import ARRAYS_FILE, META_FILE, load_model
 from core.settings import Settings
-from core.store import SYSTEM_ACTOR, NewItem, Store
+from core.store import SYSTEM_ACTOR, NewItem, Store, StoreFullError
 from dashboard import resources, state
+from dashboard.auth import UNRECORDED_SIGN_OUT
 from dashboard.widgets.banners import DATABASE_DOWN
+from tests.full_database import LONG_NOTE, integrity, snapshot
 
 pytestmark = [pytest.mark.reliability, pytest.mark.usefixtures("atelier_env")]
 
@@ -34,7 +36,7 @@ def banners(at: AppTest) -> str:
 
 
 def errors(at: AppTest) -> str:
-    return "\n".join(str(e.value) for e in at.error)
+    return "\n".join(str(e.value) for e in at.error).replace("\\", "")
 
 
 @pytest.fixture
@@ -176,3 +178,91 @@ def test_a_database_going_down_gives_a_clear_page_and_loses_nothing(
     kept = after.lists.get_list(saved.list_id)
     after.close()
     assert (kept.title, kept.version, kept.product_ids) == ("Saved before", 1, ["P1"])
+
+
+@pytest.fixture
+def full_database(atelier_env, atelier_fullable_database, monkeypatch):
+    """The app on a database of its own that the test can fill and free (tests/full_database.py)."""
+    db = atelier_fullable_database
+    store = Store.open(url=db.url)
+    u = atelier_env.users["associate"]
+    _, generated = store.users.create_user(
+        u.user_id, u.name, u.role, u.store_id, actor_id=SYSTEM_ACTOR
+    )
+    store.users.change_password(u.user_id, generated, u.password)
+    store.close()
+    monkeypatch.setenv("ATELIER_DATABASE_URL", db.url)
+    peek = create_engine(db.url)  # a reader of its own, to compare every table
+    yield db, peek
+    peek.dispose()
+
+
+def click(at: AppTest, key: str) -> AppTest:
+    at.button(key=key).click()
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_a_full_database_refuses_a_save_clearly_keeps_the_typed_note_and_loses_nothing(
+    open_app, full_database
+):
+    db, peek = full_database
+    cid = "t_isa"
+    at = open_app("associate", page="client", state={state.SELECTED_CLIENT: cid})
+    first = next(b.key for b in at.button if b.key and b.key.startswith(f"cur:{cid}:pin:"))
+    click(at, first)  # saves the suggestions as a draft, that one pinned
+    draft = Store.open(url=db.url)
+    saved = draft.lists.get_draft_for_client(cid)
+    draft.close()
+    click(at, f"cur:{cid}:list_note_open")
+    at.text_area(key=f"cur:{cid}:note:list").input(LONG_NOTE)
+
+    db.fill()
+    before = snapshot(peek)
+    click(at, f"cur:{cid}:note_go:list")
+    assert StoreFullError.MESSAGE in errors(at)
+    assert "Traceback" not in errors(at) and DATABASE_DOWN not in errors(at)
+    assert at.text_area(key=f"cur:{cid}:note:list").value == LONG_NOTE  # the typed text is kept
+    assert snapshot(peek) == before and integrity(peek) == "ok"  # nothing saved, nothing lost
+    # The app keeps serving what only reads: this page again, and another session's Lists.
+    at.run()
+    assert not at.exception, at.exception
+    assert at.header[0].value.replace("\\", "") == "Isabelle Quatremain"
+    lists = open_app("associate", page="lists")
+    assert StoreFullError.MESSAGE not in errors(lists) and lists.title[0].value == "Lists"
+    assert saved.title in "\n".join(str(m.value) for m in lists.markdown)  # the draft is listed
+
+    db.free()
+    click(at, f"cur:{cid}:note_go:list")  # the same save, once there is room
+    assert StoreFullError.MESSAGE not in errors(at)
+    after = Store.open(url=db.url)
+    kept = after.lists.get_list(saved.list_id)
+    after.close()
+    assert (kept.note, kept.pinned_ids, kept.product_ids) == (
+        LONG_NOTE,
+        saved.pinned_ids,
+        saved.product_ids,
+    )
+    assert kept.version == saved.version + 1
+
+
+def test_signing_out_with_a_full_database_signs_out_and_says_it_was_not_recorded(
+    open_app, atelier_env, full_database
+):
+    db, peek = full_database
+    at = open_app("associate", page="account")
+    db.fill()
+    # Room even for a small audit entry gone: the same entry as the sign-out's, shorter.
+    who = atelier_env.users["associate"].user_id
+    store = Store.open(url=db.url)
+    with pytest.raises(StoreFullError):  # noqa: PT012 - append until refused
+        for _ in range(1000):
+            store.audit.append(who, "logout", "user", who, {})
+    store.close()
+    before = snapshot(peek)
+    click(at, "acct:sign_out")
+    assert at.session_state[state.USER_ID] is None  # signed out all the same
+    notices = "\n".join(str(i.value) for i in at.info)
+    assert "You are signed out." in notices and UNRECORDED_SIGN_OUT in notices
+    assert snapshot(peek) == before and integrity(peek) == "ok"
