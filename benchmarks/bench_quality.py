@@ -52,7 +52,7 @@ from quality.grid import (
 
 from core.engine.evaluation import EvaluationReport, Split, evaluate, make_split
 from core.engine.evaluation.report import json_ready, markdown_table
-from core.engine.tune import parse_duration
+from core.engine.tune import DEFAULT_OBJECTIVE, parse_duration
 
 PROTOCOLS: tuple[str, ...] = ("global_time", "last_n")
 ATELIER: tuple[str, ...] = ("atelier", "atelier_tuned")
@@ -278,9 +278,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--tune-objective",
-        default=OBJECTIVE,
+        default=DEFAULT_OBJECTIVE,
         help="what the tuner maximises, e.g. Recall@20 or Recall@20+NDCG@10 (the mean of both "
-        "relative to the default configuration)",
+        f"relative to the default configuration; default {DEFAULT_OBJECTIVE})",
     )
     p.add_argument(
         "--max-val-clients",
@@ -363,7 +363,8 @@ def _intro(models: list[str], args: argparse.Namespace) -> str:
     lines += [
         "",
         "Every model excludes what the client saw in training; tuned on the validation split "
-        f"(objective {OBJECTIVE}), scored once on the test part. Seed {args.seed}.",
+        f"(peers' grids on {OBJECTIVE}, Atelier's tuner on {args.tune_objective}), scored once "
+        f"on the test part. Seed {args.seed}.",
         "",
     ]
     return "\n".join(lines)

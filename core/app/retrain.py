@@ -453,12 +453,9 @@ class RetrainJob:
             progress=lambda msg, frac: self._report(f"Tuning: {msg}", 0.05 + 0.45 * frac),
         )
         result.save(trials_path(self.data_dir))
-        trials, objective = result.trials, result.objective
-        start = float(trials.loc[trials["trial"] == 0, objective].iloc[0])
-        best = float(trials[objective].iloc[0])
         return result.best_config, (
-            f" Tuned first: {len(trials)} trials, {objective} on validation {start:.4f} → "
-            f"{best:.4f} (trial {result.best_trial})."
+            f" Tuned first: {len(result.trials)} trials; {result.describe()} "
+            f"(trial {result.best_trial})."
         )
 
     def _evaluate(self, dataset: Dataset, config: EngineConfig) -> EvaluationReport:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from core.cli.common import engine_config, load, settings_for, with_bar
+from core.engine.tune_result import DEFAULT_OBJECTIVE
 from core.settings import REPO_ROOT, Settings
 
 
@@ -129,12 +130,9 @@ def tune_and_save(ds: Any, base: Any, out: Path, **options: Any) -> Any:
     shown = result.trials.drop(columns=["seconds"]).head(10)
     print(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     search = result.search
-    start = result.trials.loc[result.trials["trial"] == 0, result.objective].iloc[0]
-    best = result.trials[result.objective].iloc[0]
     print(
         f"\n{len(result.trials)} trials in {search['seconds']:.0f} s ({search['complete']} complete, "
-        f"{search['pruned']} pruned); {result.objective} on validation: start {start:.4f}, "
-        f"best {best:.4f} (trial {result.best_trial})"
+        f"{search['pruned']} pruned); {result.describe()} (trial {result.best_trial})"
     )
     print(f"best configuration written to {out}, trials to {trials_file}")
     return result
@@ -228,8 +226,9 @@ def _add_tune(sub: Any) -> None:
     )
     t.add_argument(
         "--objective",
-        default="Recall@20",
-        help="metric to maximise (Recall@20); Recall@20+NDCG@10: the mean of both relative to the start",
+        default=DEFAULT_OBJECTIVE,
+        help="metric(s) to maximise, e.g. Recall@20 or NDCG@10; joined by + the mean of each "
+        f"relative to the start (default {DEFAULT_OBJECTIVE})",
     )
     t.add_argument("--max-clients", type=int, help="score a sample of the validation clients")
     t.add_argument(

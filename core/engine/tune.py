@@ -45,9 +45,16 @@ from core.engine.evaluation import Progress, Split, last_n_split, metrics_from_h
 from core.engine.evaluation.runner import rank_clients
 from core.engine.evaluation.scoring import EvalData, gather, prepare
 from core.engine.models.base import Recommender
-from core.engine.tune_result import TRIALS_FILE, TuneResult, read_tune_result, trials_path
+from core.engine.tune_result import (
+    DEFAULT_OBJECTIVE,
+    TRIALS_FILE,
+    TuneResult,
+    read_tune_result,
+    trials_path,
+)
 
 __all__ = [
+    "DEFAULT_OBJECTIVE",
     "DEFAULT_SPACE",
     "EVENT_SCALE",
     "TRIALS_FILE",
@@ -486,7 +493,7 @@ def tune(
     n_trials: int = 100,
     budget_s: float | None = None,
     seed: int = 0,
-    objective: str = "Recall@20",
+    objective: str = DEFAULT_OBJECTIVE,
     protocol: str = "time",
     test_days: int = 28,
     val_days: int = 28,
@@ -517,8 +524,9 @@ def tune(
         Seed of the TPE sampler and of the client sample.
     objective : str
         Metric to maximise, e.g. ``"Recall@20"`` or ``"NDCG@10"``; or several
-        joined by ``+`` (``"Recall@20+NDCG@10"``): the mean of each relative to
-        the starting configuration's value.
+        joined by ``+``: the mean of each relative to the starting
+        configuration's value. Default :data:`DEFAULT_OBJECTIVE`
+        (``"Recall@20+NDCG@10"``).
     protocol : {"time", "last_n"}
         ``time``: the last ``test_days`` are test, the ``val_days`` before
         them validation. ``last_n``: each client's last ``n_test``

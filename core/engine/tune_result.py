@@ -19,6 +19,14 @@ from core.exceptions import AtelierError
 #: The file, next to ``engine.toml`` in the data folder, that keeps the last search.
 TRIALS_FILE = "tune_trials.json"
 
+#: What :func:`core.engine.tune.tune` maximises unless told otherwise: Recall@20 and
+#: NDCG@10 together, each relative to the starting configuration. Chosen on the quality
+#: benchmark (``benchmarks/bench_quality.py``, Online Retail and Complete Journey, both
+#: protocols): searching on Recall@20 alone bought recall with NDCG (tuned Atelier below
+#: the best peer's NDCG@10 on cells where its recall was above), while the composite kept
+#: both at or above the best tuned peer on most cells (benchmarks/README.md has the table).
+DEFAULT_OBJECTIVE = "Recall@20+NDCG@10"
+
 
 @dataclass(frozen=True)
 class TuneResult:
@@ -65,6 +73,30 @@ class TuneResult:
             "search": self.search,
             "trials": records.to_dict(orient="records"),
         }
+
+    def gains(self) -> list[tuple[str, float, float]]:
+        """``(metric, start, best)`` for each metric of the objective, then the objective itself
+        when it is composite: trial 0's validation value and the best trial's."""
+        parts = self.objective.split("+")
+        names = parts + ([self.objective] if len(parts) > 1 else [])
+        start = self.trials.loc[self.trials["trial"] == 0]
+        best = self.trials.iloc[0]
+        return [
+            (
+                name,
+                float(start[name].iloc[0]) if len(start) and name in start else float("nan"),
+                float(best[name]) if name in best else float("nan"),
+            )
+            for name in names
+        ]
+
+    def describe(self) -> str:
+        """One line: each metric's start and best on validation, e.g. for the CLI."""
+        parts = []
+        for name, first, best in self.gains():
+            label = f"{name} (relative to the start)" if "+" in name else name
+            parts.append(f"{label} on validation: start {first:.4f}, best {best:.4f}")
+        return "; ".join(parts)
 
     def save(self, path: str | Path) -> Path:
         """Write :meth:`to_dict` as JSON to ``path`` (read back with :func:`read_tune_result`)."""

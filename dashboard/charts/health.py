@@ -93,7 +93,11 @@ def tuning_figure(trials: pd.DataFrame, objective: str) -> go.Figure:
     """
     if trials is None or trials.empty or objective not in trials.columns:
         return empty_figure("No search yet")
-    metric = objective if re.fullmatch(r"[A-Za-z]+@\d+", objective) else "objective"
+    parts = objective.split("+")
+    valid = all(re.fullmatch(r"[A-Za-z]+@\d+", p) for p in parts)
+    metric = objective if len(parts) == 1 and valid else "objective"
+    if len(parts) > 1 and valid:  # the mean of each metric over the start's value
+        metric = " + ".join(parts) + ", relative to the start"
     frame = trials.sort_values("trial")
     fig = go.Figure()
     styles = {"complete": (COGNAC, "circle", "complete"), "pruned": (MUTED, "x", "pruned")}

@@ -332,16 +332,17 @@ def render_tuning(data_dir: Path, *, is_admin: bool) -> None:
         )
         return
     trials, objective, search = result.trials, result.objective, result.search
-    start = trials.loc[trials["trial"] == 0, objective]
-    first = float(start.iloc[0]) if len(start) else float("nan")
-    best = float(trials[objective].iloc[0])
-    t1, t2, t3, t4 = st.columns(4)
+    parts = [g for g in result.gains() if "+" not in g[0]]  # each metric the search weighed
+    t1, *middle, t4 = st.columns(2 + len(parts))
     t1.metric(
         "Trials", f"{len(trials)}",
         help=f"{search.get('complete', '?')} complete, {search.get('pruned', '?')} stopped early",
     )  # fmt: skip
-    t2.metric(f"{objective} at the start", f"{first:.4f}")
-    t3.metric(f"Best {objective}", f"{best:.4f}", delta=f"{best - first:+.4f}")
+    for column, (name, first, best) in zip(middle, parts, strict=True):
+        column.metric(
+            f"Best {name}", f"{best:.4f}", delta=f"{best - first:+.4f}",
+            help=f"{name} on validation at the start (trial 0): {first:.4f}",
+        )  # fmt: skip
     t4.metric("Search time", f"{float(search.get('seconds', 0)):.0f} s")
     v = result.validation
     st.caption(

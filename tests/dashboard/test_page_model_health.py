@@ -221,13 +221,14 @@ def test_the_tuner_search_is_shown_when_its_trials_exist(
     labels = {m.label: m.value for m in at.metric}
     assert labels["Trials"] == "5"
     assert labels["Best Recall@20"] == f"{result.trials['Recall@20'].iloc[0]:.4f}"
+    assert labels["Best NDCG@10"] == f"{result.trials['NDCG@10'].iloc[0]:.4f}"
     frames = [df.value for df in at.dataframe]
     trials = next(f for f in frames if "state" in f.columns and "trial" in f.columns)
     assert sorted(trials["trial"]) == [0, 1, 2, 3, 4]
     best = next(f for f in frames if list(f.columns) == ["parameter", "start", "best", "changed"])
     assert set(best["parameter"]) == {"n_factors", "blend_k"}
     chart = next(c for c in at.get("plotly_chart") if "best so far" in c.proto.spec)
-    assert "Recall@20 (validation)" in chart.proto.spec
+    assert "Recall@20 + NDCG@10, relative to the start (validation)" in chart.proto.spec
     assert "has not been tuned" not in texts(at)
 
 

@@ -17,6 +17,7 @@ from core.engine.models.baselines import PopularityRecommender
 from core.engine.models.hybrid import HybridRecommender
 from core.engine.models.svd import SVDRecommender
 from core.engine.tune import (
+    DEFAULT_OBJECTIVE,
     DEFAULT_SPACE,
     apply_params,
     assert_unseen,
@@ -76,8 +77,9 @@ def test_tune_fits_before_the_validation_window_only(ds: Dataset) -> None:
     recorder = _Recorder()
     base = EngineConfig(n_factors=16)
     result = tune(
-        ds, base, space=SMALL_SPACE, n_trials=4, seed=1, split=split, model_factory=recorder
-    )
+        ds, base, space=SMALL_SPACE, n_trials=4, seed=1, split=split, model_factory=recorder,
+        objective="Recall@20",
+    )  # fmt: skip
     assert len(result.trials) == 4 and len(recorder.last_events) == 4
     assert all(t < split.validation.cutoff for t in recorder.last_events)
     assert result.validation["end"] == split.cutoff.isoformat()
@@ -169,7 +171,10 @@ def test_trials_that_trail_are_pruned(ds: Dataset) -> None:
         )  # type: ignore[return-value]
 
     space = {"cf_weight": FloatDistribution(0.0, 4.0), "n_factors": IntDistribution(4, 32)}
-    result = tune(ds, space=space, n_trials=14, seed=0, model_factory=factory, n_chunks=4)
+    result = tune(
+        ds, space=space, n_trials=14, seed=0, model_factory=factory, n_chunks=4,
+        objective="Recall@20",
+    )  # fmt: skip
     states = result.trials.set_index("trial")["state"]
     pruned = result.trials.loc[result.trials["state"] == "pruned"]
     assert len(pruned), result.trials
@@ -181,7 +186,8 @@ def test_trials_that_trail_are_pruned(ds: Dataset) -> None:
 
 def test_a_composite_objective_is_the_mean_ratio_to_the_start(ds: Dataset) -> None:
     """``Recall@20+NDCG@10``: each trial's value is the mean of its two metrics over the start's."""
-    result = tune(ds, space=SMALL_SPACE, n_trials=5, seed=1, objective="Recall@20+NDCG@10")
+    result = tune(ds, space=SMALL_SPACE, n_trials=5, seed=1)  # the default objective
+    assert result.objective == DEFAULT_OBJECTIVE == "Recall@20+NDCG@10"
     trials = result.trials.set_index("trial")
     complete = trials.loc[trials["state"] == "complete"]
     start = complete.loc[0]
@@ -195,6 +201,14 @@ def test_a_composite_objective_is_the_mean_ratio_to_the_start(ds: Dataset) -> No
     assert result.best_config == apply_params(
         EngineConfig(), {k: complete.loc[best, k] for k in SMALL_SPACE}
     )
+    # what the CLI and the retrain decision print: each metric's start and best, then the mean
+    gains = {name: (first, top) for name, first, top in result.gains()}
+    assert list(gains) == ["Recall@20", "NDCG@10", "Recall@20+NDCG@10"]
+    assert gains["NDCG@10"] == (start["NDCG@10"], complete.loc[best, "NDCG@10"])
+    assert gains["Recall@20+NDCG@10"] == (1.0, complete.loc[best, "Recall@20+NDCG@10"])
+    line = result.describe()
+    assert f"NDCG@10 on validation: start {start['NDCG@10']:.4f}" in line
+    assert "Recall@20+NDCG@10 (relative to the start) on validation: start 1.0000" in line
 
 
 # ------------------------------------------------------------------ space
