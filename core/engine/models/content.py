@@ -12,6 +12,7 @@ history part also splits by past item ``j`` as
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -194,7 +195,7 @@ def client_preferences(
     rows = []
     for i in idx.tolist():
         if i < 0 or not table.declared[i]:
-            rows.append(sp.csr_matrix((1, n_features)))
+            rows.append(_empty_row(n_features))
             continue
         cached = table.rows.get(i)
         if cached is None:
@@ -209,6 +210,12 @@ def client_preferences(
     if len(rows) == 1:
         return rows[0]
     return sp.csr_matrix(sp.vstack(rows, format="csr"))
+
+
+@functools.lru_cache(maxsize=8)
+def _empty_row(n_features: int) -> sp.csr_matrix:
+    """A zero preference row, built once per width and shared (read-only: never written)."""
+    return sp.csr_matrix((1, n_features), dtype=np.float64)
 
 
 def one_profile(
@@ -235,10 +242,13 @@ def one_profile(
         dense /= norm
     cols = np.flatnonzero(dense)
     history = sp.csr_matrix((dense[cols], cols, np.array([0, cols.size])), shape=(1, n_features))
-    pref = sp.csr_matrix(preference, dtype=np.float64, copy=True)
-    pref.sum_duplicates()
-    pref.data *= beta
-    dense[pref.indices] += pref.data
+    if preference.nnz == 0:  # most clients declared nothing: share the empty row
+        pref = _empty_row(n_features)
+    else:
+        pref = sp.csr_matrix(preference, dtype=np.float64, copy=True)
+        pref.sum_duplicates()
+        pref.data *= beta
+        dense[pref.indices] += pref.data
     return ContentProfiles(history, pref, np.array([np.sqrt(dense @ dense)]))
 
 

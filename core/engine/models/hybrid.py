@@ -57,7 +57,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from threadpoolctl import ThreadpoolController, threadpool_limits
+from threadpoolctl import threadpool_limits
 
 from core.data.dataset import Dataset
 from core.engine.cells import AsOf, one_row, row_selector
@@ -104,6 +104,7 @@ from core.engine.models.factors import (
 from core.engine.models.fit_report import Laps, fit_report, sample_clients, span_days
 from core.engine.models.hybrid_priors import ClientState, Priors
 from core.engine.models.svd import fit_item_factors, item_contributions, unit_rows
+from core.engine.threads import BlasLimiter
 
 _SMALL_REQUEST = 8  # clients per request served with a single BLAS thread ...
 _SMALL_FACTORS = 2**19  # ... when the item factors have fewer entries than this
@@ -252,7 +253,7 @@ class HybridRecommender(StatefulRecommender):
         self._product_array = np.asarray(dataset.product_ids.external_ids, dtype=object)
         self._feature_names = np.asarray(self.product_features_.feature_names_, dtype=object)
         self._declared = declared_preferences(dataset)
-        self._blas = ThreadpoolController()
+        self._blas = BlasLimiter()
         self._recent: OrderedDict[str, ClientState] = OrderedDict()
         self._recent_lock = threading.Lock()
 
@@ -419,7 +420,7 @@ class HybridRecommender(StatefulRecommender):
         products) are a matrix-vector product that two threads do in half the time.
         """
         if n_clients <= _SMALL_REQUEST and self.item_factors_.size < _SMALL_FACTORS:
-            return self._blas.limit(limits=1)
+            return self._blas.one_thread()
         return contextlib.nullcontext()
 
     def score_clients(
