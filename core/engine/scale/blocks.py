@@ -22,10 +22,10 @@ import scipy.sparse as sp
 from core.data.ids import IdMap
 from core.data.partitioned import PartitionedEvents
 from core.engine.cells import (
-    AsOf,
     CellValues,
     Demand,
     NormSums,
+    TimeLike,
     event_block,
     finalize_values,
     fit_date,
@@ -174,7 +174,7 @@ def product_side(
     products: pd.DataFrame,
     stores: pd.DataFrame,
     config: EngineConfig,
-    as_of: AsOf,
+    as_of: TimeLike,
 ) -> ProductSide:
     """The :class:`ProductSide` of a products and a stores table as of ``as_of``."""
     return ProductSide(
