@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -35,6 +35,9 @@ from core.app.outcomes import (
     holdout_lift,
 )
 from core.data.dataset import Dataset
+
+if TYPE_CHECKING:
+    from pandas._libs import NaTType
 from core.data.loading import find_table_files
 from core.data.schema import COLS
 from core.engine.evaluation import SUMMARY_COLUMNS, EvaluationReport
@@ -120,7 +123,7 @@ def data_freshness(dataset: Dataset) -> pd.DataFrame:
     rows = []
     for name, df in dataset.tables.items():
         col = latest_cols.get(name)
-        latest: Any = pd.NaT
+        latest: pd.Timestamp | NaTType = pd.NaT
         if col is not None and col in df.columns and len(df):
             latest = pd.to_datetime(df[col], errors="coerce").max()
         rows.append({"table": name, "rows": int(len(df)), "latest": latest})
@@ -190,7 +193,7 @@ def tuned_changes(trials: pd.DataFrame, params: Sequence[str], best_trial: int) 
     return frame.sort_values("changed", ascending=False, kind="stable").reset_index(drop=True)
 
 
-def _shown(value: Any) -> str:
+def _shown(value: object) -> str:
     if isinstance(value, float | np.floating):
         return f"{float(value):.4g}"
     return str(value)

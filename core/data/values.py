@@ -57,7 +57,7 @@ def is_true(value: Any) -> bool:
     return bool(value)
 
 
-def shorten(value: Any) -> str:
+def shorten(value: object) -> str:
     """``value`` as text of at most :data:`MAX_VALUE_CHARS` characters (an ellipsis marks a cut)."""
     text = str(value)
     return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 1] + "…"
