@@ -29,7 +29,7 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 
 from core.app.access import UserLike, allowed_mask, as_id_text
-from core.engine.cells import TimeLike
+from core.data.values import TimeLike
 
 #: Results below this score (0-100) are not matches.
 DEFAULT_MIN_SCORE = 75.0

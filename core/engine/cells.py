@@ -22,7 +22,6 @@ runs the same code and gets the same cells.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from typing import Literal, TypeAlias, overload
 
 import numpy as np
@@ -31,6 +30,7 @@ import scipy.sparse as sp
 
 from core.data.ids import IdMap
 from core.data.schema import EVENT_TYPES
+from core.data.values import TimeLike
 from core.engine.config import TASTE_EVENT_TYPES, EngineConfig
 from core.engine.events import (
     EventArrays,
@@ -416,9 +416,6 @@ def event_demand(
     store_trend = group_sums(store, ev.cols, w, n_stores, n_products)
     return Demand(popularity, trend, store_pop, store_trend)
 
-
-#: A point in time as ``pd.Timestamp`` reads it (a timestamp, a date, a datetime64, ISO text).
-TimeLike: TypeAlias = pd.Timestamp | date | np.datetime64 | str
 
 #: What a fit's "now" may be given as: anything ``pd.Timestamp`` reads (``None``: the data's own).
 AsOf: TypeAlias = TimeLike | None

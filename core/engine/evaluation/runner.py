@@ -23,6 +23,7 @@ import scipy.sparse as sp
 
 from core.data.dataset import Dataset
 from core.data.schema import COLS
+from core.engine.config import EngineConfig
 from core.engine.diversity import diversity_vectors
 from core.engine.evaluation.report import EvaluationReport
 from core.engine.evaluation.scoring import EvalData, chunk_size_for, prepare, score_ranked
@@ -44,7 +45,7 @@ def _noop(message: str, fraction: float) -> None:
     return None
 
 
-def default_models(config: Any = None) -> dict[str, RecommenderFactory]:
+def default_models(config: EngineConfig | None = None) -> dict[str, RecommenderFactory]:
     """The models compared by default: the baselines and the engine's three variants.
 
     Modules are imported lazily; a model whose module is not available is
@@ -400,7 +401,7 @@ def evaluate_dataset(
     *,
     test_days: int = 28,
     truth_dir: str | Path | None = None,
-    config: Any = None,
+    config: EngineConfig | None = None,
     progress: Progress | None = None,
     **kwargs: Any,
 ) -> EvaluationReport:

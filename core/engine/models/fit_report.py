@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 #: Clients sampled for the median block spreads (seeded).
 SAMPLE_CLIENTS = 300
@@ -38,7 +39,7 @@ class Laps:
 class _Fitted(Protocol):
     """The fitted hybrid, as far as the report reads it."""
 
-    item_similarity_: Any
+    item_similarity_: sp.csr_matrix
     known_products_: np.ndarray
     trend_spread_: float
 

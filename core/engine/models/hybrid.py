@@ -412,14 +412,15 @@ class HybridRecommender(StatefulRecommender):
             prior = self._priors.add(state, np.zeros_like(cf))
         return cf, content, prior
 
-    def _blas_limit(self, n_clients: int) -> Any:
+    def _blas_limit(self, n_clients: int) -> contextlib.AbstractContextManager[object]:
         """One BLAS thread for small requests: threads cost more than they give there.
 
         A client's scores over a large catalogue (tens of thousands of
         products) are a matrix-vector product that two threads do in half the time.
         """
         if n_clients <= _SMALL_REQUEST and self.item_factors_.size < _SMALL_FACTORS:
-            return self._blas.limit(limits=1)
+            limited: contextlib.AbstractContextManager[object] = self._blas.limit(limits=1)
+            return limited
         return contextlib.nullcontext()
 
     def score_clients(

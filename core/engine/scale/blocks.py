@@ -21,11 +21,11 @@ import scipy.sparse as sp
 
 from core.data.ids import IdMap
 from core.data.partitioned import PartitionedEvents
+from core.data.values import TimeLike
 from core.engine.cells import (
     CellValues,
     Demand,
     NormSums,
-    TimeLike,
     event_block,
     finalize_values,
     fit_date,
