@@ -143,7 +143,7 @@ class SsoIdentity:
     groups: tuple[str, ...]
 
 
-def _text(value: Any) -> str:
+def _text(value: object) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 

@@ -153,7 +153,7 @@ def check_score(value: float | None) -> float | None:
     return score
 
 
-def _json_default(value: object) -> Any:
+def _json_default(value: object) -> str | list[object]:
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, set | frozenset | tuple):

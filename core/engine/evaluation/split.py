@@ -133,7 +133,7 @@ def _check_relevant(relevant_events: Sequence[str]) -> tuple[str, ...]:
     return relevant
 
 
-def _check_whole(name: str, value: Any, low: int) -> int:
+def _check_whole(name: str, value: object, low: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
         raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}")
     return int(value)

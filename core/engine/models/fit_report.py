@@ -138,7 +138,7 @@ def report_frame(report: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame([(k.replace("_", " "), v) for k, v in rows], columns=["figure", "value"])
 
 
-def _fmt(value: Any) -> str:
+def _fmt(value: object) -> str:
     if isinstance(value, float):
         return f"{value:,.4g}"
     if isinstance(value, int):
