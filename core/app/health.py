@@ -147,13 +147,13 @@ def table_files(data_dir: str | Path) -> pd.DataFrame:
 
 
 # -------------------------------------------------------------- model info
-def config_hash(config: Mapping[str, Any]) -> str:
+def config_hash(config: Mapping[str, object]) -> str:
     """A short hash of an engine configuration (as saved with a model)."""
     text = json.dumps(dict(config), sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def config_frame(config: Mapping[str, Any]) -> pd.DataFrame:
+def config_frame(config: Mapping[str, object]) -> pd.DataFrame:
     """An engine configuration as ``parameter``/``value`` rows (nested tables flattened)."""
     rows = []
     for key, value in config.items():
@@ -199,7 +199,7 @@ def _shown(value: object) -> str:
     return str(value)
 
 
-def model_fingerprint(data_fingerprint: str, config: Mapping[str, Any]) -> str:
+def model_fingerprint(data_fingerprint: str, config: Mapping[str, object]) -> str:
     """The model's identity: the data it was fitted on and its configuration."""
     return f"{data_fingerprint}·{config_hash(config)}"
 

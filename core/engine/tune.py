@@ -137,7 +137,7 @@ def start_params(base: EngineConfig, space: Mapping[str, BaseDistribution]) -> d
     return {k: 1.0 if k == EVENT_SCALE else getattr(base, k) for k in space}
 
 
-def check_space(space: Mapping[str, Any], base: EngineConfig) -> dict[str, BaseDistribution]:
+def check_space(space: Mapping[str, object], base: EngineConfig) -> dict[str, BaseDistribution]:
     """``space`` checked: Optuna distributions whose ends lie in the engine's declared ranges.
 
     Raises

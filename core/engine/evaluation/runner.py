@@ -15,7 +15,7 @@ import functools
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -39,6 +39,15 @@ _EXCLUDED = {
     "global_time": "whole catalogue minus products the client had any event on before the cutoff",
     "last_n": "whole catalogue minus products the client had any event on in training",
 }
+
+
+class _RunOptions(TypedDict):
+    """How each model of an evaluation is ranked and timed."""
+
+    cold_only: bool
+    latency_clients: int
+    chunk_size: int | None
+    seed: int
 
 
 def _noop(message: str, fraction: float) -> None:
@@ -165,7 +174,7 @@ def _run_model(
     split: Split,
     data: EvalData,
     ks: list[int],
-    options: dict[str, Any],
+    options: _RunOptions,
     fitted: Callable[[], None],
 ) -> tuple[dict[str, float], list[dict[str, Any]], dict[str, Any] | None]:
     """Fit one model, rank, score; the metrics row carries the timings."""
@@ -301,7 +310,7 @@ def evaluate(
     if not models:
         raise ValueError("models is empty: pass at least one name -> factory")
     data = prepare(split, truth, max_clients, seed)
-    options = {
+    options: _RunOptions = {
         "cold_only": cold_only,
         "latency_clients": int(latency_clients),
         "chunk_size": chunk_size,
@@ -323,7 +332,7 @@ def _run_models(
     split: Split,
     data: EvalData,
     ks: list[int],
-    options: dict[str, Any],
+    options: _RunOptions,
     progress: Progress,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     """Fit and score each model in turn: its metrics row, its slice rows and its taste row."""
