@@ -13,7 +13,7 @@ No client data leaves this module: every output is an aggregate over products.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol, Self
+from typing import Protocol, Self
 
 import numpy as np
 import pandas as pd
@@ -105,7 +105,7 @@ def _choose_k(
     k_max = min(params.k_max, n - 1)
     sample = rng.choice(n, size=min(n, params.silhouette_sample), replace=False)
     rows = []
-    best: tuple[float, int, Any] | None = None
+    best: tuple[float, int, KMeans] | None = None
     for k in range(params.k_min, k_max + 1):
         km = KMeans(n_clusters=k, n_init=4, random_state=params.seed).fit(x)
         labels = km.labels_

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, TypedDict, Unpack
+from typing import TypedDict, Unpack
 
 import pandas as pd
 from sqlalchemy import event, select
@@ -89,7 +89,7 @@ def append_entry(
     action: str,
     target_type: str = "",
     target_id: str = "",
-    details: Mapping[str, Any] | None = None,
+    details: Mapping[str, object] | None = None,
     *,
     at: datetime,
 ) -> AuditEntry:
@@ -144,7 +144,7 @@ class AuditLog:
         action: str,
         target_type: str = "",
         target_id: str = "",
-        details: Mapping[str, Any] | None = None,
+        details: Mapping[str, object] | None = None,
     ) -> AuditRecord:
         """Write one audit entry and return it.
 

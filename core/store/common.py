@@ -164,7 +164,7 @@ def _json_default(value: object) -> str | list[object]:
     )
 
 
-def dump_json(data: Mapping[str, Any] | None, what: str) -> str:
+def dump_json(data: Mapping[str, object] | None, what: str) -> str:
     """Serialise a mapping to JSON text, keeping non-ASCII text as is.
 
     Raises
