@@ -34,9 +34,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeAlias
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from core.data.schema import ROLES
@@ -54,6 +55,10 @@ SCOPES: Mapping[str, str] = MappingProxyType(
 )
 CLIENT_SCOPES: tuple[str, ...] = ("own_client", "own_store", "other_store")
 LIST_SCOPES: tuple[str, ...] = ("own_list", *CLIENT_SCOPES)
+
+#: A client's record as the policy reads it: a row of the clients table, or a
+#: mapping of it (``None`` where accepted: a client no longer in the data).
+ClientRow: TypeAlias = "pd.Series | Mapping[str, object]"
 
 
 @dataclass(frozen=True)
@@ -245,7 +250,7 @@ def _missing(value: Any) -> bool:
         return False
 
 
-def as_id_text(values: Any) -> np.ndarray:
+def as_id_text(values: npt.ArrayLike) -> np.ndarray:
     """Ids as a unicode array, missing ones as ``""`` (which matches no user or store)."""
     array = np.asarray(values)
     if array.dtype.kind == "U":
@@ -254,7 +259,9 @@ def as_id_text(values: Any) -> np.ndarray:
     return series.where(series.notna(), "").astype(str).to_numpy(dtype=str)
 
 
-def _get(row: Any, key: str) -> Any:
+def _get(row: ClientRow | None, key: str) -> object:
+    if row is None:
+        return None
     try:
         value = row[key]
     except (KeyError, IndexError, TypeError):
@@ -262,19 +269,19 @@ def _get(row: Any, key: str) -> Any:
     return None if _missing(value) else value
 
 
-def is_own_client(user: UserLike, client_row: Any) -> bool:
+def is_own_client(user: UserLike, client_row: ClientRow | None) -> bool:
     """Whether ``client_row`` is assigned to ``user``."""
     assigned = _get(client_row, "assigned_associate_id")
     return assigned is not None and str(assigned) == str(user.user_id)
 
 
-def is_own_store(user: UserLike, client_row: Any) -> bool:
+def is_own_store(user: UserLike, client_row: ClientRow | None) -> bool:
     """Whether ``client_row``'s home store is ``user``'s store."""
     home = _get(client_row, "home_store_id")
     return bool(user.store_id) and home is not None and str(home) == str(user.store_id)
 
 
-def client_scope(user: UserLike, client_row: Any) -> str:
+def client_scope(user: UserLike, client_row: ClientRow | None) -> str:
     """How a client relates to ``user``: ``"own_client"``, ``"own_store"`` or ``"other_store"``.
 
     ``client_row`` may be ``None`` (a client no longer in the data): ``"other_store"``.
@@ -288,14 +295,16 @@ def client_scope(user: UserLike, client_row: Any) -> str:
     return "other_store"
 
 
-def list_scope(user: UserLike, author_id: str, client_row: Any) -> str:
+def list_scope(user: UserLike, author_id: str, client_row: ClientRow | None) -> str:
     """How a list relates to ``user``: ``"own_list"`` if they wrote it, else its client's scope."""
     if str(author_id) == str(user.user_id):
         return "own_list"
     return client_scope(user, client_row)
 
 
-def scope_of(user: UserLike, action: str, client_row: Any, author_id: str | None = None) -> str:
+def scope_of(
+    user: UserLike, action: str, client_row: ClientRow | None, author_id: str | None = None
+) -> str:
     """The scope ``action`` is judged in: a list's (``author_id`` given) or its client's."""
     if action not in ACTIONS:
         raise KeyError(f"unknown action {action!r}; known actions: {', '.join(ACTIONS)}")
@@ -307,7 +316,11 @@ def scope_of(user: UserLike, action: str, client_row: Any, author_id: str | None
 
 
 def may(
-    user: UserLike | None, action: str, client_row: Any, *, author_id: str | None = None
+    user: UserLike | None,
+    action: str,
+    client_row: ClientRow | None,
+    *,
+    author_id: str | None = None,
 ) -> bool:
     """Whether ``user`` may do ``action`` to this client (or to its list by ``author_id``)."""
     if user is None:
@@ -340,7 +353,11 @@ def refusal(role: str, action: str, scope: str) -> str:
 
 
 def require(
-    user: UserLike | None, action: str, client_row: Any, *, author_id: str | None = None
+    user: UserLike | None,
+    action: str,
+    client_row: ClientRow | None,
+    *,
+    author_id: str | None = None,
 ) -> str:
     """Return the scope ``user`` does ``action`` in, or refuse.
 
@@ -389,7 +406,7 @@ def allowed_mask(
     return np.isin(scopes.astype(str), wanted)
 
 
-def can_see_contact(user: UserLike | None, client_row: Any) -> bool:
+def can_see_contact(user: UserLike | None, client_row: ClientRow | None) -> bool:
     """Whether ``user`` may see ``client_row``'s email and phone (:data:`POLICY`, ``see_contact``).
 
     Only an associate or stylist of the client's home store, or the associate
@@ -398,7 +415,7 @@ def can_see_contact(user: UserLike | None, client_row: Any) -> bool:
     return may(user, "see_contact", client_row)
 
 
-def mask_contact(value: Any, kind: str = "email") -> str:
+def mask_contact(value: object, kind: str = "email") -> str:
     """A placeholder for a contact detail the viewer may not see.
 
     Reveals only whether something is on file, not a single character of it
@@ -419,7 +436,7 @@ def mask_contact(value: Any, kind: str = "email") -> str:
     return f"{kind} on file ({HIDDEN})"
 
 
-def contact_for(user: UserLike | None, client_row: Any) -> dict[str, str]:
+def contact_for(user: UserLike | None, client_row: ClientRow | None) -> dict[str, str]:
     """``{"email": ..., "phone": ...}`` as ``user`` may see them (masked otherwise)."""
     allowed = can_see_contact(user, client_row)
     out: dict[str, str] = {}

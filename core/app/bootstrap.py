@@ -14,12 +14,17 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from core.data.dataset import Dataset, load_dataset
 from core.data.loading import find_table_files
 from core.exceptions import AtelierError, ModelMismatchError
 from core.settings import Settings
+
+if TYPE_CHECKING:
+    from core.engine.models.base import Recommender
+    from core.engine.models.hybrid import HybridRecommender
+    from core.store.common import SessionFactory
 
 Progress = Callable[[str, float], None]
 DEMO_MARKER = ".atelier-demo.json"
@@ -75,7 +80,7 @@ def load_or_fit_model(
     settings: Settings,
     progress: Progress | None = None,
     on_damaged: Callable[[AtelierError], None] | None = None,
-) -> Any:
+) -> Recommender:
     """The saved hybrid model for ``dataset``, or a freshly fitted (and saved) one.
 
     A saved model whose data fingerprint does not match is refitted, never used;
@@ -103,7 +108,7 @@ def load_or_fit_model(
 
 def fit_and_save_model(
     dataset: Dataset, settings: Settings, progress: Progress | None = None
-) -> Any:
+) -> HybridRecommender:
     """Fit the hybrid model on ``dataset`` (the data folder's ``engine.toml``) and save it."""
     from core.engine.config import EngineConfig
     from core.engine.models.hybrid import HybridRecommender
@@ -129,7 +134,7 @@ class Credential:
 
 
 def ensure_demo_users(
-    settings: Settings, dataset: Dataset, session_factory: Any
+    settings: Settings, dataset: Dataset, session_factory: SessionFactory
 ) -> list[Credential]:
     """Create users for the demo associates on first start and remember their passwords.
 

@@ -52,6 +52,7 @@ from core.store.records import ConsentChangeRecord, CuratedListRecord
 from core.suggest.catalogue import Catalogue
 from core.suggest.pipeline import Suggester
 from core.suggest.request import SuggestRequest
+from core.suggest.rerank.gift import GiftRecipient
 from core.suggest.results import product_frame
 from core.suggest.rules import RuleSet
 
@@ -276,7 +277,7 @@ class CurationService(ListCuration):
             consent_override=personalised,
         )
 
-    def gift_ideas(self, client_id: str, recipient: Any, k: int = 12) -> pd.DataFrame:
+    def gift_ideas(self, client_id: str, recipient: GiftRecipient, k: int = 12) -> pd.DataFrame:
         """Gift ideas for a described recipient (``core.suggest.rerank.gift.GiftRecipient``).
 
         The buyer's own taste is not read; stock counts at the client's home store and online.

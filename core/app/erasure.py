@@ -32,7 +32,7 @@ import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -44,6 +44,9 @@ from core.data.loading import find_table_files, read_table
 from core.exceptions import DataValidationError, ModelMismatchError, Problem, UnknownIdError
 from core.settings import Settings
 from core.store import Store
+
+if TYPE_CHECKING:
+    from core.engine.models.base import Recommender
 
 #: The data tables that hold a client, in the order they are rewritten (events
 #: first, so the folder stays valid between the two).
@@ -137,7 +140,9 @@ def _split(settings: Settings, client_id: str) -> tuple[dict[str, pd.DataFrame],
 
 
 # ------------------------------------------------------------------ the model
-def _model_without(settings: Settings, before: Dataset, after: Dataset) -> tuple[Any, str]:
+def _model_without(
+    settings: Settings, before: Dataset, after: Dataset
+) -> tuple[Recommender | None, str]:
     """The saved model less the erased client, and what happens to the saved one."""
     from core.engine.models.persistence import (
         META_FILE,

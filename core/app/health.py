@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -35,6 +35,9 @@ from core.app.outcomes import (
     holdout_lift,
 )
 from core.data.dataset import Dataset
+
+if TYPE_CHECKING:
+    from pandas._libs import NaTType
 from core.data.loading import find_table_files
 from core.data.schema import COLS
 from core.engine.evaluation import SUMMARY_COLUMNS, EvaluationReport
@@ -120,7 +123,7 @@ def data_freshness(dataset: Dataset) -> pd.DataFrame:
     rows = []
     for name, df in dataset.tables.items():
         col = latest_cols.get(name)
-        latest: Any = pd.NaT
+        latest: pd.Timestamp | NaTType = pd.NaT
         if col is not None and col in df.columns and len(df):
             latest = pd.to_datetime(df[col], errors="coerce").max()
         rows.append({"table": name, "rows": int(len(df)), "latest": latest})
@@ -144,13 +147,13 @@ def table_files(data_dir: str | Path) -> pd.DataFrame:
 
 
 # -------------------------------------------------------------- model info
-def config_hash(config: Mapping[str, Any]) -> str:
+def config_hash(config: Mapping[str, object]) -> str:
     """A short hash of an engine configuration (as saved with a model)."""
     text = json.dumps(dict(config), sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def config_frame(config: Mapping[str, Any]) -> pd.DataFrame:
+def config_frame(config: Mapping[str, object]) -> pd.DataFrame:
     """An engine configuration as ``parameter``/``value`` rows (nested tables flattened)."""
     rows = []
     for key, value in config.items():
@@ -190,13 +193,13 @@ def tuned_changes(trials: pd.DataFrame, params: Sequence[str], best_trial: int) 
     return frame.sort_values("changed", ascending=False, kind="stable").reset_index(drop=True)
 
 
-def _shown(value: Any) -> str:
+def _shown(value: object) -> str:
     if isinstance(value, float | np.floating):
         return f"{float(value):.4g}"
     return str(value)
 
 
-def model_fingerprint(data_fingerprint: str, config: Mapping[str, Any]) -> str:
+def model_fingerprint(data_fingerprint: str, config: Mapping[str, object]) -> str:
     """The model's identity: the data it was fitted on and its configuration."""
     return f"{data_fingerprint}·{config_hash(config)}"
 

@@ -176,7 +176,7 @@ def is_client_safe(text: str) -> bool:
     return not _FORBIDDEN_RE.search(text) and not _DECIMAL_RE.search(text)
 
 
-def _fallback_text(row: Mapping[str, Any]) -> str:
+def _fallback_text(row: Mapping[str, object]) -> str:
     designer = _text(row.get("designer"))
     category = _text(row.get("category")).replace("_", " ")
     if designer and category:
@@ -186,8 +186,8 @@ def _fallback_text(row: Mapping[str, Any]) -> str:
 
 # ------------------------------------------------------------------- build
 def build_lookbook(
-    client_row: Mapping[str, Any] | pd.Series,
-    items: pd.DataFrame | Iterable[Mapping[str, Any]],
+    client_row: Mapping[str, object] | pd.Series,
+    items: pd.DataFrame | Iterable[Mapping[str, object]],
     associate_name: str,
     house_name: str,
     *,
@@ -236,7 +236,7 @@ def build_lookbook(
     return _dressed(client_row, associate_name, house_name, message, on, out, dropped)
 
 
-def _lookbook_item(row: Mapping[str, Any], pid: str) -> LookbookItem:
+def _lookbook_item(row: Mapping[str, object], pid: str) -> LookbookItem:
     """One product in client wording (a reason that is not client-safe becomes a neutral line)."""
     reason = _text(row.get("client_reason")).strip()
     if not reason or not is_client_safe(reason):
@@ -253,7 +253,7 @@ def _lookbook_item(row: Mapping[str, Any], pid: str) -> LookbookItem:
 
 
 def _dressed(
-    client_row: Mapping[str, Any] | pd.Series,
+    client_row: Mapping[str, object] | pd.Series,
     associate_name: str,
     house_name: str,
     message: str,

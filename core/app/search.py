@@ -23,13 +23,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
 from core.app.access import UserLike, allowed_mask, as_id_text
+from core.data.values import TimeLike
 
 #: Results below this score (0-100) are not matches.
 DEFAULT_MIN_SCORE = 75.0
@@ -74,7 +74,7 @@ _NON_WORD = re.compile(r"[\W_]+")
 _NON_DIGIT = re.compile(r"\D+")
 
 
-def normalise(text: Any) -> str:
+def normalise(text: object) -> str:
     """Lower-case words without accents, single-spaced ("Zoé-Marie" -> "zoe marie").
 
     Accents are removed (Unicode NFKD, then combining marks dropped), letters
@@ -88,7 +88,7 @@ def normalise(text: Any) -> str:
     return _NON_WORD.sub(" ", stripped.casefold().translate(_FOLD)).strip()
 
 
-def digits(text: Any) -> str:
+def digits(text: object) -> str:
     """Only the digits of ``text`` ("+33 (0)6 12-34" -> "3306 1234" without spaces)."""
     if text is None or (isinstance(text, float) and np.isnan(text)):
         return ""
@@ -302,7 +302,7 @@ class ClientIndex:
         store_id: str | Iterable[str] | None = None,
         tier: str | Iterable[str] | None = None,
         assigned_to: str | None = None,
-        recently_active_since: Any = None,
+        recently_active_since: TimeLike | None = None,
         prefer_store: str | None = None,
         prefer_associate: str | None = None,
         limit: int | None = 30,
@@ -421,7 +421,7 @@ class ClientIndex:
         store_id: str | Iterable[str] | None,
         tier: str | Iterable[str] | None,
         assigned_to: str | None,
-        recently_active_since: Any,
+        recently_active_since: TimeLike | None,
     ) -> np.ndarray:
         """Clients passing the filters of :meth:`search` (all of them without any)."""
         keep = np.ones(self.n_clients, dtype=bool)
@@ -452,7 +452,7 @@ def search_clients(
     store_id: str | Iterable[str] | None = None,
     tier: str | Iterable[str] | None = None,
     assigned_to: str | None = None,
-    recently_active_since: Any = None,
+    recently_active_since: TimeLike | None = None,
     events: pd.DataFrame | None = None,
     prefer_store: str | None = None,
     prefer_associate: str | None = None,

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from core.data.schema import ROLES
 from core.exceptions import AuthenticationError, ConfigError
@@ -79,7 +78,7 @@ class SsoConfig:
     allow_passwords: bool = False
 
     @classmethod
-    def from_mapping(cls, section: Mapping[str, Any], where: str = "[sso]") -> SsoConfig:
+    def from_mapping(cls, section: Mapping[str, object], where: str = "[sso]") -> SsoConfig:
         """Read and check the ``[sso]`` section.
 
         Raises
@@ -143,7 +142,7 @@ class SsoIdentity:
     groups: tuple[str, ...]
 
 
-def _text(value: Any) -> str:
+def _text(value: object) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
@@ -151,7 +150,7 @@ def _refuse(reason: str) -> AuthenticationError:
     return AuthenticationError(f"Single sign-on refused: {reason}")
 
 
-def _groups(claims: Mapping[str, Any], name: str) -> list[str]:
+def _groups(claims: Mapping[str, object], name: str) -> list[str]:
     value = claims.get(name)
     if value is None:
         raise _refuse(
@@ -165,7 +164,7 @@ def _groups(claims: Mapping[str, Any], name: str) -> list[str]:
     return [g.strip() for g in value if g.strip()]
 
 
-def _user_id(claims: Mapping[str, Any], config: SsoConfig) -> str:
+def _user_id(claims: Mapping[str, object], config: SsoConfig) -> str:
     name = config.user_id_claim
     user_id = _text(claims.get(name))
     if not user_id:
@@ -202,7 +201,7 @@ def _role(groups: list[str], config: SsoConfig) -> tuple[str, tuple[str, ...]]:
 
 
 def map_claims(
-    claims: Mapping[str, Any], config: SsoConfig, *, known_stores: Collection[str] | None = None
+    claims: Mapping[str, object], config: SsoConfig, *, known_stores: Collection[str] | None = None
 ) -> SsoIdentity:
     """The Atelier user the claims describe, or a refusal that says why.
 

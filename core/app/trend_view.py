@@ -92,7 +92,9 @@ class TrendView:
         }
 
 
-def change_label(change_pct: Any, enough_data: Any, recent: Any = None, earlier: Any = None) -> str:
+def change_label(
+    change_pct: Any, enough_data: object, recent: Any = None, earlier: Any = None
+) -> str:
     """How a momentum row reads: ``"+35%"``, ``"−12%"``, ``"new demand"`` or ``"too few events"``.
 
     The small-count guard: no percentage unless the row had enough events.

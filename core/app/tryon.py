@@ -36,6 +36,10 @@ from core.suggest.session import (
 SHOWN_ACTION = "session_suggestions"
 
 
+#: The session pipeline kept with a dataset, and the model and rules it was built for.
+_Kept = tuple[Recommender, RuleSet, SessionSuggester]
+
+
 class TryOnService:
     """Suggestions for try-on sessions, and the one audit entry they leave.
 
@@ -64,10 +68,10 @@ class TryOnService:
     @property
     def suggester(self) -> SessionSuggester:
         """The session pipeline for this dataset, model and rules (kept with the dataset)."""
-        slot: dict[str, Any] = self.dataset.derived((TryOnService, "suggester"), dict)
+        slot: dict[str, _Kept] = self.dataset.derived((TryOnService, "suggester"), dict)
         found = slot.get("last")
         if found is not None and found[0] is self.model and found[1] is self.rules:
-            return found[2]  # type: ignore[no-any-return]
+            return found[2]
         suggester = SessionSuggester(self.model, self.dataset, self.rules)
         slot["last"] = (self.model, self.rules, suggester)
         return suggester

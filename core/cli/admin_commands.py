@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
-from core.cli.common import settings_for, with_bar
+from core.cli.common import Subparsers, settings_for, with_bar
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -118,13 +117,13 @@ def cmd_erase(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------ parsers
-def add_init_command(sub: Any) -> None:
+def add_init_command(sub: Subparsers) -> None:
     """Register init on the subparsers ``sub``."""
     i = sub.add_parser("init", help="generate data if missing, fit the model, create the database")
     i.set_defaults(fn=cmd_init)
 
 
-def add_admin_commands(sub: Any) -> None:
+def add_admin_commands(sub: Subparsers) -> None:
     """Register credentials, users and erase on the subparsers ``sub``."""
     c = sub.add_parser("credentials", help="show the demo sign-ins generated on first start")
     c.set_defaults(fn=cmd_credentials)

@@ -6,9 +6,18 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from core.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from core.data.dataset import Dataset
+    from core.engine.config import EngineConfig
+
+T = TypeVar("T")
+
+#: The subcommand registry commands are added to (``ArgumentParser.add_subparsers()``).
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 class Bar:
@@ -35,7 +44,7 @@ class Bar:
         self._bar.close()
 
 
-def with_bar(title: str, fn: Callable[[Callable[[str, float], None]], Any]) -> Any:
+def with_bar(title: str, fn: Callable[[Callable[[str, float], None]], T]) -> T:
     """Run ``fn(progress)`` under a :class:`Bar` titled ``title``; close the bar however it ends."""
     bar = Bar(title)
     try:
@@ -52,14 +61,14 @@ def settings_for(args: argparse.Namespace) -> Settings:
     return Settings(**overrides) if overrides else get_settings()
 
 
-def load(args: argparse.Namespace) -> Any:
+def load(args: argparse.Namespace) -> Dataset:
     """The dataset of the data folder the arguments name."""
     from core.app.bootstrap import load_data
 
     return load_data(settings_for(args))
 
 
-def engine_config(args: argparse.Namespace) -> Any:
+def engine_config(args: argparse.Namespace) -> EngineConfig:
     """--config if given, else the data folder's engine.toml (written by tune), else defaults."""
     from core.engine.config import EngineConfig
 

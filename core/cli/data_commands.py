@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from core.cli.common import counts_text, with_bar
+from core.cli.common import Subparsers, counts_text, with_bar
 from core.cli.engine_commands import add_tune_options, tune_then_fit
 from core.exceptions import DataValidationError
 
@@ -119,7 +119,7 @@ def cmd_import_journey(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------ parsers
-def add_data_commands(sub: Any) -> None:
+def add_data_commands(sub: Subparsers) -> None:
     """Register generate, validate, partition, import-retail and import-journey on ``sub``."""
     _add_generate(sub)
 
@@ -139,7 +139,7 @@ def add_data_commands(sub: Any) -> None:
     _add_imports(sub)
 
 
-def _add_generate(sub: Any) -> None:
+def _add_generate(sub: Subparsers) -> None:
     g = sub.add_parser("generate", help="generate the sample maison (or benchmark data)")
     g.add_argument("--out", required=True, help="folder to write the tables into")
     g.add_argument("--clients", type=int, help="number of clients (default 5,000)")
@@ -159,7 +159,7 @@ def _add_generate(sub: Any) -> None:
     g.set_defaults(fn=cmd_generate)
 
 
-def _add_imports(sub: Any) -> None:
+def _add_imports(sub: Subparsers) -> None:
     r = sub.add_parser("import-retail", help="import the UCI Online Retail transactions layout")
     r.add_argument("csv", help="the Online Retail CSV")
     r.add_argument("--out", required=True, help="folder to write the contract tables into")

@@ -7,11 +7,27 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
-from core.cli.common import engine_config, load, settings_for, with_bar
+from core.cli.common import Subparsers, engine_config, load, settings_for, with_bar
 from core.engine.tune_result import DEFAULT_OBJECTIVE
 from core.settings import REPO_ROOT, Settings
+
+if TYPE_CHECKING:
+    from core.data.dataset import Dataset
+    from core.engine.config import EngineConfig
+    from core.engine.tune import TuneResult
+
+
+class TuneOptions(TypedDict, total=False):
+    """The options of :func:`core.engine.tune.tune` the commands pass on."""
+
+    budget_s: float | None
+    n_trials: int
+    seed: int
+    protocol: str
+    objective: str
+    max_clients: int | None
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
@@ -35,7 +51,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
-def fit_and_save(ds: Any, config: Any, out: Path) -> None:
+def fit_and_save(ds: Dataset, config: EngineConfig, out: Path) -> None:
     """Fit the hybrid with ``config`` on ``ds``, save it into ``out`` and print the timings."""
     from core.engine.models.hybrid import HybridRecommender
     from core.engine.models.persistence import save_model
@@ -111,7 +127,9 @@ def cmd_tune(args: argparse.Namespace) -> int:
     return 0 if result is not None else 2
 
 
-def tune_and_save(ds: Any, base: Any, out: Path, **options: Any) -> Any:
+def tune_and_save(
+    ds: Dataset, base: EngineConfig, out: Path, **options: Unpack[TuneOptions]
+) -> TuneResult | None:
     """Tune from ``base``; write the best configuration to ``out`` and the trials beside it.
 
     Returns the :class:`~core.engine.tune.TuneResult`, or ``None`` after printing why
@@ -171,7 +189,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------ parsers
-def add_engine_commands(sub: Any) -> None:
+def add_engine_commands(sub: Subparsers) -> None:
     """Register fit, recommend, evaluate, tune and bench on the subparsers ``sub``."""
     f = sub.add_parser("fit", help="fit the hybrid model and save it")
     f.add_argument("--config", help="engine configuration TOML (default data/engine.toml)")
@@ -207,7 +225,7 @@ def add_engine_commands(sub: Any) -> None:
     b.set_defaults(fn=cmd_bench)
 
 
-def _add_tune(sub: Any) -> None:
+def _add_tune(sub: Subparsers) -> None:
     t = sub.add_parser(
         "tune", help="choose engine parameters on a validation split (Optuna, under a budget)"
     )

@@ -17,7 +17,6 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -51,7 +50,7 @@ def buckets_for(n_events: int) -> int:
     return max(1, math.ceil(max(0, n_events) / EVENTS_PER_BUCKET))
 
 
-def check_buckets(n_buckets: Any) -> int:
+def check_buckets(n_buckets: object) -> int:
     """``n_buckets`` as a positive int, else a :class:`ConfigError` (a ``ValueError``) naming it."""
     if isinstance(n_buckets, bool) or not isinstance(n_buckets, int | np.integer):
         raise ConfigError(f"n_buckets must be an integer, got {n_buckets!r}")

@@ -221,7 +221,7 @@ def _all_in_stock_online(products: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _clients_of(events: pd.DataFrame, home_store_id: Any) -> pd.DataFrame:
+def _clients_of(events: pd.DataFrame, home_store_id: object) -> pd.DataFrame:
     """A client per client id of ``events``, consenting to personalisation (not contact)."""
     ids = pd.unique(events["client_id"].astype(str))
     return pd.DataFrame(

@@ -20,7 +20,6 @@ non-Latin names correctly when the file is double-clicked.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import pandas as pd
 
@@ -36,7 +35,7 @@ _SKIPPED = re.compile(
 )
 
 
-def safe_cell(value: Any) -> Any:
+def safe_cell(value: object) -> object:
     """``value`` made inert for a spreadsheet; non-text values are returned unchanged.
 
     Parameters

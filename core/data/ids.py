@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from core.exceptions import UnknownIdError
@@ -24,7 +25,7 @@ class IdMap:
         What the ids are ("client", "product"), used in error messages.
     """
 
-    def __init__(self, external_ids: Iterable[Any], kind: str = "id") -> None:
+    def __init__(self, external_ids: Iterable[object], kind: str = "id") -> None:
         self.kind = kind
         self.index = pd.Index(pd.Series(list(external_ids), dtype=object).astype(str))
         if not self.index.is_unique:
@@ -69,10 +70,10 @@ class IdMap:
             )
         return idx
 
-    def to_internal_one(self, external_id: Any) -> int:
+    def to_internal_one(self, external_id: object) -> int:
         return int(self.to_internal(external_id)[0])
 
-    def to_external(self, internal_ids: Any) -> np.ndarray:
+    def to_external(self, internal_ids: npt.ArrayLike) -> np.ndarray:
         arr = np.asarray(internal_ids, dtype=np.int64)
         if arr.size and (arr.min() < 0 or arr.max() >= len(self.index)):
             raise IndexError(f"internal {self.kind} index out of range")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal, TypeAlias, TypedDict, Unpack
 
 import pandas as pd
 
@@ -37,6 +37,10 @@ LIST_SEPARATOR = "|"
 ONLINE_STORE_ID = "online"
 
 
+#: What an optional column holds when absent (``None``: missing).
+CellDefault: TypeAlias = str | float | bool | None
+
+
 @dataclass(frozen=True)
 class ColumnSpec:
     """One column of a table.
@@ -53,8 +57,19 @@ class ColumnSpec:
     enum: tuple[str, ...] | None = None
     min: float | None = None
     max: float | None = None
-    default: Any = None
+    default: CellDefault = None
     description: str = ""
+
+
+class _Facets(TypedDict, total=False):
+    """The :class:`ColumnSpec` fields the table declarations below set by keyword."""
+
+    nullable: bool
+    unique: bool
+    enum: tuple[str, ...] | None
+    min: float | None
+    max: float | None
+    description: str
 
 
 @dataclass(frozen=True)
@@ -88,11 +103,11 @@ class TableSpec:
         raise KeyError(name)
 
 
-def _c(name: str, kind: Kind, **kw: Any) -> ColumnSpec:
+def _c(name: str, kind: Kind, **kw: Unpack[_Facets]) -> ColumnSpec:
     return ColumnSpec(name, kind, **kw)
 
 
-def _opt(name: str, kind: Kind, default: Any, **kw: Any) -> ColumnSpec:
+def _opt(name: str, kind: Kind, default: CellDefault, **kw: Unpack[_Facets]) -> ColumnSpec:
     return ColumnSpec(name, kind, required=False, default=default, **kw)
 
 
@@ -231,7 +246,7 @@ TABLES: dict[str, TableSpec] = {
 TABLE_ORDER: tuple[str, ...] = tuple(TABLES)
 
 
-def split_list(value: Any) -> list[str]:
+def split_list(value: object) -> list[str]:
     """Split one ``|``-separated cell into a list of stripped, non-empty items."""
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return []

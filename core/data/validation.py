@@ -55,7 +55,7 @@ def _column_schema(col: ColumnSpec, fk_values: pd.Index | None) -> pa.Column:
                 error="true or false",
             )
         )
-        dtype: Any = None
+        dtype: str | None = None
     elif col.kind == "int":
         dtype = "int64"
     elif col.kind == "float":

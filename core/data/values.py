@@ -8,11 +8,16 @@ say) asks :func:`is_true`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from datetime import date
+from typing import Any, TypeAlias
 
+import numpy as np
 import pandas as pd
 
 MAX_VALUE_CHARS = 60
+
+#: A point in time as ``pd.Timestamp`` reads it (a timestamp, a date, a datetime64, ISO text).
+TimeLike: TypeAlias = pd.Timestamp | date | np.datetime64 | str
 
 TRUE_TEXTS: frozenset[str] = frozenset({"true", "1", "yes", "y", "t"})
 FALSE_TEXTS: frozenset[str] = frozenset({"false", "0", "no", "n", "f"})
@@ -57,7 +62,7 @@ def is_true(value: Any) -> bool:
     return bool(value)
 
 
-def shorten(value: Any) -> str:
+def shorten(value: object) -> str:
     """``value`` as text of at most :data:`MAX_VALUE_CHARS` characters (an ellipsis marks a cut)."""
     text = str(value)
     return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 1] + "…"

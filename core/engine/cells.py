@@ -22,8 +22,7 @@ runs the same code and gets the same cells.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
-from typing import Any, TypeAlias
+from typing import Literal, TypeAlias, overload
 
 import numpy as np
 import pandas as pd
@@ -31,6 +30,7 @@ import scipy.sparse as sp
 
 from core.data.ids import IdMap
 from core.data.schema import EVENT_TYPES
+from core.data.values import TimeLike
 from core.engine.config import TASTE_EVENT_TYPES, EngineConfig
 from core.engine.events import (
     EventArrays,
@@ -113,7 +113,21 @@ def concat_cells(a: Cells, b: Cells) -> Cells:
     )
 
 
-def aggregate_cells(cells: Cells, n_products: int, return_inverse: bool = False) -> Any:
+@overload
+def aggregate_cells(
+    cells: Cells, n_products: int, return_inverse: Literal[False] = False
+) -> Cells: ...
+
+
+@overload
+def aggregate_cells(
+    cells: Cells, n_products: int, return_inverse: Literal[True]
+) -> tuple[np.ndarray, Cells]: ...
+
+
+def aggregate_cells(
+    cells: Cells, n_products: int, return_inverse: bool = False
+) -> Cells | tuple[np.ndarray, Cells]:
     """Sum the statistics of cells sharing (row, col); sort by (row, col)."""
     keys = cells.rows.astype(np.int64) * n_products + cells.cols
     uniq, inv = np.unique(keys, return_inverse=True)
@@ -307,7 +321,9 @@ def _rank_to_code(config: EngineConfig) -> np.ndarray:
     return out
 
 
-def cells_csr(cells: Cells, mask: np.ndarray, data: np.ndarray, n_rows: int, n_cols: int) -> Any:
+def cells_csr(
+    cells: Cells, mask: np.ndarray, data: np.ndarray, n_rows: int, n_cols: int
+) -> sp.csr_matrix:
     rows = cells.rows[mask]
     indptr = np.zeros(n_rows + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
@@ -402,10 +418,10 @@ def event_demand(
 
 
 #: What a fit's "now" may be given as: anything ``pd.Timestamp`` reads (``None``: the data's own).
-AsOf: TypeAlias = pd.Timestamp | date | np.datetime64 | str | None
+AsOf: TypeAlias = TimeLike | None
 
 
-def fit_date(as_of: Any) -> pd.Timestamp:
+def fit_date(as_of: TimeLike) -> pd.Timestamp:
     """``as_of`` as a timezone-naive timestamp (the fit's "now")."""
     out = pd.Timestamp(as_of)
     return out.tz_convert(None) if out.tzinfo is not None else out

@@ -230,13 +230,13 @@ class EngineConfig(BaseModel):
 
     @field_validator("event_weights", mode="before")
     @classmethod
-    def _fill_event_weights(cls, value: Any) -> Any:
+    def _fill_event_weights(cls, value: object) -> object:
         if isinstance(value, dict):
             return {**DEFAULT_EVENT_WEIGHTS, **value}  # unnamed types keep their default
         return value
 
     # ------------------------------------------------------------------ api
-    def with_updates(self, **changes: Any) -> Self:
+    def with_updates(self, **changes: object) -> Self:
         """A validated copy with ``changes`` applied.
 
         Raises
@@ -300,7 +300,7 @@ class EngineConfig(BaseModel):
         return float(self.event_weights.get(event_type, 0.0))  # type: ignore[call-overload]
 
 
-def _toml_value(value: Any) -> str:
+def _toml_value(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):

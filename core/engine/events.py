@@ -26,7 +26,7 @@ _TYPE_CODE = {t: c for c, t in enumerate(EVENT_TYPES)}
 FEW_IDS = 32  # below this many ids, hash look-ups beat building an Index
 
 
-def positions(ids_map: IdMap, ids: Sequence[Any], *, strict: bool = True) -> np.ndarray:
+def positions(ids_map: IdMap, ids: Sequence[object], *, strict: bool = True) -> np.ndarray:
     """Internal indices of external ``ids`` (-1 for unknown ones when not ``strict``).
 
     Same result as ``IdMap.to_internal``, faster for the few ids of one request.
@@ -85,7 +85,7 @@ def check_extra_columns(extra: pd.DataFrame) -> None:
         )
 
 
-def check_event_types(types: Iterable[Any]) -> None:
+def check_event_types(types: Iterable[object]) -> None:
     bad = {str(t) for t in types} - set(EVENT_TYPES)
     if bad:
         raise ValueError(

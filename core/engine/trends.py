@@ -13,7 +13,7 @@ No client data leaves this module: every output is an aggregate over products.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Protocol, Self
 
 import numpy as np
 import pandas as pd
@@ -24,6 +24,7 @@ from sklearn.metrics import silhouette_score
 
 from core.data.dataset import Dataset
 from core.data.schema import split_list
+from core.data.values import TimeLike
 from core.engine.cells import AsOf
 from core.exceptions import NotFittedError, UnknownIdError
 
@@ -35,6 +36,12 @@ NAME_ATTRIBUTES: tuple[str, ...] = ("material", "color", "designer", "category",
 MIXED_CURRENCY = "mixed"
 #: A product without a currency is priced in the contract's default.
 DEFAULT_CURRENCY = "EUR"
+
+
+class Embedded(Protocol):
+    """A fitted model with an item embedding (one row per product), e.g. the hybrid."""
+
+    def item_embedding(self) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -98,7 +105,7 @@ def _choose_k(
     k_max = min(params.k_max, n - 1)
     sample = rng.choice(n, size=min(n, params.silhouette_sample), replace=False)
     rows = []
-    best: tuple[float, int, Any] | None = None
+    best: tuple[float, int, KMeans] | None = None
     for k in range(params.k_min, k_max + 1):
         km = KMeans(n_clusters=k, n_init=4, random_state=params.seed).fit(x)
         labels = km.labels_
@@ -192,7 +199,9 @@ class TrendAnalyzer:
         return self
 
     @classmethod
-    def from_model(cls, model: Any, dataset: Dataset, params: TrendParams | None = None) -> Self:
+    def from_model(
+        cls, model: Embedded, dataset: Dataset, params: TrendParams | None = None
+    ) -> Self:
         """Fit on a fitted hybrid model's item embedding (cold products included)."""
         return cls(params).fit(dataset, model.item_embedding())
 
@@ -443,7 +452,7 @@ class TrendAnalyzer:
         out["name"] = [self.names_[c] for c in out["cluster"]]
         return out
 
-    def gaps(self, store_id: str | None = None, since: Any = None) -> pd.DataFrame:
+    def gaps(self, store_id: str | None = None, since: TimeLike | None = None) -> pd.DataFrame:
         """Each cluster's share of demand vs its share of the catalogue and of stock.
 
         ``gap = demand_share - stock_share``: positive where demand outruns stock.

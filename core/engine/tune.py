@@ -33,6 +33,7 @@ import optuna
 import pandas as pd
 from optuna.distributions import (
     BaseDistribution,
+    CategoricalChoiceType,
     CategoricalDistribution,
     FloatDistribution,
     IntDistribution,
@@ -143,7 +144,7 @@ def start_params(base: EngineConfig, space: Mapping[str, BaseDistribution]) -> d
     return {k: 1.0 if k == EVENT_SCALE else getattr(base, k) for k in space}
 
 
-def check_space(space: Mapping[str, Any], base: EngineConfig) -> dict[str, BaseDistribution]:
+def check_space(space: Mapping[str, object], base: EngineConfig) -> dict[str, BaseDistribution]:
     """``space`` checked: Optuna distributions whose ends lie in the engine's declared ranges.
 
     Raises
@@ -326,7 +327,7 @@ def _default_factory(config: EngineConfig) -> Recommender:
     return HybridRecommender(config=config)
 
 
-def _suggest(trial: optuna.Trial, key: str, dist: BaseDistribution) -> Any:
+def _suggest(trial: optuna.Trial, key: str, dist: BaseDistribution) -> CategoricalChoiceType:
     if isinstance(dist, CategoricalDistribution):
         return trial.suggest_categorical(key, dist.choices)
     if isinstance(dist, IntDistribution):
@@ -336,7 +337,7 @@ def _suggest(trial: optuna.Trial, key: str, dist: BaseDistribution) -> Any:
     raise ValueError(f"unsupported distribution for {key!r}: {dist!r}")
 
 
-def _check_args(n_trials: Any, budget_s: Any, objective: str, n_chunks: Any) -> None:
+def _check_args(n_trials: object, budget_s: object, objective: str, n_chunks: object) -> None:
     if isinstance(n_trials, bool) or not isinstance(n_trials, int) or not 1 <= n_trials <= 10_000:
         raise ValueError(f"n_trials must be a whole number between 1 and 10000, got {n_trials!r}")
     if budget_s is not None and not (

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TypedDict, Unpack
 
 import pandas as pd
 from sqlalchemy import event, select
@@ -50,7 +50,19 @@ AUDIT_COLUMNS: tuple[str, ...] = (
 _TABLE = AuditEntry.__tablename__
 
 
-def _refuse_changed_entries(session: Session, _ctx: UOWTransaction, _instances: Any) -> None:
+class AuditFilters(TypedDict, total=False):
+    """The filters of :meth:`AuditLog.query`, passed on by :meth:`AuditLog.frame`."""
+
+    actor: str | None
+    action: str | None
+    target_type: str | None
+    target_id: str | None
+    since: datetime | None
+    until: datetime | None
+    limit: int | None
+
+
+def _refuse_changed_entries(session: Session, _ctx: UOWTransaction, _instances: object) -> None:
     for obj in session.deleted:
         if isinstance(obj, AuditEntry):
             raise AppendOnlyError(f"audit entry {obj.id} cannot be deleted: the log is append-only")
@@ -77,7 +89,7 @@ def append_entry(
     action: str,
     target_type: str = "",
     target_id: str = "",
-    details: Mapping[str, Any] | None = None,
+    details: Mapping[str, object] | None = None,
     *,
     at: datetime,
 ) -> AuditEntry:
@@ -132,7 +144,7 @@ class AuditLog:
         action: str,
         target_type: str = "",
         target_id: str = "",
-        details: Mapping[str, Any] | None = None,
+        details: Mapping[str, object] | None = None,
     ) -> AuditRecord:
         """Write one audit entry and return it.
 
@@ -207,7 +219,7 @@ class AuditLog:
         with unit_of_work(self._sessions) as session:
             return [to_record(e) for e in session.scalars(stmt)]
 
-    def frame(self, **filters: Any) -> pd.DataFrame:
+    def frame(self, **filters: Unpack[AuditFilters]) -> pd.DataFrame:
         """Like :meth:`query`, as a DataFrame with columns :data:`AUDIT_COLUMNS`."""
         rows = [r.__dict__ for r in self.query(**filters)]
         return pd.DataFrame(rows, columns=list(AUDIT_COLUMNS))

@@ -153,7 +153,7 @@ def check_score(value: float | None) -> float | None:
     return score
 
 
-def _json_default(value: object) -> Any:
+def _json_default(value: object) -> str | list[object]:
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, set | frozenset | tuple):
@@ -164,7 +164,7 @@ def _json_default(value: object) -> Any:
     )
 
 
-def dump_json(data: Mapping[str, Any] | None, what: str) -> str:
+def dump_json(data: Mapping[str, object] | None, what: str) -> str:
     """Serialise a mapping to JSON text, keeping non-ASCII text as is.
 
     Raises

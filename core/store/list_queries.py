@@ -7,9 +7,8 @@
 from __future__ import annotations
 
 from datetime import UTC, tzinfo
-from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, selectinload
 
 from core.store.common import Clock, SessionFactory, unit_of_work, utcnow
@@ -62,7 +61,7 @@ class ListQueries:
         with unit_of_work(self._sessions) as session:
             return snapshot(session, require_list(session, list_id))
 
-    def _find(self, session: Session, *conditions: Any) -> list[CuratedListRecord]:
+    def _find(self, session: Session, *conditions: ColumnElement[bool]) -> list[CuratedListRecord]:
         stmt = (
             select(CuratedList)
             .where(*conditions)

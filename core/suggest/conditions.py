@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -30,6 +30,10 @@ _COND = re.compile(
 )
 _ITEM = re.compile(r"""\s*(?:"([^"]*)"|'([^']*)'|([^,"'\[\]()]+?))\s*(?:,|$)""")
 _CONDITION_KINDS = ("str", "bool", "int", "float")
+
+
+#: A literal of a condition, typed after its column (text lower-cased).
+LiteralValue: TypeAlias = bool | float | str
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,7 @@ class Condition:
     table: str
     column: str
     op: str
-    value: Any
+    value: Any  # a LiteralValue, or a tuple of them for in / not in
     text: str
 
     @classmethod
@@ -90,7 +94,9 @@ class Condition:
                 raise ValueError(f"`{op}` takes a list like [a, b]; got {rest!r}")
             inner = rest[1:-1].strip()
             raw = [] if not inner else _split_items(inner, text)
-            value: Any = tuple(_literal(r, q, kind, column) for r, q in raw)
+            value: LiteralValue | tuple[LiteralValue, ...] = tuple(
+                _literal(r, q, kind, column) for r, q in raw
+            )
         else:
             if not rest:
                 raise ValueError(f"condition {text!r} has no value after {op}")
@@ -174,7 +180,7 @@ def _split_items(inner: str, text: str) -> list[tuple[str, bool]]:
     return items
 
 
-def _literal(raw: str, quoted: bool, kind: str, column: str) -> Any:
+def _literal(raw: str, quoted: bool, kind: str, column: str) -> LiteralValue:
     if kind == "bool":
         low = raw.strip().lower()
         if quoted or low not in ("true", "false"):

@@ -9,7 +9,7 @@ across runs, processes and machines.
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -32,6 +32,8 @@ def in_holdout(client_id: str, share: float, salt: str = HOLDOUT_SALT) -> bool:
     return int.from_bytes(digest[:8], "big") / 2**64 < share
 
 
-def holdout_mask(client_ids: Any, share: float, salt: str = HOLDOUT_SALT) -> np.ndarray:
+def holdout_mask(
+    client_ids: Iterable[object], share: float, salt: str = HOLDOUT_SALT
+) -> np.ndarray:
     """Vector form of :func:`in_holdout`."""
     return np.array([in_holdout(str(c), share, salt) for c in client_ids], dtype=bool)

@@ -36,14 +36,14 @@ explanations.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TypedDict
 
 import numpy as np
 import pandas as pd
 
 from core.data.dataset import Dataset
 from core.data.schema import COLS
-from core.engine.diversity import intra_list_diversity, normalized_rows
+from core.engine.diversity import ItemVectors, intra_list_diversity, normalized_rows
 from core.engine.models.base import Explanation, Recommender
 from core.engine.ranking import top_indices
 from core.exceptions import ModelMismatchError, UnknownIdError
@@ -80,6 +80,18 @@ BATCH_COLUMNS: tuple[str, ...] = (
     COLS.final_score,
     COLS.source,
 )
+
+
+#: What :meth:`Suggester._generic_ranking` keeps a store's generic ranking under.
+_GenericKey = tuple[str, str, pd.Timestamp, int, int]
+
+
+class _State(TypedDict, total=False):
+    """What a suggester computes once and keeps (``_check``, ``_vectors``, ``_generic_ranking``)."""
+
+    checked: bool
+    vectors: ItemVectors
+    generic: dict[_GenericKey, tuple[np.ndarray, np.ndarray]]
 
 
 class Suggester:
@@ -144,7 +156,7 @@ class Suggester:
         self.pronoun = pronoun
         self.as_of = as_of
         self.holdout_share = holdout_share
-        self._state: dict[str, Any] = {}
+        self._state: _State = {}
 
     def in_holdout(self, client_id: str) -> bool:
         """Whether the client is in the holdout group that never gets model suggestions.
@@ -185,7 +197,7 @@ class Suggester:
             )
         self._state["checked"] = True
 
-    def _vectors(self) -> Any:
+    def _vectors(self) -> ItemVectors:
         if "vectors" not in self._state:
             self._state["vectors"] = item_vectors_for(self.model, self.dataset)
         return self._state["vectors"]
@@ -322,7 +334,7 @@ class Suggester:
                 new_arrival_days=self.new_arrival_days,
                 bestseller_days=self.bestseller_days,
             )
-        return cache[key]  # type: ignore[no-any-return]
+        return cache[key]
 
     def _generic_run(self, store_id: str, prep: Prepared) -> Run:
         """The generic list of a client who gets no model list, or of a store (no client)."""

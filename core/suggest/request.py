@@ -187,7 +187,7 @@ def _cap(value: Cap, default: int | None) -> int | None:
     return default if isinstance(value, str) else value
 
 
-def _texts(values: Iterable[Any] | str | None) -> tuple[str, ...]:
+def _texts(values: Iterable[object] | str | None) -> tuple[str, ...]:
     if values is None:
         return ()
     if isinstance(values, str):
@@ -195,5 +195,5 @@ def _texts(values: Iterable[Any] | str | None) -> tuple[str, ...]:
     return tuple(str(v) for v in values)
 
 
-def _empty(value: Any) -> bool:
+def _empty(value: object) -> bool:
     return isinstance(value, tuple) and not value

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any
 
 #: Longest product name kept whole in a reason; longer ones end with "…".
 MAX_NAME_CHARS = 120
@@ -38,7 +37,7 @@ _NOT_CLIENT_TEXT = re.compile(
 )
 
 
-def plain_text(text: Any, limit: int = MAX_NAME_CHARS) -> str:
+def plain_text(text: object, limit: int = MAX_NAME_CHARS) -> str:
     """A product name (or any user-supplied text) made safe to put in a sentence.
 
     The text is kept as it is -- HTML, script tags, emoji, right-to-left
@@ -63,7 +62,7 @@ def plain_text(text: Any, limit: int = MAX_NAME_CHARS) -> str:
     return s + _EMBED_CLOSE * max(embeds, 0) + _ISOLATE_CLOSE * max(isolates, 0)
 
 
-def client_text(text: Any) -> str:
+def client_text(text: object) -> str:
     r"""Text a client reads, cleaned the one way every client-facing renderer uses.
 
     The lookbook (its fields, message and PDF), the share preview and the

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
@@ -60,7 +59,7 @@ class BlockRandom:
         ]
 
     def draw(
-        self, owner: np.ndarray | None, fn: Callable[[np.random.Generator, slice], Any]
+        self, owner: np.ndarray | None, fn: Callable[[np.random.Generator, slice], np.ndarray]
     ) -> np.ndarray:
         """Concatenate ``fn(generator, slice of items)`` over blocks.
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -39,7 +38,7 @@ N_BUCKETS = math.ceil(WINDOW_DAYS / BUCKET_DAYS)
 DAY = 86_400
 
 
-def check_int(name: str, value: Any) -> int:
+def check_int(name: str, value: object) -> int:
     """``value`` as an int within ``LIMITS[name]``, else a ``ValueError`` naming it."""
     lo, hi = LIMITS[name]
     if isinstance(value, bool) or not isinstance(value, int | np.integer):

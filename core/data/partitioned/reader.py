@@ -27,6 +27,7 @@ from core.data.dataset import Dataset
 from core.data.loading import find_table_files, read_table
 from core.data.schema import TABLE_ORDER, TABLES
 from core.data.validation import validate_frames
+from core.data.values import TimeLike
 from core.exceptions import DataValidationError, Problem, UnknownIdError
 
 PARENT_TABLES: tuple[str, ...] = tuple(
@@ -61,7 +62,7 @@ def read_parents(folder: Path) -> dict[str, pd.DataFrame]:
     return valid
 
 
-def products_dataset(folder: Path, cutoff: Any = None) -> Dataset:
+def products_dataset(folder: Path, cutoff: TimeLike | None = None) -> Dataset:
     """The tables beside a partitioned ``events/`` as a :class:`Dataset` without clients or events.
 
     What a model fitted on the partitioned events (the scale-out fit) is

@@ -17,8 +17,9 @@ import shutil
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -216,7 +217,7 @@ class BucketWriter:
         if self._counts is not None:
             raise RuntimeError("this write is finished already")
         rows: dict[str, list[int]] = {name: [] for name in PARTITIONED_TABLES}
-        spans: list[tuple[Any, Any]] = []
+        spans: list[tuple[datetime, datetime]] = []
         for name in PARTITIONED_TABLES:
             (self.tmp / name).mkdir()
         for b in range(self.n_buckets):
@@ -237,7 +238,9 @@ class BucketWriter:
         self._counts = {name: sum(r) for name, r in rows.items()}
         return dict(self._counts)
 
-    def _write_manifests(self, rows: Mapping[str, list[int]], spans: list[tuple[Any, Any]]) -> None:
+    def _write_manifests(
+        self, rows: Mapping[str, list[int]], spans: list[tuple[datetime, datetime]]
+    ) -> None:
         """The manifest of each table; the time range spans every bucket's first and last event."""
         time_range = None
         if spans:

@@ -161,7 +161,7 @@ def json_ready(value: Any) -> Any:
     return value
 
 
-def _fmt(value: Any) -> str:
+def _fmt(value: object) -> str:
     if isinstance(value, float | np.floating):
         if not math.isfinite(float(value)):
             return "–"

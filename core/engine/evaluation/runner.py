@@ -15,7 +15,7 @@ import functools
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -23,6 +23,7 @@ import scipy.sparse as sp
 
 from core.data.dataset import Dataset
 from core.data.schema import COLS
+from core.engine.config import EngineConfig
 from core.engine.diversity import diversity_vectors
 from core.engine.evaluation.report import EvaluationReport
 from core.engine.evaluation.scoring import EvalData, chunk_size_for, prepare, score_ranked
@@ -40,11 +41,20 @@ _EXCLUDED = {
 }
 
 
+class _RunOptions(TypedDict):
+    """How each model of an evaluation is ranked and timed."""
+
+    cold_only: bool
+    latency_clients: int
+    chunk_size: int | None
+    seed: int
+
+
 def _noop(message: str, fraction: float) -> None:
     return None
 
 
-def default_models(config: Any = None) -> dict[str, RecommenderFactory]:
+def default_models(config: EngineConfig | None = None) -> dict[str, RecommenderFactory]:
     """The models compared by default: the baselines and the engine's three variants.
 
     Modules are imported lazily; a model whose module is not available is
@@ -164,7 +174,7 @@ def _run_model(
     split: Split,
     data: EvalData,
     ks: list[int],
-    options: dict[str, Any],
+    options: _RunOptions,
     fitted: Callable[[], None],
 ) -> tuple[dict[str, float], list[dict[str, Any]], dict[str, Any] | None]:
     """Fit one model, rank, score; the metrics row carries the timings."""
@@ -300,7 +310,7 @@ def evaluate(
     if not models:
         raise ValueError("models is empty: pass at least one name -> factory")
     data = prepare(split, truth, max_clients, seed)
-    options = {
+    options: _RunOptions = {
         "cold_only": cold_only,
         "latency_clients": int(latency_clients),
         "chunk_size": chunk_size,
@@ -322,7 +332,7 @@ def _run_models(
     split: Split,
     data: EvalData,
     ks: list[int],
-    options: dict[str, Any],
+    options: _RunOptions,
     progress: Progress,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     """Fit and score each model in turn: its metrics row, its slice rows and its taste row."""
@@ -400,7 +410,7 @@ def evaluate_dataset(
     *,
     test_days: int = 28,
     truth_dir: str | Path | None = None,
-    config: Any = None,
+    config: EngineConfig | None = None,
     progress: Progress | None = None,
     **kwargs: Any,
 ) -> EvaluationReport:

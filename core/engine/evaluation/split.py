@@ -97,7 +97,7 @@ class Split:
     relevant_events: tuple[str, ...] = DEFAULT_RELEVANT_EVENTS
     validation: Split | None = None
     protocol: str = "temporal"
-    params: Mapping[str, Any] = field(default_factory=dict)
+    params: Mapping[str, object] = field(default_factory=dict)
 
     @property
     def test_clients(self) -> np.ndarray:
@@ -133,7 +133,7 @@ def _check_relevant(relevant_events: Sequence[str]) -> tuple[str, ...]:
     return relevant
 
 
-def _check_whole(name: str, value: Any, low: int) -> int:
+def _check_whole(name: str, value: object, low: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
         raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}")
     return int(value)
@@ -188,7 +188,7 @@ def _assemble(
     end: pd.Timestamp,
     note: str,
     protocol: str,
-    params: Mapping[str, Any],
+    params: Mapping[str, object],
 ) -> Split:
     """The split whose training events are ``train_mask`` and test events ``window_mask``."""
     events = dataset.events
@@ -229,7 +229,7 @@ def _split_at(
     end: pd.Timestamp,
     rules: _Rules,
     protocol: str = "temporal",
-    params: Mapping[str, Any] | None = None,
+    params: Mapping[str, object] | None = None,
 ) -> Split:
     t = dataset.events["timestamp"]
     return _assemble(

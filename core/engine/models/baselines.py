@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,7 +34,7 @@ from core.engine.models.base import Contribution, Explanation, Recommender
 from core.exceptions import UnknownIdError
 
 
-def _check_number(name: str, value: Any, low: float, high: float, *, integer: bool) -> None:
+def _check_number(name: str, value: object, low: float, high: float, *, integer: bool) -> None:
     """Parameter limits, declared at each constructor and checked at fit time."""
     kinds = (int, np.integer) if integer else (int, float, np.integer, np.floating)
     if isinstance(value, bool) or not isinstance(value, kinds) or not low <= value <= high:

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 #: Clients sampled for the median block spreads (seeded).
 SAMPLE_CLIENTS = 300
@@ -38,7 +39,7 @@ class Laps:
 class _Fitted(Protocol):
     """The fitted hybrid, as far as the report reads it."""
 
-    item_similarity_: Any
+    item_similarity_: sp.csr_matrix
     known_products_: np.ndarray
     trend_spread_: float
 
@@ -137,7 +138,7 @@ def report_frame(report: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame([(k.replace("_", " "), v) for k, v in rows], columns=["figure", "value"])
 
 
-def _fmt(value: Any) -> str:
+def _fmt(value: object) -> str:
     if isinstance(value, float):
         return f"{value:,.4g}"
     if isinstance(value, int):

@@ -413,7 +413,7 @@ class HybridRecommender(StatefulRecommender):
             prior = self._priors.add(state, np.zeros_like(cf))
         return cf, content, prior
 
-    def _blas_limit(self, n_clients: int) -> Any:
+    def _blas_limit(self, n_clients: int) -> contextlib.AbstractContextManager[object]:
         """One BLAS thread for small requests: threads cost more than they give there.
 
         A client's scores over a large catalogue (tens of thousands of

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,8 +21,8 @@ import scipy.sparse as sp
 
 from core.data.ids import IdMap
 from core.data.partitioned import PartitionedEvents
+from core.data.values import TimeLike
 from core.engine.cells import (
-    AsOf,
     CellValues,
     Demand,
     NormSums,
@@ -33,7 +32,13 @@ from core.engine.cells import (
 )
 from core.engine.config import EngineConfig
 from core.engine.models.fit_report import span_days
-from core.engine.scale.reduce import BlockReducer, DaskReducer, LocalReducer, Progress
+from core.engine.scale.reduce import (
+    BlockReducer,
+    DaskReducer,
+    LocalReducer,
+    Progress,
+    Scheduler,
+)
 
 
 @dataclass(frozen=True)
@@ -169,7 +174,7 @@ def product_side(
     products: pd.DataFrame,
     stores: pd.DataFrame,
     config: EngineConfig,
-    as_of: AsOf,
+    as_of: TimeLike,
 ) -> ProductSide:
     """The :class:`ProductSide` of a products and a stores table as of ``as_of``."""
     return ProductSide(
@@ -183,7 +188,7 @@ def product_side(
 def bucket_blocks(
     reader: PartitionedEvents,
     side: ProductSide,
-    scheduler: Any = "local",
+    scheduler: Scheduler = "local",
     *,
     validate: bool = False,
     progress: Progress | None = None,

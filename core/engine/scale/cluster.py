@@ -14,12 +14,13 @@ import importlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from types import ModuleType
 
 from core.engine.cells import AsOf
 from core.engine.config import EngineConfig
 from core.engine.models.hybrid import HybridRecommender
 from core.engine.scale.fit import fit_partitioned
+from core.engine.scale.reduce import DaskClient
 from core.exceptions import ConfigError
 
 DEFAULT_LOCAL_WORKERS = 2
@@ -47,8 +48,8 @@ def local_workers(address: str) -> int | None:
     return int(text)
 
 
-def _distributed() -> Any:
-    """The ``distributed`` module (an optional extra, untyped: used as ``Any``)."""
+def _distributed() -> ModuleType:
+    """The ``distributed`` module (an optional extra, imported when used)."""
     try:
         return importlib.import_module("distributed")
     except ImportError as err:  # pragma: no cover - the extra is installed with the tests
@@ -58,7 +59,7 @@ def _distributed() -> Any:
 
 
 @contextmanager
-def dask_client(address: str) -> Iterator[Any]:
+def dask_client(address: str) -> Iterator[DaskClient]:
     """A ``distributed.Client`` for ``address``, closed (with its local cluster) on exit.
 
     Raises
@@ -99,7 +100,7 @@ def dask_client(address: str) -> Iterator[Any]:
 
 def fit_on_dask(
     path: str | Path,
-    dask: Any = "local",
+    dask: str | DaskClient = "local",
     config: EngineConfig | None = None,
     *,
     out: str | Path | None = None,
@@ -124,7 +125,7 @@ def fit_on_dask(
     if show_progress:
         dask_progress = _distributed().progress
 
-        def progress(futures: Any) -> None:
+        def progress(futures: list[object]) -> None:
             dask_progress(futures)
             print(flush=True)  # the bar ends its line only when the next one starts
 

@@ -29,7 +29,6 @@ import uuid
 import zlib
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -55,7 +54,7 @@ from core.engine.scale.blocks import (
     bucket_blocks,
     product_side,
 )
-from core.engine.scale.reduce import BlockReducer, Progress
+from core.engine.scale.reduce import BlockReducer, Progress, Scheduler
 from core.engine.scale.svd import block_svd
 
 
@@ -139,7 +138,7 @@ def _item_side(blocks: BlockInteractions, config: EngineConfig, laps: Laps) -> I
 
 def fit_partitioned(
     path: str | Path,
-    scheduler: Any = "local",
+    scheduler: Scheduler = "local",
     config: EngineConfig | None = None,
     *,
     as_of: AsOf = None,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, Protocol, TypeAlias, TypeVar, cast
 
 B = TypeVar("B")
 R = TypeVar("R")
@@ -33,20 +33,40 @@ def _dask() -> tuple[
     )
 
 
+class DaskClient(Protocol):
+    """The part of a ``distributed.Client`` a :class:`DaskReducer` uses.
+
+    What goes in and out are Dask's delayed objects and futures (opaque here);
+    :meth:`gather` returns the computed results, whatever the mapped functions
+    returned (untyped: Dask's results are ``Any``).
+    """
+
+    def persist(self, collections: list[object], /) -> list[object]: ...
+
+    def compute(self, collections: list[object], /) -> list[object]: ...
+
+    def gather(self, futures: list[object], /) -> list[Any]: ...
+
+
+#: Where a :class:`DaskReducer` runs: a scheduler name (``"sync"``), a
+#: ``distributed.Client``, or ``None`` (the active client or Dask's default).
+Scheduler: TypeAlias = "str | DaskClient | None"
+
+
 class BlockReducer(Protocol):
     """Sum ``fn(block, *args)`` over every row block."""
 
     n_blocks: int
 
-    def map_sum(self, fn: Callable[..., Any], *args: Any) -> Any:
+    def map_sum(self, fn: Callable[..., R], *args: object) -> R:
         """``sum(fn(block, *args) for block in blocks)`` (numpy arrays or sparse matrices)."""
         ...
 
-    def map_collect(self, fn: Callable[..., Any], *args: Any) -> list[Any]:
+    def map_collect(self, fn: Callable[..., R], *args: object) -> list[R]:
         """``[fn(block, *args) for block in blocks]`` -- for small per-block results only."""
         ...
 
-    def map_blocks(self, fn: Callable[..., Any], *args: Any) -> BlockReducer:
+    def map_blocks(self, fn: Callable[..., object], *args: object) -> BlockReducer:
         """A reducer over ``fn(block, *args)`` of every block (kept where the blocks are)."""
         ...
 
@@ -60,27 +80,27 @@ class LocalReducer:
         The row blocks (any objects the mapped functions take).
     """
 
-    def __init__(self, blocks: Sequence[Any]) -> None:
+    def __init__(self, blocks: Sequence[object]) -> None:
         self.blocks = list(blocks)
         self.n_blocks = len(self.blocks)
 
-    def map_sum(self, fn: Callable[..., Any], *args: Any) -> Any:
+    def map_sum(self, fn: Callable[..., R], *args: object) -> R:
         if not self.blocks:
             raise ValueError("there are no row blocks to sum over")
         total = fn(self.blocks[0], *args)
         for block in self.blocks[1:]:
-            total = total + fn(block, *args)
+            total = operator.add(total, fn(block, *args))  # arrays or sparse matrices
         return total
 
-    def map_collect(self, fn: Callable[..., Any], *args: Any) -> list[Any]:
+    def map_collect(self, fn: Callable[..., R], *args: object) -> list[R]:
         return [fn(block, *args) for block in self.blocks]
 
-    def map_blocks(self, fn: Callable[..., Any], *args: Any) -> LocalReducer:
+    def map_blocks(self, fn: Callable[..., object], *args: object) -> LocalReducer:
         """A reducer over ``fn(block, *args)`` of every block."""
         return LocalReducer([fn(block, *args) for block in self.blocks])
 
 
-Progress = Callable[[Any], None]
+Progress = Callable[[list[object]], None]
 """Shows the progress of Dask futures (``distributed.progress``)."""
 
 
@@ -110,9 +130,9 @@ class DaskReducer:
 
     def __init__(
         self,
-        build: Callable[[Any], Any],
-        sources: Sequence[Any],
-        scheduler: Any = None,
+        build: Callable[[B], object],
+        sources: Sequence[B],
+        scheduler: Scheduler = None,
         progress: Progress | None = None,
     ) -> None:
         from dask.base import tokenize
@@ -130,11 +150,14 @@ class DaskReducer:
         self.blocks = self._persist(blocks)
         self.n_blocks = len(self.blocks)
 
-    def _client(self) -> Any:
+    def _client(self) -> DaskClient | None:
         """The ``distributed.Client`` given as scheduler, else ``None``."""
-        return self.scheduler if hasattr(self.scheduler, "persist") else None
+        scheduler = self.scheduler
+        if scheduler is None or isinstance(scheduler, str) or not hasattr(scheduler, "persist"):
+            return None
+        return scheduler
 
-    def _persist(self, parts: list[Any]) -> list[Any]:
+    def _persist(self, parts: list[object]) -> list[object]:
         client = self._client()
         if client is None:
             _, _, persist = _dask()
@@ -144,7 +167,7 @@ class DaskReducer:
             self.progress(out)
         return out
 
-    def _compute(self, parts: list[Any]) -> list[Any]:
+    def _compute(self, parts: list[object]) -> list[Any]:
         client = self._client()
         if client is None:
             _, compute, _ = _dask()
@@ -154,11 +177,11 @@ class DaskReducer:
             self.progress(futures)
         return list(client.gather(futures))
 
-    def _shared(self, args: tuple[Any, ...]) -> list[Any]:
+    def _shared(self, args: tuple[object, ...]) -> list[object]:
         delayed, _, _ = _dask()
         return [delayed(a, pure=True) for a in args]  # one copy per pass, not per block
 
-    def map_sum(self, fn: Callable[..., Any], *args: Any) -> Any:
+    def map_sum(self, fn: Callable[..., R], *args: object) -> R:
         delayed, _, _ = _dask()
         shared = self._shared(args)
         parts = [delayed(fn, pure=True)(b, *shared) for b in self.blocks]
@@ -168,14 +191,15 @@ class DaskReducer:
                 add(*parts[i : i + 2]) if i + 1 < len(parts) else parts[i]
                 for i in range(0, len(parts), 2)
             ]
-        return self._compute(parts)[0]
+        total: R = self._compute(parts)[0]  # the sum of what fn returned
+        return total
 
-    def map_collect(self, fn: Callable[..., Any], *args: Any) -> list[Any]:
+    def map_collect(self, fn: Callable[..., R], *args: object) -> list[R]:
         delayed, _, _ = _dask()
         shared = self._shared(args)
         return self._compute([delayed(fn, pure=True)(b, *shared) for b in self.blocks])
 
-    def map_blocks(self, fn: Callable[..., Any], *args: Any) -> DaskReducer:
+    def map_blocks(self, fn: Callable[..., object], *args: object) -> DaskReducer:
         """A reducer over ``fn(block, *args)`` of every block, kept on the workers."""
         delayed, _, _ = _dask()
         shared = self._shared(args)

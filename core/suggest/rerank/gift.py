@@ -9,7 +9,6 @@ features, plus popularity over all clients.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,6 +17,7 @@ from sklearn.preprocessing import normalize
 
 from core.data.dataset import Dataset
 from core.data.schema import COLS, join_list
+from core.engine.models.base import Recommender
 from core.suggest.catalogue import Catalogue, color_family
 from core.suggest.policy import ContextConfig
 from core.suggest.reasons import REASON_SEPARATOR
@@ -68,7 +68,7 @@ class GiftRecipient:
         )
 
 
-def _feature_preferences(model: Any, row: pd.Series, n: int) -> np.ndarray | None:
+def _feature_preferences(model: Recommender | None, row: pd.Series, n: int) -> np.ndarray | None:
     """Cosine of each product's features with a preference vector, if the model has both."""
     if model is None:
         return None
@@ -92,7 +92,7 @@ def gift_candidates(
     dataset: Dataset,
     recipient: GiftRecipient,
     k: int = 12,
-    model: Any = None,
+    model: Recommender | None = None,
     *,
     allowed: np.ndarray | None = None,
     config: ContextConfig | None = None,
@@ -173,7 +173,7 @@ def _occasion(
 
 
 def _preference(
-    model: Any,
+    model: Recommender | None,
     recipient: GiftRecipient,
     matches: dict[str, np.ndarray],
     occasion: np.ndarray,

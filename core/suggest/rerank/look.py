@@ -8,7 +8,7 @@ optionally, the client's own model scores; see :func:`complete_the_look`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -19,6 +19,13 @@ from core.data.schema import COLS
 from core.suggest.catalogue import Catalogue, color_family
 from core.suggest.reasons import REASON_SEPARATOR
 from core.suggest.rerank.select import mmr
+
+if TYPE_CHECKING:
+    from core.engine.interactions import Interactions
+    from core.engine.models.base import Recommender
+
+    #: A clients x products matrix: sparse, or an :class:`Interactions` holding one.
+    PurchaseSource: TypeAlias = "Interactions | sp.spmatrix | sp.sparray"
 
 _ATTR_WEIGHTS = {"designer": 0.3, "color": 0.25, "material": 0.15, "tags": 0.15, "price": 0.15}
 
@@ -32,7 +39,7 @@ class LookWeights:
     personal: float = 0.15
 
 
-def _purchase_matrix(dataset: Dataset, interactions: Any = None) -> sp.csc_matrix:
+def _purchase_matrix(dataset: Dataset, interactions: PurchaseSource | None = None) -> sp.csc_matrix:
     """Binary clients x products matrix: ``interactions`` or kept, non-gift purchases (CSC)."""
     if interactions is None:
         return Catalogue.of(dataset).own_purchase_matrix
@@ -46,7 +53,11 @@ def _purchase_matrix(dataset: Dataset, interactions: Any = None) -> sp.csc_matri
 
 
 def copurchase_lift(
-    dataset: Dataset, anchor_idx: int, *, interactions: Any = None, shrink: float = 2.0
+    dataset: Dataset,
+    anchor_idx: int,
+    *,
+    interactions: PurchaseSource | None = None,
+    shrink: float = 2.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Co-purchase counts with the anchor and a shrunk lift score per product.
 
@@ -93,9 +104,9 @@ def complete_the_look(
     anchor_product_id: str,
     k: int = 6,
     *,
-    interactions: Any = None,
+    interactions: PurchaseSource | None = None,
     client_id: str | None = None,
-    model: Any = None,
+    model: Recommender | None = None,
     allowed: np.ndarray | None = None,
     max_per_category: int | None = 2,
     weights: LookWeights = LookWeights(),
@@ -168,7 +179,7 @@ def _look_scores(
     dataset: Dataset,
     a: int,
     eligible: np.ndarray,
-    interactions: Any,
+    interactions: PurchaseSource | None,
     personal: np.ndarray,
     weights: LookWeights,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:

@@ -8,7 +8,6 @@ similarity (and the list's diversity) is measured in.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,6 +19,7 @@ from core.engine.diversity import (
     diversity_vectors,
     normalized_rows,
 )
+from core.engine.models.base import Recommender
 
 #: One cap: each candidate's label code, the count per label so far, the cap.
 _Cap = tuple[np.ndarray, np.ndarray, int]
@@ -28,7 +28,7 @@ _Cap = tuple[np.ndarray, np.ndarray, int]
 def mmr(
     scores: np.ndarray,
     candidates_idx: Sequence[int] | np.ndarray,
-    item_vectors: Any,
+    item_vectors: ItemVectors | None,
     k: int,
     strength: float = 0.3,
     *,
@@ -123,7 +123,9 @@ def _unique_candidates(candidates_idx: Sequence[int] | np.ndarray, pre: np.ndarr
     return cand
 
 
-def _similarities(item_vectors: Any, cand: np.ndarray, pre: np.ndarray) -> tuple[Any, np.ndarray]:
+def _similarities(
+    item_vectors: ItemVectors | None, cand: np.ndarray, pre: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """The candidates' normalised vectors and their largest cosine to the selected products."""
     if item_vectors is None:
         raise ValueError("strength > 0 needs item_vectors to measure similarity")
@@ -162,7 +164,7 @@ def _caps(
 
 def _greedy(
     rel: np.ndarray,
-    v: Any,
+    v: np.ndarray | None,
     max_sim: np.ndarray,
     caps: list[_Cap],
     k: int,
@@ -192,7 +194,7 @@ def _greedy(
     return chosen
 
 
-def item_vectors_for(model: Any, dataset: Dataset) -> ItemVectors:
+def item_vectors_for(model: Recommender, dataset: Dataset) -> ItemVectors:
     """The item vectors lists are diversified and measured in (kept with the dataset).
 
     See :func:`core.engine.diversity.diversity_vectors`.
