@@ -218,9 +218,13 @@ class PasswordAuthenticator:
         try:
             who = map_claims(claims, sso.config, known_stores=sso.known_stores())
             user = self.users.sign_in_external(
-                who.user_id, who.name, who.role, who.store_id,
-                via=sso.config.provider or "sso", set_store=who.store_from_claim,
-            )  # fmt: skip
+                who.user_id,
+                who.name,
+                who.role,
+                who.store_id,
+                via=sso.config.provider or "sso",
+                set_store=who.store_from_claim,
+            )
         except (AuthenticationError, ValueError) as err:
             self.session[state.SSO_REFUSED] = str(err)
             return None

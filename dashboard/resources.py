@@ -462,9 +462,14 @@ def get_trend_view(
     """The Trends page's frames for these filters (cached per data, model and filters)."""
     generation = model_generation(settings.resolved_model_dir)
     return _trend_view(
-        analyzer.dataset_.fingerprint, generation, store_id, window_days, recent_days,
-        earlier_days, analyzer,
-    )  # fmt: skip
+        analyzer.dataset_.fingerprint,
+        generation,
+        store_id,
+        window_days,
+        recent_days,
+        earlier_days,
+        analyzer,
+    )
 
 
 @st.cache_data(max_entries=4, show_spinner=False)

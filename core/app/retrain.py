@@ -501,9 +501,16 @@ class RetrainJob:
             if tuned:
                 reason += tuned + " The tuned configuration was not saved."
             return RetrainResult(
-                "kept", reason, before, after, self.tolerance, report,
-                model_generation(self.model_dir), started, datetime.now(UTC),
-            )  # fmt: skip
+                "kept",
+                reason,
+                before,
+                after,
+                self.tolerance,
+                report,
+                model_generation(self.model_dir),
+                started,
+                datetime.now(UTC),
+            )
         self._report("Fitting the new model on all the data", 0.75)
         model = HybridRecommender(config=config).fit(dataset)
         self._report("Saving the new model", 0.92)
@@ -521,9 +528,16 @@ class RetrainJob:
             config.to_toml(self.data_dir / "engine.toml")
             reason += tuned + " Its configuration is saved to engine.toml."
         return RetrainResult(
-            "swapped", reason, before, after, self.tolerance, report,
-            model_generation(self.model_dir), started, datetime.now(UTC),
-        )  # fmt: skip
+            "swapped",
+            reason,
+            before,
+            after,
+            self.tolerance,
+            report,
+            model_generation(self.model_dir),
+            started,
+            datetime.now(UTC),
+        )
 
 
 class RetrainRunner:

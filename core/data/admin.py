@@ -226,9 +226,17 @@ def check_upload(
     shown = Path(filename).name or f"{table}.csv"
     suffix = _suffix(shown)
     check = UploadCheck(
-        uuid.uuid4().hex, data_dir, table, shown, suffix or ".csv", len(content),
-        hashlib.sha256(content).hexdigest(), None, problems_frame([]), folder_stamp(data_dir),
-    )  # fmt: skip
+        uuid.uuid4().hex,
+        data_dir,
+        table,
+        shown,
+        suffix or ".csv",
+        len(content),
+        hashlib.sha256(content).hexdigest(),
+        None,
+        problems_frame([]),
+        folder_stamp(data_dir),
+    )
     refusal = _refusal(shown, suffix, len(content), max_mb)
     if refusal is not None:
         expected, value = refusal
@@ -277,10 +285,11 @@ def _validate_staged(
         dataset = load_dataset(staging, max_file_mb=max_mb)
     except DataValidationError as err:
         found = [
-            Problem(shown if p.file == staged_name else p.file, p.row, p.column, p.value,
-                    p.expected)
+            Problem(
+                shown if p.file == staged_name else p.file, p.row, p.column, p.value, p.expected
+            )
             for p in err.problems
-        ]  # fmt: skip
+        ]
         return problems_frame(found), None
     return problems_frame([]), len(getattr(dataset, table))
 

@@ -398,9 +398,16 @@ class ListService(ListQueries):
             row.items.remove(item)
             renumber(sorted(row.items, key=lambda i: i.position))
             self._removal(
-                session, row.id, row.client_id, product_id, reason, removed_by, category, now,
+                session,
+                row.id,
+                row.client_id,
+                product_id,
+                reason,
+                removed_by,
+                category,
+                now,
                 reason_shown=item.reason or "",
-            )  # fmt: skip
+            )
 
         return self._edit(list_id, expected_version, removed_by, "remove_item", change)
 

@@ -117,8 +117,14 @@ class ShareService:
             version = row.version if expected_version is None else expected_version
             row = compare_and_set(session, list_id, version, author_id, now, self._tz)
             row.status = "shared"
-            share = Share(list_id=list_id, client_id=row.client_id, channel=channel,
-                          snapshot=text, author_id=author_id, created_at=now)  # fmt: skip
+            share = Share(
+                list_id=list_id,
+                client_id=row.client_id,
+                channel=channel,
+                snapshot=text,
+                author_id=author_id,
+                created_at=now,
+            )
             session.add(share)
             session.flush()
             details = {"list_id": list_id, "share_id": share.id, "channel": channel}

@@ -114,14 +114,28 @@ def _bring_in_step(
     for key, value in change.items():
         setattr(user, key, value)
     if change:
-        append_entry(session, SYSTEM_ACTOR, "user_update", "user", user.user_id,
-                     {**change, "via": via}, at=now)  # fmt: skip
+        append_entry(
+            session,
+            SYSTEM_ACTOR,
+            "user_update",
+            "user",
+            user.user_id,
+            {**change, "via": via},
+            at=now,
+        )
 
 
 def _refuse_deactivated(session: Session, user_id: str, via: str, now: datetime) -> NoReturn:
     """Record (committed) and refuse a single sign-on of a user deactivated in Atelier."""
-    append_entry(session, user_id, "login_failed", "user", user_id,
-                 {"reason": "deactivated", "via": via}, at=now)  # fmt: skip
+    append_entry(
+        session,
+        user_id,
+        "login_failed",
+        "user",
+        user_id,
+        {"reason": "deactivated", "via": via},
+        at=now,
+    )
     session.commit()
     raise AuthenticationError(
         "This account is deactivated in Atelier; ask an administrator to reactivate it."
@@ -423,9 +437,14 @@ class UserService:
             user = session.get(User, user_id)
             if user is None:
                 user = self._new_user(
-                    user_id, name, role, store_id if set_store else None,
-                    secrets.token_urlsafe(32), now, must_change_password=False,
-                )  # fmt: skip
+                    user_id,
+                    name,
+                    role,
+                    store_id if set_store else None,
+                    secrets.token_urlsafe(32),
+                    now,
+                    must_change_password=False,
+                )
                 session.add(user)
                 details = {"role": role, "via": via}
                 append_entry(session, SYSTEM_ACTOR, "user_create", "user", user_id, details, at=now)

@@ -177,18 +177,30 @@ class SessionSuggester(Suggester):
         scores[~prep.candidates] = -np.inf
         pool = top_indices(scores, self.candidate_pool, prep.candidates)
         boosts = context_boosts(
-            self.dataset, occasion=request.occasion, season=request.season, as_of=self.as_of_,
+            self.dataset,
+            occasion=request.occasion,
+            season=request.season,
+            as_of=self.as_of_,
             config=self.rules_.context,
-        )  # fmt: skip
+        )
         neighbour = np.zeros(catalogue.n_products)
         final = final_scores(scores, pool, prep.rr.penalty, boosts.total, neighbour)
         chosen = self._select(final, pool, prep).astype(np.int64)
         client = Client(ANONYMOUS_ROW, -1, pd.Series(dtype=object), session.store_id)
         run = Run(
-            rr=prep.rr, client=client, holdout=False, candidates=prep.candidates, scores=scores,
-            final=final, pool=pool, chosen=chosen, pinned=prep.pinned, boosts=boosts,
-            neighbour=neighbour, filter_notes=prep.notes,
-        )  # fmt: skip
+            rr=prep.rr,
+            client=client,
+            holdout=False,
+            candidates=prep.candidates,
+            scores=scores,
+            final=final,
+            pool=pool,
+            chosen=chosen,
+            pinned=prep.pinned,
+            boosts=boosts,
+            neighbour=neighbour,
+            filter_notes=prep.notes,
+        )
         ids = list(self.dataset.product_ids.to_external(chosen))
         expls = self._explain(ANONYMOUS_ROW, ids, events)
         return SuggestionResult(

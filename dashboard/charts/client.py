@@ -73,9 +73,13 @@ def taste_profile_figure(profile: pd.DataFrame, *, top: int = 6) -> go.Figure:
         )
     )
     fig.update_xaxes(
-        visible=True, showgrid=True, gridcolor=SAND, zeroline=False,
-        ticksuffix="%" if fraction else "", fixedrange=True,
-    )  # fmt: skip
+        visible=True,
+        showgrid=True,
+        gridcolor=SAND,
+        zeroline=False,
+        ticksuffix="%" if fraction else "",
+        fixedrange=True,
+    )
     fig.update_yaxes(automargin=True, fixedrange=True, tickfont={"size": 15, "color": INK})
     return layout(fig, height=max(180, 46 * len(labels) + 40))
 
@@ -103,9 +107,13 @@ def activity_figure(events: pd.DataFrame, *, freq: str = "MS") -> go.Figure:
     palette = [COGNAC, "#B08D6E", "#8C9A7A", "#5E6F8C", "#C7A36B", "#9E6B6B", MUTED, SAND]
     for i, kind in enumerate(counts.columns):
         fig.add_trace(
-            go.Bar(x=counts.index, y=counts[kind], name=esc(kind),
-                   marker={"color": palette[i % len(palette)]})
-        )  # fmt: skip
+            go.Bar(
+                x=counts.index,
+                y=counts[kind],
+                name=esc(kind),
+                marker={"color": palette[i % len(palette)]},
+            )
+        )
     fig.update_layout(barmode="stack", showlegend=True)
     fig.update_xaxes(fixedrange=True)
     fig.update_yaxes(fixedrange=True, gridcolor=SAND)

@@ -69,13 +69,19 @@ def lift_figure(groups: pd.DataFrame) -> go.Figure:
             x=[esc(g) for g in groups["group"]],
             y=conv,
             marker={"color": [COGNAC, MUTED][: len(groups)]},
-            error_y={"type": "data", "symmetric": False, "array": hi - conv, "arrayminus": conv - lo,
-                     "color": INK, "thickness": 1.5},
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": hi - conv,
+                "arrayminus": conv - lo,
+                "color": INK,
+                "thickness": 1.5,
+            },
             text=[f"{v:.1f}%" for v in conv],
             textposition="inside",
             hovertemplate="%{x}: %{y:.1f}%<extra></extra>",
         )
-    )  # fmt: skip
+    )
     fig.update_yaxes(ticksuffix="%", gridcolor=SAND, fixedrange=True, rangemode="tozero")
     fig.update_xaxes(fixedrange=True)
     return layout(fig, 260, font_size=DENSE_FONT_SIZE)

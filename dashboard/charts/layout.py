@@ -75,9 +75,14 @@ def empty_figure(message: str, height: int = 180) -> go.Figure:
     """A blank figure carrying ``message`` in the middle."""
     fig = go.Figure()
     fig.add_annotation(
-        text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
+        text=message,
+        x=0.5,
+        y=0.5,
+        xref="paper",
+        yref="paper",
+        showarrow=False,
         font={"size": 15, "color": MUTED},
-    )  # fmt: skip
+    )
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     return layout(fig, height)

@@ -28,9 +28,21 @@ from dashboard.charts.layout import (
 
 #: One colour per cluster (cycled), distinguishable on an ivory background.
 PALETTE: tuple[str, ...] = (
-    "#6B4F3A", "#5E6F8C", "#8C9A7A", "#C7A36B", "#9E6B6B", "#4F7A7A", "#B08D6E",
-    "#7A6B9E", "#A6805A", "#5A8C6B", "#8C5E7A", "#6B7F9E", "#9E9A5A", "#3F5F4F",
-)  # fmt: skip
+    "#6B4F3A",
+    "#5E6F8C",
+    "#8C9A7A",
+    "#C7A36B",
+    "#9E6B6B",
+    "#4F7A7A",
+    "#B08D6E",
+    "#7A6B9E",
+    "#A6805A",
+    "#5A8C6B",
+    "#8C5E7A",
+    "#6B7F9E",
+    "#9E9A5A",
+    "#3F5F4F",
+)
 RISING = "#B5562F"
 #: Above this many points the map uses WebGL (Scattergl).
 WEBGL_POINTS = 5000
@@ -168,9 +180,13 @@ def momentum_figure(momentum: pd.DataFrame) -> go.Figure:
     # Room on both sides for the labels drawn outside the bars ("too few events").
     fig.update_xaxes(
         range=[low - 0.6 * width if low < 0 else -0.05 * width, high + 0.75 * width],
-        zeroline=True, zerolinecolor=INK, gridcolor=SAND, showticklabels=False,
-        title_text="momentum: recent vs earlier daily demand", fixedrange=True,
-    )  # fmt: skip
+        zeroline=True,
+        zerolinecolor=INK,
+        gridcolor=SAND,
+        showticklabels=False,
+        title_text="momentum: recent vs earlier daily demand",
+        fixedrange=True,
+    )
     fig.update_yaxes(automargin=True, fixedrange=True)
     return layout(fig, max(220, 34 * len(data) + 70), font_size=DENSE_FONT_SIZE)
 

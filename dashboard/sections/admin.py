@@ -170,17 +170,26 @@ def _render_retrain(settings: Settings, services: Any, user: Any) -> None:
     r1, r2, r3 = st.columns([2, 2, 2], vertical_alignment="bottom")
     tune_first = r1.toggle("Tune, then fit", key="data:tune", disabled=busy)
     minutes = r2.number_input(
-        "Tuning budget (minutes)", min_value=0.5, max_value=240.0, value=10.0, step=0.5,
-        key="data:tune_minutes", disabled=busy or not tune_first,
-    )  # fmt: skip
+        "Tuning budget (minutes)",
+        min_value=0.5,
+        max_value=240.0,
+        value=10.0,
+        step=0.5,
+        key="data:tune_minutes",
+        disabled=busy or not tune_first,
+    )
     label = "Tune, then fit" if tune_first else "Retrain now"
     if r3.button(label, key="data:retrain", disabled=busy, type="primary", width="stretch"):
         budget = float(minutes) * 60.0 if tune_first else None
         try:
             start_retrain(
-                runner, settings, services, user,
-                tolerance=DEFAULT_TOLERANCE, tune_budget_s=budget,
-            )  # fmt: skip
+                runner,
+                settings,
+                services,
+                user,
+                tolerance=DEFAULT_TOLERANCE,
+                tune_budget_s=budget,
+            )
         except RetrainBusyError as err:
             st.warning(str(err))
         else:
@@ -289,18 +298,22 @@ def _render_change_user(
         st.caption("This is you: another admin must change your role or deactivate you.")
     r1, r2 = st.columns(2, vertical_alignment="bottom")
     role = r1.selectbox(
-        "Role", list(ROLES), index=list(ROLES).index(target.role),
+        "Role",
+        list(ROLES),
+        index=list(ROLES).index(target.role),
         key=f"data:role:{target.user_id}",
-    )  # fmt: skip
+    )
     if r2.button("Save role", key=f"data:save_role:{target.user_id}", width="stretch"):
         services.users.set_role(target.user_id, role, actor_id=actor)
         st.rerun()
     s1, s2 = st.columns(2, vertical_alignment="bottom")
     store = s1.selectbox(
-        "Store", store_options, format_func=store_label,
+        "Store",
+        store_options,
+        format_func=store_label,
         index=store_options.index(target.store_id) if target.store_id in store_options else 0,
         key=f"data:store:{target.user_id}",
-    )  # fmt: skip
+    )
     if s2.button("Save store", key=f"data:save_store:{target.user_id}", width="stretch"):
         services.users.set_store(target.user_id, store, actor_id=actor)
         st.rerun()
@@ -332,9 +345,12 @@ def _audit_filters(services: Any, today: date) -> dict[str, Any]:
     who = f1.selectbox("Actor", actors, key="data:audit_actor")
     action = f2.selectbox("Action", [ANY, *AUDIT_ACTIONS], key="data:audit_action")
     target_type = limited_text(
-        "Target type", key="data:audit_target_type", limit=ID_CHARS, where=f3,
+        "Target type",
+        key="data:audit_target_type",
+        limit=ID_CHARS,
+        where=f3,
         placeholder="client, user, table…",
-    )  # fmt: skip
+    )
     target_id = limited_text("Target id", key="data:audit_target_id", limit=ID_CHARS, where=f4)
     period = st.date_input(
         "Dates", value=(today - timedelta(days=30), today), key="data:audit_dates", max_value=today

@@ -189,9 +189,10 @@ def ensure_record(sec: Section, *, pinned: str | None = None) -> CuratedListReco
     if rec is not None:
         return rec
     shown = st.session_state.get(sec.keys.shown) or []
-    items = [NewItem(pid, reason=reason[:1000], score=score, source="model",
-                     pinned=pid == pinned)
-             for pid, reason, score in shown]  # fmt: skip
+    items = [
+        NewItem(pid, reason=reason[:1000], score=score, source="model", pinned=pid == pinned)
+        for pid, reason, score in shown
+    ]
     rec = sec.svc.create_list(sec.client_id, sec.user_id, items)
     remember(sec, rec)
     return rec

@@ -96,8 +96,10 @@ def _render_metrics(table: pd.DataFrame) -> None:
 
 
 def _render_slices(report: Any) -> None:
-    st.markdown("**Cold-start slices**: clients with no history before the cutoff, products "
-                "with no interaction before it.")  # fmt: skip
+    st.markdown(
+        "**Cold-start slices**: clients with no history before the cutoff, products "
+        "with no interaction before it."
+    )
     slices = slices_table(report)
     if slices.empty:
         st.info("The report has no slices.")
@@ -335,14 +337,17 @@ def render_tuning(data_dir: Path, *, is_admin: bool) -> None:
     parts = [g for g in result.gains() if "+" not in g[0]]  # each metric the search weighed
     t1, *middle, t4 = st.columns(2 + len(parts))
     t1.metric(
-        "Trials", f"{len(trials)}",
+        "Trials",
+        f"{len(trials)}",
         help=f"{search.get('complete', '?')} complete, {search.get('pruned', '?')} stopped early",
-    )  # fmt: skip
+    )
     for column, (name, first, best) in zip(middle, parts, strict=True):
         column.metric(
-            f"Best {name}", f"{best:.4f}", delta=f"{best - first:+.4f}",
+            f"Best {name}",
+            f"{best:.4f}",
+            delta=f"{best - first:+.4f}",
             help=f"{name} on validation at the start (trial 0): {first:.4f}",
-        )  # fmt: skip
+        )
     t4.metric("Search time", f"{float(search.get('seconds', 0)):.0f} s")
     v = result.validation
     st.caption(
@@ -399,9 +404,13 @@ def render_retrain(settings: Settings, services: Any, user: Any) -> None:
         ):
             try:
                 start_retrain(
-                    runner, settings, services, user,
-                    tolerance=float(tolerance) / 100.0, include_baselines=bool(baselines),
-                )  # fmt: skip
+                    runner,
+                    settings,
+                    services,
+                    user,
+                    tolerance=float(tolerance) / 100.0,
+                    include_baselines=bool(baselines),
+                )
             except RetrainBusyError as err:
                 st.warning(str(err))
             else:

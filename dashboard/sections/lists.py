@@ -92,9 +92,12 @@ def render_filters(svc: CurationService, user: Any) -> pd.DataFrame:
     """Search, status and "whose" filters; returns the lists that match, newest first."""
     cols = st.columns([4, 3, 2], vertical_alignment="bottom")
     query = limited_text(
-        "Search lists", key="lists:query", limit=SEARCH_CHARS, where=cols[0],
+        "Search lists",
+        key="lists:query",
+        limit=SEARCH_CHARS,
+        where=cols[0],
         placeholder="Client, title or author",
-    )  # fmt: skip
+    )
     statuses = cols[1].multiselect(
         "Status",
         list(LIST_STATUSES),
@@ -104,10 +107,13 @@ def render_filters(svc: CurationService, user: Any) -> pd.DataFrame:
         placeholder="Any status",
     )
     whose = cols[2].radio(
-        "Whose", WHOSE, key="lists:whose", horizontal=True,
+        "Whose",
+        WHOSE,
+        key="lists:whose",
+        horizontal=True,
         help="My store's: every list for your store's clients and the clients assigned to "
         "you, whoever wrote it. Other stores' lists are not shown.",
-    )  # fmt: skip
+    )
     frame = svc.lists_frame(svc.visible_lists(user.user_id, include_archived=True))
     return filter_lists(
         frame,
@@ -134,8 +140,9 @@ def render_list_row(
         info, actions = st.columns([3, 2], vertical_alignment="center")
         info.markdown(list_card_html(row), unsafe_allow_html=True)
         a = actions.columns(3, gap="small")
-        if a[0].button("Open", key=f"lists:open:{lid}", type="primary", width="stretch",
-                       disabled=archived):  # fmt: skip
+        if a[0].button(
+            "Open", key=f"lists:open:{lid}", type="primary", width="stretch", disabled=archived
+        ):
             state.open_client(str(row["client_id"]))
             st.session_state[state.DRAFT_LIST] = lid
             st.switch_page(state.page_path("client"))
@@ -144,13 +151,17 @@ def render_list_row(
                 _duplicate_panel(svc, index, user, lid)
         if "edit_list" not in allowed:
             return
-        with a[2].popover("Archive", width="stretch", key=f"lists:arch_pop:{lid}",
-                          disabled=archived):  # fmt: skip
+        with a[2].popover(
+            "Archive", width="stretch", key=f"lists:arch_pop:{lid}", disabled=archived
+        ):
             st.markdown("Archive this list? It becomes read-only (you can still duplicate it).")
             st.button(
-                "Archive the list", key=f"lists:arch_go:{lid}", width="stretch",
-                on_click=on_archive, args=(svc, lid, int(row["version"]), user.user_id),
-            )  # fmt: skip
+                "Archive the list",
+                key=f"lists:arch_go:{lid}",
+                width="stretch",
+                on_click=on_archive,
+                args=(svc, lid, int(row["version"]), user.user_id),
+            )
 
 
 def _duplicate_panel(svc: CurationService, index: ClientIndex, user: Any, lid: int) -> None:
@@ -159,20 +170,36 @@ def _duplicate_panel(svc: CurationService, index: ClientIndex, user: Any, lid: i
     q = limited_text(
         "Find the client", key=f"lists:dup_q:{lid}", limit=SEARCH_CHARS, placeholder="Name or id"
     )
-    matches = index.search(q or "", viewer=user, limit=8, prefer_associate=user.user_id,
-                           prefer_store=user.store_id) if q else None  # fmt: skip
+    matches = (
+        index.search(
+            q or "", viewer=user, limit=8, prefer_associate=user.user_id, prefer_store=user.store_id
+        )
+        if q
+        else None
+    )
     options = [] if matches is None else list(matches["client_id"])
-    names = {} if matches is None else {
-        str(r.client_id): f"{r.first_name} {r.last_name} ({r.client_id})"
-        for r in matches.itertuples()
-    }  # fmt: skip
+    names = (
+        {}
+        if matches is None
+        else {
+            str(r.client_id): f"{r.first_name} {r.last_name} ({r.client_id})"
+            for r in matches.itertuples()
+        }
+    )
     st.selectbox(
-        "Client", options, key=f"lists:dup_to:{lid}", index=0 if options else None,
+        "Client",
+        options,
+        key=f"lists:dup_to:{lid}",
+        index=0 if options else None,
         format_func=lambda c, names=names: names.get(c, c),
         placeholder="Search first",
-    )  # fmt: skip
+    )
     st.button(
-        "Duplicate for this client", key=f"lists:dup_go:{lid}", type="primary",
-        width="stretch", disabled=not options, on_click=on_duplicate,
+        "Duplicate for this client",
+        key=f"lists:dup_go:{lid}",
+        type="primary",
+        width="stretch",
+        disabled=not options,
+        on_click=on_duplicate,
         args=(svc, lid, user.user_id),
-    )  # fmt: skip
+    )

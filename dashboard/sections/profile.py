@@ -259,11 +259,13 @@ def render_header(ctx: state.ClientPageContext) -> None:
     contact_ok = _effective_consent(ctx.services, client, "consent_contact")
     render_chips(
         [
-            ("Personalisation: yes" if ctx.personalised else "Personalisation: no",
-             "good" if ctx.personalised else "warn"),
+            (
+                "Personalisation: yes" if ctx.personalised else "Personalisation: no",
+                "good" if ctx.personalised else "warn",
+            ),
             ("Contact: yes" if contact_ok else "Contact: no", "good" if contact_ok else "warn"),
         ]
-    )  # fmt: skip
+    )
     contact = contact_for(ctx.user, client)
     if ctx.can_see_contact:
         # HTML (escaped) rather than Markdown: Markdown would turn the email into a

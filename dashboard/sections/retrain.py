@@ -75,9 +75,12 @@ def start_retrain(
     )
     runner.start(job)
     audit.append(
-        actor, "retrain", "model", "start",
+        actor,
+        "retrain",
+        "model",
+        "start",
         {"tolerance": tolerance, "baselines": include_baselines, "tune_budget_s": tune_budget_s},
-    )  # fmt: skip
+    )
     return job
 
 

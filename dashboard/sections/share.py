@@ -211,9 +211,11 @@ def render_consent_needed(sec: Section) -> None:
         "Ask the client; if they agree, record their consent below (it is audited)."
     )
     limited_text(
-        "How was consent given?", value="Given in store", key=_k(sec, "consent_note"),
+        "How was consent given?",
+        value="Given in store",
+        key=_k(sec, "consent_note"),
         limit=CONSENT_NOTE_CHARS,
-    )  # fmt: skip
+    )
     st.button(
         "The client agrees to be contacted: record consent",
         key=_k(sec, "consent_go"),

@@ -100,9 +100,12 @@ def _consent_banner(sec: cur.Section, tryon_ok: bool) -> None:
         )
         cols = st.columns([3, 2], vertical_alignment="bottom")
         limited_text(
-            "How was consent given?", value="Given in store", key=_k(cid, "consent_note"),
-            limit=CONSENT_NOTE_CHARS, where=cols[0],
-        )  # fmt: skip
+            "How was consent given?",
+            value="Given in store",
+            key=_k(cid, "consent_note"),
+            limit=CONSENT_NOTE_CHARS,
+            where=cols[0],
+        )
         if cols[1].button(
             "Record consent to personalise",
             key=_k(cid, "consent_go"),
@@ -151,29 +154,42 @@ def _controls(sec: cur.Section) -> SuggestRequest:
         row = st.columns(3, gap="medium")
         row[0].select_slider("How many", K_CHOICES, value=12, key=_k(cid, "k"))
         row[1].selectbox(
-            "Occasion", ["", *occasions], key=_k(cid, "occasion"),
+            "Occasion",
+            ["", *occasions],
+            key=_k(cid, "occasion"),
             format_func=lambda o: occasions.get(o, "Any occasion"),
-        )  # fmt: skip
+        )
         row[2].selectbox(
-            "Season", ["", *_seasons(svc)], key=_k(cid, "season"),
-            format_func=lambda s: {"": "Any season", "auto": "This season"}.get(s, s.title()
-                                                                                  if s.islower()
-                                                                                  else s),
-        )  # fmt: skip
+            "Season",
+            ["", *_seasons(svc)],
+            key=_k(cid, "season"),
+            format_func=lambda s: {"": "Any season", "auto": "This season"}.get(
+                s, s.title() if s.islower() else s
+            ),
+        )
         row = st.columns([3, 1, 1, 2], gap="medium", vertical_alignment="bottom")
         row[0].multiselect(
             "Categories", categories, key=_k(cid, "cats"), placeholder="All categories"
         )
         row[1].number_input(
-            "Price from", min_value=0.0, value=None, step=100.0, key=_k(cid, "pmin"),
+            "Price from",
+            min_value=0.0,
+            value=None,
+            step=100.0,
+            key=_k(cid, "pmin"),
             placeholder="any",
-        )  # fmt: skip
+        )
         row[2].number_input(
-            "Price up to", min_value=0.0, value=None, step=100.0, key=_k(cid, "pmax"),
+            "Price up to",
+            min_value=0.0,
+            value=None,
+            step=100.0,
+            key=_k(cid, "pmax"),
             placeholder="any",
-        )  # fmt: skip
-        row[3].slider("Variety (0: closest matches, 1: most varied)", 0.0, 1.0, 0.3, 0.1,
-                      key=_k(cid, "div"))  # fmt: skip
+        )
+        row[3].slider(
+            "Variety (0: closest matches, 1: most varied)", 0.0, 1.0, 0.3, 0.1, key=_k(cid, "div")
+        )
     get = st.session_state.get
     pmin, pmax = get(_k(cid, "pmin")), get(_k(cid, "pmax"))
     if pmin is not None and pmax is not None and pmin > pmax:
@@ -252,14 +268,21 @@ def _toolbar(
         )
     if rec is None or rec.status != "archived":
         cols[2].button(
-            "Share…", key=keys.k("share"), width="stretch", type="primary",
-            on_click=cur.on_open_share, args=(sec,),
-        )  # fmt: skip
+            "Share…",
+            key=keys.k("share"),
+            width="stretch",
+            type="primary",
+            on_click=cur.on_open_share,
+            args=(sec,),
+        )
     if rec is not None:
         cols[3].button(
-            "New selection", key=keys.k("new"), width="stretch",
-            on_click=cur.on_new_selection, args=(sec,),
-        )  # fmt: skip
+            "New selection",
+            key=keys.k("new"),
+            width="stretch",
+            on_click=cur.on_new_selection,
+            args=(sec,),
+        )
     if rec is not None and rec.status == "archived":
         st.info("This list is archived (read-only). Duplicate it from the Lists page to reuse it.")
     elif rec is not None and changed:
@@ -285,17 +308,27 @@ def _gift_mode(sec: cur.Section) -> None:
         row[2].multiselect("Colours", colours, key=_k(cid, "g_colours"))
         row = st.columns(3, gap="medium", vertical_alignment="bottom")
         row[0].number_input(
-            "Budget from", min_value=0.0, value=None, step=50.0, key=_k(cid, "g_min"),
+            "Budget from",
+            min_value=0.0,
+            value=None,
+            step=50.0,
+            key=_k(cid, "g_min"),
             placeholder="any",
-        )  # fmt: skip
+        )
         row[1].number_input(
-            "Budget up to", min_value=0.0, value=None, step=50.0, key=_k(cid, "g_max"),
+            "Budget up to",
+            min_value=0.0,
+            value=None,
+            step=50.0,
+            key=_k(cid, "g_max"),
             placeholder="any",
-        )  # fmt: skip
+        )
         row[2].selectbox(
-            "Occasion", ["", *occasions], key=_k(cid, "g_occasion"),
+            "Occasion",
+            ["", *occasions],
+            key=_k(cid, "g_occasion"),
             format_func=lambda o: occasions.get(o, "Any occasion"),
-        )  # fmt: skip
+        )
         submitted = st.form_submit_button("Find gift ideas", type="primary", width="stretch")
     get = st.session_state.get
     if submitted:

@@ -302,9 +302,12 @@ def _audit_export(
     services: Any, user_id: str, view: TrendView, window_label: str, name: str, rows: int
 ) -> None:
     services.audit.append(
-        user_id, "export", "trends", name,
+        user_id,
+        "export",
+        "trends",
+        name,
         {"rows": rows, "store": view.store_id or "all", "window": window_label},
-    )  # fmt: skip
+    )
 
 
 def render_export(

@@ -98,13 +98,21 @@ def render_header(svc: TryOnService, user: Any, session: TryOnSession) -> None:
     else:
         ids = sorted(stores, key=stores.__getitem__)
         cols[0].selectbox(
-            "Store of the visit", ids, index=ids.index(session.store_id), key="tryon:store",
-            format_func=stores.get, on_change=_on_store, args=(svc, user),
-        )  # fmt: skip
+            "Store of the visit",
+            ids,
+            index=ids.index(session.store_id),
+            key="tryon:store",
+            format_func=stores.get,
+            on_change=_on_store,
+            args=(svc, user),
+        )
     cols[1].button(
-        "End the session", key="tryon:end", width="stretch", on_click=_on_end,
+        "End the session",
+        key="tryon:end",
+        width="stretch",
+        on_click=_on_end,
         disabled=not session.events,
-    )  # fmt: skip
+    )
 
 
 def render_recorder(
@@ -115,15 +123,22 @@ def render_recorder(
     there = set(session.product_ids)
     row = st.columns([4, 1.3, 1.3], vertical_alignment="bottom", gap="small")
     row[0].selectbox(
-        "Search the catalogue", [p for p in labels if p not in there], index=None, key=PICK,
-        format_func=labels.get, placeholder="Type a name, designer or category…",
-    )  # fmt: skip
+        "Search the catalogue",
+        [p for p in labels if p not in there],
+        index=None,
+        key=PICK,
+        format_func=labels.get,
+        placeholder="Type a name, designer or category…",
+    )
     for col, kind in zip(row[1:], KIND_LABELS, strict=True):
         col.button(
-            KIND_LABELS[kind], key=f"tryon:add:{kind}", width="stretch",
+            KIND_LABELS[kind],
+            key=f"tryon:add:{kind}",
+            width="stretch",
             type="primary" if kind == "tried_on" else "secondary",
-            on_click=_on_record, args=(svc, user, None, kind),
-        )  # fmt: skip
+            on_click=_on_record,
+            args=(svc, user, None, kind),
+        )
 
 
 def render_pieces(svc: TryOnService, user: Any, session: TryOnSession) -> None:
@@ -138,9 +153,12 @@ def render_pieces(svc: TryOnService, user: Any, session: TryOnSession) -> None:
 
 def _remove_button(svc: TryOnService, user: Any, pid: str) -> None:
     st.button(
-        "Remove", key=f"tryon:remove:{pid}", width="stretch",
-        on_click=_on_remove, args=(svc, user, pid),
-    )  # fmt: skip
+        "Remove",
+        key=f"tryon:remove:{pid}",
+        width="stretch",
+        on_click=_on_remove,
+        args=(svc, user, pid),
+    )
 
 
 def render_suggestions(svc: TryOnService, user: Any, session: TryOnSession) -> None:
@@ -167,9 +185,12 @@ def render_suggestions(svc: TryOnService, user: Any, session: TryOnSession) -> N
 
 def _tried_button(svc: TryOnService, user: Any, pid: str) -> None:
     st.button(
-        "+ Tried on", key=f"tryon:tried:{pid}", width="stretch",
-        on_click=_on_record, args=(svc, user, pid, "tried_on"),
-    )  # fmt: skip
+        "+ Tried on",
+        key=f"tryon:tried:{pid}",
+        width="stretch",
+        on_click=_on_record,
+        args=(svc, user, pid, "tried_on"),
+    )
 
 
 def _grid(items: pd.DataFrame, action: Any, where: str, *, ranked: bool = False) -> None:

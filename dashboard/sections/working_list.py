@@ -113,13 +113,21 @@ def _card_buttons(
     )
     bottom = st.columns(3, gap="small")
     bottom[0].button(
-        "↑", key=keys.k("up", pid), width="stretch", disabled=first,
-        on_click=on_move, args=(sec, pid, -1),
-    )  # fmt: skip
+        "↑",
+        key=keys.k("up", pid),
+        width="stretch",
+        disabled=first,
+        on_click=on_move,
+        args=(sec, pid, -1),
+    )
     bottom[1].button(
-        "↓", key=keys.k("down", pid), width="stretch", disabled=last,
-        on_click=on_move, args=(sec, pid, 1),
-    )  # fmt: skip
+        "↓",
+        key=keys.k("down", pid),
+        width="stretch",
+        disabled=last,
+        on_click=on_move,
+        args=(sec, pid, 1),
+    )
     bottom[2].button(
         "Note…",
         key=keys.k("more", pid),
@@ -139,9 +147,11 @@ def _remove_form(sec: Section, row: pd.Series | dict[str, Any]) -> None:
         st.markdown(f"Remove **{safe(name, 80)}**?")
         st.selectbox("Reason", REMOVAL_REASONS, key=keys.k("why", pid))
         limited_text(
-            "Details (optional)", key=keys.k("why_text", pid), limit=DETAIL_CHARS,
+            "Details (optional)",
+            key=keys.k("why_text", pid),
+            limit=DETAIL_CHARS,
             placeholder="e.g. prefers gold to silver",
-        )  # fmt: skip
+        )
         category = plain(row.get("category"), 40)
         st.checkbox(
             f"Stop suggesting {safe(category, 40)} to this client"
@@ -171,13 +181,20 @@ def render_kept(sec: Section, field: str, what: str) -> None:
         st.text(plain(text, 2000, one_line=False) or "(empty)")
         cols = st.columns(2, gap="small")
         cols[0].button(
-            "Use my text", key=keys.k("kept_use", field), type="primary", width="stretch",
-            on_click=on_use_kept, args=(sec, field),
-        )  # fmt: skip
+            "Use my text",
+            key=keys.k("kept_use", field),
+            type="primary",
+            width="stretch",
+            on_click=on_use_kept,
+            args=(sec, field),
+        )
         cols[1].button(
-            "Discard my text", key=keys.k("kept_drop", field), width="stretch",
-            on_click=on_drop_kept, args=(sec, field),
-        )  # fmt: skip
+            "Discard my text",
+            key=keys.k("kept_drop", field),
+            width="stretch",
+            on_click=on_drop_kept,
+            args=(sec, field),
+        )
 
 
 def _seed(key: str, saved: object) -> None:
@@ -201,13 +218,20 @@ def _note_form(sec: Section, row: pd.Series | dict[str, Any]) -> None:
             height=90,
         )
         st.form_submit_button(
-            "Save note", key=keys.k("note_go", pid), width="stretch", type="primary",
-            on_click=on_note, args=(sec, pid),
-        )  # fmt: skip
+            "Save note",
+            key=keys.k("note_go", pid),
+            width="stretch",
+            type="primary",
+            on_click=on_note,
+            args=(sec, pid),
+        )
     st.button(
-        "Complete the look", key=keys.k("look_go", pid), width="stretch",
-        on_click=on_open_look, args=(sec, pid),
-    )  # fmt: skip
+        "Complete the look",
+        key=keys.k("look_go", pid),
+        width="stretch",
+        on_click=on_open_look,
+        args=(sec, pid),
+    )
 
 
 def render_grid(
@@ -280,9 +304,13 @@ def _add_panel(sec: Section, rec: CuratedListRecord | None) -> None:
         placeholder="Type a name, designer or category…",
     )
     row[1].button(
-        "Add", key=keys.k("add_go"), type="primary", width="stretch",
-        on_click=on_add, args=(sec, None, add_key),
-    )  # fmt: skip
+        "Add",
+        key=keys.k("add_go"),
+        type="primary",
+        width="stretch",
+        on_click=on_add,
+        args=(sec, None, add_key),
+    )
 
 
 def _list_note_panel(sec: Section, rec: CuratedListRecord | None) -> None:
@@ -307,9 +335,13 @@ def _list_note_panel(sec: Section, rec: CuratedListRecord | None) -> None:
             height=110,
         )
         st.form_submit_button(
-            "Save title and note", key=keys.k("note_go", "list"), width="stretch",
-            type="primary", on_click=on_note, args=(sec, None),
-        )  # fmt: skip
+            "Save title and note",
+            key=keys.k("note_go", "list"),
+            width="stretch",
+            type="primary",
+            on_click=on_note,
+            args=(sec, None),
+        )
 
 
 def items_for_display(sec: Section, rec: CuratedListRecord) -> pd.DataFrame:

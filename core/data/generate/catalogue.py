@@ -117,25 +117,39 @@ def build_catalogue(n_products: int, seed: int, as_of: pd.Timestamp) -> Catalogu
     shares = np.array([s.share for s in segs])
     return Catalogue(
         tables={"products": products, "stores": stores, "stock": stock, "associates": associates},
-        product_segments=arrow_table("product_segments", {
-            "product_id": p["product_id"], "segment": np.array(SEGMENT_NAMES, dtype=object)[seg],
-        }),
+        product_segments=arrow_table(
+            "product_segments",
+            {
+                "product_id": p["product_id"],
+                "segment": np.array(SEGMENT_NAMES, dtype=object)[seg],
+            },
+        ),
         product_ids=products.column("product_id").combine_chunks(),
-        product_id_labels=p["product_id"], price=price,
-        launch_day=launch_day, heavy=p["warmth"] == "heavy", light=p["warmth"] == "light",
-        choice_keys=keys, seg_order=order, seg_start=seg_start,
+        product_id_labels=p["product_id"],
+        price=price,
+        launch_day=launch_day,
+        heavy=p["warmth"] == "heavy",
+        light=p["warmth"] == "light",
+        choice_keys=keys,
+        seg_order=order,
+        seg_start=seg_start,
         price_band=np.array([np.percentile(price[seg == s], [10, 90]) for s in range(len(segs))]),
-        pref_labels=pref_labels, pref_matrix=pref_matrix, store_ids=store_ids,
+        pref_labels=pref_labels,
+        pref_matrix=pref_matrix,
+        store_ids=store_ids,
         store_share=np.array([s[6] for s in STORES]),
         store_climate=np.array([("warm", "temperate", "cold").index(s[4]) for s in STORES]),
         store_segments=cumulative(shares * affinity),
         store_regions=cumulative(np.array([weights_over(s[8], REGIONS) for s in STORES])),
         store_phone=tuple(s[5] for s in STORES),
-        physical=np.array([i for i in range(len(STORES)) if i != online]), online=online,
-        staff_ids=associates.column("user_id").combine_chunks(), staff_start=staff_start,
-        staff_pool=staff_pool, stylist=stylist,
+        physical=np.array([i for i in range(len(STORES)) if i != online]),
+        online=online,
+        staff_ids=associates.column("user_id").combine_chunks(),
+        staff_start=staff_start,
+        staff_pool=staff_pool,
+        stylist=stylist,
         start_seconds=epoch_seconds(as_of - pd.Timedelta(days=WINDOW_DAYS)),
-    )  # fmt: skip
+    )
 
 
 def _preferences() -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
@@ -144,9 +158,11 @@ def _preferences() -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     materials = np.array([m for m in MATERIALS if m not in FRAGRANCE_NOTES], dtype=object)
     cat_w = np.array([weights_over(s.categories, CATEGORY_NAMES) for s in segs])
     pref_labels = {
-        "designers": DESIGNERS, "categories": np.array(CATEGORY_NAMES, dtype=object),
-        "colors": np.array(PALETTE_COLORS, dtype=object), "materials": materials,
-    }  # fmt: skip
+        "designers": DESIGNERS,
+        "categories": np.array(CATEGORY_NAMES, dtype=object),
+        "colors": np.array(PALETTE_COLORS, dtype=object),
+        "materials": materials,
+    }
     pref_matrix = {
         "designers": np.array([[1.0 * (d in s.designers) for d in DESIGNERS] for s in segs]),
         "categories": cat_w / cat_w.sum(1, keepdims=True),

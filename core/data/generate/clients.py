@@ -67,17 +67,29 @@ def draw_clients(
     dates = _dates(br, cat, who, contact["consent_contact"], joined_ago, as_of)
     width = max(5, len(str(n_clients)))
     ids = np.array([f"c{i + 1:0{width}d}" for i in gidx], dtype=object)
-    clients = arrow_table("clients", {
-        "client_id": ids, "home_store_id": cat.store_ids.take(pa.array(who.home)),
-        "tier": np.array(TIERS, dtype=object)[who.tier],
-        "assigned_associate_id": cat.staff_ids.take(pa.array(staff, mask=staff < 0)),
-        **contact, **preferences, **sizes, **dates, "created_at": as_datetimes(created),
-    })  # fmt: skip
+    clients = arrow_table(
+        "clients",
+        {
+            "client_id": ids,
+            "home_store_id": cat.store_ids.take(pa.array(who.home)),
+            "tier": np.array(TIERS, dtype=object)[who.tier],
+            "assigned_associate_id": cat.staff_ids.take(pa.array(staff, mask=staff < 0)),
+            **contact,
+            **preferences,
+            **sizes,
+            **dates,
+            "created_at": as_datetimes(created),
+        },
+    )
     ci, si = np.nonzero(who.mix)
-    truth = arrow_table("client_segments", {
-        "client_id": ids[ci], "segment": np.array(SEGMENT_NAMES, dtype=object)[si],
-        "weight": who.mix[ci, si],
-    })  # fmt: skip
+    truth = arrow_table(
+        "client_segments",
+        {
+            "client_id": ids[ci],
+            "segment": np.array(SEGMENT_NAMES, dtype=object)[si],
+            "weight": who.mix[ci, si],
+        },
+    )
     start_day = np.maximum(WINDOW_DAYS - joined_ago + 1, 0)
     state = ClientState(
         ids, who.home, who.tier, who.mix, who.cold, contact["consent_contact"], start_day
@@ -145,9 +157,13 @@ def _contact(
     staff = np.where(vic & (r() < 0.6), cat.stylist[home], cat.staff_pool[slot])
     staff = np.where((home == cat.online) | (~vic & (r() < 0.15)), -1, staff)
     columns = {
-        "first_name": first_name, "last_name": last_name, "email": email, "phone": phone,
-        "consent_personalization": consent_p, "consent_contact": consent_c,
-    }  # fmt: skip
+        "first_name": first_name,
+        "last_name": last_name,
+        "email": email,
+        "phone": phone,
+        "consent_personalization": consent_p,
+        "consent_contact": consent_c,
+    }
     return columns, staff
 
 

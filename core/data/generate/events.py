@@ -200,10 +200,29 @@ def _derived(
     ret_store = np.where(in_person, store[pi], cat.online)
     return [
         (ec[pi][v], prod[pi][v], EVENT["view"], view_ts[v], view_ch[v], cat.online, 1, 0.0, False),
-        (ec[pi][t], prod[pi][t], EVENT["try_on"], try_ts[t], CHANNEL["store"], store[pi][t], 1, 0.0, False),
-        (ec[pi][ret], prod[pi][ret], EVENT["return"], ret_ts[ret], ret_ch[ret], ret_store[ret],
-         qty[pi][ret], value[pi][ret], gift[pi][ret]),
-    ]  # fmt: skip
+        (
+            ec[pi][t],
+            prod[pi][t],
+            EVENT["try_on"],
+            try_ts[t],
+            CHANNEL["store"],
+            store[pi][t],
+            1,
+            0.0,
+            False,
+        ),
+        (
+            ec[pi][ret],
+            prod[pi][ret],
+            EVENT["return"],
+            ret_ts[ret],
+            ret_ch[ret],
+            ret_store[ret],
+            qty[pi][ret],
+            value[pi][ret],
+            gift[pi][ret],
+        ),
+    ]
 
 
 def _events_table(cat: Catalogue, cl: ClientState, parts: list[Columns]) -> pa.Table:
@@ -211,13 +230,17 @@ def _events_table(cat: Catalogue, cl: ClientState, parts: list[Columns]) -> pa.T
     cols = [np.concatenate([np.broadcast_to(p[j], p[0].shape) for p in parts]) for j in range(9)]
     order = np.lexsort((cols[3], cols[0]))
     e_client, e_prod, e_type, e_ts, e_ch, e_store, e_qty, e_value, e_gift = (c[order] for c in cols)
-    return arrow_table("events", {
-        "client_id": pa.array(cl.ids, type=pa.string()).take(pa.array(e_client)),
-        "product_id": cat.product_ids.take(pa.array(e_prod)),
-        "event_type": pa.array(EVENT_TYPES, type=pa.string()).take(pa.array(e_type)),
-        "timestamp": as_datetimes(e_ts),
-        "channel": pa.array(CHANNELS, type=pa.string()).take(pa.array(e_ch)),
-        "store_id": cat.store_ids.take(pa.array(e_store, mask=e_store < 0)),
-        "quantity": e_qty.astype(np.int64), "value": e_value.astype(float),
-        "is_gift": e_gift.astype(bool),
-    })  # fmt: skip
+    return arrow_table(
+        "events",
+        {
+            "client_id": pa.array(cl.ids, type=pa.string()).take(pa.array(e_client)),
+            "product_id": cat.product_ids.take(pa.array(e_prod)),
+            "event_type": pa.array(EVENT_TYPES, type=pa.string()).take(pa.array(e_type)),
+            "timestamp": as_datetimes(e_ts),
+            "channel": pa.array(CHANNELS, type=pa.string()).take(pa.array(e_ch)),
+            "store_id": cat.store_ids.take(pa.array(e_store, mask=e_store < 0)),
+            "quantity": e_qty.astype(np.int64),
+            "value": e_value.astype(float),
+            "is_gift": e_gift.astype(bool),
+        },
+    )

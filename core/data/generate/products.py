@@ -76,16 +76,28 @@ def draw_products(rng: np.random.Generator, n: int, as_of: pd.Timestamp) -> dict
     return {
         "product_id": np.array([f"p{i + 1:0{width}d}" for i in range(n)], dtype=object),
         "name": model + " " + subcat + np.where(frag, "", " in " + material),
-        "category": np.array(CATEGORY_NAMES, dtype=object)[cat], "price": price,
-        "designer": designer, "subcategory": subcat, "material": material, "color": color,
-        "currency": np.full(n, "EUR", dtype=object), "collection": collection,
+        "category": np.array(CATEGORY_NAMES, dtype=object)[cat],
+        "price": price,
+        "designer": designer,
+        "subcategory": subcat,
+        "material": material,
+        "color": color,
+        "currency": np.full(n, "EUR", dtype=object),
+        "collection": collection,
         "launch_date": (np.datetime64(as_of.date(), "D") + launch_rel).astype("datetime64[us]"),
-        "style_tags": tags, "description": description, "sustainable": sustainable,
-        "limited_edition": limited, "sensitive": np.isin(subcat, list(SENSITIVE_SUBCATEGORIES)),
-        "markdown": markdown, "warmth": _warmth(cat, material, subcat),
+        "style_tags": tags,
+        "description": description,
+        "sustainable": sustainable,
+        "limited_edition": limited,
+        "sensitive": np.isin(subcat, list(SENSITIVE_SUBCATEGORIES)),
+        "markdown": markdown,
+        "warmth": _warmth(cat, material, subcat),
         # internal, not part of the table
-        "_segment": seg, "_category": cat, "_launch_rel": launch_rel, "_cold": cold,
-    }  # fmt: skip
+        "_segment": seg,
+        "_category": cat,
+        "_launch_rel": launch_rel,
+        "_cold": cold,
+    }
 
 
 def _kinds(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -141,9 +153,11 @@ def _launches(
     """
     last_launch = as_of - pd.Timedelta(days=COLD_PRODUCT_DAYS + 1)
     starts = [
-        s for y in range(as_of.year - 3, as_of.year + 1) for m in (1, 7)
+        s
+        for y in range(as_of.year - 3, as_of.year + 1)
+        for m in (1, 7)
         if (s := pd.Timestamp(year=y, month=m, day=15)) <= last_launch
-    ][-len(SEASON_WEIGHTS) :]  # fmt: skip
+    ][-len(SEASON_WEIGHTS) :]
     season = pick_index(cumulative(np.array(SEASON_WEIGHTS[-len(starts) :])), rng.random(n))
     start_days = np.array([(s - as_of).days for s in starts])
     launch_rel = np.minimum(start_days[season] + rng.integers(0, 100, n), -(COLD_PRODUCT_DAYS + 1))

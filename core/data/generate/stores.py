@@ -14,11 +14,17 @@ from core.data.schema import ONLINE_STORE_ID
 
 def stores_table() -> pa.Table:
     """The boutiques of :data:`~core.data.generate.geography.STORES`, online included."""
-    return arrow_table("stores", {
-        "store_id": [s[0] for s in STORES], "name": [s[1] for s in STORES],
-        "city": [s[2] for s in STORES], "country": [s[3] for s in STORES],
-        "climate": [s[4] for s in STORES], "online": [s[0] == ONLINE_STORE_ID for s in STORES],
-    })  # fmt: skip
+    return arrow_table(
+        "stores",
+        {
+            "store_id": [s[0] for s in STORES],
+            "name": [s[1] for s in STORES],
+            "city": [s[2] for s in STORES],
+            "country": [s[3] for s in STORES],
+            "climate": [s[4] for s in STORES],
+            "online": [s[0] == ONLINE_STORE_ID for s in STORES],
+        },
+    )
 
 
 def stock_table(rng: np.random.Generator, p: dict[str, np.ndarray]) -> pa.Table:
@@ -33,11 +39,14 @@ def stock_table(rng: np.random.Generator, p: dict[str, np.ndarray]) -> pa.Table:
     qty = rng.poisson(mean)
     qty[rng.random((n, n_st)) < np.where(cold, 0.03, np.where(limited, 0.35, 0.12))[:, None]] = 0
     qty[(rng.random(n) < 0.03) & ~cold] = 0
-    return arrow_table("stock", {
-        "product_id": np.repeat(p["product_id"], n_st),
-        "store_id": np.tile([s[0] for s in STORES], n),
-        "quantity": qty.reshape(-1).astype(np.int64),
-    })  # fmt: skip
+    return arrow_table(
+        "stock",
+        {
+            "product_id": np.repeat(p["product_id"], n_st),
+            "store_id": np.tile([s[0] for s in STORES], n),
+            "quantity": qty.reshape(-1).astype(np.int64),
+        },
+    )
 
 
 def staff_table(
@@ -78,9 +87,14 @@ def staff_table(
         local = f"{FOLDED[a]}.{FOLDED[b]}"
         taken = sum(e.startswith(local + "@") or e.startswith(local + "-") for e in emails)
         emails.append(f"{local}{f'-{taken + 1}' if taken else ''}@atelier.example")
-    table = arrow_table("associates", {
-        "user_id": np.array([f"u{i + 1:04d}" for i in range(len(role))], dtype=object),
-        "name": first + " " + last, "role": role,
-        "store_id": store_ids.take(pa.array(ws, mask=ws < 0)), "email": emails,
-    })  # fmt: skip
+    table = arrow_table(
+        "associates",
+        {
+            "user_id": np.array([f"u{i + 1:04d}" for i in range(len(role))], dtype=object),
+            "name": first + " " + last,
+            "role": role,
+            "store_id": store_ids.take(pa.array(ws, mask=ws < 0)),
+            "email": emails,
+        },
+    )
     return table, start, np.array(pool), stylist

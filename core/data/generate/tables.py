@@ -31,10 +31,11 @@ def arrow_table(name: str, columns: dict[str, Any]) -> pa.Table:
     if set(columns) != set(schema.names):
         raise AssertionError(f"{name}: columns {sorted(set(columns) ^ set(schema.names))}")
     arrays = [
-        col if isinstance(col := columns[f.name], pa.Array | pa.ChunkedArray)
+        col
+        if isinstance(col := columns[f.name], pa.Array | pa.ChunkedArray)
         else pa.array(col, type=f.type, from_pandas=True)
         for f in schema
-    ]  # fmt: skip
+    ]
     return pa.Table.from_arrays(arrays, schema=schema)
 
 

@@ -250,10 +250,14 @@ class BucketWriter:
             )
         for name in PARTITIONED_TABLES:
             Manifest(
-                table=name, n_buckets=self.n_buckets, write_id=self.write_id,
-                rows=tuple(rows[name]), time_range=time_range if name == "events" else None,
-                row_group_rows=self.row_group_rows[name], sorted_by=SORT_KEYS[name],
-            ).write(self.tmp / name)  # fmt: skip
+                table=name,
+                n_buckets=self.n_buckets,
+                write_id=self.write_id,
+                rows=tuple(rows[name]),
+                time_range=time_range if name == "events" else None,
+                row_group_rows=self.row_group_rows[name],
+                sorted_by=SORT_KEYS[name],
+            ).write(self.tmp / name)
 
     def _staged_table(self, name: str, bucket: int) -> pa.Table:
         """The rows appended to a bucket, in the order they came."""
@@ -384,9 +388,13 @@ def write_partitioned(
             )
         n_buckets = buckets_for(n_events)
     writer = BucketWriter(
-        out_dir, n_buckets, validate=validate, parents=parents, files=files,
+        out_dir,
+        n_buckets,
+        validate=validate,
+        parents=parents,
+        files=files,
         row_group_rows=row_group_rows,
-    )  # fmt: skip
+    )
     try:
         for clients, events in chunks:
             writer.append(clients=clients, events=events)

@@ -192,9 +192,14 @@ def fit_partitioned(
     laps.lap("interactions")
     item_side = _item_side(blocks, config, laps)
     inter = products_only_interactions(
-        side.product_ids, side.store_ids, blocks.demand, side.as_of, config, blocks.idf,
+        side.product_ids,
+        side.store_ids,
+        blocks.demand,
+        side.as_of,
+        config,
+        blocks.idf,
         blocks.avg_len,
-    )  # fmt: skip
+    )
     model = HybridRecommender(config)
     model.learn_products(dataset, inter, item_side, laps)
     _attach_report(model, blocks, item_side, config, laps)
