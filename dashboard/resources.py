@@ -14,6 +14,7 @@ function takes a hashable key (fingerprint, path, URL) next to them.
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -371,7 +372,39 @@ def start(settings: Settings, progress: Progress | None = None) -> tuple[Bundle,
     get_client_index(dataset)
     report("Ready", 1.0)
     _ready_registry().add((str(settings.data_dir), settings.resolved_database_url))
+    settle_heap()
     return Bundle(settings, dataset, model, services), creds
+
+
+_heap_settled = threading.Event()
+_heap_lock = threading.Lock()
+
+
+def settle_heap() -> bool:
+    """Move everything alive now out of the garbage collector's sight, once per process.
+
+    Called when start-up has built the shared resources (data frames, model,
+    search index, database engine): they live as long as the server, yet every
+    full collection would walk all their objects again, a pause that grows with
+    the data and stalls every session's run at once. ``gc.freeze()`` puts the
+    objects alive now in a permanent generation the collector skips; they are
+    still freed by reference counting when dropped (e.g. a replaced model), only
+    cycles among them would stay. A collection first, so no garbage is frozen.
+    With ``[runner] postScriptGC = false`` (.streamlit/config.toml) Streamlit no
+    longer forces a full collection after every script run either.
+
+    Returns
+    -------
+    bool
+        ``True`` the first time (the heap was frozen), ``False`` afterwards.
+    """
+    with _heap_lock:
+        if _heap_settled.is_set():
+            return False
+        gc.collect()
+        gc.freeze()
+        _heap_settled.set()
+        return True
 
 
 def get_bundle() -> Bundle:

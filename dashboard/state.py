@@ -86,6 +86,19 @@ def open_client(client_id: str) -> None:
     st.session_state[VIEWED_CLIENT] = None
 
 
+# The Client page's tabs; only the open one runs (see client_tab_key).
+CLIENT_TABS = ("Suggestions", "Taste & preferences", "Activity")
+
+
+def client_tab_key(client_id: str) -> str:
+    """The widget key of the Client page's tabs for ``client_id``: its open tab's label.
+
+    One key per client, so opening another client starts on Suggestions. Set
+    ``st.session_state[client_tab_key(id)] = "Activity"`` to open that tab.
+    """
+    return ":".join(["client", client_id, "tab"])
+
+
 def mark_viewed(client_id: str) -> bool:
     """Record that this open of ``client_id`` was audited; ``True`` the first time only."""
     if st.session_state.get(VIEWED_CLIENT) == client_id:

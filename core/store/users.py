@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NoReturn
 
@@ -140,6 +141,16 @@ def _refuse_deactivated(session: Session, user_id: str, via: str, now: datetime)
     raise AuthenticationError(
         "This account is deactivated in Atelier; ask an administrator to reactivate it."
     )
+
+
+@dataclass(frozen=True)
+class _Check:
+    """What the lock-free part of a sign-in found (see :meth:`UserService.authenticate`)."""
+
+    seen_hash: str | None  # the hash checked; None: no such user
+    refusal: str | None  # deactivated or locked when read: refused unchecked
+    verified: bool  # the password matched ``seen_hash``
+    new_hash: str | None  # ``seen_hash`` redone with the current parameters
 
 
 class UserService:
@@ -492,6 +503,15 @@ class UserService:
     def authenticate(self, user_id: str, password: str, now: datetime | None = None) -> UserRecord:
         """Check a user id and password; count failures and lock after too many.
 
+        The argon2 check (deliberately slow) runs outside any transaction, so
+        sign-ins on several tablets hash in parallel instead of queueing behind
+        SQLite's write lock: a short read takes the user's hash and state, the
+        password is checked (and an outdated hash rehashed) with no lock held,
+        then a short write re-reads the user and records the outcome. If the
+        password changed in between, the check was made against a hash that is
+        no longer the user's: the attempt counts as a wrong password (the user
+        simply tries again) rather than being checked again under the lock.
+
         Parameters
         ----------
         user_id, password : str
@@ -510,16 +530,12 @@ class UserService:
             message says which and what to do.
         """
         at = as_utc(now) if now is not None else self._clock()
-        error: str | None = None
+        check = self._check_unlocked(user_id, str(password), at)
         with unit_of_work(self._sessions, write=True) as session:
-            user = session.get(User, user_id) if isinstance(user_id, str) else None
-            if user is None:
-                if self._dummy_hash is None:
-                    self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))
-                self._verify(self._dummy_hash, str(password))  # same time as a real check
-                error = "Wrong user id or password."
-            else:
-                error = self._attempt(user, str(password), at)
+            user = None
+            if check.seen_hash is not None:
+                user = session.get(User, user_id, with_for_update=True)
+            error = "Wrong user id or password." if user is None else self._settle(user, check, at)
             actor = _loggable_id(user_id)
             action = "login" if error is None else "login_failed"
             details = {} if error is None else {"reason": error}
@@ -530,12 +546,32 @@ class UserService:
             raise AuthenticationError(error)
         return result
 
-    def _attempt(self, user: User, password: str, at: datetime) -> str | None:
-        """One sign-in attempt by a known user: ``None`` when it succeeds, else why not.
+    def _check_unlocked(self, user_id: object, password: str, at: datetime) -> _Check:
+        """The slow part of a sign-in, holding no lock: read the user, check the password.
 
-        Counts a wrong password (locking the account after too many) and, on
-        success, resets the count, notes the sign-in and rehashes an outdated hash.
+        An unknown user is checked against a dummy hash (the same time as a real
+        check); a deactivated or locked one is refused without a check.
         """
+        seen: str | None = None
+        refusal: str | None = None
+        with unit_of_work(self._sessions) as session:
+            user = session.get(User, user_id) if isinstance(user_id, str) else None
+            if user is not None:
+                seen, refusal = user.password_hash, self._refusal(user, at)
+        if seen is None:
+            if self._dummy_hash is None:
+                self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))
+            self._verify(self._dummy_hash, password)  # same time as a real check
+            return _Check(None, None, False, None)
+        if refusal is not None:
+            return _Check(seen, refusal, False, None)
+        if not self._verify(seen, password):
+            return _Check(seen, None, False, None)
+        rehashed = self._hasher.hash(password) if self._hasher.check_needs_rehash(seen) else None
+        return _Check(seen, None, True, rehashed)
+
+    def _refusal(self, user: User, at: datetime) -> str | None:
+        """Why ``user`` cannot sign in at ``at`` whatever the password, or ``None``."""
         if not user.active:
             return "This account is deactivated; ask an administrator to reactivate it."
         if user.locked_until is not None and at < user.locked_until:
@@ -543,7 +579,20 @@ class UserService:
                 "This account is locked after too many failed sign-ins; try again after "
                 f"{user.locked_until:%H:%M} UTC or ask an administrator to reset it."
             )
-        if not self._verify(user.password_hash, password):
+        return None
+
+    def _settle(self, user: User, check: _Check, at: datetime) -> str | None:
+        """Record one sign-in attempt on the re-read ``user``: ``None`` when it succeeds, else why not.
+
+        Counts a wrong password (locking the account after too many) and, on
+        success, resets the count, notes the sign-in and stores the rehashed
+        hash. Refusals use the user's state now (deactivated or locked in the
+        meantime) and, failing that, the state when the attempt was read.
+        """
+        refusal = self._refusal(user, at) or check.refusal
+        if refusal is not None:
+            return refusal
+        if not check.verified or user.password_hash != check.seen_hash:
             user.failed_attempts += 1
             error = "Wrong user id or password."
             if user.failed_attempts >= self.max_failed_logins:
@@ -557,6 +606,6 @@ class UserService:
         user.failed_attempts = 0
         user.locked_until = None
         user.last_login_at = at
-        if self._hasher.check_needs_rehash(user.password_hash):
-            user.password_hash = self._hasher.hash(password)
+        if check.new_hash is not None:
+            user.password_hash = check.new_hash
         return None

@@ -1,4 +1,4 @@
-"""Client page: header, contact warning, then suggestions, profile and activity tabs."""
+"""Client page: header, contact warning, then the open tab (suggestions, profile or activity)."""
 
 from __future__ import annotations
 
@@ -35,18 +35,24 @@ st.page_link(state.page_path("lookup"), label="Back to lookup", icon=":material/
 profile.render_header(ctx)
 profile.render_contact_warning(ctx)
 
+# Only the open tab's body runs: switching tabs reruns the page (on_change="rerun"),
+# so a tap on a client computes its suggestions without also building the taste
+# chart and the activity tables nobody is looking at.
 suggestions_tab, profile_tab, activity_tab = st.tabs(
-    ["Suggestions", "Taste & preferences", "Activity"]
+    state.CLIENT_TABS, key=state.client_tab_key(client_id), on_change="rerun"
 )
-with suggestions_tab:
-    try:
-        render_suggestions_section(ctx)
-    except AtelierError as err:
-        st.error(safe(str(err), 500))
-with profile_tab:
-    st.subheader("Taste profile", anchor=False)
-    profile.render_taste(ctx)
-    profile.render_preferences(ctx)
-with activity_tab:
-    st.subheader("Recent activity", anchor=False)
-    profile.render_activity(ctx)
+if suggestions_tab.open:
+    with suggestions_tab:
+        try:
+            render_suggestions_section(ctx)
+        except AtelierError as err:
+            st.error(safe(str(err), 500))
+elif profile_tab.open:
+    with profile_tab:
+        st.subheader("Taste profile", anchor=False)
+        profile.render_taste(ctx)
+        profile.render_preferences(ctx)
+elif activity_tab.open:
+    with activity_tab:
+        st.subheader("Recent activity", anchor=False)
+        profile.render_activity(ctx)

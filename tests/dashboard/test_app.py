@@ -341,3 +341,26 @@ def test_sign_in_keeps_a_signed_token_for_the_cookie(open_app, atelier_env):
     at.run()
     assert not at.exception
     assert at.session_state[state.SESSION_TOKEN] is None
+
+
+def test_start_up_freezes_the_shared_resources_out_of_the_collectors_sight(open_app):
+    import gc
+
+    from dashboard import resources
+
+    at = open_app("associate")  # start-up has run in this process (now or earlier)
+    assert not at.exception
+    assert gc.get_freeze_count() > 0  # the data and model objects sit in the permanent generation
+    assert resources.settle_heap() is False  # once per process: later calls do nothing
+
+
+def test_streamlit_does_not_collect_garbage_after_every_run(monkeypatch):
+    from streamlit import config
+
+    monkeypatch.chdir(state.DASHBOARD_DIR.parent)  # where .streamlit/config.toml is read
+    config.get_config_options(force_reparse=True)
+    try:
+        assert config.get_option("runner.postScriptGC") is False
+    finally:
+        monkeypatch.undo()
+        config.get_config_options(force_reparse=True)

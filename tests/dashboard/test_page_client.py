@@ -27,8 +27,16 @@ def all_text(at: AppTest) -> str:
     return "\n".join(parts)
 
 
-def open_client(open_app, role: str, client_id: str) -> AppTest:
-    return open_app(role, page="client", state={state.SELECTED_CLIENT: client_id})
+def open_client(open_app, role: str, client_id: str, tab: str | None = None) -> AppTest:
+    """The Client page of ``client_id``, on its ``tab`` (default: the first, Suggestions)."""
+    opened: dict[str, object] = {state.SELECTED_CLIENT: client_id}
+    if tab is not None:
+        opened[state.client_tab_key(client_id)] = tab
+    return open_app(role, page="client", state=opened)
+
+
+def subheaders(at: AppTest) -> list[str]:
+    return [str(e.value) for e in at.subheader]
 
 
 def test_no_client_selected(open_app):
@@ -98,7 +106,7 @@ def test_view_audited_once_per_open(open_app, atelier_env, app_store):
 
 
 def test_activity_and_internal_browsing(open_app):
-    at = open_client(open_app, "associate", "t_isa")
+    at = open_client(open_app, "associate", "t_isa", tab="Activity")
     frames = at.dataframe
     assert len(frames) == 2
     volunteered, browsing = frames[0].value, frames[1].value
@@ -109,7 +117,7 @@ def test_activity_and_internal_browsing(open_app):
 
 
 def test_upcoming_birthday_and_preferences(open_app):
-    at = open_client(open_app, "associate", "t_isa")
+    at = open_client(open_app, "associate", "t_isa", tab="Taste & preferences")
     text = unescape(all_text(at))
     assert "Birthday:" in text and "(in 10 days)" in text
     assert "Materials: cashmere" in text
@@ -117,9 +125,30 @@ def test_upcoming_birthday_and_preferences(open_app):
 
 
 def test_taste_profile_chart_drawn(open_app):
-    at = open_client(open_app, "associate", "t_isa")
+    at = open_client(open_app, "associate", "t_isa", tab="Taste & preferences")
     charts = at.get("plotly_chart")
     assert len(charts) == 1
+
+
+def test_only_the_open_tab_runs(open_app):
+    at = open_client(open_app, "associate", "t_isa")
+    assert [t.label for t in at.tabs] == list(state.CLIENT_TABS)
+    # Suggestions is open: neither the taste chart nor the activity tables were built.
+    assert at.session_state[state.client_tab_key("t_isa")] == "Suggestions"
+    assert "Recent activity" not in subheaders(at) and "Taste profile" not in subheaders(at)
+    assert len(at.dataframe) == 0 and len(at.get("plotly_chart")) == 0
+    # Switching to Activity (what a tap on the tab does) runs that tab alone.
+    at.session_state[state.client_tab_key("t_isa")] = "Activity"
+    at.run()
+    assert not at.exception
+    assert "Recent activity" in subheaders(at) and "Taste profile" not in subheaders(at)
+    assert len(at.dataframe) == 2 and len(at.get("plotly_chart")) == 0
+    # Another client opens on Suggestions, whatever tab the last one was on.
+    at.session_state[state.SELECTED_CLIENT] = "t_zoe"
+    at.run()
+    assert not at.exception
+    assert at.session_state[state.client_tab_key("t_zoe")] == "Suggestions"
+    assert "Recent activity" not in subheaders(at)
 
 
 def test_recently_contacted_warning(open_app, app_store, atelier_env):

@@ -112,11 +112,15 @@ def test_sign_in_search_with_typo_and_open_client(
     assert_layout(page)
     app_helpers.screenshot_main(page, shots_dir / f"client-{width}.png")
 
+    # Only the open tab runs: a tap on another one reruns the page to build it.
     page.get_by_role("tab", name="Taste & preferences").click()
+    expect(page.get_by_role("heading", name="Taste profile")).to_be_visible(timeout=60_000)
     app_helpers.wait_for_app(page)
     assert_layout(page)
     app_helpers.screenshot_main(page, shots_dir / f"client-taste-{width}.png")
     page.get_by_role("tab", name="Activity").click()
+    expect(page.get_by_role("heading", name="Recent activity")).to_be_visible(timeout=60_000)
+    app_helpers.wait_for_app(page)
     assert_layout(page)
     app_helpers.screenshot_main(page, shots_dir / f"client-activity-{width}.png")
 
