@@ -230,11 +230,13 @@ class Dataset:
             "events": events,
         }
         if product_embeddings is not None:
+            raw[EMBEDDINGS_TABLE] = product_embeddings
+        if validate:
+            return validate_tables(raw, source="memory")
+        if product_embeddings is not None:  # checked even then: it is cheap, and never trusted
             raw[EMBEDDINGS_TABLE] = validate_embeddings(
                 product_embeddings, products["product_id"].astype(str).str.strip()
             )
-        if validate:
-            return validate_tables(raw, source="memory")
         tables = {name: fill_optional(raw[name], TABLES[name]) for name in TABLE_ORDER}
         if EMBEDDINGS_TABLE in raw:
             tables[EMBEDDINGS_TABLE] = raw[EMBEDDINGS_TABLE]
@@ -314,10 +316,14 @@ def validate_tables(
     problems = [
         Problem(files.get(name, name), None, None, None, f"a {name} table") for name in absent
     ] + problems
+    if EMBEDDINGS_TABLE in raw and "products" in valid:
+        embeddings = _checked_embeddings(
+            raw[EMBEDDINGS_TABLE], valid, files.get(EMBEDDINGS_TABLE, EMBEDDINGS_TABLE), problems
+        )
+        if embeddings is not None:
+            valid[EMBEDDINGS_TABLE] = embeddings
     if problems:
         raise DataValidationError(problems)
-    if EMBEDDINGS_TABLE in raw:
-        valid[EMBEDDINGS_TABLE] = raw[EMBEDDINGS_TABLE]  # validated by from_frames
     return Dataset.from_tables(valid, source)
 
 
@@ -373,8 +379,15 @@ def _read_embeddings(
     problems += found
     if df is None or "products" not in valid:
         return None
+    return _checked_embeddings(df, valid, path.name, problems)
+
+
+def _checked_embeddings(
+    df: pd.DataFrame, valid: Mapping[str, pd.DataFrame], file: str, problems: list[Problem]
+) -> pd.DataFrame | None:
+    """``df`` validated against the valid products, or ``None`` with its problems added."""
     try:
-        return validate_embeddings(df, valid["products"]["product_id"], path.name)
+        return validate_embeddings(df, valid["products"]["product_id"], file)
     except DataValidationError as err:
         problems += err.problems
         return None

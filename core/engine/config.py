@@ -164,6 +164,12 @@ class EngineConfig(BaseModel):
     flag_weight: float = Field(
         default=0.3, ge=0, le=10, description="sustainable / limited edition"
     )
+    visual_weight: float = Field(
+        default=1.0,
+        ge=0,
+        le=10,
+        description="image embeddings block (product_embeddings; nothing without the table)",
+    )
     n_price_bands: int = Field(default=5, ge=1, le=20, description="quantile price bands")
     price_bands_per_category: bool = Field(
         default=True, description="price bands are quantiles within each category (else global)"

@@ -266,6 +266,8 @@ def associate_reasons(
             phrase = _attribute_phrase(facet, value)
             if phrase is not None:
                 groups[c.kind].add(phrase, out, key=_name_key(value))
+        elif c.kind == "visual":
+            out.append(f"Looks like pieces {pr.subject} chose")
         else:
             text = _prior_reason(c.source, dataset, client_row, client=False)
             out.append(text or f"Fits {pr.possessive} overall taste")

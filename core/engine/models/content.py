@@ -24,7 +24,7 @@ import scipy.sparse as sp
 from core.data.dataset import Dataset
 from core.engine.cells import AsOf, row_selector
 from core.engine.events import positions
-from core.engine.features import PREFERENCES, ProductFeatures
+from core.engine.features import PREFERENCES, VISUAL, ProductFeatures
 from core.engine.interactions import (
     ClientRows,
     Interactions,
@@ -43,6 +43,8 @@ from core.engine.models.base import (
 
 #: Preference rows a model keeps between requests (a few MB at most).
 _MAX_CACHED_PREFERENCES = 100_000
+
+VISUAL_PREFIX = f"{VISUAL}:"
 
 #: Client columns that declare taste.
 PREFERENCE_COLUMNS: tuple[str, ...] = (*PREFERENCES, "price_min", "price_max")
@@ -252,6 +254,14 @@ def one_profile(
     return ContentProfiles(history, pref, np.array([np.sqrt(dense @ dense)]))
 
 
+def _first_visual(names: np.ndarray) -> int:
+    """Index of the first ``visual:k`` feature (they come last), or ``len(names)``."""
+    first = len(names)
+    while first and str(names[first - 1]).startswith(VISUAL_PREFIX):
+        first -= 1
+    return first
+
+
 def attribute_blocks(
     history: np.ndarray,
     preference: np.ndarray,
@@ -261,8 +271,12 @@ def attribute_blocks(
     names: np.ndarray,
     scale: float,
     component: str = "content",
-) -> tuple[np.ndarray, ContributionBlock, ContributionBlock]:
+) -> tuple[np.ndarray, ContributionBlock, ContributionBlock, ContributionBlock]:
     """Exact split of ``scale * (history + preference) . F_i / norm`` by matched feature.
+
+    The image-embedding features (``visual:k``) are summed into one part per
+    product, of ``kind="visual"`` (source ``"visual"``): a dimension of a
+    vision model means nothing on its own.
 
     Parameters
     ----------
@@ -280,9 +294,10 @@ def attribute_blocks(
     -------
     totals : ndarray, shape (m,)
         Each product's content score (the sum of its parts).
-    attributes, preferences : ContributionBlock
+    attributes, preferences, visual : ContributionBlock
         History parts as ``kind="attribute"``, declared-preference parts as
-        ``kind="preference"``.
+        ``kind="preference"``, the visual part as ``kind="visual"`` (empty
+        without image embeddings).
     """
     items = np.asarray(items, dtype=np.int64)
     sel = row_selector(features.indptr, items)
@@ -292,10 +307,17 @@ def attribute_blocks(
     h, q = history[cols] * f, preference[cols] * f
     totals = np.bincount(product, weights=h + q, minlength=items.size)
     sources = names[cols]
+    seen = cols >= _first_visual(names)
+    visual = np.bincount(product[seen], weights=(h + q)[seen], minlength=items.size)
+    shown = np.flatnonzero(visual) if seen.any() else np.zeros(0, dtype=np.int64)
+    keep = ~seen
     return (
         totals,
-        ContributionBlock(product, h, "attribute", component, sources),
-        ContributionBlock(product, q, "preference", component, sources),
+        ContributionBlock(product[keep], h[keep], "attribute", component, sources[keep]),
+        ContributionBlock(product[keep], q[keep], "preference", component, sources[keep]),
+        ContributionBlock(
+            shown, visual[shown], "visual", component, np.full(shown.size, VISUAL, dtype=object)
+        ),
     )
 
 
@@ -324,8 +346,9 @@ class ContentRecommender(StatefulRecommender):
     ) -> None:
         config = self.config_
         self.interactions_ = resolve_interactions(dataset, config, as_of, interactions)
-        self.product_features_ = ProductFeatures(config).fit(dataset.products)
-        self.features_ = self.product_features_.transform(dataset.products)
+        embeddings = dataset.embeddings
+        self.product_features_ = ProductFeatures(config).fit(dataset.products, embeddings)
+        self.features_ = self.product_features_.transform(dataset.products, embeddings)
 
     def _declared_table(self) -> DeclaredPreferences:
         """The fitted clients' declared preferences, read once per dataset."""
@@ -393,10 +416,10 @@ class ContentRecommender(StatefulRecommender):
         rows, profiles = self._profiles([client_id], extra_events)
         h, q, norm = profiles.dense_row(0)
         names = np.asarray(self.product_features_.feature_names_, dtype=object)
-        scores, attributes, preferences = attribute_blocks(
+        scores, attributes, preferences, visual = attribute_blocks(
             h, q, norm, self.features_, items, names, 1.0
         )
-        blocks = [attributes, preferences]
+        blocks = [attributes, preferences, visual]
         if by == "item":
             blocks = [preferences, self._item_block(rows, profiles, items)]
         zeros = np.zeros(len(items))
