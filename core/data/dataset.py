@@ -360,7 +360,7 @@ def load_dataset(folder: str | Path, *, max_file_mb: float = DEFAULT_MAX_FILE_MB
     raw, files, problems = read_tables(folder, max_file_mb)
     valid, found = validate_frames(raw, files)
     problems += found
-    embeddings = _read_embeddings(folder, valid, max_file_mb, problems)
+    embeddings = read_embeddings(folder, valid, max_file_mb, problems)
     if problems:
         raise DataValidationError(problems)
     if embeddings is not None:
@@ -368,7 +368,7 @@ def load_dataset(folder: str | Path, *, max_file_mb: float = DEFAULT_MAX_FILE_MB
     return Dataset.from_tables(valid, str(folder))
 
 
-def _read_embeddings(
+def read_embeddings(
     folder: Path, valid: Mapping[str, pd.DataFrame], max_mb: float, problems: list[Problem]
 ) -> pd.DataFrame | None:
     """The folder's optional ``product_embeddings`` table, validated; its problems join ``problems``."""

@@ -66,3 +66,10 @@ def test_write_maison_writes_the_table_unless_asked_not_to(tmp_path: Path) -> No
     assert EMBEDDINGS_TABLE not in counts
     assert not (tmp_path / f"{EMBEDDINGS_TABLE}.parquet").exists()
     assert load_dataset(tmp_path).product_embeddings is None
+
+
+def test_the_partitioned_products_side_carries_the_table(tmp_path: Path) -> None:
+    from core.data.partitioned.reader import products_dataset
+
+    write_maison(tmp_path, n_clients=20, n_products=60, seed=1, fmt="partitioned")
+    assert products_dataset(tmp_path).embeddings.shape == (60, EMBEDDING_DIM)
