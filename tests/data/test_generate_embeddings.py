@@ -73,3 +73,13 @@ def test_the_partitioned_products_side_carries_the_table(tmp_path: Path) -> None
 
     write_maison(tmp_path, n_clients=20, n_products=60, seed=1, fmt="partitioned")
     assert products_dataset(tmp_path).embeddings.shape == (60, EMBEDDING_DIM)
+
+
+def test_the_cli_can_leave_the_table_out(tmp_path: Path) -> None:
+    from core.cli import main
+
+    args = ["generate", "--out", str(tmp_path), "--clients", "20", "--products", "60"]
+    assert main([*args, "--no-embeddings"]) == 0
+    assert not (tmp_path / f"{EMBEDDINGS_TABLE}.parquet").exists()
+    assert main(args) == 0
+    assert (tmp_path / f"{EMBEDDINGS_TABLE}.parquet").exists()
