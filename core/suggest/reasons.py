@@ -21,6 +21,10 @@ Product names go into a sentence through :func:`~core.suggest.safe_text.plain_te
 and the client's reasons through :func:`~core.suggest.safe_text.client_text`
 (both in :mod:`core.suggest.safe_text`, re-exported here).
 
+The visual part (image embeddings, ``kind == "visual"``) reads "Looks like
+pieces she chose" for the associate; the client is never told it, since it
+comes from the whole history, browsing included.
+
 An attribute is named once: a category and a subcategory, tag or word that
 say the same thing in the singular ("bags" and "bag") make one phrase.
 """
