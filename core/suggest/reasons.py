@@ -21,8 +21,9 @@ Product names go into a sentence through :func:`~core.suggest.safe_text.plain_te
 and the client's reasons through :func:`~core.suggest.safe_text.client_text`
 (both in :mod:`core.suggest.safe_text`, re-exported here).
 
-The visual part (image embeddings, ``kind == "visual"``) reads "Looks like
-pieces she chose" for the associate; the client is never told it, since it
+The visual part (image embeddings, ``kind == "visual"``) reads "Visually
+close to the <past piece that looks most like it>" (or "Looks like pieces she
+chose") for the associate; the client is never told it, since it
 comes from the whole history, browsing included.
 
 An attribute is named once: a category and a subcategory, tag or word that
@@ -271,7 +272,11 @@ def associate_reasons(
             if phrase is not None:
                 groups[c.kind].add(phrase, out, key=_name_key(value))
         elif c.kind == "visual":
-            out.append(f"Looks like pieces {pr.subject} chose")
+            j = _position(catalogue, c.source)
+            name = plain_text(catalogue.names[j]) if j >= 0 else ""
+            out.append(
+                f"Visually close to the {name}" if name else f"Looks like pieces {pr.subject} chose"
+            )
         else:
             text = _prior_reason(c.source, dataset, client_row, client=False)
             out.append(text or f"Fits {pr.possessive} overall taste")

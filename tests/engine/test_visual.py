@@ -88,6 +88,7 @@ def test_explanations_carry_one_visual_part_and_add_up(cls: type, with_images: D
     client = str(with_images.events["client_id"].iloc[0])
     products = with_images.products["product_id"].astype(str).tolist()[:30]
     scores = model.score_clients([client])[0][:30]
+    history = set(with_images.events.loc[with_images.events["client_id"] == client, "product_id"])
     seen = 0
     for pid, score in zip(products, scores, strict=True):
         e = model.explain(client, pid)
@@ -95,11 +96,13 @@ def test_explanations_carry_one_visual_part_and_add_up(cls: type, with_images: D
         visual = [c for c in e.contributions if c.kind == "visual"]
         assert len(visual) <= 1
         assert not any(c.source.startswith("visual:") for c in e.contributions)
+        # Named by the past piece that looks most like it (never the product itself).
+        assert all(c.source in history and c.source != pid for c in visual)
         seen += len(visual)
     assert seen > 0
 
 
-def test_the_reason_says_looks_like(with_images: Dataset) -> None:
+def test_the_reason_names_the_piece_it_looks_like(with_images: Dataset) -> None:
     model = HybridRecommender(CONFIG.model_copy(update={"visual_weight": 6.0})).fit(with_images)
     client = str(with_images.events["client_id"].iloc[0])
     top = model.recommend(client, 10)["product_id"].astype(str)
@@ -108,7 +111,9 @@ def test_the_reason_says_looks_like(with_images: Dataset) -> None:
         for pid in top
         for r in associate_reasons(model.explain(client, pid), with_images, n=6, pronoun="she")
     ]
-    assert "Looks like pieces she chose" in reasons
+    names = set(with_images.products["name"])
+    said = [r for r in reasons if r.startswith("Visually close to the ")]
+    assert said and all(r.removeprefix("Visually close to the ") in names for r in said)
 
 
 def test_similar_products_mix_in_the_images(with_images: Dataset) -> None:

@@ -12,6 +12,7 @@ history part also splits by past item ``j`` as
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -321,6 +322,45 @@ def attribute_blocks(
     )
 
 
+def name_visual(
+    visual: ContributionBlock,
+    row: sp.csr_matrix,
+    embeddings: np.ndarray,
+    items: np.ndarray,
+    product_ids: np.ndarray,
+) -> ContributionBlock:
+    """The visual parts, each named by the past product that looks most like it.
+
+    A past product ``j``'s share of the visual part of product ``i`` is
+    proportional to ``x_j (e_j . e_i)``; the largest names the part (its
+    ``source`` becomes that product's id; the target itself is never named).
+    Values are unchanged, so the parts still add up.
+
+    Parameters
+    ----------
+    visual : ContributionBlock
+        From :func:`attribute_blocks`.
+    row : csr_matrix, shape (1, n_products)
+        The client's interaction row.
+    embeddings : ndarray, shape (n_products, d)
+        Unit image vectors (:attr:`core.data.dataset.Dataset.embeddings`).
+    items : ndarray of int
+        The explained products (``visual.product`` indexes them).
+    product_ids : ndarray of object
+        External id of every product.
+    """
+    past, x = row.indices, row.data.astype(np.float64)
+    if not visual.values.size or not past.size:
+        return visual
+    targets = items[visual.product]
+    share = x[:, None] * (embeddings[past] @ embeddings[targets].T)  # (n_past, parts)
+    share[past[:, None] == targets[None, :]] = -np.inf
+    best = np.argmax(share, axis=0)
+    named = np.isfinite(share[best, np.arange(targets.size)])
+    sources = np.where(named, product_ids[past[best]], VISUAL).astype(object)
+    return dataclasses.replace(visual, sources=sources)
+
+
 class ContentRecommender(StatefulRecommender):
     """Cosine between a client's content profile and each product's features.
 
@@ -419,6 +459,8 @@ class ContentRecommender(StatefulRecommender):
         scores, attributes, preferences, visual = attribute_blocks(
             h, q, norm, self.features_, items, names, 1.0
         )
+        ids = np.asarray(self.dataset_.product_ids.external_ids, dtype=object)
+        visual = name_visual(visual, rows.matrix[0], self.dataset_.embeddings, items, ids)
         blocks = [attributes, preferences, visual]
         if by == "item":
             blocks = [preferences, self._item_block(rows, profiles, items)]

@@ -92,6 +92,7 @@ from core.engine.models.content import (
     content_profiles,
     content_scores,
     declared_preferences,
+    name_visual,
     one_profile,
 )
 from core.engine.models.factors import (
@@ -492,7 +493,7 @@ class HybridRecommender(StatefulRecommender):
             ContributionBlock.past_items(parts, self._product_array[past], codes, "cf"),
             attributes,
             preferences,
-            visual,
+            name_visual(visual, state.rows.matrix[0], self._visual, items, self._product_array),
         ]
         prior = np.zeros(m)
         for values, source in self._priors.parts(state, 0, items):
