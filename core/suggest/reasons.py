@@ -272,11 +272,7 @@ def associate_reasons(
             if phrase is not None:
                 groups[c.kind].add(phrase, out, key=_name_key(value))
         elif c.kind == "visual":
-            j = _position(catalogue, c.source)
-            name = plain_text(catalogue.names[j]) if j >= 0 else ""
-            out.append(
-                f"Visually close to the {name}" if name else f"Looks like pieces {pr.subject} chose"
-            )
+            out.append(_visual_reason(c.source, catalogue, pr))
         else:
             text = _prior_reason(c.source, dataset, client_row, client=False)
             out.append(text or f"Fits {pr.possessive} overall taste")
@@ -286,6 +282,14 @@ def associate_reasons(
             out[group.slot] = f"Matches {pr.possessive} {what} for {_join(group.phrases)}"
     reasons = _dedupe(r for r in out if r)[:n]
     return reasons or [f"A good fit for {pr.possessive} overall taste"]
+
+
+def _visual_reason(source: str, catalogue: Catalogue, pr: Pronouns) -> str:
+    """The visual part, by the past piece it looks most like when the model named one."""
+    j = _position(catalogue, source)
+    if j < 0:
+        return f"Looks like pieces {pr.subject} chose"
+    return f"Visually close to the {plain_text(catalogue.names[j])}"
 
 
 @dataclass
