@@ -26,6 +26,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
         kwargs["n_events"] = args.events
     if args.rising_segment:
         kwargs["rising_segment"] = args.rising_segment
+    if args.no_embeddings:
+        kwargs["embeddings"] = False
     t0 = time.perf_counter()
     counts = with_bar("generate", lambda bar: write_maison(Path(args.out), progress=bar, **kwargs))
     if args.demo:
@@ -153,6 +155,11 @@ def _add_generate(sub: Subparsers) -> None:
         help="partitioned: clients and events in client buckets (for data beyond one machine)",
     )
     g.add_argument("--rising-segment", help="plant a segment whose demand rises lately")
+    g.add_argument(
+        "--no-embeddings",
+        action="store_true",
+        help="do not write product_embeddings.parquet (planted image embeddings)",
+    )
     g.add_argument(
         "--demo", action="store_true", help="mark as demo data (demo users get passwords)"
     )

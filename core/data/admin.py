@@ -37,6 +37,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.data.dataset import Dataset, load_dataset
+from core.data.embeddings import EMBEDDINGS_TABLE, find_embeddings_file
 from core.data.loading import SUFFIXES, find_table_files
 from core.data.schema import TABLE_ORDER
 from core.exceptions import ConflictError, DataValidationError, Problem
@@ -123,9 +124,13 @@ class UploadCheck:
 
 
 def folder_stamp(data_dir: str | Path) -> Stamp:
-    """``(file name, mtime in ns, size)`` of every table file in ``data_dir``."""
+    """``(file name, mtime in ns, size)`` of every table file in ``data_dir`` (embeddings too)."""
     stamp = []
-    for _, path in sorted(find_table_files(Path(data_dir)).items()):
+    paths = sorted(find_table_files(Path(data_dir)).items())
+    embeddings = find_embeddings_file(Path(data_dir))
+    if embeddings is not None:
+        paths.append((EMBEDDINGS_TABLE, embeddings))
+    for _, path in paths:
         info = path.stat()
         stamp.append((path.name, info.st_mtime_ns, info.st_size))
     return tuple(stamp)
@@ -162,6 +167,9 @@ def _link_others(data_dir: Path, staging: Path, replaced: set[str]) -> None:
     for name, path in find_table_files(data_dir).items():
         if name not in replaced:
             _link_or_copy(path, staging / path.name)
+    embeddings = find_embeddings_file(data_dir)  # optional: validated against the new products
+    if embeddings is not None and EMBEDDINGS_TABLE not in replaced:
+        _link_or_copy(embeddings, staging / embeddings.name)
 
 
 def _write_meta(check: UploadCheck) -> None:

@@ -19,10 +19,19 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+import numpy as np
 import pandas as pd
 
+from core.data.embeddings import (
+    EMBEDDING_COLUMN,
+    EMBEDDINGS_TABLE,
+    embedding_matrix,
+    find_embeddings_file,
+    unit_rows,
+    validate_embeddings,
+)
 from core.data.ids import IdMap
-from core.data.loading import DEFAULT_MAX_FILE_MB, read_tables
+from core.data.loading import DEFAULT_MAX_FILE_MB, read_table, read_tables
 from core.data.schema import ONLINE_STORE_ID, TABLE_ORDER, TABLES
 from core.data.validation import fill_optional, validate_frames
 from core.exceptions import DataValidationError, Problem
@@ -46,6 +55,8 @@ class Dataset:
     events: pd.DataFrame
     source: str = "memory"
     cutoff: pd.Timestamp | None = None
+    #: The optional ``product_embeddings`` table (:mod:`core.data.embeddings`), or ``None``.
+    product_embeddings: pd.DataFrame | None = None
     _derived: dict[object, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -55,7 +66,10 @@ class Dataset:
         source: str = "memory",
         cutoff: pd.Timestamp | None = None,
     ) -> Dataset:
-        """A Dataset of the six (already valid) ``tables``, keyed by table name."""
+        """A Dataset of the six (already valid) ``tables``, keyed by table name.
+
+        An optional ``product_embeddings`` entry (validated) is carried too.
+        """
         return cls(
             products=tables["products"],
             stores=tables["stores"],
@@ -65,11 +79,28 @@ class Dataset:
             events=tables["events"],
             source=source,
             cutoff=cutoff,
+            product_embeddings=tables.get(EMBEDDINGS_TABLE),
         )
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
-        return {name: getattr(self, name) for name in TABLE_ORDER}
+        """The six tables, plus ``product_embeddings`` when the dataset has it."""
+        out = {name: getattr(self, name) for name in TABLE_ORDER}
+        if self.product_embeddings is not None:
+            out[EMBEDDINGS_TABLE] = self.product_embeddings
+        return out
+
+    @cached_property
+    def embeddings(self) -> np.ndarray:
+        """The product embeddings aligned with ``product_ids``, rows L2-normalised.
+
+        Returns
+        -------
+        ndarray, shape (n_products, d), float64
+            Zero rows for products without a vector; ``d == 0`` without the table.
+        """
+        raw = embedding_matrix(self.product_embeddings, self.product_ids.index)
+        return unit_rows(raw)
 
     @cached_property
     def product_ids(self) -> IdMap:
@@ -103,6 +134,11 @@ class Dataset:
             h.update(",".join(map(str, df.columns)).encode())
             if len(df):
                 h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
+        if self.product_embeddings is not None:  # absent: the fingerprint is as before
+            h.update(EMBEDDINGS_TABLE.encode())
+            h.update(self.product_embeddings["product_id"].str.cat(sep=",").encode())
+            for vector in self.product_embeddings[EMBEDDING_COLUMN]:
+                h.update(np.ascontiguousarray(vector, dtype=np.float64).tobytes())
         return h.hexdigest()[:16]
 
     def derived(self, key: object, build: Callable[[], _T]) -> _T:
@@ -145,6 +181,7 @@ class Dataset:
         stores: pd.DataFrame | None = None,
         stock: pd.DataFrame | None = None,
         associates: pd.DataFrame | None = None,
+        product_embeddings: pd.DataFrame | None = None,
         validate: bool = True,
     ) -> Dataset:
         """Build a Dataset in memory; only ``products`` and ``events`` are required.
@@ -160,6 +197,9 @@ class Dataset:
             At least ``product_id``; other product columns are optional here.
         events : DataFrame
             At least ``client_id``, ``product_id``, ``event_type``, ``timestamp``.
+        product_embeddings : DataFrame, optional
+            ``product_id`` and ``embedding`` (:mod:`core.data.embeddings`);
+            always validated against ``products``.
         validate : bool
             Run the full contract validation (default). ``False`` trusts the
             frames (used by benchmarks at scale).
@@ -189,11 +229,18 @@ class Dataset:
             "clients": clients if clients is not None else pd.DataFrame(),
             "events": events,
         }
+        if product_embeddings is not None:
+            raw[EMBEDDINGS_TABLE] = product_embeddings
         if validate:
             return validate_tables(raw, source="memory")
-        return Dataset.from_tables(
-            {name: fill_optional(raw[name], TABLES[name]) for name in TABLE_ORDER}, "memory"
-        )
+        if product_embeddings is not None:  # checked even then: it is cheap, and never trusted
+            raw[EMBEDDINGS_TABLE] = validate_embeddings(
+                product_embeddings, products["product_id"].astype(str).str.strip()
+            )
+        tables = {name: fill_optional(raw[name], TABLES[name]) for name in TABLE_ORDER}
+        if EMBEDDINGS_TABLE in raw:
+            tables[EMBEDDINGS_TABLE] = raw[EMBEDDINGS_TABLE]
+        return Dataset.from_tables(tables, "memory")
 
 
 def _online_store() -> pd.DataFrame:
@@ -269,6 +316,12 @@ def validate_tables(
     problems = [
         Problem(files.get(name, name), None, None, None, f"a {name} table") for name in absent
     ] + problems
+    if EMBEDDINGS_TABLE in raw and "products" in valid:
+        embeddings = _checked_embeddings(
+            raw[EMBEDDINGS_TABLE], valid, files.get(EMBEDDINGS_TABLE, EMBEDDINGS_TABLE), problems
+        )
+        if embeddings is not None:
+            valid[EMBEDDINGS_TABLE] = embeddings
     if problems:
         raise DataValidationError(problems)
     return Dataset.from_tables(valid, source)
@@ -307,6 +360,34 @@ def load_dataset(folder: str | Path, *, max_file_mb: float = DEFAULT_MAX_FILE_MB
     raw, files, problems = read_tables(folder, max_file_mb)
     valid, found = validate_frames(raw, files)
     problems += found
+    embeddings = read_embeddings(folder, valid, max_file_mb, problems)
     if problems:
         raise DataValidationError(problems)
+    if embeddings is not None:
+        valid[EMBEDDINGS_TABLE] = embeddings
     return Dataset.from_tables(valid, str(folder))
+
+
+def read_embeddings(
+    folder: Path, valid: Mapping[str, pd.DataFrame], max_mb: float, problems: list[Problem]
+) -> pd.DataFrame | None:
+    """The folder's optional ``product_embeddings`` table, validated; its problems join ``problems``."""
+    path = find_embeddings_file(folder)
+    if path is None:
+        return None
+    df, found = read_table(path, max_mb)
+    problems += found
+    if df is None or "products" not in valid:
+        return None
+    return _checked_embeddings(df, valid, path.name, problems)
+
+
+def _checked_embeddings(
+    df: pd.DataFrame, valid: Mapping[str, pd.DataFrame], file: str, problems: list[Problem]
+) -> pd.DataFrame | None:
+    """``df`` validated against the valid products, or ``None`` with its problems added."""
+    try:
+        return validate_embeddings(df, valid["products"]["product_id"], file)
+    except DataValidationError as err:
+        problems += err.problems
+        return None

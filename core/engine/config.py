@@ -33,7 +33,12 @@ on Recall@20 (mean 1.00) and 0.88-1.02x on NDCG@10 (mean 0.96); the tuner
 (:mod:`core.engine.tune`) closes the rest per data set. new_arrival_days (30)
 and new_arrival_weight (2, in the content block's per-client units) are set so
 a product launched two days ago reaches most clients of its segment on the
-maison (the real sets carry no launch dates).
+maison (the real sets carry no launch dates). visual_weight (1, as the
+attribute block) only acts with the optional product_embeddings table; on the
+generated maison (1,500 clients, 300 products, planted vectors that restate
+colour, material and subcategory) it left Recall@10 and NDCG@10 unchanged and
+moved Recall@20 from 0.466 (weight 0) to 0.460: a house's real image vectors
+carry what the attributes miss, and the tuner weighs them per data set.
 
 :class:`EngineConfig` is an immutable pydantic model. It is saved with a
 fitted model, read from and written to TOML, and copied with changes by the
@@ -163,6 +168,12 @@ class EngineConfig(BaseModel):
     price_weight: float = Field(default=0.5, ge=0, le=10, description="price band block")
     flag_weight: float = Field(
         default=0.3, ge=0, le=10, description="sustainable / limited edition"
+    )
+    visual_weight: float = Field(
+        default=1.0,
+        ge=0,
+        le=10,
+        description="image embeddings block (product_embeddings; nothing without the table)",
     )
     n_price_bands: int = Field(default=5, ge=1, le=20, description="quantile price bands")
     price_bands_per_category: bool = Field(

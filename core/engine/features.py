@@ -11,7 +11,11 @@ Blocks, each scaled by its weight in :class:`~core.engine.config.EngineConfig`:
 - price band (``price_weight``): ``price_band=1`` (cheapest) to
   ``price_band=n``, quantile bands within each category (or over the whole
   catalogue for small categories, or when ``price_bands_per_category`` is off);
-- flags (``flag_weight``): ``flag=sustainable``, ``flag=limited_edition``.
+- flags (``flag_weight``): ``flag=sustainable``, ``flag=limited_edition``;
+- image embeddings (``visual_weight``), when the dataset has the optional
+  ``product_embeddings`` table: ``visual:0`` to ``visual:{d-1}``, the
+  L2-normalised vector (dense; a product without one adds nothing), so the
+  cosine of two rows includes the cosine of their images.
 
 A column the products lack, or leave empty everywhere, adds no feature; an
 empty cell adds nothing to its row. Rows are L2-normalised at the end, so
@@ -31,6 +35,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 from sklearn.preprocessing import normalize
 
+from core.data.embeddings import unit_rows
 from core.data.schema import split_list
 from core.engine.config import EngineConfig
 from core.exceptions import NotFittedError
@@ -45,6 +50,8 @@ ATTRIBUTES: tuple[str, ...] = (
     "warmth",
 )
 FLAGS: tuple[str, ...] = ("sustainable", "limited_edition")
+#: Prefix of the image-embedding features (``visual:0`` ...) and their explanation kind.
+VISUAL = "visual"
 #: Declared client preferences and the attribute each one matches.
 PREFERENCES: dict[str, str] = {
     "pref_designers": "designer",
@@ -82,9 +89,14 @@ class ProductFeatures:
         self.config = config
 
     # ------------------------------------------------------------ fitting
-    def fit(self, products: pd.DataFrame) -> Self:
-        """Learn vocabularies, IDF weights and price-band edges from ``products``."""
+    def fit(self, products: pd.DataFrame, embeddings: np.ndarray | None = None) -> Self:
+        """Learn vocabularies, IDF weights and price-band edges from ``products``.
+
+        ``embeddings`` (shape (len(products), d), optional) fixes the width
+        ``d`` of the visual block; without it (or with ``d == 0``) there is none.
+        """
         config = self.config or EngineConfig()
+        self.visual_dim_ = 0 if embeddings is None else int(np.shape(embeddings)[1])
         n = len(products)
         self.attributes_: dict[str, list[str]] = {}
         for col in ATTRIBUTES:
@@ -157,6 +169,8 @@ class ProductFeatures:
         names += [f"price_band={k}" for k in range(1, self.n_price_bands_ + 1)]
         self._offsets["flag"] = len(names)
         names += [f"flag={f}" for f in self.flags_]
+        self._offsets[VISUAL] = len(names)
+        names += [f"{VISUAL}:{k}" for k in range(self.visual_dim_)]
         self.feature_names_ = np.array(names, dtype=str)
         self.n_features_ = len(names)
         self._edges_by_fold = {c.casefold(): e for c, e in self.category_price_edges_.items()}
@@ -175,8 +189,13 @@ class ProductFeatures:
             raise NotFittedError("ProductFeatures is not fitted yet: call fit(products)")
 
     # ---------------------------------------------------------- transform
-    def transform(self, products: pd.DataFrame) -> sp.csr_matrix:
+    def transform(
+        self, products: pd.DataFrame, embeddings: np.ndarray | None = None
+    ) -> sp.csr_matrix:
         """Feature rows of ``products`` (values unseen at fit time add nothing).
+
+        ``embeddings`` (shape (len(products), visual_dim_)) fills the visual
+        block; without it the block is zero.
 
         Returns
         -------
@@ -202,6 +221,8 @@ class ProductFeatures:
         for f in self.flags_:
             on = products[f].fillna(False).to_numpy(dtype=bool) if f in products else np.zeros(n)
             blocks.append(_one_hot(np.where(on, 0, -1), 1, config.flag_weight))
+        if self.visual_dim_:
+            blocks.append(self._visual_block(embeddings, n) * config.visual_weight)
         out = sp.hstack(blocks, format="csr") if blocks else sp.csr_matrix((n, 0))
         out = sp.csr_matrix(out, shape=(n, self.n_features_), dtype=np.float64)
         out.eliminate_zeros()
@@ -209,6 +230,15 @@ class ProductFeatures:
 
     def fit_transform(self, products: pd.DataFrame) -> sp.csr_matrix:
         return self.fit(products).transform(products)
+
+    def _visual_block(self, embeddings: np.ndarray | None, n: int) -> sp.csr_matrix:
+        if embeddings is None:
+            return sp.csr_matrix((n, self.visual_dim_))
+        if np.shape(embeddings) != (n, self.visual_dim_):
+            raise ValueError(
+                f"embeddings must have shape ({n}, {self.visual_dim_}), got {np.shape(embeddings)}"
+            )
+        return sp.csr_matrix(unit_rows(np.asarray(embeddings, dtype=np.float64)))
 
     def _tag_block(self, products: pd.DataFrame, n: int) -> sp.csr_matrix:
         if not self.tags_ or "style_tags" not in products.columns:
@@ -349,6 +379,7 @@ class ProductFeatures:
             "price_edges": self.price_edges_,
             "category_price_edges": self.category_price_edges_,
             "flags": self.flags_,
+            "visual_dim": self.visual_dim_,
         }
         return {"tag_idf": self.tag_idf_, "word_idf": self.word_idf_}, meta
 
@@ -368,6 +399,7 @@ class ProductFeatures:
             k: [float(x) for x in v] for k, v in meta["category_price_edges"].items()
         }
         out.flags_ = list(meta["flags"])
+        out.visual_dim_ = int(meta.get("visual_dim", 0))  # models saved before it had none
         out.tag_idf_ = np.asarray(arrays["tag_idf"], dtype=np.float64)
         out.word_idf_ = np.asarray(arrays["word_idf"], dtype=np.float64)
         out._index()

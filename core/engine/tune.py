@@ -93,6 +93,7 @@ DEFAULT_SPACE: dict[str, BaseDistribution] = {
     "item_weight": FloatDistribution(0.0, 4.0),
     "content_weight": FloatDistribution(0.0, 4.0),
     "text_weight": FloatDistribution(0.0, 5.0),
+    "visual_weight": FloatDistribution(0.0, 4.0),
     "prior_weight": FloatDistribution(0.0, 3.0),
     "new_arrival_weight": FloatDistribution(0.0, 4.0),
     "item_neighbours": IntDistribution(20, 1000, log=True),

@@ -21,6 +21,11 @@ Product names go into a sentence through :func:`~core.suggest.safe_text.plain_te
 and the client's reasons through :func:`~core.suggest.safe_text.client_text`
 (both in :mod:`core.suggest.safe_text`, re-exported here).
 
+The visual part (image embeddings, ``kind == "visual"``) reads "Visually
+close to the <past piece that looks most like it>" (or "Looks like pieces she
+chose") for the associate; the client is never told it, since it
+comes from the whole history, browsing included.
+
 An attribute is named once: a category and a subcategory, tag or word that
 say the same thing in the singular ("bags" and "bag") make one phrase.
 """
@@ -266,6 +271,8 @@ def associate_reasons(
             phrase = _attribute_phrase(facet, value)
             if phrase is not None:
                 groups[c.kind].add(phrase, out, key=_name_key(value))
+        elif c.kind == "visual":
+            out.append(_visual_reason(c.source, catalogue, pr))
         else:
             text = _prior_reason(c.source, dataset, client_row, client=False)
             out.append(text or f"Fits {pr.possessive} overall taste")
@@ -275,6 +282,14 @@ def associate_reasons(
             out[group.slot] = f"Matches {pr.possessive} {what} for {_join(group.phrases)}"
     reasons = _dedupe(r for r in out if r)[:n]
     return reasons or [f"A good fit for {pr.possessive} overall taste"]
+
+
+def _visual_reason(source: str, catalogue: Catalogue, pr: Pronouns) -> str:
+    """The visual part, by the past piece it looks most like when the model named one."""
+    j = _position(catalogue, source)
+    if j < 0:
+        return f"Looks like pieces {pr.subject} chose"
+    return f"Visually close to the {plain_text(catalogue.names[j])}"
 
 
 @dataclass

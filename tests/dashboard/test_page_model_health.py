@@ -80,7 +80,10 @@ def test_manager_sees_every_section_without_a_retrain_button(open_app, isolated)
     assert "Latest event" in labels and "Events" in labels
     frames = {tuple(df.value.columns): df.value for df in at.dataframe}
     fresh = next(v for k, v in frames.items() if k[:2] == ("table", "rows"))
-    assert set(fresh["table"]) == {"products", "stores", "stock", "associates", "clients", "events"}
+    assert set(fresh["table"]) == {
+        *("products", "stores", "stock", "associates", "clients", "events"),
+        "product_embeddings",  # the generated maison's optional image embeddings
+    }
     drops = next(v for k, v in frames.items() if k and k[0] == "rule")
     assert len(drops) >= 1 and drops["products_dropped"].is_monotonic_decreasing
     # The model's fingerprint and configuration.

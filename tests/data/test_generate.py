@@ -392,7 +392,7 @@ def test_csv_round_trip_and_truth_folder(tmp_path: Path) -> None:
     assert [f for s, f in seen if s == "clients"] == sorted(f for s, f in seen if s == "clients")
     # Rewriting as parquet replaces the CSV version rather than leaving two.
     write_maison(tmp_path, 300, 100, seed=3, fmt="parquet")
-    assert not list(tmp_path.glob("*.csv")) and len(list(tmp_path.glob("*.parquet"))) == 6
+    assert not list(tmp_path.glob("*.csv")) and len(list(tmp_path.glob("*.parquet"))) == 7
 
 
 @pytest.mark.skipif(

@@ -387,3 +387,15 @@ def test_client_reasons_carry_no_bidi_controls(ds):
     assert client_reasons(e, hostile, hostile.client("c1")) == ["In the spirit of your etoT x"]
     # associate wording keeps the name and closes what it opened (documented above)
     assert associate_reasons(e, hostile)[0].endswith("\u202c\u2069")
+
+
+def test_the_visual_part_is_said_to_the_associate_only(ds):
+    e = expl(
+        Contribution("visual", "visual", 0.9, "content"),
+        attr("material=cashmere", 0.3),
+    )
+    assert associate_reasons(e, ds, pronoun="she") == [
+        "Looks like pieces she chose",
+        "Matches her preference for cashmere",
+    ]
+    assert not any("ook" in r for r in client_reasons(e, ds, ds.client("c1"), n=3))

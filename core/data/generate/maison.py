@@ -7,8 +7,10 @@ from dataclasses import dataclass
 import pandas as pd
 import pyarrow as pa
 
+from core.data.embeddings import EMBEDDINGS_TABLE
 from core.data.generate.catalogue import build_catalogue
 from core.data.generate.chunks import chunks
+from core.data.generate.embeddings import plant_embeddings
 from core.data.generate.parameters import (
     DEFAULT_AS_OF,
     DEFAULT_N_CLIENTS,
@@ -55,6 +57,7 @@ def generate_maison(
     events_per_client: float | None = None,
     rising_segment: str | None = None,
     progress: Progress | None = None,
+    embeddings: bool = False,
 ) -> Maison:
     """Generate a maison in memory.
 
@@ -79,6 +82,11 @@ def generate_maison(
         last six weeks (for momentum tests).
     progress : callable, optional
         Called as ``progress(stage, fraction)``.
+    embeddings : bool
+        Add the optional ``product_embeddings`` table to ``tables`` (planted
+        from colour, material and subcategory; the other tables are the same
+        either way). Off in memory, so existing callers see six tables;
+        :func:`~core.data.generate.write_maison` writes it by default.
 
     Returns
     -------
@@ -116,4 +124,7 @@ def generate_maison(
         "segments": segments_table(rising),
     }
     progress("done", 1.0)
-    return Maison(tables={n: tables[n] for n in TABLES}, truth=truth, as_of=day)
+    out = {n: tables[n] for n in TABLES}
+    if embeddings:
+        out[EMBEDDINGS_TABLE] = plant_embeddings(tables["products"], seed)
+    return Maison(tables=out, truth=truth, as_of=day)

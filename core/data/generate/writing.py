@@ -13,8 +13,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from core.data.buckets import PARTITIONED_TABLES, buckets_for
+from core.data.embeddings import EMBEDDINGS_SUFFIXES, EMBEDDINGS_TABLE
 from core.data.generate.catalogue import Catalogue, build_catalogue
 from core.data.generate.chunks import chunks
+from core.data.generate.embeddings import plant_embeddings
 from core.data.generate.parameters import (
     DEFAULT_AS_OF,
     DEFAULT_N_CLIENTS,
@@ -84,6 +86,7 @@ def write_maison(
     rising_segment: str | None = None,
     chunk_clients: int = 50_000,
     progress: Progress | None = None,
+    embeddings: bool = True,
 ) -> dict[str, int]:
     """Generate a maison and write it to ``out_dir``, streaming clients in chunks.
 
@@ -110,6 +113,11 @@ def write_maison(
         bucket by bucket.
     n_events : int, optional
         Approximate number of events (default 30 per client).
+    embeddings : bool
+        Also write the optional ``product_embeddings.parquet`` (planted from
+        colour, material and subcategory:
+        :func:`core.data.generate.embeddings.plant_embeddings`); ``False``
+        removes one left by an earlier write.
     chunk_clients : int
         Clients generated and written at a time (rounded up to a multiple of
         :data:`SEED_BLOCK`); bounds the memory used.
@@ -146,6 +154,7 @@ def write_maison(
     sinks: dict[str, _Sink] = {}
     layout: BucketWriter | None = None
     seg_tmp = out / "truth" / f".segments.json.{os.getpid()}.partial"
+    emb_tmp = out / f".{EMBEDDINGS_TABLE}.parquet.{os.getpid()}.partial"
     try:
         sinks = _open_sinks(out, fmt)
         if fmt == "partitioned":
@@ -156,13 +165,22 @@ def write_maison(
         counts = _write_all(sinks, layout, cat, parts, n_clients, progress)
         definitions = {"rising_segment": rising_segment, "segments": segment_definitions()}
         seg_tmp.write_text(json.dumps(definitions, indent=2, ensure_ascii=False), encoding="utf-8")
+        if embeddings:
+            planted = plant_embeddings(cat.tables["products"].to_pandas(), seed)
+            planted.to_parquet(emb_tmp, index=False)
+            counts[EMBEDDINGS_TABLE] = len(planted)
     except BaseException:
         _discard_all(sinks, layout, seg_tmp)
+        emb_tmp.unlink(missing_ok=True)
         raise
     _commit_all(sinks, layout, seg_tmp)
+    for suffix in EMBEDDINGS_SUFFIXES:
+        (out / f"{EMBEDDINGS_TABLE}{suffix}").unlink(missing_ok=True)
+    if embeddings:
+        os.replace(emb_tmp, out / f"{EMBEDDINGS_TABLE}.parquet")
     _remove_other_versions(out, fmt, sinks)
     progress("done", 1.0)
-    return {n: counts[n] for n in [*TABLES, *_TRUTH_TABLES]}
+    return {n: counts[n] for n in [*TABLES, *_TRUTH_TABLES, EMBEDDINGS_TABLE] if n in counts}
 
 
 def _discard_all(sinks: dict[str, _Sink], layout: BucketWriter | None, seg_tmp: Path) -> None:

@@ -23,7 +23,8 @@ from core.data.buckets import (
     is_partitioned,
     read_manifest,
 )
-from core.data.dataset import Dataset
+from core.data.dataset import Dataset, read_embeddings
+from core.data.embeddings import EMBEDDINGS_TABLE
 from core.data.loading import find_table_files, read_table
 from core.data.schema import TABLE_ORDER, TABLES
 from core.data.validation import validate_frames
@@ -95,8 +96,11 @@ def products_dataset(folder: Path, cutoff: TimeLike | None = None) -> Dataset:
     if "products" not in paths:
         problems.append(Problem("products.csv", None, None, None, "a products table"))
     valid, found = validate_frames(raw, {n: p.name for n, p in paths.items()})
+    embeddings = read_embeddings(folder, valid, math.inf, found)
     if problems + found:
         raise DataValidationError(problems + found)
+    if embeddings is not None:
+        valid[EMBEDDINGS_TABLE] = embeddings
     for name in TABLE_ORDER:
         if name not in valid:
             valid[name] = to_contract_frame(empty_table(name), name)

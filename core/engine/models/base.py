@@ -35,7 +35,7 @@ from core.engine.interactions import Interactions
 from core.engine.ranking import top_indices
 from core.exceptions import NotFittedError
 
-ContributionKind = Literal["item", "attribute", "prior", "preference"]
+ContributionKind = Literal["item", "attribute", "prior", "preference", "visual"]
 
 
 class Contribution(NamedTuple):
@@ -46,10 +46,12 @@ class Contribution(NamedTuple):
 
     Attributes
     ----------
-    kind : {"item", "attribute", "prior", "preference"}
+    kind : {"item", "attribute", "prior", "preference", "visual"}
         A past item of the client's (``source`` is its product id), a matched
         product attribute (``source`` like ``"material=cashmere"``), a prior
-        (popularity, trend, new arrival) or a declared preference.
+        (popularity, trend, new arrival), a declared preference, or the
+        likeness of the product's image to the client's (``"visual"``: the
+        image-embedding features summed, ``source == "visual"``).
     source : str
         What contributed.
     value : float
@@ -125,7 +127,7 @@ class ContributionBlock:
     product : ndarray of int, shape (n,)
         Which explained product (position in the request) each value is for.
     values : ndarray of float, shape (n,)
-    kind : {"item", "attribute", "prior", "preference"}
+    kind : {"item", "attribute", "prior", "preference", "visual"}
     component : {"cf", "content", "prior"}
     sources : ndarray of object (str), shape (n,)
     events : ndarray of object, shape (n,), optional

@@ -12,6 +12,7 @@ history part also splits by past item ``j`` as
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ import scipy.sparse as sp
 from core.data.dataset import Dataset
 from core.engine.cells import AsOf, row_selector
 from core.engine.events import positions
-from core.engine.features import PREFERENCES, ProductFeatures
+from core.engine.features import PREFERENCES, VISUAL, ProductFeatures
 from core.engine.interactions import (
     ClientRows,
     Interactions,
@@ -43,6 +44,8 @@ from core.engine.models.base import (
 
 #: Preference rows a model keeps between requests (a few MB at most).
 _MAX_CACHED_PREFERENCES = 100_000
+
+VISUAL_PREFIX = f"{VISUAL}:"
 
 #: Client columns that declare taste.
 PREFERENCE_COLUMNS: tuple[str, ...] = (*PREFERENCES, "price_min", "price_max")
@@ -252,6 +255,14 @@ def one_profile(
     return ContentProfiles(history, pref, np.array([np.sqrt(dense @ dense)]))
 
 
+def _first_visual(names: np.ndarray) -> int:
+    """Index of the first ``visual:k`` feature (they come last), or ``len(names)``."""
+    first = len(names)
+    while first and str(names[first - 1]).startswith(VISUAL_PREFIX):
+        first -= 1
+    return first
+
+
 def attribute_blocks(
     history: np.ndarray,
     preference: np.ndarray,
@@ -261,8 +272,12 @@ def attribute_blocks(
     names: np.ndarray,
     scale: float,
     component: str = "content",
-) -> tuple[np.ndarray, ContributionBlock, ContributionBlock]:
+) -> tuple[np.ndarray, ContributionBlock, ContributionBlock, ContributionBlock]:
     """Exact split of ``scale * (history + preference) . F_i / norm`` by matched feature.
+
+    The image-embedding features (``visual:k``) are summed into one part per
+    product, of ``kind="visual"`` (source ``"visual"``): a dimension of a
+    vision model means nothing on its own.
 
     Parameters
     ----------
@@ -280,9 +295,10 @@ def attribute_blocks(
     -------
     totals : ndarray, shape (m,)
         Each product's content score (the sum of its parts).
-    attributes, preferences : ContributionBlock
+    attributes, preferences, visual : ContributionBlock
         History parts as ``kind="attribute"``, declared-preference parts as
-        ``kind="preference"``.
+        ``kind="preference"``, the visual part as ``kind="visual"`` (empty
+        without image embeddings).
     """
     items = np.asarray(items, dtype=np.int64)
     sel = row_selector(features.indptr, items)
@@ -292,11 +308,57 @@ def attribute_blocks(
     h, q = history[cols] * f, preference[cols] * f
     totals = np.bincount(product, weights=h + q, minlength=items.size)
     sources = names[cols]
+    seen = cols >= _first_visual(names)
+    visual = np.bincount(product[seen], weights=(h + q)[seen], minlength=items.size)
+    shown = np.flatnonzero(visual) if seen.any() else np.zeros(0, dtype=np.int64)
+    keep = ~seen
     return (
         totals,
-        ContributionBlock(product, h, "attribute", component, sources),
-        ContributionBlock(product, q, "preference", component, sources),
+        ContributionBlock(product[keep], h[keep], "attribute", component, sources[keep]),
+        ContributionBlock(product[keep], q[keep], "preference", component, sources[keep]),
+        ContributionBlock(
+            shown, visual[shown], "visual", component, np.full(shown.size, VISUAL, dtype=object)
+        ),
     )
+
+
+def name_visual(
+    visual: ContributionBlock,
+    row: sp.csr_matrix,
+    embeddings: np.ndarray,
+    items: np.ndarray,
+    product_ids: np.ndarray,
+) -> ContributionBlock:
+    """The visual parts, each named by the past product that looks most like it.
+
+    A past product ``j``'s share of the visual part of product ``i`` is
+    proportional to ``x_j (e_j . e_i)``; the largest names the part (its
+    ``source`` becomes that product's id; the target itself is never named).
+    Values are unchanged, so the parts still add up.
+
+    Parameters
+    ----------
+    visual : ContributionBlock
+        From :func:`attribute_blocks`.
+    row : csr_matrix, shape (1, n_products)
+        The client's interaction row.
+    embeddings : ndarray, shape (n_products, d)
+        Unit image vectors (:attr:`core.data.dataset.Dataset.embeddings`).
+    items : ndarray of int
+        The explained products (``visual.product`` indexes them).
+    product_ids : ndarray of object
+        External id of every product.
+    """
+    past, x = row.indices, row.data.astype(np.float64)
+    if not visual.values.size or not past.size:
+        return visual
+    targets = items[visual.product]
+    share = x[:, None] * (embeddings[past] @ embeddings[targets].T)  # (n_past, parts)
+    share[past[:, None] == targets[None, :]] = -np.inf
+    best = np.argmax(share, axis=0)
+    named = np.isfinite(share[best, np.arange(targets.size)])
+    sources = np.where(named, product_ids[past[best]], VISUAL).astype(object)
+    return dataclasses.replace(visual, sources=sources)
 
 
 class ContentRecommender(StatefulRecommender):
@@ -324,8 +386,9 @@ class ContentRecommender(StatefulRecommender):
     ) -> None:
         config = self.config_
         self.interactions_ = resolve_interactions(dataset, config, as_of, interactions)
-        self.product_features_ = ProductFeatures(config).fit(dataset.products)
-        self.features_ = self.product_features_.transform(dataset.products)
+        embeddings = dataset.embeddings
+        self.product_features_ = ProductFeatures(config).fit(dataset.products, embeddings)
+        self.features_ = self.product_features_.transform(dataset.products, embeddings)
 
     def _declared_table(self) -> DeclaredPreferences:
         """The fitted clients' declared preferences, read once per dataset."""
@@ -393,10 +456,12 @@ class ContentRecommender(StatefulRecommender):
         rows, profiles = self._profiles([client_id], extra_events)
         h, q, norm = profiles.dense_row(0)
         names = np.asarray(self.product_features_.feature_names_, dtype=object)
-        scores, attributes, preferences = attribute_blocks(
+        scores, attributes, preferences, visual = attribute_blocks(
             h, q, norm, self.features_, items, names, 1.0
         )
-        blocks = [attributes, preferences]
+        ids = np.asarray(self.dataset_.product_ids.external_ids, dtype=object)
+        visual = name_visual(visual, rows.matrix[0], self.dataset_.embeddings, items, ids)
+        blocks = [attributes, preferences, visual]
         if by == "item":
             blocks = [preferences, self._item_block(rows, profiles, items)]
         zeros = np.zeros(len(items))

@@ -20,7 +20,7 @@ from scipy.sparse.linalg import splu
 from core.engine.config import EngineConfig
 
 #: Feature prefixes that never name a taste (season codes, description words).
-_UNLABELLED = ("collection=", "word=")
+_UNLABELLED = ("collection=", "word=", "visual:")  # an image dimension names nothing
 N_LABEL = 5
 
 

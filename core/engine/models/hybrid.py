@@ -92,6 +92,7 @@ from core.engine.models.content import (
     content_profiles,
     content_scores,
     declared_preferences,
+    name_visual,
     one_profile,
 )
 from core.engine.models.factors import (
@@ -216,8 +217,9 @@ class HybridRecommender(StatefulRecommender):
         config = self.config_
         laps = laps or Laps()
         self.singular_values_ = side.singular_values
-        self.product_features_ = ProductFeatures(config).fit(dataset.products)
-        self.features_ = self.product_features_.transform(dataset.products)
+        embeddings = dataset.embeddings
+        self.product_features_ = ProductFeatures(config).fit(dataset.products, embeddings)
+        self.features_ = self.product_features_.transform(dataset.products, embeddings)
         laps.lap("features")
         factors = np.array(side.item_factors, dtype=np.float64)
         self.known_products_ = side.counts > 0
@@ -252,6 +254,7 @@ class HybridRecommender(StatefulRecommender):
         self._unit_factors = unit_rows(self.item_factors_)
         self._product_array = np.asarray(dataset.product_ids.external_ids, dtype=object)
         self._feature_names = np.asarray(self.product_features_.feature_names_, dtype=object)
+        self._visual = dataset.embeddings  # (n_products, 0) without the table
         self._declared = declared_preferences(dataset)
         self._blas = BlasLimiter()
         self._recent: OrderedDict[str, ClientState] = OrderedDict()
@@ -433,9 +436,13 @@ class HybridRecommender(StatefulRecommender):
         return self._priors.add(state, content)
 
     def _similarity_row(self, product_idx: int) -> np.ndarray:
+        """Factor and content cosines, half each; a third each with the images' cosine."""
         factor = self._unit_factors @ self._unit_factors[product_idx]
         content = (self.features_ @ self.features_[product_idx].T).toarray().ravel()
-        return np.asarray(0.5 * factor + 0.5 * content)
+        if not self._visual.shape[1]:
+            return np.asarray(0.5 * factor + 0.5 * content)
+        visual = self._visual @ self._visual[product_idx]
+        return np.asarray((factor + content + visual) / 3.0)
 
     def item_embedding(self) -> np.ndarray:
         """Unit-norm item factors, cold products included, shape (n_products, k), float32."""
@@ -479,13 +486,14 @@ class HybridRecommender(StatefulRecommender):
         cf = a_sv * (state.u[0] @ self.item_factors_[items].T)
         cf += a_nb * np.asarray(self.item_similarity_[past][:, items].sum(axis=0)).ravel()
         h, q, norm = state.profiles.dense_row(0)
-        content, attributes, preferences = attribute_blocks(
+        content, attributes, preferences, visual = attribute_blocks(
             h, q, norm, self.features_, items, self._feature_names, a_ct
         )
         blocks = [
             ContributionBlock.past_items(parts, self._product_array[past], codes, "cf"),
             attributes,
             preferences,
+            name_visual(visual, state.rows.matrix[0], self._visual, items, self._product_array),
         ]
         prior = np.zeros(m)
         for values, source in self._priors.parts(state, 0, items):
