@@ -10,6 +10,7 @@ with a model, not set per process).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -29,6 +30,12 @@ class Settings(BaseSettings):
     )
     model_dir: Path | None = Field(
         default=None, description="where fitted models are saved; default data_dir/model"
+    )
+    serve: Literal["memory", "per-client"] = Field(
+        default="memory",
+        description="memory: load every table and fit in this process; per-client: hold "
+        "products and clients only and read each client's events per request from the "
+        "partitioned events/, with the product-side model of `fit --dask`",
     )
     seed: int = Field(default=7, description="seed of the generated default maison")
     max_upload_mb: float = Field(default=512.0, gt=0, description="largest table file read")
@@ -53,6 +60,12 @@ class Settings(BaseSettings):
     @property
     def resolved_model_dir(self) -> Path:
         return self.model_dir if self.model_dir is not None else self.data_dir / "model"
+
+    @property
+    def product_side_model_dir(self) -> Path:
+        """Where ``fit --dask`` saves the product-side model and ``serve=per-client`` loads it."""
+        out = self.resolved_model_dir
+        return out.with_name(f"{out.name}-products")
 
 
 def get_settings() -> Settings:

@@ -30,6 +30,7 @@ from core.app.curation import CurationService
 from core.app.health import rule_drops
 from core.app.retrain import RetrainRunner, model_generation
 from core.app.search import ClientIndex
+from core.app.serving import Served, open_served
 from core.app.trend_view import TrendView, build_trend_view
 from core.app.tryon import TryOnService
 from core.data.dataset import Dataset
@@ -65,14 +66,49 @@ def _load_dataset(data_dir: str, stamp: tuple[Any, ...], max_upload_mb: float) -
     return bootstrap.load_data(settings)
 
 
+@st.cache_resource(max_entries=1, show_spinner=False)
+def _served(data_dir: str, stamp: tuple[Any, ...], model_dir: str) -> Served:
+    del stamp  # only part of the cache key
+    return open_served(data_dir, model_dir)
+
+
+@st.cache_resource(max_entries=1, show_spinner=False)
+def _served_registry() -> dict[str, Served]:
+    # Dataset fingerprint -> what serves it per client (settings.serve == "per-client").
+    return {}
+
+
+def get_served(settings: Settings) -> Served:
+    """Products, clients and the product-side model of a partitioned data folder, no event.
+
+    For ``ATELIER_SERVE=per-client``: each client's events are read per
+    request (:func:`client_events`, :func:`get_curation`).
+    """
+    data_dir = Path(settings.data_dir)
+    served = _served(str(data_dir), data_stamp(data_dir), str(settings.product_side_model_dir))
+    _served_registry()[served.dataset.fingerprint] = served
+    return served
+
+
+def served_events(dataset: Dataset) -> Callable[[str], pd.DataFrame] | None:
+    """Where a client's events are read per request, when ``dataset`` is served without them."""
+    served = _served_registry().get(dataset.fingerprint)
+    return None if served is None else served.events
+
+
 def get_dataset(settings: Settings) -> Dataset:
     """The validated dataset in ``settings.data_dir`` (reloaded when a file changes).
+
+    With ``settings.serve == "per-client"``, the dataset of :func:`get_served`
+    (products and clients, no event).
 
     When the files change into something that fails validation, the last good
     dataset of this folder stays in service and a :class:`Fault` says so; the
     failing files are validated again only when they change again. With no good
     dataset yet (a first start on bad files) the error is raised for the caller.
     """
+    if settings.serve == "per-client":
+        return get_served(settings).dataset
     data_dir = Path(settings.data_dir)
     key, stamp = str(data_dir), data_stamp(data_dir)
     last = _last_good()["data"].get(key)
@@ -148,8 +184,11 @@ def get_model(dataset: Dataset, settings: Settings, progress: Progress | None = 
     (:func:`core.app.retrain.model_generation`), so a retrained model swapped in on
     disk is loaded on the next run. Concurrent first sessions wait for one fit
     instead of fitting twice. A damaged or missing saved model is never fatal
-    (:func:`_load_or_recover`).
+    (:func:`_load_or_recover`). With ``settings.serve == "per-client"``, the
+    product-side model of :func:`get_served`.
     """
+    if settings.serve == "per-client":
+        return get_served(settings).model
     model_dir = settings.resolved_model_dir
     generation = model_generation(model_dir)
     slot = _model_slot(dataset.fingerprint, str(model_dir), generation)
@@ -264,7 +303,13 @@ def _events_by_client(fingerprint: str, _dataset: Dataset) -> dict[str, Any]:
 
 
 def client_events(dataset: Dataset, client_id: str) -> pd.DataFrame:
-    """One client's events, newest first (positional lookup, no scan of the table)."""
+    """One client's events, newest first (positional lookup, no scan of the table).
+
+    For a dataset served without events, read from the partitioned events now.
+    """
+    read = served_events(dataset)
+    if read is not None:
+        return read(client_id).sort_values("timestamp", ascending=False)
     rows = _events_by_client(dataset.fingerprint, dataset).get(client_id)
     if rows is None:
         return dataset.events.iloc[0:0]
@@ -438,7 +483,11 @@ def get_curation(loaded: Loaded) -> CurationService:
     never shared between sessions.
     """
     return CurationService(
-        loaded.dataset, loaded.model, loaded.services, holdout_share=loaded.settings.holdout_share
+        loaded.dataset,
+        loaded.model,
+        loaded.services,
+        holdout_share=loaded.settings.holdout_share,
+        client_events=served_events(loaded.dataset),
     )
 
 

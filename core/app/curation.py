@@ -25,7 +25,7 @@ No Streamlit import: pages stay thin and this is testable on its own.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,6 +118,10 @@ class CurationService(ListCuration):
         The house policy (default: the shipped one).
     holdout_share : float
         Share of clients in the holdout group (generic suggestions only).
+    client_events : callable, optional
+        A client's events read per request, for a dataset that holds none
+        (:meth:`core.app.serving.Served.events`); they count as the request's
+        ``extra_events``.
     """
 
     def __init__(
@@ -128,7 +132,9 @@ class CurationService(ListCuration):
         rules: RuleSet | None = None,
         *,
         holdout_share: float = 0.0,
+        client_events: Callable[[str], pd.DataFrame] | None = None,
     ) -> None:
+        self.client_events = client_events
         self.dataset = dataset
         self.model = model
         self.store = store
@@ -220,6 +226,8 @@ class CurationService(ListCuration):
         if request.k > MAX_K:
             raise ValueError(f"k must be a whole number from 1 to {MAX_K}, got {request.k!r}")
         removed_products, removed_categories = self.removed(client_id)
+        if self.client_events is not None:  # the dataset holds no event: read theirs now
+            request = request.replace(extra_events=self.client_events(client_id))
         return request.replace(
             removed_products=sorted(removed_products),
             removed_categories=sorted(removed_categories),

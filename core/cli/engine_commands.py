@@ -38,8 +38,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
         return 0
     from core.engine.scale.cluster import fit_on_dask
 
-    if not args.out:  # beside the in-memory model, which the dashboard loads
-        out = out.with_name(f"{out.name}-products")
+    if not args.out:  # beside the in-memory model; where serve=per-client loads it
+        out = settings.product_side_model_dir
     t0 = time.perf_counter()
     model = fit_on_dask(
         settings.data_dir, args.dask, engine_config(args), out=out, show_progress=True

@@ -141,6 +141,10 @@ class Interactions:
         Demand per store (see :meth:`store_popularity`).
     other_cells, other_rank, purchase_cells, purchase_n, return_n
         Per-cell statistics that make :meth:`fold_in` equal to a rebuild.
+    clients_without_rows : IdMap or None
+        Clients known without a row (a product-side model serving a house's
+        clients, :func:`core.engine.scale.fit.with_clients`): folded in from
+        their events, and an empty row when they have none.
     """
 
     client_ids: IdMap
@@ -163,6 +167,7 @@ class Interactions:
     purchase_cells: sp.csr_matrix  # float64 gross non-gift purchase weight
     purchase_n: np.ndarray  # int32 purchases per purchase cell (gifts included)
     return_n: np.ndarray  # int32 returns per purchase cell
+    clients_without_rows: IdMap | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -200,8 +205,11 @@ class Interactions:
         idx = positions(self.client_ids, ids, strict=False)
         extra_clients, table, few = _extra_clients(extra_events)
         extra_ids = set(extra_clients)
-        _check_known(ids, idx, extra_ids)
+        vouched = self._without_rows(ids, idx, extra_ids)
+        _check_known(ids, idx, extra_ids | vouched)
         if not extra_ids.intersection(ids):
+            if vouched:
+                return self._stored_or_empty(idx)
             return ClientRows(
                 self.matrix[idx], self.strongest[idx], self.strength[idx].astype(np.float64)
             )
@@ -217,6 +225,30 @@ class Interactions:
         if n == len(ids) and (inverse.ravel() == np.arange(n)).all():  # ids unique and sorted
             return ClientRows(rows.matrix, rows.strongest, rows.strength)
         return ClientRows(rows.matrix[inverse], rows.strongest[inverse], rows.strength[inverse])
+
+    def _without_rows(self, ids: list[str], idx: np.ndarray, extra_ids: set[str]) -> set[str]:
+        """The ``ids`` known as :attr:`clients_without_rows` that have neither a row nor events."""
+        if self.clients_without_rows is None:
+            return set()
+        rowless = [c for c, i in zip(ids, idx, strict=True) if i < 0 and c not in extra_ids]
+        if not rowless:
+            return set()
+        found = positions(self.clients_without_rows, rowless, strict=False)
+        return {c for c, f in zip(rowless, found, strict=True) if f >= 0}
+
+    def _stored_or_empty(self, idx: np.ndarray) -> ClientRows:
+        """The stored rows at ``idx``, an empty row where ``idx < 0``."""
+        sel = np.flatnonzero(idx >= 0)
+        pick = sp.csr_matrix(
+            (np.ones(sel.size), (sel, idx[sel])), shape=(idx.size, self.matrix.shape[0])
+        )
+        strength = np.zeros(idx.size)
+        strength[sel] = self.strength[idx[sel]]
+        return ClientRows(
+            sp.csr_matrix(pick @ self.matrix, dtype=self.matrix.dtype),
+            sp.csr_matrix(pick @ self.strongest, dtype=self.strongest.dtype),
+            strength,
+        )
 
     def _stored_cells(self, uniq_idx: np.ndarray) -> Cells:
         """Stored statistics of the known clients among ``uniq_idx``, re-indexed to output rows."""

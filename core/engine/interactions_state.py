@@ -101,6 +101,7 @@ def interactions_from_state(
     strongest = sp.csr_matrix(
         (arrays[f"{prefix}strongest.data"], m.indices, m.indptr), shape=m.shape
     )
+    fields: dict[str, Any] = {name: arrays[f"{prefix}{name}"] for name in _ARRAY_FIELDS}
     return Interactions(
         client_ids=clients,
         product_ids=products,
@@ -111,5 +112,5 @@ def interactions_from_state(
         idf=arrays.get(f"{prefix}idf"),
         avg_len=float(meta["avg_len"]),
         **mats,
-        **{name: arrays[f"{prefix}{name}"] for name in _ARRAY_FIELDS},
+        **fields,
     )

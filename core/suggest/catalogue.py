@@ -105,12 +105,15 @@ class Client:
         The client's row of ``dataset.clients``.
     home_store : str
         Their home store id ('' when not recorded).
+    history : ClientHistory
+        What they bought, kept and volunteered (with the request's extra events).
     """
 
     client_id: str
     index: int
     row: pd.Series
     home_store: str
+    history: ClientHistory
 
 
 class Catalogue:
@@ -324,94 +327,61 @@ class Catalogue:
     def client_row(self, client_id: str) -> pd.Series:
         return self.dataset.clients.iloc[self.client_index(client_id)]
 
-    def client(self, client_id: str) -> Client:
-        """The client's index, row and home store, looked up once (:class:`UnknownIdError`)."""
+    def client(self, client_id: str, extra_events: pd.DataFrame | None = None) -> Client:
+        """The client's index, row and home store, looked up once (:class:`UnknownIdError`); ``extra_events`` count in their history."""
         index = self.client_index(client_id)
         row = self.dataset.clients.iloc[index]
         home = row.get("home_store_id")
         home_store = "" if home is None or pd.isna(home) else str(home)
-        return Client(str(client_id), index, row, home_store)
+        return Client(str(client_id), index, row, home_store, self.history(client_id, extra_events))
 
     @cached_property
-    def _purchases(self) -> tuple[sp.csr_matrix, sp.csr_matrix, sp.csr_matrix]:
-        """(kept units, kept units not bought as gifts, last purchase time in ns)."""
+    def _client_matrices(self) -> ClientMatrices:
+        """Every client's purchases kept and what they volunteered (rows like ``client_ids``)."""
         ev = self.dataset.events
-        is_p = (ev["event_type"] == "purchase").to_numpy()
-        is_r = (ev["event_type"] == "return").to_numpy()
-        sel = is_p | is_r
-        ev = ev.loc[sel]
-        is_p, is_r = is_p[sel], is_r[sel]
-        shape = (len(self.dataset.client_ids), self.n_products)
-        if len(ev) == 0:
-            empty = sp.csr_matrix(shape, dtype=np.int64)
-            return empty, empty, empty
-        c = self.dataset.client_ids.to_internal(ev["client_id"].astype(str), strict=False)
-        p = self.dataset.product_ids.to_internal(ev["product_id"].astype(str), strict=False)
-        q = ev["quantity"].to_numpy(dtype=np.int64)
-        gift = ev["is_gift"].to_numpy(dtype=bool)
-        ts = pd.to_datetime(ev["timestamp"]).to_numpy("datetime64[ns]").astype(np.int64)
-        df = pd.DataFrame(
-            {
-                "c": c,
-                "p": p,
-                "buy": np.where(is_p, q, 0),
-                "ret": np.where(is_r, q, 0),
-                "gift": np.where(is_p & gift, q, 0),
-                "ts": np.where(is_p, ts, np.iinfo(np.int64).min),
-            }
-        )
-        df = df[(df["c"] >= 0) & (df["p"] >= 0)]
-        g = df.groupby(["c", "p"], sort=True).agg(
-            buy=("buy", "sum"), ret=("ret", "sum"), gift=("gift", "sum"), ts=("ts", "max")
-        )
-        rows = g.index.get_level_values(0).to_numpy()
-        cols = g.index.get_level_values(1).to_numpy()
-        net = (g["buy"] - g["ret"]).clip(lower=0).to_numpy(dtype=np.int64)
-        own = np.minimum(net, (g["buy"] - g["gift"]).to_numpy(dtype=np.int64)).clip(0)
-        keep = net > 0
-        ts_kept = g["ts"].to_numpy(dtype=np.int64)
+        rows = self.dataset.client_ids.to_internal(ev["client_id"].astype(str), strict=False)
+        return client_matrices(ev, rows, len(self.dataset.client_ids), self.dataset)
 
-        def mk(vals: np.ndarray) -> sp.csr_matrix:
-            return sp.csr_matrix(
-                (vals[keep], (rows[keep], cols[keep])), shape=shape, dtype=np.int64
-            )
+    @cached_property
+    def _event_rows(self) -> dict[str, np.ndarray]:
+        """Client id -> positions of their rows in ``dataset.events`` (built on first use)."""
+        ev = self.dataset.events
+        groups = ev.groupby(ev["client_id"].astype(str), sort=False).indices
+        return {str(k): np.asarray(v, dtype=np.int64) for k, v in groups.items()}
 
-        return mk(net), mk(own), mk(ts_kept)
+    def history(self, client_id: str, extra_events: pd.DataFrame | None = None) -> ClientHistory:
+        """What one client bought, kept and volunteered, with ``extra_events`` not yet in the data.
 
-    def kept_units(
-        self, client_index: int, product_idx: np.ndarray, *, count_gifts: bool = True
-    ) -> np.ndarray:
-        """Units of each product the client bought and kept (gift purchases only if ``count_gifts``)."""
-        m = self._purchases[0] if count_gifts else self._purchases[1]
-        return np.asarray(
-            m[client_index].toarray().ravel()[np.asarray(product_idx, dtype=np.int64)]
-        )
+        Without extra events of this client it is their row of the catalogue's
+        matrices; with some, the same arithmetic runs over their events in the
+        dataset and the extra ones together (an unknown client has only the extra).
+        """
+        extra = _events_of(extra_events, client_id)
+        if extra is None:
+            index = self.dataset.client_ids.to_internal([client_id], strict=False)[0]
+            if index < 0:
+                return ClientHistory.empty(self.n_products)
+            return self._client_matrices.row(int(index))
+        ev = self.dataset.events
+        own = ev.iloc[self._event_rows.get(str(client_id), np.empty(0, dtype=np.int64))]
+        both = pd.concat([own, extra], ignore_index=True) if len(own) else extra
+        return client_matrices(both, np.zeros(len(both), dtype=np.int64), 1, self.dataset).row(0)
 
     def bought(self, client_index: int, *, count_gifts: bool = True) -> np.ndarray:
         """Product indices the client bought and kept (gift purchases only if ``count_gifts``)."""
-        m = self._purchases[0] if count_gifts else self._purchases[1]
-        row = m[client_index]
-        return np.asarray(row.indices[row.data > 0])
-
-    def last_purchase(self, client_index: int, product_idx: np.ndarray) -> np.ndarray:
-        """Time of the client's last purchase of each product (NaT when none)."""
-        row = self._purchases[2][client_index].toarray().ravel()
-        vals = row[np.asarray(product_idx, dtype=np.int64)]
-        out = vals.astype("datetime64[ns]")
-        out[vals == 0] = np.datetime64("NaT")
-        return np.asarray(out)
+        return self._client_matrices.row(client_index).bought(count_gifts=count_gifts)
 
     @cached_property
     def own_purchase_matrix(self) -> sp.csc_matrix:
         """Binary clients x products matrix of kept, non-gift purchases (CSC)."""
-        own = self._purchases[1]
+        own = self._client_matrices.own
         b = sp.csr_matrix(
             ((own.data > 0).astype(np.float64), own.indices, own.indptr), shape=own.shape
         )
         b.eliminate_zeros()
         return b.tocsc()
 
-    @cached_property
+    @property
     def volunteered(self) -> sp.csr_matrix:
         """Per client and product, the most deliberate thing the client did themselves.
 
@@ -419,36 +389,145 @@ class Catalogue:
         ``VOLUNTEERED_TRY_ON`` (tried on in a store), ``VOLUNTEERED_WISHLIST``;
         absent otherwise. Browsing, zooms and email signals never count.
         """
-        ev = self.dataset.events
-        et = ev["event_type"]
-        wish = (et == "wishlist").to_numpy()
-        tried = ((et == "try_on") & (ev["channel"] == "store")).to_numpy()
-        sel = wish | tried
-        shape = (len(self.dataset.client_ids), self.n_products)
-        sub = ev.loc[sel]
-        c = self.dataset.client_ids.to_internal(sub["client_id"].astype(str), strict=False)
-        p = self.dataset.product_ids.to_internal(sub["product_id"].astype(str), strict=False)
-        code = np.where(tried[sel], VOLUNTEERED_TRY_ON, VOLUNTEERED_WISHLIST).astype(np.int64)
-        ok = (c >= 0) & (p >= 0)
-        # Several events per cell: keep the most deliberate (max code), not their sum.
-        best = pd.DataFrame({"c": c[ok], "p": p[ok], "k": code[ok]}).groupby(["c", "p"])["k"].max()
-        m = sp.csr_matrix(
-            (
-                best.to_numpy(dtype=np.int64),
-                (best.index.get_level_values(0), best.index.get_level_values(1)),
-            ),
-            shape=shape,
-        )
-        own = self._purchases[1]
-        bought = sp.csr_matrix(
-            ((own.data > 0).astype(np.int64) * VOLUNTEERED_PURCHASE, own.indices, own.indptr),
-            shape=shape,
-        )
-        out = m.maximum(bought).tocsr()
-        out.eliminate_zeros()
-        return out.astype(np.int8)
+        return self._client_matrices.volunteered
 
     @cached_property
     def purchase_counts(self) -> np.ndarray:
         """Units bought and kept per product, gifts included (popularity)."""
-        return np.asarray(self._purchases[0].sum(axis=0)).ravel().astype(np.float64)
+        return np.asarray(self._client_matrices.kept.sum(axis=0)).ravel().astype(np.float64)
+
+
+@dataclass(frozen=True)
+class ClientHistory:
+    """One client's row of each :class:`ClientMatrices` matrix (1 x products, CSR)."""
+
+    kept: sp.csr_matrix
+    own: sp.csr_matrix
+    last: sp.csr_matrix
+    volunteered: sp.csr_matrix
+
+    @classmethod
+    def empty(cls, n_products: int) -> ClientHistory:
+        """A client with no purchase and nothing volunteered."""
+        zero = sp.csr_matrix((1, n_products), dtype=np.int64)
+        return cls(zero, zero, zero, zero.astype(np.int8))
+
+    def bought(self, *, count_gifts: bool = True) -> np.ndarray:
+        """Product indices bought and kept (gift purchases only if ``count_gifts``)."""
+        row = self.kept if count_gifts else self.own
+        return np.asarray(row.indices[row.data > 0])
+
+    def kept_units(self, product_idx: np.ndarray, *, count_gifts: bool = True) -> np.ndarray:
+        """Units of each product bought and kept (gift purchases only if ``count_gifts``)."""
+        row = self.kept if count_gifts else self.own
+        return np.asarray(row.toarray().ravel()[np.asarray(product_idx, dtype=np.int64)])
+
+    def last_purchase(self, product_idx: np.ndarray) -> np.ndarray:
+        """Time of the last purchase of each product (NaT when none or not known)."""
+        vals = self.last.toarray().ravel()[np.asarray(product_idx, dtype=np.int64)]
+        out = vals.astype("datetime64[ns]")
+        out[vals == 0] = np.datetime64("NaT")
+        return np.asarray(out)
+
+    def volunteered_codes(self) -> dict[int, int]:
+        """Product index -> the most deliberate volunteered code."""
+        row = self.volunteered
+        return dict(zip(row.indices.tolist(), row.data.astype(int).tolist(), strict=True))
+
+
+@dataclass(frozen=True)
+class ClientMatrices:
+    """Clients x products: units kept (gifts included), kept for themselves, last purchase
+    time (ns) and the volunteered code (:data:`VOLUNTEERED_PURCHASE` ...), all CSR."""
+
+    kept: sp.csr_matrix
+    own: sp.csr_matrix
+    last: sp.csr_matrix
+    volunteered: sp.csr_matrix
+
+    def row(self, index: int) -> ClientHistory:
+        """One client's history."""
+        return ClientHistory(
+            self.kept[index], self.own[index], self.last[index], self.volunteered[index]
+        )
+
+
+def _events_of(events: pd.DataFrame | None, client_id: str) -> pd.DataFrame | None:
+    """The rows of ``events`` for ``client_id``, or ``None`` when there are none."""
+    if events is None or len(events) == 0 or not {"client_id", "product_id"} <= set(events):
+        return None
+    mine = events[events["client_id"].astype(str) == str(client_id)]
+    return mine if len(mine) else None
+
+
+def _column(ev: pd.DataFrame, name: str, default: object) -> pd.Series:
+    """A column of an events frame, ``default`` where it is missing or empty."""
+    if name not in ev.columns:
+        return pd.Series(default, index=ev.index)
+    col = ev[name]
+    return col.astype(object).where(col.notna(), default) if col.isna().any() else col
+
+
+def client_matrices(
+    events: pd.DataFrame, rows: np.ndarray, n_rows: int, dataset: Dataset
+) -> ClientMatrices:
+    """Purchases kept and what was volunteered per row and product of ``dataset``, from events.
+
+    ``rows`` gives each event's row (negative: left out). Returns net of
+    returns, never below zero; gifts are bought for someone else, so they are
+    not "kept for themselves" and never volunteered. Missing optional columns
+    read as one unit, not a gift, no channel, no time.
+    """
+    n = len(dataset.product_ids)
+    shape = (n_rows, n)
+    et = events["event_type"].astype(str).to_numpy()
+    is_p, is_r = et == "purchase", et == "return"
+    p = dataset.product_ids.to_internal(events["product_id"].astype(str), strict=False)
+    ok = (np.asarray(rows) >= 0) & (p >= 0)
+    q = _column(events, "quantity", 1).to_numpy(dtype=np.int64)
+    gift = _column(events, "is_gift", False).to_numpy(dtype=bool)
+    ts = pd.to_datetime(_column(events, "timestamp", pd.NaT)).to_numpy("datetime64[ns]")
+    frame = pd.DataFrame(
+        {
+            "c": rows,
+            "p": p,
+            "buy": np.where(is_p, q, 0),
+            "ret": np.where(is_r, q, 0),
+            "gift": np.where(is_p & gift, q, 0),
+            "ts": np.where(is_p, ts.astype(np.int64), np.iinfo(np.int64).min),
+        }
+    )[ok & (is_p | is_r)]
+    g = frame.groupby(["c", "p"], sort=True).agg(
+        buy=("buy", "sum"), ret=("ret", "sum"), gift=("gift", "sum"), ts=("ts", "max")
+    )
+    r, c = g.index.get_level_values(0).to_numpy(), g.index.get_level_values(1).to_numpy()
+    net = (g["buy"] - g["ret"]).clip(lower=0).to_numpy(dtype=np.int64)
+    own = np.minimum(net, (g["buy"] - g["gift"]).to_numpy(dtype=np.int64)).clip(0)
+    keep = net > 0
+
+    def mk(vals: np.ndarray) -> sp.csr_matrix:
+        return sp.csr_matrix((vals[keep], (r[keep], c[keep])), shape=shape, dtype=np.int64)
+
+    kept, own_m, last = mk(net), mk(own), mk(g["ts"].to_numpy(dtype=np.int64))
+    channel = _column(events, "channel", "").astype(str).to_numpy()
+    tried = (et == "try_on") & (channel == "store")
+    code = np.where(tried, VOLUNTEERED_TRY_ON, VOLUNTEERED_WISHLIST).astype(np.int64)
+    sel = ok & (tried | (et == "wishlist"))
+    # Several events per cell: keep the most deliberate (max code), not their sum.
+    best = (
+        pd.DataFrame({"c": rows[sel], "p": p[sel], "k": code[sel]}).groupby(["c", "p"])["k"].max()
+    )
+    done = sp.csr_matrix(
+        (
+            best.to_numpy(dtype=np.int64),
+            (best.index.get_level_values(0), best.index.get_level_values(1)),
+        ),
+        shape=shape,
+    )
+    bought = sp.csr_matrix(
+        ((own_m.data > 0).astype(np.int64) * VOLUNTEERED_PURCHASE, own_m.indices, own_m.indptr),
+        shape=shape,
+    )
+    volunteered = done.maximum(bought).tocsr()
+    volunteered.eliminate_zeros()
+    return ClientMatrices(kept, own_m, last, volunteered.astype(np.int8))

@@ -47,6 +47,7 @@ from core.suggest.catalogue import (
     VOLUNTEERED_TRY_ON,
     VOLUNTEERED_WISHLIST,
     Catalogue,
+    ClientHistory,
     color_family,
 )
 from core.suggest.safe_text import BIDI_CONTROLS, MAX_NAME_CHARS, client_text, plain_text
@@ -370,14 +371,19 @@ def client_reasons_many(
     dataset: Dataset,
     client_row: pd.Series | None = None,
     n: int = 2,
+    history: ClientHistory | None = None,
 ) -> list[list[str]]:
-    """:func:`client_reasons` for several explanations of one client (reads their data once)."""
+    """:func:`client_reasons` for several explanations of one client (reads their data once).
+
+    ``history`` is what the client volunteered when the request knew more than
+    the dataset (:meth:`Catalogue.history`); by default their row of the dataset.
+    """
     if not expls:
         return []
     ids = {e.client_id for e in expls}
     if len(ids) > 1:
         raise ValueError(f"explanations of one client expected, got {len(ids)} clients")
-    facts = _client_facts(Catalogue.of(dataset), expls[0].client_id, client_row)
+    facts = _client_facts(Catalogue.of(dataset), expls[0].client_id, client_row, history)
     return [_client_reasons(e, dataset, client_row, n, facts) for e in expls]
 
 
@@ -390,9 +396,15 @@ class _ClientFacts:
 
 
 def _client_facts(
-    catalogue: Catalogue, client_id: str, client_row: pd.Series | None
+    catalogue: Catalogue,
+    client_id: str,
+    client_row: pd.Series | None,
+    history: ClientHistory | None = None,
 ) -> _ClientFacts:
-    volunteered = _volunteered(catalogue, client_id)
+    if history is None:
+        volunteered = _volunteered(catalogue, client_id)
+    else:
+        volunteered = history.volunteered_codes()
     return _ClientFacts(volunteered, _safe_attributes(catalogue, client_row, volunteered))
 
 

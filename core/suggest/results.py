@@ -180,7 +180,7 @@ def model_items(
     client = run.client
     assert client is not None  # a model list is always a client's
     idx = run.chosen
-    clients_words = client_reasons_many(expls, dataset, client.row, 2)
+    clients_words = client_reasons_many(expls, dataset, client.row, 2, client.history)
     ra, rc = [], []
     for e, c, j in zip(expls, clients_words, idx, strict=True):
         a = associate_reasons(e, dataset, client.row, 3, pronoun=pronoun)

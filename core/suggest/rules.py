@@ -81,7 +81,7 @@ from core.data.dataset import Dataset
 from core.data.ids import IdMap
 from core.data.schema import split_list
 from core.exceptions import ConfigError
-from core.suggest.catalogue import Catalogue, Client
+from core.suggest.catalogue import Catalogue, Client, ClientHistory
 from core.suggest.policy import ContextConfig, RuleConfig, config_error
 from core.suggest.rule_result import Detail, Fired, RuleResult
 
@@ -255,13 +255,13 @@ class RuleSet:
         Longer than 60 lines for this documentation only; the body is 22 lines.
         """
         catalogue = Catalogue.of(dataset)
-        client = catalogue.client(client_id)
+        client = catalogue.client(client_id, extra_events)
         personal = self.personalization_allowed(client.row, consent_override)
         found = _Exclusions(catalogue.n_products, _known(dataset.product_ids, allow))
         self._client_lists(found, catalogue, client, removed_products, removed_categories)
         self._product_rules(found, catalogue, client)
         if personal:
-            self._already_bought(found, catalogue, client, extra_events)
+            self._already_bought(found, catalogue, client)
         self._out_of_stock(found, catalogue, client.home_store)
         penalised, parts = self._penalties(catalogue, client, personal, recently_shown)
         return RuleResult(
@@ -337,19 +337,17 @@ class RuleSet:
         found: _Exclusions,
         catalogue: Catalogue,
         client: Client,
-        extra_events: pd.DataFrame | None,
     ) -> None:
         ab = self.config.rules.already_bought
         if not ab.enabled:
             return
-        idx = catalogue.bought(client.index, count_gifts=ab.count_gifts)
-        idx = _with_extra_purchases(idx, catalogue, client, extra_events, ab.count_gifts)
+        idx = client.history.bought(count_gifts=ab.count_gifts)
         if idx.size:
             m = np.zeros(catalogue.n_products, dtype=bool)
             m[idx] = True
             if ab.repeatable_categories:
                 m &= ~catalogue.category_mask(ab.repeatable_categories)
-            found.add("already_bought", m, _bought_detail(catalogue, client.index), ab.overridable)
+            found.add("already_bought", m, _bought_detail(client.history), ab.overridable)
 
     def _out_of_stock(self, found: _Exclusions, catalogue: Catalogue, home: str) -> None:
         oos = self.config.rules.out_of_stock
@@ -400,7 +398,7 @@ class RuleSet:
             return (lo or 0.0, hi if hi is not None else np.inf, "declared")
         pb = self.config.penalties.price_band
         if personal and pb.infer_from_purchases:
-            idx = catalogue.bought(client.index, count_gifts=False)
+            idx = client.history.bought(count_gifts=False)
             if idx.size >= pb.min_purchases:
                 prices = catalogue.price[idx]
                 return (float(prices.min()), float(prices.max()), "from their purchases")
@@ -497,9 +495,9 @@ def _total(parts: list[np.ndarray], n: int) -> np.ndarray:
     return penalty
 
 
-def _bought_detail(catalogue: Catalogue, ci: int) -> Callable[[np.ndarray], list[str]]:
+def _bought_detail(history: ClientHistory) -> Callable[[np.ndarray], list[str]]:
     def detail(idx: np.ndarray) -> list[str]:
-        when = catalogue.last_purchase(ci, idx)
+        when = history.last_purchase(idx)
         return [
             "bought and kept" if np.isnat(t) else f"bought on {pd.Timestamp(t):%Y-%m-%d} and kept"
             for t in when
@@ -535,43 +533,3 @@ def _known(pids: IdMap, ids: Iterable[str]) -> np.ndarray:
         return np.unique(np.array(found, dtype=np.int64))
     idx = pids.to_internal(ids, strict=False)
     return np.unique(idx[idx >= 0])
-
-
-def _with_extra_purchases(
-    idx: np.ndarray,
-    catalogue: Catalogue,
-    client: Client,
-    extra: pd.DataFrame | None,
-    count_gifts: bool,
-) -> np.ndarray:
-    """Add products bought (and drop products returned) in events not yet in the dataset."""
-    if (
-        extra is None
-        or len(extra) == 0
-        or not {"client_id", "product_id", "event_type"} <= set(extra.columns)
-    ):
-        return idx
-    ev = extra[extra["client_id"].astype(str) == client.client_id]
-    ev = ev[ev["event_type"].isin(["purchase", "return"])]
-    if not count_gifts and "is_gift" in ev.columns:
-        gift = ev["is_gift"].astype(object).fillna(False).astype(bool)
-        ev = ev[~((ev["event_type"] == "purchase") & gift)]
-    if len(ev) == 0:
-        return idx
-    qty = ev["quantity"] if "quantity" in ev.columns else pd.Series(1, index=ev.index)
-    sign = np.where(ev["event_type"] == "purchase", 1, -1)
-    delta = pd.Series(
-        sign * qty.fillna(1).to_numpy(dtype=np.int64), index=ev["product_id"].astype(str)
-    )
-    delta = delta.groupby(level=0).sum()
-    j = catalogue.dataset.product_ids.to_internal(list(delta.index), strict=False)
-    ok = j >= 0
-    j, d = j[ok], delta.to_numpy()[ok]
-    base = catalogue.kept_units(client.index, j, count_gifts=count_gifts)
-    have = set(idx.tolist())
-    for jj, net in zip(j.tolist(), (base + d).tolist(), strict=True):
-        if net > 0:
-            have.add(jj)
-        else:
-            have.discard(jj)
-    return np.array(sorted(have), dtype=np.int64)

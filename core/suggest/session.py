@@ -34,7 +34,7 @@ from core.data.schema import COLS
 from core.engine.diversity import intra_list_diversity
 from core.engine.ranking import top_indices
 from core.exceptions import UnknownIdError
-from core.suggest.catalogue import Catalogue, Client
+from core.suggest.catalogue import Catalogue, Client, ClientHistory
 from core.suggest.pipeline import Suggester
 from core.suggest.request import SuggestRequest
 from core.suggest.rerank.context import context_boosts
@@ -186,7 +186,13 @@ class SessionSuggester(Suggester):
         neighbour = np.zeros(catalogue.n_products)
         final = final_scores(scores, pool, prep.rr.penalty, boosts.total, neighbour)
         chosen = self._select(final, pool, prep).astype(np.int64)
-        client = Client(ANONYMOUS_ROW, -1, pd.Series(dtype=object), session.store_id)
+        client = Client(
+            ANONYMOUS_ROW,
+            -1,
+            pd.Series(dtype=object),
+            session.store_id,
+            ClientHistory.empty(catalogue.n_products),
+        )
         run = Run(
             rr=prep.rr,
             client=client,

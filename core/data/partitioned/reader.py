@@ -22,6 +22,7 @@ from core.data.buckets import (
     empty_table,
     is_partitioned,
     read_manifest,
+    read_whole,
 )
 from core.data.dataset import Dataset, read_embeddings
 from core.data.embeddings import EMBEDDINGS_TABLE
@@ -63,7 +64,9 @@ def read_parents(folder: Path) -> dict[str, pd.DataFrame]:
     return valid
 
 
-def products_dataset(folder: Path, cutoff: TimeLike | None = None) -> Dataset:
+def products_dataset(
+    folder: Path, cutoff: TimeLike | None = None, *, clients: bool = False
+) -> Dataset:
     """The tables beside a partitioned ``events/`` as a :class:`Dataset` without clients or events.
 
     What a model fitted on the partitioned events (the scale-out fit) is
@@ -77,6 +80,10 @@ def products_dataset(folder: Path, cutoff: TimeLike | None = None) -> Dataset:
     cutoff : timestamp-like, optional
         The dataset's ``as_of`` (default: the latest event, from the events
         manifest, or the latest launch).
+    clients : bool
+        Also read the partitioned ``clients/`` whole and validate it with the
+        rest (still no event): what a dashboard serving from a product-side
+        model holds (:mod:`core.app.serving`); its fingerprint then differs.
 
     Raises
     ------
@@ -95,6 +102,11 @@ def products_dataset(folder: Path, cutoff: TimeLike | None = None) -> Dataset:
                 raw[name] = df
     if "products" not in paths:
         problems.append(Problem("products.csv", None, None, None, "a products table"))
+    if clients:
+        whole, found_clients = read_whole(folder / "clients", math.inf)
+        problems += found_clients
+        if whole is not None:
+            raw["clients"] = whole
     valid, found = validate_frames(raw, {n: p.name for n, p in paths.items()})
     embeddings = read_embeddings(folder, valid, math.inf, found)
     if problems + found:

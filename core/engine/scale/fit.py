@@ -234,10 +234,14 @@ def with_clients(model: HybridRecommender, clients: pd.DataFrame) -> HybridRecom
     """A product-side model that also knows some clients' rows (their declared preferences).
 
     The fitted arrays are shared, not copied. Score these clients with their
-    events as ``extra_events``.
+    events as ``extra_events``; one without events scores as a client without
+    history (declared preferences and priors).
     """
     out = copy.copy(model)
     out.dataset_ = dataclasses.replace(model.dataset_, clients=clients, _derived={})
+    out.interactions_ = dataclasses.replace(
+        model.interactions_, clients_without_rows=out.dataset_.client_ids
+    )
     out._declared = declared_preferences(out.dataset_)
     out._recent = OrderedDict()
     out._recent_lock = threading.Lock()

@@ -1,0 +1,92 @@
+"""Serving clients without the event log: a product-side model, and each client's events read per request.
+
+A house too large to hold its event log in one process keeps events and
+clients in the partitioned layout (:mod:`core.data.partitioned`) and fits a
+product-side model on Dask (:func:`core.engine.scale.fit.fit_partitioned`,
+``python -m core fit --dask``). :func:`open_served` loads what a dashboard
+process then holds: the products side, the clients' rows (for lookup and the
+client page) and the model -- products x factors, no event. A client's events
+are read per request (:meth:`Served.events`: one or two Parquet row groups of
+their bucket, located by the bucket files' row-group statistics) and passed
+to the suggestion pipeline as ``extra_events``, which folds them in with the
+fit's statistics: the same suggestions, scores and explanations as the
+in-memory model fitted on the same data (``tests/app/test_serving.py``).
+
+The default store for the per-client read is the partitioned Parquet the fit
+reads: no second copy of the event log to keep in step, no server to run,
+and a read touches one file. A database events table would serve the same
+role through SQLAlchemy; :class:`Served` is the seam where it would plug in.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from core.data.dataset import Dataset
+from core.data.partitioned import PartitionedEvents
+from core.data.partitioned.reader import products_dataset
+from core.engine.config import EngineConfig
+from core.engine.models.hybrid import HybridRecommender
+from core.engine.models.persistence import load_model
+from core.engine.scale.fit import fit_partitioned, with_clients
+from core.engine.scale.reduce import Scheduler
+from core.exceptions import AtelierError
+
+
+@dataclass(frozen=True)
+class Served:
+    """A product-side model with the clients' rows, and where their events are read.
+
+    Attributes
+    ----------
+    dataset : Dataset
+        Products, stores, stock, associates and clients; no event.
+    model : HybridRecommender
+        The product-side model, knowing every client's declared preferences.
+    reader : PartitionedEvents
+        The partitioned events, read one client at a time.
+    """
+
+    dataset: Dataset
+    model: HybridRecommender
+    reader: PartitionedEvents
+
+    def events(self, client_id: str) -> pd.DataFrame:
+        """One client's events in time order (none for a client without history)."""
+        return self.reader.client_events(str(client_id))
+
+
+def open_served(
+    folder: str | Path,
+    model_dir: str | Path,
+    *,
+    config: EngineConfig | None = None,
+    scheduler: Scheduler = "local",
+) -> Served:
+    """The dataset without events, the product-side model and the event reader of ``folder``.
+
+    The model saved in ``model_dir`` is loaded when it was fitted on these
+    products; otherwise (none yet, other products, or a damaged file) it is
+    fitted over the partitioned events on ``scheduler`` and saved there.
+
+    Raises
+    ------
+    DataValidationError
+        ``folder`` is not a partitioned dataset, or a table breaks the contract.
+    """
+    folder = Path(folder)
+    reader = PartitionedEvents(folder)
+    dataset = products_dataset(folder, clients=True)
+    products = dataclasses.replace(dataset, clients=dataset.clients.iloc[0:0], _derived={})
+    try:
+        loaded = load_model(model_dir, products)
+    except AtelierError:
+        loaded = fit_partitioned(folder, scheduler, config, as_of=dataset.as_of, out=model_dir)
+    if not isinstance(loaded, HybridRecommender):
+        raise TypeError(f"a product-side hybrid model expected in {model_dir}")
+    model = with_clients(loaded, dataset.clients)
+    return Served(model.dataset_, model, reader)

@@ -1,0 +1,107 @@
+"""Serving from a product-side model with each client's events read per request.
+
+The dashboard of a large house holds products, clients and the product-side
+model, never the event log: a client's events are read from the partitioned
+layout per request and folded in (``extra_events``). Everything the client
+page shows -- suggestions, exact scores, both wordings of the reasons, the
+rules' exclusions -- must be what the in-memory model fitted on the same data
+with the same algorithm shows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.app.serving import Served, open_served
+from core.data.dataset import Dataset, load_dataset
+from core.engine.config import EngineConfig
+from core.engine.models.hybrid import HybridRecommender
+from core.exceptions import UnknownIdError
+from core.suggest.pipeline import Suggester
+from core.suggest.request import SuggestRequest
+from core.suggest.rules import RuleSet
+from tests.engine.scale_data import clients_with_events, one_process_block_fit, partitioned_maison
+
+N_CLIENTS, N_PRODUCTS, SEED, BUCKETS = 600, 160, 5, 3
+CONFIG = EngineConfig()
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return partitioned_maison(
+        tmp_path_factory.mktemp("maison"), N_CLIENTS, N_PRODUCTS, SEED, BUCKETS
+    )
+
+
+@pytest.fixture(scope="module")
+def dataset(folder: Path) -> Dataset:
+    return load_dataset(folder)
+
+
+@pytest.fixture(scope="module")
+def served(folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Served:
+    return open_served(folder, tmp_path_factory.mktemp("model"), config=CONFIG, scheduler="sync")
+
+
+@pytest.fixture(scope="module")
+def in_memory(dataset: Dataset) -> HybridRecommender:
+    return one_process_block_fit(dataset, CONFIG)
+
+
+def test_the_dashboard_holds_no_event(served: Served, dataset: Dataset) -> None:
+    assert len(served.dataset.events) == 0
+    assert served.model.interactions_.matrix.shape[0] == 0
+    assert sorted(served.dataset.clients["client_id"]) == sorted(dataset.clients["client_id"])
+
+
+def test_a_client_read_per_request_gets_what_the_in_memory_model_gives(
+    served: Served, in_memory: HybridRecommender, dataset: Dataset
+) -> None:
+    rules = RuleSet.default()
+    here = Suggester(in_memory, dataset, rules)
+    there = Suggester(served.model, served.dataset, rules)
+    for client in clients_with_events(dataset, 5):
+        events = served.events(client)
+        assert len(events) == int((dataset.events["client_id"] == client).sum())
+        want = here.suggest(client, SuggestRequest(k=8))
+        got = there.suggest(client, SuggestRequest(k=8, extra_events=events))
+        assert got.items["product_id"].tolist() == want.items["product_id"].tolist(), client
+        np.testing.assert_allclose(got.items["score"], want.items["score"], rtol=1e-6, atol=1e-9)
+        assert got.items["reasons"].tolist() == want.items["reasons"].tolist()
+        assert got.items["client_reasons"].tolist() == want.items["client_reasons"].tolist()
+        assert got.rule_result is not None and want.rule_result is not None
+        assert (got.rule_result.allowed == want.rule_result.allowed).all()
+
+
+def test_what_a_client_bought_is_never_suggested_again_when_read_per_request(
+    served: Served, dataset: Dataset
+) -> None:
+    there = Suggester(served.model, served.dataset, RuleSet.default())
+    buys = dataset.events[dataset.events["event_type"] == "purchase"]
+    client = str(buys["client_id"].value_counts().index[0])
+    events = served.events(client)
+    bought = set(events.loc[events["event_type"] == "purchase", "product_id"].astype(str))
+    returned = set(events.loc[events["event_type"] == "return", "product_id"].astype(str))
+    got = there.suggest(client, SuggestRequest(k=40, extra_events=events))
+    assert not set(got.items["product_id"]) & (bought - returned)
+    # Without the events the served dataset knows nothing of them: they come back.
+    blind = there.suggest(client, SuggestRequest(k=len(dataset.product_ids)))
+    assert set(blind.items["product_id"]) & (bought - returned)
+
+
+def test_an_unknown_client_is_refused_by_name(served: Served) -> None:
+    assert served.events("nobody").empty
+    there = Suggester(served.model, served.dataset, RuleSet.default())
+    with pytest.raises(UnknownIdError, match="nobody"):
+        there.suggest("nobody")
+
+
+def test_a_saved_model_is_loaded_not_refitted(served: Served, folder: Path, tmp_path: Path) -> None:
+    model_dir = tmp_path / "m"
+    first = open_served(folder, model_dir, config=CONFIG, scheduler="sync")
+    again = open_served(folder, model_dir, config=CONFIG, scheduler="sync")
+    assert again.model.fit_report_["fit_id"] == first.model.fit_report_["fit_id"]
+    np.testing.assert_array_equal(again.model.item_factors_, first.model.item_factors_)

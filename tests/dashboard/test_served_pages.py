@@ -1,0 +1,70 @@
+"""The dashboard serving a partitioned house per client (``ATELIER_SERVE=per-client``).
+
+The process holds products, clients and the product-side model of ``fit
+--dask``; the client page reads the open client's events from the partitioned
+events when it runs. The same planted clients as the in-memory pages.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from core.data.dataset import load_dataset
+from core.data.partitioned import write_partitioned
+from core.engine.scale.fit import fit_partitioned
+from core.settings import Settings
+from dashboard import state
+
+pytestmark = pytest.mark.usefixtures("atelier_env")
+
+
+@pytest.fixture(scope="module")
+def served_dir(atelier_maison: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The maison rewritten in the partitioned layout, with its product-side model."""
+    ds = load_dataset(atelier_maison)
+    out = tmp_path_factory.mktemp("served") / "data"
+    out.mkdir()
+    for name in ("products", "stores", "stock", "associates"):
+        getattr(ds, name).to_parquet(out / f"{name}.parquet", index=False)
+    for extra in atelier_maison.glob("product_embeddings.*"):
+        shutil.copy(extra, out / extra.name)
+    write_partitioned([(ds.clients, ds.events)], out, 3)
+    fit_partitioned(out, "sync", out=Settings(data_dir=out).product_side_model_dir)
+    return out
+
+
+@pytest.fixture
+def served_app(open_app, served_dir: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("ATELIER_DATA_DIR", str(served_dir))
+    monkeypatch.setenv("ATELIER_SERVE", "per-client")
+    return open_app
+
+
+def _open(app, client_id: str, tab: str | None = None):
+    opened: dict[str, object] = {state.SELECTED_CLIENT: client_id}
+    if tab is not None:
+        opened[state.client_tab_key(client_id)] = tab
+    return app("associate", page="client", state=opened)
+
+
+def test_suggestions_come_from_the_events_read_for_the_open_client(served_app) -> None:
+    at = _open(served_app, "t_isa")
+    prefix = "cur:t_isa:pin:"
+    shown = [b.key[len(prefix) :] for b in at.button if b.key and b.key.startswith(prefix)]
+    assert len(shown) == 12
+    text = "\n".join(str(m.value) for m in at.markdown)
+    assert "history is not used" not in text
+    from dashboard import resources
+
+    dataset = resources.get_dataset(Settings())
+    assert len(dataset.events) == 0  # the process holds no event
+
+
+def test_activity_is_read_per_client(served_app) -> None:
+    at = _open(served_app, "t_isa", tab="Activity")
+    volunteered, browsing = at.dataframe[0].value, at.dataframe[1].value
+    assert list(volunteered["What"]) == ["Purchase"]
+    assert list(browsing["What"]) == ["Viewed online"]
