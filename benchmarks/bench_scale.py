@@ -16,6 +16,15 @@ memory figure is its own:
   processes on loopback; peak RSS of the driver and of each worker
   (psutil, sampled every 50 ms).
 
+- ``serve-memory`` and ``serve-per-client``: what a dashboard process holds
+  and what one client's request costs. In memory: the whole dataset and the
+  in-memory fit; per client (``ATELIER_SERVE=per-client``,
+  :func:`core.app.serving.open_served`): products, clients and the Dask run's
+  product-side model, with each client's events read from the partitioned
+  Parquet inside the timed request. RSS after loading, and recommend(10) +
+  explain of the top 3 per client, p50 and p95 over ``--requests`` clients
+  (one BLAS thread).
+
 Spectra: the top-10 singular values of both fits, their largest relative
 difference, and the cosines of the principal angles between the leading
 factor subspaces (up to the widest gap among the first ten values).
@@ -113,6 +122,58 @@ def run_in_memory(folder: Path, out: Path) -> dict[str, Any]:
     return {"load_s": t1 - t0, "fit_s": t2 - t1, "peak_rss_gb": _gb(max(peak.peak.values()))}
 
 
+def _requests(n: int, ids: list[str], call: Any) -> dict[str, float]:
+    """p50 and p95 in ms of ``call(client_id)`` over ``n`` clients (after 10 warm-up calls)."""
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(0)
+    chosen = [ids[i] for i in rng.choice(len(ids), size=min(n + 10, len(ids)), replace=False)]
+    times = []
+    with threadpool_limits(1):
+        for k, c in enumerate(chosen):
+            t0 = time.perf_counter()
+            call(c)
+            if k >= 10:
+                times.append((time.perf_counter() - t0) * 1e3)
+    return {"p50_ms": float(np.median(times)), "p95_ms": float(np.percentile(times, 95))}
+
+
+def run_serve(mode: str, folder: Path, model_dir: Path, n: int) -> dict[str, Any]:
+    """RSS after loading and per-request latency of one serving mode (see the module doc)."""
+    proc = psutil.Process()
+    t0 = time.perf_counter()
+    if mode == "serve-memory":
+        from core.data.dataset import load_dataset
+        from core.engine.models.hybrid import HybridRecommender
+
+        ds = load_dataset(folder, max_file_mb=math.inf)
+        model = HybridRecommender().fit(ds)
+        ids = ds.events["client_id"].astype(str).unique().tolist()
+
+        def call(c: str) -> None:
+            top = model.recommend(c, 10)["product_id"].tolist()[:3]
+            model.explain_many(c, top)
+
+    else:
+        from core.app.serving import open_served
+
+        served = open_served(folder, model_dir)
+        ids = served.dataset.clients["client_id"].astype(str).tolist()
+        view = served.model
+
+        def call(c: str) -> None:
+            events = served.events(c)
+            top = view.recommend(c, 10, extra_events=events)["product_id"].tolist()[:3]
+            view.explain_many(c, top, extra_events=events)
+
+    load_s = time.perf_counter() - t0
+    import gc
+
+    gc.collect()
+    rss = proc.memory_info().rss
+    return {"load_s": load_s, "rss_gb": _gb(rss), **_requests(n, ids, call)}
+
+
 def run_dask(folder: Path, out: Path, workers: int) -> dict[str, Any]:
     import distributed
 
@@ -125,7 +186,7 @@ def run_dask(folder: Path, out: Path, workers: int) -> dict[str, Any]:
         pids = list(client.run(os.getpid).values())
         with PeakRSS([os.getpid(), *pids]) as peak:
             t0 = time.perf_counter()
-            model = fit_on_dask(folder, client)
+            model = fit_on_dask(folder, client, out=out.with_suffix(".model"))
             fit_s = time.perf_counter() - t0
     np.savez(out, singular_values=model.singular_values_, factors=model.item_factors_,
              known=model.known_products_)  # fmt: skip
@@ -160,24 +221,29 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--buckets", type=int)
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--requests", type=int, default=200, help="clients timed per serving mode")
     p.add_argument("--one", nargs=3, metavar=("MODE", "FOLDER", "OUT"), help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.one:
         mode, folder, out = args.one
-        res = (
-            run_in_memory(Path(folder), Path(out))
-            if mode == "in-memory"
-            else run_dask(Path(folder), Path(out), args.workers)
-        )
+        if mode.startswith("serve-"):
+            res = run_serve(mode, Path(folder), Path(out), args.requests)
+        elif mode == "in-memory":
+            res = run_in_memory(Path(folder), Path(out))
+        else:
+            res = run_dask(Path(folder), Path(out), args.workers)
         print("RESULT " + json.dumps(res))
         return
     for scale in args.scales.split(","):
         folder = prepare(scale, args.data_root, args.seed, args.buckets)
         results: dict[str, Any] = {"scale": scale, "folder": str(folder)}
         with tempfile.TemporaryDirectory() as tmp:
-            for mode in ("in-memory", "dask"):
+            for mode in ("in-memory", "dask", "serve-memory", "serve-per-client"):
                 out = Path(tmp) / f"{mode}.npz"
+                if mode.startswith("serve-"):  # the product-side model the dask run saved
+                    out = Path(tmp) / "dask.model"
                 cmd = [sys.executable, __file__, "--workers", str(args.workers),
+                       "--requests", str(args.requests),
                        "--one", mode, str(folder), str(out)]  # fmt: skip
                 done = subprocess.run(cmd, capture_output=True, text=True, check=False)
                 line = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]

@@ -190,6 +190,10 @@ class CurationService(ListCuration):
         return self.product_labels.get(str(product_id), str(product_id))
 
     # ------------------------------------------------------------- removals
+    def _client_events(self, client_id: str) -> pd.DataFrame | None:
+        """The client's events read now, for a dataset served without them (else ``None``)."""
+        return None if self.client_events is None else self.client_events(client_id)
+
     def removed(self, client_id: str) -> tuple[set[str], set[str]]:
         """(removed product ids, removed categories) for a client."""
         return self.lists.removed_products(client_id), self.lists.removed_categories(client_id)
@@ -227,7 +231,7 @@ class CurationService(ListCuration):
             raise ValueError(f"k must be a whole number from 1 to {MAX_K}, got {request.k!r}")
         removed_products, removed_categories = self.removed(client_id)
         if self.client_events is not None:  # the dataset holds no event: read theirs now
-            request = request.replace(extra_events=self.client_events(client_id))
+            request = request.replace(extra_events=self._client_events(client_id))
         return request.replace(
             removed_products=sorted(removed_products),
             removed_categories=sorted(removed_categories),
@@ -283,6 +287,7 @@ class CurationService(ListCuration):
             removed_products=sorted(removed_products),
             removed_categories=sorted(removed_categories),
             consent_override=personalised,
+            extra_events=self._client_events(client_id),
         )
 
     def gift_ideas(self, client_id: str, recipient: GiftRecipient, k: int = 12) -> pd.DataFrame:
@@ -397,7 +402,14 @@ class CurationService(ListCuration):
     def client_wording(self, record: CuratedListRecord, *, personalised: bool) -> dict[str, str]:
         """Client-facing reason per product of the list (never a score or a hidden signal)."""
         row = self.client(record.client_id)
-        return client_wording(self.model, self.dataset, record, row, personalised=personalised)
+        return client_wording(
+            self.model,
+            self.dataset,
+            record,
+            row,
+            personalised=personalised,
+            extra_events=self._client_events(record.client_id),
+        )
 
     def lookbook(
         self,
@@ -412,7 +424,12 @@ class CurationService(ListCuration):
         client = Catalogue.of(self.dataset).client(record.client_id)
         items = items_frame(self.dataset, record)
         wording = client_wording(
-            self.model, self.dataset, record, client.row, personalised=personalised
+            self.model,
+            self.dataset,
+            record,
+            client.row,
+            personalised=personalised,
+            extra_events=self._client_events(record.client_id),
         )
         items[COLS.client_reason] = [wording.get(p, "") for p in items[COLS.product_id]]
         items = items.drop(columns=[COLS.note, COLS.reason])

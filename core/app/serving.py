@@ -30,6 +30,7 @@ from core.data.dataset import Dataset
 from core.data.partitioned import PartitionedEvents
 from core.data.partitioned.reader import products_dataset
 from core.engine.config import EngineConfig
+from core.engine.house import attach_house
 from core.engine.models.hybrid import HybridRecommender
 from core.engine.models.persistence import load_model
 from core.engine.scale.fit import fit_partitioned, with_clients
@@ -71,7 +72,10 @@ def open_served(
 
     The model saved in ``model_dir`` is loaded when it was fitted on these
     products; otherwise (none yet, other products, or a damaged file) it is
-    fitted over the partitioned events on ``scheduler`` and saved there.
+    fitted over the partitioned events on ``scheduler`` and saved there. The
+    dataset carries the fit's sums over the house's events (popularity, store
+    sales, co-purchases: :mod:`core.engine.house`) for the generic list, gift
+    ideas and complete-the-look.
 
     Raises
     ------
@@ -85,8 +89,11 @@ def open_served(
     try:
         loaded = load_model(model_dir, products)
     except AtelierError:
+        loaded = None
+    if not isinstance(loaded, HybridRecommender) or loaded.house_ is None:
+        # None yet, other products, damaged, or fitted before models kept the house's sums.
         loaded = fit_partitioned(folder, scheduler, config, as_of=dataset.as_of, out=model_dir)
-    if not isinstance(loaded, HybridRecommender):
-        raise TypeError(f"a product-side hybrid model expected in {model_dir}")
+    assert loaded.house_ is not None  # the partitioned fit always sums them
     model = with_clients(loaded, dataset.clients)
+    attach_house(model.dataset_, loaded.house_)
     return Served(model.dataset_, model, reader)

@@ -59,19 +59,25 @@ def client_wording(
     row: pd.Series,
     *,
     personalised: bool,
+    extra_events: pd.DataFrame | None = None,
 ) -> dict[str, str]:
     """Client-facing reason per product of the list (never a score or a hidden signal).
 
     Without personalisation (or for a product the model cannot explain) the
-    neutral :data:`~core.suggest.reasons.CLIENT_FALLBACK`.
+    neutral :data:`~core.suggest.reasons.CLIENT_FALLBACK`. ``extra_events``
+    are the client's events not in the dataset (read per request when serving
+    without the event log).
     """
     out: dict[str, str] = {}
+    history = (
+        Catalogue.of(dataset).history(record.client_id, extra_events) if personalised else None
+    )
     for item in record.items:
         text = CLIENT_FALLBACK
         if personalised and item.product_id in dataset.product_ids:
             try:
-                expl = model.explain(record.client_id, item.product_id)
-                reasons = client_reasons(expl, dataset, row, n=1)
+                expl = model.explain(record.client_id, item.product_id, extra_events)
+                reasons = client_reasons(expl, dataset, row, n=1, history=history)
                 text = reasons[0] if reasons else CLIENT_FALLBACK
             except (UnknownIdError, ValueError):
                 text = CLIENT_FALLBACK

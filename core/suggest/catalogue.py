@@ -7,9 +7,10 @@ built lazily, once per dataset, and kept with it (:meth:`Catalogue.of`, through
 :meth:`core.data.dataset.Dataset.derived`). Every product array is indexed like
 ``dataset.product_ids``, every client array like ``dataset.client_ids``.
 
-This module also says once what a client *volunteered*
-(:data:`VOLUNTEERED_EVENTS`) and which colours read as one family
-(:func:`color_family`).
+What a client bought, kept and *volunteered* (:data:`VOLUNTEERED_EVENTS`) is
+computed by :func:`core.engine.purchases.client_matrices`, for every client
+at once and for one client with a request's extra events. This module says
+once which colours read as one family (:func:`color_family`).
 """
 
 from __future__ import annotations
@@ -27,18 +28,17 @@ import scipy.sparse as sp
 from core.data.dataset import Dataset
 from core.data.schema import CLIENTS, ONLINE_STORE_ID, PRODUCTS
 from core.engine.diversity import style_tag_matrix
+from core.engine.house import house_of
+from core.engine.purchases import (
+    ClientHistory,
+    ClientMatrices,
+    client_matrices,
+    events_of,
+)
 from core.suggest.conditions import Condition, typed_values
 
 _T = TypeVar("_T")
 
-#: Events a client does themselves, as opposed to browsing and email signals
-#: (view, zoom, email_open, email_click), which client-facing text never names.
-#: Of these, wording names a purchase kept for themselves, a try-on in a store
-#: and a wishlist; a return only cancels a purchase.
-VOLUNTEERED_EVENTS: tuple[str, ...] = ("wishlist", "try_on", "purchase", "return")
-
-# Codes of the volunteered-interaction matrix (higher = more deliberate).
-VOLUNTEERED_WISHLIST, VOLUNTEERED_TRY_ON, VOLUNTEERED_PURCHASE = 1, 2, 3
 
 # Colours that read as one family in a look ("neutral tones").
 COLOR_FAMILIES: dict[str, str] = {
@@ -340,7 +340,7 @@ class Catalogue:
         """Every client's purchases kept and what they volunteered (rows like ``client_ids``)."""
         ev = self.dataset.events
         rows = self.dataset.client_ids.to_internal(ev["client_id"].astype(str), strict=False)
-        return client_matrices(ev, rows, len(self.dataset.client_ids), self.dataset)
+        return client_matrices(ev, rows, len(self.dataset.client_ids), self.dataset.product_ids)
 
     @cached_property
     def _event_rows(self) -> dict[str, np.ndarray]:
@@ -356,7 +356,7 @@ class Catalogue:
         matrices; with some, the same arithmetic runs over their events in the
         dataset and the extra ones together (an unknown client has only the extra).
         """
-        extra = _events_of(extra_events, client_id)
+        extra = events_of(extra_events, client_id)
         if extra is None:
             index = self.dataset.client_ids.to_internal([client_id], strict=False)[0]
             if index < 0:
@@ -365,7 +365,8 @@ class Catalogue:
         ev = self.dataset.events
         own = ev.iloc[self._event_rows.get(str(client_id), np.empty(0, dtype=np.int64))]
         both = pd.concat([own, extra], ignore_index=True) if len(own) else extra
-        return client_matrices(both, np.zeros(len(both), dtype=np.int64), 1, self.dataset).row(0)
+        rows = np.zeros(len(both), dtype=np.int64)
+        return client_matrices(both, rows, 1, self.dataset.product_ids).row(0)
 
     def bought(self, client_index: int, *, count_gifts: bool = True) -> np.ndarray:
         """Product indices the client bought and kept (gift purchases only if ``count_gifts``)."""
@@ -393,141 +394,11 @@ class Catalogue:
 
     @cached_property
     def purchase_counts(self) -> np.ndarray:
-        """Units bought and kept per product, gifts included (popularity)."""
+        """Units bought and kept per product, gifts included (popularity).
+
+        A dataset served without events reads the house's sums (:mod:`core.engine.house`).
+        """
+        house = house_of(self.dataset)
+        if house is not None:
+            return np.asarray(house.kept_units, dtype=np.float64)
         return np.asarray(self._client_matrices.kept.sum(axis=0)).ravel().astype(np.float64)
-
-
-@dataclass(frozen=True)
-class ClientHistory:
-    """One client's row of each :class:`ClientMatrices` matrix (1 x products, CSR)."""
-
-    kept: sp.csr_matrix
-    own: sp.csr_matrix
-    last: sp.csr_matrix
-    volunteered: sp.csr_matrix
-
-    @classmethod
-    def empty(cls, n_products: int) -> ClientHistory:
-        """A client with no purchase and nothing volunteered."""
-        zero = sp.csr_matrix((1, n_products), dtype=np.int64)
-        return cls(zero, zero, zero, zero.astype(np.int8))
-
-    def bought(self, *, count_gifts: bool = True) -> np.ndarray:
-        """Product indices bought and kept (gift purchases only if ``count_gifts``)."""
-        row = self.kept if count_gifts else self.own
-        return np.asarray(row.indices[row.data > 0])
-
-    def kept_units(self, product_idx: np.ndarray, *, count_gifts: bool = True) -> np.ndarray:
-        """Units of each product bought and kept (gift purchases only if ``count_gifts``)."""
-        row = self.kept if count_gifts else self.own
-        return np.asarray(row.toarray().ravel()[np.asarray(product_idx, dtype=np.int64)])
-
-    def last_purchase(self, product_idx: np.ndarray) -> np.ndarray:
-        """Time of the last purchase of each product (NaT when none or not known)."""
-        vals = self.last.toarray().ravel()[np.asarray(product_idx, dtype=np.int64)]
-        out = vals.astype("datetime64[ns]")
-        out[vals == 0] = np.datetime64("NaT")
-        return np.asarray(out)
-
-    def volunteered_codes(self) -> dict[int, int]:
-        """Product index -> the most deliberate volunteered code."""
-        row = self.volunteered
-        return dict(zip(row.indices.tolist(), row.data.astype(int).tolist(), strict=True))
-
-
-@dataclass(frozen=True)
-class ClientMatrices:
-    """Clients x products: units kept (gifts included), kept for themselves, last purchase
-    time (ns) and the volunteered code (:data:`VOLUNTEERED_PURCHASE` ...), all CSR."""
-
-    kept: sp.csr_matrix
-    own: sp.csr_matrix
-    last: sp.csr_matrix
-    volunteered: sp.csr_matrix
-
-    def row(self, index: int) -> ClientHistory:
-        """One client's history."""
-        return ClientHistory(
-            self.kept[index], self.own[index], self.last[index], self.volunteered[index]
-        )
-
-
-def _events_of(events: pd.DataFrame | None, client_id: str) -> pd.DataFrame | None:
-    """The rows of ``events`` for ``client_id``, or ``None`` when there are none."""
-    if events is None or len(events) == 0 or not {"client_id", "product_id"} <= set(events):
-        return None
-    mine = events[events["client_id"].astype(str) == str(client_id)]
-    return mine if len(mine) else None
-
-
-def _column(ev: pd.DataFrame, name: str, default: object) -> pd.Series:
-    """A column of an events frame, ``default`` where it is missing or empty."""
-    if name not in ev.columns:
-        return pd.Series(default, index=ev.index)
-    col = ev[name]
-    return col.astype(object).where(col.notna(), default) if col.isna().any() else col
-
-
-def client_matrices(
-    events: pd.DataFrame, rows: np.ndarray, n_rows: int, dataset: Dataset
-) -> ClientMatrices:
-    """Purchases kept and what was volunteered per row and product of ``dataset``, from events.
-
-    ``rows`` gives each event's row (negative: left out). Returns net of
-    returns, never below zero; gifts are bought for someone else, so they are
-    not "kept for themselves" and never volunteered. Missing optional columns
-    read as one unit, not a gift, no channel, no time.
-    """
-    n = len(dataset.product_ids)
-    shape = (n_rows, n)
-    et = events["event_type"].astype(str).to_numpy()
-    is_p, is_r = et == "purchase", et == "return"
-    p = dataset.product_ids.to_internal(events["product_id"].astype(str), strict=False)
-    ok = (np.asarray(rows) >= 0) & (p >= 0)
-    q = _column(events, "quantity", 1).to_numpy(dtype=np.int64)
-    gift = _column(events, "is_gift", False).to_numpy(dtype=bool)
-    ts = pd.to_datetime(_column(events, "timestamp", pd.NaT)).to_numpy("datetime64[ns]")
-    frame = pd.DataFrame(
-        {
-            "c": rows,
-            "p": p,
-            "buy": np.where(is_p, q, 0),
-            "ret": np.where(is_r, q, 0),
-            "gift": np.where(is_p & gift, q, 0),
-            "ts": np.where(is_p, ts.astype(np.int64), np.iinfo(np.int64).min),
-        }
-    )[ok & (is_p | is_r)]
-    g = frame.groupby(["c", "p"], sort=True).agg(
-        buy=("buy", "sum"), ret=("ret", "sum"), gift=("gift", "sum"), ts=("ts", "max")
-    )
-    r, c = g.index.get_level_values(0).to_numpy(), g.index.get_level_values(1).to_numpy()
-    net = (g["buy"] - g["ret"]).clip(lower=0).to_numpy(dtype=np.int64)
-    own = np.minimum(net, (g["buy"] - g["gift"]).to_numpy(dtype=np.int64)).clip(0)
-    keep = net > 0
-
-    def mk(vals: np.ndarray) -> sp.csr_matrix:
-        return sp.csr_matrix((vals[keep], (r[keep], c[keep])), shape=shape, dtype=np.int64)
-
-    kept, own_m, last = mk(net), mk(own), mk(g["ts"].to_numpy(dtype=np.int64))
-    channel = _column(events, "channel", "").astype(str).to_numpy()
-    tried = (et == "try_on") & (channel == "store")
-    code = np.where(tried, VOLUNTEERED_TRY_ON, VOLUNTEERED_WISHLIST).astype(np.int64)
-    sel = ok & (tried | (et == "wishlist"))
-    # Several events per cell: keep the most deliberate (max code), not their sum.
-    best = (
-        pd.DataFrame({"c": rows[sel], "p": p[sel], "k": code[sel]}).groupby(["c", "p"])["k"].max()
-    )
-    done = sp.csr_matrix(
-        (
-            best.to_numpy(dtype=np.int64),
-            (best.index.get_level_values(0), best.index.get_level_values(1)),
-        ),
-        shape=shape,
-    )
-    bought = sp.csr_matrix(
-        ((own_m.data > 0).astype(np.int64) * VOLUNTEERED_PURCHASE, own_m.indices, own_m.indptr),
-        shape=shape,
-    )
-    volunteered = done.maximum(bought).tocsr()
-    volunteered.eliminate_zeros()
-    return ClientMatrices(kept, own_m, last, volunteered.astype(np.int8))

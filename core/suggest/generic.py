@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from core.data.dataset import Dataset
+from core.engine.house import house_of
 from core.suggest.catalogue import Catalogue
 
 #: Kinds of generic suggestion: new arrival, store bestseller, maison bestseller, the rest.
@@ -80,7 +81,13 @@ def generic_ranking(
 
 
 def store_sales(dataset: Dataset, store_id: str, as_of: pd.Timestamp, days: int) -> np.ndarray:
-    """Units kept per product in ``store_id`` over the ``days`` before ``as_of`` (never < 0)."""
+    """Units kept per product in ``store_id`` over the ``days`` before ``as_of`` (never < 0).
+
+    A dataset served without events reads the house's daily sales (:mod:`core.engine.house`).
+    """
+    house = house_of(dataset)
+    if house is not None:
+        return house.store_sales(store_id, as_of, days)
     ev = dataset.events
     since = as_of - pd.Timedelta(days=days)
     sel = (

@@ -558,10 +558,12 @@ class Suggester:
         removed_products: Sequence[str] = (),
         removed_categories: Sequence[str] = (),
         consent_override: bool | None = None,
+        extra_events: pd.DataFrame | None = None,
     ) -> pd.DataFrame:
         """Complementary products for an anchor, within this client's rules.
 
-        Personalised by the model only with consent.
+        Personalised by the model only with consent; ``extra_events`` are the
+        client's events not in the dataset (as in :class:`SuggestRequest`).
 
         Returns
         -------
@@ -577,6 +579,7 @@ class Suggester:
             removed_products=removed_products,
             removed_categories=removed_categories,
             consent_override=consent_override,
+            extra_events=extra_events,
         )
         out = complete_the_look(
             self.dataset,
@@ -585,6 +588,7 @@ class Suggester:
             client_id=client_id if rr.personalized else None,
             model=self.model if rr.personalized else None,
             allowed=rr.allowed,
+            extra_events=extra_events if rr.personalized else None,
         )
         assert rr.client is not None
         return idea_frame(self.dataset, out, rr.client.home_store)

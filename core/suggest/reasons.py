@@ -42,14 +42,13 @@ import pandas as pd
 from core.data.dataset import Dataset
 from core.data.schema import split_list
 from core.engine.models.base import Contribution, Explanation
-from core.suggest.catalogue import (
+from core.engine.purchases import (
     VOLUNTEERED_PURCHASE,
     VOLUNTEERED_TRY_ON,
     VOLUNTEERED_WISHLIST,
-    Catalogue,
     ClientHistory,
-    color_family,
 )
+from core.suggest.catalogue import Catalogue, color_family
 from core.suggest.safe_text import BIDI_CONTROLS, MAX_NAME_CHARS, client_text, plain_text
 
 __all__ = [
@@ -345,6 +344,7 @@ def client_reasons(
     dataset: Dataset,
     client_row: pd.Series | None = None,
     n: int = 2,
+    history: ClientHistory | None = None,
 ) -> list[str]:
     """Up to ``n`` reasons the client may read, strongest first.
 
@@ -361,8 +361,10 @@ def client_reasons(
     list of str
         E.g. ``["To pair with your Black Calfskin Tote", "In the cashmere
         you love"]``; ``[CLIENT_FALLBACK]`` when nothing can be said.
+        ``history`` is what the client volunteered when the caller knows more
+        than the dataset (:meth:`Catalogue.history`).
     """
-    facts = _client_facts(Catalogue.of(dataset), expl.client_id, client_row)
+    facts = _client_facts(Catalogue.of(dataset), expl.client_id, client_row, history)
     return _client_reasons(expl, dataset, client_row, n, facts)
 
 

@@ -80,8 +80,9 @@ from core.config_files import read_toml
 from core.data.dataset import Dataset
 from core.data.ids import IdMap
 from core.data.schema import split_list
+from core.engine.purchases import ClientHistory
 from core.exceptions import ConfigError
-from core.suggest.catalogue import Catalogue, Client, ClientHistory
+from core.suggest.catalogue import Catalogue, Client
 from core.suggest.policy import ContextConfig, RuleConfig, config_error
 from core.suggest.rule_result import Detail, Fired, RuleResult
 

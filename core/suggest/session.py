@@ -32,9 +32,10 @@ import pandas as pd
 
 from core.data.schema import COLS
 from core.engine.diversity import intra_list_diversity
+from core.engine.purchases import ClientHistory
 from core.engine.ranking import top_indices
 from core.exceptions import UnknownIdError
-from core.suggest.catalogue import Catalogue, Client, ClientHistory
+from core.suggest.catalogue import Catalogue, Client
 from core.suggest.pipeline import Suggester
 from core.suggest.request import SuggestRequest
 from core.suggest.rerank.context import context_boosts

@@ -17,8 +17,8 @@ import streamlit as st
 
 from core.app.access import can, can_see_contact, contact_for
 from core.data.schema import split_list
+from core.engine.purchases import VOLUNTEERED_EVENTS
 from core.store import Store
-from core.suggest.catalogue import VOLUNTEERED_EVENTS
 from dashboard import resources, state
 from dashboard.charts.client import activity_figure, taste_profile_figure
 from dashboard.widgets.cards import full_name, tier_label, when

@@ -105,3 +105,48 @@ def test_a_saved_model_is_loaded_not_refitted(served: Served, folder: Path, tmp_
     again = open_served(folder, model_dir, config=CONFIG, scheduler="sync")
     assert again.model.fit_report_["fit_id"] == first.model.fit_report_["fit_id"]
     np.testing.assert_array_equal(again.model.item_factors_, first.model.item_factors_)
+
+
+def test_the_house_sums_equal_what_the_event_log_gives(served: Served, dataset: Dataset) -> None:
+    from core.suggest.catalogue import Catalogue
+    from core.suggest.generic import store_sales
+    from core.suggest.rerank.look import copurchase_lift
+
+    np.testing.assert_allclose(
+        Catalogue.of(served.dataset).purchase_counts, Catalogue.of(dataset).purchase_counts
+    )
+    assert Catalogue.of(served.dataset).purchase_counts.sum() > 0
+    as_of, sold = dataset.as_of, 0.0
+    for store in dataset.stores["store_id"].astype(str):
+        for days in (7, 30, 365):
+            want = store_sales(dataset, store, as_of, days)
+            np.testing.assert_array_equal(store_sales(served.dataset, store, as_of, days), want)
+            sold += want.sum()
+    assert sold > 0
+    anchors = np.argsort(-Catalogue.of(dataset).purchase_counts)[:5]
+    for anchor in anchors:
+        for got, want in zip(
+            copurchase_lift(served.dataset, int(anchor)),
+            copurchase_lift(dataset, int(anchor)),
+            strict=True,
+        ):
+            np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_generic_lists_and_looks_match_without_the_event_log(
+    served: Served, in_memory: HybridRecommender, dataset: Dataset
+) -> None:
+    rules = RuleSet.default()
+    here = Suggester(in_memory, dataset, rules)
+    there = Suggester(served.model, served.dataset, rules)
+    for client in clients_with_events(dataset, 4):
+        events = served.events(client)
+        want = here.suggest(client, SuggestRequest(k=10, consent_override=False))
+        got = there.suggest(client, SuggestRequest(k=10, consent_override=False))
+        assert got.generic and want.generic
+        assert got.items["product_id"].tolist() == want.items["product_id"].tolist()
+        anchor = str(want.items["product_id"].iloc[0])
+        look_want = here.complete_the_look(client, anchor, 6)
+        look_got = there.complete_the_look(client, anchor, 6, extra_events=events)
+        assert look_got["product_id"].tolist() == look_want["product_id"].tolist()
+        np.testing.assert_allclose(look_got["score"], look_want["score"], rtol=1e-6)

@@ -63,6 +63,7 @@ from core.data.dataset import Dataset
 from core.engine.cells import AsOf, one_row, row_selector
 from core.engine.events import positions
 from core.engine.features import ProductFeatures
+from core.engine.house import HouseAggregates
 from core.engine.interactions import (
     ClientRows,
     Interactions,
@@ -549,6 +550,10 @@ class HybridRecommender(StatefulRecommender):
         return frame
 
     # ---------------------------------------------------------- persistence
+    #: A product-side model's sums over the house's events (popularity, store
+    #: sales, co-purchases) for pages served without them; ``None`` otherwise.
+    house_: HouseAggregates | None = None
+
     _ARRAYS = (
         "item_factors",
         "singular_values",
@@ -569,6 +574,8 @@ class HybridRecommender(StatefulRecommender):
         arrays.update(csr_to_state(self.item_similarity_, "neighbours"))
         for name in self._ARRAYS:
             arrays[name] = getattr(self, name + "_")
+        if self.house_ is not None:
+            arrays.update({f"house.{k}": v for k, v in self.house_.to_arrays().items()})
         meta = {"interactions": inter_meta, "features": f_meta, "report": self.fit_report_}
         return arrays, meta
 
@@ -587,5 +594,7 @@ class HybridRecommender(StatefulRecommender):
         for name in self._ARRAYS:
             setattr(self, name + "_", arrays[name])
         self.fit_report_ = dict(meta.get("report", {}))
+        house = {k[6:]: v for k, v in arrays.items() if k.startswith("house.")}
+        self.house_ = HouseAggregates.from_arrays(house) if house else None
         self.dataset_ = dataset
         self._derive(dataset)

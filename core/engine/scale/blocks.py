@@ -31,6 +31,7 @@ from core.engine.cells import (
     fit_date,
 )
 from core.engine.config import EngineConfig
+from core.engine.house import HouseAggregates, bucket_house
 from core.engine.models.fit_report import span_days
 from core.engine.scale.reduce import (
     BlockReducer,
@@ -64,6 +65,8 @@ class BucketCells:
     demand : Demand
     span_days : float
         Age of the bucket's oldest event on or before ``as_of`` (0 without events).
+    house : HouseAggregates
+        The bucket's share of the house's popularity, store sales and co-purchases.
     """
 
     client_ids: np.ndarray
@@ -71,6 +74,7 @@ class BucketCells:
     norm: NormSums
     demand: Demand
     span_days: float
+    house: HouseAggregates
 
 
 @dataclass(frozen=True)
@@ -98,7 +102,8 @@ def frame_cells(events: pd.DataFrame, clients: pd.DataFrame, side: ProductSide) 
         events, clients, ids, side.product_ids, side.store_ids, side.as_of, side.config
     )
     span = span_days(events["timestamp"], side.as_of) if len(events) else 0.0
-    return BucketCells(ids.external_ids, block.values, block.norm, block.demand, span)
+    house = bucket_house(events, side.product_ids, side.store_ids, side.as_of)
+    return BucketCells(ids.external_ids, block.values, block.norm, block.demand, span, house)
 
 
 def bucket_cells(source: tuple[PartitionedEvents, int, bool], side: ProductSide) -> BucketCells:
@@ -118,6 +123,10 @@ def cells_demand(block: BucketCells) -> Demand:
 
 def cells_span(block: BucketCells) -> float:
     return block.span_days
+
+
+def cells_house(block: BucketCells) -> HouseAggregates:
+    return block.house
 
 
 def finalize_block(

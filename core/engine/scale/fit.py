@@ -52,6 +52,7 @@ from core.engine.scale.blocks import (
     block_interactions,
     block_matrix,
     bucket_blocks,
+    cells_house,
     product_side,
 )
 from core.engine.scale.reduce import BlockReducer, Progress, Scheduler
@@ -188,6 +189,7 @@ def fit_partitioned(
     side = product_side(dataset.products, dataset.stores, config, dataset.as_of)
     cells = bucket_blocks(reader, side, scheduler, validate=validate, progress=progress)
     blocks = block_interactions(cells, side)
+    house = cells.map_sum(cells_house)
     del cells  # the rows are kept; the cells they came from may go
     laps.lap("interactions")
     item_side = _item_side(blocks, config, laps)
@@ -202,6 +204,7 @@ def fit_partitioned(
     )
     model = HybridRecommender(config)
     model.learn_products(dataset, inter, item_side, laps)
+    model.house_ = house
     _attach_report(model, blocks, item_side, config, laps)
     if out is not None:
         save_model(model, out)

@@ -16,6 +16,7 @@ import scipy.sparse as sp
 
 from core.data.dataset import Dataset
 from core.data.schema import COLS
+from core.engine.house import house_of
 from core.suggest.catalogue import Catalogue, color_family
 from core.suggest.reasons import REASON_SEPARATOR
 from core.suggest.rerank.select import mmr
@@ -69,6 +70,16 @@ def copurchase_lift(
     -------
     counts, score : ndarray, shape (n_products,)
     """
+    house = house_of(dataset) if interactions is None else None
+    if house is not None:  # served without events: the house's co-purchase counts
+        return _lift(
+            house.copurchase[anchor_idx].toarray().ravel(),
+            house.copurchase.diagonal().astype(np.float64),
+            int(house.copurchase[anchor_idx, anchor_idx]),
+            max(house.n_buyers, 1),
+            anchor_idx,
+            shrink,
+        )
     b = _purchase_matrix(dataset, interactions)
     col = b[:, anchor_idx]
     buyers = col.indices
@@ -80,8 +91,24 @@ def copurchase_lift(
         np.asarray(b.tocsr()[buyers].sum(axis=0)).ravel() if b.shape[0] else np.zeros(b.shape[1])
     )
     n_clients = max(int((np.diff(b.tocsr().indptr) > 0).sum()), 1)
+    return _lift(counts, n_j, buyers.size, n_clients, anchor_idx, shrink)
+
+
+def _lift(
+    counts: np.ndarray,
+    n_j: np.ndarray,
+    n_anchor: int,
+    n_clients: int,
+    anchor_idx: int,
+    shrink: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Counts and shrunk lift scores (see :func:`copurchase_lift`), the anchor's own zeroed."""
+    counts = np.asarray(counts, dtype=np.float64).copy()
+    if n_anchor == 0:
+        z = np.zeros(counts.size)
+        return z, z.copy()
     with np.errstate(divide="ignore", invalid="ignore"):
-        lift = np.where(n_j > 0, counts * n_clients / (buyers.size * n_j), 0.0)
+        lift = np.where(n_j > 0, counts * n_clients / (n_anchor * n_j), 0.0)
     score = np.log1p(lift) * counts / (counts + shrink)
     score[anchor_idx] = 0.0
     counts[anchor_idx] = 0.0
@@ -110,6 +137,7 @@ def complete_the_look(
     allowed: np.ndarray | None = None,
     max_per_category: int | None = 2,
     weights: LookWeights = LookWeights(),
+    extra_events: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Complementary products from other categories for an anchor product.
 
@@ -137,6 +165,8 @@ def complete_the_look(
         Only these may be returned (e.g. :attr:`RuleResult.allowed`).
     max_per_category : int, optional
         At most this many per category (a look spans categories).
+    extra_events : DataFrame, optional
+        The client's events not in the dataset, for the personal part.
 
     Returns
     -------
@@ -159,7 +189,7 @@ def complete_the_look(
         eligible &= np.asarray(allowed, dtype=bool)
     personal = np.zeros(catalogue.n_products)
     if model is not None and client_id is not None:
-        s = np.asarray(model.score_clients([client_id])[0], dtype=np.float64)
+        s = np.asarray(model.score_clients([client_id], extra_events)[0], dtype=np.float64)
         personal = _minmax(s, eligible & np.isfinite(s))
     score, found = _look_scores(dataset, a, eligible, interactions, personal, weights)
     order = np.flatnonzero(eligible)

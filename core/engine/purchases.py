@@ -1,0 +1,165 @@
+"""What clients bought, kept and volunteered, from events: one piece of arithmetic for every path.
+
+:func:`client_matrices` turns events into clients x products matrices of units
+kept (net of returns, never below zero), units kept for themselves (not gifts),
+the last purchase time and the most deliberate thing each client did
+themselves (:data:`VOLUNTEERED_EVENTS`). The suggestion pipeline's catalogue
+calls it over the whole event log, and over one client's events with a
+request's extra events (:class:`ClientHistory`); the scale-out fit calls it per
+client bucket for the house's aggregates (:mod:`core.engine.house`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from core.data.ids import IdMap
+
+#: Events a client does themselves, as opposed to browsing and email signals
+#: (view, zoom, email_open, email_click), which client-facing text never names.
+#: Of these, wording names a purchase kept for themselves, a try-on in a store
+#: and a wishlist; a return only cancels a purchase.
+VOLUNTEERED_EVENTS: tuple[str, ...] = ("wishlist", "try_on", "purchase", "return")
+
+# Codes of the volunteered-interaction matrix (higher = more deliberate).
+VOLUNTEERED_WISHLIST, VOLUNTEERED_TRY_ON, VOLUNTEERED_PURCHASE = 1, 2, 3
+
+
+@dataclass(frozen=True)
+class ClientHistory:
+    """One client's row of each :class:`ClientMatrices` matrix (1 x products, CSR)."""
+
+    kept: sp.csr_matrix
+    own: sp.csr_matrix
+    last: sp.csr_matrix
+    volunteered: sp.csr_matrix
+
+    @classmethod
+    def empty(cls, n_products: int) -> ClientHistory:
+        """A client with no purchase and nothing volunteered."""
+        zero = sp.csr_matrix((1, n_products), dtype=np.int64)
+        return cls(zero, zero, zero, zero.astype(np.int8))
+
+    def bought(self, *, count_gifts: bool = True) -> np.ndarray:
+        """Product indices bought and kept (gift purchases only if ``count_gifts``)."""
+        row = self.kept if count_gifts else self.own
+        return np.asarray(row.indices[row.data > 0])
+
+    def kept_units(self, product_idx: np.ndarray, *, count_gifts: bool = True) -> np.ndarray:
+        """Units of each product bought and kept (gift purchases only if ``count_gifts``)."""
+        row = self.kept if count_gifts else self.own
+        return np.asarray(row.toarray().ravel()[np.asarray(product_idx, dtype=np.int64)])
+
+    def last_purchase(self, product_idx: np.ndarray) -> np.ndarray:
+        """Time of the last purchase of each product (NaT when none or not known)."""
+        vals = self.last.toarray().ravel()[np.asarray(product_idx, dtype=np.int64)]
+        out = vals.astype("datetime64[ns]")
+        out[vals == 0] = np.datetime64("NaT")
+        return np.asarray(out)
+
+    def volunteered_codes(self) -> dict[int, int]:
+        """Product index -> the most deliberate volunteered code."""
+        row = self.volunteered
+        return dict(zip(row.indices.tolist(), row.data.astype(int).tolist(), strict=True))
+
+
+@dataclass(frozen=True)
+class ClientMatrices:
+    """Clients x products: units kept (gifts included), kept for themselves, last purchase
+    time (ns) and the volunteered code (:data:`VOLUNTEERED_PURCHASE` ...), all CSR."""
+
+    kept: sp.csr_matrix
+    own: sp.csr_matrix
+    last: sp.csr_matrix
+    volunteered: sp.csr_matrix
+
+    def row(self, index: int) -> ClientHistory:
+        """One client's history."""
+        return ClientHistory(
+            self.kept[index], self.own[index], self.last[index], self.volunteered[index]
+        )
+
+
+def events_of(events: pd.DataFrame | None, client_id: str) -> pd.DataFrame | None:
+    """The rows of ``events`` for ``client_id``, or ``None`` when there are none."""
+    if events is None or len(events) == 0 or not {"client_id", "product_id"} <= set(events):
+        return None
+    mine = events[events["client_id"].astype(str) == str(client_id)]
+    return mine if len(mine) else None
+
+
+def _column(ev: pd.DataFrame, name: str, default: object) -> pd.Series:
+    """A column of an events frame, ``default`` where it is missing or empty."""
+    if name not in ev.columns:
+        return pd.Series(default, index=ev.index)
+    col = ev[name]
+    return col.astype(object).where(col.notna(), default) if col.isna().any() else col
+
+
+def client_matrices(
+    events: pd.DataFrame, rows: np.ndarray, n_rows: int, product_ids: IdMap
+) -> ClientMatrices:
+    """Purchases kept and what was volunteered per row and product (``product_ids``), from events.
+
+    ``rows`` gives each event's row (negative: left out). Returns net of
+    returns, never below zero; gifts are bought for someone else, so they are
+    not "kept for themselves" and never volunteered. Missing optional columns
+    read as one unit, not a gift, no channel, no time.
+    """
+    n = len(product_ids)
+    shape = (n_rows, n)
+    et = events["event_type"].astype(str).to_numpy()
+    is_p, is_r = et == "purchase", et == "return"
+    p = product_ids.to_internal(events["product_id"].astype(str), strict=False)
+    ok = (np.asarray(rows) >= 0) & (p >= 0)
+    q = _column(events, "quantity", 1).to_numpy(dtype=np.int64)
+    gift = _column(events, "is_gift", False).to_numpy(dtype=bool)
+    ts = pd.to_datetime(_column(events, "timestamp", pd.NaT)).to_numpy("datetime64[ns]")
+    frame = pd.DataFrame(
+        {
+            "c": rows,
+            "p": p,
+            "buy": np.where(is_p, q, 0),
+            "ret": np.where(is_r, q, 0),
+            "gift": np.where(is_p & gift, q, 0),
+            "ts": np.where(is_p, ts.astype(np.int64), np.iinfo(np.int64).min),
+        }
+    )[ok & (is_p | is_r)]
+    g = frame.groupby(["c", "p"], sort=True).agg(
+        buy=("buy", "sum"), ret=("ret", "sum"), gift=("gift", "sum"), ts=("ts", "max")
+    )
+    r, c = g.index.get_level_values(0).to_numpy(), g.index.get_level_values(1).to_numpy()
+    net = (g["buy"] - g["ret"]).clip(lower=0).to_numpy(dtype=np.int64)
+    own = np.minimum(net, (g["buy"] - g["gift"]).to_numpy(dtype=np.int64)).clip(0)
+    keep = net > 0
+
+    def mk(vals: np.ndarray) -> sp.csr_matrix:
+        return sp.csr_matrix((vals[keep], (r[keep], c[keep])), shape=shape, dtype=np.int64)
+
+    kept, own_m, last = mk(net), mk(own), mk(g["ts"].to_numpy(dtype=np.int64))
+    channel = _column(events, "channel", "").astype(str).to_numpy()
+    tried = (et == "try_on") & (channel == "store")
+    code = np.where(tried, VOLUNTEERED_TRY_ON, VOLUNTEERED_WISHLIST).astype(np.int64)
+    sel = ok & (tried | (et == "wishlist"))
+    # Several events per cell: keep the most deliberate (max code), not their sum.
+    best = (
+        pd.DataFrame({"c": rows[sel], "p": p[sel], "k": code[sel]}).groupby(["c", "p"])["k"].max()
+    )
+    done = sp.csr_matrix(
+        (
+            best.to_numpy(dtype=np.int64),
+            (best.index.get_level_values(0), best.index.get_level_values(1)),
+        ),
+        shape=shape,
+    )
+    bought = sp.csr_matrix(
+        ((own_m.data > 0).astype(np.int64) * VOLUNTEERED_PURCHASE, own_m.indices, own_m.indptr),
+        shape=shape,
+    )
+    volunteered = done.maximum(bought).tocsr()
+    volunteered.eliminate_zeros()
+    return ClientMatrices(kept, own_m, last, volunteered.astype(np.int8))
