@@ -67,8 +67,8 @@ def _load_dataset(data_dir: str, stamp: tuple[Any, ...], max_upload_mb: float) -
 
 
 @st.cache_resource(max_entries=1, show_spinner=False)
-def _served(data_dir: str, stamp: tuple[Any, ...], model_dir: str) -> Served:
-    del stamp  # only part of the cache key
+def _served(data_dir: str, stamp: tuple[Any, ...], model_dir: str, generation: str) -> Served:
+    del stamp, generation  # only part of the cache key
     return open_served(data_dir, model_dir)
 
 
@@ -82,17 +82,25 @@ def get_served(settings: Settings) -> Served:
     """Products, clients and the product-side model of a partitioned data folder, no event.
 
     For ``ATELIER_SERVE=per-client``: each client's events are read per
-    request (:func:`client_events`, :func:`get_curation`).
+    request (:func:`client_events`, :func:`get_curation`). A model refitted
+    on Dask into the folder (a new generation) is loaded on the next run.
     """
     data_dir = Path(settings.data_dir)
-    served = _served(str(data_dir), data_stamp(data_dir), str(settings.product_side_model_dir))
+    model_dir = settings.product_side_model_dir
+    generation = model_generation(model_dir)
+    served = _served(str(data_dir), data_stamp(data_dir), str(model_dir), generation)
     _served_registry()[served.dataset.fingerprint] = served
     return served
 
 
+def served_of(dataset: Dataset) -> Served | None:
+    """What serves ``dataset`` per client (``None``: it holds its events)."""
+    return _served_registry().get(dataset.fingerprint)
+
+
 def served_events(dataset: Dataset) -> Callable[[str], pd.DataFrame] | None:
     """Where a client's events are read per request, when ``dataset`` is served without them."""
-    served = _served_registry().get(dataset.fingerprint)
+    served = served_of(dataset)
     return None if served is None else served.events
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -117,16 +117,26 @@ def slices_table(report: EvaluationReport, model: str | None = None) -> pd.DataF
 
 
 # ---------------------------------------------------------------- freshness
-def data_freshness(dataset: Dataset) -> pd.DataFrame:
-    """Rows and the latest date of each table: ``table``, ``rows``, ``latest``."""
+def data_freshness(
+    dataset: Dataset, event_log: tuple[int, pd.Timestamp | None] | None = None
+) -> pd.DataFrame:
+    """Rows and the latest date of each table: ``table``, ``rows``, ``latest``.
+
+    ``event_log`` gives the events' rows and latest time for a dataset served
+    without them (:meth:`core.app.serving.Served.event_log`).
+    """
     latest_cols = {"events": "timestamp", "products": "launch_date", "clients": "created_at"}
     rows = []
     for name, df in dataset.tables.items():
         col = latest_cols.get(name)
         latest: pd.Timestamp | NaTType = pd.NaT
-        if col is not None and col in df.columns and len(df):
+        n = int(len(df))
+        if name == "events" and event_log is not None:
+            n, found = event_log
+            latest = pd.NaT if found is None else found
+        elif col is not None and col in df.columns and len(df):
             latest = pd.to_datetime(df[col], errors="coerce").max()
-        rows.append({"table": name, "rows": int(len(df)), "latest": latest})
+        rows.append({"table": name, "rows": n, "latest": latest})
     return pd.DataFrame(rows)
 
 
@@ -312,6 +322,7 @@ def measure_outcomes(
     *,
     window_days: int = DEFAULT_WINDOW_DAYS,
     holdout_share: float = 0.0,
+    client_events: Callable[[str], pd.DataFrame] | None = None,
 ) -> OutcomeReport:
     """Attribution of shared items and, with a holdout group, lift.
 
@@ -326,9 +337,16 @@ def measure_outcomes(
     holdout_share : float
         Share of clients in the holdout group (:func:`core.suggest.holdout.in_holdout`);
         0 means no holdout, and no lift is computed.
+    client_events : callable, optional
+        For a dataset served without events (:meth:`core.app.serving.Served.events`):
+        the contacted clients' events are read one client at a time.
     """
     items = shared_items(shares)
-    attributed = attribute_shares(items, dataset.events, dataset.products, window_days=window_days)
+    events = dataset.events
+    if client_events is not None:
+        read = [client_events(str(c)) for c in items["client_id"].unique()] if len(items) else []
+        events = pd.concat(read, ignore_index=True) if read else events
+    attributed = attribute_shares(items, events, dataset.products, window_days=window_days)
     conversion = conversion_summary(attributed)
     conv = attributed[attributed["converted"]]
     by_match = conv.groupby("match").size().rename("items").reset_index()
@@ -345,7 +363,7 @@ def measure_outcomes(
         first = items.groupby("client_id")["shared_at"].min().rename("contacted_at")
         contacted = first.reset_index()
         contacted["holdout"] = holdout_mask(contacted["client_id"], holdout_share)
-        lift = holdout_lift(contacted, dataset.events, window_days=window_days)
+        lift = holdout_lift(contacted, events, window_days=window_days)
     return OutcomeReport(
         n_shares=int(items["share_id"].nunique()) if len(items) else len(shares),
         n_items=len(items),

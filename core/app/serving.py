@@ -60,6 +60,12 @@ class Served:
         """One client's events in time order (none for a client without history)."""
         return self.reader.client_events(str(client_id))
 
+    def event_log(self) -> tuple[int, pd.Timestamp | None]:
+        """Rows of the partitioned event log and its latest event (from its manifest)."""
+        manifest = self.reader.manifest
+        span = manifest.time_range
+        return sum(manifest.rows), (pd.Timestamp(span[1]) if span else None)
+
 
 def open_served(
     folder: str | Path,

@@ -6,7 +6,8 @@ three things it shows are sums over every client's events:
 - popularity, the units bought and kept per product (the generic list and gift
   ideas: ``Catalogue.purchase_counts``);
 - store bestsellers, units kept per store and product over the last days
-  (``core.suggest.generic.store_sales``);
+  (``core.suggest.generic.store_sales``), and the Trends page's demand over
+  time (``core.engine.trends.demand_events``);
 - complete-the-look's co-purchases: how many clients kept both products for
   themselves (``core.suggest.rerank.look.copurchase_lift``).
 
@@ -14,9 +15,14 @@ three things it shows are sums over every client's events:
 bucket's share with the same arithmetic as the in-memory path
 (:func:`core.engine.purchases.client_matrices`); shares add up (``+``), so the
 scale-out fit sums them over the buckets like its other statistics and saves
-the result with the product-side model. Sales are kept per store, product and
-day before ``as_of`` (each day's events dated at its middle), so every window
-of whole days before ``as_of`` reads the same units as the events would.
+the result with the product-side model.
+
+Activity (purchases, returns, try-ons, wishlists) is summed per store, product,
+event type and *time bin*, each event dated at the start of its bin. Bins
+split every calendar day at midnight and at ``as_of``'s time of day, so the
+windows the pages ask for -- whole days before ``as_of``, or weeks from a
+midnight -- never cut a bin, and every such window reads the same sums as
+the events would.
 """
 
 from __future__ import annotations
@@ -33,6 +39,9 @@ from core.engine.purchases import client_matrices
 
 _DAY_NS = 86_400 * 10**9
 
+#: The event types whose activity is summed, in the order of their codes.
+ACTIVITY_EVENTS: tuple[str, ...] = ("purchase", "return", "try_on", "wishlist")
+
 
 @dataclass(frozen=True)
 class HouseAggregates:
@@ -47,19 +56,19 @@ class HouseAggregates:
         diagonal is each product's number of such buyers.
     n_buyers : int
         Clients who kept at least one product for themselves.
-    sales : ndarray, shape (n, 4), int64
-        Rows ``(store index, product index, day, units)``: units bought minus
-        units returned in the store on the ``day``-th day before ``as_of``
-        (0: the last 24 hours), nonzero rows only.
+    activity : ndarray, shape (n, 6), int64
+        Rows ``(store index, product index, bin start in ns, event code,
+        units, units at least 1 per event)``; store index -1 for events
+        without a store; event codes index :data:`ACTIVITY_EVENTS`.
     store_ids : ndarray of str
-        The stores the store indices of ``sales`` point to.
+        The stores the store indices of ``activity`` point to.
     as_of : Timestamp
     """
 
     kept_units: np.ndarray
     copurchase: sp.csr_matrix
     n_buyers: int
-    sales: np.ndarray
+    activity: np.ndarray
     store_ids: np.ndarray
     as_of: pd.Timestamp
 
@@ -69,7 +78,7 @@ class HouseAggregates:
             self.kept_units + other.kept_units,
             sp.csr_matrix(self.copurchase + other.copurchase),
             self.n_buyers + other.n_buyers,
-            _sum_sales(np.vstack([self.sales, other.sales])),
+            _sum_activity(np.vstack([self.activity, other.activity])),
             self.store_ids,
             self.as_of,
         )
@@ -78,14 +87,33 @@ class HouseAggregates:
         """Units kept per product in ``store_id`` over the ``days`` before ``as_of`` (never < 0)."""
         out = np.zeros(self.kept_units.size)
         found = np.flatnonzero(self.store_ids == str(store_id))
-        if found.size == 0 or len(self.sales) == 0:
+        a = self.activity
+        if found.size == 0 or len(a) == 0:
             return out
-        sales = self.sales[self.sales[:, 0] == found[0]]
-        when = self.as_of.value - (sales[:, 2] * _DAY_NS + _DAY_NS // 2)
         since = (as_of - pd.Timedelta(days=days)).value
-        keep = (when >= since) & (when <= as_of.value)
-        np.add.at(out, sales[keep, 1], sales[keep, 3])
+        keep = (
+            (a[:, 0] == found[0]) & (a[:, 3] <= 1) & (a[:, 2] >= since) & (a[:, 2] <= as_of.value)
+        )
+        sign = np.where(a[keep, 3] == 0, 1, -1)
+        np.add.at(out, a[keep, 1], sign * a[keep, 4])
         return np.maximum(out, 0)
+
+    def demand_frame(self, product_ids: IdMap, weights: dict[str, float]) -> pd.DataFrame:
+        """What :func:`core.engine.trends.demand_events` gives, one row per bin (same sums)."""
+        a = self.activity
+        w = {**weights, "return": -weights.get("purchase", 1.0)}
+        per = np.array([w.get(e, np.nan) for e in ACTIVITY_EVENTS])[a[:, 3]]
+        a, per = a[~np.isnan(per)], per[~np.isnan(per)]
+        stores = np.array([*self.store_ids.tolist(), None], dtype=object)  # -1: no store
+        return pd.DataFrame(
+            {
+                "product_id": np.asarray(product_ids.external_ids, dtype=object)[a[:, 1]],
+                "timestamp": pd.Series(a[:, 2].astype("datetime64[ns]")),
+                "store_id": stores[a[:, 0]],
+                "event_type": np.array(ACTIVITY_EVENTS, dtype=object)[a[:, 3]],
+                "demand": per * a[:, 5],
+            }
+        )
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """The aggregates as plain arrays (saved with a model; no pickle)."""
@@ -96,7 +124,7 @@ class HouseAggregates:
             "copurchase.indices": c.indices,
             "copurchase.indptr": c.indptr,
             "n_buyers": np.array([self.n_buyers]),
-            "sales": self.sales,
+            "activity": self.activity,
             "store_ids": self.store_ids.astype(str),
             "as_of": np.array([self.as_of.value]),
         }
@@ -117,20 +145,20 @@ class HouseAggregates:
             arrays["kept_units"],
             copurchase,
             int(arrays["n_buyers"][0]),
-            arrays["sales"].reshape(-1, 4),
+            arrays["activity"].reshape(-1, 6),
             arrays["store_ids"].astype(str),
             pd.Timestamp(int(arrays["as_of"][0])),
         )
 
 
-def _sum_sales(rows: np.ndarray) -> np.ndarray:
-    """Rows of the same (store, product, day) added, zero sums dropped."""
+def _sum_activity(rows: np.ndarray) -> np.ndarray:
+    """Rows of the same (store, product, bin, event) added."""
     if len(rows) == 0:
-        return rows.reshape(0, 4)
-    keys, inverse = np.unique(rows[:, :3], axis=0, return_inverse=True)
-    units = np.bincount(inverse.ravel(), weights=rows[:, 3], minlength=len(keys))
-    out = np.column_stack([keys, units.round().astype(np.int64)])
-    return np.asarray(out[out[:, 3] != 0])
+        return rows.reshape(0, 6)
+    keys, inverse = np.unique(rows[:, :4], axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    sums = [np.bincount(inverse, weights=rows[:, c], minlength=len(keys)) for c in (4, 5)]
+    return np.column_stack([keys, *(x.round().astype(np.int64) for x in sums)])
 
 
 def bucket_house(
@@ -147,28 +175,35 @@ def bucket_house(
     copurchase = sp.csr_matrix(own.T @ own)
     n_buyers = int((np.diff(own.indptr) > 0).sum())
     kept = np.asarray(m.kept.sum(axis=0)).ravel().astype(np.float64)
-    sales = _bucket_sales(events, product_ids, store_ids, as_of)
+    activity = _bucket_activity(events, product_ids, store_ids, as_of)
     stores = np.asarray(store_ids.external_ids, dtype=str)
-    return HouseAggregates(kept, copurchase, n_buyers, sales, stores, as_of)
+    return HouseAggregates(kept, copurchase, n_buyers, activity, stores, as_of)
 
 
-def _bucket_sales(
+def _bucket_activity(
     events: pd.DataFrame, product_ids: IdMap, store_ids: IdMap, as_of: pd.Timestamp
 ) -> np.ndarray:
-    et = events["event_type"].astype(str)
-    ev = events[et.isin(["purchase", "return"]).to_numpy()]
+    """Activity rows of some events on or before ``as_of`` (see :class:`HouseAggregates`)."""
+    et = events["event_type"].astype(str).to_numpy()
+    code = pd.Index(ACTIVITY_EVENTS).get_indexer(pd.Index(et))
+    ev = events[code >= 0]
+    code = code[code >= 0]
     if len(ev) == 0:
-        return np.zeros((0, 4), dtype=np.int64)
+        return np.zeros((0, 6), dtype=np.int64)
     s = store_ids.to_internal(ev["store_id"].astype(object).fillna("").astype(str), strict=False)
     p = product_ids.to_internal(ev["product_id"].astype(str), strict=False)
     ts = pd.to_datetime(ev["timestamp"]).to_numpy("datetime64[ns]").astype(np.int64)
-    age = ts - as_of.value
-    day = np.floor_divide(-age, _DAY_NS)
-    sign = np.where(ev["event_type"].astype(str).to_numpy() == "purchase", 1, -1)
-    units = sign * ev["quantity"].to_numpy(dtype=np.int64)
-    keep = (s >= 0) & (p >= 0) & (age <= 0)
-    rows = np.column_stack([s[keep], p[keep], day[keep], units[keep]]).astype(np.int64)
-    return _sum_sales(rows)
+    q = ev["quantity"].to_numpy(dtype=np.int64)
+    keep = (p >= 0) & (ts <= as_of.value)
+    rows = np.column_stack([s, p, time_bin(ts, as_of), code, q, np.maximum(q, 1)]).astype(np.int64)
+    return _sum_activity(rows[keep])
+
+
+def time_bin(ts: np.ndarray, as_of: pd.Timestamp) -> np.ndarray:
+    """The start (ns) of each time's bin: days split at midnight and at ``as_of``'s time of day."""
+    day = np.floor_divide(ts, _DAY_NS) * _DAY_NS
+    split = as_of.value - as_of.normalize().value
+    return np.asarray(np.where(ts - day >= split, day + split, day))
 
 
 def house_of(dataset: Dataset) -> HouseAggregates | None:

@@ -26,6 +26,7 @@ from core.data.dataset import Dataset
 from core.data.schema import split_list
 from core.data.values import TimeLike
 from core.engine.cells import AsOf
+from core.engine.house import house_of
 from core.exceptions import NotFittedError, UnknownIdError
 
 #: Event weights of demand (what a merchandiser plans a buy on).
@@ -72,8 +73,16 @@ class TrendParams:
 
 
 def demand_events(dataset: Dataset, weights: dict[str, float] | None = None) -> pd.DataFrame:
-    """Events that express demand, with a ``demand`` weight column (returns subtract)."""
+    """Events that express demand, with a ``demand`` weight column (returns subtract).
+
+    A dataset served without events gives the house's sums per time bin
+    instead (:mod:`core.engine.house`): every window of whole days before
+    ``as_of``, or of weeks from a midnight, adds up to the same demand.
+    """
     weights = weights or DEMAND_WEIGHTS
+    house = house_of(dataset)
+    if house is not None:
+        return house.demand_frame(dataset.product_ids, weights)
     ev = dataset.events
     w = ev["event_type"].map({**weights, "return": -weights.get("purchase", 1.0)})
     keep = w.notna()

@@ -140,7 +140,11 @@ def render_outcomes(dataset: Dataset, settings: Settings, services: Any) -> None
         )
     else:
         outcomes = measure_outcomes(
-            shares, dataset, window_days=int(window), holdout_share=settings.holdout_share
+            shares,
+            dataset,
+            window_days=int(window),
+            holdout_share=settings.holdout_share,
+            client_events=resources.served_events(dataset),
         )
         _render_conversion(outcomes, int(window))
         _render_lift(outcomes.lift)
@@ -242,10 +246,13 @@ def _render_acceptance(dataset: Dataset, services: Any) -> None:
 # ------------------------------------------------------------------ data & rules
 def render_data_and_rules(dataset: Dataset, settings: Settings) -> None:
     """How fresh each table is, and which rules remove the most products."""
-    fresh = data_freshness(dataset)
+    served = resources.served_of(dataset)
+    event_log = None if served is None else served.event_log()
+    fresh = data_freshness(dataset, event_log)
+    n_events = int(fresh.loc[fresh["table"] == "events", "rows"].sum())
     d1, d2, d3 = st.columns(3)
     d1.metric("Latest event", f"{dataset.as_of:%d %b %Y}")
-    d2.metric("Events", f"{len(dataset.events):,}")
+    d2.metric("Events", f"{n_events:,}")
     d3.metric("Products", f"{len(dataset.products):,}")
     files = table_files(settings.data_dir)
     fresh["latest"] = fresh["latest"].map(lambda t: "" if pd.isna(t) else f"{t:%d %b %Y}")
@@ -381,6 +388,15 @@ def render_tuning(data_dir: Path, *, is_admin: bool) -> None:
 def render_retrain(settings: Settings, services: Any, user: Any) -> None:
     """Admins: tolerance, baselines and "Retrain now"; everyone: the running retrain's progress."""
     runner = resources.get_retrain_runner(settings)
+    if settings.serve == "per-client":
+        st.markdown("**Retrain**")
+        st.info(
+            "This dashboard serves each client from a product-side model and reads their "
+            "events per request; it never holds the whole event log, so it does not fit "
+            "here. Refit on Dask with `python -m core --data DIR fit --dask local:N` (or a "
+            "scheduler address); the new model is loaded on the next page run."
+        )
+        return
     if user.role == "admin":
         st.markdown("**Retrain**")
         st.caption(

@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from core.app.serving import Served, open_served
@@ -150,3 +151,50 @@ def test_generic_lists_and_looks_match_without_the_event_log(
         look_got = there.complete_the_look(client, anchor, 6, extra_events=events)
         assert look_got["product_id"].tolist() == look_want["product_id"].tolist()
         np.testing.assert_allclose(look_got["score"], look_want["score"], rtol=1e-6)
+
+
+def test_trends_read_the_same_demand_without_the_event_log(
+    served: Served, in_memory: HybridRecommender, dataset: Dataset
+) -> None:
+    from core.engine.trends import TrendAnalyzer
+
+    vectors = in_memory.item_embedding()
+    here = TrendAnalyzer().fit(dataset, vectors)
+    there = TrendAnalyzer().fit(served.dataset, vectors)
+    as_of = dataset.as_of
+    store = str(dataset.stores["store_id"].iloc[0])
+    for since, where in ((None, None), (as_of - pd.Timedelta(days=30), None), (None, store)):
+        want = here.product_demand(since, where)
+        assert want.sum() > 0
+        pd.testing.assert_series_equal(there.product_demand(since, where), want)
+    pd.testing.assert_frame_equal(there.clusters(), here.clusters())
+    pd.testing.assert_frame_equal(there.momentum(), here.momentum())
+    pd.testing.assert_frame_equal(there.weekly_series(12), here.weekly_series(12))
+    pd.testing.assert_frame_equal(there.gaps(store), here.gaps(store))
+
+
+def test_share_outcomes_read_the_contacted_clients_events(served: Served, dataset: Dataset) -> None:
+    from datetime import UTC
+
+    from core.app.health import measure_outcomes
+    from core.store.records import ShareRecord
+
+    buys = dataset.events[dataset.events["event_type"] == "purchase"]
+    start = (dataset.as_of - pd.Timedelta(days=60)).to_pydatetime().replace(tzinfo=UTC)
+    shares = []
+    for i, (client, product) in enumerate(
+        zip(buys["client_id"][:60], buys["product_id"][:60], strict=True)
+    ):
+        items = [{"product_id": str(product), "name": "x"}]
+        shares.append(ShareRecord(i, i, str(client), "message", {"items": items}, "a1", start))
+    want = measure_outcomes(shares, dataset, window_days=90, holdout_share=0.3)
+    got = measure_outcomes(
+        shares, served.dataset, window_days=90, holdout_share=0.3, client_events=served.events
+    )
+    assert want.conversion == got.conversion
+    assert want.lift is not None and got.lift is not None
+    assert (want.lift.model_buyers, want.lift.holdout_buyers) == (
+        got.lift.model_buyers,
+        got.lift.holdout_buyers,
+    )
+    assert want.lift.model_buyers + want.lift.holdout_buyers > 0

@@ -68,3 +68,27 @@ def test_activity_is_read_per_client(served_app) -> None:
     volunteered, browsing = at.dataframe[0].value, at.dataframe[1].value
     assert list(volunteered["What"]) == ["Purchase"]
     assert list(browsing["What"]) == ["Viewed online"]
+
+
+def test_trends_show_the_house_demand_without_the_event_log(served_app) -> None:
+    at = served_app("manager", page="trends")
+    assert at.title[0].value == "Trends"
+    assert len(at.get("plotly_chart")) == 4  # map, momentum, weekly, gaps
+    products = next(
+        df.value for df in at.dataframe if list(df.value.columns)[:2] == ["name", "designer"]
+    )
+    assert len(products) > 0 and products["demand"].max() > 0
+
+
+def test_model_health_counts_the_partitioned_events(served_app, served_dir: Path) -> None:
+    from core.data.partitioned import PartitionedEvents
+
+    at = served_app("manager", page="model_health")
+    labels = {m.label: m.value for m in at.metric}
+    n_events = sum(PartitionedEvents(served_dir).manifest.rows)
+    assert n_events > 0 and labels["Events"] == f"{n_events:,}"
+    fresh = next(df.value for df in at.dataframe if list(df.value.columns)[:2] == ["table", "rows"])
+    assert int(fresh.loc[fresh["table"] == "events", "rows"].iloc[0]) == n_events
+    # No in-process retrain: the page says how to refit on Dask.
+    assert any("fit --dask" in str(i.value) for i in at.info)
+    assert not [b for b in at.button if b.key == "health:retrain"]

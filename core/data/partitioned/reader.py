@@ -127,7 +127,7 @@ def products_dataset(
             latest.append(pd.Timestamp(span[1]))
         known = [t for t in latest if pd.notna(t)]
         cutoff = max(known) if known else pd.Timestamp("1970-01-01")
-    return Dataset.from_tables(valid, str(folder), pd.Timestamp(cutoff))
+    return Dataset.from_tables(valid, str(folder), pd.Timestamp(cutoff).as_unit("ns"))
 
 
 def to_contract_frame(table: pa.Table, name: str) -> pd.DataFrame:
