@@ -227,32 +227,42 @@ def one_profile(
     features: sp.csr_matrix,
     preference: sp.csr_matrix,
     beta: float,
-) -> ContentProfiles:
+) -> tuple[np.ndarray, np.ndarray, float]:
     """:func:`content_profiles` of one client from their cells (``items``, values ``x``).
 
     The history part ``xF`` is gathered from the rows of ``features`` the
-    client touched instead of a sparse matrix product.
+    client touched instead of a sparse matrix product, and the profile stays
+    dense: a single request builds no sparse matrix.
+
+    Returns
+    -------
+    history, preference : ndarray, shape (n_features,)
+        ``xF / ||xF||`` and ``beta q`` (the rows of :class:`ContentProfiles`).
+    norm : float
+        ``||history + preference||``.
     """
     n_features = features.shape[1]
-    sel = row_selector(features.indptr, np.asarray(items, dtype=np.int64))
+    items = np.asarray(items, dtype=np.int64)
+    sel = row_selector(features.indptr, items)
     lengths = features.indptr[items + 1] - features.indptr[items]
     weights = features.data[sel].astype(np.float64) * np.repeat(x, lengths)
-    dense = np.bincount(features.indices[sel], weights=weights, minlength=n_features).astype(
+    history = np.bincount(features.indices[sel], weights=weights, minlength=n_features).astype(
         np.float64, copy=False
     )  # (an empty bincount is integer)
-    norm = float(np.sqrt(dense @ dense))
+    norm = float(np.sqrt(history @ history))
     if norm > 0:
-        dense /= norm
-    cols = np.flatnonzero(dense)
-    history = sp.csr_matrix((dense[cols], cols, np.array([0, cols.size])), shape=(1, n_features))
-    if preference.nnz == 0:  # most clients declared nothing: share the empty row
-        pref = _empty_row(n_features)
-    else:
-        pref = sp.csr_matrix(preference, dtype=np.float64, copy=True)
-        pref.sum_duplicates()
-        pref.data *= beta
-        dense[pref.indices] += pref.data
-    return ContentProfiles(history, pref, np.array([np.sqrt(dense @ dense)]))
+        history /= norm
+    if preference.nnz == 0:  # most clients declared nothing
+        return history, np.zeros(n_features), float(np.sqrt(history @ history))
+    pref = np.asarray(
+        np.bincount(
+            preference.indices, weights=preference.data.astype(np.float64), minlength=n_features
+        ),
+        dtype=np.float64,
+    )
+    pref *= beta
+    both = history + pref
+    return history, pref, float(np.sqrt(both @ both))
 
 
 def _first_visual(names: np.ndarray) -> int:
