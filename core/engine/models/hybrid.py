@@ -56,7 +56,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from core.data.dataset import Dataset
@@ -86,6 +85,7 @@ from core.engine.models.blend import (
     row_spread,
 )
 from core.engine.models.content import (
+    PreferenceCells,
     attribute_blocks,
     client_preferences,
     content_profiles,
@@ -93,6 +93,7 @@ from core.engine.models.content import (
     declared_preferences,
     name_visual,
     one_profile,
+    preference_cells,
 )
 from core.engine.models.factors import (
     ItemSide,
@@ -294,13 +295,14 @@ class HybridRecommender(StatefulRecommender):
         """The clients' state; ``rows`` are their matrix rows when already built."""
         config = self.config_
         ids = [str(c) for c in client_ids]
-        prefs = client_preferences(self.dataset_, self.product_features_, ids, self._declared)
         one = positions(self.interactions_.client_ids, ids, strict=False)
         inputs: OneClient | ManyClients
         if rows is None and extra_events is None and len(ids) == 1 and one[0] >= 0:
-            inputs, u = self._one_client(int(one[0]), prefs)
+            (cells,) = preference_cells(self.dataset_, self.product_features_, ids, self._declared)
+            inputs, u = self._one_client(int(one[0]), cells)
             strength = self.interactions_.strength[one].astype(np.float64)
         else:
+            prefs = client_preferences(self.dataset_, self.product_features_, ids, self._declared)
             if rows is None:
                 rows = self.interactions_.fold_in(ids, extra_events)
             u = np.asarray(rows.matrix @ self.item_factors_)
@@ -312,7 +314,7 @@ class HybridRecommender(StatefulRecommender):
         raw = self._raw_blocks(u, inputs)
         return self._finish_state(one, strength, inputs, u, raw), raw
 
-    def _one_client(self, r: int, prefs: sp.csr_matrix) -> tuple[OneClient, np.ndarray]:
+    def _one_client(self, r: int, prefs: PreferenceCells) -> tuple[OneClient, np.ndarray]:
         """One fitted client's cells, profile and factors, from its row of the matrix.
 
         The same arithmetic as the many-client path, written over the client's
