@@ -115,6 +115,13 @@ _RECENT_STATES = 64  # single-client states kept, so explain reuses what recomme
 _SVD, _NEIGHBOURS, _CONTENT = 0, 1, 2
 
 
+def _block_spreads(raw: np.ndarray) -> np.ndarray:
+    """Spread of each block of ``raw`` (:meth:`HybridRecommender._raw_blocks`), shape (n, 3)."""
+    n_blocks, n_clients, n_products = raw.shape
+    spreads = row_spread(raw.reshape(n_blocks * n_clients, n_products))
+    return spreads.reshape(n_blocks, n_clients).T
+
+
 class HybridRecommender(StatefulRecommender):
     """SVD + item neighbours + content + trend, on one per-client scale, exactly explained.
 
@@ -263,7 +270,7 @@ class HybridRecommender(StatefulRecommender):
     # ------------------------------------------------------------ scoring
     def _state(
         self, client_ids: Sequence[str], extra_events: pd.DataFrame | None
-    ) -> tuple[ClientState, list[np.ndarray] | None]:
+    ) -> tuple[ClientState, np.ndarray | None]:
         """The clients' state, and their raw block scores when they had to be computed.
 
         A model's fitted arrays never change, so a client's state stays valid
@@ -291,7 +298,7 @@ class HybridRecommender(StatefulRecommender):
         client_ids: Sequence[str],
         extra_events: pd.DataFrame | None,
         rows: ClientRows | None = None,
-    ) -> tuple[ClientState, list[np.ndarray]]:
+    ) -> tuple[ClientState, np.ndarray]:
         """The clients' state; ``rows`` are their matrix rows when already built."""
         config = self.config_
         ids = [str(c) for c in client_ids]
@@ -336,22 +343,15 @@ class HybridRecommender(StatefulRecommender):
         strength: np.ndarray,
         inputs: OneClient | ManyClients,
         u: np.ndarray,
-        raw: list[np.ndarray],
+        raw: np.ndarray,
     ) -> ClientState:
         """The per-client weights and priors that complete a state (``idx``: fitted rows or -1)."""
         config = self.config_
         g = history_share(strength, config.blend_k)
-        spreads = np.column_stack([row_spread(block) for block in raw])
-        weights = per_spread(
-            np.column_stack(
-                [
-                    config.cf_weight * g,
-                    config.item_weight * g,
-                    np.full(g.size, config.content_weight),
-                ]
-            ),
-            spreads,
-        )
+        spreads = _block_spreads(raw)
+        weights = g[:, None] * np.array([config.cf_weight, config.item_weight, 0.0])
+        weights[:, _CONTENT] = config.content_weight
+        weights = per_spread(weights, spreads)
         prior_row = self._priors.prior_rows(idx, strength)
         new_arrival = self._priors.new_arrival(spreads[:, _CONTENT], raw[_CONTENT])
         return ClientState(inputs, u, weights, prior_row, new_arrival)
@@ -364,24 +364,28 @@ class HybridRecommender(StatefulRecommender):
         if not client_ids:
             return np.zeros((0, 3))
         state, raw = self._build_state(client_ids, None, rows)
-        return np.column_stack([row_spread(r) for r in raw])
+        return _block_spreads(raw)
 
-    def _raw_blocks(self, u: np.ndarray, inputs: OneClient | ManyClients) -> list[np.ndarray]:
-        """Unweighted SVD, neighbour and content scores, each shape (n_clients, n_products)."""
+    def _raw_blocks(self, u: np.ndarray, inputs: OneClient | ManyClients) -> np.ndarray:
+        """Unweighted SVD, neighbour and content scores, shape (3, n_clients, n_products)."""
+        n_products = self.item_factors_.shape[0]
         if u.shape[0] == 1:  # BLAS gemv; the past products' rows of S summed
+            raw = np.empty((3, 1, n_products))
             past, profile = inputs.block_inputs()
-            svd = (self.item_factors_ @ u[0])[None, :]
+            raw[_SVD, 0] = self.item_factors_ @ u[0]
             sim = self.item_similarity_
             sel = row_selector(sim.indptr, past.astype(np.int64))
-            neighbours = np.bincount(
+            raw[_NEIGHBOURS, 0] = np.bincount(
                 sim.indices[sel], weights=sim.data[sel], minlength=sim.shape[1]
-            ).astype(np.float64, copy=False)[None, :]  # (an empty bincount is integer)
-            content = np.asarray(self.features_ @ profile)[None, :]
-            return [svd, neighbours, content]
+            )
+            raw[_CONTENT, 0] = self.features_ @ profile
+            return raw
         assert isinstance(inputs, ManyClients)
-        svd = u @ self.item_factors_.T
-        neighbours = np.asarray((inputs.past @ self.item_similarity_).toarray())
-        return [svd, neighbours, content_scores(inputs.profiles, self.features_)]
+        raw = np.zeros((3, u.shape[0], n_products))  # toarray adds into its output
+        np.matmul(u, self.item_factors_.T, out=raw[_SVD])
+        (inputs.past @ self.item_similarity_).toarray(out=raw[_NEIGHBOURS])
+        raw[_CONTENT] = content_scores(inputs.profiles, self.features_)
+        return raw
 
     def _weighted(
         self, client_ids: Sequence[str], extra_events: pd.DataFrame | None

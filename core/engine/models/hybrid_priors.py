@@ -160,7 +160,11 @@ class Priors:
         if s < 0:
             return self._global, "trend"
         store = str(self._inter.store_ids.external_ids[s])
-        return self._store_trend[s].toarray().ravel() * self._store_scale[s], f"store_trend={store}"
+        st = self._store_trend
+        lo, hi = st.indptr[s], st.indptr[s + 1]
+        row = np.zeros(st.shape[1])
+        row[st.indices[lo:hi]] = st.data[lo:hi] * self._store_scale[s]
+        return row, f"store_trend={store}"
 
     def add(self, state: ClientState, out: np.ndarray) -> np.ndarray:
         """Add every row's whole prior (trend + new arrival) to ``out`` in place."""
