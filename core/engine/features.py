@@ -180,9 +180,11 @@ class ProductFeatures:
             for c, e in self.category_price_edges_.items()
         }
         self._bounds_by_fold = {c.casefold(): b for c, b in by_category.items()}
-        self._all_bounds = list(by_category.values()) or [
-            np.concatenate([[-np.inf], self.price_edges_, [np.inf]])
-        ]
+        self._all_bounds = np.array(  # one row per set: every set has n_price_bands_ bands
+            list(by_category.values())
+            or [np.concatenate([[-np.inf], self.price_edges_, [np.inf]])],
+            dtype=np.float64,
+        )
 
     def _documents(self, products: pd.DataFrame) -> pd.Series | None:
         parts = [_text(products[c]) for c in ("name", "description") if c in products.columns]
@@ -331,7 +333,7 @@ class ProductFeatures:
                 vals.append(config.attribute_weight / math.sqrt(len(hits)))
         share = self._price_share(row)
         if share is not None and share.any():
-            share = share / np.linalg.norm(share) * config.price_weight
+            share = share / np.sqrt(share @ share) * config.price_weight
             for k in np.flatnonzero(share):
                 cols.append(self._offsets["price_band"] + int(k))
                 vals.append(float(share[k]))
@@ -374,11 +376,10 @@ class ProductFeatures:
         hi = np.inf if hi is None else hi
         wanted = [c.casefold() for c in split_list(row.get("pref_categories"))]
         by_fold = self._bounds_by_fold
-        bound_sets = [by_fold[c] for c in wanted if c in by_fold] or self._all_bounds
-        share = np.zeros(self.n_price_bands_)
-        for bounds in bound_sets:
-            share += (lo < bounds[1:]) & (hi >= bounds[:-1])
-        return share / len(bound_sets)
+        chosen = [by_fold[c] for c in wanted if c in by_fold]
+        bounds = np.array(chosen) if chosen else self._all_bounds
+        overlaps = (lo < bounds[:, 1:]) & (hi >= bounds[:, :-1])
+        return np.asarray(overlaps.sum(axis=0) / bounds.shape[0], dtype=np.float64)
 
     # -------------------------------------------------------- persistence
     def get_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
