@@ -331,19 +331,21 @@ class ProductFeatures:
             for h in hits:
                 cols.append(self._offsets[attr] + h)
                 vals.append(config.attribute_weight / math.sqrt(len(hits)))
+        columns = np.asarray(cols, dtype=np.int32)
+        data = np.asarray(vals, dtype=np.float64)
         share = self._price_share(row)
         if share is not None and share.any():
             share = share / np.sqrt(share @ share) * config.price_weight
-            for k in np.flatnonzero(share):
-                cols.append(self._offsets["price_band"] + int(k))
-                vals.append(float(share[k]))
+            bands = np.flatnonzero(share)
+            columns = np.concatenate([columns, self._offsets["price_band"] + bands], dtype=np.int32)
+            data = np.concatenate([data, share[bands]])
         # Columns are distinct (one block per attribute, sorted hits within it).
-        order = np.argsort(cols)
-        data = np.asarray(vals, dtype=np.float64)[order]
+        order = np.argsort(columns)
+        data = data[order]
         norm = float(np.sqrt(data @ data))
         if norm > 0:
             data /= norm
-        return data, np.asarray(cols, dtype=np.int32)[order]
+        return data, columns[order]
 
     def preference_matrix(self, clients: pd.DataFrame) -> sp.csr_matrix:
         """:meth:`preference_vector` for each row of ``clients``.
