@@ -48,7 +48,7 @@ class IdMap:
         return self._positions
 
     def __len__(self) -> int:
-        return len(self.index)
+        return int(self._external.size)  # the index's, without pandas' overhead
 
     def __contains__(self, external_id: object) -> bool:
         return str(external_id) in self.index
@@ -75,6 +75,6 @@ class IdMap:
 
     def to_external(self, internal_ids: npt.ArrayLike) -> np.ndarray:
         arr = np.asarray(internal_ids, dtype=np.int64)
-        if arr.size and (arr.min() < 0 or arr.max() >= len(self.index)):
+        if arr.size and (arr.min() < 0 or arr.max() >= self._external.size):
             raise IndexError(f"internal {self.kind} index out of range")
         return self._external[arr]

@@ -334,12 +334,15 @@ def cells_csr(
 
 def row_selector(indptr: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """Positions in a csr's data of the cells of ``rows`` (in that order, repeats allowed)."""
-    starts, ends = indptr[rows], indptr[rows + 1]
-    lengths = ends - starts
-    if lengths.sum() == 0:
+    starts = indptr[rows]
+    lengths = indptr[rows + 1] - starts
+    ends = np.cumsum(lengths)  # where each row's cells end in the output
+    total = int(ends[-1]) if ends.size else 0
+    if total == 0:
         return np.zeros(0, dtype=np.int64)
-    offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
-    return np.asarray(np.arange(int(lengths.sum())) + offsets)
+    out = np.arange(total)
+    out += np.repeat(starts - (ends - lengths), lengths)
+    return out
 
 
 def one_row(m: sp.csr_matrix, r: int) -> sp.csr_matrix:

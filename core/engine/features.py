@@ -26,6 +26,7 @@ IDF is the smooth one: ``ln((1 + n) / (1 + df)) + 1``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any, Self
 
@@ -173,7 +174,17 @@ class ProductFeatures:
         names += [f"{VISUAL}:{k}" for k in range(self.visual_dim_)]
         self.feature_names_ = np.array(names, dtype=str)
         self.n_features_ = len(names)
-        self._edges_by_fold = {c.casefold(): e for c, e in self.category_price_edges_.items()}
+        # Each band's [lower, upper) bounds, per category (case-folded) and all of them.
+        by_category = {
+            c: np.concatenate([[-np.inf], e, [np.inf]])
+            for c, e in self.category_price_edges_.items()
+        }
+        self._bounds_by_fold = {c.casefold(): b for c, b in by_category.items()}
+        self._all_bounds = np.array(  # one row per set: every set has n_price_bands_ bands
+            list(by_category.values())
+            or [np.concatenate([[-np.inf], self.price_edges_, [np.inf]])],
+            dtype=np.float64,
+        )
 
     def _documents(self, products: pd.DataFrame) -> pd.Series | None:
         parts = [_text(products[c]) for c in ("name", "description") if c in products.columns]
@@ -297,6 +308,14 @@ class ProductFeatures:
         csr_matrix, shape (1, n_features_)
             L2-normalised, or all zero when nothing declared is known.
         """
+        data, indices = self.preference_cells(client_row)
+        indptr = np.array([0, indices.size], dtype=np.int32)
+        return sp.csr_matrix((data, indices, indptr), shape=(1, self.n_features_))
+
+    def preference_cells(
+        self, client_row: Mapping[str, Any] | pd.Series
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`preference_vector`'s cells: values (float64) and distinct sorted columns (int32)."""
         self._check()
         config = self.config or EngineConfig()
         row = dict(client_row)
@@ -311,22 +330,22 @@ class ProductFeatures:
             )
             for h in hits:
                 cols.append(self._offsets[attr] + h)
-                vals.append(config.attribute_weight / np.sqrt(len(hits)))
+                vals.append(config.attribute_weight / math.sqrt(len(hits)))
+        columns = np.asarray(cols, dtype=np.int32)
+        data = np.asarray(vals, dtype=np.float64)
         share = self._price_share(row)
         if share is not None and share.any():
-            share = share / np.linalg.norm(share) * config.price_weight
-            for k in np.flatnonzero(share):
-                cols.append(self._offsets["price_band"] + int(k))
-                vals.append(float(share[k]))
+            share = share / np.sqrt(share @ share) * config.price_weight
+            bands = np.flatnonzero(share)
+            columns = np.concatenate([columns, self._offsets["price_band"] + bands], dtype=np.int32)
+            data = np.concatenate([data, share[bands]])
         # Columns are distinct (one block per attribute, sorted hits within it).
-        order = np.argsort(cols)
-        data = np.asarray(vals, dtype=np.float64)[order]
+        order = np.argsort(columns)
+        data = data[order]
         norm = float(np.sqrt(data @ data))
         if norm > 0:
             data /= norm
-        indices = np.asarray(cols, dtype=np.int32)[order]
-        indptr = np.array([0, len(cols)], dtype=np.int32)
-        return sp.csr_matrix((data, indices, indptr), shape=(1, self.n_features_))
+        return data, columns[order]
 
     def preference_matrix(self, clients: pd.DataFrame) -> sp.csr_matrix:
         """:meth:`preference_vector` for each row of ``clients``.
@@ -358,15 +377,11 @@ class ProductFeatures:
         lo = -np.inf if lo is None else lo
         hi = np.inf if hi is None else hi
         wanted = [c.casefold() for c in split_list(row.get("pref_categories"))]
-        by_fold = self._edges_by_fold
-        edge_sets = [by_fold[c] for c in wanted if c in by_fold]
-        if not edge_sets:
-            edge_sets = list(self.category_price_edges_.values()) or [self.price_edges_]
-        share = np.zeros(self.n_price_bands_)
-        for edges in edge_sets:
-            bounds = np.concatenate([[-np.inf], edges, [np.inf]])
-            share += (lo < bounds[1:]) & (hi >= bounds[:-1])
-        return share / len(edge_sets)
+        by_fold = self._bounds_by_fold
+        chosen = [by_fold[c] for c in wanted if c in by_fold]
+        bounds = np.array(chosen) if chosen else self._all_bounds
+        overlaps = (lo < bounds[:, 1:]) & (hi >= bounds[:, :-1])
+        return np.asarray(overlaps.sum(axis=0) / bounds.shape[0], dtype=np.float64)
 
     # -------------------------------------------------------- persistence
     def get_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:

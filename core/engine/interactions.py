@@ -326,7 +326,10 @@ class Interactions:
         idx = positions(self.client_ids, list(client_ids), strict=False)
         out = np.zeros((len(idx), len(self.product_ids)), dtype=bool)
         known = np.flatnonzero(idx >= 0)
-        if known.size:
+        if known.size == 1:  # one request: the row's cells, without a selector
+            m, r = self.matrix, int(idx[known[0]])
+            out[known[0], m.indices[m.indptr[r] : m.indptr[r + 1]]] = True
+        elif known.size:
             rows = idx[known]
             lengths = self.matrix.indptr[rows + 1] - self.matrix.indptr[rows]
             cols = self.matrix.indices[row_selector(self.matrix.indptr, rows)]

@@ -21,10 +21,13 @@ import scipy.sparse as sp
 
 def row_spread(scores: np.ndarray) -> np.ndarray:
     """Standard deviation of each row over its columns, shape (n_rows,), float64."""
-    scores = np.asarray(scores)
-    if scores.shape[1] == 0:
+    scores = np.asarray(scores, dtype=np.float64)
+    n = scores.shape[1]
+    if n == 0:
         return np.zeros(scores.shape[0])
-    return np.asarray(scores.std(axis=1, dtype=np.float64))
+    # Two passes, as numpy's std, with less overhead (one request computes three).
+    d = scores - scores.sum(axis=1, keepdims=True) / n
+    return np.asarray(np.sqrt(np.einsum("ij,ij->i", d, d) / n))
 
 
 def sparse_row_spread(m: sp.csr_matrix) -> np.ndarray:
@@ -43,7 +46,7 @@ def sparse_row_spread(m: sp.csr_matrix) -> np.ndarray:
 def per_spread(weight: float | np.ndarray, spread: np.ndarray) -> np.ndarray:
     """``weight / spread``, 0 where a block does not vary (it cannot rank anything)."""
     spread = np.asarray(spread, dtype=np.float64)
-    weight = np.broadcast_to(np.asarray(weight, dtype=np.float64), spread.shape)
+    weight = np.asarray(weight, dtype=np.float64)  # broadcast against spread
     # A spread this small is float noise on a constant block, not a preference.
     ok = spread > 1e-12
     return np.asarray(np.divide(weight, spread, out=np.zeros_like(spread), where=ok))

@@ -13,7 +13,6 @@ history part also splits by past item ``j`` as
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -158,7 +157,7 @@ class DeclaredPreferences:
     declared : ndarray of bool, shape (n_clients,)
         Whether the client declared anything at all (the others' rows are zero).
     rows : dict
-        Client position -> preference row, filled as clients are asked for
+        Client position -> preference row's (values, columns), filled as clients are asked for
         (the table never changes, so neither do they); emptied past
         :data:`_MAX_CACHED_PREFERENCES` entries.
     """
@@ -166,7 +165,7 @@ class DeclaredPreferences:
     columns: tuple[str, ...]
     values: np.ndarray
     declared: np.ndarray
-    rows: dict[int, sp.csr_matrix] = field(default_factory=dict)
+    rows: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
 
 def declared_preferences(dataset: Dataset) -> DeclaredPreferences:
@@ -181,6 +180,42 @@ def declared_preferences(dataset: Dataset) -> DeclaredPreferences:
     return DeclaredPreferences(columns, values, declared)
 
 
+#: One client's declared-preference row as (values, distinct columns).
+PreferenceCells = tuple[np.ndarray, np.ndarray]
+
+_NO_CELLS: PreferenceCells = (np.zeros(0), np.zeros(0, dtype=np.int32))
+
+
+def preference_cells(
+    dataset: Dataset,
+    product_features: ProductFeatures,
+    client_ids: Sequence[str],
+    declared: DeclaredPreferences | None = None,
+) -> list[PreferenceCells]:
+    """Each client's declared-preference row as cells (none for clients not in ``dataset``).
+
+    ``declared`` is ``declared_preferences(dataset)``, read once by a model
+    that asks for many requests' rows. The returned arrays are shared with its
+    cache: read-only.
+    """
+    table = declared if declared is not None else declared_preferences(dataset)
+    idx = positions(dataset.client_ids, list(client_ids), strict=False)
+    out = []
+    for i in idx.tolist():
+        if i < 0 or not table.declared[i]:
+            out.append(_NO_CELLS)
+            continue
+        cached = table.rows.get(i)
+        if cached is None:
+            row = dict(zip(table.columns, table.values[i], strict=True))
+            cached = product_features.preference_cells(row)
+            if len(table.rows) >= _MAX_CACHED_PREFERENCES:
+                table.rows.clear()
+            table.rows[i] = cached
+        out.append(cached)
+    return out
+
+
 def client_preferences(
     dataset: Dataset,
     product_features: ProductFeatures,
@@ -189,70 +224,60 @@ def client_preferences(
 ) -> sp.csr_matrix:
     """Declared-preference rows of ``client_ids`` (zero for clients not in ``dataset``).
 
-    ``declared`` is ``declared_preferences(dataset)``, read once by a model
-    that asks for many requests' rows.
+    :func:`preference_cells` as a matrix, shape (n_clients, n_features).
     """
-    table = declared if declared is not None else declared_preferences(dataset)
-    idx = positions(dataset.client_ids, list(client_ids), strict=False)
-    n_features = product_features.n_features_
-    rows = []
-    for i in idx.tolist():
-        if i < 0 or not table.declared[i]:
-            rows.append(_empty_row(n_features))
-            continue
-        cached = table.rows.get(i)
-        if cached is None:
-            row = dict(zip(table.columns, table.values[i], strict=True))
-            cached = product_features.preference_vector(row)
-            if len(table.rows) >= _MAX_CACHED_PREFERENCES:
-                table.rows.clear()
-            table.rows[i] = cached
-        rows.append(cached)
-    if not rows:
-        return sp.csr_matrix((0, n_features))
-    if len(rows) == 1:
-        return rows[0]
-    return sp.csr_matrix(sp.vstack(rows, format="csr"))
-
-
-@functools.lru_cache(maxsize=8)
-def _empty_row(n_features: int) -> sp.csr_matrix:
-    """A zero preference row, built once per width and shared (read-only: never written)."""
-    return sp.csr_matrix((1, n_features), dtype=np.float64)
+    cells = preference_cells(dataset, product_features, client_ids, declared)
+    indptr = np.zeros(len(cells) + 1, dtype=np.int64)
+    np.cumsum([c[1].size for c in cells], out=indptr[1:])
+    data = np.concatenate([c[0] for c in cells]) if cells else np.zeros(0)
+    indices = np.concatenate([c[1] for c in cells]) if cells else np.zeros(0, dtype=np.int32)
+    return sp.csr_matrix(
+        (data.astype(np.float64, copy=False), indices, indptr),
+        shape=(len(cells), product_features.n_features_),
+    )
 
 
 def one_profile(
     items: np.ndarray,
     x: np.ndarray,
     features: sp.csr_matrix,
-    preference: sp.csr_matrix,
+    preference: PreferenceCells,
     beta: float,
-) -> ContentProfiles:
+) -> tuple[np.ndarray, np.ndarray, float]:
     """:func:`content_profiles` of one client from their cells (``items``, values ``x``).
 
     The history part ``xF`` is gathered from the rows of ``features`` the
-    client touched instead of a sparse matrix product.
+    client touched instead of a sparse matrix product, and the profile stays
+    dense: a single request builds no sparse matrix.
+
+    Returns
+    -------
+    history, preference : ndarray, shape (n_features,)
+        ``xF / ||xF||`` and ``beta q`` (the rows of :class:`ContentProfiles`).
+    norm : float
+        ``||history + preference||``.
     """
     n_features = features.shape[1]
-    sel = row_selector(features.indptr, np.asarray(items, dtype=np.int64))
+    items = np.asarray(items, dtype=np.int64)
+    sel = row_selector(features.indptr, items)
     lengths = features.indptr[items + 1] - features.indptr[items]
     weights = features.data[sel].astype(np.float64) * np.repeat(x, lengths)
-    dense = np.bincount(features.indices[sel], weights=weights, minlength=n_features).astype(
+    history = np.bincount(features.indices[sel], weights=weights, minlength=n_features).astype(
         np.float64, copy=False
     )  # (an empty bincount is integer)
-    norm = float(np.sqrt(dense @ dense))
+    norm = float(np.sqrt(history @ history))
     if norm > 0:
-        dense /= norm
-    cols = np.flatnonzero(dense)
-    history = sp.csr_matrix((dense[cols], cols, np.array([0, cols.size])), shape=(1, n_features))
-    if preference.nnz == 0:  # most clients declared nothing: share the empty row
-        pref = _empty_row(n_features)
-    else:
-        pref = sp.csr_matrix(preference, dtype=np.float64, copy=True)
-        pref.sum_duplicates()
-        pref.data *= beta
-        dense[pref.indices] += pref.data
-    return ContentProfiles(history, pref, np.array([np.sqrt(dense @ dense)]))
+        history /= norm
+    values, columns = preference
+    if columns.size == 0:  # most clients declared nothing
+        return history, np.zeros(n_features), float(np.sqrt(history @ history))
+    pref = np.asarray(
+        np.bincount(columns, weights=values.astype(np.float64), minlength=n_features),
+        dtype=np.float64,
+    )
+    pref *= beta
+    both = history + pref
+    return history, pref, float(np.sqrt(both @ both))
 
 
 def _first_visual(names: np.ndarray) -> int:

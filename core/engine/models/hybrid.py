@@ -56,11 +56,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from core.data.dataset import Dataset
-from core.engine.cells import AsOf, one_row, row_selector
+from core.engine.cells import AsOf, row_selector
 from core.engine.events import positions
 from core.engine.features import ProductFeatures
 from core.engine.house import HouseAggregates
@@ -87,7 +86,7 @@ from core.engine.models.blend import (
     row_spread,
 )
 from core.engine.models.content import (
-    ContentProfiles,
+    PreferenceCells,
     attribute_blocks,
     client_preferences,
     content_profiles,
@@ -95,6 +94,7 @@ from core.engine.models.content import (
     declared_preferences,
     name_visual,
     one_profile,
+    preference_cells,
 )
 from core.engine.models.factors import (
     ItemSide,
@@ -104,7 +104,7 @@ from core.engine.models.factors import (
     short_label,
 )
 from core.engine.models.fit_report import Laps, fit_report, sample_clients, span_days
-from core.engine.models.hybrid_priors import ClientState, Priors
+from core.engine.models.hybrid_priors import ClientState, ManyClients, OneClient, Priors
 from core.engine.models.svd import fit_item_factors, item_contributions, unit_rows
 from core.engine.threads import BlasLimiter
 
@@ -114,6 +114,13 @@ _RECENT_STATES = 64  # single-client states kept, so explain reuses what recomme
 
 #: The blocks scaled per client, in the order of ``ClientState.weights``' columns.
 _SVD, _NEIGHBOURS, _CONTENT = 0, 1, 2
+
+
+def _block_spreads(raw: np.ndarray) -> np.ndarray:
+    """Spread of each block of ``raw`` (:meth:`HybridRecommender._raw_blocks`), shape (n, 3)."""
+    n_blocks, n_clients, n_products = raw.shape
+    spreads = row_spread(raw.reshape(n_blocks * n_clients, n_products))
+    return spreads.reshape(n_blocks, n_clients).T
 
 
 class HybridRecommender(StatefulRecommender):
@@ -264,7 +271,7 @@ class HybridRecommender(StatefulRecommender):
     # ------------------------------------------------------------ scoring
     def _state(
         self, client_ids: Sequence[str], extra_events: pd.DataFrame | None
-    ) -> tuple[ClientState, list[np.ndarray] | None]:
+    ) -> tuple[ClientState, np.ndarray | None]:
         """The clients' state, and their raw block scores when they had to be computed.
 
         A model's fitted arrays never change, so a client's state stays valid
@@ -292,74 +299,63 @@ class HybridRecommender(StatefulRecommender):
         client_ids: Sequence[str],
         extra_events: pd.DataFrame | None,
         rows: ClientRows | None = None,
-    ) -> tuple[ClientState, list[np.ndarray]]:
+    ) -> tuple[ClientState, np.ndarray]:
         """The clients' state; ``rows`` are their matrix rows when already built."""
         config = self.config_
         ids = [str(c) for c in client_ids]
-        prefs = client_preferences(self.dataset_, self.product_features_, ids, self._declared)
         one = positions(self.interactions_.client_ids, ids, strict=False)
+        inputs: OneClient | ManyClients
         if rows is None and extra_events is None and len(ids) == 1 and one[0] >= 0:
-            rows, u, past, profiles, raw = self._one_client(int(one[0]), prefs)
+            (cells,) = preference_cells(self.dataset_, self.product_features_, ids, self._declared)
+            inputs, u = self._one_client(int(one[0]), cells)
+            strength = self.interactions_.strength[one].astype(np.float64)
         else:
+            prefs = client_preferences(self.dataset_, self.product_features_, ids, self._declared)
             if rows is None:
                 rows = self.interactions_.fold_in(ids, extra_events)
             u = np.asarray(rows.matrix @ self.item_factors_)
-            past = binary_rows(rows.matrix)
             profiles = content_profiles(
                 rows.matrix, self.features_, prefs, config.preference_weight
             )
-            raw = self._raw_blocks(u, past, profiles)
-        return self._finish_state(one, rows, u, past, profiles, raw)
+            inputs = ManyClients(rows, binary_rows(rows.matrix), profiles)
+            strength = rows.strength
+        raw = self._raw_blocks(u, inputs)
+        return self._finish_state(one, strength, inputs, u, raw), raw
 
-    def _one_client(
-        self, r: int, prefs: sp.csr_matrix
-    ) -> tuple[ClientRows, np.ndarray, sp.csr_matrix, ContentProfiles, list[np.ndarray]]:
-        """One fitted client's rows, factors, past, profile and raw blocks, from its cells.
+    def _one_client(self, r: int, prefs: PreferenceCells) -> tuple[OneClient, np.ndarray]:
+        """One fitted client's cells, profile and factors, from its row of the matrix.
 
         The same arithmetic as the many-client path, written over the client's
         few cells (gathers and ``bincount``) instead of sparse matrix products:
         one request's fixed cost is what a tablet waits for.
         """
-        inter = self.interactions_
-        rows = ClientRows(
-            one_row(inter.matrix, r),
-            one_row(inter.strongest, r),
-            inter.strength[r : r + 1].astype(np.float64),
-        )
-        items, x = rows.matrix.indices, rows.matrix.data.astype(np.float64)
+        matrix = self.interactions_.matrix
+        lo, hi = int(matrix.indptr[r]), int(matrix.indptr[r + 1])
+        items, x = matrix.indices[lo:hi], matrix.data[lo:hi].astype(np.float64)
         u = (x @ self.item_factors_[items])[None, :]
-        past_items = items[x > 0]
-        past = sp.csr_matrix(
-            (np.ones(past_items.size), past_items, np.array([0, past_items.size])),
-            shape=rows.matrix.shape,
+        history, preference, norm = one_profile(
+            items, x, self.features_, prefs, self.config_.preference_weight
         )
-        profiles = one_profile(items, x, self.features_, prefs, self.config_.preference_weight)
-        return rows, u, past, profiles, self._raw_blocks(u, past, profiles)
+        return OneClient(self.interactions_, r, items, x, history, preference, norm), u
 
     def _finish_state(
         self,
         idx: np.ndarray,
-        rows: ClientRows,
+        strength: np.ndarray,
+        inputs: OneClient | ManyClients,
         u: np.ndarray,
-        past: sp.csr_matrix,
-        profiles: ContentProfiles,
-        raw: list[np.ndarray],
-    ) -> tuple[ClientState, list[np.ndarray]]:
+        raw: np.ndarray,
+    ) -> ClientState:
         """The per-client weights and priors that complete a state (``idx``: fitted rows or -1)."""
         config = self.config_
-        g = history_share(rows.strength, config.blend_k)
-        spreads = [row_spread(block) for block in raw]
-        weights = np.column_stack(
-            [
-                per_spread(config.cf_weight * g, spreads[_SVD]),
-                per_spread(config.item_weight * g, spreads[_NEIGHBOURS]),
-                per_spread(config.content_weight, spreads[_CONTENT]),
-            ]
-        )
-        prior_row = self._priors.prior_rows(idx, rows.strength)
-        new_arrival = self._priors.new_arrival(spreads[_CONTENT], raw[_CONTENT])
-        state = ClientState(rows, u, past, profiles, weights, prior_row, new_arrival)
-        return state, raw
+        g = history_share(strength, config.blend_k)
+        spreads = _block_spreads(raw)
+        weights = g[:, None] * np.array([config.cf_weight, config.item_weight, 0.0])
+        weights[:, _CONTENT] = config.content_weight
+        weights = per_spread(weights, spreads)
+        prior_row = self._priors.prior_rows(idx, strength)
+        new_arrival = self._priors.new_arrival(spreads[:, _CONTENT], raw[_CONTENT])
+        return ClientState(inputs, u, weights, prior_row, new_arrival)
 
     def block_spreads(self, client_ids: list[str], rows: ClientRows | None = None) -> np.ndarray:
         """Spread of each raw block (SVD, neighbours, content) per client, shape (n, 3).
@@ -369,23 +365,28 @@ class HybridRecommender(StatefulRecommender):
         if not client_ids:
             return np.zeros((0, 3))
         state, raw = self._build_state(client_ids, None, rows)
-        return np.column_stack([row_spread(r) for r in raw])
+        return _block_spreads(raw)
 
-    def _raw_blocks(
-        self, u: np.ndarray, past: sp.csr_matrix, profiles: ContentProfiles
-    ) -> list[np.ndarray]:
-        """Unweighted SVD, neighbour and content scores, each shape (n_clients, n_products)."""
+    def _raw_blocks(self, u: np.ndarray, inputs: OneClient | ManyClients) -> np.ndarray:
+        """Unweighted SVD, neighbour and content scores, shape (3, n_clients, n_products)."""
+        n_products = self.item_factors_.shape[0]
         if u.shape[0] == 1:  # BLAS gemv; the past products' rows of S summed
-            svd = (self.item_factors_ @ u[0])[None, :]
+            raw = np.empty((3, 1, n_products))
+            past, profile = inputs.block_inputs()
+            raw[_SVD, 0] = self.item_factors_ @ u[0]
             sim = self.item_similarity_
-            sel = row_selector(sim.indptr, past.indices.astype(np.int64))
-            neighbours = np.bincount(
+            sel = row_selector(sim.indptr, past.astype(np.int64))
+            raw[_NEIGHBOURS, 0] = np.bincount(
                 sim.indices[sel], weights=sim.data[sel], minlength=sim.shape[1]
-            ).astype(np.float64, copy=False)[None, :]  # (an empty bincount is integer)
-        else:
-            svd = u @ self.item_factors_.T
-            neighbours = np.asarray((past @ self.item_similarity_).toarray())
-        return [svd, neighbours, content_scores(profiles, self.features_)]
+            )
+            raw[_CONTENT, 0] = self.features_ @ profile
+            return raw
+        assert isinstance(inputs, ManyClients)
+        raw = np.zeros((3, u.shape[0], n_products))  # toarray adds into its output
+        np.matmul(u, self.item_factors_.T, out=raw[_SVD])
+        (inputs.past @ self.item_similarity_).toarray(out=raw[_NEIGHBOURS])
+        raw[_CONTENT] = content_scores(inputs.profiles, self.features_)
+        return raw
 
     def _weighted(
         self, client_ids: Sequence[str], extra_events: pd.DataFrame | None
@@ -393,7 +394,7 @@ class HybridRecommender(StatefulRecommender):
         """The state, the weighted collaborative part (SVD + neighbours) and content part."""
         state, raw = self._state(client_ids, extra_events)
         if raw is None:
-            raw = self._raw_blocks(state.u, state.past, state.profiles)
+            raw = self._raw_blocks(state.u, state.inputs)
         w = state.weights
         cf = raw[_SVD] * w[:, _SVD, None]
         cf += raw[_NEIGHBOURS] * w[:, _NEIGHBOURS, None]
@@ -486,7 +487,7 @@ class HybridRecommender(StatefulRecommender):
         parts += a_nb * self.item_similarity_[past][:, items].toarray().T
         cf = a_sv * (state.u[0] @ self.item_factors_[items].T)
         cf += a_nb * np.asarray(self.item_similarity_[past][:, items].sum(axis=0)).ravel()
-        h, q, norm = state.profiles.dense_row(0)
+        h, q, norm = state.inputs.profile_row()
         content, attributes, preferences, visual = attribute_blocks(
             h, q, norm, self.features_, items, self._feature_names, a_ct
         )

@@ -11,12 +11,14 @@ them the same way.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from core.engine.cells import one_row
 from core.engine.config import EngineConfig
 from core.engine.interactions import ClientRows, Interactions
 from core.engine.models.blend import new_arrivals, per_spread, row_spread, scaled, sparse_row_spread
@@ -24,16 +26,71 @@ from core.engine.models.content import ContentProfiles
 
 
 @dataclass(frozen=True)
+class OneClient:
+    """One fitted client's cells and content profile as plain arrays (a single request).
+
+    A single request's blocks are computed from these without building a
+    sparse matrix; the client's 1-row matrices (:attr:`rows`) and profile
+    (:attr:`profiles`) are built only when an explanation asks for them.
+    """
+
+    inter: Interactions
+    row: int  # the client's row in ``inter``
+    items: np.ndarray  # products of the client's cells
+    x: np.ndarray  # their values, float64
+    history: np.ndarray  # (n_features,) xF / ||xF||
+    preference: np.ndarray  # (n_features,) beta q
+    norm: float  # ||history + preference||
+
+    def block_inputs(self) -> tuple[np.ndarray, np.ndarray]:
+        """The past products (1 each in ``b``) and the unit profile ``p / ||p||``."""
+        combined = self.history + self.preference
+        if self.norm > 0:
+            combined /= self.norm
+        return self.items[self.x > 0], combined
+
+    def profile_row(self) -> tuple[np.ndarray, np.ndarray, float]:
+        return self.history, self.preference, self.norm
+
+    @functools.cached_property
+    def rows(self) -> ClientRows:
+        inter, r = self.inter, self.row
+        return ClientRows(
+            one_row(inter.matrix, r),
+            one_row(inter.strongest, r),
+            inter.strength[r : r + 1].astype(np.float64),
+        )
+
+
+@dataclass(frozen=True)
+class ManyClients:
+    """Some clients' rows, past products and profiles as sparse matrices (one row each)."""
+
+    rows: ClientRows
+    past: sp.csr_matrix  # (n, n_products) 1 per past product
+    profiles: ContentProfiles
+
+    def block_inputs(self) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`OneClient.block_inputs` of a single row."""
+        return self.past.indices, self.profiles.dense_combined(0)
+
+    def profile_row(self) -> tuple[np.ndarray, np.ndarray, float]:
+        return self.profiles.dense_row(0)
+
+
+@dataclass(frozen=True)
 class ClientState:
     """Everything a client's scores need (one row per client)."""
 
-    rows: ClientRows
+    inputs: OneClient | ManyClients
     u: np.ndarray  # (n, k) folded-in client factors
-    past: sp.csr_matrix  # (n, n_products) 1 per past product
-    profiles: ContentProfiles
     weights: np.ndarray  # (n, 3) a_sv, a_nb, a_ct
     prior_row: np.ndarray  # -1: global trend, else store index
     new_arrival: np.ndarray  # (n, n_new) new-arrival prior of each new arrival
+
+    @property
+    def rows(self) -> ClientRows:
+        return self.inputs.rows
 
 
 class Priors:
@@ -103,7 +160,11 @@ class Priors:
         if s < 0:
             return self._global, "trend"
         store = str(self._inter.store_ids.external_ids[s])
-        return self._store_trend[s].toarray().ravel() * self._store_scale[s], f"store_trend={store}"
+        st = self._store_trend
+        lo, hi = st.indptr[s], st.indptr[s + 1]
+        row = np.zeros(st.shape[1])
+        row[st.indices[lo:hi]] = st.data[lo:hi] * self._store_scale[s]
+        return row, f"store_trend={store}"
 
     def add(self, state: ClientState, out: np.ndarray) -> np.ndarray:
         """Add every row's whole prior (trend + new arrival) to ``out`` in place."""

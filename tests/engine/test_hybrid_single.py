@@ -1,0 +1,100 @@
+"""The hybrid's single-client path: the same scores as the many-client path, exactly explained.
+
+One request for one fitted client is scored from the client's cells as plain
+arrays (:class:`core.engine.models.hybrid_priors.OneClient`), a batch from
+sparse matrices; both must give the same scores, and the explanation of a
+recommended product must add up to the score it was recommended with.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.data.dataset import Dataset
+from core.data.generate import generate_maison
+from core.engine.config import EngineConfig
+from core.engine.models.hybrid import HybridRecommender
+
+
+@pytest.fixture(scope="module")
+def dataset() -> Dataset:
+    return Dataset.from_frames(**generate_maison(n_clients=200, n_products=120, seed=4).tables)
+
+
+@pytest.fixture(scope="module")
+def model(dataset: Dataset) -> HybridRecommender:
+    return HybridRecommender(EngineConfig(n_factors=8, seed=3)).fit(dataset)
+
+
+def _clients(model: HybridRecommender, dataset: Dataset) -> list[str]:
+    """A handful: the most and least active, some with declared preferences, one without history."""
+    inter = model.interactions_
+    lengths = np.diff(inter.matrix.indptr)
+    active = np.flatnonzero(lengths > 0)
+    by_length = active[np.argsort(lengths[active], kind="stable")]
+    rows = [by_length[0], by_length[1], by_length[active.size // 2], by_length[-1]]
+    declared = np.flatnonzero(model._declared.declared)
+    ids = [str(c) for c in inter.client_ids.to_external(np.array(rows))]
+    ids += [str(c) for c in dataset.client_ids.to_external(declared[:3])]
+    cold = np.flatnonzero(lengths == 0)
+    ids += [str(c) for c in inter.client_ids.to_external(cold[:1])]
+    return list(dict.fromkeys(ids))
+
+
+def test_the_fixture_covers_the_cases(model: HybridRecommender, dataset: Dataset) -> None:
+    clients = _clients(model, dataset)
+    rows = model.interactions_.client_ids.to_internal(clients)
+    assert (model.interactions_.strength[rows] > 0).sum() >= 4
+    assert model._declared.declared[dataset.client_ids.to_internal(clients)].any()
+    assert len(clients) >= 6
+
+
+def test_one_client_scores_equal_the_batch(model: HybridRecommender, dataset: Dataset) -> None:
+    clients = _clients(model, dataset)
+    batch = model.score_clients(clients)
+    fresh = HybridRecommender(model.config).fit(dataset)  # nothing cached yet
+    for n, client in enumerate(clients):
+        first = fresh.score_clients([client])[0]
+        again = fresh.score_clients([client])[0]  # the cached state
+        np.testing.assert_allclose(first, batch[n], rtol=1e-9, atol=1e-12)
+        np.testing.assert_array_equal(again, first)
+        cf, content, prior = fresh.score_parts([client])
+        np.testing.assert_allclose((cf + content + prior)[0], first, rtol=1e-9, atol=1e-12)
+
+
+def test_recommended_scores_are_explained_exactly(
+    model: HybridRecommender, dataset: Dataset
+) -> None:
+    for client in _clients(model, dataset):
+        ids, scores = model.recommend_arrays(client, 20, exclude_seen=True)
+        assert ids.size and np.all(np.diff(scores) <= 0)
+        seen = model.seen_mask([client])[0]
+        assert not seen[dataset.product_ids.to_internal(list(ids))].any()
+        full = model.score_clients([client])[0]
+        np.testing.assert_array_equal(full[dataset.product_ids.to_internal(list(ids))], scores)
+        explanations = model.explain_many(client, list(ids))
+        for e, score in zip(explanations, scores, strict=True):
+            assert e.score == pytest.approx(score, rel=1e-9, abs=1e-12)
+            assert e.total == pytest.approx(score, rel=1e-9, abs=1e-12)
+            assert e.cf_score + e.content_score + e.prior_score == pytest.approx(
+                score, rel=1e-9, abs=1e-12
+            )
+
+
+def test_explaining_first_builds_the_same_state(model: HybridRecommender, dataset: Dataset) -> None:
+    """Explaining before recommending (a fresh state built by explain) changes no score."""
+    fresh = HybridRecommender(model.config).fit(dataset)
+    for client in _clients(model, dataset):
+        pids = [str(p) for p in dataset.product_ids.to_external(np.arange(5))]
+        explained = [e.score for e in fresh.explain_many(client, pids)]
+        ids, scores = fresh.recommend_arrays(client, 5)
+        np.testing.assert_allclose(
+            explained,
+            fresh.score_clients([client])[0][:5],
+            rtol=1e-9,
+            atol=1e-12,
+        )
+        np.testing.assert_allclose(
+            scores, model.recommend_arrays(client, 5)[1], rtol=1e-9, atol=1e-12
+        )
