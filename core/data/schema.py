@@ -136,6 +136,7 @@ PRODUCTS = TableSpec(
         _opt("sensitive", "bool", False, description="never volunteered in a share"),
         _opt("markdown", "bool", False, description="sold at a reduced price"),
         _opt("warmth", "str", "", enum=WARMTH, description="light/medium/heavy"),
+        _opt("sizes", "list", "", description="the size run, e.g. 36|38|40|42 (none: unsized)"),
     ),
     key=("product_id",),
 )
@@ -159,8 +160,11 @@ STOCK = TableSpec(
         _c("product_id", "str"),
         _c("store_id", "str"),
         _c("quantity", "int", min=0, max=MAX_QUANTITY),
+        _opt("size", "str", "", description="the size these units are in ('': the whole product)"),
     ),
-    key=("product_id", "store_id"),
+    # Without a size column every row is a whole product: the key is then
+    # (product_id, store_id), as an absent optional key column tells no rows apart.
+    key=("product_id", "store_id", "size"),
     foreign_keys=(
         ForeignKey("product_id", "products", "product_id"),
         ForeignKey("store_id", "stores", "store_id"),
