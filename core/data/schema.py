@@ -292,6 +292,7 @@ class Columns:
     launch_date: str = "launch_date"
     stock_here: str = "stock_here"
     stock_online: str = "stock_online"
+    size_stock: str = "size_stock"
     # suggestions and curated lists
     final_score: str = "final_score"
     reasons: str = "reasons"

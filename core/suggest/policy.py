@@ -46,6 +46,14 @@ class OutOfStockRule(_Model):
     overridable: bool = True
 
 
+class SizeOutOfStockRule(_Model):
+    """Exclude what is out of stock in the client's size where she shops."""
+
+    enabled: bool = True
+    stores: Literal["home", "home_and_online"] = "home"
+    overridable: bool = True
+
+
 class SensitiveRule(_Model):
     """Exclude products flagged sensitive."""
 
@@ -111,6 +119,7 @@ class Rules(_Model):
 
     already_bought: AlreadyBoughtRule = AlreadyBoughtRule()
     out_of_stock: OutOfStockRule = OutOfStockRule()
+    size_out_of_stock: SizeOutOfStockRule = SizeOutOfStockRule()
     sensitive: SensitiveRule = SensitiveRule()
     do_not_suggest: DoNotSuggestRule = DoNotSuggestRule()
     removed_by_associate: RemovedByAssociateRule = RemovedByAssociateRule()

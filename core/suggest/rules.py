@@ -19,6 +19,11 @@ Hard exclusions (a product failing any of them is never suggested):
 ``out_of_stock``
     Zero units in the client's home store and online (``stores =
     "home_and_online"``), or in every store (``stores = "any"``).
+``size_out_of_stock``
+    Stocked per size, and none in the client's size where she shops (her
+    home store, ``stores = "home"``; or online too, ``"home_and_online"``),
+    worded like "no 38 in Paris; 2 online" (:mod:`core.suggest.sizes`). A size
+    not on file excludes nothing.
 ``sensitive``
     Flagged ``sensitive`` in the catalogue.
 ``brand_alignment``
@@ -84,6 +89,7 @@ from core.exceptions import ConfigError
 from core.suggest.catalogue import Catalogue, Client
 from core.suggest.policy import ContextConfig, RuleConfig, config_error
 from core.suggest.rule_result import Detail, Fired, RuleResult
+from core.suggest.sizes import SizeStock, client_sizes
 
 DEFAULT_RULES_PATH = Path(__file__).with_name("default_rules.toml")
 
@@ -96,6 +102,7 @@ RULE_NAMES: tuple[str, ...] = (
     "brand_alignment",
     "already_bought",
     "out_of_stock",
+    "size_out_of_stock",
 )
 #: Soft penalties, in the order they are reported.
 PENALTY_NAMES: tuple[str, ...] = ("price_band", "climate", "recently_shown")
@@ -263,6 +270,7 @@ class RuleSet:
         if personal:
             self._already_bought(found, catalogue, client, extra_events)
         self._out_of_stock(found, catalogue, client.home_store)
+        self._size_out_of_stock(found, dataset, client_sizes(client.row), client.home_store)
         penalised, parts = self._penalties(catalogue, client, personal, recently_shown)
         return RuleResult(
             client_id=str(client_id),
@@ -363,6 +371,29 @@ class RuleSet:
             qty = catalogue.quantity(((home,) if home else ()) + online)
             detail = _stock_detail(catalogue, home, online)
         found.add("out_of_stock", qty <= 0, detail, oos.overridable)
+
+    def _size_out_of_stock(
+        self, found: _Exclusions, dataset: Dataset, sizes: Mapping[str, str], store_id: str
+    ) -> None:
+        rule = self.config.rules.size_out_of_stock
+        if not rule.enabled:
+            return
+        mask, detail = SizeStock.of(dataset).exclusion(
+            sizes, store_id, with_online=rule.stores == "home_and_online"
+        )
+        found.add("size_out_of_stock", mask, detail, rule.overridable)
+
+    def size_mask(
+        self, dataset: Dataset, sizes: Mapping[str, str], store_id: str | None
+    ) -> np.ndarray:
+        """Allowed mask of ``size_out_of_stock`` for someone's sizes (a gift recipient's) at a store."""
+        rule = self.config.rules.size_out_of_stock
+        if not rule.enabled or not any(sizes.values()):
+            return np.ones(len(dataset.product_ids), dtype=bool)
+        mask, _ = SizeStock.of(dataset).exclusion(
+            sizes, store_id or "", with_online=rule.stores == "home_and_online"
+        )
+        return ~mask
 
     def product_rules(
         self, dataset: Dataset, store_id: str | None = None, *, allow: Iterable[str] = ()
