@@ -77,9 +77,9 @@ def availability_text(size: str, here: int, online: int, store: str) -> str:
     >>> availability_text("38", 0, 2, "Paris")
     'no 38 in Paris; 2 online'
     >>> availability_text("M", 1, 0, "Paris")
-    '1 M in Paris; none online'
+    'size M: 1 in Paris; none online'
     >>> availability_text("38", 0, 2, "")
-    '2 38 online'
+    'size 38: 2 online'
     >>> availability_text("", 0, 0, "Paris")
     'size not on file'
 
@@ -88,9 +88,10 @@ def availability_text(size: str, here: int, online: int, store: str) -> str:
     if not size:
         return SIZE_NOT_ON_FILE
     if not store:
-        return f"{online} {size} online" if online > 0 else f"no {size} online"
-    there = f"{here} {size} in {store}" if here > 0 else f"no {size} in {store}"
-    return f"{there}; {online if online > 0 else 'none'} online"
+        return f"size {size}: {online} online" if online > 0 else f"no {size} online"
+    if here <= 0:
+        return f"no {size} in {store}; {online if online > 0 else 'none'} online"
+    return f"size {size}: {here} in {store}; {online if online > 0 else 'none'} online"
 
 
 class SizeStock:

@@ -134,12 +134,12 @@ def test_availability_lines_for_cards(ds: Dataset) -> None:
     idx = ds.product_ids.to_internal(PIDS)
     assert stock.lines(client_sizes(row), "par", idx) == [
         "no M in Paris; 2 online",
-        "1 38 in Paris; none online",
+        "size 38: 1 in Paris; none online",
         SIZE_NOT_ON_FILE,
         "",
         "",
     ]
-    assert stock.lines({"size_rtw": "M"}, "online", idx[:1]) == ["2 M online"]
+    assert stock.lines({"size_rtw": "M"}, "online", idx[:1]) == ["size M: 2 online"]
     a = stock.availability(client_sizes(row), "par", idx)
     assert a.here.tolist() == [0, 1, 0, 0, 0]
     assert a.online.tolist() == [2, 0, 0, 0, 0]
@@ -188,7 +188,7 @@ def test_suggestions_say_what_is_in_her_size(sugg: Suggester) -> None:
     lines = dict(zip(res.items["product_id"], res.items["size_stock"], strict=True))
     assert "dress" not in lines  # excluded: no M in Paris
     assert lines == {
-        "pumps": "1 38 in Paris; none online",
+        "pumps": "size 38: 1 in Paris; none online",
         "ring": SIZE_NOT_ON_FILE,
         "coat": "",
         "tote": "",
@@ -202,7 +202,7 @@ def test_gift_uses_the_recipients_size(sugg: Suggester) -> None:
     sized = sugg.gift(GiftRecipient(size_ring="52", size_rtw="L"), k=10, store_id="par")
     lines = dict(zip(sized["product_id"], sized["size_stock"], strict=True))
     assert "ring" not in lines  # no 52 in Paris
-    assert lines["dress"] == "1 L in Paris; none online"
+    assert lines["dress"] == "size L: 1 in Paris; none online"
     assert lines["pumps"] == SIZE_NOT_ON_FILE
 
 
@@ -237,5 +237,5 @@ def test_no_suggestion_is_out_of_stock_in_her_size_in_her_store() -> None:
             assert units.get((item.product_id, row.home_store_id, size), 0) > 0, item
             n = units[(item.product_id, row.home_store_id, size)]
             where = "online" if row.home_store_id == ONLINE_STORE_ID else "in "
-            assert item.size_stock.startswith(f"{n} {size} {where}"), item.size_stock
+            assert item.size_stock.startswith(f"size {size}: {n} {where}"), item.size_stock
     assert checked >= 20 and excluded_here >= 100  # the rule bites and the lists still fill
