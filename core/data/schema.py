@@ -33,6 +33,8 @@ CLIMATES: tuple[str, ...] = ("warm", "temperate", "cold")
 ROLES: tuple[str, ...] = ("associate", "stylist", "manager", "admin")
 TIERS: tuple[str, ...] = ("prospect", "client", "loyal", "vic")
 WARMTH: tuple[str, ...] = ("", "light", "medium", "heavy")
+#: Why a piece came back ('' on every other event, and on returns without one).
+RETURN_REASONS: tuple[str, ...] = ("", "fit", "quality", "changed mind", "damaged", "other")
 LIST_SEPARATOR = "|"
 ONLINE_STORE_ID = "online"
 
@@ -234,6 +236,13 @@ EVENTS = TableSpec(
         _opt("quantity", "int", 1, min=0, max=MAX_QUANTITY),
         _opt("value", "float", 0.0, min=0, max=MAX_PRICE * MAX_QUANTITY),
         _opt("is_gift", "bool", False),
+        _opt(
+            "reason",
+            "str",
+            "",
+            enum=RETURN_REASONS,
+            description="why a return came back (fit, quality, ...); returns only",
+        ),
     ),
     key=(),
     foreign_keys=(

@@ -8,6 +8,9 @@ before:
   per size, never both.
 - ``products.sizes``: the product's size run (``|``-separated, e.g.
   ``36|38|40|42``); when declared, the sizes in ``stock`` must be of it.
+- ``events.reason``: why a return came back (``fit``, ``quality``, ...; one of
+  :data:`core.data.schema.RETURN_REASONS`), on returns only; fit returns are
+  what a size did not do.
 - the client's sizes per kind of product (``size_rtw``, ``size_shoes``,
   ``size_ring`` in ``clients``); :func:`client_size_column` says which one a
   product takes, from its subcategory first, then its category.
@@ -101,3 +104,22 @@ def size_problems(stock: pd.DataFrame, products: pd.DataFrame, file: str) -> lis
                     )
                 )
     return problems
+
+
+def reason_problems(events: pd.DataFrame, file: str) -> list[Problem]:
+    """Events other than returns that carry a reason (validated table, rows numbered from 1)."""
+    if "reason" not in events.columns:
+        return []
+    reason = events["reason"].astype(str).to_numpy(dtype=object)
+    etype = events["event_type"].astype(str).to_numpy(dtype=object)
+    bad = np.flatnonzero((reason != "") & (etype != "return"))
+    return [
+        Problem(
+            file,
+            int(i) + 1,
+            "reason",
+            shorten(reason[i]),
+            f"no reason on a {etype[i]} event (a reason says why a return came back)",
+        )
+        for i in bad
+    ]

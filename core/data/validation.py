@@ -17,7 +17,7 @@ from pandera.errors import SchemaErrors
 from core.data.coercion import expected_text, pre_parse
 from core.data.reading import header_problems
 from core.data.schema import TABLE_ORDER, TABLES, ColumnSpec, TableSpec
-from core.data.sizes import size_problems
+from core.data.sizes import reason_problems, size_problems
 from core.data.values import shorten
 from core.exceptions import Problem
 
@@ -272,6 +272,8 @@ def validate_frames(
             k in raw[name].columns for k in effective_key(TABLES[name], raw[name].columns)
         ):
             parents[name] = raw[name]
+    if "events" in valid:
+        problems += reason_problems(valid["events"], files.get("events", "events"))
     if "stock" in valid and "products" in valid:
         problems += size_problems(valid["stock"], valid["products"], files.get("stock", "stock"))
     return valid, problems

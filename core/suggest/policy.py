@@ -162,12 +162,21 @@ class RecentlyShownPenalty(_Model):
     weight: Fraction = 0.2
 
 
+class FitReturnsPenalty(_Model):
+    """For a client who returned pieces of a category for fit: pieces of it often returned for fit."""
+
+    enabled: bool = True
+    weight: Fraction = 0.2
+    full_at: Annotated[float, Field(gt=0.0, le=1.0)] = 0.2
+
+
 class Penalties(_Model):
     """The soft penalties."""
 
     price_band: PriceBandPenalty = PriceBandPenalty()
     climate: ClimatePenalty = ClimatePenalty()
     recently_shown: RecentlyShownPenalty = RecentlyShownPenalty()
+    fit_returns: FitReturnsPenalty = FitReturnsPenalty()
 
 
 class OccasionSpec(_Model):

@@ -63,6 +63,12 @@ between the best and the weakest candidate; penalties of several rules add.
     light one when it is cold.
 ``recently_shown``
     ``weight`` for products the caller says were shown to the client recently.
+``fit_returns``
+    For a client who returned a piece of a category for fit (``reason =
+    "fit"``): ``weight * clip(rate / full_at, 0, 1)`` on the category's
+    products, ``rate`` their smoothed share of units returned for fit
+    (:class:`core.suggest.sizes.FitReturns`), so her list leans to pieces
+    rarely returned for fit.
 
 Everything per product is vectorised; what depends only on the dataset
 (stock per store, purchases per client, category codes, ...) is computed once
@@ -89,7 +95,7 @@ from core.exceptions import ConfigError
 from core.suggest.catalogue import Catalogue, Client
 from core.suggest.policy import ContextConfig, RuleConfig, config_error
 from core.suggest.rule_result import Detail, Fired, RuleResult
-from core.suggest.sizes import SizeStock, client_sizes
+from core.suggest.sizes import FitReturns, SizeStock, client_sizes
 
 DEFAULT_RULES_PATH = Path(__file__).with_name("default_rules.toml")
 
@@ -105,7 +111,7 @@ RULE_NAMES: tuple[str, ...] = (
     "size_out_of_stock",
 )
 #: Soft penalties, in the order they are reported.
-PENALTY_NAMES: tuple[str, ...] = ("price_band", "climate", "recently_shown")
+PENALTY_NAMES: tuple[str, ...] = ("price_band", "climate", "recently_shown", "fit_returns")
 
 NO_CONSENT_NOTE = "no_consent: personalisation is off for this client; their history is not used"
 
@@ -498,8 +504,20 @@ class RuleSet:
                         np.where(mask, cfg.recently_shown.weight, 0.0),
                     )
                 )
+        if cfg.fit_returns.enabled and personal:
+            hits.append(self._fit_returns(catalogue, client))
         found = [h for h in hits if h is not None]
         return [f for f, _ in found], [a for _, a in found]
+
+    def _fit_returns(self, catalogue: Catalogue, client: Client) -> tuple[Fired, np.ndarray] | None:
+        cfg = self.config.penalties.fit_returns
+        fit = FitReturns.of(catalogue.dataset)
+        cats = fit.categories(client.client_id)
+        if not cats:
+            return None
+        amount = cfg.weight * np.clip(fit.rate / cfg.full_at, 0, 1) * catalogue.category_mask(cats)
+        mask = amount > 0
+        return (Fired("fit_returns", mask, fit.detail), amount) if mask.any() else None
 
     def _climate(self, catalogue: Catalogue, store_id: str) -> tuple[Fired, np.ndarray] | None:
         cfg = self.config.penalties.climate

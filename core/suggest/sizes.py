@@ -237,3 +237,73 @@ class SizeStock:
         return mask, lambda idx: self._texts(
             self.availability(sizes, store_id, np.asarray(idx, dtype=np.int64)), store_id
         )
+
+
+class FitReturns:
+    """Returns for fit, per product and per client, built once per dataset (:meth:`of`).
+
+    ``rate`` is a product's units returned for fit over its units bought,
+    smoothed towards zero by ``smoothing`` units (a piece bought twice and
+    returned once is not a 50% fit problem).
+    """
+
+    def __init__(self, dataset: Dataset, smoothing: float = 5.0) -> None:
+        self.dataset = dataset
+        self.smoothing = smoothing
+
+    @classmethod
+    def of(cls, dataset: Dataset) -> FitReturns:
+        return dataset.derived(cls, lambda: cls(dataset))
+
+    @cached_property
+    def _fit_events(self) -> pd.DataFrame:
+        ev = self.dataset.events
+        if "reason" not in ev.columns:
+            return ev.iloc[:0]
+        return ev[(ev["event_type"] == "return") & (ev["reason"] == "fit")]
+
+    @cached_property
+    def returned(self) -> np.ndarray:
+        """Units returned for fit per product."""
+        ev = self._fit_events
+        j = self.dataset.product_ids.to_internal(ev["product_id"].astype(str), strict=False)
+        q = ev["quantity"].to_numpy(dtype=np.float64)
+        n = len(self.dataset.product_ids)
+        return np.bincount(j[j >= 0], weights=q[j >= 0], minlength=n)
+
+    @cached_property
+    def bought(self) -> np.ndarray:
+        """Units bought per product."""
+        ev = self.dataset.events
+        ev = ev[ev["event_type"] == "purchase"]
+        j = self.dataset.product_ids.to_internal(ev["product_id"].astype(str), strict=False)
+        q = ev["quantity"].to_numpy(dtype=np.float64)
+        return np.bincount(j[j >= 0], weights=q[j >= 0], minlength=len(self.dataset.product_ids))
+
+    @cached_property
+    def rate(self) -> np.ndarray:
+        """Smoothed share of units returned for fit, per product."""
+        return self.returned / (self.bought + self.smoothing)
+
+    @cached_property
+    def _client_categories(self) -> dict[str, frozenset[str]]:
+        ev = self._fit_events
+        cats = self.dataset.products.set_index("product_id")["category"].astype(str)
+        pairs = zip(ev["client_id"].astype(str), ev["product_id"].astype(str), strict=True)
+        out: dict[str, set[str]] = {}
+        for c, p in pairs:
+            if p in cats.index:
+                out.setdefault(c, set()).add(str(cats[p]).lower())
+        return {c: frozenset(v) for c, v in out.items()}
+
+    def categories(self, client_id: str) -> frozenset[str]:
+        """Categories (lower-cased) in which the client returned a piece for fit."""
+        return self._client_categories.get(str(client_id), frozenset())
+
+    def detail(self, idx: np.ndarray) -> list[str]:
+        """Words for the fit-return penalty of products ``idx``."""
+        return [
+            f"often returned for fit ({int(self.returned[i])} of {int(self.bought[i])} bought); "
+            "the client has returned pieces of this kind for fit"
+            for i in np.asarray(idx, dtype=np.int64)
+        ]

@@ -119,3 +119,38 @@ def test_undeclared_run_takes_any_size(tmp_path: Path) -> None:
 )
 def test_client_size_column(category: str, subcategory: str, column: str | None) -> None:
     assert client_size_column(category, subcategory) == column
+
+
+# ------------------------------------------------------------ return reasons
+def test_return_reasons_load_and_default_to_empty(tmp_path: Path) -> None:
+    assert set(load_dataset(write_tables(tmp_path / "plain")).events["reason"]) == {""}
+    tables = valid_tables()
+    tables["events"].append(
+        {**tables["events"][0], "event_type": "return", "timestamp": "2026-03-05", "reason": "fit"}
+    )
+    ds = load_dataset(write_tables(tmp_path / "fit", tables))
+    assert ds.events["reason"].tolist() == ["", "", "", "fit"]
+
+
+@pytest.mark.parametrize(
+    ("row", "match"),
+    [
+        pytest.param(
+            {"event_type": "return", "reason": "too tight"},
+            r"events\.csv, row 4, column 'reason': got 'too tight'; expected one of , fit, "
+            r"quality, changed mind, damaged, other",
+            id="unknown-reason",
+        ),
+        pytest.param(
+            {"event_type": "purchase", "reason": "fit"},
+            r"events\.csv, row 4, column 'reason': got 'fit'; expected no reason on a "
+            r"purchase event \(a reason says why a return came back\)",
+            id="reason-on-a-purchase",
+        ),
+    ],
+)
+def test_bad_return_reason_is_named(tmp_path: Path, row: dict[str, str], match: str) -> None:
+    tables = valid_tables()
+    tables["events"].append({**tables["events"][0], "timestamp": "2026-03-05", **row})
+    err = assert_rejected(write_tables(tmp_path, tables), match)
+    assert len(err.problems) == 1

@@ -13,7 +13,7 @@ from core.suggest.pipeline import Suggester
 from core.suggest.request import SuggestRequest
 from core.suggest.rerank.gift import GiftRecipient
 from core.suggest.rules import RuleSet
-from core.suggest.sizes import SIZE_NOT_ON_FILE, SizeStock, client_sizes
+from core.suggest.sizes import SIZE_NOT_ON_FILE, FitReturns, SizeStock, client_sizes
 
 PIDS = ["dress", "pumps", "ring", "coat", "tote"]
 
@@ -239,3 +239,67 @@ def test_no_suggestion_is_out_of_stock_in_her_size_in_her_store() -> None:
             where = "online" if row.home_store_id == ONLINE_STORE_ID else "in "
             assert item.size_stock.startswith(f"size {size}: {n} {where}"), item.size_stock
     assert checked >= 20 and excluded_here >= 100  # the rule bites and the lists still fill
+
+
+# ---------------------------------------------------------------- fit returns
+def _with_fit_returns() -> Dataset:
+    """c1 bought the dress and the pumps and returned the pumps for fit; c2 bought
+    the pumps twice and returned one for quality; c3 bought the coat."""
+    ds = make_dataset()
+    t = pd.Timestamp("2026-01-10")
+    events = pd.DataFrame(
+        {
+            "client_id": ["c1", "c1", "c1", "c2", "c2", "c3"],
+            "product_id": ["dress", "pumps", "pumps", "pumps", "pumps", "coat"],
+            "event_type": ["purchase", "purchase", "return", "purchase", "return", "purchase"],
+            "timestamp": [t, t, t + pd.Timedelta(days=3), t, t + pd.Timedelta(days=3), t],
+            "quantity": [1, 1, 1, 2, 1, 1],
+            "reason": ["", "", "fit", "", "quality", ""],
+        }
+    )
+    return Dataset.from_frames(
+        ds.products, events, clients=ds.clients, stores=ds.stores, stock=ds.stock
+    )
+
+
+def test_fit_return_rates_are_exact() -> None:
+    ds = _with_fit_returns()
+    fit = FitReturns.of(ds)
+    at = ds.product_ids.to_internal(["dress", "pumps", "coat"])
+    assert fit.returned[at].tolist() == [0, 1, 0]
+    assert fit.bought[at].tolist() == [1, 3, 1]
+    assert fit.rate[at].tolist() == pytest.approx([0, 1 / 8, 0])
+    assert fit.categories("c1") == {"shoes"} and fit.categories("c2") == frozenset()
+
+
+def test_fit_returns_lean_her_category_to_pieces_rarely_returned_for_fit() -> None:
+    ds = _with_fit_returns()
+    rules = RuleSet.default()
+    r = rules.apply(ds, "c1", allow=["dress"])
+    pens = r.penalties[r.penalties["rule"] == "fit_returns"]
+    assert pens["product_id"].tolist() == ["pumps"]
+    assert pens["penalty"].tolist() == pytest.approx([0.2 * min(1.0, (1 / 8) / 0.2)])
+    assert pens["detail"].iloc[0].startswith("often returned for fit (1 of 3 bought)")
+    # no fit return of her own: no penalty
+    assert "fit_returns" not in set(rules.apply(ds, "c2").penalties["rule"])
+    off = RuleSet.from_dict({"penalties": {"fit_returns": {"enabled": False}}})
+    assert "fit_returns" not in set(off.apply(ds, "c1").penalties["rule"])
+
+
+@pytest.mark.slow
+def test_the_planted_fit_rule_is_learnt() -> None:
+    """Products that run small (planted) have a far higher fit-return rate."""
+    from core.data.generate import generate_maison
+    from core.data.generate.returns import runs_small
+
+    m = generate_maison(n_clients=3000, n_products=300, seed=5)
+    ds = Dataset.from_frames(**m.tables)
+    sized = (ds.products["sizes"] != "").to_numpy()
+    small = runs_small(sized)
+    fit = FitReturns.of(ds)
+    assert fit.returned.sum() >= 20
+    share = fit.returned / np.maximum(fit.bought, 1)
+    assert share[small].mean() > 3 * share[sized & ~small].mean()
+    # ranked by the learnt rate, the planted products come first far above chance
+    top = np.argsort(-fit.rate)[: small.sum()]
+    assert small[top].mean() > 3 * small.mean()
