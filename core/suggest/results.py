@@ -31,7 +31,7 @@ from core.suggest.reasons import (
 )
 from core.suggest.rule_result import RuleResult
 from core.suggest.run import Run
-from core.suggest.sizes import SizeStock, client_sizes
+from core.suggest.sizes import FitReturns, SizeStock, client_sizes
 
 #: A product as the pages show it: catalogue data, and stock where the client shops.
 PRODUCT_COLUMNS: tuple[str, ...] = (
@@ -197,10 +197,11 @@ def model_items(
     idx = run.chosen
     clients_words = client_reasons_many(expls, dataset, client.row, 2)
     ra, rc = [], []
-    for e, c, j in zip(expls, clients_words, idx, strict=True):
+    fit_words = FitReturns.of(dataset).reasons(client.client_id, idx)
+    for e, c, j, fit in zip(expls, clients_words, idx, fit_words, strict=True):
         a = associate_reasons(e, dataset, client.row, 3, pronoun=pronoun)
         ctx_a, ctx_c = run.boosts.reasons(int(j))
-        ra.append(merge_reasons(a, ctx_a, 3))
+        ra.append(merge_reasons(a, ctx_a + fit, 3))
         rc.append(merge_client_reasons(c, ctx_c, 2))
     scores = {
         COLS.score: np.array([e.score for e in expls]),

@@ -32,6 +32,12 @@ SIZE_COLUMNS: tuple[str, ...] = tuple(
 )
 #: What a card says for a product stocked per size when the client's size is unknown.
 SIZE_NOT_ON_FILE = "size not on file"
+#: The associate reason of a piece rarely returned for fit, in a category the
+#: client returned a piece of for fit.
+RARELY_RETURNED_FOR_FIT = "Rarely returned for fit"
+#: Rarely: at least this many units bought, and a smoothed fit-return share below ...
+RARELY_MIN_BOUGHT = 3
+RARELY_BELOW = 0.05
 
 
 def client_sizes(row: pd.Series | Mapping[str, object] | None) -> dict[str, str]:
@@ -299,6 +305,21 @@ class FitReturns:
     def categories(self, client_id: str) -> frozenset[str]:
         """Categories (lower-cased) in which the client returned a piece for fit."""
         return self._client_categories.get(str(client_id), frozenset())
+
+    def reasons(self, client_id: str, idx: np.ndarray) -> list[list[str]]:
+        """:data:`RARELY_RETURNED_FOR_FIT` for products ``idx`` of her fit-return categories
+        bought often and rarely returned for fit (else no reason)."""
+        cats = self.categories(client_id)
+        idx = np.asarray(idx, dtype=np.int64)
+        if not cats:
+            return [[] for _ in idx]
+        labels = self.dataset.products["category"].astype(str).str.lower().to_numpy()
+        rarely = (
+            np.isin(labels[idx], list(cats))
+            & (self.bought[idx] >= RARELY_MIN_BOUGHT)
+            & (self.rate[idx] < RARELY_BELOW)
+        )
+        return [[RARELY_RETURNED_FOR_FIT] if r else [] for r in rarely]
 
     def detail(self, idx: np.ndarray) -> list[str]:
         """Words for the fit-return penalty of products ``idx``."""

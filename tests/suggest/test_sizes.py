@@ -13,7 +13,13 @@ from core.suggest.pipeline import Suggester
 from core.suggest.request import SuggestRequest
 from core.suggest.rerank.gift import GiftRecipient
 from core.suggest.rules import RuleSet
-from core.suggest.sizes import SIZE_NOT_ON_FILE, FitReturns, SizeStock, client_sizes
+from core.suggest.sizes import (
+    RARELY_RETURNED_FOR_FIT,
+    SIZE_NOT_ON_FILE,
+    FitReturns,
+    SizeStock,
+    client_sizes,
+)
 
 PIDS = ["dress", "pumps", "ring", "coat", "tote"]
 
@@ -303,3 +309,55 @@ def test_the_planted_fit_rule_is_learnt() -> None:
     # ranked by the learnt rate, the planted products come first far above chance
     top = np.argsort(-fit.rate)[: small.sum()]
     assert small[top].mean() > 3 * small.mean()
+
+
+def test_pieces_rarely_returned_for_fit_say_so() -> None:
+    from tests.suggest.test_suggest import DotRecommender
+
+    base = make_dataset()
+    products = pd.concat(
+        [
+            base.products,
+            pd.DataFrame(
+                {
+                    "product_id": ["loafers"],
+                    "name": ["Calfskin loafers"],
+                    "category": ["shoes"],
+                    "subcategory": ["loafers"],
+                    "price": [700.0],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    stock = pd.concat(
+        [base.stock, pd.DataFrame([("loafers", "par", 5, "")], columns=base.stock.columns[:4])],
+        ignore_index=True,
+    )
+    t = pd.Timestamp("2026-01-10")
+    events = pd.DataFrame(
+        {
+            "client_id": ["c1", "c1", "c2"],
+            "product_id": ["pumps", "pumps", "loafers"],
+            "event_type": ["purchase", "return", "purchase"],
+            "timestamp": [t, t + pd.Timedelta(days=2), t],
+            "quantity": [1, 1, 4],
+            "reason": ["", "fit", ""],
+        }
+    )
+    ds = Dataset.from_frames(
+        products[["product_id", "name", "category", "subcategory", "price", "sizes"]].fillna(""),
+        events,
+        clients=base.clients,
+        stores=base.stores,
+        stock=stock,
+    )
+    fit = FitReturns.of(ds)
+    idx = ds.product_ids.to_internal(["loafers", "pumps", "dress"])
+    assert fit.reasons("c1", idx) == [[RARELY_RETURNED_FOR_FIT], [], []]
+    assert fit.reasons("c2", idx) == [[], [], []]
+    s = Suggester(DotRecommender().fit(ds), ds, RuleSet.default(), max_per_designer=None)
+    items = s.suggest("c1", SuggestRequest(k=10, diversity=0.0)).items.set_index("product_id")
+    assert RARELY_RETURNED_FOR_FIT in items.loc["loafers", "reasons"]
+    assert all(RARELY_RETURNED_FOR_FIT not in r for r in items.drop(index="loafers")["reasons"])
+    assert all(RARELY_RETURNED_FOR_FIT not in r for r in items["client_reasons"])
