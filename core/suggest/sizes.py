@@ -152,23 +152,32 @@ class SizeStock:
         )
 
     def _matrix(self, size: str) -> sp.csr_matrix:
-        """Stores x products units of ``size``."""
-
+        """Stores x products units of ``size`` (duplicates summed)."""
         if size not in self._by_size:
             r = self._rows[self._rows["size"] == size]
-            self._by_size[size] = sp.csr_matrix(
+            m = sp.csr_matrix(
                 (r["qty"].to_numpy(), (r["store"].to_numpy(), r["j"].to_numpy())),
                 shape=(len(self.catalogue.store_ids), self.catalogue.n_products),
             )
+            m.sum_duplicates()
+            self._by_size[size] = m
         return self._by_size[size]
 
+    @cached_property
+    def _store_row(self) -> dict[str, int]:
+        return {str(s): i for i, s in enumerate(self.catalogue.store_ids)}
+
     def quantity(self, size: str, store_ids: tuple[str, ...]) -> np.ndarray:
-        """Units of ``size`` per product, summed over ``store_ids``."""
-        rows = self.catalogue.store_ids.get_indexer(pd.Index(list(store_ids)))
-        rows = rows[rows >= 0]
-        if rows.size == 0:
-            return np.zeros(self.catalogue.n_products, dtype=np.int64)
-        return np.asarray(self._matrix(size)[rows].sum(axis=0)).ravel().astype(np.int64)
+        """Units of ``size`` per product, summed over ``store_ids`` (unknown stores hold none)."""
+        m = self._matrix(size)
+        out = np.zeros(self.catalogue.n_products, dtype=np.int64)
+        for store in set(store_ids):
+            r = self._store_row.get(store)
+            if r is not None:
+                # a CSR row's column indices are unique: plain fancy addition is exact
+                lo, hi = m.indptr[r], m.indptr[r + 1]
+                out[m.indices[lo:hi]] += m.data[lo:hi]
+        return out
 
     def availability(
         self, sizes: Mapping[str, str], store_id: str, idx: np.ndarray | None = None
