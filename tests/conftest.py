@@ -215,9 +215,8 @@ def _plant_clients(data_dir: Path) -> None:
              "store_id": "online", "quantity": "1", "value": "0.0", "is_gift": "False"},
         ]
     )  # fmt: skip
-    pd.concat([events, extra[events.columns]], ignore_index=True).to_csv(
-        data_dir / "events.csv", index=False
-    )
+    extra = extra.reindex(columns=events.columns, fill_value="")  # optional columns stay empty
+    pd.concat([events, extra], ignore_index=True).to_csv(data_dir / "events.csv", index=False)
 
 
 def _main_associate(clients: pd.DataFrame, associates: pd.DataFrame) -> pd.Series:

@@ -55,6 +55,7 @@ from core.suggest.request import SuggestRequest
 from core.suggest.rerank.gift import GiftRecipient
 from core.suggest.results import product_frame
 from core.suggest.rules import RuleSet
+from core.suggest.sizes import client_sizes
 
 #: Reasons an associate picks from when removing a suggestion (plus free text).
 REMOVAL_REASONS: tuple[str, ...] = (
@@ -155,13 +156,16 @@ class CurationService(ListCuration):
         """Catalogue rows for ``product_ids`` in that order, with stock where the client shops.
 
         Unknown ids are left out. ``stock_here`` counts the client's home
-        store, ``stock_online`` the online stores (0 without a client).
+        store, ``stock_online`` the online stores (0 without a client),
+        ``size_stock`` the same in the client's size.
         Columns :data:`core.suggest.results.PRODUCT_COLUMNS`.
         """
         idx = self.dataset.product_ids.to_internal([str(p) for p in product_ids], strict=False)
         idx = idx[idx >= 0]
-        store = self.home_store(client_id) if client_id is not None and len(idx) else None
-        return product_frame(self.dataset, idx, store)
+        if client_id is None or not len(idx):
+            return product_frame(self.dataset, idx, None)
+        client = Catalogue.of(self.dataset).client(client_id)
+        return product_frame(self.dataset, idx, client.home_store, client_sizes(client.row))
 
     def search_products(self, query: str, limit: int = 50) -> pd.DataFrame:
         """Catalogue products whose name, designer, category or id contain every word of ``query``."""

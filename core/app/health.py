@@ -33,6 +33,7 @@ from core.app.outcomes import (
     attribute_shares,
     conversion_summary,
     holdout_lift,
+    return_rates,
 )
 from core.data.dataset import Dataset
 
@@ -300,6 +301,9 @@ class OutcomeReport:
         Model vs holdout clients; ``None`` when no holdout group is configured.
     holdout_share : float
     window_days : int
+    returns : DataFrame
+        Return and fit-return rates of purchases of shared suggestions
+        against other purchases (:func:`core.app.outcomes.return_rates`).
     """
 
     n_shares: int
@@ -310,6 +314,7 @@ class OutcomeReport:
     lift: LiftReport | None
     holdout_share: float
     window_days: int
+    returns: pd.DataFrame
 
     @property
     def empty(self) -> bool:
@@ -373,6 +378,7 @@ def measure_outcomes(
         lift=lift,
         holdout_share=holdout_share,
         window_days=window_days,
+        returns=return_rates(attributed, dataset.events),
     )
 
 

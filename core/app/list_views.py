@@ -17,6 +17,7 @@ from core.data.schema import COLS
 from core.store.records import CuratedListRecord
 from core.suggest.catalogue import Catalogue
 from core.suggest.results import PRODUCT_COLUMNS, product_frame
+from core.suggest.sizes import client_sizes
 
 #: Columns of :func:`items_frame`: product data and stock, then the item as curated.
 LIST_ITEM_COLUMNS: tuple[str, ...] = (
@@ -47,13 +48,13 @@ def items_frame(dataset: Dataset, record: CuratedListRecord) -> pd.DataFrame:
     """A list's items with catalogue data and stock, in display order (:data:`LIST_ITEM_COLUMNS`).
 
     Products no longer in the catalogue are left out; stock counts the
-    client's home store and online.
+    client's home store and online, in the client's size too (``size_stock``).
     """
     catalogue = Catalogue.of(dataset)
     client = catalogue.client(record.client_id)
     items = [i for i in record.items if i.product_id in catalogue.product_position]
     idx = np.array([catalogue.product_position[i.product_id] for i in items], dtype=np.int64)
-    out = product_frame(dataset, idx, client.home_store)
+    out = product_frame(dataset, idx, client.home_store, client_sizes(client.row))
     out[COLS.position] = [i.position for i in items]
     out[COLS.pinned] = [i.pinned for i in items]
     out[COLS.source] = [i.source for i in items]

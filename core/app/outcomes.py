@@ -154,6 +154,79 @@ def conversion_summary(attributed: pd.DataFrame) -> dict[str, Any]:
     }
 
 
+# ------------------------------------------------------------------- returns
+#: Columns of :func:`return_rates`.
+RETURN_COLUMNS: tuple[str, ...] = (
+    "purchases",
+    "bought",
+    "returned",
+    "return_rate",
+    "return_ci",
+    "returned_for_fit",
+    "fit_return_rate",
+)
+
+
+def return_rates(attributed: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
+    """How often purchases of shared suggestions come back, against every other purchase.
+
+    A purchase is *of a suggestion* when it converted a shared item exactly
+    (:func:`attribute_shares`, ``match == "exact"``: same client, product and
+    time). A purchase counts as returned when the client returned that
+    product after it; ``returned_for_fit`` when that return's ``reason`` is
+    ``fit`` (events without a ``reason`` column have none).
+
+    Returns
+    -------
+    DataFrame
+        Two rows (``purchases``: "suggested, then bought", "other purchases")
+        and the columns of :data:`RETURN_COLUMNS`; rates with a Wilson interval.
+    """
+    buys = events[events["event_type"] == "purchase"][["client_id", "product_id", "timestamp"]]
+    rets = events[events["event_type"] == "return"]
+    fit = rets["reason"] == "fit" if "reason" in rets.columns else pd.Series(False, rets.index)
+    rets = rets.assign(fit=fit)[["client_id", "product_id", "timestamp", "fit"]]
+    buys = buys.reset_index(drop=True)
+    m = buys.reset_index().merge(rets, on=["client_id", "product_id"], suffixes=("", "_r"))
+    m = m[m["timestamp_r"] >= m["timestamp"]]
+    returned = pd.Series(False, index=buys.index)
+    returned[m["index"].unique()] = True
+    for_fit = pd.Series(False, index=buys.index)
+    for_fit[m.loc[m["fit"], "index"].unique()] = True
+    exact = attributed[attributed["converted"] & (attributed["match"] == "exact")]
+    keys = set(
+        zip(
+            exact["client_id"],
+            exact["product_id"],
+            pd.to_datetime(exact["converted_at"]),
+            strict=True,
+        )
+    )
+    suggested = pd.Series(
+        [
+            k in keys
+            for k in zip(buys["client_id"], buys["product_id"], buys["timestamp"], strict=True)
+        ],
+        index=buys.index,
+        dtype=bool,
+    )
+    rows = []
+    for label, sel in (("suggested, then bought", suggested), ("other purchases", ~suggested)):
+        n, r, f = int(sel.sum()), int(returned[sel].sum()), int(for_fit[sel].sum())
+        rows.append(
+            {
+                "purchases": label,
+                "bought": n,
+                "returned": r,
+                "return_rate": r / n if n else 0.0,
+                "return_ci": wilson_interval(r, n),
+                "returned_for_fit": f,
+                "fit_return_rate": f / n if n else 0.0,
+            }
+        )
+    return pd.DataFrame(rows, columns=list(RETURN_COLUMNS))
+
+
 # ---------------------------------------------------------------- acceptance
 def acceptance(suggested: pd.DataFrame, by: str) -> pd.DataFrame:
     """Kept vs removed suggestions grouped by ``by``.

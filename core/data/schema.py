@@ -33,6 +33,8 @@ CLIMATES: tuple[str, ...] = ("warm", "temperate", "cold")
 ROLES: tuple[str, ...] = ("associate", "stylist", "manager", "admin")
 TIERS: tuple[str, ...] = ("prospect", "client", "loyal", "vic")
 WARMTH: tuple[str, ...] = ("", "light", "medium", "heavy")
+#: Why a piece came back ('' on every other event, and on returns without one).
+RETURN_REASONS: tuple[str, ...] = ("", "fit", "quality", "changed mind", "damaged", "other")
 LIST_SEPARATOR = "|"
 ONLINE_STORE_ID = "online"
 
@@ -136,6 +138,7 @@ PRODUCTS = TableSpec(
         _opt("sensitive", "bool", False, description="never volunteered in a share"),
         _opt("markdown", "bool", False, description="sold at a reduced price"),
         _opt("warmth", "str", "", enum=WARMTH, description="light/medium/heavy"),
+        _opt("sizes", "list", "", description="the size run, e.g. 36|38|40|42 (none: unsized)"),
     ),
     key=("product_id",),
 )
@@ -159,8 +162,11 @@ STOCK = TableSpec(
         _c("product_id", "str"),
         _c("store_id", "str"),
         _c("quantity", "int", min=0, max=MAX_QUANTITY),
+        _opt("size", "str", "", description="the size these units are in ('': the whole product)"),
     ),
-    key=("product_id", "store_id"),
+    # Without a size column every row is a whole product: the key is then
+    # (product_id, store_id), as an absent optional key column tells no rows apart.
+    key=("product_id", "store_id", "size"),
     foreign_keys=(
         ForeignKey("product_id", "products", "product_id"),
         ForeignKey("store_id", "stores", "store_id"),
@@ -230,6 +236,13 @@ EVENTS = TableSpec(
         _opt("quantity", "int", 1, min=0, max=MAX_QUANTITY),
         _opt("value", "float", 0.0, min=0, max=MAX_PRICE * MAX_QUANTITY),
         _opt("is_gift", "bool", False),
+        _opt(
+            "reason",
+            "str",
+            "",
+            enum=RETURN_REASONS,
+            description="why a return came back (fit, quality, ...); returns only",
+        ),
     ),
     key=(),
     foreign_keys=(
@@ -288,6 +301,7 @@ class Columns:
     launch_date: str = "launch_date"
     stock_here: str = "stock_here"
     stock_online: str = "stock_online"
+    size_stock: str = "size_stock"
     # suggestions and curated lists
     final_score: str = "final_score"
     reasons: str = "reasons"

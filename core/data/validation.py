@@ -6,7 +6,7 @@ expected); foreign keys are checked against the parent tables.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -17,6 +17,7 @@ from pandera.errors import SchemaErrors
 from core.data.coercion import expected_text, pre_parse
 from core.data.reading import header_problems
 from core.data.schema import TABLE_ORDER, TABLES, ColumnSpec, TableSpec
+from core.data.sizes import reason_problems, size_problems
 from core.data.values import shorten
 from core.exceptions import Problem
 
@@ -97,7 +98,19 @@ def _column_schema(col: ColumnSpec, fk_values: pd.Index | None) -> pa.Column:
     )
 
 
-def _table_schema(spec: TableSpec, parents: Mapping[str, pd.DataFrame]) -> pa.DataFrameSchema:
+def effective_key(spec: TableSpec, columns: Iterable[object]) -> tuple[str, ...]:
+    """``spec.key`` less its optional columns absent from ``columns``.
+
+    An absent optional column holds its default on every row, so it tells no
+    rows apart (a stock file without ``size`` is keyed by product and store).
+    """
+    present = set(map(str, columns))
+    return tuple(k for k in spec.key if spec.column(k).required or k in present)
+
+
+def _table_schema(
+    spec: TableSpec, parents: Mapping[str, pd.DataFrame], key: tuple[str, ...]
+) -> pa.DataFrameSchema:
     fks = {fk.column: fk for fk in spec.foreign_keys}
     columns = {}
     for col in spec.columns:
@@ -113,7 +126,7 @@ def _table_schema(spec: TableSpec, parents: Mapping[str, pd.DataFrame]) -> pa.Da
         columns[col.name] = column
     return pa.DataFrameSchema(
         columns,
-        unique=list(spec.key) if len(spec.key) > 1 else None,
+        unique=list(key) if len(key) > 1 else None,
         strict=False,
     )
 
@@ -142,7 +155,7 @@ def _duplicate_problems(
 
 
 def _problems_from(
-    err: SchemaErrors, spec: TableSpec, file: str, df: pd.DataFrame
+    err: SchemaErrors, spec: TableSpec, file: str, df: pd.DataFrame, key: tuple[str, ...]
 ) -> list[Problem]:
     fc = err.failure_cases
     problems: list[Problem] = []
@@ -171,7 +184,7 @@ def _problems_from(
             duplicates.setdefault((str(column),), set()).add(int(index))
             continue
         if check.startswith("multiple_fields_uniqueness"):
-            duplicates.setdefault(tuple(spec.key), set()).add(int(index))
+            duplicates.setdefault(key, set()).add(int(index))
             continue
         key = (column, index)
         if key in seen:
@@ -216,14 +229,15 @@ def _validate_table(
                 f"in {name} (found {len(df)})",
             )
         ]
+    key = effective_key(spec, df.columns)
     df = fill_optional(df.reset_index(drop=True), spec)
     df, problems = pre_parse(df, spec, file)
     try:
-        out = _table_schema(spec, parents).validate(df, lazy=True)
+        out = _table_schema(spec, parents, key).validate(df, lazy=True)
     except SchemaErrors as err:
         reported = {(p.column, p.row) for p in problems}
         problems += [
-            p for p in _problems_from(err, spec, file, df) if (p.column, p.row) not in reported
+            p for p in _problems_from(err, spec, file, df, key) if (p.column, p.row) not in reported
         ]
     if problems:
         return None, _sorted(problems)
@@ -254,6 +268,12 @@ def validate_frames(
         if df is not None:
             valid[name] = df
             parents[name] = df
-        elif raw[name].columns.is_unique and all(k in raw[name].columns for k in TABLES[name].key):
+        elif raw[name].columns.is_unique and all(
+            k in raw[name].columns for k in effective_key(TABLES[name], raw[name].columns)
+        ):
             parents[name] = raw[name]
+    if "events" in valid:
+        problems += reason_problems(valid["events"], files.get("events", "events"))
+    if "stock" in valid and "products" in valid:
+        problems += size_problems(valid["stock"], valid["products"], files.get("stock", "stock"))
     return valid, problems

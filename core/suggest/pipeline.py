@@ -71,6 +71,7 @@ from core.suggest.run import (
     store_rule_result,
     why_not_sentence,
 )
+from core.suggest.sizes import client_sizes
 
 #: Columns of :meth:`Suggester.suggest_batch`.
 BATCH_COLUMNS: tuple[str, ...] = (
@@ -591,7 +592,7 @@ class Suggester:
             extra_events=extra_events if rr.personalized else None,
         )
         assert rr.client is not None
-        return idea_frame(self.dataset, out, rr.client.home_store)
+        return idea_frame(self.dataset, out, rr.client.home_store, client_sizes(rr.client.row))
 
     def gift(
         self, recipient: GiftRecipient, k: int = 12, *, store_id: str | None = None
@@ -599,17 +600,20 @@ class Suggester:
         """Gift ideas for a described recipient (the buyer's history is not read).
 
         Only client-independent rules apply (``sensitive``; ``out_of_stock``
-        in ``store_id`` and online, or anywhere when no store is given).
+        in ``store_id`` and online, or anywhere when no store is given), and
+        ``size_out_of_stock`` for the recipient's sizes when given.
 
         Returns
         -------
         DataFrame
             Columns :data:`~core.suggest.results.IDEA_COLUMNS`, stock at
-            ``store_id`` and online.
+            ``store_id`` and online; ``size_stock`` in the recipient's size.
         """
         self._check()
+        sizes = recipient.sizes()
         allowed = self.rules_.product_rules(self.dataset, store_id)
+        allowed &= self.rules_.size_mask(self.dataset, sizes, store_id)
         out = gift_candidates(
             self.dataset, recipient, k, self.model, allowed=allowed, config=self.rules_.context
         )
-        return idea_frame(self.dataset, out, store_id or "")
+        return idea_frame(self.dataset, out, store_id or "", sizes if any(sizes.values()) else None)

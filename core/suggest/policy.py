@@ -46,6 +46,14 @@ class OutOfStockRule(_Model):
     overridable: bool = True
 
 
+class SizeOutOfStockRule(_Model):
+    """Exclude what is out of stock in the client's size where she shops."""
+
+    enabled: bool = True
+    stores: Literal["home", "home_and_online"] = "home"
+    overridable: bool = True
+
+
 class SensitiveRule(_Model):
     """Exclude products flagged sensitive."""
 
@@ -111,6 +119,7 @@ class Rules(_Model):
 
     already_bought: AlreadyBoughtRule = AlreadyBoughtRule()
     out_of_stock: OutOfStockRule = OutOfStockRule()
+    size_out_of_stock: SizeOutOfStockRule = SizeOutOfStockRule()
     sensitive: SensitiveRule = SensitiveRule()
     do_not_suggest: DoNotSuggestRule = DoNotSuggestRule()
     removed_by_associate: RemovedByAssociateRule = RemovedByAssociateRule()
@@ -153,12 +162,21 @@ class RecentlyShownPenalty(_Model):
     weight: Fraction = 0.2
 
 
+class FitReturnsPenalty(_Model):
+    """For a client who returned pieces of a category for fit: pieces of it often returned for fit."""
+
+    enabled: bool = True
+    weight: Fraction = 0.2
+    full_at: Annotated[float, Field(gt=0.0, le=1.0)] = 0.2
+
+
 class Penalties(_Model):
     """The soft penalties."""
 
     price_band: PriceBandPenalty = PriceBandPenalty()
     climate: ClimatePenalty = ClimatePenalty()
     recently_shown: RecentlyShownPenalty = RecentlyShownPenalty()
+    fit_returns: FitReturnsPenalty = FitReturnsPenalty()
 
 
 class OccasionSpec(_Model):

@@ -4,14 +4,14 @@ Column names come from :data:`core.data.schema.COLS`; the layouts are declared
 here once:
 
 - :data:`PRODUCT_COLUMNS`: a product as the pages show it (catalogue data and
-  stock where the client shops), built by :func:`product_frame`;
+  stock where the client shops, and in her size), built by :func:`product_frame`;
 - :data:`SUGGESTION_COLUMNS`: :attr:`SuggestionResult.items`;
 - :data:`IDEA_COLUMNS`: complete-the-look and gift ideas (:func:`idea_frame`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +31,7 @@ from core.suggest.reasons import (
 )
 from core.suggest.rule_result import RuleResult
 from core.suggest.run import Run
+from core.suggest.sizes import FitReturns, SizeStock, client_sizes
 
 #: A product as the pages show it: catalogue data, and stock where the client shops.
 PRODUCT_COLUMNS: tuple[str, ...] = (
@@ -47,6 +48,7 @@ PRODUCT_COLUMNS: tuple[str, ...] = (
     COLS.launch_date,
     COLS.stock_here,
     COLS.stock_online,
+    COLS.size_stock,
 )
 #: Columns of :attr:`SuggestionResult.items`, in order.
 SUGGESTION_COLUMNS: tuple[str, ...] = (
@@ -111,7 +113,12 @@ class SuggestionResult:
         return self.rule_result.exclusions
 
 
-def product_frame(dataset: Dataset, idx: np.ndarray, store_id: str | None) -> pd.DataFrame:
+def product_frame(
+    dataset: Dataset,
+    idx: np.ndarray,
+    store_id: str | None,
+    sizes: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
     """Catalogue rows ``idx`` (in that order) with stock, columns :data:`PRODUCT_COLUMNS`.
 
     Parameters
@@ -122,12 +129,17 @@ def product_frame(dataset: Dataset, idx: np.ndarray, store_id: str | None) -> pd
     store_id : str or None
         The client's home store: ``stock_here`` counts it ('' for none) and
         ``stock_online`` the online stores. ``None`` (no client): both 0.
+    sizes : mapping of client column to size, optional
+        The client's (or a gift recipient's) sizes (:func:`core.suggest.sizes.client_sizes`):
+        ``size_stock`` says what is in that size at ``store_id`` and online
+        ("no 38 in Paris; 2 online", "size not on file"), '' for products not
+        stocked per size or without ``sizes``.
     """
     catalogue = Catalogue.of(dataset)
     idx = np.asarray(idx, dtype=np.int64)
     p = dataset.products.iloc[idx]
     out = pd.DataFrame(
-        {c: p[c].to_numpy() if c in p.columns else None for c in PRODUCT_COLUMNS[:-2]}
+        {c: p[c].to_numpy() if c in p.columns else None for c in PRODUCT_COLUMNS[:-3]}
     )
     out[COLS.sensitive] = catalogue.sensitive[idx]
     if store_id is None:
@@ -136,6 +148,9 @@ def product_frame(dataset: Dataset, idx: np.ndarray, store_id: str | None) -> pd
     else:
         out[COLS.stock_here] = catalogue.quantity((store_id,) if store_id else ())[idx]
         out[COLS.stock_online] = catalogue.quantity(catalogue.online_stores)[idx]
+    out[COLS.size_stock] = (
+        SizeStock.of(dataset).lines(sizes, store_id or "", idx) if sizes is not None else ""
+    )
     return out
 
 
@@ -182,10 +197,11 @@ def model_items(
     idx = run.chosen
     clients_words = client_reasons_many(expls, dataset, client.row, 2, client.history)
     ra, rc = [], []
-    for e, c, j in zip(expls, clients_words, idx, strict=True):
+    fit_words = FitReturns.of(dataset).reasons(client.client_id, idx)
+    for e, c, j, fit in zip(expls, clients_words, idx, fit_words, strict=True):
         a = associate_reasons(e, dataset, client.row, 3, pronoun=pronoun)
         ctx_a, ctx_c = run.boosts.reasons(int(j))
-        ra.append(merge_reasons(a, ctx_a, 3))
+        ra.append(merge_reasons(a, ctx_a + fit, 3))
         rc.append(merge_client_reasons(c, ctx_c, 2))
     scores = {
         COLS.score: np.array([e.score for e in expls]),
@@ -195,7 +211,7 @@ def model_items(
         COLS.final_score: run.final[idx],
     }
     return suggestion_frame(
-        product_frame(dataset, idx, client.home_store),
+        product_frame(dataset, idx, client.home_store, client_sizes(client.row)),
         scores=scores,
         reasons=ra,
         client_reasons=rc,
@@ -211,6 +227,7 @@ def generic_items(dataset: Dataset, run: Run, store_id: str | None = None) -> pd
     """
     if store_id is None:
         store_id = run.client.home_store if run.client is not None else ""
+    sizes = client_sizes(run.client.row) if run.client is not None else None
     store = Catalogue.of(dataset).store_names.get(store_id, "the store")
     kind = run.generic_kind
     ra, rc = [], []
@@ -229,7 +246,7 @@ def generic_items(dataset: Dataset, run: Run, store_id: str | None = None) -> pd
         COLS.final_score: run.final[run.chosen],
     }
     return suggestion_frame(
-        product_frame(dataset, run.chosen, store_id),
+        product_frame(dataset, run.chosen, store_id, sizes),
         scores=scores,
         reasons=ra,
         client_reasons=rc,
@@ -238,13 +255,19 @@ def generic_items(dataset: Dataset, run: Run, store_id: str | None = None) -> pd
     )
 
 
-def idea_frame(dataset: Dataset, found: pd.DataFrame, store_id: str | None) -> pd.DataFrame:
+def idea_frame(
+    dataset: Dataset,
+    found: pd.DataFrame,
+    store_id: str | None,
+    sizes: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
     """Complete-the-look or gift ideas (``product_id``, ``score``, ``reason``) as the pages show them.
 
-    Columns :data:`IDEA_COLUMNS`; ``reasons`` holds the one-line ``reason``.
+    Columns :data:`IDEA_COLUMNS`; ``reasons`` holds the one-line ``reason``;
+    ``size_stock`` speaks of ``sizes`` (the client's, or a gift recipient's).
     """
     idx = dataset.product_ids.to_internal(list(found[COLS.product_id]))
-    out = product_frame(dataset, idx, store_id)
+    out = product_frame(dataset, idx, store_id, sizes)
     out[COLS.score] = found[COLS.score].to_numpy(dtype=np.float64)
     out[COLS.reason] = found[COLS.reason].to_numpy(dtype=object)
     out[COLS.reasons] = [[r] if isinstance(r, str) and r else [] for r in out[COLS.reason]]

@@ -19,6 +19,11 @@ Hard exclusions (a product failing any of them is never suggested):
 ``out_of_stock``
     Zero units in the client's home store and online (``stores =
     "home_and_online"``), or in every store (``stores = "any"``).
+``size_out_of_stock``
+    Stocked per size, and none in the client's size where she shops (her
+    home store, ``stores = "home"``; or online too, ``"home_and_online"``),
+    worded like "no 38 in Paris; 2 online" (:mod:`core.suggest.sizes`). A size
+    not on file excludes nothing.
 ``sensitive``
     Flagged ``sensitive`` in the catalogue.
 ``brand_alignment``
@@ -58,6 +63,12 @@ between the best and the weakest candidate; penalties of several rules add.
     light one when it is cold.
 ``recently_shown``
     ``weight`` for products the caller says were shown to the client recently.
+``fit_returns``
+    For a client who returned a piece of a category for fit (``reason =
+    "fit"``): ``weight * clip(rate / full_at, 0, 1)`` on the category's
+    products, ``rate`` their smoothed share of units returned for fit
+    (:class:`core.suggest.sizes.FitReturns`), so her list leans to pieces
+    rarely returned for fit.
 
 Everything per product is vectorised; what depends only on the dataset
 (stock per store, purchases per client, category codes, ...) is computed once
@@ -85,6 +96,7 @@ from core.exceptions import ConfigError
 from core.suggest.catalogue import Catalogue, Client
 from core.suggest.policy import ContextConfig, RuleConfig, config_error
 from core.suggest.rule_result import Detail, Fired, RuleResult
+from core.suggest.sizes import FitReturns, SizeStock, client_sizes
 
 DEFAULT_RULES_PATH = Path(__file__).with_name("default_rules.toml")
 
@@ -97,9 +109,10 @@ RULE_NAMES: tuple[str, ...] = (
     "brand_alignment",
     "already_bought",
     "out_of_stock",
+    "size_out_of_stock",
 )
 #: Soft penalties, in the order they are reported.
-PENALTY_NAMES: tuple[str, ...] = ("price_band", "climate", "recently_shown")
+PENALTY_NAMES: tuple[str, ...] = ("price_band", "climate", "recently_shown", "fit_returns")
 
 NO_CONSENT_NOTE = "no_consent: personalisation is off for this client; their history is not used"
 
@@ -264,6 +277,7 @@ class RuleSet:
         if personal:
             self._already_bought(found, catalogue, client)
         self._out_of_stock(found, catalogue, client.home_store)
+        self._size_out_of_stock(found, dataset, client_sizes(client.row), client.home_store)
         penalised, parts = self._penalties(catalogue, client, personal, recently_shown)
         return RuleResult(
             client_id=str(client_id),
@@ -362,6 +376,29 @@ class RuleSet:
             qty = catalogue.quantity(((home,) if home else ()) + online)
             detail = _stock_detail(catalogue, home, online)
         found.add("out_of_stock", qty <= 0, detail, oos.overridable)
+
+    def _size_out_of_stock(
+        self, found: _Exclusions, dataset: Dataset, sizes: Mapping[str, str], store_id: str
+    ) -> None:
+        rule = self.config.rules.size_out_of_stock
+        if not rule.enabled:
+            return
+        mask, detail = SizeStock.of(dataset).exclusion(
+            sizes, store_id, with_online=rule.stores == "home_and_online"
+        )
+        found.add("size_out_of_stock", mask, detail, rule.overridable)
+
+    def size_mask(
+        self, dataset: Dataset, sizes: Mapping[str, str], store_id: str | None
+    ) -> np.ndarray:
+        """Allowed mask of ``size_out_of_stock`` for someone's sizes (a gift recipient's) at a store."""
+        rule = self.config.rules.size_out_of_stock
+        if not rule.enabled or not any(sizes.values()):
+            return np.ones(len(dataset.product_ids), dtype=bool)
+        mask, _ = SizeStock.of(dataset).exclusion(
+            sizes, store_id or "", with_online=rule.stores == "home_and_online"
+        )
+        return ~mask
 
     def product_rules(
         self, dataset: Dataset, store_id: str | None = None, *, allow: Iterable[str] = ()
@@ -466,8 +503,20 @@ class RuleSet:
                         np.where(mask, cfg.recently_shown.weight, 0.0),
                     )
                 )
+        if cfg.fit_returns.enabled and personal:
+            hits.append(self._fit_returns(catalogue, client))
         found = [h for h in hits if h is not None]
         return [f for f, _ in found], [a for _, a in found]
+
+    def _fit_returns(self, catalogue: Catalogue, client: Client) -> tuple[Fired, np.ndarray] | None:
+        cfg = self.config.penalties.fit_returns
+        fit = FitReturns.of(catalogue.dataset)
+        cats = fit.categories(client.client_id)
+        if not cats:
+            return None
+        amount = cfg.weight * np.clip(fit.rate / cfg.full_at, 0, 1) * catalogue.category_mask(cats)
+        mask = amount > 0
+        return (Fired("fit_returns", mask, fit.detail), amount) if mask.any() else None
 
     def _climate(self, catalogue: Catalogue, store_id: str) -> tuple[Fired, np.ndarray] | None:
         cfg = self.config.penalties.climate

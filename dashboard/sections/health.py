@@ -147,6 +147,7 @@ def render_outcomes(dataset: Dataset, settings: Settings, services: Any) -> None
             client_events=resources.served_events(dataset),
         )
         _render_conversion(outcomes, int(window))
+        _render_returns(outcomes.returns)
         _render_lift(outcomes.lift)
     _render_acceptance(dataset, services)
 
@@ -181,6 +182,30 @@ def _render_conversion(outcomes: Any, window: int) -> None:
             key="health:by_channel",
             column_config={"rate": st.column_config.NumberColumn(format="percent")},
         )
+
+
+def _render_returns(returns: pd.DataFrame) -> None:
+    """Return rates of suggested-then-bought pieces against other purchases."""
+    st.markdown("**Returns of suggested pieces**")
+    shown = returns.assign(
+        return_ci=[f"{percent(lo, 1)}–{percent(hi, 1)}" for lo, hi in returns["return_ci"]]
+    )
+    st.dataframe(
+        shown,
+        hide_index=True,
+        key="health:returns",
+        column_config={
+            "return_rate": st.column_config.NumberColumn("returned", format="percent"),
+            "return_ci": st.column_config.TextColumn("95% interval"),
+            "fit_return_rate": st.column_config.NumberColumn("returned for fit", format="percent"),
+            "returned": st.column_config.NumberColumn("returns"),
+            "returned_for_fit": st.column_config.NumberColumn("fit returns"),
+        },
+    )
+    st.caption(
+        "A purchase of a shared suggestion (same product, within the window) against every "
+        "other purchase: how many came back, and how many for fit."
+    )
 
 
 def _render_lift(lift: Any) -> None:

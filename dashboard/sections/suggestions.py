@@ -42,6 +42,12 @@ K_CHOICES = (6, 8, 10, 12, 15, 20, 25, 30)
 MODES = ("Selection", "Gift ideas", "Why not…?")
 SEASON_WORDS = ("spring", "summer", "autumn", "winter")
 GIFT_RESULTS = 9
+#: The recipient's sizes the gift form asks for (GiftRecipient field, label).
+GIFT_SIZES: tuple[tuple[str, str], ...] = (
+    ("size_rtw", "Their clothing size"),
+    ("size_shoes", "Their shoe size"),
+    ("size_ring", "Their ring size"),
+)
 LOOK_RESULTS = 6
 
 
@@ -329,6 +335,9 @@ def _gift_mode(sec: cur.Section) -> None:
             key=_k(cid, "g_occasion"),
             format_func=lambda o: occasions.get(o, "Any occasion"),
         )
+        row = st.columns(3, gap="medium")
+        for col, (field, label) in zip(row, GIFT_SIZES, strict=True):
+            col.text_input(label, key=_k(cid, f"g_{field}"), placeholder="not known", max_chars=8)
         submitted = st.form_submit_button("Find gift ideas", type="primary", width="stretch")
     get = st.session_state.get
     if submitted:
@@ -339,6 +348,7 @@ def _gift_mode(sec: cur.Section) -> None:
             "budget_min": get(_k(cid, "g_min")),
             "budget_max": get(_k(cid, "g_max")),
             "occasion": get(_k(cid, "g_occasion")) or None,
+            **{f: str(get(_k(cid, f"g_{f}")) or "").strip() for f, _ in GIFT_SIZES},
         }
     wanted = st.session_state.get(_k(cid, "gift"))
     render_messages(sec)

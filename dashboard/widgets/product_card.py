@@ -1,5 +1,8 @@
 """The product card of the Client page: swatch, name, designer and price, stock, reasons, note.
 
+Stock shows twice for a product stocked per size: the whole product, and the
+client's size (``size_stock``: "Size 38: 1 in Paris; 2 online", "Size not on file").
+
 Pure HTML built from escaped text (:func:`dashboard.widgets.text.safe_html`);
 the card's own CSS is a constant.
 """
@@ -13,7 +16,8 @@ import streamlit as st
 
 from core.app.lookbook import format_price
 from core.suggest.reasons import REASON_SEPARATOR
-from dashboard.widgets.chips import chip_html
+from core.suggest.sizes import SIZE_NOT_ON_FILE
+from dashboard.widgets.chips import Tone, chip_html
 from dashboard.widgets.swatch import colour_css
 from dashboard.widgets.text import plain, safe_html
 
@@ -70,6 +74,17 @@ def stock_text(here: Any, online: Any) -> tuple[str, str]:
     return "Out of stock", "muted"
 
 
+def size_chip(text: Any) -> tuple[str, Tone] | None:
+    """(text, chip tone) of the line on stock in the client's size; ``None`` for unsized products."""
+    line = plain(text, 120) if isinstance(text, str) else ""
+    if not line:
+        return None
+    tone: Tone = (
+        "muted" if line == SIZE_NOT_ON_FILE else "warn" if line.startswith("no ") else "good"
+    )
+    return line[:1].upper() + line[1:], tone
+
+
 def card_html(row: pd.Series | dict[str, Any], rank: int | None = None) -> str:
     """The HTML of a product card: swatch, name, designer and price, stock, reasons, note.
 
@@ -87,6 +102,9 @@ def card_html(row: pd.Series | dict[str, Any], rank: int | None = None) -> str:
     sub = " · ".join(p for p in (plain(get("category"), 40), plain(get("color"), 40)) if p)
     stock, tone = stock_text(get("stock_here"), get("stock_online"))
     chips = [chip_html(stock, tone)]  # type: ignore[arg-type]
+    size = size_chip(get("size_stock"))
+    if size is not None:
+        chips.append(chip_html(*size))
     if bool(get("pinned")):
         chips.insert(0, chip_html("Pinned", "good"))
     if str(get("source") or "") == "manual":

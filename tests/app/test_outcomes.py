@@ -149,3 +149,46 @@ def test_lift_report_counts_conversions_per_group():
     assert rep.difference == pytest.approx(0.5)
     assert rep.difference_ci[0] < 0.5 < rep.difference_ci[1]
     assert list(rep.to_frame()["buyers"]) == [1, 0]
+
+
+def test_return_rates_of_suggested_then_bought_against_other_purchases():
+    from core.app.outcomes import return_rates
+
+    t = pd.Timestamp("2026-03-01")
+    day = pd.Timedelta(days=1)
+    events = pd.DataFrame(
+        {
+            "client_id": ["c1", "c1", "c2", "c2", "c2", "c3", "c3"],
+            "product_id": ["p1", "p1", "p2", "p2", "p3", "p4", "p4"],
+            "event_type": ["purchase", "return", "purchase", "return", "purchase", "return",
+                           "purchase"],
+            "timestamp": [t, t + 3 * day, t, t + 2 * day, t, t - day, t],
+            "reason": ["", "fit", "", "quality", "", "fit", ""],
+        }
+    )  # fmt: skip
+    shared = pd.DataFrame(
+        {
+            "share_id": ["s1", "s2"],
+            "client_id": ["c1", "c2"],
+            "product_id": ["p1", "p3"],
+            "shared_at": [t - day, t - day],
+        }
+    )
+    attributed = attribute_shares(shared, events, PRODUCTS, window_days=7, variants=False)
+    out = return_rates(attributed, events).set_index("purchases")
+    # suggested then bought: c1's p1 (returned for fit) and c2's p3 (kept)
+    assert out.loc[
+        "suggested, then bought", ["bought", "returned", "returned_for_fit"]
+    ].tolist() == [2, 1, 1]
+    assert out.loc["suggested, then bought", "return_rate"] == 0.5
+    # others: c2's p2 (returned for quality), c3's p4 (a return before it does not count)
+    assert out.loc["other purchases", ["bought", "returned", "returned_for_fit"]].tolist() == [
+        2,
+        1,
+        0,
+    ]
+    lo, hi = out.loc["other purchases", "return_ci"]
+    assert lo < 0.5 < hi
+    # without a reason column nothing is for fit
+    plain = return_rates(attributed, events.drop(columns=["reason"]))
+    assert plain["returned_for_fit"].tolist() == [0, 0]

@@ -19,3 +19,14 @@ def test_when_compares_aware_and_naive_timestamps():
     assert when(pd.Timestamp("2026-10-31 09:00"), as_of=pd.Timestamp("2026-10-31")).endswith(
         "(today)"
     )
+
+
+def test_the_size_line_is_a_chip_toned_by_availability():
+    from dashboard.widgets.product_card import card_html, size_chip
+
+    assert size_chip("") is None and size_chip(None) is None
+    assert size_chip("size 38: 1 in Paris; 2 online") == ("Size 38: 1 in Paris; 2 online", "good")
+    assert size_chip("no 38 in Paris; 2 online") == ("No 38 in Paris; 2 online", "warn")
+    assert size_chip("size not on file") == ("Size not on file", "muted")
+    html = card_html({"name": "Pumps", "size_stock": "size 38: 1 in <Paris>; none online"})
+    assert "Size 38: 1 in &lt;Paris&gt;; none online" in html

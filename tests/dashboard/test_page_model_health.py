@@ -159,6 +159,10 @@ def test_outcomes_from_shares_lists_and_removals(open_app, isolated, atelier_env
     assert "2 of 3 suggestions acted on were kept" in text
     by_reason = next(df.value for df in at.dataframe if "reason_type" in df.value.columns)
     assert {"past purchase", "trend", "not recorded"} == set(by_reason["reason_type"])
+    returns = next(df.value for df in at.dataframe if "purchases" in df.value.columns)
+    returns = returns.set_index("purchases")
+    assert returns.loc["suggested, then bought", "bought"] == 1  # the converted share
+    assert returns["bought"].sum() == (dataset.events["event_type"] == "purchase").sum()
     # Aggregates only: the client is nowhere on the page.
     client = dataset.clients.set_index("client_id").loc[buy["client_id"]]
     for needle in (buy["client_id"], client["email"], client["phone"],

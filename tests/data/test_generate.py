@@ -151,7 +151,18 @@ def test_stores_stock_and_staff(small: Maison) -> None:
     assert len(physical) >= 8 and set(stores.climate) == {"warm", "temperate", "cold"}
     online = stores[stores.online]
     assert list(online.store_id) == [ONLINE_STORE_ID]
-    assert len(stock) == len(t["products"]) * len(stores)
+    # a row per product and store, per size for sized products (size run declared)
+    runs = t["products"].set_index("product_id")["sizes"].str.split("|").map(len)
+    assert len(stock) == (runs * len(stores)).sum()
+    sized = stock[stock["size"] != ""]
+    assert set(sized.product_id) == set(t["products"].product_id[t["products"].sizes != ""])
+    whole = stock.groupby(["product_id", "store_id"]).quantity.sum()
+    some = whole[whole > 0].index
+    by_size = sized.set_index(["product_id", "store_id"]).quantity
+    in_store = by_size[by_size.index.isin(some) & (by_size.index.get_level_values(1) != "online")]
+    assert (in_store == 0).mean() > 0.1  # some sizes out where the product is in stock
+    online = by_size[by_size.index.get_level_values(1) == ONLINE_STORE_ID]
+    assert (online > 0).mean() > (in_store > 0).mean()  # online is deeper
     assert (stock.quantity == 0).mean() > 0.05
     assert (stock.groupby("product_id").quantity.sum() == 0).any()
     per_store = staff[staff.role.isin(["associate", "stylist"])].groupby("store_id").role

@@ -35,6 +35,7 @@ class Catalogue:
     product_id_labels: np.ndarray  # the same, as an object array
     price: np.ndarray
     launch_day: np.ndarray  # days after the window start (may be negative)
+    sized: np.ndarray  # products that come in sizes
     heavy: np.ndarray
     light: np.ndarray
     choice_keys: np.ndarray  # (bucket, segment) blocks of cumulative product weights
@@ -128,6 +129,7 @@ def build_catalogue(n_products: int, seed: int, as_of: pd.Timestamp) -> Catalogu
         product_id_labels=p["product_id"],
         price=price,
         launch_day=launch_day,
+        sized=p["sizes"] != "",
         heavy=p["warmth"] == "heavy",
         light=p["warmth"] == "light",
         choice_keys=keys,

@@ -34,6 +34,7 @@ from core.data.generate.parameters import (
     RISING_DAYS,
     WINDOW_DAYS,
 )
+from core.data.generate.returns import return_reasons
 from core.data.generate.segments import SEGMENTS
 from core.data.generate.tables import arrow_table, as_datetimes, epoch_seconds
 from core.data.schema import CHANNELS, EVENT_TYPES
@@ -242,5 +243,6 @@ def _events_table(cat: Catalogue, cl: ClientState, parts: list[Columns]) -> pa.T
             "quantity": e_qty.astype(np.int64),
             "value": e_value.astype(float),
             "is_gift": e_gift.astype(bool),
+            "reason": return_reasons(e_prod, e_ts, e_type == EVENT["return"], cat.sized),
         },
     )

@@ -28,7 +28,9 @@ from core.data.generate.vocabulary import (
     TAGS,
     TAGS_ARRAY,
     WARM_MATERIALS,
+    size_run,
 )
+from core.data.schema import join_list
 
 
 def nice_price(x: np.ndarray) -> np.ndarray:
@@ -92,6 +94,7 @@ def draw_products(rng: np.random.Generator, n: int, as_of: pd.Timestamp) -> dict
         "sensitive": np.isin(subcat, list(SENSITIVE_SUBCATEGORIES)),
         "markdown": markdown,
         "warmth": _warmth(cat, material, subcat),
+        "sizes": _size_runs(cat, subcat),
         # internal, not part of the table
         "_segment": seg,
         "_category": cat,
@@ -236,3 +239,11 @@ def _descriptions(
             f"in {article(t[0])} {' and '.join(t[:2])} mood."
         )
     return np.array(tags, dtype=object), np.array(description, dtype=object)
+
+
+def _size_runs(cat: np.ndarray, subcat: np.ndarray) -> np.ndarray:
+    """Each product's size run as ``|``-separated text ('' for unsized products)."""
+    names = np.array(CATEGORY_NAMES, dtype=object)[cat]
+    return np.array(
+        [join_list(size_run(c, s)) for c, s in zip(names, subcat, strict=True)], dtype=object
+    )

@@ -8,8 +8,9 @@ import pyarrow as pa
 from core.data.generate.draws import cumulative, pick_index, pool_pick, weights_over
 from core.data.generate.geography import FIRST_NAMES, FOLDED, LAST_NAMES, REGIONS, STORES
 from core.data.generate.tables import arrow_table
-from core.data.generate.vocabulary import CATEGORIES
+from core.data.generate.vocabulary import CATEGORIES, SIZE_RUNS
 from core.data.schema import ONLINE_STORE_ID
+from core.data.sizes import client_size_column
 
 
 def stores_table() -> pa.Table:
@@ -39,14 +40,45 @@ def stock_table(rng: np.random.Generator, p: dict[str, np.ndarray]) -> pa.Table:
     qty = rng.poisson(mean)
     qty[rng.random((n, n_st)) < np.where(cold, 0.03, np.where(limited, 0.35, 0.12))[:, None]] = 0
     qty[(rng.random(n) < 0.03) & ~cold] = 0
-    return arrow_table(
-        "stock",
-        {
-            "product_id": np.repeat(p["product_id"], n_st),
-            "store_id": np.tile([s[0] for s in STORES], n),
-            "quantity": qty.reshape(-1).astype(np.int64),
-        },
-    )
+    product_ids = np.repeat(p["product_id"], n_st)
+    store_ids = np.tile(np.array([s[0] for s in STORES], dtype=object), n)
+    rows = {"product_id": product_ids, "store_id": store_ids, "quantity": qty.reshape(-1)}
+    rows = _per_size(rng, rows, np.repeat(p["category"], n_st), np.repeat(p["subcategory"], n_st))
+    return arrow_table("stock", {**rows, "quantity": rows["quantity"].astype(np.int64)})
+
+
+def _per_size(
+    rng: np.random.Generator,
+    rows: dict[str, np.ndarray],
+    category: np.ndarray,
+    subcategory: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Split the units of sized products over their size run (a row per size; totals kept).
+
+    Units go to sizes as often as clients wear them, so a store with few
+    units lacks some sizes while the online store, deeper, has most.
+    Unsized products keep one row with an empty size. Drawn after the
+    whole-product quantities, so those are the same as without sizes.
+    """
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in (*rows, "size")}
+    kinds = {(c, s) for c, s in zip(category, subcategory, strict=True)}
+    for c, s in sorted(kinds):
+        at = np.flatnonzero((category == c) & (subcategory == s))
+        column = client_size_column(c, s)
+        if column not in SIZE_RUNS:
+            for k in rows:
+                parts[k].append(rows[k][at])
+            parts["size"].append(np.full(at.size, "", dtype=object))
+            continue
+        labels, wear = SIZE_RUNS[column]
+        share = np.array(wear) / np.sum(wear)
+        split = rng.multinomial(rows["quantity"][at], share)
+        for k in ("product_id", "store_id"):
+            parts[k].append(np.repeat(rows[k][at], len(labels)))
+        parts["quantity"].append(split.reshape(-1))
+        parts["size"].append(np.tile(np.array(labels, dtype=object), at.size))
+    order = np.argsort(np.concatenate(parts["product_id"]), kind="stable")
+    return {k: np.concatenate(v)[order] for k, v in parts.items()}
 
 
 def staff_table(

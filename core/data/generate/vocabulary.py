@@ -8,6 +8,7 @@ import numpy as np
 
 from core.data.generate.segments import SEGMENTS
 from core.data.generate.text import listed, weighted
+from core.data.sizes import client_size_column
 
 
 @dataclass(frozen=True)
@@ -111,3 +112,16 @@ SEASON_WEIGHTS = (0.12, 0.18, 0.2, 0.24, 0.26)  # oldest to newest season
 SIZES_RTW = (("XS", "S", "M", "L", "XL"), (0.12, 0.3, 0.33, 0.17, 0.08))
 SIZES_SHOES = tuple(f"{s / 2:g}" for s in range(70, 93))  # EU 35 to 46
 SIZES_RING = tuple(str(s) for s in range(48, 63))  # French ring sizes
+
+#: Each client size column's run and how often each size is worn (the clients' draw).
+SIZE_RUNS: dict[str, tuple[tuple[str, ...], tuple[float, ...]]] = {
+    "size_rtw": SIZES_RTW,
+    "size_shoes": (SIZES_SHOES, (1.0,) * len(SIZES_SHOES)),
+    "size_ring": (SIZES_RING, (1.0,) * len(SIZES_RING)),
+}
+
+
+def size_run(category: str, subcategory: str) -> tuple[str, ...]:
+    """The sizes a product of this kind comes in (empty: unsized)."""
+    column = client_size_column(category, subcategory)
+    return SIZE_RUNS[column][0] if column in SIZE_RUNS else ()

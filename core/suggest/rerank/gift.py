@@ -22,6 +22,7 @@ from core.suggest.catalogue import Catalogue, color_family
 from core.suggest.policy import ContextConfig
 from core.suggest.reasons import REASON_SEPARATOR
 from core.suggest.rerank.context import context_boosts
+from core.suggest.sizes import client_sizes
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,9 @@ class GiftRecipient:
     """Who a gift is for, as the buyer describes them (all optional).
 
     ``budget_min``/``budget_max`` bound the price; ``occasion`` is a key of
-    the context occasions (e.g. ``"wedding"``).
+    the context occasions (e.g. ``"wedding"``). ``size_rtw``, ``size_shoes``
+    and ``size_ring`` are the recipient's sizes when the buyer knows them:
+    products stocked per size then need that size where the gift is bought.
     """
 
     designers: tuple[str, ...] = field(default_factory=tuple)
@@ -39,6 +42,15 @@ class GiftRecipient:
     budget_min: float | None = None
     budget_max: float | None = None
     occasion: str | None = None
+    size_rtw: str = ""
+    size_shoes: str = ""
+    size_ring: str = ""
+
+    def sizes(self) -> dict[str, str]:
+        """The recipient's sizes by client column (:func:`core.suggest.sizes.client_sizes`)."""
+        return client_sizes(
+            {"size_rtw": self.size_rtw, "size_shoes": self.size_shoes, "size_ring": self.size_ring}
+        )
 
     def __post_init__(self) -> None:
         for name in ("designers", "categories", "colors", "materials"):
