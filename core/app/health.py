@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 from core.data.loading import find_table_files
 from core.data.schema import COLS
 from core.engine.evaluation import SUMMARY_COLUMNS, EvaluationReport
+from core.engine.house import house_of
 from core.store.records import CuratedListRecord, RemovalRecord, ShareRecord
 from core.suggest.holdout import holdout_mask
 from core.suggest.rules import RuleSet
@@ -378,8 +379,17 @@ def measure_outcomes(
         lift=lift,
         holdout_share=holdout_share,
         window_days=window_days,
-        returns=return_rates(attributed, dataset.events),
+        returns=return_rates(attributed, events, house=_house_returns(dataset)),
     )
+
+
+def _house_returns(dataset: Dataset) -> tuple[int, int, int] | None:
+    """The house's purchase and return counts of a dataset served without events, else ``None``."""
+    house = house_of(dataset)
+    if house is None:
+        return None
+    n, r, f = (int(x) for x in house.purchase_returns)
+    return n, r, f
 
 
 def acceptance_tables(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:

@@ -23,6 +23,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from core.engine.purchases import purchase_returns
+
 DEFAULT_WINDOW_DAYS = 14
 
 
@@ -167,14 +169,28 @@ RETURN_COLUMNS: tuple[str, ...] = (
 )
 
 
-def return_rates(attributed: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
+def return_rates(
+    attributed: pd.DataFrame,
+    events: pd.DataFrame,
+    *,
+    house: tuple[int, int, int] | None = None,
+) -> pd.DataFrame:
     """How often purchases of shared suggestions come back, against every other purchase.
 
     A purchase is *of a suggestion* when it converted a shared item exactly
     (:func:`attribute_shares`, ``match == "exact"``: same client, product and
     time). A purchase counts as returned when the client returned that
     product after it; ``returned_for_fit`` when that return's ``reason`` is
-    ``fit`` (events without a ``reason`` column have none).
+    ``fit`` (events without a ``reason`` column have none)
+    (:func:`core.engine.purchases.purchase_returns`).
+
+    Parameters
+    ----------
+    house : (purchases, returned, returned for fit), optional
+        The whole house's counts when ``events`` holds only the contacted
+        clients' events (serving without the event log:
+        :attr:`core.engine.house.HouseAggregates.purchase_returns`); other
+        purchases are then the house's less the suggested ones.
 
     Returns
     -------
@@ -182,17 +198,7 @@ def return_rates(attributed: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame
         Two rows (``purchases``: "suggested, then bought", "other purchases")
         and the columns of :data:`RETURN_COLUMNS`; rates with a Wilson interval.
     """
-    buys = events[events["event_type"] == "purchase"][["client_id", "product_id", "timestamp"]]
-    rets = events[events["event_type"] == "return"]
-    fit = rets["reason"] == "fit" if "reason" in rets.columns else pd.Series(False, rets.index)
-    rets = rets.assign(fit=fit)[["client_id", "product_id", "timestamp", "fit"]]
-    buys = buys.reset_index(drop=True)
-    m = buys.reset_index().merge(rets, on=["client_id", "product_id"], suffixes=("", "_r"))
-    m = m[m["timestamp_r"] >= m["timestamp"]]
-    returned = pd.Series(False, index=buys.index)
-    returned[m["index"].unique()] = True
-    for_fit = pd.Series(False, index=buys.index)
-    for_fit[m.loc[m["fit"], "index"].unique()] = True
+    flagged = purchase_returns(events)
     exact = attributed[attributed["converted"] & (attributed["match"] == "exact")]
     keys = set(
         zip(
@@ -202,17 +208,24 @@ def return_rates(attributed: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame
             strict=True,
         )
     )
-    suggested = pd.Series(
+    suggested = np.array(
         [
             k in keys
-            for k in zip(buys["client_id"], buys["product_id"], buys["timestamp"], strict=True)
+            for k in zip(
+                flagged["client_id"], flagged["product_id"], flagged["timestamp"], strict=True
+            )
         ],
-        index=buys.index,
         dtype=bool,
     )
+    ret, fit = flagged["returned"].to_numpy(), flagged["returned_for_fit"].to_numpy()
+    counts = [
+        (int(sel.sum()), int(ret[sel].sum()), int(fit[sel].sum()))
+        for sel in (suggested, ~suggested)
+    ]
+    if house is not None:
+        counts[1] = (house[0] - counts[0][0], house[1] - counts[0][1], house[2] - counts[0][2])
     rows = []
-    for label, sel in (("suggested, then bought", suggested), ("other purchases", ~suggested)):
-        n, r, f = int(sel.sum()), int(returned[sel].sum()), int(for_fit[sel].sum())
+    for label, (n, r, f) in zip(("suggested, then bought", "other purchases"), counts, strict=True):
         rows.append(
             {
                 "purchases": label,

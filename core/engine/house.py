@@ -9,7 +9,10 @@ three things it shows are sums over every client's events:
   (``core.suggest.generic.store_sales``), and the Trends page's demand over
   time (``core.engine.trends.demand_events``);
 - complete-the-look's co-purchases: how many clients kept both products for
-  themselves (``core.suggest.rerank.look.copurchase_lift``).
+  themselves (``core.suggest.rerank.look.copurchase_lift``);
+- returns for fit: units bought and units returned for fit per product
+  (``core.suggest.sizes.FitReturns``), and how many purchases came back
+  (share outcomes' return rates, ``core.app.outcomes.return_rates``).
 
 :class:`HouseAggregates` holds them. :func:`bucket_house` computes one
 bucket's share with the same arithmetic as the in-memory path
@@ -35,7 +38,7 @@ import scipy.sparse as sp
 
 from core.data.dataset import Dataset
 from core.data.ids import IdMap
-from core.engine.purchases import client_matrices
+from core.engine.purchases import client_matrices, purchase_returns
 
 _DAY_NS = 86_400 * 10**9
 
@@ -63,6 +66,13 @@ class HouseAggregates:
     store_ids : ndarray of str
         The stores the store indices of ``activity`` point to.
     as_of : Timestamp
+    bought_units : ndarray, shape (n_products,)
+        Units bought per product, before returns, gifts included.
+    fit_returned_units : ndarray, shape (n_products,)
+        Units returned with the reason ``fit`` per product.
+    purchase_returns : ndarray, shape (3,), int64
+        Purchases, purchases later returned, and later returned for fit
+        (:func:`core.engine.purchases.purchase_returns`).
     """
 
     kept_units: np.ndarray
@@ -71,6 +81,9 @@ class HouseAggregates:
     activity: np.ndarray
     store_ids: np.ndarray
     as_of: pd.Timestamp
+    bought_units: np.ndarray
+    fit_returned_units: np.ndarray
+    purchase_returns: np.ndarray
 
     def __add__(self, other: HouseAggregates) -> HouseAggregates:
         """Two buckets' shares together (their clients are disjoint)."""
@@ -81,6 +94,9 @@ class HouseAggregates:
             _sum_activity(np.vstack([self.activity, other.activity])),
             self.store_ids,
             self.as_of,
+            self.bought_units + other.bought_units,
+            self.fit_returned_units + other.fit_returned_units,
+            self.purchase_returns + other.purchase_returns,
         )
 
     def store_sales(self, store_id: str, as_of: pd.Timestamp, days: int) -> np.ndarray:
@@ -127,11 +143,16 @@ class HouseAggregates:
             "activity": self.activity,
             "store_ids": self.store_ids.astype(str),
             "as_of": np.array([self.as_of.value]),
+            "bought_units": self.bought_units,
+            "fit_returned_units": self.fit_returned_units,
+            "purchase_returns": self.purchase_returns,
         }
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> HouseAggregates:
-        """The inverse of :meth:`to_arrays`."""
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> HouseAggregates | None:
+        """The inverse of :meth:`to_arrays`; ``None`` for arrays saved before a sum was kept."""
+        if not {"bought_units", "fit_returned_units", "purchase_returns"} <= set(arrays):
+            return None
         n = arrays["kept_units"].size
         copurchase = sp.csr_matrix(
             (
@@ -148,6 +169,9 @@ class HouseAggregates:
             arrays["activity"].reshape(-1, 6),
             arrays["store_ids"].astype(str),
             pd.Timestamp(int(arrays["as_of"][0])),
+            arrays["bought_units"],
+            arrays["fit_returned_units"],
+            arrays["purchase_returns"].astype(np.int64),
         )
 
 
@@ -174,10 +198,28 @@ def bucket_house(
     own.eliminate_zeros()
     copurchase = sp.csr_matrix(own.T @ own)
     n_buyers = int((np.diff(own.indptr) > 0).sum())
-    kept = np.asarray(m.kept.sum(axis=0)).ravel().astype(np.float64)
+
+    def units(x: sp.csr_matrix) -> np.ndarray:
+        return np.asarray(x.sum(axis=0)).ravel().astype(np.float64)
+
     activity = _bucket_activity(events, product_ids, store_ids, as_of)
     stores = np.asarray(store_ids.external_ids, dtype=str)
-    return HouseAggregates(kept, copurchase, n_buyers, activity, stores, as_of)
+    flagged = purchase_returns(events)
+    came_back = np.array(
+        [len(flagged), flagged["returned"].sum(), flagged["returned_for_fit"].sum()],
+        dtype=np.int64,
+    )
+    return HouseAggregates(
+        units(m.kept),
+        copurchase,
+        n_buyers,
+        activity,
+        stores,
+        as_of,
+        units(m.bought_units),
+        units(m.fit_returned),
+        came_back,
+    )
 
 
 def _bucket_activity(

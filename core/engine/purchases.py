@@ -2,8 +2,10 @@
 
 :func:`client_matrices` turns events into clients x products matrices of units
 kept (net of returns, never below zero), units kept for themselves (not gifts),
-the last purchase time and the most deliberate thing each client did
-themselves (:data:`VOLUNTEERED_EVENTS`). The suggestion pipeline's catalogue
+the last purchase time, the most deliberate thing each client did
+themselves (:data:`VOLUNTEERED_EVENTS`), and the units bought and returned for
+fit (``core.suggest.sizes.FitReturns``). :func:`purchase_returns` flags each
+purchase the client later returned (share outcomes' return rates). The suggestion pipeline's catalogue
 calls it over the whole event log, and over one client's events with a
 request's extra events (:class:`ClientHistory`); the scale-out fit calls it per
 client bucket for the house's aggregates (:mod:`core.engine.house`).
@@ -37,12 +39,19 @@ class ClientHistory:
     own: sp.csr_matrix
     last: sp.csr_matrix
     volunteered: sp.csr_matrix
+    bought_units: sp.csr_matrix
+    fit_returned: sp.csr_matrix
 
     @classmethod
     def empty(cls, n_products: int) -> ClientHistory:
         """A client with no purchase and nothing volunteered."""
         zero = sp.csr_matrix((1, n_products), dtype=np.int64)
-        return cls(zero, zero, zero, zero.astype(np.int8))
+        return cls(zero, zero, zero, zero.astype(np.int8), zero, zero)
+
+    def returned_for_fit(self) -> np.ndarray:
+        """Product indices the client returned at least once with the reason ``fit``."""
+        row = self.fit_returned
+        return np.asarray(row.indices[row.data > 0])
 
     def bought(self, *, count_gifts: bool = True) -> np.ndarray:
         """Product indices bought and kept (gift purchases only if ``count_gifts``)."""
@@ -70,17 +79,25 @@ class ClientHistory:
 @dataclass(frozen=True)
 class ClientMatrices:
     """Clients x products: units kept (gifts included), kept for themselves, last purchase
-    time (ns) and the volunteered code (:data:`VOLUNTEERED_PURCHASE` ...), all CSR."""
+    time (ns), the volunteered code (:data:`VOLUNTEERED_PURCHASE` ...), units bought
+    (before returns, gifts included) and units returned with the reason ``fit``; all CSR."""
 
     kept: sp.csr_matrix
     own: sp.csr_matrix
     last: sp.csr_matrix
     volunteered: sp.csr_matrix
+    bought_units: sp.csr_matrix
+    fit_returned: sp.csr_matrix
 
     def row(self, index: int) -> ClientHistory:
         """One client's history."""
         return ClientHistory(
-            self.kept[index], self.own[index], self.last[index], self.volunteered[index]
+            self.kept[index],
+            self.own[index],
+            self.last[index],
+            self.volunteered[index],
+            self.bought_units[index],
+            self.fit_returned[index],
         )
 
 
@@ -108,7 +125,7 @@ def client_matrices(
     ``rows`` gives each event's row (negative: left out). Returns net of
     returns, never below zero; gifts are bought for someone else, so they are
     not "kept for themselves" and never volunteered. Missing optional columns
-    read as one unit, not a gift, no channel, no time.
+    read as one unit, not a gift, no channel, no time, no return reason.
     """
     n = len(product_ids)
     shape = (n_rows, n)
@@ -119,6 +136,7 @@ def client_matrices(
     q = _column(events, "quantity", 1).to_numpy(dtype=np.int64)
     gift = _column(events, "is_gift", False).to_numpy(dtype=bool)
     ts = pd.to_datetime(_column(events, "timestamp", pd.NaT)).to_numpy("datetime64[ns]")
+    for_fit = is_r & (_column(events, "reason", "").astype(str).to_numpy() == "fit")
     frame = pd.DataFrame(
         {
             "c": rows,
@@ -126,11 +144,16 @@ def client_matrices(
             "buy": np.where(is_p, q, 0),
             "ret": np.where(is_r, q, 0),
             "gift": np.where(is_p & gift, q, 0),
+            "fit": np.where(for_fit, q, 0),
             "ts": np.where(is_p, ts.astype(np.int64), np.iinfo(np.int64).min),
         }
     )[ok & (is_p | is_r)]
     g = frame.groupby(["c", "p"], sort=True).agg(
-        buy=("buy", "sum"), ret=("ret", "sum"), gift=("gift", "sum"), ts=("ts", "max")
+        buy=("buy", "sum"),
+        ret=("ret", "sum"),
+        gift=("gift", "sum"),
+        fit=("fit", "sum"),
+        ts=("ts", "max"),
     )
     r, c = g.index.get_level_values(0).to_numpy(), g.index.get_level_values(1).to_numpy()
     net = (g["buy"] - g["ret"]).clip(lower=0).to_numpy(dtype=np.int64)
@@ -141,6 +164,14 @@ def client_matrices(
         return sp.csr_matrix((vals[keep], (r[keep], c[keep])), shape=shape, dtype=np.int64)
 
     kept, own_m, last = mk(net), mk(own), mk(g["ts"].to_numpy(dtype=np.int64))
+
+    def every(vals: np.ndarray) -> sp.csr_matrix:
+        m = sp.csr_matrix((vals, (r, c)), shape=shape, dtype=np.int64)
+        m.eliminate_zeros()
+        return m
+
+    bought_units = every(g["buy"].to_numpy(dtype=np.int64))
+    fit_returned = every(g["fit"].to_numpy(dtype=np.int64))
     channel = _column(events, "channel", "").astype(str).to_numpy()
     tried = (et == "try_on") & (channel == "store")
     code = np.where(tried, VOLUNTEERED_TRY_ON, VOLUNTEERED_WISHLIST).astype(np.int64)
@@ -162,4 +193,30 @@ def client_matrices(
     )
     volunteered = done.maximum(bought).tocsr()
     volunteered.eliminate_zeros()
-    return ClientMatrices(kept, own_m, last, volunteered.astype(np.int8))
+    return ClientMatrices(
+        kept, own_m, last, volunteered.astype(np.int8), bought_units, fit_returned
+    )
+
+
+def purchase_returns(events: pd.DataFrame) -> pd.DataFrame:
+    """Every purchase, flagged when the client returned that product on or after it.
+
+    Returns
+    -------
+    DataFrame
+        ``client_id``, ``product_id``, ``timestamp`` of each purchase event, in
+        the order of ``events``; ``returned`` (bool), and ``returned_for_fit``
+        when such a return's ``reason`` is ``fit`` (none without the column).
+    """
+    buys = events[events["event_type"] == "purchase"][["client_id", "product_id", "timestamp"]]
+    buys = buys.reset_index(drop=True)
+    rets = events[events["event_type"] == "return"]
+    fit = _column(rets, "reason", "").astype(str) == "fit"
+    rets = rets.assign(fit=fit)[["client_id", "product_id", "timestamp", "fit"]]
+    m = buys.reset_index().merge(rets, on=["client_id", "product_id"], suffixes=("", "_r"))
+    m = m[m["timestamp_r"] >= m["timestamp"]]
+    returned = np.zeros(len(buys), dtype=bool)
+    returned[m["index"].unique()] = True
+    for_fit = np.zeros(len(buys), dtype=bool)
+    for_fit[m.loc[m["fit"], "index"].unique()] = True
+    return buys.assign(returned=returned, returned_for_fit=for_fit)

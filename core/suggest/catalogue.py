@@ -402,3 +402,19 @@ class Catalogue:
         if house is not None:
             return np.asarray(house.kept_units, dtype=np.float64)
         return np.asarray(self._client_matrices.kept.sum(axis=0)).ravel().astype(np.float64)
+
+    @cached_property
+    def bought_units(self) -> np.ndarray:
+        """Units bought per product, before returns, gifts included (house's sums when served)."""
+        house = house_of(self.dataset)
+        if house is not None:
+            return np.asarray(house.bought_units, dtype=np.float64)
+        return np.asarray(self._client_matrices.bought_units.sum(axis=0)).ravel().astype(np.float64)
+
+    @cached_property
+    def fit_returned_units(self) -> np.ndarray:
+        """Units returned with the reason ``fit`` per product (house's sums when served)."""
+        house = house_of(self.dataset)
+        if house is not None:
+            return np.asarray(house.fit_returned_units, dtype=np.float64)
+        return np.asarray(self._client_matrices.fit_returned.sum(axis=0)).ravel().astype(np.float64)

@@ -197,7 +197,7 @@ def model_items(
     idx = run.chosen
     clients_words = client_reasons_many(expls, dataset, client.row, 2, client.history)
     ra, rc = [], []
-    fit_words = FitReturns.of(dataset).reasons(client.client_id, idx)
+    fit_words = FitReturns.of(dataset).reasons(client.history, idx)
     for e, c, j, fit in zip(expls, clients_words, idx, fit_words, strict=True):
         a = associate_reasons(e, dataset, client.row, 3, pronoun=pronoun)
         ctx_a, ctx_c = run.boosts.reasons(int(j))

@@ -511,7 +511,7 @@ class RuleSet:
     def _fit_returns(self, catalogue: Catalogue, client: Client) -> tuple[Fired, np.ndarray] | None:
         cfg = self.config.penalties.fit_returns
         fit = FitReturns.of(catalogue.dataset)
-        cats = fit.categories(client.client_id)
+        cats = fit.categories(client.history)
         if not cats:
             return None
         amount = cfg.weight * np.clip(fit.rate / cfg.full_at, 0, 1) * catalogue.category_mask(cats)

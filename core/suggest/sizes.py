@@ -24,6 +24,7 @@ import scipy.sparse as sp
 
 from core.data.dataset import Dataset
 from core.data.sizes import CATEGORY_SIZE_COLUMNS, SUBCATEGORY_SIZE_COLUMNS, client_size_column
+from core.engine.purchases import ClientHistory
 from core.suggest.catalogue import Catalogue
 
 #: The client columns that hold a size (one per kind of product).
@@ -259,7 +260,10 @@ class FitReturns:
 
     ``rate`` is a product's units returned for fit over its units bought,
     smoothed towards zero by ``smoothing`` units (a piece bought twice and
-    returned once is not a 50% fit problem).
+    returned once is not a 50% fit problem). The per-product units are the
+    catalogue's (the house's sums when served without events); a client's fit
+    returns come from their history (:meth:`Catalogue.history`, extra events
+    included).
     """
 
     def __init__(self, dataset: Dataset, smoothing: float = 5.0) -> None:
@@ -270,30 +274,15 @@ class FitReturns:
     def of(cls, dataset: Dataset) -> FitReturns:
         return dataset.derived(cls, lambda: cls(dataset))
 
-    @cached_property
-    def _fit_events(self) -> pd.DataFrame:
-        ev = self.dataset.events
-        if "reason" not in ev.columns:
-            return ev.iloc[:0]
-        return ev[(ev["event_type"] == "return") & (ev["reason"] == "fit")]
-
-    @cached_property
+    @property
     def returned(self) -> np.ndarray:
         """Units returned for fit per product."""
-        ev = self._fit_events
-        j = self.dataset.product_ids.to_internal(ev["product_id"].astype(str), strict=False)
-        q = ev["quantity"].to_numpy(dtype=np.float64)
-        n = len(self.dataset.product_ids)
-        return np.bincount(j[j >= 0], weights=q[j >= 0], minlength=n)
+        return Catalogue.of(self.dataset).fit_returned_units
 
-    @cached_property
+    @property
     def bought(self) -> np.ndarray:
         """Units bought per product."""
-        ev = self.dataset.events
-        ev = ev[ev["event_type"] == "purchase"]
-        j = self.dataset.product_ids.to_internal(ev["product_id"].astype(str), strict=False)
-        q = ev["quantity"].to_numpy(dtype=np.float64)
-        return np.bincount(j[j >= 0], weights=q[j >= 0], minlength=len(self.dataset.product_ids))
+        return Catalogue.of(self.dataset).bought_units
 
     @cached_property
     def rate(self) -> np.ndarray:
@@ -301,30 +290,22 @@ class FitReturns:
         return self.returned / (self.bought + self.smoothing)
 
     @cached_property
-    def _client_categories(self) -> dict[str, frozenset[str]]:
-        ev = self._fit_events
-        cats = self.dataset.products.set_index("product_id")["category"].astype(str)
-        pairs = zip(ev["client_id"].astype(str), ev["product_id"].astype(str), strict=True)
-        out: dict[str, set[str]] = {}
-        for c, p in pairs:
-            if p in cats.index:
-                out.setdefault(c, set()).add(str(cats[p]).lower())
-        return {c: frozenset(v) for c, v in out.items()}
+    def _labels(self) -> np.ndarray:
+        return self.dataset.products["category"].astype(str).str.lower().to_numpy()
 
-    def categories(self, client_id: str) -> frozenset[str]:
+    def categories(self, history: ClientHistory) -> frozenset[str]:
         """Categories (lower-cased) in which the client returned a piece for fit."""
-        return self._client_categories.get(str(client_id), frozenset())
+        return frozenset(self._labels[history.returned_for_fit()].tolist())
 
-    def reasons(self, client_id: str, idx: np.ndarray) -> list[list[str]]:
+    def reasons(self, history: ClientHistory, idx: np.ndarray) -> list[list[str]]:
         """:data:`RARELY_RETURNED_FOR_FIT` for products ``idx`` of her fit-return categories
         bought often and rarely returned for fit (else no reason)."""
-        cats = self.categories(client_id)
+        cats = self.categories(history)
         idx = np.asarray(idx, dtype=np.int64)
         if not cats:
             return [[] for _ in idx]
-        labels = self.dataset.products["category"].astype(str).str.lower().to_numpy()
         rarely = (
-            np.isin(labels[idx], list(cats))
+            np.isin(self._labels[idx], list(cats))
             & (self.bought[idx] >= RARELY_MIN_BOUGHT)
             & (self.rate[idx] < RARELY_BELOW)
         )

@@ -179,8 +179,12 @@ def test_share_outcomes_read_the_contacted_clients_events(served: Served, datase
     from core.app.health import measure_outcomes
     from core.store.records import ShareRecord
 
-    buys = dataset.events[dataset.events["event_type"] == "purchase"]
-    start = (dataset.as_of - pd.Timedelta(days=60)).to_pydatetime().replace(tzinfo=UTC)
+    ev = dataset.events
+    since = dataset.as_of - pd.Timedelta(days=60)
+    # half bought after the share (exact conversions), half before
+    buys = ev[ev["event_type"] == "purchase"]
+    buys = pd.concat([buys[buys["timestamp"] > since][:30], buys[buys["timestamp"] <= since][:30]])
+    start = since.to_pydatetime().replace(tzinfo=UTC)
     shares = []
     for i, (client, product) in enumerate(
         zip(buys["client_id"][:60], buys["product_id"][:60], strict=True)
@@ -198,3 +202,27 @@ def test_share_outcomes_read_the_contacted_clients_events(served: Served, datase
         got.lift.holdout_buyers,
     )
     assert want.lift.model_buyers + want.lift.holdout_buyers > 0
+    # return rates: the contacted clients' purchases, and the house's sums for the others
+    pd.testing.assert_frame_equal(want.returns, got.returns)
+    rates = got.returns.set_index("purchases")
+    assert rates.loc["suggested, then bought", "bought"] > 0
+    assert rates["bought"].sum() == (ev["event_type"] == "purchase").sum()
+    assert rates.loc["other purchases", "returned_for_fit"] > 0
+
+
+def test_fit_returns_read_the_house_and_the_clients_events(
+    served: Served, dataset: Dataset
+) -> None:
+    from core.suggest.catalogue import Catalogue
+    from core.suggest.sizes import FitReturns
+
+    want, got = FitReturns.of(dataset), FitReturns.of(served.dataset)
+    assert want.returned.sum() > 0
+    np.testing.assert_array_equal(want.returned, got.returned)
+    np.testing.assert_array_equal(want.bought, got.bought)
+    ev = dataset.events
+    returners = ev.loc[ev["reason"] == "fit", "client_id"].astype(str).unique()[:5]
+    mine, theirs = Catalogue.of(dataset), Catalogue.of(served.dataset)
+    for c in returners:
+        cats = want.categories(mine.history(c))
+        assert cats and cats == got.categories(theirs.history(c, served.events(c)))

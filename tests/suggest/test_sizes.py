@@ -9,6 +9,7 @@ import pytest
 from core.data.dataset import Dataset
 from core.data.schema import ONLINE_STORE_ID
 from core.data.sizes import client_size_column
+from core.suggest.catalogue import Catalogue
 from core.suggest.pipeline import Suggester
 from core.suggest.request import SuggestRequest
 from core.suggest.rerank.gift import GiftRecipient
@@ -275,7 +276,9 @@ def test_fit_return_rates_are_exact() -> None:
     assert fit.returned[at].tolist() == [0, 1, 0]
     assert fit.bought[at].tolist() == [1, 3, 1]
     assert fit.rate[at].tolist() == pytest.approx([0, 1 / 8, 0])
-    assert fit.categories("c1") == {"shoes"} and fit.categories("c2") == frozenset()
+    cat = Catalogue.of(ds)
+    assert fit.categories(cat.history("c1")) == {"shoes"}
+    assert fit.categories(cat.history("c2")) == frozenset()
 
 
 def test_fit_returns_lean_her_category_to_pieces_rarely_returned_for_fit() -> None:
@@ -354,8 +357,9 @@ def test_pieces_rarely_returned_for_fit_say_so() -> None:
     )
     fit = FitReturns.of(ds)
     idx = ds.product_ids.to_internal(["loafers", "pumps", "dress"])
-    assert fit.reasons("c1", idx) == [[RARELY_RETURNED_FOR_FIT], [], []]
-    assert fit.reasons("c2", idx) == [[], [], []]
+    cat = Catalogue.of(ds)
+    assert fit.reasons(cat.history("c1"), idx) == [[RARELY_RETURNED_FOR_FIT], [], []]
+    assert fit.reasons(cat.history("c2"), idx) == [[], [], []]
     s = Suggester(DotRecommender().fit(ds), ds, RuleSet.default(), max_per_designer=None)
     items = s.suggest("c1", SuggestRequest(k=10, diversity=0.0)).items.set_index("product_id")
     assert RARELY_RETURNED_FOR_FIT in items.loc["loafers", "reasons"]
