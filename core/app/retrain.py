@@ -500,17 +500,7 @@ class RetrainJob:
         if not accept:
             if tuned:
                 reason += tuned + " The tuned configuration was not saved."
-            return RetrainResult(
-                "kept",
-                reason,
-                before,
-                after,
-                self.tolerance,
-                report,
-                model_generation(self.model_dir),
-                started,
-                datetime.now(UTC),
-            )
+            return self._finished("kept", reason, before, after, report, started)
         self._report("Fitting the new model on all the data", 0.75)
         model = HybridRecommender(config=config).fit(dataset)
         self._report("Saving the new model", 0.92)
@@ -527,8 +517,20 @@ class RetrainJob:
         if tuned:
             config.to_toml(self.data_dir / "engine.toml")
             reason += tuned + " Its configuration is saved to engine.toml."
+        return self._finished("swapped", reason, before, after, report, started)
+
+    def _finished(
+        self,
+        outcome: Decision,
+        reason: str,
+        before: dict[str, float] | None,
+        after: dict[str, float],
+        report: EvaluationReport,
+        started: datetime,
+    ) -> RetrainResult:
+        """The finished job's result, dated now, with the model generation now in place."""
         return RetrainResult(
-            "swapped",
+            outcome,
             reason,
             before,
             after,
