@@ -137,64 +137,79 @@ def client_matrices(
     gift = _column(events, "is_gift", False).to_numpy(dtype=bool)
     ts = pd.to_datetime(_column(events, "timestamp", pd.NaT)).to_numpy("datetime64[ns]")
     for_fit = is_r & (_column(events, "reason", "").astype(str).to_numpy() == "fit")
-    frame = pd.DataFrame(
-        {
-            "c": rows,
-            "p": p,
-            "buy": np.where(is_p, q, 0),
-            "ret": np.where(is_r, q, 0),
-            "gift": np.where(is_p & gift, q, 0),
-            "fit": np.where(for_fit, q, 0),
-            "ts": np.where(is_p, ts.astype(np.int64), np.iinfo(np.int64).min),
-        }
-    )[ok & (is_p | is_r)]
-    g = frame.groupby(["c", "p"], sort=True).agg(
-        buy=("buy", "sum"),
-        ret=("ret", "sum"),
-        gift=("gift", "sum"),
-        fit=("fit", "sum"),
-        ts=("ts", "max"),
+    rows = np.asarray(rows, dtype=np.int64)
+    sel = ok & (is_p | is_r)
+    r, c, (buy, ret, gift_q, fit, last_ts) = _cells(
+        rows[sel],
+        p[sel],
+        n,
+        sums=[
+            np.where(is_p, q, 0)[sel],
+            np.where(is_r, q, 0)[sel],
+            np.where(is_p & gift, q, 0)[sel],
+            np.where(for_fit, q, 0)[sel],
+        ],
+        maxes=[np.where(is_p, ts.astype(np.int64), np.iinfo(np.int64).min)[sel]],
     )
-    r, c = g.index.get_level_values(0).to_numpy(), g.index.get_level_values(1).to_numpy()
-    net = (g["buy"] - g["ret"]).clip(lower=0).to_numpy(dtype=np.int64)
-    own = np.minimum(net, (g["buy"] - g["gift"]).to_numpy(dtype=np.int64)).clip(0)
+    net = (buy - ret).clip(0)
+    own = np.minimum(net, buy - gift_q).clip(0)
     keep = net > 0
 
-    def mk(vals: np.ndarray) -> sp.csr_matrix:
-        return sp.csr_matrix((vals[keep], (r[keep], c[keep])), shape=shape, dtype=np.int64)
+    def mk(vals: np.ndarray, where: np.ndarray | None = None) -> sp.csr_matrix:
+        at = vals != 0 if where is None else where
+        return _csr(vals[at], r[at], c[at], shape)
 
-    kept, own_m, last = mk(net), mk(own), mk(g["ts"].to_numpy(dtype=np.int64))
-
-    def every(vals: np.ndarray) -> sp.csr_matrix:
-        m = sp.csr_matrix((vals, (r, c)), shape=shape, dtype=np.int64)
-        m.eliminate_zeros()
-        return m
-
-    bought_units = every(g["buy"].to_numpy(dtype=np.int64))
-    fit_returned = every(g["fit"].to_numpy(dtype=np.int64))
+    kept, own_m, last = mk(net, keep), mk(own, keep), mk(last_ts, keep)
+    bought_units, fit_returned = mk(buy), mk(fit)
     channel = _column(events, "channel", "").astype(str).to_numpy()
     tried = (et == "try_on") & (channel == "store")
     code = np.where(tried, VOLUNTEERED_TRY_ON, VOLUNTEERED_WISHLIST).astype(np.int64)
     sel = ok & (tried | (et == "wishlist"))
-    # Several events per cell: keep the most deliberate (max code), not their sum.
-    best = (
-        pd.DataFrame({"c": rows[sel], "p": p[sel], "k": code[sel]}).groupby(["c", "p"])["k"].max()
+    # Several events per cell: keep the most deliberate (max code), not their sum; a
+    # product kept for themselves counts as bought.
+    mine = keep & (own > 0)
+    vr, vc, (best,) = _cells(
+        np.r_[rows[sel], r[mine]],
+        np.r_[p[sel], c[mine]],
+        n,
+        sums=[],
+        maxes=[np.r_[code[sel], np.full(int(mine.sum()), VOLUNTEERED_PURCHASE, dtype=np.int64)]],
     )
-    done = sp.csr_matrix(
-        (
-            best.to_numpy(dtype=np.int64),
-            (best.index.get_level_values(0), best.index.get_level_values(1)),
-        ),
-        shape=shape,
-    )
-    bought = sp.csr_matrix(
-        ((own_m.data > 0).astype(np.int64) * VOLUNTEERED_PURCHASE, own_m.indices, own_m.indptr),
-        shape=shape,
-    )
-    volunteered = done.maximum(bought).tocsr()
-    volunteered.eliminate_zeros()
+    volunteered = _csr(best, vr, vc, shape)
     return ClientMatrices(
         kept, own_m, last, volunteered.astype(np.int8), bought_units, fit_returned
+    )
+
+
+def _cells(
+    rows: np.ndarray,
+    cols: np.ndarray,
+    n_cols: int,
+    *,
+    sums: list[np.ndarray],
+    maxes: list[np.ndarray],
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Distinct (row, column) cells in order, with each value array summed or maxed per cell."""
+    key = rows * n_cols + cols
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    if key.size == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, [empty for _ in (*sums, *maxes)]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    out = [np.add.reduceat(v[order].astype(np.int64), starts) for v in sums]
+    out += [np.maximum.reduceat(v[order].astype(np.int64), starts) for v in maxes]
+    first = key[starts]
+    return first // n_cols, first % n_cols, out
+
+
+def _csr(vals: np.ndarray, r: np.ndarray, c: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
+    """A CSR matrix of cells sorted by row then column (as :func:`_cells` gives them)."""
+    index = np.int32 if max(len(vals), shape[1]) < 2**31 else np.int64
+    indptr = np.zeros(shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(r, minlength=shape[0]), out=indptr[1:])
+    return sp.csr_matrix(
+        (vals.astype(np.int64), c.astype(index), indptr.astype(index)), shape=shape
     )
 
 
