@@ -21,7 +21,9 @@ role through SQLAlchemy; :class:`Served` is the seam where it would plug in.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -36,6 +38,9 @@ from core.engine.models.persistence import load_model
 from core.engine.scale.fit import fit_partitioned, with_clients
 from core.engine.scale.reduce import Scheduler
 from core.exceptions import AtelierError
+
+#: Clients whose events a :class:`Served` keeps after reading them.
+RECENT_CLIENTS = 256
 
 
 @dataclass(frozen=True)
@@ -55,10 +60,32 @@ class Served:
     dataset: Dataset
     model: HybridRecommender
     reader: PartitionedEvents
+    _recent: OrderedDict[tuple[str, str], pd.DataFrame] = field(
+        default_factory=OrderedDict, repr=False, compare=False
+    )
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def events(self, client_id: str) -> pd.DataFrame:
-        """One client's events in time order (none for a client without history)."""
-        return self.reader.client_events(str(client_id))
+        """One client's events in time order (none for a client without history).
+
+        The last :data:`RECENT_CLIENTS` clients' frames are kept per write of
+        the dataset: a page that asks again (a rerun, the next tab) gets the
+        same frame without a read, and the model reuses the state it folded
+        from it (``HybridRecommender`` keeps states per frame). Treat the
+        frame as read-only.
+        """
+        key = (self.reader.current_write(), str(client_id))
+        with self._lock:
+            found = self._recent.get(key)
+            if found is not None:
+                self._recent.move_to_end(key)
+                return found
+        events = self.reader.client_events(str(client_id))
+        with self._lock:
+            self._recent[key] = events
+            while len(self._recent) > RECENT_CLIENTS:
+                self._recent.popitem(last=False)
+        return events
 
     def event_log(self) -> tuple[int, pd.Timestamp | None]:
         """Rows of the partitioned event log and its latest event (from its manifest)."""

@@ -226,3 +226,18 @@ def test_fit_returns_read_the_house_and_the_clients_events(
     for c in returners:
         cats = want.categories(mine.history(c))
         assert cats and cats == got.categories(theirs.history(c, served.events(c)))
+
+
+def test_a_served_client_is_read_once_until_the_data_is_rewritten(
+    served: Served, dataset: Dataset, folder: Path
+) -> None:
+    client = str(dataset.events["client_id"].iloc[0])
+    first = served.events(client)
+    assert served.events(client) is first
+    # rewritten (same rows, a new write): read again, the same events
+    from core.data.partitioned import write_partitioned
+
+    write_partitioned([(dataset.clients, dataset.events)], folder, BUCKETS)
+    again = served.events(client)
+    assert again is not first
+    pd.testing.assert_frame_equal(again, first)

@@ -9,6 +9,7 @@ recommended product must add up to the score it was recommended with.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from core.data.dataset import Dataset
@@ -98,3 +99,43 @@ def test_explaining_first_builds_the_same_state(model: HybridRecommender, datase
         np.testing.assert_allclose(
             scores, model.recommend_arrays(client, 5)[1], rtol=1e-9, atol=1e-12
         )
+
+
+def test_a_state_folded_from_extra_events_is_reused_only_for_that_frame(
+    model: HybridRecommender, dataset: Dataset
+) -> None:
+    """The same frame twice gives the same scores; another frame for the client is folded anew."""
+    client = _clients(model, dataset)[2]
+    mine = dataset.events[dataset.events["client_id"] == client]
+    row = model.interactions_.client_ids.to_internal([client])[0]
+    seen = model.interactions_.matrix[row].indices
+    unseen = np.setdiff1d(np.arange(len(dataset.product_ids)), seen)
+    bought = mine.iloc[[-1]].assign(
+        product_id=str(dataset.product_ids.to_external(unseen[-1:])[0]),
+        event_type="purchase",
+        timestamp=dataset.as_of,
+    )
+    one, two = (
+        bought.copy(),
+        pd.concat([bought, bought.assign(product_id=mine["product_id"].iloc[0])]),
+    )
+    fresh = HybridRecommender(model.config).fit(dataset)
+    first = model.score_clients([client], extra_events=one)[0]
+    np.testing.assert_array_equal(model.score_clients([client], extra_events=one)[0], first)
+    other = model.score_clients([client], extra_events=two)[0]
+    np.testing.assert_allclose(
+        other, fresh.score_clients([client], extra_events=two)[0], rtol=1e-12
+    )
+    assert not np.allclose(other, first)
+    # and without extra events the client is their fitted row again
+    np.testing.assert_allclose(
+        model.score_clients([client])[0], fresh.score_clients([client])[0], rtol=1e-12
+    )
+    # explaining with the frame just scored adds up to those scores
+    pids = [str(p) for p in dataset.product_ids.to_external(np.arange(6))]
+    np.testing.assert_allclose(
+        [e.score for e in model.explain_many(client, pids, extra_events=one)],
+        first[:6],
+        rtol=1e-9,
+        atol=1e-12,
+    )

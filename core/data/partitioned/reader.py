@@ -352,6 +352,12 @@ class PartitionedEvents:
         return self._parents
 
     # ------------------------------------------------------------ a client
+    def current_write(self) -> str:
+        """The write id of the dataset on disk now, following a rewrite since the last call."""
+        if _stamp(self.path / "events" / MANIFEST) != self._stamp:
+            self._open()  # rewritten: follow the new dataset
+        return self.manifest.write_id
+
     def row_groups(self, client_id: str, table: str = "events") -> tuple[int, list[int]]:
         """The bucket of ``client_id`` and the row groups of its ``table`` file that may hold it.
 
@@ -360,8 +366,7 @@ class PartitionedEvents:
         """
         if table not in PARTITIONED_TABLES:
             raise ValueError(f"table must be one of {', '.join(PARTITIONED_TABLES)}, got {table!r}")
-        if _stamp(self.path / "events" / MANIFEST) != self._stamp:
-            self._open()  # rewritten: follow the new dataset
+        self.current_write()
         bucket = self.bucket_of(client_id)
         key = (table, bucket)
         if key not in self._groups:

@@ -265,7 +265,7 @@ class HybridRecommender(StatefulRecommender):
         self._visual = dataset.embeddings  # (n_products, 0) without the table
         self._declared = declared_preferences(dataset)
         self._blas = BlasLimiter()
-        self._recent: OrderedDict[str, ClientState] = OrderedDict()
+        self._recent: OrderedDict[str, tuple[pd.DataFrame | None, ClientState]] = OrderedDict()
         self._recent_lock = threading.Lock()
 
     # ------------------------------------------------------------ scoring
@@ -276,20 +276,24 @@ class HybridRecommender(StatefulRecommender):
 
         A model's fitted arrays never change, so a client's state stays valid
         until the next fit or load: explaining the list just recommended
-        reuses it instead of folding the client in a second time. A state
-        found in the cache comes without raw scores (``None``).
+        reuses it instead of folding the client in a second time. With extra
+        events the state is reused only for the very same frame object (a
+        served client's events, read once per request: ``core.app.serving``);
+        a frame is read as a snapshot, so one changed in place after a call
+        must be passed as a new frame (``copy()``). A state found in the cache
+        comes without raw scores (``None``).
         """
-        if extra_events is not None or len(client_ids) != 1:
+        if len(client_ids) != 1:
             return self._build_state(client_ids, extra_events)
         key = str(client_ids[0])
         with self._recent_lock:
-            state = self._recent.get(key)
-            if state is not None:
+            found = self._recent.get(key)
+            if found is not None and found[0] is extra_events:
                 self._recent.move_to_end(key)
-                return state, None
-        state, raw = self._build_state([key], None)
+                return found[1], None
+        state, raw = self._build_state([key], extra_events)
         with self._recent_lock:
-            self._recent[key] = state
+            self._recent[key] = (extra_events, state)
             if len(self._recent) > _RECENT_STATES:
                 self._recent.popitem(last=False)
         return state, raw
