@@ -24,6 +24,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -187,11 +188,14 @@ def _make_demo_maison(data_dir: Path) -> tuple[str, str, str, str]:
     )
 
 
-@pytest.fixture(scope="session")
-def atelier_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    root = tmp_path_factory.mktemp("e2e")
-    data_dir = root / "data"
-    client_id, client_name, query, associate_id = _make_demo_maison(data_dir)
+@contextmanager
+def _running_app(
+    root: Path, data_dir: Path, env_extra: dict[str, str]
+) -> Iterator[tuple[str, Path, str]]:
+    """``streamlit run dashboard/app.py`` on ``data_dir`` with its own database, until the end.
+
+    Yields the URL, the terminal log and the database URL once ``/_stcore/health`` answers.
+    """
     port = free_port()
     log = root / "streamlit.log"
     database_url = f"sqlite:///{(root / 'atelier.db').as_posix()}"
@@ -200,6 +204,7 @@ def atelier_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]
         "ATELIER_DATA_DIR": str(data_dir),
         "ATELIER_DATABASE_URL": database_url,
         "PYTHONUNBUFFERED": "1",
+        **env_extra,
     }
     env.pop("ATELIER_MODEL_DIR", None)
     command = [
@@ -226,7 +231,7 @@ def atelier_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]
             if time.monotonic() > deadline:
                 raise AssertionError("streamlit did not answer /_stcore/health in time")
             time.sleep(0.3)
-        yield Server(url, data_dir, log, client_id, client_name, query, associate_id, database_url)
+        yield url, log, database_url
     finally:
         process.terminate()
         try:
@@ -234,6 +239,41 @@ def atelier_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def atelier_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    root = tmp_path_factory.mktemp("e2e")
+    data_dir = root / "data"
+    client_id, client_name, query, associate_id = _make_demo_maison(data_dir)
+    with _running_app(root, data_dir, {}) as (url, log, database_url):
+        yield Server(url, data_dir, log, client_id, client_name, query, associate_id, database_url)
+
+
+@pytest.fixture(scope="session")
+def served_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The demo maison in the partitioned layout, served per client (``ATELIER_SERVE=per-client``)
+    with the product-side model of the scale-out fit: the app holds no event."""
+    from core.app.bootstrap import DEMO_MARKER
+    from core.data.dataset import load_dataset
+    from core.data.partitioned import write_partitioned
+    from core.engine.scale.fit import fit_partitioned
+    from core.settings import Settings
+
+    root = tmp_path_factory.mktemp("e2e-served")
+    flat, data_dir = root / "flat", root / "data"
+    client_id, client_name, query, associate_id = _make_demo_maison(flat)
+    ds = load_dataset(flat)
+    data_dir.mkdir()
+    for name in ("products", "stores", "stock", "associates"):
+        getattr(ds, name).to_parquet(data_dir / f"{name}.parquet", index=False)
+    for extra in (DEMO_MARKER, *(p.name for p in flat.glob("product_embeddings.*"))):
+        shutil.copy(flat / extra, data_dir / extra)
+    write_partitioned([(ds.clients, ds.events)], data_dir, 3)
+    fit_partitioned(data_dir, "sync", out=Settings(data_dir=data_dir).product_side_model_dir)
+    env = {"ATELIER_SERVE": "per-client"}
+    with _running_app(root, data_dir, env) as (url, log, database_url):
+        yield Server(url, data_dir, log, client_id, client_name, query, associate_id, database_url)
 
 
 @pytest.fixture(scope="session")
