@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -102,6 +102,12 @@ def served_events(dataset: Dataset) -> Callable[[str], pd.DataFrame] | None:
     """Where a client's events are read per request, when ``dataset`` is served without them."""
     served = served_of(dataset)
     return None if served is None else served.events
+
+
+def served_clients_events(dataset: Dataset) -> Callable[[Sequence[str]], pd.DataFrame] | None:
+    """Where many clients' events are read at once, when ``dataset`` is served without them."""
+    served = served_of(dataset)
+    return None if served is None else served.events_of_clients
 
 
 def get_dataset(settings: Settings) -> Dataset:

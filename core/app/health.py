@@ -328,7 +328,7 @@ def measure_outcomes(
     *,
     window_days: int = DEFAULT_WINDOW_DAYS,
     holdout_share: float = 0.0,
-    client_events: Callable[[str], pd.DataFrame] | None = None,
+    clients_events: Callable[[Sequence[str]], pd.DataFrame] | None = None,
 ) -> OutcomeReport:
     """Attribution of shared items and, with a holdout group, lift.
 
@@ -343,15 +343,16 @@ def measure_outcomes(
     holdout_share : float
         Share of clients in the holdout group (:func:`core.suggest.holdout.in_holdout`);
         0 means no holdout, and no lift is computed.
-    client_events : callable, optional
-        For a dataset served without events (:meth:`core.app.serving.Served.events`):
-        the contacted clients' events are read one client at a time.
+    clients_events : callable, optional
+        For a dataset served without events
+        (:meth:`core.app.serving.Served.events_of_clients`): the contacted
+        clients' events, read together; the other purchases' returns come
+        from the house's sums.
     """
     items = shared_items(shares)
     events = dataset.events
-    if client_events is not None:
-        read = [client_events(str(c)) for c in items["client_id"].unique()] if len(items) else []
-        events = pd.concat(read, ignore_index=True) if read else events
+    if clients_events is not None and len(items):
+        events = clients_events([str(c) for c in items["client_id"].unique()])
     attributed = attribute_shares(items, events, dataset.products, window_days=window_days)
     conversion = conversion_summary(attributed)
     conv = attributed[attributed["converted"]]

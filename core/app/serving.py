@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -86,6 +87,10 @@ class Served:
             while len(self._recent) > RECENT_CLIENTS:
                 self._recent.popitem(last=False)
         return events
+
+    def events_of_clients(self, client_ids: Iterable[str]) -> pd.DataFrame:
+        """The events of many clients at once, each bucket file opened once (share outcomes)."""
+        return self.reader.clients_events(client_ids)
 
     def event_log(self) -> tuple[int, pd.Timestamp | None]:
         """Rows of the partitioned event log and its latest event (from its manifest)."""

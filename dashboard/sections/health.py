@@ -144,7 +144,7 @@ def render_outcomes(dataset: Dataset, settings: Settings, services: Any) -> None
             dataset,
             window_days=int(window),
             holdout_share=settings.holdout_share,
-            client_events=resources.served_events(dataset),
+            clients_events=resources.served_clients_events(dataset),
         )
         _render_conversion(outcomes, int(window))
         _render_returns(outcomes.returns)

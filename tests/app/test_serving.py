@@ -193,7 +193,11 @@ def test_share_outcomes_read_the_contacted_clients_events(served: Served, datase
         shares.append(ShareRecord(i, i, str(client), "message", {"items": items}, "a1", start))
     want = measure_outcomes(shares, dataset, window_days=90, holdout_share=0.3)
     got = measure_outcomes(
-        shares, served.dataset, window_days=90, holdout_share=0.3, client_events=served.events
+        shares,
+        served.dataset,
+        window_days=90,
+        holdout_share=0.3,
+        clients_events=served.events_of_clients,
     )
     assert want.conversion == got.conversion
     assert want.lift is not None and got.lift is not None

@@ -355,3 +355,20 @@ def test_partition_command_writes_elsewhere_and_reports_bad_rows(
     assert main(["partition", str(bad)]) == 1
     assert "events.csv, row 5, column 'event_type'" in capsys.readouterr().err
     assert (bad / "events.csv").is_file() and not (bad / "events").exists()
+
+
+def test_many_clients_events_read_bucket_by_bucket(tmp_path: Path, maison: Maison) -> None:
+    t = maison.tables
+    write_partitioned([(t["clients"], t["events"])], tmp_path, 3)
+    reader = PartitionedEvents(tmp_path)
+    ids = [*t["events"]["client_id"].drop_duplicates().iloc[:25].astype(str), "ghost"]
+    got = reader.clients_events(ids)
+    want = pd.concat([reader.client_events(c) for c in ids], ignore_index=True)
+    key = ["client_id", "timestamp", "product_id", "event_type"]
+    pd.testing.assert_frame_equal(
+        got.sort_values(key, kind="stable").reset_index(drop=True),
+        want.sort_values(key, kind="stable").reset_index(drop=True),
+    )
+    assert set(got["client_id"]) == set(ids[:-1])
+    assert reader.clients_events(["ghost"]).empty
+    assert list(reader.clients_events([]).columns) == list(want.columns)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -392,6 +392,29 @@ class PartitionedEvents:
             client without events (or an unknown id: see :meth:`client`).
         """
         return to_contract_frame(self._client_rows(client_id, "events"), "events")
+
+    def clients_events(self, client_ids: Iterable[str]) -> pd.DataFrame:
+        """The events of several clients, each bucket file opened once for all of its clients.
+
+        Only the row groups holding at least one of them are read; rows come
+        bucket by bucket, each client's in time order (the share outcomes of
+        many contacted clients, :func:`core.app.health.measure_outcomes`).
+        """
+        by_bucket: dict[int, set[str]] = {}
+        for c in {str(c) for c in client_ids}:
+            by_bucket.setdefault(self.bucket_of(c), set()).add(c)
+        parts = []
+        for bucket, ids in sorted(by_bucket.items()):
+            groups = sorted({g for c in ids for g in self.row_groups(c)[1]})
+            if not groups:
+                continue
+            path = self.path / "events" / bucket_file(bucket)
+            with pq.ParquetFile(path, metadata=self._groups[("events", bucket)].metadata) as pf:
+                rows = pf.read_row_groups(groups)
+            parts.append(rows.filter(pc.is_in(rows["client_id"], pa.array(sorted(ids)))))
+        if not parts:
+            return to_contract_frame(empty_table("events"), "events")
+        return to_contract_frame(pa.concat_tables(parts), "events")
 
     def client(self, client_id: str) -> pd.Series:
         """One client's row, read like :meth:`client_events`.
