@@ -571,7 +571,7 @@ def get_trend_view(
 @st.cache_data(max_entries=4, show_spinner=False)
 def _rule_drops(fingerprint: str, n_clients: int, _dataset: Dataset) -> pd.DataFrame:
     del fingerprint
-    return rule_drops(_dataset, n_clients=n_clients)
+    return rule_drops(_dataset, n_clients=n_clients, clients_events=served_clients_events(_dataset))
 
 
 def get_rule_drops(dataset: Dataset, n_clients: int = 100) -> pd.DataFrame:

@@ -43,6 +43,7 @@ from core.data.loading import find_table_files
 from core.data.schema import COLS
 from core.engine.evaluation import SUMMARY_COLUMNS, EvaluationReport
 from core.engine.house import house_of
+from core.engine.purchases import events_of
 from core.store.records import CuratedListRecord, RemovalRecord, ShareRecord
 from core.suggest.holdout import holdout_mask
 from core.suggest.rules import RuleSet
@@ -431,6 +432,7 @@ def rule_drops(
     *,
     n_clients: int = 100,
     seed: int = 0,
+    clients_events: Callable[[Sequence[str]], pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     """Which rules exclude the most products, over a sample of clients.
 
@@ -441,6 +443,10 @@ def rule_drops(
         Default :meth:`RuleSet.default`.
     client_ids : sequence of str, optional
         Default: :func:`sample_clients` of ``n_clients``.
+    clients_events : callable, optional
+        For a dataset served without events
+        (:meth:`core.app.serving.Served.events_of_clients`): the sampled
+        clients' events, read together, so the rules see what they bought.
 
     Returns
     -------
@@ -456,8 +462,9 @@ def rule_drops(
     n_products = max(len(dataset.products), 1)
     counts: dict[str, list[int]] = {}
     first: dict[str, int] = {}
+    read = None if clients_events is None else clients_events(ids)
     for cid in ids:
-        ex = rules.apply(dataset, cid).exclusions
+        ex = rules.apply(dataset, cid, extra_events=events_of(read, cid)).exclusions
         if ex.empty:
             continue
         per_rule = ex.groupby("rule", sort=False).size()

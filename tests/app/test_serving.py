@@ -232,6 +232,17 @@ def test_fit_returns_read_the_house_and_the_clients_events(
         assert cats and cats == got.categories(theirs.history(c, served.events(c)))
 
 
+def test_rule_drops_see_what_the_sampled_clients_bought(served: Served, dataset: Dataset) -> None:
+    from core.app.health import rule_drops
+
+    want = rule_drops(dataset, n_clients=60)
+    got = rule_drops(served.dataset, n_clients=60, clients_events=served.events_of_clients)
+    pd.testing.assert_frame_equal(want, got)
+    assert "already_bought" in set(want["rule"])
+    blind = rule_drops(served.dataset, n_clients=60)
+    assert "already_bought" not in set(blind["rule"])
+
+
 def test_a_served_client_is_read_once_until_the_data_is_rewritten(
     served: Served, dataset: Dataset, folder: Path
 ) -> None:
