@@ -294,6 +294,21 @@ class CurationService(ListCuration):
             extra_events=self._client_events(client_id),
         )
 
+    def similar(
+        self, client_id: str, anchor_id: str, k: int = 6, *, personalised: bool
+    ) -> pd.DataFrame:
+        """Pieces like ``anchor_id`` in its category within the client's rules (with product data)."""
+        removed_products, removed_categories = self.removed(client_id)
+        return self.suggester.similar(
+            client_id,
+            anchor_id,
+            k,
+            removed_products=sorted(removed_products),
+            removed_categories=sorted(removed_categories),
+            consent_override=personalised,
+            extra_events=self._client_events(client_id),
+        )
+
     def gift_ideas(self, client_id: str, recipient: GiftRecipient, k: int = 12) -> pd.DataFrame:
         """Gift ideas for a described recipient (``core.suggest.rerank.gift.GiftRecipient``).
 

@@ -55,6 +55,7 @@ from core.suggest.rerank.context import ContextBoosts, context_boosts
 from core.suggest.rerank.gift import GiftRecipient, gift_candidates
 from core.suggest.rerank.look import complete_the_look
 from core.suggest.rerank.select import item_vectors_for, mmr
+from core.suggest.rerank.similar import similar_pieces
 from core.suggest.results import (
     SuggestionResult,
     banner,
@@ -591,6 +592,43 @@ class Suggester:
             allowed=rr.allowed,
             extra_events=extra_events if rr.personalized else None,
         )
+        assert rr.client is not None
+        return idea_frame(self.dataset, out, rr.client.home_store, client_sizes(rr.client.row))
+
+    def similar(
+        self,
+        client_id: str,
+        anchor_product_id: str,
+        k: int = 6,
+        *,
+        removed_products: Sequence[str] = (),
+        removed_categories: Sequence[str] = (),
+        consent_override: bool | None = None,
+        extra_events: pd.DataFrame | None = None,
+    ) -> pd.DataFrame:
+        """Pieces like the anchor, in its category, within this client's rules ("looks like").
+
+        The similarity is between products (the model's, images included when
+        the house has them: :func:`core.suggest.rerank.similar.similar_pieces`),
+        never the client's history; the client's rules decide what may be
+        shown (in stock in her size, not removed, not already bought).
+
+        Returns
+        -------
+        DataFrame
+            Columns :data:`~core.suggest.results.IDEA_COLUMNS`, stock at the
+            client's home store and online, ``size_stock`` in her size.
+        """
+        self._check()
+        rr = self.rules_.apply(
+            self.dataset,
+            client_id,
+            removed_products=removed_products,
+            removed_categories=removed_categories,
+            consent_override=consent_override,
+            extra_events=extra_events,
+        )
+        out = similar_pieces(self.dataset, self.model, anchor_product_id, k, allowed=rr.allowed)
         assert rr.client is not None
         return idea_frame(self.dataset, out, rr.client.home_store, client_sizes(rr.client.row))
 

@@ -382,9 +382,10 @@ def on_reload(sec: Section) -> None:
         reopen_box(sec, field)
 
 
-def on_open_look(sec: Section, product_id: str) -> None:
+def on_open_look(sec: Section, product_id: str, kind: str = "look") -> None:
+    """Open the dialog of ``product_id``: ``"look"`` (complete the look) or ``"similar"``."""
     st.session_state[sec.keys.panel] = None
-    st.session_state[sec.keys.look] = product_id
+    st.session_state[sec.keys.look] = (kind, product_id)
 
 
 def on_open_share(sec: Section) -> None:

@@ -88,8 +88,10 @@ def _render(ctx: ClientPageContext) -> None:
     else:
         _selection(sec, params)
     look = st.session_state.get(sec.keys.look)
-    if look:
-        _look_dialog(sec, str(look))
+    if isinstance(look, tuple) and look[0] == "similar":
+        _similar_dialog(sec, str(look[1]))
+    elif isinstance(look, tuple):
+        _look_dialog(sec, str(look[1]))
     elif st.session_state.get(sec.keys.share_open):
         open_share_dialog(sec, ctx)
 
@@ -441,14 +443,38 @@ def _close_look(sec: cur.Section) -> None:
 def _look_dialog(sec: cur.Section, anchor: str) -> None:
     if not st.session_state.get(sec.keys.look):
         st.rerun()
-    svc = sec.svc
-    st.markdown(f"Pieces to wear with **{safe(plain(svc.product_label(anchor), 160), 200)}**:")
-    render_messages(sec)
-    found = svc.complete_the_look(
+    found = sec.svc.complete_the_look(
         sec.client_id, anchor, LOOK_RESULTS, personalised=sec.personalised
     )
+    _anchor_dialog_body(
+        sec,
+        f"Pieces to wear with **{safe(plain(sec.svc.product_label(anchor), 160), 200)}**:",
+        found,
+        "No complementary product is available for this client right now.",
+    )
+
+
+@st.dialog("Similar pieces", width="large", on_dismiss=_dismiss_look)
+def _similar_dialog(sec: cur.Section, anchor: str) -> None:
+    if not st.session_state.get(sec.keys.look):
+        st.rerun()
+    found = sec.svc.similar(sec.client_id, anchor, LOOK_RESULTS, personalised=sec.personalised)
+    _anchor_dialog_body(
+        sec,
+        f"Pieces like **{safe(plain(sec.svc.product_label(anchor), 160), 200)}**, "
+        "in its category, that this client's rules allow (stock in her size, "
+        "nothing removed or already bought):",
+        found,
+        "No similar piece is available for this client right now.",
+    )
+
+
+def _anchor_dialog_body(sec: cur.Section, intro: str, found: pd.DataFrame, empty: str) -> None:
+    """A look or similar-pieces dialog: the intro, the cards to add, and Done."""
+    st.markdown(intro)
+    render_messages(sec)
     if found.empty:
-        st.info("No complementary product is available for this client right now.")
+        st.info(empty)
     else:
         _add_grid(sec, found, "look")
     st.button(

@@ -204,7 +204,7 @@ def _seed(key: str, saved: object) -> None:
 
 
 def _note_form(sec: Section, row: pd.Series | dict[str, Any]) -> None:
-    """The product's internal note, and "Complete the look"."""
+    """The product's internal note, "Complete the look" and "Similar pieces"."""
     keys = sec.keys
     pid = str(row["product_id"])
     render_kept(sec, f"note:{pid}", "note")
@@ -225,12 +225,20 @@ def _note_form(sec: Section, row: pd.Series | dict[str, Any]) -> None:
             on_click=on_note,
             args=(sec, pid),
         )
-    st.button(
+    cols = st.columns(2, gap="small")
+    cols[0].button(
         "Complete the look",
         key=keys.k("look_go", pid),
         width="stretch",
         on_click=on_open_look,
-        args=(sec, pid),
+        args=(sec, pid, "look"),
+    )
+    cols[1].button(
+        "Similar pieces",
+        key=keys.k("similar_go", pid),
+        width="stretch",
+        on_click=on_open_look,
+        args=(sec, pid, "similar"),
     )
 
 

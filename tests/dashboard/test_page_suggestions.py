@@ -415,6 +415,29 @@ def test_complete_the_look_dialog_adds_products(open_app, clients, app_store):
     assert "Pieces to wear with" not in texts(at)
 
 
+def test_similar_pieces_dialog_offers_the_anchors_category_and_adds(
+    open_app, clients, app_store, atelier_maison
+):
+    cid = clients()
+    at = open_client(open_app, cid)
+    anchor = shown_ids(at, cid)[0]
+    click(at, f"cur:{cid}:more:{anchor}")
+    click(at, f"cur:{cid}:similar_go:{anchor}")
+    assert "Pieces like" in texts(at)
+    prefix = f"cur:{cid}:look:add:"
+    offered = [b.key[len(prefix) :] for b in at.button if b.key and b.key.startswith(prefix)]
+    assert offered and anchor not in offered
+    from core.data.dataset import load_dataset
+
+    products = load_dataset(atelier_maison).products.set_index("product_id")["category"]
+    assert {products[p] for p in offered} == {products[anchor]}
+    adds = [p for p in offered if p not in shown_ids(at, cid)]
+    click(at, prefix + adds[0])
+    assert adds[0] in draft_of(app_store, cid).product_ids
+    click(at, f"cur:{cid}:look_done")
+    assert "Pieces like" not in texts(at)
+
+
 def test_why_not_names_the_rule_or_the_rank(open_app, clients, app_store, user_of):
     cid = clients()
     at = open_client(open_app, cid)

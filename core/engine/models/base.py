@@ -484,10 +484,7 @@ class Recommender(ABC):
         DataFrame
             Columns ``product_id``, ``score``, ``rank``.
         """
-        self.check_is_fitted()
-        idx = self.dataset_.product_ids.to_internal_one(product_id)
-        sims = np.asarray(self._similarity_row(idx), dtype=np.float64).copy()
-        sims[idx] = -np.inf
+        sims = self.product_similarities(product_id)
         kk = min(k, sims.size - 1)
         if kk <= 0:
             return pd.DataFrame(columns=[COLS.product_id, COLS.score, COLS.rank])
@@ -499,6 +496,20 @@ class Recommender(ABC):
                 COLS.rank: np.arange(1, top.size + 1),
             }
         )
+
+    def product_similarities(self, product_id: str) -> np.ndarray:
+        """How similar every product is to ``product_id`` (its own entry ``-inf``), in catalogue order.
+
+        Raises
+        ------
+        TypeError
+            For a model without a product similarity.
+        """
+        self.check_is_fitted()
+        idx = self.dataset_.product_ids.to_internal_one(product_id)
+        sims = np.asarray(self._similarity_row(idx), dtype=np.float64).copy()
+        sims[idx] = -np.inf
+        return sims
 
     def _similarity_row(self, product_idx: int) -> np.ndarray:
         raise TypeError(f"{type(self).__name__} does not define product similarity")
