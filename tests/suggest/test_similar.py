@@ -13,9 +13,9 @@ from core.engine.models.hybrid import HybridRecommender
 from core.exceptions import UnknownIdError
 from core.suggest.catalogue import Catalogue
 from core.suggest.pipeline import Suggester
+from core.suggest.rerank.similar import similar_pieces
 from core.suggest.results import IDEA_COLUMNS
 from core.suggest.rules import RuleSet
-from core.suggest.rerank.similar import similar_pieces
 
 PIDS = ["tote", "cabas", "clutch", "hobo", "pumps"]
 
