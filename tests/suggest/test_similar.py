@@ -137,3 +137,36 @@ def test_the_suggester_keeps_to_the_clients_rules(maison: Dataset) -> None:
     assert gone not in set(again["product_id"])
     bought = set(buys.loc[buys["client_id"] == client, "product_id"].astype(str))
     assert not bought & set(again["product_id"])
+
+
+def test_complete_the_look_reads_the_images_when_the_house_has_them() -> None:
+    from core.suggest.rerank.look import complete_the_look
+
+    products = pd.DataFrame(
+        {
+            "product_id": ["tote", "pumps", "mules"],
+            "name": ["Calfskin tote", "Satin pumps", "Satin mules"],
+            "category": ["bags", "shoes", "shoes"],
+            "material": ["calfskin", "satin", "satin"],
+            "color": ["black", "fuchsia", "fuchsia"],
+            "price": [2500.0, 800, 800],
+        }
+    )
+    t = pd.Timestamp("2026-01-10")
+    events = pd.DataFrame(
+        {"client_id": ["c1"], "product_id": ["tote"], "event_type": ["purchase"], "timestamp": [t]}
+    )
+    plain = complete_the_look(Dataset.from_frames(products, events), "tote", 2)
+    assert plain["score"].tolist()[0] == pytest.approx(plain["score"].tolist()[1])  # a tie
+    vectors = pd.DataFrame(
+        {
+            "product_id": ["tote", "pumps", "mules"],
+            "embedding": [np.array([1.0, 0, 0]), np.array([0, 1.0, 0]), np.array([0.9, 0.1, 0])],
+        }
+    )
+    seen = complete_the_look(
+        Dataset.from_frames(products, events, product_embeddings=vectors), "tote", 2
+    )
+    assert seen["product_id"].tolist() == ["mules", "pumps"]
+    assert "Matches its look (from the product images)" in seen["reason"].iloc[0]
+    assert "Matches its look" not in seen["reason"].iloc[1]

@@ -1,8 +1,9 @@
 """Complete the look: complementary products from other categories for an anchor product.
 
 Co-purchase lift (clients who bought the anchor also bought ...), attribute
-compatibility (designer, colour family, material, style tags, price) and,
-optionally, the client's own model scores; see :func:`complete_the_look`.
+compatibility (designer, colour family, material, style tags, price, and the
+images' cosine when the house supplies image embeddings) and, optionally, the
+client's own model scores; see :func:`complete_the_look`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from core.engine.house import house_of
 from core.suggest.catalogue import Catalogue, color_family
 from core.suggest.reasons import REASON_SEPARATOR
 from core.suggest.rerank.select import mmr
+from core.suggest.rerank.similar import VISUALLY_CLOSE
 
 if TYPE_CHECKING:
     from core.engine.interactions import Interactions
@@ -29,6 +31,9 @@ if TYPE_CHECKING:
     PurchaseSource: TypeAlias = "Interactions | sp.spmatrix | sp.sparray"
 
 _ATTR_WEIGHTS = {"designer": 0.3, "color": 0.25, "material": 0.15, "tags": 0.15, "price": 0.15}
+#: Weight of the images' cosine beside the attributes (which sum to 1), when the
+#: house supplies image embeddings; without them the attributes alone count.
+VISUAL_LOOK_WEIGHT = 0.3
 
 
 @dataclass(frozen=True)
@@ -219,6 +224,10 @@ def _look_scores(
     co[co_raw <= 0] = 0.0
     parts = _attribute_parts(Catalogue.of(dataset), a)
     attr = sum(w * parts[name] for name, w in _ATTR_WEIGHTS.items())
+    images = dataset.embeddings
+    if images.shape[1]:  # the house's image vectors: how close in look, in [0, 1]
+        parts["visual"] = np.clip(images @ images[a], 0.0, 1.0)
+        attr = (attr + VISUAL_LOOK_WEIGHT * parts["visual"]) / (1.0 + VISUAL_LOOK_WEIGHT)
     score = weights.copurchase * co + weights.attributes * attr + weights.personal * personal
     found = {"copurchase": (counts > 0) & (co > 0), "personal": personal >= 0.5, **parts}
     return np.where(eligible, score, -np.inf), found
@@ -236,6 +245,8 @@ def _look_reason(dataset: Dataset, j: int, anchor_name: str, found: dict[str, np
         r.append(f"Same colour family ({color_family(str(p['color'].iloc[j]))})")
     if found["material"][j]:
         r.append(f"Also in {p['material'].iloc[j]}")
+    if "visual" in found and found["visual"][j] >= VISUALLY_CLOSE:
+        r.append("Matches its look (from the product images)")
     if found["tags"][j] > 0:
         r.append("Shares its style")
     if found["personal"][j]:
