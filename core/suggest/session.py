@@ -170,6 +170,15 @@ class SessionSuggester(Suggester):
         self._check_session(session, request, catalogue)
         if not session.events:
             return self._empty_session(session, request, catalogue)
+        try:
+            return self._session_list(session, request, catalogue)
+        finally:  # scored and explained from one folded state; none of it kept after
+            self.model.forget(ANONYMOUS_ROW)
+
+    def _session_list(
+        self, session: TryOnSession, request: SuggestRequest, catalogue: Catalogue
+    ) -> SuggestionResult:
+        """The session's list: its events folded once into the anonymous row, then explained."""
         prep = self._session_prepared(session, request, catalogue)
         events = session.events_frame()
         scores = np.asarray(

@@ -3,7 +3,8 @@
 The app process holds products, clients and the product-side model of the
 scale-out fit, and reads the open client's events per request. What an
 associate does is the same as on the in-memory app: find a client despite a
-typo, open them, see suggestions with reasons and their activity; a manager
+typo, open them, see suggestions with reasons, pieces similar to one of them
+and their activity; a manager
 sees Trends from the house's sums.
 """
 
@@ -39,6 +40,19 @@ def test_associate_opens_a_served_client(
     expect(page.get_by_text("history is not used")).to_have_count(0)
     assert_layout(page)
     app_helpers.screenshot_main(page, shots_dir / f"served-client-{width}.png")
+    # "Similar pieces" from a card: the anchor's category, within her rules
+    cards.first.get_by_role("button", name="Note…").click()
+    cards.first.get_by_role("button", name="Similar pieces").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_text("Pieces like")).to_be_visible(timeout=60_000)
+    app_helpers.wait_for_app(page)
+    offered = dialog.locator('[class*="-look-add-"] button')
+    expect(offered.first).to_be_visible()
+    assert offered.count() >= 3
+    page.screenshot(path=str(shots_dir / f"served-similar-{width}.png"))
+    dialog.get_by_role("button", name="Done").click()
+    expect(page.get_by_role("dialog")).to_have_count(0, timeout=30_000)
+    app_helpers.wait_for_app(page)
     page.get_by_role("tab", name="Activity").click()
     expect(page.get_by_role("heading", name="Recent activity")).to_be_visible(timeout=60_000)
     app_helpers.wait_for_app(page)

@@ -170,6 +170,10 @@ def test_with_the_hybrid_model_no_clients_history_is_read(ds):
     assert not np.allclose(theirs[idx], expected[idx])
     parts = res.items["cf_score"] + res.items["content_score"] + res.items["prior_score"]
     assert parts.to_numpy() == pytest.approx(res.items["score"].to_numpy())
+    # the list was scored and explained from one folded state, and none of it stays in memory
+    assert all(ANONYMOUS_ROW not in key for key in hybrid._recent)
+    again = sugg.suggest_session(session, SuggestRequest(k=6, **PLAIN))
+    pd.testing.assert_frame_equal(again.items, res.items)
 
 
 # ================================================================ planted truth

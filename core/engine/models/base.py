@@ -497,6 +497,14 @@ class Recommender(ABC):
             }
         )
 
+    def forget(self, client_id: str) -> None:
+        """Drop whatever the model keeps in memory about ``client_id`` between calls (none here).
+
+        A try-on session calls it when it has its list, so nothing of the
+        session stays in the process (:mod:`core.suggest.session`).
+        """
+        del client_id  # a model that keeps nothing between calls has nothing to drop
+
     def product_similarities(self, product_id: str) -> np.ndarray:
         """How similar every product is to ``product_id`` (its own entry ``-inf``), in catalogue order.
 

@@ -298,6 +298,11 @@ class HybridRecommender(StatefulRecommender):
                 self._recent.popitem(last=False)
         return state, raw
 
+    def forget(self, client_id: str) -> None:
+        """Drop the state kept for ``client_id`` (see :meth:`_state`)."""
+        with self._recent_lock:
+            self._recent.pop(str(client_id), None)
+
     def _build_state(
         self,
         client_ids: Sequence[str],
