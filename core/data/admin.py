@@ -123,6 +123,10 @@ class UploadCheck:
         }
 
 
+#: What the Data page can upload: every table, and the optional image embeddings (Parquet only).
+UPLOADABLE: tuple[str, ...] = (*TABLE_ORDER, EMBEDDINGS_TABLE)
+
+
 def folder_stamp(data_dir: str | Path) -> Stamp:
     """``(file name, mtime in ns, size)`` of every table file in ``data_dir`` (embeddings too)."""
     stamp = []
@@ -202,7 +206,8 @@ def check_upload(
     data_dir : path
         The data folder (holds every table's file).
     table : str
-        One of :data:`core.data.schema.TABLE_ORDER`.
+        One of :data:`UPLOADABLE` (a table of :data:`core.data.schema.TABLE_ORDER`,
+        or ``product_embeddings``, Parquet only).
     filename : str
         The uploaded file's name; its suffix (``.csv``, ``.parquet``/``.pq``)
         decides how it is read.
@@ -226,8 +231,8 @@ def check_upload(
 
     Longer than 60 lines for this documentation only; the body is 36 lines.
     """
-    if table not in TABLE_ORDER:
-        raise ValueError(f"unknown table {table!r}; expected one of {', '.join(TABLE_ORDER)}")
+    if table not in UPLOADABLE:
+        raise ValueError(f"unknown table {table!r}; expected one of {', '.join(UPLOADABLE)}")
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise ValueError(f"the data folder {data_dir} does not exist")
@@ -246,6 +251,8 @@ def check_upload(
         folder_stamp(data_dir),
     )
     refusal = _refusal(shown, suffix, len(content), max_mb)
+    if refusal is None and table == EMBEDDINGS_TABLE and suffix != ".parquet":
+        refusal = ("a .parquet file (image embeddings are read from Parquet only)", suffix or "")
     if refusal is not None:
         expected, value = refusal
         check = replace(

@@ -16,10 +16,18 @@ import streamlit as st
 
 from core.app.health import table_files
 from core.app.retrain import DEFAULT_TOLERANCE, RetrainBusyError
-from core.data.admin import apply_upload, check_upload, clean_staging, discard, load_check
+from core.data.admin import (
+    UPLOADABLE,
+    apply_upload,
+    check_upload,
+    clean_staging,
+    discard,
+    load_check,
+)
 from core.data.dataset import Dataset
+from core.data.embeddings import EMBEDDINGS_TABLE
 from core.data.export import to_safe_csv
-from core.data.schema import ROLES, TABLE_ORDER
+from core.data.schema import ROLES
 from core.exceptions import AtelierError
 from core.settings import Settings
 from core.store import AUDIT_ACTIONS
@@ -85,7 +93,14 @@ def _render_tables(settings: Settings, dataset: Dataset) -> None:
 
 def _render_upload(settings: Settings, services: Any, actor: str) -> None:
     u1, u2 = st.columns([1, 2], vertical_alignment="bottom")
-    table = u1.selectbox("Table", list(TABLE_ORDER), key="data:table")
+    table = u1.selectbox(
+        "Table",
+        list(UPLOADABLE),
+        key="data:table",
+        format_func=lambda t: (
+            "product_embeddings (images, Parquet)" if t == EMBEDDINGS_TABLE else t
+        ),
+    )
     upload = u2.file_uploader(
         "File (CSV or Parquet)", type=["csv", "parquet", "pq"], key="data:upload"
     )

@@ -118,6 +118,26 @@ def test_a_valid_upload_is_applied_and_a_retrain_offered(open_app, isolated):
     assert stages == ["apply", "check"]  # newest first
 
 
+def test_image_embeddings_are_uploaded_from_the_data_page(open_app, isolated):
+    import io
+
+    data_dir, _ = isolated
+    at = open_app("admin", page=PAGE)
+    products = load_dataset(data_dir).products["product_id"].astype(str).tolist()
+    vectors = pd.DataFrame({"product_id": products[:10], "embedding": [[0.0, 1.0]] * 10})
+    buf = io.BytesIO()
+    vectors.to_parquet(buf, index=False)
+    upload(at, "product_embeddings", "images.parquet", buf.getvalue())
+    assert any(
+        "is valid for the product_embeddings table (10 rows)" in unescape(s.value)
+        for s in at.success
+    )
+    button(at, "data:apply").click().run()
+    assert not at.exception, at.exception
+    loaded = load_dataset(data_dir)
+    assert loaded.embeddings.shape[1] == 2 and loaded.embeddings.any(axis=1).sum() == 10
+
+
 def test_admin_creates_a_user_whose_password_is_shown_once(open_app, isolated, atelier_env):
     _, store = isolated
     at = open_app("admin", page=PAGE)

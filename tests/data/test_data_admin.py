@@ -235,3 +235,39 @@ def test_upload_with_a_repeated_or_empty_header_is_refused(data_dir: Path, to: s
     with pytest.raises(ValueError, match="not applied"):
         apply_upload(check)
     assert _state(data_dir) == before
+
+
+def _embeddings_parquet(table: pd.DataFrame) -> bytes:
+    buf = io.BytesIO()
+    table.to_parquet(buf, index=False)
+    return buf.getvalue()
+
+
+def test_image_embeddings_upload_checked_applied_or_refused(data_dir: Path):
+    from core.data.embeddings import find_embeddings_file
+
+    current = find_embeddings_file(data_dir)
+    assert current is not None  # the maison writes one
+    old = pd.read_parquet(current)
+    new = old.iloc[:20].assign(embedding=[[1.0, 0.0, 0.0]] * 20)  # fewer products, other length
+    # CSV is refused unread, naming what is expected
+    csv = check_upload(data_dir, "product_embeddings", "vectors.csv", b"product_id\n", MAX_MB)
+    assert not csv.ok and "Parquet only" in csv.problems["expected"].iloc[0]
+    # a vector of an unknown product is refused with the file, row and column; nothing changes
+    before = current.read_bytes()
+    bad = pd.concat([new, new.iloc[:1].assign(product_id="ghost")], ignore_index=True)
+    check = check_upload(
+        data_dir, "product_embeddings", "v.parquet", _embeddings_parquet(bad), MAX_MB
+    )
+    assert not check.ok
+    row = check.problems[check.problems["column"] == "product_id"]
+    assert (row["value"] == "ghost").any() and (row["file"] == "v.parquet").all()
+    assert current.read_bytes() == before
+    # a valid one is staged, then applied whole
+    check = check_upload(data_dir, "product_embeddings", "v.pq", _embeddings_parquet(new), MAX_MB)
+    assert check.ok and check.rows == 20
+    assert current.read_bytes() == before
+    apply_upload(check)
+    loaded = load_dataset(data_dir)
+    assert loaded.embeddings.shape == (len(loaded.products), 3)
+    assert (loaded.embeddings.any(axis=1)).sum() == 20
