@@ -142,16 +142,23 @@ def intra_list_diversity_rows(item_vectors: ItemVectors, lists: np.ndarray) -> n
     lists = np.asarray(lists, dtype=np.int64)
     if lists.ndim != 2:
         raise ValueError(f"lists must be 2-D (n_lists, k), got shape {lists.shape}")
-    vectors = sp.csr_matrix(normalize(sp.csr_matrix(item_vectors, dtype=np.float64)))
     n, k = lists.shape
     valid = lists >= 0
     lengths = valid.sum(axis=1)
+    # Only the rows the lists hold are normalised (not the whole catalogue per call).
+    held, cols = np.unique(lists[valid], return_inverse=True)
     rows = np.repeat(np.arange(n), k)[valid.ravel()]
-    cols = lists.ravel()[valid.ravel()]
-    indicator = sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(n, vectors.shape[0]))
-    summed = indicator @ vectors
-    sq_sum = np.asarray(summed.multiply(summed).sum(axis=1)).ravel()
-    self_sq = indicator @ np.asarray(vectors.multiply(vectors).sum(axis=1)).ravel()
+    indicator = sp.csr_matrix((np.ones(rows.size), (rows, cols.ravel())), shape=(n, held.size))
+    if sp.issparse(item_vectors):  # kept sparse: many lists may hold much of a wide catalogue
+        vectors = normalize(sp.csr_matrix(item_vectors, dtype=np.float64)[held])
+        summed = sp.csr_matrix(indicator @ vectors)
+        sq_sum = np.asarray(summed.multiply(summed).sum(axis=1)).ravel()
+        self_sq = indicator @ np.asarray(vectors.multiply(vectors).sum(axis=1)).ravel()
+    else:
+        dense = normalized_rows(item_vectors, held)
+        summed = np.asarray(indicator @ dense)
+        sq_sum = (summed * summed).sum(axis=1)
+        self_sq = indicator @ (dense * dense).sum(axis=1)
     pairs = lengths * (lengths - 1)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_cos = (sq_sum - self_sq) / pairs
