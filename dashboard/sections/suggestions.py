@@ -33,7 +33,7 @@ from dashboard.sections.working_list import (
     render_messages,
 )
 from dashboard.state import ClientPageContext, page_path
-from dashboard.widgets.limited_text import CONSENT_NOTE_CHARS, limited_text
+from dashboard.widgets.limited_text import CONSENT_NOTE_CHARS, SIZE_CHARS, limited_text
 from dashboard.widgets.list_card import status_line
 from dashboard.widgets.product_card import card_html, inject_css
 from dashboard.widgets.text import plain, safe
@@ -339,7 +339,13 @@ def _gift_mode(sec: cur.Section) -> None:
         )
         row = st.columns(3, gap="medium")
         for col, (field, label) in zip(row, GIFT_SIZES, strict=True):
-            col.text_input(label, key=_k(cid, f"g_{field}"), placeholder="not known", max_chars=8)
+            limited_text(
+                label,
+                key=_k(cid, f"g_{field}"),
+                limit=SIZE_CHARS,
+                where=col,
+                placeholder="not known",
+            )
         submitted = st.form_submit_button("Find gift ideas", type="primary", width="stretch")
     get = st.session_state.get
     if submitted:

@@ -47,6 +47,8 @@ CONSENT_NOTE_CHARS = 300
 """How a client gave a consent (the store takes up to NOTE_MAX)."""
 DETAIL_CHARS = 500
 """The details of a removal reason (the reason and its details stay under REASON_MAX)."""
+SIZE_CHARS = 8
+"""A size typed on the gift form ("38", "M", "52")."""
 
 LIMIT_PREFIX = "atelier-limit-"
 """Start of the key of the container around a limited field: ``atelier-limit-<n>-...``."""

@@ -113,6 +113,8 @@ def test_the_tuner_never_reads_the_test_window(ds: Dataset, tables: dict) -> Non
     # every test event becomes a purchase of one product (same times, same clients)
     events.loc[in_test, COLS.product_id] = events[COLS.product_id].iloc[0]
     events.loc[in_test, "event_type"] = "purchase"
+    if "reason" in events:  # a purchase carries no return reason
+        events.loc[in_test, "reason"] = ""
     poisoned = Dataset.from_frames(**{**tables, "events": events})
     runs = []
     for data in (ds, poisoned):
