@@ -283,31 +283,27 @@ class CurationService(ListCuration):
         self, client_id: str, anchor_id: str, k: int = 6, *, personalised: bool
     ) -> pd.DataFrame:
         """Complementary products for ``anchor_id`` within the client's rules (with product data)."""
-        removed_products, removed_categories = self.removed(client_id)
         return self.suggester.complete_the_look(
-            client_id,
-            anchor_id,
-            k,
-            removed_products=sorted(removed_products),
-            removed_categories=sorted(removed_categories),
-            consent_override=personalised,
-            extra_events=self._client_events(client_id),
+            client_id, anchor_id, k, **self._anchor_options(client_id, personalised)
         )
 
     def similar(
         self, client_id: str, anchor_id: str, k: int = 6, *, personalised: bool
     ) -> pd.DataFrame:
         """Pieces like ``anchor_id`` in its category within the client's rules (with product data)."""
-        removed_products, removed_categories = self.removed(client_id)
         return self.suggester.similar(
-            client_id,
-            anchor_id,
-            k,
-            removed_products=sorted(removed_products),
-            removed_categories=sorted(removed_categories),
-            consent_override=personalised,
-            extra_events=self._client_events(client_id),
+            client_id, anchor_id, k, **self._anchor_options(client_id, personalised)
         )
+
+    def _anchor_options(self, client_id: str, personalised: bool) -> dict[str, Any]:
+        """What an anchor's ideas read of the client: removals, consent, events when served."""
+        removed_products, removed_categories = self.removed(client_id)
+        return {
+            "removed_products": sorted(removed_products),
+            "removed_categories": sorted(removed_categories),
+            "consent_override": personalised,
+            "extra_events": self._client_events(client_id),
+        }
 
     def gift_ideas(self, client_id: str, recipient: GiftRecipient, k: int = 12) -> pd.DataFrame:
         """Gift ideas for a described recipient (``core.suggest.rerank.gift.GiftRecipient``).

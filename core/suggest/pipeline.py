@@ -63,6 +63,7 @@ from core.suggest.results import (
     idea_frame,
     model_items,
 )
+from core.suggest.rule_result import RuleResult
 from core.suggest.rules import RuleSet
 from core.suggest.run import (
     Prepared,
@@ -574,14 +575,8 @@ class Suggester:
             and stock at the client's home store and online, ``score``,
             ``reason``, ``reasons``).
         """
-        self._check()
-        rr = self.rules_.apply(
-            self.dataset,
-            client_id,
-            removed_products=removed_products,
-            removed_categories=removed_categories,
-            consent_override=consent_override,
-            extra_events=extra_events,
+        rr = self._client_rules(
+            client_id, removed_products, removed_categories, consent_override, extra_events
         )
         out = complete_the_look(
             self.dataset,
@@ -592,8 +587,7 @@ class Suggester:
             allowed=rr.allowed,
             extra_events=extra_events if rr.personalized else None,
         )
-        assert rr.client is not None
-        return idea_frame(self.dataset, out, rr.client.home_store, client_sizes(rr.client.row))
+        return self._client_ideas(rr, out)
 
     def similar(
         self,
@@ -619,8 +613,23 @@ class Suggester:
             Columns :data:`~core.suggest.results.IDEA_COLUMNS`, stock at the
             client's home store and online, ``size_stock`` in her size.
         """
+        rr = self._client_rules(
+            client_id, removed_products, removed_categories, consent_override, extra_events
+        )
+        out = similar_pieces(self.dataset, self.model, anchor_product_id, k, allowed=rr.allowed)
+        return self._client_ideas(rr, out)
+
+    def _client_rules(
+        self,
+        client_id: str,
+        removed_products: Sequence[str],
+        removed_categories: Sequence[str],
+        consent_override: bool | None,
+        extra_events: pd.DataFrame | None,
+    ) -> RuleResult:
+        """The client's rule verdicts for an anchor's ideas (complete the look, similar pieces)."""
         self._check()
-        rr = self.rules_.apply(
+        return self.rules_.apply(
             self.dataset,
             client_id,
             removed_products=removed_products,
@@ -628,9 +637,11 @@ class Suggester:
             consent_override=consent_override,
             extra_events=extra_events,
         )
-        out = similar_pieces(self.dataset, self.model, anchor_product_id, k, allowed=rr.allowed)
+
+    def _client_ideas(self, rr: RuleResult, found: pd.DataFrame) -> pd.DataFrame:
+        """Ideas as the pages show them: stock at the client's home store, her sizes."""
         assert rr.client is not None
-        return idea_frame(self.dataset, out, rr.client.home_store, client_sizes(rr.client.row))
+        return idea_frame(self.dataset, found, rr.client.home_store, client_sizes(rr.client.row))
 
     def gift(
         self, recipient: GiftRecipient, k: int = 12, *, store_id: str | None = None

@@ -468,7 +468,7 @@ def _similar_dialog(sec: cur.Section, anchor: str) -> None:
     _anchor_dialog_body(
         sec,
         f"Pieces like **{safe(plain(sec.svc.product_label(anchor), 160), 200)}**, "
-        "in its category, that this client's rules allow (stock in her size, "
+        "in its category, that this client's rules allow (in stock in their size, "
         "nothing removed or already bought):",
         found,
         "No similar piece is available for this client right now.",
