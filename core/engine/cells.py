@@ -38,8 +38,8 @@ from core.engine.events import (
     event_arrays,
     select_events,
 )
+from core.engine.transitions import PURCHASE, TransitionCounts, transition_counts
 
-PURCHASE = EVENT_TYPES.index("purchase")
 RETURN = EVENT_TYPES.index("return")
 # Ties between equally weighted events go to what the client did more deliberately.
 _TIE_ORDER = ("email_open", "view", "email_click", "zoom", "wishlist", "try_on", "purchase")
@@ -450,6 +450,8 @@ class EventBlock:
         The block's decayed demand per product and per store.
     home : ndarray, shape (n_rows,)
         Each client's home store in the store ids (-1 if unknown).
+    transitions : TransitionCounts
+        What the block's clients bought next (:mod:`core.engine.transitions`).
     """
 
     cells: Cells
@@ -457,6 +459,7 @@ class EventBlock:
     norm: NormSums
     demand: Demand
     home: np.ndarray
+    transitions: TransitionCounts
 
 
 def event_block(
@@ -487,6 +490,7 @@ def event_block(
         ev = select_events(ev, keep)
         ev_store = ev_store[keep]
     del keep
+    transitions = transition_counts(ev, n_products, config.sequence_window)
     raw, w = event_cells(ev, config)
     inverse, cells = aggregate_cells(raw, n_products, return_inverse=True)
     del raw
@@ -494,4 +498,5 @@ def event_block(
     # An event belongs to its store or, without one (online), to the client's home store.
     ev_store = np.where(ev_store >= 0, ev_store, home[ev.rows])
     demand = event_demand(ev, w, cells, inverse, ev_store, config, len(store_ids), n_products)
-    return EventBlock(cells, values, norm_sums(values, n_rows, n_products), demand, home)
+    norm = norm_sums(values, n_rows, n_products)
+    return EventBlock(cells, values, norm, demand, home, transitions)

@@ -88,6 +88,7 @@ INTERACTION_FIELDS: tuple[str, ...] = (
     "item_normalization",
     "bm25_k1",
     "bm25_b",
+    "sequence_window",
     "popularity_exponent",
     "trend_half_life_days",
 )
@@ -216,6 +217,18 @@ class EngineConfig(BaseModel):
         ge=0,
         le=10_000,
         description="co-occurrence count at which an item-neighbour cosine counts half",
+    )
+    sequence_weight: float = Field(
+        default=1.0,
+        ge=0,
+        le=10,
+        description="weight of the next-step block (what buyers of her pieces bought next)",
+    )
+    sequence_window: int = Field(
+        default=3,
+        ge=0,
+        le=50,
+        description="later purchases each purchase leads to in the next-step counts",
     )
     prior_weight: float = Field(
         default=1.0, ge=0, le=10, description="weight of the trend block (standardised)"

@@ -71,6 +71,7 @@ from core.engine.interactions_state import (
     interactions_from_state,
     interactions_to_state,
 )
+from core.engine.transitions import TransitionCounts
 from core.exceptions import UnknownIdError
 
 __all__ = [
@@ -145,6 +146,10 @@ class Interactions:
         Clients known without a row (a product-side model serving a house's
         clients, :func:`core.engine.scale.fit.with_clients`): folded in from
         their events, and an empty row when they have none.
+    transitions : TransitionCounts or None
+        What the fitted clients bought next (:mod:`core.engine.transitions`);
+        ``None`` where the matrix was not built from events (a loaded model
+        keeps the next-step matrix itself).
     """
 
     client_ids: IdMap
@@ -168,6 +173,7 @@ class Interactions:
     purchase_n: np.ndarray  # int32 purchases per purchase cell (gifts included)
     return_n: np.ndarray  # int32 returns per purchase cell
     clients_without_rows: IdMap | None = None
+    transitions: TransitionCounts | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -427,6 +433,7 @@ def build_interactions(
     idf, avg_len = block.norm.statistics(config)
     rows_out = finalize_values(block.values, n_products, config, idf, avg_len)
     cells, home, demand = block.cells, block.home, block.demand
+    transitions = block.transitions
     del block
 
     has_other = cells.other > 0
@@ -454,6 +461,7 @@ def build_interactions(
         purchase_cells=cells_csr(cells, has_purchase, cells.p_gross, n_clients, n_products),
         purchase_n=cells.p_n[has_purchase].astype(np.int32),
         return_n=cells.r_n[has_purchase].astype(np.int32),
+        transitions=transitions,
     )
 
 

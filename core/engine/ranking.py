@@ -115,3 +115,16 @@ def _top_2d(scores: np.ndarray, k: int) -> np.ndarray:
     if kk < k:
         top = np.pad(top, ((0, 0), (0, k - kk)), constant_values=-1)
     return top
+
+
+def top_k_coo(
+    rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Keep the ``k`` largest ``vals`` of each sparse row (ties: lower column first), sorted by row."""
+    order = np.lexsort((cols, -vals, rows))
+    rows, cols, vals = rows[order], cols[order], vals[order]
+    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+    counts = np.diff(np.r_[starts, rows.size])
+    rank = np.arange(rows.size) - np.repeat(starts, counts)
+    keep = rank < k
+    return rows[keep], cols[keep], vals[keep]

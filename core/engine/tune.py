@@ -91,6 +91,7 @@ DEFAULT_SPACE: dict[str, BaseDistribution] = {
     "blend_k": FloatDistribution(0.5, 100.0, log=True),
     "cf_weight": FloatDistribution(0.0, 4.0),
     "item_weight": FloatDistribution(0.0, 4.0),
+    "sequence_weight": FloatDistribution(0.0, 4.0),
     "content_weight": FloatDistribution(0.0, 4.0),
     "text_weight": FloatDistribution(0.0, 5.0),
     "visual_weight": FloatDistribution(0.0, 4.0),

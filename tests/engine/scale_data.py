@@ -18,6 +18,7 @@ from core.engine.models.factors import ItemSide, client_factor_moments
 from core.engine.models.hybrid import HybridRecommender
 from core.engine.scale.fit import with_clients
 from core.engine.scale.svd import in_memory_svd
+from core.engine.transitions import transition_matrix
 
 
 def partitioned_maison(
@@ -46,6 +47,7 @@ def one_process_block_fit(dataset: Dataset, config: EngineConfig) -> HybridRecom
             support_shrinkage=config.item_shrinkage,
         ),
         client_factor_moments(inter.matrix, svd.item_factors),
+        transition_matrix(inter.transitions, config.item_neighbours, config.item_shrinkage),
     )
     ref = HybridRecommender(config)
     ref.learn_products(dataset, inter, side)

@@ -479,7 +479,10 @@ def test_the_fit_reports_what_it_derived_from_the_data(hybrid: HybridRecommender
     # The median spreads are the divisors the block weights meet: a client's
     # standardised SVD part has spread cf_weight x its history share.
     spreads = report["block_spread_median"]
-    assert all(v > 0 for v in spreads.values())
+    assert all(spreads[b] > 0 for b in ("svd", "neighbours", "content"))
+    # Half the clients may have bought nothing whose buyers bought on: a median of 0 is possible.
+    assert spreads["next_step"] >= 0
+    assert report["next_step_links"] == hybrid.sequence_.nnz > 0
 
 
 def test_gini_of_known_counts() -> None:

@@ -35,7 +35,7 @@ from core.engine.interactions import Interactions
 from core.engine.ranking import top_indices
 from core.exceptions import NotFittedError
 
-ContributionKind = Literal["item", "attribute", "prior", "preference", "visual"]
+ContributionKind = Literal["item", "sequence", "attribute", "prior", "preference", "visual"]
 
 
 class Contribution(NamedTuple):
@@ -46,8 +46,10 @@ class Contribution(NamedTuple):
 
     Attributes
     ----------
-    kind : {"item", "attribute", "prior", "preference", "visual"}
-        A past item of the client's (``source`` is its product id), a matched
+    kind : {"item", "sequence", "attribute", "prior", "preference", "visual"}
+        A past item of the client's (``source`` is its product id), a past
+        purchase whose buyers went on to this product (``"sequence"``, the
+        next-step block; ``source`` is the purchase's product id), a matched
         product attribute (``source`` like ``"material=cashmere"``), a prior
         (popularity, trend, new arrival), a declared preference, or the
         likeness of the product's image to the client's (``"visual"``: the
@@ -127,7 +129,7 @@ class ContributionBlock:
     product : ndarray of int, shape (n,)
         Which explained product (position in the request) each value is for.
     values : ndarray of float, shape (n,)
-    kind : {"item", "attribute", "prior", "preference", "visual"}
+    kind : {"item", "sequence", "attribute", "prior", "preference", "visual"}
     component : {"cf", "content", "prior"}
     sources : ndarray of object (str), shape (n,)
     events : ndarray of object, shape (n,), optional
@@ -148,17 +150,20 @@ class ContributionBlock:
         past_ids: Sequence[str] | np.ndarray,
         codes: np.ndarray,
         component: str,
+        *,
+        kind: ContributionKind = "item",
     ) -> ContributionBlock:
         """The client's past items' parts: ``values[a, b]`` is item ``b``'s part of product ``a``.
 
-        ``codes`` are the items' strongest event codes (into ``EVENT_TYPES``).
+        ``codes`` are the items' strongest event codes (into ``EVENT_TYPES``);
+        ``kind`` is ``"item"``, or ``"sequence"`` for the next-step block.
         """
         m, n_past = values.shape
         events = np.array([EVENT_TYPES[c] for c in np.asarray(codes).tolist()], dtype=object)
         return cls(
             np.repeat(np.arange(m), n_past),
             values.ravel(),
-            "item",
+            kind,
             component,
             np.tile(np.asarray(past_ids, dtype=object), m),
             np.tile(events, m),

@@ -31,6 +31,7 @@ from core.engine.cells import AsOf
 from core.engine.config import EngineConfig
 from core.engine.interactions import Interactions, build_interactions
 from core.engine.models.base import Contribution, Explanation, Recommender
+from core.engine.ranking import top_k_coo
 from core.exceptions import UnknownIdError
 
 
@@ -209,19 +210,6 @@ class PopularityRecommender(_InteractionModel):
 
 
 # ==================================================================== item-kNN
-def _top_k_coo(
-    rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, k: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Keep the ``k`` largest ``vals`` of each row (ties: lower column first)."""
-    order = np.lexsort((cols, -vals, rows))
-    rows, cols, vals = rows[order], cols[order], vals[order]
-    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
-    counts = np.diff(np.r_[starts, rows.size])
-    rank = np.arange(rows.size) - np.repeat(starts, counts)
-    keep = rank < k
-    return rows[keep], cols[keep], vals[keep]
-
-
 def item_neighbours(
     matrix: sp.csr_matrix,
     k_neighbors: int,
@@ -359,7 +347,7 @@ def _neighbour_rows(
     if shared is not None and r.size:
         n = shared[keep]
         v = v * n / (n + support_shrinkage)
-    return _top_k_coo(r, c, v, k_neighbors)
+    return top_k_coo(r, c, v, k_neighbors)
 
 
 def _stack_rows(

@@ -39,6 +39,8 @@ class ItemSide:
         The item-neighbour block's ``S``.
     factor_moments : tuple of ndarray
         Mean and spread of the clients' folded-in factors.
+    sequence : csr_matrix, shape (n_products, n_products)
+        The next-step block's ``T`` (:func:`core.engine.transitions.transition_matrix`).
     """
 
     item_factors: np.ndarray
@@ -46,6 +48,7 @@ class ItemSide:
     counts: np.ndarray
     similarity: sp.csr_matrix
     factor_moments: tuple[np.ndarray, np.ndarray]
+    sequence: sp.csr_matrix
 
 
 def short_label(feature: str) -> str:

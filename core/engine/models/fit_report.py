@@ -40,6 +40,7 @@ class _Fitted(Protocol):
     """The fitted hybrid, as far as the report reads it."""
 
     item_similarity_: sp.csr_matrix
+    sequence_: sp.csr_matrix
     known_products_: np.ndarray
     trend_spread_: float
 
@@ -88,8 +89,8 @@ def fit_report(
     counts : ndarray, shape (n_products,)
         Clients with a cell per product.
     clients_with_history : int
-    block_spreads : ndarray, shape (n_sampled, 3)
-        The SVD, neighbour and content spreads of a sample of clients with
+    block_spreads : ndarray, shape (n_sampled, 4)
+        The SVD, neighbour, content and next-step spreads of a sample of clients with
         history (:func:`sample_clients`).
 
     Returns
@@ -100,14 +101,15 @@ def fit_report(
         date, as given), ``half_life_days``, ``weight_left_after_span`` (what
         an event as old as the window keeps), ``popularity_gini``,
         ``neighbours_median`` and ``products_without_neighbours``,
-        ``trend_spread``, and ``block_spread_median`` (SVD, neighbours,
-        content: the per-client divisors of the block weights, median over a
-        seeded sample of clients with history).
+        ``trend_spread``, ``block_spread_median`` (SVD, neighbours,
+        content, next step: the per-client divisors of the block weights, median over a
+        seeded sample of clients with history), and ``next_step_links``
+        (stored entries of the next-step matrix).
     """
     span = float(span_days)
     neighbours = np.diff(model.item_similarity_.indptr)
-    spreads = np.asarray(block_spreads).reshape(-1, 3)
-    median = np.median(spreads, axis=0) if spreads.size else np.zeros(3)
+    spreads = np.asarray(block_spreads).reshape(-1, 4)
+    median = np.median(spreads, axis=0) if spreads.size else np.zeros(4)
     return {
         "clients_with_history": int(clients_with_history),
         "products_with_interactions": int(model.known_products_.sum()),
@@ -123,7 +125,9 @@ def fit_report(
             "svd": float(median[0]),
             "neighbours": float(median[1]),
             "content": float(median[2]),
+            "next_step": float(median[3]),
         },
+        "next_step_links": int(model.sequence_.nnz),
     }
 
 

@@ -6,6 +6,7 @@ declared preferences ``q``, the score of product ``i`` is::
 
     score_i = a_sv * (u . v_i)                    SVD block, u = x V (fold-in)
             + a_nb * sum_j b_j S_ji               item-neighbour block
+            + a_sq * sum_j s_j T_ji               next-step block
             + a_ct * (p . F_i) / ||p||            content block, p = xF/||xF|| + beta q
             + a_tr * t_i                          trend block
             + a_new * n_i * max(0, p . F_i / ||p||)   new-arrival prior
@@ -24,6 +25,11 @@ barely counts:
 - ``S`` keeps each product's ``item_neighbours`` nearest products by cosine
   over the clients who have both, shrunk towards zero when few clients share
   them (``item_shrinkage``);
+- ``T`` is what buyers went on to buy, in time order: ``T_ji`` the shrunk
+  share of the buyers of ``j`` who bought ``i`` within their next
+  ``sequence_window`` purchases (:mod:`core.engine.transitions`), and ``s_j``
+  the client's row value on the cells they bought (decayed: the latest
+  purchases lead most); ``a_sq = sequence_weight * g / spread(s T)``;
 - ``t`` is the recent demand (``trend_half_life_days``): the catalogue's for
   clients with history, their home store's for clients without;
   ``a_tr = prior_weight / spread(t)``;
@@ -40,7 +46,8 @@ product launched yesterday reaches the clients whose taste it fits.
 
 Every block is a sum of exact terms -- the SVD and neighbour blocks over past
 items (``x_j (v_j . v_i)`` and ``b_j S_ji``, one "cf" contribution per past
-item), content over matched features, the trend and new-arrival priors -- so
+item), the next-step block over past purchases (``s_j T_ji``, one "sequence"
+contribution per past purchase, part of "cf"), content over matched features, the trend and new-arrival priors -- so
 :meth:`HybridRecommender.explain` returns contributions that add up to the
 score. A client's state and the two priors are in
 :mod:`core.engine.models.hybrid_priors`.
@@ -56,6 +63,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from core.data.dataset import Dataset
@@ -107,24 +115,48 @@ from core.engine.models.fit_report import Laps, fit_report, sample_clients, span
 from core.engine.models.hybrid_priors import ClientState, ManyClients, OneClient, Priors
 from core.engine.models.svd import fit_item_factors, item_contributions, unit_rows
 from core.engine.threads import BlasLimiter
+from core.engine.transitions import (
+    PURCHASE,
+    TransitionCounts,
+    purchase_rows,
+    transition_matrix,
+)
 
 _SMALL_REQUEST = 8  # clients per request served with a single BLAS thread ...
 _SMALL_FACTORS = 2**19  # ... when the item factors have fewer entries than this
 _RECENT_STATES = 64  # single-client states kept, so explain reuses what recommend built
 
 #: The blocks scaled per client, in the order of ``ClientState.weights``' columns.
-_SVD, _NEIGHBOURS, _CONTENT = 0, 1, 2
+_SVD, _NEIGHBOURS, _CONTENT, _SEQUENCE = 0, 1, 2, 3
+_BLOCKS = 4
+
+
+def _row_sums(m: sp.csr_matrix, rows: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """``sum_j w_j m[j]`` over ``rows`` (1 each without ``weights``), dense, shape (n_cols,)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    sel = row_selector(m.indptr, rows)
+    data = m.data[sel]
+    if weights is not None:
+        data = data * np.repeat(np.asarray(weights, dtype=np.float64), np.diff(m.indptr)[rows])
+    return np.bincount(m.indices[sel], weights=data, minlength=m.shape[1])
+
+
+def _purchase_cells(rows: ClientRows) -> tuple[np.ndarray, np.ndarray]:
+    """The first row's bought products and their next-step inputs ``s_j`` (positive only)."""
+    row = purchase_rows(rows.matrix[:1], rows.strongest[:1])
+    keep = row.data > 0
+    return row.indices[keep].astype(np.int64), row.data[keep].astype(np.float64)
 
 
 def _block_spreads(raw: np.ndarray) -> np.ndarray:
-    """Spread of each block of ``raw`` (:meth:`HybridRecommender._raw_blocks`), shape (n, 3)."""
+    """Spread of each block of ``raw`` (:meth:`HybridRecommender._raw_blocks`), shape (n, 4)."""
     n_blocks, n_clients, n_products = raw.shape
     spreads = row_spread(raw.reshape(n_blocks * n_clients, n_products))
     return spreads.reshape(n_blocks, n_clients).T
 
 
 class HybridRecommender(StatefulRecommender):
-    """SVD + item neighbours + content + trend, on one per-client scale, exactly explained.
+    """SVD + item neighbours + next step + content + trend, on one per-client scale, exactly explained.
 
     Parameters
     ----------
@@ -145,6 +177,9 @@ class HybridRecommender(StatefulRecommender):
     item_similarity_ : csr_matrix, shape (n_products, n_products)
         Row ``j``: the ``item_neighbours`` products most similar to ``j``
         (shrunk cosine over the clients with both), the neighbour block's ``S``.
+    sequence_ : csr_matrix, shape (n_products, n_products)
+        Row ``j``: what the buyers of ``j`` went on to buy (shrunk shares), the
+        next-step block's ``T``.
     factor_mean_, factor_std_ : ndarray, shape (k,)
         Mean and spread of client factors (taste profiles are deviations from the mean).
     factor_labels_ : ndarray of int, shape (k, 2, 5)
@@ -188,7 +223,14 @@ class HybridRecommender(StatefulRecommender):
             laps.lap("neighbours")
             moments = client_factor_moments(inter.matrix, factors)
             laps.lap("moments")
-            side = ItemSide(factors, singular_values, counts, similarity, moments)
+            n_products = len(dataset.product_ids)
+            sequence = transition_matrix(
+                inter.transitions or TransitionCounts.empty(n_products),
+                config.item_neighbours,
+                config.item_shrinkage,
+            )
+            laps.lap("sequence")
+            side = ItemSide(factors, singular_values, counts, similarity, moments, sequence)
             self.learn_products(dataset, inter, side, laps)
         active = np.flatnonzero(np.diff(inter.matrix.indptr) > 0)
         sample = sample_clients(active, config.seed)
@@ -240,6 +282,7 @@ class HybridRecommender(StatefulRecommender):
         self.item_factors_ = factors
         laps.lap("ridge")
         self.item_similarity_ = side.similarity
+        self.sequence_ = side.sequence
         self.factor_mean_, self.factor_std_ = side.factor_moments
         self.factor_labels_, self.factor_loadings_ = factor_labels(
             self.features_[self.known_products_],
@@ -326,7 +369,8 @@ class HybridRecommender(StatefulRecommender):
             profiles = content_profiles(
                 rows.matrix, self.features_, prefs, config.preference_weight
             )
-            inputs = ManyClients(rows, binary_rows(rows.matrix), profiles)
+            bought = purchase_rows(rows.matrix, rows.strongest)
+            inputs = ManyClients(rows, binary_rows(rows.matrix), bought, profiles)
             strength = rows.strength
         raw = self._raw_blocks(u, inputs)
         return self._finish_state(one, strength, inputs, u, raw), raw
@@ -341,11 +385,13 @@ class HybridRecommender(StatefulRecommender):
         matrix = self.interactions_.matrix
         lo, hi = int(matrix.indptr[r]), int(matrix.indptr[r + 1])
         items, x = matrix.indices[lo:hi], matrix.data[lo:hi].astype(np.float64)
+        codes = self.interactions_.strongest.data[lo:hi]
         u = (x @ self.item_factors_[items])[None, :]
         history, preference, norm = one_profile(
             items, x, self.features_, prefs, self.config_.preference_weight
         )
-        return OneClient(self.interactions_, r, items, x, history, preference, norm), u
+        one = OneClient(self.interactions_, r, items, x, codes, history, preference, norm)
+        return one, u
 
     def _finish_state(
         self,
@@ -359,7 +405,8 @@ class HybridRecommender(StatefulRecommender):
         config = self.config_
         g = history_share(strength, config.blend_k)
         spreads = _block_spreads(raw)
-        weights = g[:, None] * np.array([config.cf_weight, config.item_weight, 0.0])
+        blend = np.array([config.cf_weight, config.item_weight, 0.0, config.sequence_weight])
+        weights = g[:, None] * blend
         weights[:, _CONTENT] = config.content_weight
         weights = per_spread(weights, spreads)
         prior_row = self._priors.prior_rows(idx, strength)
@@ -367,34 +414,33 @@ class HybridRecommender(StatefulRecommender):
         return ClientState(inputs, u, weights, prior_row, new_arrival)
 
     def block_spreads(self, client_ids: list[str], rows: ClientRows | None = None) -> np.ndarray:
-        """Spread of each raw block (SVD, neighbours, content) per client, shape (n, 3).
+        """Spread of each raw block (SVD, neighbours, content, next step) per client, shape (n, 4).
 
         ``rows``: the clients' matrix rows when the model holds none (the scale-out fit).
         """
         if not client_ids:
-            return np.zeros((0, 3))
+            return np.zeros((0, _BLOCKS))
         state, raw = self._build_state(client_ids, None, rows)
         return _block_spreads(raw)
 
     def _raw_blocks(self, u: np.ndarray, inputs: OneClient | ManyClients) -> np.ndarray:
-        """Unweighted SVD, neighbour and content scores, shape (3, n_clients, n_products)."""
+        """Unweighted SVD, neighbour, content and next-step scores, shape (4, n_clients, n_products)."""
         n_products = self.item_factors_.shape[0]
-        if u.shape[0] == 1:  # BLAS gemv; the past products' rows of S summed
-            raw = np.empty((3, 1, n_products))
+        if u.shape[0] == 1:  # BLAS gemv; the past products' rows of S (and of T) summed
+            raw = np.empty((_BLOCKS, 1, n_products))
             past, profile = inputs.block_inputs()
             raw[_SVD, 0] = self.item_factors_ @ u[0]
-            sim = self.item_similarity_
-            sel = row_selector(sim.indptr, past.astype(np.int64))
-            raw[_NEIGHBOURS, 0] = np.bincount(
-                sim.indices[sel], weights=sim.data[sel], minlength=sim.shape[1]
-            )
+            raw[_NEIGHBOURS, 0] = _row_sums(self.item_similarity_, past)
             raw[_CONTENT, 0] = self.features_ @ profile
+            bought, s = inputs.sequence_inputs()
+            raw[_SEQUENCE, 0] = _row_sums(self.sequence_, bought, s)
             return raw
         assert isinstance(inputs, ManyClients)
-        raw = np.zeros((3, u.shape[0], n_products))  # toarray adds into its output
+        raw = np.zeros((_BLOCKS, u.shape[0], n_products))  # toarray adds into its output
         np.matmul(u, self.item_factors_.T, out=raw[_SVD])
         (inputs.past @ self.item_similarity_).toarray(out=raw[_NEIGHBOURS])
         raw[_CONTENT] = content_scores(inputs.profiles, self.features_)
+        (inputs.purchases @ self.sequence_).toarray(out=raw[_SEQUENCE])
         return raw
 
     def _weighted(
@@ -407,6 +453,7 @@ class HybridRecommender(StatefulRecommender):
         w = state.weights
         cf = raw[_SVD] * w[:, _SVD, None]
         cf += raw[_NEIGHBOURS] * w[:, _NEIGHBOURS, None]
+        cf += raw[_SEQUENCE] * w[:, _SEQUENCE, None]
         content = raw[_CONTENT] * w[:, _CONTENT, None]
         return state, cf, content
 
@@ -419,7 +466,7 @@ class HybridRecommender(StatefulRecommender):
         -------
         cf, content, prior : ndarray, shape (n_clients, n_products)
             Weighted and scaled; ``cf + content + prior`` is the score
-            (``cf`` holds the SVD and the item-neighbour blocks).
+            (``cf`` holds the SVD, item-neighbour and next-step blocks).
         """
         self.check_is_fitted()
         with self._blas_limit(len(client_ids)):
@@ -488,7 +535,7 @@ class HybridRecommender(StatefulRecommender):
         extra_events: pd.DataFrame | None,
     ) -> list[Explanation]:
         state, _ = self._state([client_id], extra_events)
-        a_sv, a_nb, a_ct = (float(a) for a in state.weights[0])
+        a_sv, a_nb, a_ct, a_sq = (float(a) for a in state.weights[0])
         m = len(items)
         past, codes, parts = item_contributions(state.rows, 0, self.item_factors_, items)
         parts *= a_sv
@@ -496,12 +543,22 @@ class HybridRecommender(StatefulRecommender):
         parts += a_nb * self.item_similarity_[past][:, items].toarray().T
         cf = a_sv * (state.u[0] @ self.item_factors_[items].T)
         cf += a_nb * np.asarray(self.item_similarity_[past][:, items].sum(axis=0)).ravel()
+        bought, s = _purchase_cells(state.rows)
+        steps = a_sq * s[:, None] * self.sequence_[bought][:, items].toarray()
+        cf += steps.sum(axis=0)
         h, q, norm = state.inputs.profile_row()
         content, attributes, preferences, visual = attribute_blocks(
             h, q, norm, self.features_, items, self._feature_names, a_ct
         )
         blocks = [
             ContributionBlock.past_items(parts, self._product_array[past], codes, "cf"),
+            ContributionBlock.past_items(
+                steps.T,
+                self._product_array[bought],
+                np.full(bought.size, PURCHASE),
+                "cf",
+                kind="sequence",
+            ),
             attributes,
             preferences,
             name_visual(visual, state.rows.matrix[0], self._visual, items, self._product_array),
@@ -582,6 +639,7 @@ class HybridRecommender(StatefulRecommender):
         arrays.update({f"features.{k}": v for k, v in f_arrays.items()})
         arrays.update(csr_to_state(self.features_, "features.matrix"))
         arrays.update(csr_to_state(self.item_similarity_, "neighbours"))
+        arrays.update(csr_to_state(self.sequence_, "sequence"))
         for name in self._ARRAYS:
             arrays[name] = getattr(self, name + "_")
         if self.house_ is not None:
@@ -601,6 +659,7 @@ class HybridRecommender(StatefulRecommender):
         shape = (n_products, self.product_features_.n_features_)
         self.features_ = csr_from_state(arrays, "features.matrix", shape)
         self.item_similarity_ = csr_from_state(arrays, "neighbours", (n_products, n_products))
+        self.sequence_ = csr_from_state(arrays, "sequence", (n_products, n_products))
         for name in self._ARRAYS:
             setattr(self, name + "_", arrays[name])
         self.fit_report_ = dict(meta.get("report", {}))

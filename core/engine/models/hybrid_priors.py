@@ -23,6 +23,7 @@ from core.engine.config import EngineConfig
 from core.engine.interactions import ClientRows, Interactions
 from core.engine.models.blend import new_arrivals, per_spread, row_spread, scaled, sparse_row_spread
 from core.engine.models.content import ContentProfiles
+from core.engine.transitions import PURCHASE
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class OneClient:
     row: int  # the client's row in ``inter``
     items: np.ndarray  # products of the client's cells
     x: np.ndarray  # their values, float64
+    codes: np.ndarray  # their strongest event codes
     history: np.ndarray  # (n_features,) xF / ||xF||
     preference: np.ndarray  # (n_features,) beta q
     norm: float  # ||history + preference||
@@ -48,6 +50,11 @@ class OneClient:
         if self.norm > 0:
             combined /= self.norm
         return self.items[self.x > 0], combined
+
+    def sequence_inputs(self) -> tuple[np.ndarray, np.ndarray]:
+        """The bought products and their next-step inputs ``s`` (:mod:`core.engine.transitions`)."""
+        bought = (self.codes == PURCHASE) & (self.x > 0)
+        return self.items[bought], self.x[bought]
 
     def profile_row(self) -> tuple[np.ndarray, np.ndarray, float]:
         return self.history, self.preference, self.norm
@@ -68,11 +75,18 @@ class ManyClients:
 
     rows: ClientRows
     past: sp.csr_matrix  # (n, n_products) 1 per past product
+    purchases: sp.csr_matrix  # (n, n_products) next-step inputs s
     profiles: ContentProfiles
 
     def block_inputs(self) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`OneClient.block_inputs` of a single row."""
         return self.past.indices, self.profiles.dense_combined(0)
+
+    def sequence_inputs(self) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`OneClient.sequence_inputs` of a single row."""
+        row = self.purchases[0]
+        keep = row.data > 0
+        return row.indices[keep], row.data[keep].astype(np.float64)
 
     def profile_row(self) -> tuple[np.ndarray, np.ndarray, float]:
         return self.profiles.dense_row(0)
@@ -84,7 +98,7 @@ class ClientState:
 
     inputs: OneClient | ManyClients
     u: np.ndarray  # (n, k) folded-in client factors
-    weights: np.ndarray  # (n, 3) a_sv, a_nb, a_ct
+    weights: np.ndarray  # (n, 4) a_sv, a_nb, a_ct, a_sq
     prior_row: np.ndarray  # -1: global trend, else store index
     new_arrival: np.ndarray  # (n, n_new) new-arrival prior of each new arrival
 

@@ -40,6 +40,7 @@ from core.engine.scale.reduce import (
     Progress,
     Scheduler,
 )
+from core.engine.transitions import TransitionCounts
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,8 @@ class BucketCells:
         Age of the bucket's oldest event on or before ``as_of`` (0 without events).
     house : HouseAggregates
         The bucket's share of the house's popularity, store sales and co-purchases.
+    transitions : TransitionCounts
+        What the bucket's clients bought next.
     """
 
     client_ids: np.ndarray
@@ -75,6 +78,7 @@ class BucketCells:
     demand: Demand
     span_days: float
     house: HouseAggregates
+    transitions: TransitionCounts
 
 
 @dataclass(frozen=True)
@@ -103,7 +107,9 @@ def frame_cells(events: pd.DataFrame, clients: pd.DataFrame, side: ProductSide) 
     )
     span = span_days(events["timestamp"], side.as_of) if len(events) else 0.0
     house = bucket_house(events, side.product_ids, side.store_ids, side.as_of)
-    return BucketCells(ids.external_ids, block.values, block.norm, block.demand, span, house)
+    return BucketCells(
+        ids.external_ids, block.values, block.norm, block.demand, span, house, block.transitions
+    )
 
 
 def bucket_cells(source: tuple[PartitionedEvents, int, bool], side: ProductSide) -> BucketCells:
@@ -127,6 +133,10 @@ def cells_span(block: BucketCells) -> float:
 
 def cells_house(block: BucketCells) -> HouseAggregates:
     return block.house
+
+
+def cells_transitions(block: BucketCells) -> TransitionCounts:
+    return block.transitions
 
 
 def finalize_block(

@@ -53,10 +53,12 @@ from core.engine.scale.blocks import (
     block_matrix,
     bucket_blocks,
     cells_house,
+    cells_transitions,
     product_side,
 )
 from core.engine.scale.reduce import BlockReducer, Progress, Scheduler
 from core.engine.scale.svd import block_svd
+from core.engine.transitions import TransitionCounts, transition_matrix
 
 
 def column_counts(block: sp.csr_matrix) -> np.ndarray:
@@ -118,8 +120,10 @@ def _report_sample(
     return [str(c) for c in ids[keep]], ClientRows(matrix, strongest, strength)
 
 
-def _item_side(blocks: BlockInteractions, config: EngineConfig, laps: Laps) -> ItemSide:
-    """Factors, counts, neighbours and factor moments from products-sized passes over the blocks."""
+def _item_side(
+    blocks: BlockInteractions, transitions: TransitionCounts, config: EngineConfig, laps: Laps
+) -> ItemSide:
+    """Factors, counts, neighbours, factor moments and next steps from products-sized passes."""
     mats = blocks.rows.map_blocks(block_matrix)
     n_clients, n_products = blocks.norm.n_rows, len(blocks.side.product_ids)
     k = max(1, min(config.n_factors, n_clients - 1, n_products - 1))
@@ -134,7 +138,9 @@ def _item_side(blocks: BlockInteractions, config: EngineConfig, laps: Laps) -> I
     laps.lap("neighbours")
     moments = factor_moments(mats.map_sum(factor_sums, factors))
     laps.lap("moments")
-    return ItemSide(factors, singular, counts, similarity, moments)
+    sequence = transition_matrix(transitions, config.item_neighbours, config.item_shrinkage)
+    laps.lap("sequence")
+    return ItemSide(factors, singular, counts, similarity, moments, sequence)
 
 
 def fit_partitioned(
@@ -190,9 +196,10 @@ def fit_partitioned(
     cells = bucket_blocks(reader, side, scheduler, validate=validate, progress=progress)
     blocks = block_interactions(cells, side)
     house = cells.map_sum(cells_house)
+    transitions = cells.map_sum(cells_transitions)
     del cells  # the rows are kept; the cells they came from may go
     laps.lap("interactions")
-    item_side = _item_side(blocks, config, laps)
+    item_side = _item_side(blocks, transitions, config, laps)
     inter = products_only_interactions(
         side.product_ids,
         side.store_ids,

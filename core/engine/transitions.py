@@ -1,0 +1,123 @@
+"""What clients bought next, in time order: the counts behind the hybrid's next-step block.
+
+A client's purchases in time order -- the first purchase of each product,
+gifts left out (they follow someone else's taste), nothing after the fit
+date -- give a transition ``a -> b`` for each product ``b`` among the
+``sequence_window`` products they bought after ``a``. Over the house:
+
+- ``n_a``: clients who bought ``a``;
+- ``n_ab``: clients who bought ``b`` within the ``sequence_window`` products
+  they bought after ``a``.
+
+:func:`transition_matrix` turns them into the next-step matrix::
+
+    T[a, b] = n_ab / (n_a + item_shrinkage)      (top ``item_neighbours`` per row)
+
+the share of ``a``'s buyers who went on to ``b``, shrunk towards zero when
+few clients bought ``a``. ``T`` is directional: an order-blind co-purchase
+count (the item-neighbour block's) is symmetric, ``T[a, b]`` is not, so a
+client who bought the entry piece is pointed to the signature piece and not
+the other way round.
+
+The counts of disjoint sets of whole clients add up (:class:`TransitionCounts`
+has ``+``): the one-process fit counts the whole log
+(:func:`core.engine.cells.event_block`), the scale-out fit one client bucket
+per task and sums them (:mod:`core.engine.scale`), the same arithmetic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from core.data.schema import EVENT_TYPES
+from core.engine.events import EventArrays
+from core.engine.ranking import top_k_coo
+
+PURCHASE = EVENT_TYPES.index("purchase")
+
+
+@dataclass(frozen=True)
+class TransitionCounts:
+    """``n_ab`` (``pairs``, products x products) and ``n_a`` (``buyers``) of some whole clients."""
+
+    pairs: sp.csr_matrix
+    buyers: np.ndarray
+
+    @classmethod
+    def empty(cls, n_products: int) -> TransitionCounts:
+        return cls(
+            sp.csr_matrix((n_products, n_products), dtype=np.int64),
+            np.zeros(n_products, dtype=np.int64),
+        )
+
+    def __add__(self, other: TransitionCounts) -> TransitionCounts:
+        return TransitionCounts(sp.csr_matrix(self.pairs + other.pairs), self.buyers + other.buyers)
+
+
+def transition_counts(ev: EventArrays, n_products: int, window: int) -> TransitionCounts:
+    """The transition counts of the clients (``ev.rows``) of some events.
+
+    Parameters
+    ----------
+    ev : EventArrays
+        Events of whole clients; ``age_days`` orders them (an older purchase
+        comes first) and only those with ``age_days >= 0`` (on or before the
+        fit date) count.
+    n_products : int
+    window : int
+        How many of the following products each purchase leads to (0: none).
+    """
+    buy = (ev.types == PURCHASE) & ~ev.gift & (ev.age_days >= 0) & (ev.rows >= 0)
+    rows = ev.rows[buy].astype(np.int64)
+    cols = ev.cols[buy].astype(np.int64)
+    # Client by client, oldest first (ties: the product order, so counts never
+    # depend on the order of the input rows).
+    order = np.lexsort((cols, -ev.age_days[buy], rows))
+    rows, cols = rows[order], cols[order]
+    first = _first_of_each(rows, cols, n_products)
+    rows, cols = rows[first], cols[first]
+    buyers = np.bincount(cols, minlength=n_products).astype(np.int64)
+    src, dst = [], []
+    for d in range(1, max(0, int(window)) + 1):
+        same = rows[d:] == rows[:-d]
+        src.append(cols[:-d][same])
+        dst.append(cols[d:][same])
+    a = np.concatenate(src) if src else np.zeros(0, dtype=np.int64)
+    b = np.concatenate(dst) if dst else np.zeros(0, dtype=np.int64)
+    pairs = sp.csr_matrix((np.ones(a.size, dtype=np.int64), (a, b)), shape=(n_products, n_products))
+    pairs.sum_duplicates()
+    return TransitionCounts(pairs, buyers)
+
+
+def _first_of_each(rows: np.ndarray, cols: np.ndarray, n_cols: int) -> np.ndarray:
+    """Positions of the first occurrence of each (row, col) pair, in their order."""
+    if rows.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    _, first = np.unique(rows * n_cols + cols, return_index=True)
+    return np.sort(first)
+
+
+def transition_matrix(counts: TransitionCounts, k: int, shrinkage: float) -> sp.csr_matrix:
+    """The next-step matrix ``T`` (module docstring): shrunk shares, top ``k`` per row, float64."""
+    pairs = sp.coo_matrix(counts.pairs)
+    a, b = pairs.row.astype(np.int64), pairs.col.astype(np.int64)
+    v = pairs.data.astype(np.float64) / (counts.buyers[a] + float(shrinkage))
+    a, b, v = top_k_coo(a, b, v, k)
+    n = counts.buyers.size
+    return sp.csr_matrix((v, (a, b)), shape=(n, n))
+
+
+def purchase_rows(matrix: sp.csr_matrix, strongest: sp.csr_matrix) -> sp.csr_matrix:
+    """Clients' next-step inputs ``s``: their cell values where the strongest event is a purchase.
+
+    The next-step block counts what clients *bought* next, so only a
+    client's own purchases lead anywhere; the cells' decay makes the latest
+    ones count most.
+    """
+    bought = sp.csr_matrix(strongest, copy=True)
+    bought.data = (bought.data == PURCHASE).astype(np.float64)
+    bought.eliminate_zeros()
+    return sp.csr_matrix(sp.csr_matrix(matrix, dtype=np.float64).multiply(bought))
