@@ -55,7 +55,9 @@ from core.engine.evaluation.report import json_ready, markdown_table
 from core.engine.tune import DEFAULT_OBJECTIVE, parse_duration
 
 PROTOCOLS: tuple[str, ...] = ("global_time", "last_n")
-ATELIER: tuple[str, ...] = ("atelier", "atelier_tuned")
+#: ``atelier_order_blind`` is the default without its next-step block
+#: (``sequence_weight=0``): the block's effect, cell by cell.
+ATELIER: tuple[str, ...] = ("atelier", "atelier_order_blind", "atelier_tuned")
 #: The hybrid's parts alone, on request only (``--models ...,atelier_cf,atelier_content``).
 PARTS: tuple[str, ...] = ("atelier_cf", "atelier_content")
 COLUMNS: dict[str, str] = {
@@ -99,7 +101,7 @@ def _tune_all(split: Split, models: list[str], args: argparse.Namespace) -> tupl
             )
         elif name == "atelier":
             tuned.append(atelier_default())
-        elif name in PARTS:
+        elif name in PARTS or name == "atelier_order_blind":
             tuned.append(atelier_part(name))
         else:
             result, tune_result = atelier_tuned(
@@ -163,6 +165,15 @@ def _verdict(table: pd.DataFrame) -> list[str]:
                     f"{float(mine.iloc[0]) / best[metric]:.2f} "
                     f"({float(mine.iloc[0]):.4f} vs {best[metric]:.4f})"
                 )
+    by_name = table.set_index("model")
+    if {"atelier", "atelier_order_blind"} <= set(by_name.index):
+        blind = by_name.loc["atelier_order_blind"]
+        gains = [
+            f"{metric} {by_name.loc['atelier', metric] / blind[metric]:.3f}x"
+            for metric in ("Recall@20", "NDCG@10")
+            if blind[metric] > 0
+        ]
+        lines.append(f"- next-step block (atelier / atelier_order_blind): {', '.join(gains)}")
     return lines
 
 
@@ -350,6 +361,11 @@ def _intro(models: list[str], args: argparse.Namespace) -> str:
             lines.append(f"- {name}: {specs[name].reads}; grid {grid}")
         elif name == "atelier":
             lines.append("- atelier: HybridRecommender() with the default EngineConfig")
+        elif name == "atelier_order_blind":
+            lines.append(
+                "- atelier_order_blind: the default HybridRecommender without its next-step "
+                "block (sequence_weight=0)"
+            )
         elif name in PARTS:
             part = "SVDRecommender" if name == "atelier_cf" else "ContentRecommender"
             lines.append(f"- {name}: {part}() alone, default EngineConfig (the hybrid's part)")

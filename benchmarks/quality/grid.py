@@ -169,14 +169,19 @@ def atelier_default() -> Tuned:
 
 
 def atelier_part(name: str) -> Tuned:
-    """One part of the hybrid alone, default configuration: ``atelier_cf`` or ``atelier_content``.
+    """The hybrid without a part, or one part alone, default configuration otherwise.
 
-    Not in the default model list: for reading where the hybrid gains or loses.
+    ``atelier_order_blind``: without the next-step block (in the default
+    model list); ``atelier_cf`` or ``atelier_content``: the SVD or content
+    part alone (on request), for reading where the hybrid gains or loses.
     """
+    from core.engine.config import EngineConfig
     from core.engine.models.content import ContentRecommender
+    from core.engine.models.hybrid import HybridRecommender
     from core.engine.models.svd import SVDRecommender
 
     factories: dict[str, Callable[[], Recommender]] = {
+        "atelier_order_blind": lambda: HybridRecommender(EngineConfig(sequence_weight=0.0)),
         "atelier_cf": SVDRecommender,
         "atelier_content": ContentRecommender,
     }

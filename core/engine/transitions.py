@@ -19,6 +19,14 @@ count (the item-neighbour block's) is symmetric, ``T[a, b]`` is not, so a
 client who bought the entry piece is pointed to the signature piece and not
 the other way round.
 
+How much the block may weigh is read from the data (:func:`directionality`):
+on pairs of products bought one after the other by at least
+:data:`MIN_PAIR_CLIENTS` clients, the share of the flow that goes one way
+beyond what a coin would give. Where buyers go from the entry piece to the
+signature piece and not back, it is near 1; where order is noise (repeat
+baskets, a grocer's week) near 0, and the block then barely counts: the
+hybrid multiplies ``sequence_weight`` by it (:class:`NextSteps`).
+
 The counts of disjoint sets of whole clients add up (:class:`TransitionCounts`
 has ``+``): the one-process fit counts the whole log
 (:func:`core.engine.cells.event_block`), the scale-out fit one client bucket
@@ -31,12 +39,15 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.stats import binom
 
 from core.data.schema import EVENT_TYPES
 from core.engine.events import EventArrays
 from core.engine.ranking import top_k_coo
 
 PURCHASE = EVENT_TYPES.index("purchase")
+#: Clients a pair of products needs (either order) to count towards :func:`directionality`.
+MIN_PAIR_CLIENTS = 5
 
 
 @dataclass(frozen=True)
@@ -108,6 +119,62 @@ def transition_matrix(counts: TransitionCounts, k: int, shrinkage: float) -> sp.
     a, b, v = top_k_coo(a, b, v, k)
     n = counts.buyers.size
     return sp.csr_matrix((v, (a, b)), shape=(n, n))
+
+
+def directionality(counts: TransitionCounts) -> float:
+    """How one-way the house's sequences are, beyond chance, in [0, 1].
+
+    Over the unordered pairs ``{a, b}`` with ``n = n_ab + n_ba >=``
+    :data:`MIN_PAIR_CLIENTS`, with ``D = sum |n_ab - n_ba|`` and ``E`` its
+    expectation were each transition's direction a fair coin (``n_ab ~
+    Binomial(n, 1/2)``)::
+
+        directionality = (D - E) / (sum n - E)      (0 without such pairs)
+
+    1 when every repeated pair goes one way only, 0 when the directions are
+    no more lopsided than coin tosses.
+    """
+    pairs = sp.csr_matrix(counts.pairs, dtype=np.float64)
+    both = sp.triu(pairs + pairs.T, k=1).tocoo()
+    keep = both.data >= MIN_PAIR_CLIENTS
+    if not keep.any():
+        return 0.0
+    a, b, n = both.row[keep], both.col[keep], both.data[keep].astype(np.int64)
+    forward = np.asarray(pairs[a, b]).ravel()
+    lopsided = float(np.abs(2.0 * forward - n).sum())
+    expected = float(
+        sum(
+            _coin_lopsidedness(int(m)) * c
+            for m, c in zip(*np.unique(n, return_counts=True), strict=True)
+        )
+    )
+    total = float(n.sum())
+    if total <= expected:
+        return 0.0
+    return float(np.clip((lopsided - expected) / (total - expected), 0.0, 1.0))
+
+
+def _coin_lopsidedness(n: int) -> float:
+    """``E|2X - n|`` for ``X ~ Binomial(n, 1/2)``."""
+    x = np.arange(n + 1)
+    return float((np.abs(2 * x - n) * binom.pmf(x, n, 0.5)).sum())
+
+
+@dataclass(frozen=True)
+class NextSteps:
+    """The next-step block of a fit: its matrix ``T`` and its data-derived weight factor."""
+
+    matrix: sp.csr_matrix
+    directionality: float
+
+
+def next_steps(
+    counts: TransitionCounts | None, n_products: int, k: int, shrinkage: float
+) -> NextSteps:
+    """:func:`transition_matrix` and :func:`directionality` of some counts (none: an empty block)."""
+    if counts is None:
+        counts = TransitionCounts.empty(n_products)
+    return NextSteps(transition_matrix(counts, k, shrinkage), directionality(counts))
 
 
 def purchase_rows(matrix: sp.csr_matrix, strongest: sp.csr_matrix) -> sp.csr_matrix:

@@ -21,6 +21,11 @@ Product names go into a sentence through :func:`~core.suggest.safe_text.plain_te
 and the client's reasons through :func:`~core.suggest.safe_text.client_text`
 (both in :mod:`core.suggest.safe_text`, re-exported here).
 
+The next-step part (``kind == "sequence"``) reads "Clients who bought the
+<her purchase> often went on to this" for the associate and "A natural next
+step after your <purchase>" for the client (only after a piece she kept for
+herself).
+
 The visual part (image embeddings, ``kind == "visual"``) reads "Visually
 close to the <past piece that looks most like it>" (or "Looks like pieces she
 chose") for the associate; the client is never told it, since it
@@ -273,6 +278,10 @@ def associate_reasons(
                 groups[c.kind].add(phrase, out, key=_name_key(value))
         elif c.kind == "visual":
             out.append(_visual_reason(c.source, catalogue, pr))
+        elif c.kind == "sequence":
+            j = _position(catalogue, c.source)
+            if j >= 0:
+                out.append(_associate_next_step(plain_text(catalogue.names[j])))
         else:
             text = _prior_reason(c.source, dataset, client_row, client=False)
             out.append(text or f"Fits {pr.possessive} overall taste")
@@ -322,6 +331,11 @@ def _associate_item(event_type: str | None, name: str, pr: Pronouns) -> str:
         "email_click": f"{S} clicked the {name} in an email",
         "email_open": f"{S} opened an email featuring the {name}",
     }.get(event_type or "", f"Close to the {name} in {pr.possessive} history")
+
+
+def _associate_next_step(name: str) -> str:
+    """The next-step part, by the client's purchase whose buyers went on to this piece."""
+    return f"Clients who bought the {name} often went on to this"
 
 
 def _associate_self(event_type: str | None, pr: Pronouns) -> str:
@@ -430,6 +444,10 @@ def _client_reasons(
             text = _client_item(c, expl, catalogue, facts.volunteered, target_cat)
             if text:
                 out.append(text)
+        elif c.kind == "sequence":
+            text = _client_next_step(c, catalogue, facts.volunteered)
+            if text:
+                out.append(text)
         elif c.kind in ("attribute", "preference"):
             facet, value = _split_source(c.source)
             declared = c.kind == "preference"
@@ -502,6 +520,20 @@ def _client_item(
     if code == VOLUNTEERED_TRY_ON:
         return f"Following the {name} you tried on"
     return f"To go with the {name} on your wishlist"
+
+
+def _client_next_step(
+    c: Contribution, catalogue: Catalogue, volunteered: dict[int, int] | None
+) -> str | None:
+    """The next-step part for the client: only after a piece they bought and kept for themselves."""
+    j = _position(catalogue, c.source)
+    if j < 0 or catalogue.sensitive[j]:
+        return None
+    if volunteered is None:
+        bought = c.event_type == "purchase"
+    else:
+        bought = volunteered.get(j) == VOLUNTEERED_PURCHASE
+    return f"A natural next step after your {plain_text(catalogue.names[j])}" if bought else None
 
 
 def _safe_attributes(

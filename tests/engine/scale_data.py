@@ -18,7 +18,7 @@ from core.engine.models.factors import ItemSide, client_factor_moments
 from core.engine.models.hybrid import HybridRecommender
 from core.engine.scale.fit import with_clients
 from core.engine.scale.svd import in_memory_svd
-from core.engine.transitions import transition_matrix
+from core.engine.transitions import next_steps
 
 
 def partitioned_maison(
@@ -47,7 +47,12 @@ def one_process_block_fit(dataset: Dataset, config: EngineConfig) -> HybridRecom
             support_shrinkage=config.item_shrinkage,
         ),
         client_factor_moments(inter.matrix, svd.item_factors),
-        transition_matrix(inter.transitions, config.item_neighbours, config.item_shrinkage),
+        next_steps(
+            inter.transitions,
+            len(dataset.product_ids),
+            config.item_neighbours,
+            config.item_shrinkage,
+        ),
     )
     ref = HybridRecommender(config)
     ref.learn_products(dataset, inter, side)

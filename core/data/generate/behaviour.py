@@ -38,6 +38,11 @@ GIFT_RATE = 0.08
 RETURN_RATE = 0.075  # a few returns fall after as_of and are dropped
 VIEW_BEFORE_PURCHASE = 0.85
 TRY_BEFORE_STORE_PURCHASE = 0.5
+# The planted progression: a purchase of an entry piece (its segment's cheapest
+# quarter) leads, this often, to its signature piece (the same rank in the
+# segment's dearest quarter) 10 to 90 days later (``Catalogue.next_step``).
+NEXT_STEP_RATE = 0.4
+NEXT_STEP_DAYS = (10, 90)
 RISING_PEAK = 0.55  # chance, on as_of's eve, that demand goes to the rising segment
 # Derived events (views, try-ons, returns) and short histories, measured at
 # the default sizes: base events = events_per_client / this factor.

@@ -36,6 +36,7 @@ class Catalogue:
     price: np.ndarray
     launch_day: np.ndarray  # days after the window start (may be negative)
     sized: np.ndarray  # products that come in sizes
+    next_step: np.ndarray  # an entry piece's signature piece (position), -1 for the rest
     heavy: np.ndarray
     light: np.ndarray
     choice_keys: np.ndarray  # (bucket, segment) blocks of cumulative product weights
@@ -94,6 +95,30 @@ def choice_keys(
     return ((b * n_seg + seg_sorted[None, :]) + within).reshape(-1), order, start
 
 
+def next_steps(seg: np.ndarray, price: np.ndarray) -> np.ndarray:
+    """The planted progression: each entry piece's signature piece, by position (-1: none).
+
+    In each segment, the cheapest quarter of the products are entry pieces
+    and the dearest quarter signature pieces; the ``r``-th cheapest entry
+    piece leads to the ``r``-th cheapest signature piece.
+    """
+    out = np.full(len(seg), -1, dtype=np.int64)
+    for s in np.unique(seg):
+        members = np.flatnonzero(seg == s)
+        ranked = members[np.argsort(price[members], kind="stable")]
+        quarter = len(ranked) // 4
+        if quarter:
+            out[ranked[:quarter]] = ranked[-quarter:]
+    return out
+
+
+def next_steps_table(cat: Catalogue) -> pd.DataFrame:
+    """The planted progression as ids: ``product_id`` (entry piece), ``next_product_id``."""
+    entry = np.flatnonzero(cat.next_step >= 0)
+    ids = cat.product_id_labels
+    return pd.DataFrame({"product_id": ids[entry], "next_product_id": ids[cat.next_step[entry]]})
+
+
 def build_catalogue(n_products: int, seed: int, as_of: pd.Timestamp) -> Catalogue:
     """The catalogue stage: products, stores, stock and staff, from the catalogue streams of ``seed``."""
     # One stream per part, so that staff (say) do not change with the catalogue size.
@@ -130,6 +155,7 @@ def build_catalogue(n_products: int, seed: int, as_of: pd.Timestamp) -> Catalogu
         price=price,
         launch_day=launch_day,
         sized=p["sizes"] != "",
+        next_step=next_steps(seg, price),
         heavy=p["warmth"] == "heavy",
         light=p["warmth"] == "light",
         choice_keys=keys,

@@ -16,6 +16,8 @@ from core.data.generate.behaviour import (
     EVENT,
     FUNNEL,
     GIFT_RATE,
+    NEXT_STEP_DAYS,
+    NEXT_STEP_RATE,
     NOISE,
     RETURN_RATE,
     RISING_PEAK,
@@ -183,7 +185,8 @@ def _derived(
     br: BlockRandom, cat: Catalogue, cl: ClientState, as_of: pd.Timestamp, drawn: Columns
 ) -> list[Columns]:
     """Events that follow from purchases: a view before most, a try-on before some
-    store purchases, and returns (same client, product, quantity) after a few."""
+    store purchases, returns (same client, product, quantity) after a few, and
+    the planted next step after some purchases of entry pieces."""
     ec, prod, etype, ts, channel, store, qty, value, gift = drawn
     pi = np.flatnonzero(etype == EVENT["purchase"])
     up = br.random(ec[pi], cols=7)
@@ -196,6 +199,7 @@ def _derived(
     try_ts = np.maximum(ts[pi] - 300 - (up[:, 4] * 3300).astype(np.int64), floor)
     ret_ts = ts[pi] + 2 * DAY + (up[:, 6] * 28 * DAY).astype(np.int64)
     ret = (up[:, 5] < RETURN_RATE) & (ret_ts < epoch_seconds(as_of))
+    nxt, next_ts = _next_steps(br, cat, as_of, ec[pi], prod[pi], ts[pi], gift[pi])
     in_person = np.isin(channel[pi], [CHANNEL["store"], CHANNEL["phone"]])
     ret_ch = np.where(in_person, CHANNEL["store"], CHANNEL["online"])
     ret_store = np.where(in_person, store[pi], cat.online)
@@ -223,7 +227,44 @@ def _derived(
             value[pi][ret],
             gift[pi][ret],
         ),
+        (
+            ec[pi][nxt],
+            cat.next_step[prod[pi][nxt]],
+            EVENT["purchase"],
+            next_ts[nxt],
+            channel[pi][nxt],
+            store[pi][nxt],
+            1,
+            cat.price[cat.next_step[prod[pi][nxt]]],
+            False,
+        ),
     ]
+
+
+def _next_steps(
+    br: BlockRandom,
+    cat: Catalogue,
+    as_of: pd.Timestamp,
+    owner: np.ndarray,
+    prod: np.ndarray,
+    ts: np.ndarray,
+    gift: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which purchases lead to a purchase of their signature piece, and when.
+
+    The planted progression (``Catalogue.next_step``): a purchase of an entry
+    piece for oneself leads to the signature piece with
+    :data:`NEXT_STEP_RATE`, some :data:`NEXT_STEP_DAYS` later, when that falls
+    before ``as_of`` and after the signature piece's launch. Draws 2 uniforms
+    per purchase, after every other draw of the chunk.
+    """
+    u = br.random(owner, cols=2)
+    target = cat.next_step[prod]
+    lo, hi = NEXT_STEP_DAYS
+    when = ts + ((lo + (hi - lo) * u[:, 1]) * DAY).astype(np.int64)
+    launched = cat.start_seconds + cat.launch_day[np.maximum(target, 0)] * DAY
+    ok = (target >= 0) & ~gift & (u[:, 0] < NEXT_STEP_RATE)
+    return ok & (when < epoch_seconds(as_of)) & (when >= launched), when
 
 
 def _events_table(cat: Catalogue, cl: ClientState, parts: list[Columns]) -> pa.Table:

@@ -8,7 +8,7 @@ import pandas as pd
 import pyarrow as pa
 
 from core.data.embeddings import EMBEDDINGS_TABLE
-from core.data.generate.catalogue import build_catalogue
+from core.data.generate.catalogue import build_catalogue, next_steps_table
 from core.data.generate.chunks import chunks
 from core.data.generate.embeddings import plant_embeddings
 from core.data.generate.parameters import (
@@ -38,7 +38,9 @@ class Maison:
     truth : dict of str to DataFrame
         ``client_segments`` (client_id, segment, weight; weights of a client
         sum to 1), ``product_segments`` (product_id, segment) and
-        ``segments`` (one row per segment: its palette, and ``rising``).
+        ``segments`` (one row per segment: its palette, and ``rising``) and
+        ``next_steps`` (product_id, next_product_id: the planted progression
+        from each entry piece to its signature piece).
     as_of : Timestamp
         Reference date (midnight); every event is strictly before it.
     """
@@ -122,6 +124,7 @@ def generate_maison(
         "client_segments": pa.concat_tables(parts["client_segments"]).to_pandas(),
         "product_segments": cat.product_segments.to_pandas(),
         "segments": segments_table(rising),
+        "next_steps": next_steps_table(cat),
     }
     progress("done", 1.0)
     out = {n: tables[n] for n in TABLES}

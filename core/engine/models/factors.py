@@ -18,6 +18,7 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import splu
 
 from core.engine.config import EngineConfig
+from core.engine.transitions import NextSteps
 
 #: Feature prefixes that never name a taste (season codes, description words).
 _UNLABELLED = ("collection=", "word=", "visual:")  # an image dimension names nothing
@@ -39,8 +40,8 @@ class ItemSide:
         The item-neighbour block's ``S``.
     factor_moments : tuple of ndarray
         Mean and spread of the clients' folded-in factors.
-    sequence : csr_matrix, shape (n_products, n_products)
-        The next-step block's ``T`` (:func:`core.engine.transitions.transition_matrix`).
+    sequence : NextSteps
+        The next-step block's ``T`` and weight factor (:func:`core.engine.transitions.next_steps`).
     """
 
     item_factors: np.ndarray
@@ -48,7 +49,7 @@ class ItemSide:
     counts: np.ndarray
     similarity: sp.csr_matrix
     factor_moments: tuple[np.ndarray, np.ndarray]
-    sequence: sp.csr_matrix
+    sequence: NextSteps
 
 
 def short_label(feature: str) -> str:

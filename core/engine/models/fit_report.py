@@ -41,6 +41,7 @@ class _Fitted(Protocol):
 
     item_similarity_: sp.csr_matrix
     sequence_: sp.csr_matrix
+    sequence_directionality_: float
     known_products_: np.ndarray
     trend_spread_: float
 
@@ -104,7 +105,8 @@ def fit_report(
         ``trend_spread``, ``block_spread_median`` (SVD, neighbours,
         content, next step: the per-client divisors of the block weights, median over a
         seeded sample of clients with history), and ``next_step_links``
-        (stored entries of the next-step matrix).
+        (stored entries of the next-step matrix) and
+        ``next_step_directionality`` (the data-derived factor of its weight).
     """
     span = float(span_days)
     neighbours = np.diff(model.item_similarity_.indptr)
@@ -128,6 +130,7 @@ def fit_report(
             "next_step": float(median[3]),
         },
         "next_step_links": int(model.sequence_.nnz),
+        "next_step_directionality": round(float(model.sequence_directionality_), 4),
     }
 
 

@@ -29,7 +29,9 @@ barely counts:
   share of the buyers of ``j`` who bought ``i`` within their next
   ``sequence_window`` purchases (:mod:`core.engine.transitions`), and ``s_j``
   the client's row value on the cells they bought (decayed: the latest
-  purchases lead most); ``a_sq = sequence_weight * g / spread(s T)``;
+  purchases lead most); ``a_sq = sequence_weight * d * g / spread(s T)``,
+  ``d`` how one-way the data's sequences are beyond chance (0: order is
+  noise there, and the block is silent; :func:`~core.engine.transitions.directionality`);
 - ``t`` is the recent demand (``trend_half_life_days``): the catalogue's for
   clients with history, their home store's for clients without;
   ``a_tr = prior_weight / spread(t)``;
@@ -115,12 +117,7 @@ from core.engine.models.fit_report import Laps, fit_report, sample_clients, span
 from core.engine.models.hybrid_priors import ClientState, ManyClients, OneClient, Priors
 from core.engine.models.svd import fit_item_factors, item_contributions, unit_rows
 from core.engine.threads import BlasLimiter
-from core.engine.transitions import (
-    PURCHASE,
-    TransitionCounts,
-    purchase_rows,
-    transition_matrix,
-)
+from core.engine.transitions import PURCHASE, next_steps, purchase_rows
 
 _SMALL_REQUEST = 8  # clients per request served with a single BLAS thread ...
 _SMALL_FACTORS = 2**19  # ... when the item factors have fewer entries than this
@@ -180,6 +177,10 @@ class HybridRecommender(StatefulRecommender):
     sequence_ : csr_matrix, shape (n_products, n_products)
         Row ``j``: what the buyers of ``j`` went on to buy (shrunk shares), the
         next-step block's ``T``.
+    sequence_directionality_ : float
+        How one-way the data's purchase sequences are beyond chance, in [0, 1]
+        (:func:`core.engine.transitions.directionality`); the next-step block
+        weighs ``sequence_weight`` times this.
     factor_mean_, factor_std_ : ndarray, shape (k,)
         Mean and spread of client factors (taste profiles are deviations from the mean).
     factor_labels_ : ndarray of int, shape (k, 2, 5)
@@ -223,9 +224,9 @@ class HybridRecommender(StatefulRecommender):
             laps.lap("neighbours")
             moments = client_factor_moments(inter.matrix, factors)
             laps.lap("moments")
-            n_products = len(dataset.product_ids)
-            sequence = transition_matrix(
-                inter.transitions or TransitionCounts.empty(n_products),
+            sequence = next_steps(
+                inter.transitions,
+                len(dataset.product_ids),
                 config.item_neighbours,
                 config.item_shrinkage,
             )
@@ -282,7 +283,8 @@ class HybridRecommender(StatefulRecommender):
         self.item_factors_ = factors
         laps.lap("ridge")
         self.item_similarity_ = side.similarity
-        self.sequence_ = side.sequence
+        self.sequence_ = side.sequence.matrix
+        self.sequence_directionality_ = side.sequence.directionality
         self.factor_mean_, self.factor_std_ = side.factor_moments
         self.factor_labels_, self.factor_loadings_ = factor_labels(
             self.features_[self.known_products_],
@@ -405,7 +407,8 @@ class HybridRecommender(StatefulRecommender):
         config = self.config_
         g = history_share(strength, config.blend_k)
         spreads = _block_spreads(raw)
-        blend = np.array([config.cf_weight, config.item_weight, 0.0, config.sequence_weight])
+        sequence = config.sequence_weight * self.sequence_directionality_
+        blend = np.array([config.cf_weight, config.item_weight, 0.0, sequence])
         weights = g[:, None] * blend
         weights[:, _CONTENT] = config.content_weight
         weights = per_spread(weights, spreads)
@@ -631,6 +634,7 @@ class HybridRecommender(StatefulRecommender):
         "factor_std",
         "factor_labels",
         "factor_loadings",
+        "sequence_directionality",
     )
 
     def _get_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -641,7 +645,7 @@ class HybridRecommender(StatefulRecommender):
         arrays.update(csr_to_state(self.item_similarity_, "neighbours"))
         arrays.update(csr_to_state(self.sequence_, "sequence"))
         for name in self._ARRAYS:
-            arrays[name] = getattr(self, name + "_")
+            arrays[name] = np.asarray(getattr(self, name + "_"))
         if self.house_ is not None:
             arrays.update({f"house.{k}": v for k, v in self.house_.to_arrays().items()})
         meta = {"interactions": inter_meta, "features": f_meta, "report": self.fit_report_}
@@ -662,6 +666,7 @@ class HybridRecommender(StatefulRecommender):
         self.sequence_ = csr_from_state(arrays, "sequence", (n_products, n_products))
         for name in self._ARRAYS:
             setattr(self, name + "_", arrays[name])
+        self.sequence_directionality_ = float(self.sequence_directionality_)
         self.fit_report_ = dict(meta.get("report", {}))
         house = {k[6:]: v for k, v in arrays.items() if k.startswith("house.")}
         self.house_ = HouseAggregates.from_arrays(house) if house else None

@@ -58,7 +58,7 @@ from core.engine.scale.blocks import (
 )
 from core.engine.scale.reduce import BlockReducer, Progress, Scheduler
 from core.engine.scale.svd import block_svd
-from core.engine.transitions import TransitionCounts, transition_matrix
+from core.engine.transitions import TransitionCounts, next_steps
 
 
 def column_counts(block: sp.csr_matrix) -> np.ndarray:
@@ -138,7 +138,7 @@ def _item_side(
     laps.lap("neighbours")
     moments = factor_moments(mats.map_sum(factor_sums, factors))
     laps.lap("moments")
-    sequence = transition_matrix(transitions, config.item_neighbours, config.item_shrinkage)
+    sequence = next_steps(transitions, n_products, config.item_neighbours, config.item_shrinkage)
     laps.lap("sequence")
     return ItemSide(factors, singular, counts, similarity, moments, sequence)
 
