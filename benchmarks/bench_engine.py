@@ -212,9 +212,11 @@ def _stage_timer(timings: dict[str, float]) -> Iterator[None]:
 
 
 def _model(name: str, config: EngineConfig) -> Recommender:
-    if name == "hybrid":
+    if name.startswith("hybrid"):
         from core.engine.models.hybrid import HybridRecommender
 
+        if name == "hybrid_order_blind":  # without the next-step block: what it costs
+            config = config.with_updates(sequence_weight=0.0)
         return HybridRecommender(config=config)
     from core.engine.models.svd import SVDRecommender
 
@@ -491,7 +493,12 @@ def main(argv: list[str] | None = None) -> int:
         help="where generated data is cached (one folder per scale and seed)",
     )
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--model", choices=["hybrid", "svd"], default="hybrid")
+    parser.add_argument(
+        "--model",
+        choices=["hybrid", "hybrid_order_blind", "svd"],
+        default="hybrid",
+        help="hybrid_order_blind: the hybrid without its next-step block",
+    )
     parser.add_argument("--k", type=int, default=20, help="suggestions per client")
     parser.add_argument("--latency-clients", type=int, default=1000)
     parser.add_argument("--batch-clients", type=int, default=20_000)

@@ -260,6 +260,7 @@ def associate_reasons(
     catalogue = Catalogue.of(dataset)
     out: list[str] = []
     groups = {"attribute": _Group(), "preference": _Group()}
+    stepped = False
     for c in _positive(expl.contributions)[:_SCANNED]:
         if len(out) >= n and c.kind not in groups:
             continue  # cannot make the cut; attributes may still join a grouped reason
@@ -280,7 +281,8 @@ def associate_reasons(
             out.append(_visual_reason(c.source, catalogue, pr))
         elif c.kind == "sequence":
             j = _position(catalogue, c.source)
-            if j >= 0:
+            if j >= 0 and not stepped:  # the strongest purchase that leads here, once
+                stepped = True
                 out.append(_associate_next_step(plain_text(catalogue.names[j])))
         else:
             text = _prior_reason(c.source, dataset, client_row, client=False)
@@ -437,6 +439,7 @@ def _client_reasons(
     out: list[str] = []
     attrs: list[tuple[str, str]] = []
     attr_slot: int | None = None
+    stepped = False
     for c in _positive(expl.contributions)[:_SCANNED]:
         if len(out) >= n and c.kind not in ("attribute", "preference"):
             continue
@@ -445,8 +448,9 @@ def _client_reasons(
             if text:
                 out.append(text)
         elif c.kind == "sequence":
-            text = _client_next_step(c, catalogue, facts.volunteered)
+            text = None if stepped else _client_next_step(c, catalogue, facts.volunteered)
             if text:
+                stepped = True
                 out.append(text)
         elif c.kind in ("attribute", "preference"):
             facet, value = _split_source(c.source)

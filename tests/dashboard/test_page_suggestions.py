@@ -438,6 +438,33 @@ def test_similar_pieces_dialog_offers_the_anchors_category_and_adds(
     assert "Pieces like" not in texts(at)
 
 
+def test_a_next_step_reason_names_the_purchase_that_leads_to_the_card(
+    open_app, clients, atelier_env
+):
+    """The next-step block on the page: the card says which of her purchases led there."""
+    from core.app import bootstrap
+    from core.settings import Settings
+    from core.suggest.pipeline import Suggester
+
+    settings = Settings(data_dir=atelier_env.data_dir)
+    dataset = bootstrap.load_data(settings)
+    suggester = Suggester(bootstrap.load_or_fit_model(dataset, settings), dataset)
+    cid = clients()
+    for _ in range(30):
+        said = suggester.suggest(cid).items["reasons"].explode().dropna().astype(str)
+        if said.str.contains("often went on to this").any():
+            break
+        cid = clients()
+    else:
+        pytest.fail("no client of the test maison has a next-step reason")
+    expected = said[said.str.contains("often went on to this")].iloc[0]
+    at = open_client(open_app, cid)
+    assert expected in texts(at)
+    names = set(dataset.products["name"])
+    bought = expected.removeprefix("Clients who bought the ").removesuffix(" often went on to this")
+    assert bought in names
+
+
 def test_why_not_names_the_rule_or_the_rank(open_app, clients, app_store, user_of):
     cid = clients()
     at = open_client(open_app, cid)

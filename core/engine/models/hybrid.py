@@ -308,6 +308,9 @@ class HybridRecommender(StatefulRecommender):
         self._product_array = np.asarray(dataset.product_ids.external_ids, dtype=object)
         self._feature_names = np.asarray(self.product_features_.feature_names_, dtype=object)
         self._visual = dataset.embeddings  # (n_products, 0) without the table
+        # A block weighed 0 (order is noise in these data, or switched off) is not computed.
+        weight = config.sequence_weight * self.sequence_directionality_
+        self._sequence_on = bool(weight > 0 and self.sequence_.nnz)
         self._declared = declared_preferences(dataset)
         self._blas = BlasLimiter()
         self._recent: OrderedDict[str, tuple[pd.DataFrame | None, ClientState]] = OrderedDict()
@@ -435,15 +438,19 @@ class HybridRecommender(StatefulRecommender):
             raw[_SVD, 0] = self.item_factors_ @ u[0]
             raw[_NEIGHBOURS, 0] = _row_sums(self.item_similarity_, past)
             raw[_CONTENT, 0] = self.features_ @ profile
-            bought, s = inputs.sequence_inputs()
-            raw[_SEQUENCE, 0] = _row_sums(self.sequence_, bought, s)
+            if self._sequence_on:
+                bought, s = inputs.sequence_inputs()
+                raw[_SEQUENCE, 0] = _row_sums(self.sequence_, bought, s)
+            else:
+                raw[_SEQUENCE, 0] = 0.0
             return raw
         assert isinstance(inputs, ManyClients)
         raw = np.zeros((_BLOCKS, u.shape[0], n_products))  # toarray adds into its output
         np.matmul(u, self.item_factors_.T, out=raw[_SVD])
         (inputs.past @ self.item_similarity_).toarray(out=raw[_NEIGHBOURS])
         raw[_CONTENT] = content_scores(inputs.profiles, self.features_)
-        (inputs.purchases @ self.sequence_).toarray(out=raw[_SEQUENCE])
+        if self._sequence_on:
+            (inputs.purchases @ self.sequence_).toarray(out=raw[_SEQUENCE])
         return raw
 
     def _weighted(
@@ -546,7 +553,7 @@ class HybridRecommender(StatefulRecommender):
         parts += a_nb * self.item_similarity_[past][:, items].toarray().T
         cf = a_sv * (state.u[0] @ self.item_factors_[items].T)
         cf += a_nb * np.asarray(self.item_similarity_[past][:, items].sum(axis=0)).ravel()
-        bought, s = _purchase_cells(state.rows)
+        bought, s = _purchase_cells(state.rows) if self._sequence_on else (past[:0], np.zeros(0))
         steps = a_sq * s[:, None] * self.sequence_[bought][:, items].toarray()
         cf += steps.sum(axis=0)
         h, q, norm = state.inputs.profile_row()
