@@ -44,6 +44,11 @@ PLANTED: dict[str, tuple[str, str]] = {
     "t_zoe": ("Zoé", "Vandermeer"),
     "t_fra": ("François", "Delaunay-Roche"),
 }
+#: The planted next step (:mod:`core.engine.transitions`): six clients bought
+#: the entry piece and then the signature piece; ``t_next`` has bought only the
+#: entry piece, and her suggestions lead on to the signature piece.
+NEXT_STEP_FOLLOWERS = tuple(f"t_step{i}" for i in range(6))
+NEXT_STEP_CLIENT = "t_next"
 HOSTILE: dict[str, tuple[str, str]] = {
     "h_script": ("<script>alert('x')</script>", "<img src=x onerror=alert(1)>"),
     "h_md": ("**Bold** _it_ [link](http://evil.example)", "# Heading :red[red] $x^2$"),
@@ -201,10 +206,28 @@ def _plant_clients(data_dir: Path) -> None:
                 size_rtw="S",
             )
         rows.append(row)
+    for cid in (*NEXT_STEP_FOLLOWERS, NEXT_STEP_CLIENT):
+        row = dict.fromkeys(clients.columns, "")
+        row.update(
+            client_id=cid,
+            first_name="Nora" if cid == NEXT_STEP_CLIENT else "Step",
+            last_name="Suivante" if cid == NEXT_STEP_CLIENT else cid[-1],
+            home_store_id=main["store_id"],
+            tier="client",
+            consent_personalization="True",
+            consent_contact="False",
+            sustainable_only="False",
+        )
+        rows.append(row)
     clients = pd.concat([clients, pd.DataFrame(rows)], ignore_index=True)
     clients.to_csv(data_dir / "clients.csv", index=False)
     products = pd.read_csv(data_dir / "products.csv", dtype=str, keep_default_na=False)
     p1, p2 = products["product_id"].iloc[0], products["product_id"].iloc[1]
+    entry, signature = next_step_pair(data_dir)
+    steps = []
+    for cid in NEXT_STEP_FOLLOWERS:
+        steps += [(cid, entry, 60), (cid, signature, 30)]
+    steps.append((NEXT_STEP_CLIENT, entry, 10))
     extra = pd.DataFrame(
         [
             {"client_id": "t_isa", "product_id": p1, "event_type": "purchase",
@@ -215,8 +238,33 @@ def _plant_clients(data_dir: Path) -> None:
              "store_id": "online", "quantity": "1", "value": "0.0", "is_gift": "False"},
         ]
     )  # fmt: skip
+    bought = [
+        {"client_id": cid, "product_id": pid, "event_type": "purchase",
+         "timestamp": str(as_of - pd.Timedelta(days=days)), "channel": "store",
+         "store_id": main["store_id"], "quantity": "1", "value": "900.0", "is_gift": "False"}
+        for cid, pid, days in steps
+    ]  # fmt: skip
+    extra = pd.concat([extra, pd.DataFrame(bought)], ignore_index=True)
     extra = extra.reindex(columns=events.columns, fill_value="")  # optional columns stay empty
     pd.concat([events, extra], ignore_index=True).to_csv(data_dir / "events.csv", index=False)
+
+
+def next_step_pair(data_dir: Path) -> tuple[str, str]:
+    """The planted next step's entry and signature pieces: unsized, in stock in every store."""
+    products = pd.read_csv(data_dir / "products.csv", dtype=str, keep_default_na=False)
+    stock = pd.read_csv(data_dir / "stock.csv", dtype=str, keep_default_na=False)
+    stock["quantity"] = stock["quantity"].astype(int)
+    stocked = stock.groupby("product_id")["quantity"].min()
+    events = pd.read_csv(data_dir / "events.csv", usecols=["timestamp"])
+    launched = pd.to_datetime(products["launch_date"], errors="coerce")
+    long_ago = pd.Timestamp(events["timestamp"].max()) - pd.Timedelta(days=120)
+    ok = products[
+        (products["sizes"] == "")
+        & (products["sensitive"].str.lower() != "true")
+        & products["product_id"].map(stocked).gt(0)
+        & (launched < long_ago)
+    ]["product_id"]
+    return str(ok.iloc[2]), str(ok.iloc[3])
 
 
 def _main_associate(clients: pd.DataFrame, associates: pd.DataFrame) -> pd.Series:

@@ -438,31 +438,17 @@ def test_similar_pieces_dialog_offers_the_anchors_category_and_adds(
     assert "Pieces like" not in texts(at)
 
 
-def test_a_next_step_reason_names_the_purchase_that_leads_to_the_card(
-    open_app, clients, atelier_env
-):
-    """The next-step block on the page: the card says which of her purchases led there."""
-    from core.app import bootstrap
-    from core.settings import Settings
-    from core.suggest.pipeline import Suggester
+def test_a_next_step_reason_names_the_purchase_that_leads_to_the_card(open_app, atelier_maison):
+    """The planted next step: six clients went from the entry piece to the signature piece."""
+    from core.data.dataset import load_dataset
 
-    settings = Settings(data_dir=atelier_env.data_dir)
-    dataset = bootstrap.load_data(settings)
-    suggester = Suggester(bootstrap.load_or_fit_model(dataset, settings), dataset)
-    cid = clients()
-    for _ in range(30):
-        said = suggester.suggest(cid).items["reasons"].explode().dropna().astype(str)
-        if said.str.contains("often went on to this").any():
-            break
-        cid = clients()
-    else:
-        pytest.fail("no client of the test maison has a next-step reason")
-    expected = said[said.str.contains("often went on to this")].iloc[0]
-    at = open_client(open_app, cid)
-    assert expected in texts(at)
-    names = set(dataset.products["name"])
-    bought = expected.removeprefix("Clients who bought the ").removesuffix(" often went on to this")
-    assert bought in names
+    from tests.conftest import NEXT_STEP_CLIENT, next_step_pair
+
+    entry, signature = next_step_pair(atelier_maison)
+    names = load_dataset(atelier_maison).products.set_index("product_id")["name"]
+    at = open_client(open_app, NEXT_STEP_CLIENT)
+    assert signature in shown_ids(at, NEXT_STEP_CLIENT)
+    assert f"Clients who bought the {names[entry]} often went on to this" in texts(at)
 
 
 def test_why_not_names_the_rule_or_the_rank(open_app, clients, app_store, user_of):
