@@ -441,7 +441,6 @@ def test_similar_pieces_dialog_offers_the_anchors_category_and_adds(
 def test_a_next_step_reason_names_the_purchase_that_leads_to_the_card(open_app, atelier_maison):
     """The planted next step: six clients went from the entry piece to the signature piece."""
     from core.data.dataset import load_dataset
-
     from tests.conftest import NEXT_STEP_CLIENT, next_step_pair
 
     entry, signature = next_step_pair(atelier_maison)
