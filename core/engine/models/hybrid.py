@@ -138,6 +138,22 @@ def _row_sums(m: sp.csr_matrix, rows: np.ndarray, weights: np.ndarray | None = N
     return np.bincount(m.indices[sel], weights=data, minlength=m.shape[1])
 
 
+def _cross(m: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``m[rows][:, cols]`` as a dense array, for a few rows and columns (no sparse indexing)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    uniq, back = np.unique(np.asarray(cols, dtype=np.int64), return_inverse=True)
+    out = np.zeros((rows.size, uniq.size))
+    sel = row_selector(m.indptr, rows)
+    if sel.size:
+        at = np.full(m.shape[1], -1, dtype=np.int64)
+        at[uniq] = np.arange(uniq.size)
+        r = np.repeat(np.arange(rows.size), np.diff(m.indptr)[rows])
+        c = at[m.indices[sel]]
+        hit = c >= 0
+        np.add.at(out, (r[hit], c[hit]), m.data[sel][hit])
+    return out[:, back.ravel()]
+
+
 def _purchase_cells(rows: ClientRows) -> tuple[np.ndarray, np.ndarray]:
     """The first row's bought products and their next-step inputs ``s_j`` (positive only)."""
     row = purchase_rows(rows.matrix[:1], rows.strongest[:1])
@@ -550,11 +566,12 @@ class HybridRecommender(StatefulRecommender):
         past, codes, parts = item_contributions(state.rows, 0, self.item_factors_, items)
         parts *= a_sv
         # b_j = 1 for every past item: its neighbour part is S[j, i] itself.
-        parts += a_nb * self.item_similarity_[past][:, items].toarray().T
+        neighbours = _cross(self.item_similarity_, past, items)
+        parts += a_nb * neighbours.T
         cf = a_sv * (state.u[0] @ self.item_factors_[items].T)
-        cf += a_nb * np.asarray(self.item_similarity_[past][:, items].sum(axis=0)).ravel()
+        cf += a_nb * neighbours.sum(axis=0)
         bought, s = _purchase_cells(state.rows) if self._sequence_on else (past[:0], np.zeros(0))
-        steps = a_sq * s[:, None] * self.sequence_[bought][:, items].toarray()
+        steps = a_sq * s[:, None] * _cross(self.sequence_, bought, items)
         cf += steps.sum(axis=0)
         h, q, norm = state.inputs.profile_row()
         content, attributes, preferences, visual = attribute_blocks(
