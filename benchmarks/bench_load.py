@@ -14,7 +14,9 @@ through the associate's round ``--rounds`` times:
 
 Times are wall-clock around each step in the driving process, so they
 include the browser's own work; all sessions share this machine's cores with
-the server, as tablets in a store share its one server. The server's memory
+the server, as tablets in a store share its one server. The CPU seconds of
+the server and of the browser's processes are printed per level, to tell
+how much of a wait is the server's. The server's memory
 (resident set of its process) is sampled throughout. Everything runs on
 loopback; the number of sessions is capped at 40 and each run at
 ``--timeout`` seconds.
@@ -29,11 +31,13 @@ import argparse
 import asyncio
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -51,6 +55,53 @@ from bench_scale import PeakRSS  # noqa: E402
 MAX_SESSIONS = 40
 STEPS = ("sign-in", "lookup", "client", "pin", "share")
 TARGET_CLIENT_P95_S = 2.0
+
+
+class CpuSeconds:
+    """CPU seconds (user + system) used by the server and by the browser's processes, sampled.
+
+    Renderer processes come and go with the sessions, so each one's last
+    reading is kept; the server is read at the end.
+    """
+
+    def __init__(self, server_pid: int, interval: float = 0.2) -> None:
+        self.server_pid = server_pid
+        self.browser: dict[int, float] = {}
+        self.server = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.interval = interval
+
+    def _sample(self) -> None:
+        for child in psutil.Process().children(recursive=True):
+            try:
+                if "chrom" in child.name().lower():
+                    t = child.cpu_times()
+                    self.browser[child.pid] = t.user + t.system
+            except psutil.Error:
+                continue
+        try:
+            t = psutil.Process(self.server_pid).cpu_times()
+            self.server = t.user + t.system
+        except psutil.Error:
+            pass
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._sample()
+            time.sleep(self.interval)
+
+    def __enter__(self) -> CpuSeconds:
+        self._sample()
+        self._server_start = self.server
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+        self.server -= self._server_start
 
 
 async def _step(times: dict[str, list[float]], name: str, action: Any) -> None:
@@ -193,14 +244,22 @@ def main() -> None:
         associates = seed_associates(args.data_dir, db_url)
         process, url = start_app(args.data_dir, db_url, work / "streamlit.log")
         try:
-            with PeakRSS([process.pid]) as memory:
+            start = time.perf_counter()
+            with PeakRSS([process.pid]) as memory, CpuSeconds(process.pid) as cpu:
                 times, failures = asyncio.run(_run_level(url, associates, n, args))
+            wall = time.perf_counter() - start
         finally:
             process.terminate()
             process.wait(timeout=15)
         rows.append(_line(n, times, max(memory.peak.values(), default=0) / 2**20))
         for failure in failures:
             print(f"[{n} sessions] not measured: {failure}")
+        browser = sum(cpu.browser.values())
+        print(
+            f"[{n} sessions] CPU over {wall:.0f} s on {psutil.cpu_count()} cores: "
+            f"server {cpu.server:.0f} s, browser {browser:.0f} s "
+            f"(server {cpu.server / max(cpu.server + browser, 1e-9):.0%} of both)"
+        )
         client = np.asarray(times["client"])
         if client.size:
             p95 = float(np.percentile(client, 95))
