@@ -41,7 +41,7 @@ EVENTS_PER_BUCKET = 2_000_000
 """The size :func:`buckets_for` aims at: large enough to amortise a task, small enough to sort in memory."""
 MAX_BUCKETS = 10_000
 """A write keeps a staging file open per bucket and table: this bounds the open files."""
-ROW_GROUP_ROWS: dict[str, int] = {"clients": 5_000, "events": 10_000}
+ROW_GROUP_ROWS: dict[str, int] = {"clients": 5_000, "events": 2_000}
 """Rows per row group: reading one client touches one or two of them."""
 
 

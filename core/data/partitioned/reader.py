@@ -136,10 +136,13 @@ def to_contract_frame(table: pa.Table, name: str) -> pd.DataFrame:
     Rows in the layout were validated when written; this only converts
     (datetimes in nanoseconds, missing optional ids as ``None``).
     """
-    df: pd.DataFrame = table.to_pandas(coerce_temporal_nanoseconds=True)
+    df: pd.DataFrame = table.to_pandas(coerce_temporal_nanoseconds=True, ignore_metadata=True)
     for col in TABLES[name].columns:
-        if col.kind == "str" and col.nullable:
-            df[col.name] = df[col.name].astype(object).where(df[col.name].notna(), None)
+        if col.kind == "str" and col.nullable and col.name in table.column_names:
+            # Straight from Arrow (None where missing): a client's few rows would
+            # otherwise pay more for pandas' conversion than for the read.
+            values = table.column(col.name).to_numpy(zero_copy_only=False)
+            df[col.name] = pd.Series(values, index=df.index, dtype=object, copy=False)
     return df
 
 
