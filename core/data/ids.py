@@ -12,6 +12,8 @@ import pandas as pd
 from core.exceptions import UnknownIdError
 
 _POSITION_DICT_LIMIT = 200_000
+#: Up to this many ids, :meth:`IdMap.to_internal` looks them up one by one.
+FEW_IDS = 256
 
 
 class IdMap:
@@ -58,17 +60,37 @@ class IdMap:
         return self._external
 
     def to_internal(self, external_ids: Any, *, strict: bool = True) -> np.ndarray:
-        """Map external ids to internal ints; unknown ids raise (or give -1)."""
+        """Map external ids to internal ints; unknown ids raise (or give -1).
+
+        A request's few ids (up to :data:`FEW_IDS`) are looked up one by one
+        in a dict (or the index), which beats building a pandas Index for them.
+        """
         scalar = isinstance(external_ids, str) or np.isscalar(external_ids)
-        ids = pd.Index([str(external_ids)] if scalar else [str(x) for x in external_ids])
-        idx = self.index.get_indexer(ids)
+        names = [str(external_ids)] if scalar else [str(x) for x in external_ids]
+        if len(names) <= FEW_IDS:
+            idx = self._few(names)
+        else:
+            idx = self.index.get_indexer(pd.Index(names)).astype(np.int64, copy=False)
         if strict and (idx < 0).any():
-            missing = [str(x) for x in ids[idx < 0][:5]]
+            missing = [names[i] for i in np.flatnonzero(idx < 0)[:5]]
             raise UnknownIdError(
                 f"unknown {self.kind} id{'s' if len(missing) > 1 else ''}: "
                 f"{', '.join(repr(m) for m in missing)}"
             )
         return idx
+
+    def _few(self, names: list[str]) -> np.ndarray:
+        lookup = self.position_dict()
+        if lookup is not None:
+            return np.array([lookup.get(x, -1) for x in names], dtype=np.int64)
+        out = np.empty(len(names), dtype=np.int64)
+        for n, name in enumerate(names):
+            try:
+                loc = self.index.get_loc(name)
+            except KeyError:
+                loc = -1
+            out[n] = loc if isinstance(loc, int | np.integer) else -1
+        return out
 
     def to_internal_one(self, external_id: object) -> int:
         return int(self.to_internal(external_id)[0])

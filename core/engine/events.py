@@ -23,36 +23,20 @@ from core.exceptions import UnknownIdError
 _NS_PER_DAY = 86_400 * 1_000_000_000
 _REQUIRED_EXTRA = ("client_id", "product_id", "event_type")
 _TYPE_CODE = {t: c for c, t in enumerate(EVENT_TYPES)}
-FEW_IDS = 32  # below this many ids, hash look-ups beat building an Index
+FEW_EVENTS = 256  # up to this many events, plain lists beat pandas per-column work
 
 
 def positions(ids_map: IdMap, ids: Sequence[object], *, strict: bool = True) -> np.ndarray:
     """Internal indices of external ``ids`` (-1 for unknown ones when not ``strict``).
 
-    Same result as ``IdMap.to_internal``, faster for the few ids of one request.
+    ``IdMap.to_internal`` of a sequence (kept for its many callers).
 
     Raises
     ------
     UnknownIdError
         When ``strict`` and an id is unknown (the message names it).
     """
-    if len(ids) > FEW_IDS:
-        return ids_map.to_internal(list(ids), strict=strict)
-    lookup = ids_map.position_dict()
-    if lookup is not None:
-        out = np.array([lookup.get(str(x), -1) for x in ids], dtype=np.int64)
-    else:
-        out = np.empty(len(ids), dtype=np.int64)
-        index = ids_map.index
-        for n, external in enumerate(ids):
-            try:
-                loc = index.get_loc(str(external))
-            except KeyError:
-                loc = -1
-            out[n] = loc if isinstance(loc, int | np.integer) else -1
-    if strict and (out < 0).any():
-        return ids_map.to_internal([str(x) for x in ids], strict=True)  # raises, naming them
-    return out
+    return ids_map.to_internal(list(ids), strict=strict)
 
 
 @dataclass(frozen=True)
@@ -130,7 +114,7 @@ def event_arrays(
     A request's few events take :func:`few_event_arrays`, same result without
     pandas' per-column machinery, which costs more than the work there.
     """
-    if len(events) <= FEW_IDS:
+    if len(events) <= FEW_EVENTS:
         return few_event_arrays(
             extra_table(events),
             rows=rows,

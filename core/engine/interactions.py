@@ -56,7 +56,7 @@ from core.engine.cells import (
 )
 from core.engine.config import INTERACTION_FIELDS, EngineConfig
 from core.engine.events import (
-    FEW_IDS,
+    FEW_EVENTS,
     EventArrays,
     check_event_types,
     check_extra_columns,
@@ -384,7 +384,7 @@ def _extra_clients(
     """
     if extra_events is None or not len(extra_events):
         return [], {}, False
-    if len(extra_events) <= FEW_IDS:
+    if len(extra_events) <= FEW_EVENTS:
         table = extra_table(extra_events)
         return [str(c) for c in table["client_id"]], table, True
     check_extra_columns(extra_events)

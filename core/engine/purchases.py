@@ -91,6 +91,15 @@ class ClientMatrices:
 
     def row(self, index: int) -> ClientHistory:
         """One client's history."""
+        if index == 0 and self.kept.shape[0] == 1:  # one client's matrices already (a request)
+            return ClientHistory(
+                self.kept,
+                self.own,
+                self.last,
+                self.volunteered,
+                self.bought_units,
+                self.fit_returned,
+            )
         return ClientHistory(
             self.kept[index],
             self.own[index],
@@ -117,6 +126,37 @@ def _column(ev: pd.DataFrame, name: str, default: object) -> pd.Series:
     return col.astype(object).where(col.notna(), default) if col.isna().any() else col
 
 
+_FEW_ROWS = 256  # a request's events: element-wise beats pandas' fixed cost
+
+
+def _text(ev: pd.DataFrame, name: str) -> np.ndarray:
+    """A text column as an object array of ``str`` ("" where missing or absent).
+
+    Cheaper than ``astype(str)`` on a request's few rows, where pandas' per-column
+    work costs more than the values.
+    """
+    if name not in ev.columns:
+        return np.full(len(ev), "", dtype=object)
+    if len(ev) > _FEW_ROWS:  # vectorised, in Arrow or numpy
+        return np.asarray(_column(ev, name, "").astype(str).to_numpy(), dtype=object)
+    values = ev[name].to_numpy(dtype=object)
+    missing = pd.isna(values)
+    if missing.any():
+        values = values.copy()
+        values[missing] = ""
+    return np.asarray([v if isinstance(v, str) else str(v) for v in values], dtype=object)
+
+
+def _times(ev: pd.DataFrame) -> np.ndarray:
+    """The ``timestamp`` column as naive datetime64[ns] (NaT where missing or absent)."""
+    if "timestamp" not in ev.columns:
+        return np.full(len(ev), np.datetime64("NaT"), dtype="datetime64[ns]")
+    col = ev["timestamp"]
+    if isinstance(col.dtype, np.dtype) and col.dtype.kind == "M":
+        return col.to_numpy("datetime64[ns]")
+    return pd.to_datetime(col).to_numpy("datetime64[ns]")
+
+
 def client_matrices(
     events: pd.DataFrame, rows: np.ndarray, n_rows: int, product_ids: IdMap
 ) -> ClientMatrices:
@@ -129,14 +169,14 @@ def client_matrices(
     """
     n = len(product_ids)
     shape = (n_rows, n)
-    et = events["event_type"].astype(str).to_numpy()
+    et = _text(events, "event_type")
     is_p, is_r = et == "purchase", et == "return"
-    p = product_ids.to_internal(events["product_id"].astype(str), strict=False)
+    p = product_ids.to_internal(_text(events, "product_id"), strict=False)
     ok = (np.asarray(rows) >= 0) & (p >= 0)
     q = _column(events, "quantity", 1).to_numpy(dtype=np.int64)
     gift = _column(events, "is_gift", False).to_numpy(dtype=bool)
-    ts = pd.to_datetime(_column(events, "timestamp", pd.NaT)).to_numpy("datetime64[ns]")
-    for_fit = is_r & (_column(events, "reason", "").astype(str).to_numpy() == "fit")
+    ts = _times(events)
+    for_fit = is_r & (_text(events, "reason") == "fit")
     rows = np.asarray(rows, dtype=np.int64)
     sel = ok & (is_p | is_r)
     r, c, (buy, ret, gift_q, fit, last_ts) = _cells(
@@ -161,7 +201,7 @@ def client_matrices(
 
     kept, own_m, last = mk(net, keep), mk(own, keep), mk(last_ts, keep)
     bought_units, fit_returned = mk(buy), mk(fit)
-    channel = _column(events, "channel", "").astype(str).to_numpy()
+    channel = _text(events, "channel")
     tried = (et == "try_on") & (channel == "store")
     code = np.where(tried, VOLUNTEERED_TRY_ON, VOLUNTEERED_WISHLIST).astype(np.int64)
     sel = ok & (tried | (et == "wishlist"))

@@ -724,6 +724,25 @@ def test_id_map_round_trip() -> None:
         IdMap(["a", "a"], "product")
 
 
+def test_few_and_many_ids_map_alike_with_or_without_the_position_dict(monkeypatch) -> None:
+    """A request's few ids take a per-id look-up, many a pandas Index: the same answers."""
+    import core.data.ids as ids_module
+
+    names = [f"p{i:04d}" for i in range(600)]
+    wanted = [*names[::-3], "nope", 17, "p0001"]  # unknown ids, a non-string id, a repeat
+    expected = [names.index(str(w)) if str(w) in names else -1 for w in wanted]
+    for dict_limit in (10_000, 0):  # the dict, then the index's get_loc
+        monkeypatch.setattr(ids_module, "_POSITION_DICT_LIMIT", dict_limit)
+        ids = IdMap(names, "product")
+        few = ids.to_internal(wanted[-5:], strict=False).tolist()
+        assert few == expected[-5:]
+        many = ids.to_internal(wanted * 2, strict=False).tolist()  # above FEW_IDS
+        assert len(wanted) * 2 > ids_module.FEW_IDS and many == expected * 2
+        for query in (wanted[-5:], wanted * 2):
+            with pytest.raises(UnknownIdError, match=r"unknown product ids: 'nope', '17'"):
+                ids.to_internal(query)
+
+
 def test_unknown_id_names_the_id(tmp_path: Path) -> None:
     ds = load_dataset(write_tables(tmp_path))
     with pytest.raises(UnknownIdError, match=r"^unknown product id: 'P404'$"):
