@@ -111,11 +111,13 @@ class ClientMatrices:
 
 
 def events_of(events: pd.DataFrame | None, client_id: str) -> pd.DataFrame | None:
-    """The rows of ``events`` for ``client_id``, or ``None`` when there are none."""
+    """The rows of ``events`` for ``client_id`` (``events`` itself when all are), or ``None``."""
     if events is None or len(events) == 0 or not {"client_id", "product_id"} <= set(events):
         return None
-    mine = events[events["client_id"].astype(str) == str(client_id)]
-    return mine if len(mine) else None
+    mine = _text(events, "client_id") == str(client_id)
+    if mine.all():  # a request's events are usually the client's alone
+        return events
+    return events[mine] if mine.any() else None
 
 
 def _column(ev: pd.DataFrame, name: str, default: object) -> pd.Series:
