@@ -261,13 +261,15 @@ def associate_reasons(
     out: list[str] = []
     groups = {"attribute": _Group(), "preference": _Group()}
     stepped = False
+    named: set[str] = set()  # past pieces a reason names: each once, by its strongest part
     for c in _positive(expl.contributions)[:_SCANNED]:
         if len(out) >= n and c.kind not in groups:
             continue  # cannot make the cut; attributes may still join a grouped reason
         if c.kind == "item":
             j = _position(catalogue, c.source)
-            if j < 0:
+            if j < 0 or str(c.source) in named:
                 continue
+            named.add(str(c.source))
             if str(c.source) == str(expl.product_id):
                 out.append(_associate_self(c.event_type, pr))
             else:
@@ -281,8 +283,9 @@ def associate_reasons(
             out.append(_visual_reason(c.source, catalogue, pr))
         elif c.kind == "sequence":
             j = _position(catalogue, c.source)
-            if j >= 0 and not stepped:  # the strongest purchase that leads here, once
-                stepped = True
+            if j >= 0 and not stepped and str(c.source) not in named:
+                stepped = True  # the strongest purchase that leads here, once
+                named.add(str(c.source))
                 out.append(_associate_next_step(plain_text(catalogue.names[j])))
         else:
             text = _prior_reason(c.source, dataset, client_row, client=False)
@@ -440,17 +443,26 @@ def _client_reasons(
     attrs: list[tuple[str, str]] = []
     attr_slot: int | None = None
     stepped = False
+    named: set[str] = set()  # past pieces a reason names: each once, by its strongest part
     for c in _positive(expl.contributions)[:_SCANNED]:
         if len(out) >= n and c.kind not in ("attribute", "preference"):
             continue
         if c.kind == "item":
-            text = _client_item(c, expl, catalogue, facts.volunteered, target_cat)
+            text = (
+                None
+                if str(c.source) in named
+                else _client_item(c, expl, catalogue, facts.volunteered, target_cat)
+            )
             if text:
+                named.add(str(c.source))
                 out.append(text)
         elif c.kind == "sequence":
-            text = None if stepped else _client_next_step(c, catalogue, facts.volunteered)
+            text = None
+            if not stepped and str(c.source) not in named:
+                text = _client_next_step(c, catalogue, facts.volunteered)
             if text:
                 stepped = True
+                named.add(str(c.source))
                 out.append(text)
         elif c.kind in ("attribute", "preference"):
             facet, value = _split_source(c.source)

@@ -399,3 +399,37 @@ def test_the_visual_part_is_said_to_the_associate_only(ds):
         "Matches her preference for cashmere",
     ]
     assert not any("ook" in r for r in client_reasons(e, ds, ds.client("c1"), n=3))
+
+
+# ----------------------------------------------------------------- next step
+def step(pid: str, value: float = 1.0) -> Contribution:
+    return Contribution("sequence", pid, value, "cf", "purchase")
+
+
+def test_next_step_wording_names_her_purchase_once_and_never_other_clients_to_her(ds):
+    e = expl(step("tote", 3), step("boots", 2), item("coat", "view", 1), product_id="target_rtw")
+    assert associate_reasons(e, ds, ds.client("c1")) == [
+        "Clients who bought the Black Calfskin Tote often went on to this",
+        "The client viewed the Cashmere Coat",
+    ]  # one next-step reason per card: the strongest
+    assert client_reasons(e, ds, ds.client("c1")) == [
+        "A natural next step after your Black Calfskin Tote"
+    ]
+    # the same past piece behind two parts is named once, by the stronger
+    both = expl(step("tote", 2), item("tote", "purchase", 1), product_id="target_rtw")
+    assert associate_reasons(both, ds, ds.client("c1")) == [
+        "Clients who bought the Black Calfskin Tote often went on to this"
+    ]
+    assert client_reasons(both, ds, ds.client("c1")) == [
+        "A natural next step after your Black Calfskin Tote"
+    ]
+    first_item = expl(item("tote", "purchase", 2), step("tote", 1), product_id="target_rtw")
+    assert associate_reasons(first_item, ds) == [
+        "Because the client bought the Black Calfskin Tote"
+    ]
+
+
+@pytest.mark.parametrize("pid", ["gifted", "returned", "ring", "boots", "coat"])
+def test_the_client_hears_of_a_next_step_only_after_a_piece_she_kept(ds, pid):
+    """Gifts, returns, sensitive pieces, try-ons and views lead to no client wording."""
+    assert client_reasons(expl(step(pid)), ds, ds.client("c1")) == [CLIENT_FALLBACK]
