@@ -338,13 +338,29 @@ def screenshot_main(page, path: Path) -> list[Path]:
     return files
 
 
+def open_client(page, name: str) -> None:
+    """From Client lookup: search ``name`` and open the first result, until its suggestions show."""
+    from playwright.sync_api import expect
+
+    box = page.get_by_role("textbox", name="Search clients")
+    box.fill(name)
+    box.press("Enter")
+    wait_for_app(page)
+    result = page.locator(".st-key-lookup_results button").first
+    expect(result).to_contain_text(name, timeout=30_000)
+    result.click()
+    expect(page.get_by_role("heading", name="Suggestions")).to_be_visible(timeout=60_000)
+    wait_for_app(page)
+
+
 @pytest.fixture
 def app_helpers() -> SimpleNamespace:
     """The helpers above for test modules (conftest is not importable as a module):
     ``sign_in(page, server, user_id, password=None)``, ``open_sign_in(page, server)``,
-    ``wait_for_app(page)``, ``screenshot_main(page, path)``."""
+    ``wait_for_app(page)``, ``screenshot_main(page, path)``, ``open_client(page, name)``."""
     return SimpleNamespace(
         sign_in=sign_in,
+        open_client=open_client,
         open_sign_in=open_sign_in,
         wait_for_app=wait_for_app,
         screenshot_main=screenshot_main,

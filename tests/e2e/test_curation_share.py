@@ -102,15 +102,7 @@ def test_pin_remove_share_and_download_the_lookbook(
     app_helpers.sign_in(page, atelier_server, atelier_server.associate_id)
 
     # Search and open the client.
-    box = page.get_by_role("textbox", name="Search clients")
-    box.fill(name)
-    box.press("Enter")
-    app_helpers.wait_for_app(page)
-    result = page.locator(".st-key-lookup_results button").first
-    expect(result).to_contain_text(name, timeout=30_000)
-    result.click()
-    expect(page.get_by_role("heading", name="Suggestions")).to_be_visible(timeout=60_000)
-    app_helpers.wait_for_app(page)
+    app_helpers.open_client(page, name)
     ids = cards(page, client_id)
     assert len(ids) >= 3
     keep, gone = ids[0], ids[1]

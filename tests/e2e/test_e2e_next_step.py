@@ -50,15 +50,7 @@ def test_a_card_names_the_purchase_that_leads_to_it(
 ) -> None:
     client_id, name, product_id, reason = _next_step_client(atelier_server.data_dir)
     app_helpers.sign_in(page, atelier_server, atelier_server.associate_id)
-    box = page.get_by_role("textbox", name="Search clients")
-    box.fill(name)
-    box.press("Enter")
-    app_helpers.wait_for_app(page)
-    result = page.locator(".st-key-lookup_results button").first
-    expect(result).to_contain_text(name, timeout=30_000)
-    result.click()
-    expect(page.get_by_role("heading", name="Suggestions")).to_be_visible(timeout=60_000)
-    app_helpers.wait_for_app(page)
+    app_helpers.open_client(page, name)
     shown = card(page, client_id, product_id)
     expect(shown).to_be_visible(timeout=60_000)
     expect(shown).to_contain_text(reason)

@@ -154,13 +154,6 @@ def _cross(m: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     return out[:, back.ravel()]
 
 
-def _purchase_cells(rows: ClientRows) -> tuple[np.ndarray, np.ndarray]:
-    """The first row's bought products and their next-step inputs ``s_j`` (positive only)."""
-    row = purchase_rows(rows.matrix[:1], rows.strongest[:1])
-    keep = row.data > 0
-    return row.indices[keep].astype(np.int64), row.data[keep].astype(np.float64)
-
-
 def _block_spreads(raw: np.ndarray) -> np.ndarray:
     """Spread of each block of ``raw`` (:meth:`HybridRecommender._raw_blocks`), shape (n, 4)."""
     n_blocks, n_clients, n_products = raw.shape
@@ -570,7 +563,7 @@ class HybridRecommender(StatefulRecommender):
         parts += a_nb * neighbours.T
         cf = a_sv * (state.u[0] @ self.item_factors_[items].T)
         cf += a_nb * neighbours.sum(axis=0)
-        bought, s = _purchase_cells(state.rows) if self._sequence_on else (past[:0], np.zeros(0))
+        bought, s = state.inputs.sequence_inputs() if self._sequence_on else (past[:0], np.zeros(0))
         steps = a_sq * s[:, None] * _cross(self.sequence_, bought, items)
         cf += steps.sum(axis=0)
         h, q, norm = state.inputs.profile_row()
