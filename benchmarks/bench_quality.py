@@ -149,23 +149,39 @@ def _params_text(params: dict[str, Any]) -> str:
     )
 
 
-def _verdict(table: pd.DataFrame) -> list[str]:
-    """Atelier against the best peer, as ratios."""
+def _ratios(table: pd.DataFrame, report: EvaluationReport) -> list[dict[str, Any]]:
+    """Each Atelier row over the best peer per metric, with a 95 % paired bootstrap interval."""
     peers = table.loc[~table["model"].isin(ATELIER + PARTS)]
+    out: list[dict[str, Any]] = []
     if peers.empty:
-        return []
-    lines = []
+        return out
     for metric in ("Recall@20", "NDCG@10"):
         best = peers.loc[peers[metric].idxmax()]
         for name in ATELIER:
-            mine = table.loc[table["model"] == name, metric]
-            if len(mine) and best[metric] > 0:
-                lines.append(
-                    f"- {name} / best peer ({best['model']}) on {metric}: "
-                    f"{float(mine.iloc[0]) / best[metric]:.2f} "
-                    f"({float(mine.iloc[0]):.4f} vs {best[metric]:.4f})"
+            if name in report.per_client and best[metric] > 0:
+                ratio, low, high = report.ratio(name, str(best["model"]), metric)
+                out.append(
+                    {
+                        "model": name,
+                        "metric": metric,
+                        "peer": str(best["model"]),
+                        "ratio": ratio,
+                        "low": low,
+                        "high": high,
+                    }  # fmt: skip
                 )
+    return out
+
+
+def _verdict(table: pd.DataFrame, ratios: list[dict[str, Any]]) -> list[str]:
+    """Atelier against the best peer, as ratios with their intervals."""
     by_name = table.set_index("model")
+    lines = [
+        f"- {r['model']} / best peer ({r['peer']}) on {r['metric']}: {r['ratio']:.2f} "
+        f"[95 % paired bootstrap over clients {r['low']:.2f}-{r['high']:.2f}] "
+        f"({by_name.loc[r['model'], r['metric']]:.4f} vs {by_name.loc[r['peer'], r['metric']]:.4f})"
+        for r in ratios
+    ]
     if {"atelier", "atelier_order_blind"} <= set(by_name.index):
         blind = by_name.loc["atelier_order_blind"]
         gains = [
@@ -225,7 +241,8 @@ def run_cell(
         f"{min(1.0, 20 / max(n_cold, 1)):.3f}); tuned on {n_val} validation clients"
     )
     shown = table.rename(columns=COLUMNS)
-    lines = [header, "", *markdown_table(shown), "", *_verdict(table)]
+    ratios = _ratios(table, report)
+    lines = [header, "", *markdown_table(shown), "", *_verdict(table, ratios)]
     if tune_result is not None:
         lines.append(
             f"- atelier_tuned changed: {_params_text(tuned[models.index('atelier_tuned')].params)}"
@@ -239,6 +256,7 @@ def run_cell(
         "protocol": protocol,
         "split": {**split.summary(), "validation": split.validation.summary()},
         "rows": table.to_dict(orient="records"),
+        "ratios": ratios,
         "report": report.to_dict(),
         "grids": {t.name: t.trials.to_dict(orient="records") for t in tuned if not t.trials.empty},
         "markdown": text,

@@ -52,8 +52,13 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.bench_engine import SCALES  # noqa: E402
+from benchmarks.bench_engine import SCALES as ENGINE_SCALES  # noqa: E402
+from benchmarks.bench_engine import Scale  # noqa: E402
 
+#: bench_engine's sizes, and XL: a house the one-process path cannot hold.
+SCALES = {**ENGINE_SCALES, "XL": Scale("XL", 5_000_000, 100_000, 150_000_000)}
+
+MODES: tuple[str, ...] = ("in-memory", "dask", "serve-memory", "serve-per-client")
 DEFAULT_ROOT = Path(os.environ.get("ATELIER_BENCH_DATA", "/tmp/atelier-bench")) / "scale"
 
 
@@ -186,14 +191,14 @@ def run_serve(mode: str, folder: Path, model_dir: Path, n: int) -> dict[str, Any
     return {"load_s": load_s, "rss_gb": _gb(rss), **_requests(n, ids, call)}
 
 
-def run_dask(folder: Path, out: Path, workers: int) -> dict[str, Any]:
+def run_dask(folder: Path, out: Path, workers: int, memory_limit: str | None) -> dict[str, Any]:
     import distributed
 
     from core.engine.scale.cluster import fit_on_dask
 
     with distributed.LocalCluster(
         n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-        dashboard_address=None,
+        dashboard_address=None, memory_limit=memory_limit or "auto",
     ) as cluster, distributed.Client(cluster) as client:  # fmt: skip
         pids = list(client.run(os.getpid).values())
         with PeakRSS([os.getpid(), *pids]) as peak:
@@ -204,6 +209,7 @@ def run_dask(folder: Path, out: Path, workers: int) -> dict[str, Any]:
              known=model.known_products_)  # fmt: skip
     return {
         "fit_s": fit_s,
+        "worker_memory_limit": memory_limit or "auto (the machine's memory / workers)",
         "driver_peak_rss_gb": _gb(peak.peak.get(os.getpid(), 0)),
         "worker_peak_rss_gb": [_gb(peak.peak.get(p, 0)) for p in pids],
         "timings_s": {k: round(v, 2) for k, v in model.fit_timings_.items()},
@@ -228,7 +234,17 @@ def compare_spectra(a: Path, b: Path) -> dict[str, Any]:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--scales", default="S", help="comma-separated among S, M (L: see the note)")
+    p.add_argument("--scales", default="S", help="comma-separated among S, M, L, XL")
+    p.add_argument(
+        "--modes",
+        default=",".join(MODES),
+        help=f"comma-separated among {', '.join(MODES)} (XL: dask only)",
+    )
+    p.add_argument(
+        "--memory-limit",
+        help="each Dask worker's memory limit (e.g. 4GB; Dask spills, then pauses, then "
+        "restarts a worker beyond it); default: Dask's (memory / workers)",
+    )
     p.add_argument("--data-root", type=Path, default=DEFAULT_ROOT)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--buckets", type=int)
@@ -243,28 +259,36 @@ def main() -> None:
         elif mode == "in-memory":
             res = run_in_memory(Path(folder), Path(out))
         else:
-            res = run_dask(Path(folder), Path(out), args.workers)
+            res = run_dask(Path(folder), Path(out), args.workers, args.memory_limit)
         print("RESULT " + json.dumps(res))
         return
     for scale in args.scales.split(","):
         folder = prepare(scale, args.data_root, args.seed, args.buckets)
         results: dict[str, Any] = {"scale": scale, "folder": str(folder)}
         with tempfile.TemporaryDirectory() as tmp:
-            for mode in ("in-memory", "dask", "serve-memory", "serve-per-client"):
+            modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+            unknown = sorted(set(modes) - set(MODES))
+            if unknown:
+                raise SystemExit(f"unknown mode(s) {', '.join(unknown)}; choose among {MODES}")
+            for mode in modes:
                 out = Path(tmp) / f"{mode}.npz"
                 if mode.startswith("serve-"):  # the product-side model the dask run saved
                     out = Path(tmp) / "dask.model"
                 cmd = [sys.executable, __file__, "--workers", str(args.workers),
                        "--requests", str(args.requests),
                        "--one", mode, str(folder), str(out)]  # fmt: skip
+                if args.memory_limit:
+                    cmd += ["--memory-limit", args.memory_limit]
                 done = subprocess.run(cmd, capture_output=True, text=True, check=False)
                 line = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
                 if done.returncode or not line:
                     raise SystemExit(f"{mode} failed:\n{done.stderr[-3000:]}")
                 results[mode] = json.loads(line[-1][7:])
-            results["spectra"] = compare_spectra(
-                Path(tmp) / "in-memory.npz", Path(tmp) / "dask.npz"
-            )
+                print(f"{scale} {mode}: {json.dumps(results[mode])}", flush=True)
+            if {"in-memory", "dask"} <= set(modes):
+                results["spectra"] = compare_spectra(
+                    Path(tmp) / "in-memory.npz", Path(tmp) / "dask.npz"
+                )
         print(json.dumps(results, indent=1))
 
 

@@ -99,6 +99,7 @@ DEFAULT_SPACE: dict[str, BaseDistribution] = {
     "new_arrival_weight": FloatDistribution(0.0, 4.0),
     "item_neighbours": IntDistribution(20, 1000, log=True),
     "item_shrinkage": FloatDistribution(1.0, 1000.0, log=True),
+    "factor_shrinkage": FloatDistribution(1.0, 1000.0, log=True),
 }
 
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +47,7 @@ def one_process_block_fit(dataset: Dataset, config: EngineConfig) -> HybridRecom
             config.item_neighbours,
             support_shrinkage=config.item_shrinkage,
         ),
-        client_factor_moments(inter.matrix, svd.item_factors),
+        functools.partial(client_factor_moments, inter.matrix),
         next_steps(
             inter.transitions,
             len(dataset.product_ids),

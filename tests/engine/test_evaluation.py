@@ -30,6 +30,7 @@ from core.engine.evaluation import (
     recall_at_k,
     temporal_split,
 )
+from core.engine.evaluation.metrics import ratio_interval
 from core.engine.ranking import top_indices
 from tests.engine.oracle import Oracle
 
@@ -246,6 +247,50 @@ def test_report_round_trips_through_json() -> None:
     assert back.protocol == EvaluationReport.from_json(back.to_json()).protocol
     md = report.to_markdown()
     assert "| oracle |" in md and "### Slices" in md
+
+
+def test_report_keeps_each_clients_metrics_for_paired_comparisons() -> None:
+    ds = _tiny_log()
+    split = temporal_split(ds, 10, 0)
+    known = pd.DataFrame({COLS.client_id: ["c1"], COLS.product_id: ["p1"]})
+    report = evaluate(
+        {"oracle": lambda: Oracle(split.test), "m": lambda: Oracle(known)},
+        split=split,
+        k_list=(1, 3),
+    )
+    for name in ("oracle", "m"):
+        rows = report.per_client[name]
+        assert list(rows["client_id"]) == list(report.per_client["oracle"]["client_id"])
+        for metric in ("Recall@1", "NDCG@3", "Precision@3"):
+            assert rows[metric].mean() == pytest.approx(report.metrics.loc[name, metric])
+    ratio, low, high = report.ratio("m", "oracle", "Recall@1")
+    assert ratio == pytest.approx(report.metrics.loc["m", "Recall@1"])  # the oracle scores 1
+    assert low <= ratio <= high
+    assert report.ratio("oracle", "oracle", "NDCG@3") == (1.0, 1.0, 1.0)
+    with pytest.raises(KeyError, match="no per-client metrics for model 'x'"):
+        report.ratio("x", "oracle")
+    # read back from JSON, a report holds no per-client rows
+    assert EvaluationReport.from_json(report.to_json()).per_client == {}
+
+
+def test_ratio_interval_is_exact_for_proportional_metrics_and_widens_with_noise() -> None:
+    rng = np.random.default_rng(4)
+    theirs = rng.random(400)
+    assert ratio_interval(2.0 * theirs, theirs) == pytest.approx((2.0, 2.0, 2.0))
+    # clients where the two models disagree at random: the interval holds the
+    # ratio, and is narrower with more clients
+    noisy = theirs * rng.uniform(0.5, 1.7, size=400)
+    ratio, low, high = ratio_interval(noisy, theirs)
+    assert low < ratio < high and low < 1.1 < high
+    _, low_small, high_small = ratio_interval(noisy[:40], theirs[:40])
+    assert high_small - low_small > high - low
+    # the same seed, the same interval
+    assert ratio_interval(noisy, theirs, seed=1) == ratio_interval(noisy, theirs, seed=1)
+    assert all(math.isnan(v) for v in ratio_interval(theirs, np.zeros(400)))
+    with pytest.raises(ValueError, match="as many values each, got 3 and 2"):
+        ratio_interval(np.ones(3), np.ones(2))
+    with pytest.raises(ValueError, match="level must be between 0 and 1"):
+        ratio_interval(np.ones(3), np.ones(3), level=1.5)
 
 
 # ------------------------------------------------ on a generated maison

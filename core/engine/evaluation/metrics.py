@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Hashable, Sequence
 
 import numpy as np
+from scipy import stats
 
 
 def _discounts(k: int) -> np.ndarray:
@@ -48,6 +49,67 @@ def metrics_from_hits(hits: np.ndarray, n_relevant: np.ndarray, k: int) -> dict[
         "MAP": (precision_at_rank * h).sum(axis=1) / np.minimum(n_rel, k),
         "HitRate": (n_hits > 0).astype(np.float64),
     }
+
+
+def ratio_interval(
+    mine: np.ndarray,
+    theirs: np.ndarray,
+    *,
+    level: float = 0.95,
+    n_resamples: int = 2000,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    """``mean(mine) / mean(theirs)`` and its paired bootstrap interval.
+
+    ``mine[i]`` and ``theirs[i]`` are one client's metric under two models;
+    clients are resampled with replacement, the same clients for both
+    (``scipy.stats.bootstrap``, ``paired=True``, percentile interval), so the
+    interval reflects how much the comparison depends on which clients
+    happened to be evaluated.
+
+    Returns
+    -------
+    ratio, low, high : float
+        NaN when ``theirs`` averages 0 or there are fewer than 2 clients.
+
+    Raises
+    ------
+    ValueError
+        When the two arrays differ in length, or ``level`` is not in (0, 1).
+    """
+    a = np.asarray(mine, dtype=np.float64).ravel()
+    b = np.asarray(theirs, dtype=np.float64).ravel()
+    if a.shape != b.shape:
+        raise ValueError(f"paired metrics need as many values each, got {a.size} and {b.size}")
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be between 0 and 1, got {level}")
+    if a.size < 2 or b.mean() <= 0:
+        return float("nan"), float("nan"), float("nan")
+
+    def statistic(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+        denominator = y.mean(axis=axis)
+        return np.asarray(
+            np.divide(
+                x.mean(axis=axis),
+                denominator,
+                out=np.full(np.shape(denominator), np.nan),
+                where=denominator > 0,
+            )
+        )
+
+    result = stats.bootstrap(
+        (a, b),
+        statistic,
+        paired=True,
+        vectorized=True,
+        n_resamples=n_resamples,
+        batch=200,
+        confidence_level=level,
+        method="percentile",
+        rng=np.random.default_rng(seed),
+    )
+    interval = result.confidence_interval
+    return float(a.mean() / b.mean()), float(interval.low), float(interval.high)
 
 
 def _one_list(

@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.engine.evaluation.metrics import ratio_interval
+
 #: Columns of the markdown summary (the JSON holds every metric at every k).
 SUMMARY_COLUMNS: tuple[str, ...] = (
     "Recall@10",
@@ -54,12 +56,41 @@ class EvaluationReport:
         chance level), ``lift``.
     protocol : dict
         The split and the settings, for the record.
+    per_client : dict of str to DataFrame
+        Per model, one row per evaluated client (``client_id``, ``Recall@k``,
+        ``NDCG@k``, ``Precision@k``), the same clients in the same order for
+        every model: what :func:`~core.engine.evaluation.metrics.ratio_interval`
+        resamples. Kept in memory only (not in the JSON).
     """
 
     metrics: pd.DataFrame
     slices: pd.DataFrame
     taste: pd.DataFrame | None = None
     protocol: dict[str, Any] = field(default_factory=dict)
+    per_client: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    def ratio(
+        self, model: str, other: str, metric: str = "Recall@20", level: float = 0.95, seed: int = 0
+    ) -> tuple[float, float, float]:
+        """``metric`` of ``model`` over ``other``'s, with a paired bootstrap interval.
+
+        See :func:`~core.engine.evaluation.metrics.ratio_interval`.
+
+        Raises
+        ------
+        KeyError
+            When either model's per-client rows are not held (a report read
+            back from JSON has none).
+        """
+        for name in (model, other):
+            if name not in self.per_client:
+                raise KeyError(f"no per-client metrics for model {name!r} in this report")
+        return ratio_interval(
+            self.per_client[model][metric].to_numpy(),
+            self.per_client[other][metric].to_numpy(),
+            level=level,
+            seed=seed,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

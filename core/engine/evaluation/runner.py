@@ -176,7 +176,7 @@ def _run_model(
     ks: list[int],
     options: _RunOptions,
     fitted: Callable[[], None],
-) -> tuple[dict[str, float], list[dict[str, Any]], dict[str, Any] | None]:
+) -> tuple[dict[str, float], list[dict[str, Any]], dict[str, Any] | None, pd.DataFrame]:
     """Fit one model, rank, score; the metrics row carries the timings."""
     t0 = time.perf_counter()
     model = factory().fit(split.train)
@@ -187,7 +187,7 @@ def _run_model(
         model, list(data.client_ids), max(ks), data.known, options["chunk_size"], allowed
     )
     t2 = time.perf_counter()
-    row, slices, taste = score_ranked(
+    row, slices, taste, per_client = score_ranked(
         tops[0],
         data,
         ks,
@@ -197,7 +197,7 @@ def _run_model(
     row = {**row, "fit_s": t1 - t0, "score_s": t2 - t1}
     if options["latency_clients"]:
         row |= _latency_ms(model, data, max(ks), options["latency_clients"], options["seed"])
-    return row, slices, taste
+    return row, slices, taste, per_client
 
 
 def _check_k_list(k_list: Sequence[int]) -> list[int]:
@@ -316,7 +316,9 @@ def evaluate(
         "chunk_size": chunk_size,
         "seed": seed,
     }
-    rows, slice_rows, taste_rows = _run_models(models, split, data, ks, options, progress)
+    rows, slice_rows, taste_rows, per_client = _run_models(
+        models, split, data, ks, options, progress
+    )
     metrics = pd.DataFrame(rows).set_index("model")
     metrics.insert(0, "n_clients", len(data.client_ids))
     return EvaluationReport(
@@ -324,6 +326,7 @@ def evaluate(
         slices=pd.DataFrame(slice_rows),
         taste=pd.DataFrame(taste_rows) if taste_rows else None,
         protocol=_protocol(split, data, ks, on_validation, max_clients, seed),
+        per_client=per_client,
     )
 
 
@@ -334,14 +337,17 @@ def _run_models(
     ks: list[int],
     options: _RunOptions,
     progress: Progress,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
-    """Fit and score each model in turn: its metrics row, its slice rows and its taste row."""
+) -> tuple[
+    list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]], dict[str, pd.DataFrame]
+]:
+    """Fit and score each model in turn: its metrics row, slice rows, taste row, per-client rows."""
     rows: list[dict[str, Any]] = []
+    per_client: dict[str, pd.DataFrame] = {}
     slice_rows: list[dict[str, Any]] = []
     taste_rows: list[dict[str, Any]] = []
     for i, (name, factory) in enumerate(models.items()):
         progress(f"fitting {name}", i / len(models))
-        row, slices, taste = _run_model(
+        row, slices, taste, per_client[name] = _run_model(
             factory,
             split,
             data,
@@ -354,7 +360,7 @@ def _run_models(
         if taste is not None:
             taste_rows.append({"model": name, **taste})
     progress("done", 1.0)
-    return rows, slice_rows, taste_rows
+    return rows, slice_rows, taste_rows, per_client
 
 
 def _protocol(

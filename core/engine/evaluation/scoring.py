@@ -263,8 +263,8 @@ def score_ranked(
     k_list: Sequence[int],
     vectors: ItemVectors,
     top_cold: np.ndarray | None = None,
-) -> tuple[dict[str, float], list[dict[str, Any]], dict[str, Any] | None]:
-    """One model's metrics row, slices and taste recovery from its top-k lists.
+) -> tuple[dict[str, float], list[dict[str, Any]], dict[str, Any] | None, pd.DataFrame]:
+    """One model's metrics row, slices, taste recovery and per-client metrics from its lists.
 
     Parameters
     ----------
@@ -277,6 +277,11 @@ def score_ranked(
     top_cold : ndarray of int, optional
         The same clients' lists ranked among cold products only (the
         ``cold_only`` slice).
+
+    The last element holds one row per evaluated client (``client_id``, then
+    ``Recall@k``, ``NDCG@k``, ``Precision@k`` at each k): the values the row
+    averages, for paired comparisons of models on the same clients
+    (:func:`core.engine.evaluation.metrics.ratio_interval`).
     """
     hits = gather(data.relevant, top)
     row, per_client = _list_metrics(top, hits, data, k_list, vectors)
@@ -288,4 +293,8 @@ def score_ranked(
         row[f"cold_share@{k}"] = (
             float(data.cold_product[topk[valid]].mean()) if valid.any() else float("nan")
         )
-    return row, slices, _taste(top, data, k_list)
+    clients = pd.DataFrame({"client_id": data.client_ids})
+    for k in k_list:
+        for name in ("Recall", "NDCG", "Precision"):
+            clients[f"{name}@{k}"] = per_client[k][name]
+    return row, slices, _taste(top, data, k_list), clients

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,8 +39,10 @@ class ItemSide:
         Clients with a cell per product.
     similarity : csr_matrix, shape (n_products, n_products)
         The item-neighbour block's ``S``.
-    factor_moments : tuple of ndarray
-        Mean and spread of the clients' folded-in factors.
+    factor_moments : callable
+        ``factor_moments(V)``: mean and spread of the clients' factors ``x V``
+        for the final item factors ``V`` (known only once the content side
+        is learnt: :func:`shrink_to_content`); one pass over the client rows.
     sequence : NextSteps
         The next-step block's ``T`` and weight factor (:func:`core.engine.transitions.next_steps`).
     """
@@ -48,7 +51,7 @@ class ItemSide:
     singular_values: np.ndarray
     counts: np.ndarray
     similarity: sp.csr_matrix
-    factor_moments: tuple[np.ndarray, np.ndarray]
+    factor_moments: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
     sequence: NextSteps
 
 
@@ -83,6 +86,37 @@ def fit_ridge(
     rhs = np.asarray(x.T @ np.asarray(factors[train], dtype=np.float64))
     coef = splu(gram, permc_spec="MMD_AT_PLUS_A").solve(rhs)  # (n_features + 1, k)
     return np.ascontiguousarray(coef[:-1]), np.ascontiguousarray(coef[-1])
+
+
+def shrink_to_content(
+    factors: np.ndarray, predicted: np.ndarray, counts: np.ndarray, shrinkage: float
+) -> np.ndarray:
+    """Each product's factors pulled towards the factors its content predicts.
+
+    ``c_i v_i + (1 - c_i) r_i`` with ``c_i = n_i / (n_i + shrinkage)``: a
+    product ``n_i`` clients touched keeps its own SVD factors ``v_i`` in
+    proportion to that support, and takes the rest from ``r_i``, the ridge
+    map's factors for its content (:func:`fit_ridge`). A product nobody touched
+    (``n_i = 0``) gets ``r_i`` alone; ``shrinkage = 0`` keeps the own factors
+    of every touched product.
+
+    Parameters
+    ----------
+    factors, predicted : ndarray, shape (n_products, k)
+    counts : ndarray, shape (n_products,)
+        Clients with a cell per product.
+    shrinkage : float
+        Clients at which both weigh the same (>= 0).
+
+    Returns
+    -------
+    ndarray, shape (n_products, k), float64
+    """
+    n = np.asarray(counts, dtype=np.float64)
+    keep = np.divide(n, n + shrinkage, out=np.zeros_like(n), where=(n + shrinkage) > 0)
+    keep[n <= 0] = 0.0
+    own = np.asarray(factors, dtype=np.float64)
+    return np.asarray(keep[:, None] * own + (1.0 - keep)[:, None] * predicted, dtype=np.float64)
 
 
 def client_factor_moments(

@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from core.engine.config import EngineConfig
+
 #: Clients sampled for the median block spreads (seeded).
 SAMPLE_CLIENTS = 300
 
@@ -44,6 +46,9 @@ class _Fitted(Protocol):
     sequence_directionality_: float
     known_products_: np.ndarray
     trend_spread_: float
+
+    @property
+    def config_(self) -> EngineConfig: ...
 
 
 def span_days(timestamps: pd.Series, as_of: pd.Timestamp) -> float:
@@ -98,7 +103,10 @@ def fit_report(
     -------
     dict
         ``clients_with_history``, ``products_with_interactions``,
-        ``products_placed_by_ridge``, ``span_days`` (first event to the fit
+        ``products_placed_by_ridge``, ``own_factor_share_median`` (the
+        median share of a touched product's factors that are its own SVD
+        factors, the rest predicted from its content:
+        :func:`~core.engine.models.factors.shrink_to_content`), ``span_days`` (first event to the fit
         date, as given), ``half_life_days``, ``weight_left_after_span`` (what
         an event as old as the window keeps), ``popularity_gini``,
         ``neighbours_median`` and ``products_without_neighbours``,
@@ -109,6 +117,10 @@ def fit_report(
         ``next_step_directionality`` (the data-derived factor of its weight).
     """
     span = float(span_days)
+    touched = np.asarray(counts, dtype=np.float64)
+    touched = touched[touched > 0]
+    shrinkage = float(model.config_.factor_shrinkage)
+    own_share = float(np.median(touched / (touched + shrinkage))) if touched.size else 0.0
     neighbours = np.diff(model.item_similarity_.indptr)
     spreads = np.asarray(block_spreads).reshape(-1, 4)
     median = np.median(spreads, axis=0) if spreads.size else np.zeros(4)
@@ -116,6 +128,7 @@ def fit_report(
         "clients_with_history": int(clients_with_history),
         "products_with_interactions": int(model.known_products_.sum()),
         "products_placed_by_ridge": int((~model.known_products_).sum()),
+        "own_factor_share_median": own_share,
         "span_days": span,
         "half_life_days": float(half_life_days),
         "weight_left_after_span": float(0.5 ** (span / half_life_days)) if span else 1.0,

@@ -44,7 +44,11 @@ barely counts:
 
 Products without interactions in the fit window get item factors from a
 ridge map from content features to factors learnt on known products, so a
-product launched yesterday reaches the clients whose taste it fits.
+product launched yesterday reaches the clients whose taste it fits. A product
+few clients touched sits between the two: its factors are
+``c v_i + (1 - c) r_i`` with ``c = n_i / (n_i + factor_shrinkage)``, ``n_i``
+its clients and ``r_i`` the ridge map's factors (its own factors rest on a
+handful of clients; what it is says more). ``V`` above is these factors.
 
 Every block is a sum of exact terms -- the SVD and neighbour blocks over past
 items (``x_j (v_j . v_i)`` and ``b_j S_ji``, one "cf" contribution per past
@@ -58,6 +62,7 @@ score. A client's state and the two priors are in
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -112,6 +117,7 @@ from core.engine.models.factors import (
     factor_labels,
     fit_ridge,
     short_label,
+    shrink_to_content,
 )
 from core.engine.models.fit_report import Laps, fit_report, sample_clients, span_days
 from core.engine.models.hybrid_priors import ClientState, ManyClients, OneClient, Priors
@@ -231,8 +237,7 @@ class HybridRecommender(StatefulRecommender):
                 support_shrinkage=config.item_shrinkage,
             )
             laps.lap("neighbours")
-            moments = client_factor_moments(inter.matrix, factors)
-            laps.lap("moments")
+            moments = functools.partial(client_factor_moments, inter.matrix)
             sequence = next_steps(
                 inter.transitions,
                 len(dataset.product_ids),
@@ -286,15 +291,18 @@ class HybridRecommender(StatefulRecommender):
         self.ridge_coef_, self.ridge_intercept_ = fit_ridge(
             self.features_, factors, side.counts, config
         )
-        cold = ~self.known_products_
-        if cold.any():
-            factors[cold] = self.features_[cold] @ self.ridge_coef_ + self.ridge_intercept_
-        self.item_factors_ = factors
+        self.item_factors_ = shrink_to_content(
+            factors,
+            np.asarray(self.features_ @ self.ridge_coef_) + self.ridge_intercept_,
+            side.counts,
+            config.factor_shrinkage,
+        )
         laps.lap("ridge")
         self.item_similarity_ = side.similarity
         self.sequence_ = side.sequence.matrix
         self.sequence_directionality_ = side.sequence.directionality
-        self.factor_mean_, self.factor_std_ = side.factor_moments
+        self.factor_mean_, self.factor_std_ = side.factor_moments(self.item_factors_)
+        laps.lap("moments")
         self.factor_labels_, self.factor_loadings_ = factor_labels(
             self.features_[self.known_products_],
             factors[self.known_products_],

@@ -41,7 +41,9 @@ from core.engine.models.hybrid import HybridRecommender
 from core.engine.models.svd import SVDRecommender
 from core.exceptions import AtelierError, ModelMismatchError
 
-FORMAT_VERSION = 3  # 2: the hybrid keeps its item-neighbour matrix; 3: its next-step matrix
+#: 2: the hybrid keeps its item-neighbour matrix; 3: its next-step matrix;
+#: 4: its item factors are shrunk towards their content (``factor_shrinkage``).
+FORMAT_VERSION = 4
 ARRAYS_FILE = "arrays.npz"
 META_FILE = "model.json"
 REFIT_HINT = "refit it with `python -m core fit`"

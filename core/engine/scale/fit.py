@@ -136,8 +136,10 @@ def _item_side(
     laps.lap("svd")
     similarity = _neighbours(mats, counts, config)
     laps.lap("neighbours")
-    moments = factor_moments(mats.map_sum(factor_sums, factors))
-    laps.lap("moments")
+
+    def moments(final: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return factor_moments(mats.map_sum(factor_sums, final))
+
     sequence = next_steps(transitions, n_products, config.item_neighbours, config.item_shrinkage)
     laps.lap("sequence")
     return ItemSide(factors, singular, counts, similarity, moments, sequence)
