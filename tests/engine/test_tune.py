@@ -23,6 +23,7 @@ from core.engine.tune import (
     assert_unseen,
     check_space,
     parse_duration,
+    probe_params,
     read_tune_result,
     start_params,
     tune,
@@ -211,6 +212,42 @@ def test_a_composite_objective_is_the_mean_ratio_to_the_start(ds: Dataset) -> No
     line = result.describe()
     assert f"NDCG@10 on validation: start {start['NDCG@10']:.4f}" in line
     assert "Recall@20+NDCG@10 (relative to the start) on validation: start 1.0000" in line
+
+
+def test_probes_move_one_telling_knob_at_a_time_within_its_range() -> None:
+    space = {
+        "content_weight": FloatDistribution(0.0, 4.0),
+        "prior_weight": FloatDistribution(0.0, 3.0),
+        "factor_shrinkage": FloatDistribution(1.0, 1000.0, log=True),
+        "n_factors": IntDistribution(4, 128, log=True),
+        "item_normalization": CategoricalDistribution(("none", "bm25")),
+    }
+    start = {"content_weight": 3.5, "prior_weight": 1.0, "factor_shrinkage": 800.0,
+             "n_factors": 16, "item_normalization": "bm25"}  # fmt: skip
+    probes = probe_params(start, space, 20)
+    moved = [(key, probe[key]) for probe in probes for key in start if probe[key] != start[key]]
+    assert moved == [
+        ("content_weight", 4.0),  # a quarter of the range up, clipped to the end
+        ("content_weight", 2.5),
+        ("prior_weight", 1.75),
+        ("prior_weight", 0.25),
+        ("factor_shrinkage", 1000.0),  # log scale: doubled, clipped
+        ("factor_shrinkage", 400.0),
+        ("n_factors", 32),
+        ("n_factors", 8),
+    ]  # one knob each; the categorical is left to TPE
+    assert probe_params(start, space, 3) == probes[:3]
+    # a knob already at its end is not "moved" onto itself
+    assert probe_params({**start, "content_weight": 4.0}, space, 1)[0]["content_weight"] == 3.0
+
+
+def test_a_search_tries_the_start_then_the_probes(ds: Dataset) -> None:
+    space = {"content_weight": FloatDistribution(0.0, 4.0), **SMALL_SPACE}
+    result = tune(ds, space=space, n_trials=6, seed=0, objective="Recall@20")
+    trials = result.trials.set_index("trial").sort_index()
+    assert trials.loc[0, "content_weight"] == EngineConfig().content_weight
+    assert list(trials.loc[[1, 2], "content_weight"]) == [3.0, 1.0]
+    assert (trials.loc[[1, 2], "n_factors"] == EngineConfig().n_factors).all()
 
 
 # ------------------------------------------------------------------ space
