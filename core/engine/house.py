@@ -30,6 +30,7 @@ the events would.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -87,16 +88,38 @@ class HouseAggregates:
 
     def __add__(self, other: HouseAggregates) -> HouseAggregates:
         """Two buckets' shares together (their clients are disjoint)."""
+        return HouseAggregates.total([self, other])
+
+    @staticmethod
+    def total(parts: Sequence[HouseAggregates]) -> HouseAggregates:
+        """Many buckets' shares together, in one pass.
+
+        Summing once instead of pairwise keeps the activity rows (which rarely
+        coincide across buckets) from being copied and re-sorted at every level
+        of a tree: the scale-out fit collects the shares and adds them here.
+        """
+        if not parts:
+            raise ValueError("no bucket shares to add up")
+        first = parts[0]
+        pairs = [p.copurchase.tocoo() for p in parts]
+        copurchase = sp.csr_matrix(  # duplicates are summed
+            (
+                np.concatenate([c.data for c in pairs]),
+                (np.concatenate([c.row for c in pairs]), np.concatenate([c.col for c in pairs])),
+            ),
+            shape=first.copurchase.shape,
+        )
+        del pairs
         return HouseAggregates(
-            self.kept_units + other.kept_units,
-            sp.csr_matrix(self.copurchase + other.copurchase),
-            self.n_buyers + other.n_buyers,
-            _sum_activity(np.vstack([self.activity, other.activity])),
-            self.store_ids,
-            self.as_of,
-            self.bought_units + other.bought_units,
-            self.fit_returned_units + other.fit_returned_units,
-            self.purchase_returns + other.purchase_returns,
+            np.sum([p.kept_units for p in parts], axis=0),
+            copurchase,
+            sum(p.n_buyers for p in parts),
+            _sum_activity(np.concatenate([p.activity for p in parts])),
+            first.store_ids,
+            first.as_of,
+            np.sum([p.bought_units for p in parts], axis=0),
+            np.sum([p.fit_returned_units for p in parts], axis=0),
+            np.sum([p.purchase_returns for p in parts], axis=0),
         )
 
     def store_sales(self, store_id: str, as_of: pd.Timestamp, days: int) -> np.ndarray:
@@ -176,13 +199,25 @@ class HouseAggregates:
 
 
 def _sum_activity(rows: np.ndarray) -> np.ndarray:
-    """Rows of the same (store, product, bin, event) added."""
+    """Rows of the same (store, product, bin, event) added, sorted by those four.
+
+    A stable sort on the four keys and a sum per run of equal keys: about a
+    third of the memory of ``np.unique(axis=0)``, which matters when a fit
+    adds up tens of millions of rows.
+    """
     if len(rows) == 0:
         return rows.reshape(0, 6)
-    keys, inverse = np.unique(rows[:, :4], axis=0, return_inverse=True)
-    inverse = inverse.ravel()
-    sums = [np.bincount(inverse, weights=rows[:, c], minlength=len(keys)) for c in (4, 5)]
-    return np.column_stack([keys, *(x.round().astype(np.int64) for x in sums)])
+    order = np.lexsort((rows[:, 3], rows[:, 2], rows[:, 1], rows[:, 0]))
+    rows = rows[order]
+    del order
+    new = np.ones(len(rows), dtype=bool)
+    new[1:] = (rows[1:, :4] != rows[:-1, :4]).any(axis=1)
+    starts = np.flatnonzero(new)
+    del new
+    out = rows[starts]
+    out[:, 4] = np.add.reduceat(rows[:, 4], starts)
+    out[:, 5] = np.add.reduceat(rows[:, 5], starts)
+    return out
 
 
 def bucket_house(

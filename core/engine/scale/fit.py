@@ -38,6 +38,7 @@ from core.data.partitioned import PartitionedEvents
 from core.data.partitioned.reader import products_dataset
 from core.engine.cells import AsOf
 from core.engine.config import EngineConfig
+from core.engine.house import HouseAggregates
 from core.engine.interactions import ClientRows, products_only_interactions
 from core.engine.models.baselines import gram_block_rows, neighbours_from_gram_rows
 from core.engine.models.blend import binary_rows
@@ -197,7 +198,7 @@ def fit_partitioned(
     side = product_side(dataset.products, dataset.stores, config, dataset.as_of)
     cells = bucket_blocks(reader, side, scheduler, validate=validate, progress=progress)
     blocks = block_interactions(cells, side)
-    house = cells.map_sum(cells_house)
+    house = HouseAggregates.total(cells.map_collect(cells_house))  # summed once, here
     transitions = cells.map_sum(cells_transitions)
     del cells  # the rows are kept; the cells they came from may go
     laps.lap("interactions")

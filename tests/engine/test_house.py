@@ -1,0 +1,62 @@
+"""The house's sums over buckets: shares add up exactly, however they are grouped."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+from core.engine.house import HouseAggregates
+
+AS_OF = pd.Timestamp("2026-11-01")
+DAY = 86_400 * 10**9
+
+
+def share(activity: list[list[int]], pairs: dict[tuple[int, int], float], buyers: int):
+    n = 3
+    rows, cols = zip(*pairs, strict=True) if pairs else ((), ())
+    copurchase = sp.csr_matrix((list(pairs.values()), (rows, cols)), shape=(n, n))
+    units = np.arange(n, dtype=np.float64) + buyers
+    return HouseAggregates(
+        units,
+        copurchase,
+        buyers,
+        np.array(activity, dtype=np.int64).reshape(-1, 6),
+        np.array(["s1", "s2"]),
+        AS_OF,
+        units * 2,
+        units / 2,
+        np.array([buyers, 1, 0], dtype=np.int64),
+    )
+
+
+def test_shares_add_up_to_the_same_rows_in_key_order() -> None:
+    a = share([[1, 2, 5 * DAY, 0, 2, 2], [0, 1, 3 * DAY, 3, 1, 1]], {(0, 1): 1, (1, 0): 1}, 2)
+    b = share([[0, 1, 3 * DAY, 3, 4, 4], [-1, 0, 9 * DAY, 1, 0, 1]], {(0, 1): 2, (2, 2): 1}, 3)
+    c = share([[1, 2, 5 * DAY, 0, 1, 1], [0, 1, 3 * DAY, 0, 7, 7]], {}, 1)
+    total = HouseAggregates.total([a, b, c])
+    # Same (store, product, bin, event) summed; rows sorted by those four keys.
+    np.testing.assert_array_equal(
+        total.activity,
+        [
+            [-1, 0, 9 * DAY, 1, 0, 1],
+            [0, 1, 3 * DAY, 0, 7, 7],
+            [0, 1, 3 * DAY, 3, 5, 5],
+            [1, 2, 5 * DAY, 0, 3, 3],
+        ],
+    )
+    np.testing.assert_array_equal(total.copurchase.toarray(), [[0, 3, 0], [1, 0, 0], [0, 0, 1]])
+    assert total.n_buyers == 6
+    np.testing.assert_array_equal(total.kept_units, [6, 9, 12])
+    np.testing.assert_array_equal(total.purchase_returns, [6, 3, 0])
+    # Pairwise, in any grouping, gives the same.
+    for other in ((a + b) + c, a + (c + b)):
+        np.testing.assert_array_equal(other.activity, total.activity)
+        np.testing.assert_array_equal(other.copurchase.toarray(), total.copurchase.toarray())
+        np.testing.assert_array_equal(other.bought_units, total.bought_units)
+
+
+def test_no_share_is_refused() -> None:
+    with pytest.raises(ValueError, match="no bucket shares"):
+        HouseAggregates.total([])
