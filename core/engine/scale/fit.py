@@ -28,6 +28,7 @@ import threading
 import uuid
 import zlib
 from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -67,18 +68,37 @@ def column_counts(block: sp.csr_matrix) -> np.ndarray:
     return np.bincount(block.indices, minlength=block.shape[1])
 
 
-def binary_gram_rows(block: sp.csr_matrix, start: int, stop: int) -> sp.csr_matrix:
+@dataclass(frozen=True)
+class BinaryBlock:
+    """A row block's binary rows ``B`` and their transpose, both csr, float32.
+
+    Built once per block for the item neighbours, so that each block of Gram
+    rows is a row slice of ``B^T`` times ``B`` (a column slice of a csr
+    matrix would read all of it again for every block of rows). float32
+    holds the counts exactly (below 2**24 shared clients per pair and block).
+    """
+
+    rows: sp.csr_matrix
+    columns: sp.csr_matrix
+
+
+def binary_block(block: sp.csr_matrix) -> BinaryBlock:
+    b = sp.csr_matrix(binary_rows(block), dtype=np.float32)
+    return BinaryBlock(b, sp.csr_matrix(b.T))
+
+
+def binary_gram_rows(block: BinaryBlock, start: int, stop: int) -> sp.csr_matrix:
     """Rows ``start:stop`` of ``B^T B`` of the block's binary rows ``B``, sparse."""
-    b = binary_rows(block)
-    return sp.csr_matrix(b[:, start:stop].T @ b)
+    return sp.csr_matrix(block.columns[start:stop] @ block.rows)
 
 
 def _neighbours(mats: BlockReducer, counts: np.ndarray, config: EngineConfig) -> sp.csr_matrix:
     """The item-neighbour matrix, one block of Gram rows (summed over the row blocks) at a time."""
     n_products = counts.size
     step = gram_block_rows(n_products)
+    binary = mats.map_blocks(binary_block)
     chunks = (
-        (start, mats.map_sum(binary_gram_rows, start, min(start + step, n_products)))
+        (start, binary.map_sum(binary_gram_rows, start, min(start + step, n_products)))
         for start in range(0, n_products, step)
     )
     return neighbours_from_gram_rows(
