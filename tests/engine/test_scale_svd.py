@@ -57,3 +57,25 @@ def test_bad_requests_say_what_is_wrong() -> None:
         LocalReducer([]).map_sum(len)
     with pytest.raises(ValueError, match="k and n_iter"):
         block_svd(LocalReducer([sp.csr_matrix((3, 4))]), 4, 0)
+
+
+def _scaled_sum(block: np.ndarray, factor: int) -> np.ndarray:
+    return block * factor
+
+
+def _labelled(total: np.ndarray, factor: int, label: str) -> tuple[str, int, float]:
+    return label, factor, float(total.sum())
+
+
+@pytest.mark.parametrize("where", ["local", "sync"])
+def test_many_sums_come_back_finished_and_in_order(where: str) -> None:
+    blocks = [np.arange(3.0), np.ones(3), np.full(3, 10.0)]  # sums to 36
+    reducer = (
+        LocalReducer(blocks)
+        if where == "local"
+        else DaskReducer(blocks.__getitem__, range(3), scheduler="sync")
+    )
+    got = list(
+        reducer.map_sums(_scaled_sum, [(f,) for f in (1, 2, 5, 7)], _labelled, ("x",), window=2)
+    )
+    assert got == [("x", 1, 36.0), ("x", 2, 72.0), ("x", 5, 180.0), ("x", 7, 252.0)]

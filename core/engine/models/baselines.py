@@ -267,7 +267,7 @@ def item_neighbours(
         parts.append(
             _neighbour_rows(gram, start, norms, k_neighbors, shrinkage, shared, support_shrinkage)
         )
-    return _stack_rows(parts, n_products)
+    return stack_neighbour_rows(parts, n_products)
 
 
 def _aligned_counts(gram: sp.csr_matrix, shared: sp.csr_matrix) -> np.ndarray:
@@ -302,8 +302,9 @@ def neighbours_from_gram_rows(
     For a binary matrix the Gram matrix ``B^T B`` is also the count of shared
     clients and its diagonal the squared column norms, so it is all the
     neighbours need. The scale-out fit (:mod:`core.engine.scale`) sums each block of rows of
-    ``B^T B`` over the row blocks of ``B``, so no more than one block of the
-    products x products matrix exists at once.
+    ``B^T B`` over the row blocks of ``B`` and cuts it with
+    :func:`gram_neighbour_rows` where the sum is, so no more than a few blocks
+    of the products x products matrix exist at once.
 
     Parameters
     ----------
@@ -314,16 +315,26 @@ def neighbours_from_gram_rows(
     k_neighbors, support_shrinkage
         As in :func:`item_neighbours` (``shrinkage`` 0).
     """
+    parts = [
+        gram_neighbour_rows(rows, start, counts, k_neighbors, support_shrinkage)
+        for start, rows in chunks
+    ]
+    return stack_neighbour_rows(parts, np.asarray(counts).size)
+
+
+def gram_neighbour_rows(
+    rows: sp.csr_matrix,
+    start: int,
+    counts: np.ndarray,
+    k_neighbors: int,
+    support_shrinkage: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The top neighbours (row, column, similarity) of products ``start, ...`` from their Gram rows."""
     norms = np.sqrt(np.asarray(counts, dtype=np.float64))
-    parts = []
-    for start, rows in chunks:
-        rows = sp.csr_matrix(rows, dtype=np.float64)
-        rows.sort_indices()
-        shared = rows.data if support_shrinkage > 0 else None
-        parts.append(
-            _neighbour_rows(rows, start, norms, k_neighbors, 0.0, shared, support_shrinkage)
-        )
-    return _stack_rows(parts, norms.size)
+    rows = sp.csr_matrix(rows, dtype=np.float64)
+    rows.sort_indices()
+    shared = rows.data if support_shrinkage > 0 else None
+    return _neighbour_rows(rows, start, norms, k_neighbors, 0.0, shared, support_shrinkage)
 
 
 def _neighbour_rows(
@@ -350,9 +361,10 @@ def _neighbour_rows(
     return top_k_coo(r, c, v, k_neighbors)
 
 
-def _stack_rows(
+def stack_neighbour_rows(
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], n_products: int
 ) -> sp.csr_matrix:
+    """The neighbour rows of blocks of products (row, column, similarity) as one csr matrix."""
     rows = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
     cols = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
     vals = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0)

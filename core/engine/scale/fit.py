@@ -41,7 +41,11 @@ from core.engine.cells import AsOf
 from core.engine.config import EngineConfig
 from core.engine.house import HouseAggregates
 from core.engine.interactions import ClientRows, products_only_interactions
-from core.engine.models.baselines import gram_block_rows, neighbours_from_gram_rows
+from core.engine.models.baselines import (
+    gram_block_rows,
+    gram_neighbour_rows,
+    stack_neighbour_rows,
+)
 from core.engine.models.blend import binary_rows
 from core.engine.models.content import declared_preferences
 from core.engine.models.factors import ItemSide, factor_moments, factor_sums
@@ -92,18 +96,31 @@ def binary_gram_rows(block: BinaryBlock, start: int, stop: int) -> sp.csr_matrix
     return sp.csr_matrix(block.columns[start:stop] @ block.rows)
 
 
+def _gram_top(
+    gram: sp.csr_matrix,
+    start: int,
+    stop: int,
+    counts: np.ndarray,
+    k_neighbors: int,
+    support_shrinkage: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gram rows ``start:stop`` (summed over the blocks) cut to their top neighbours."""
+    return gram_neighbour_rows(gram, start, counts, k_neighbors, support_shrinkage)
+
+
 def _neighbours(mats: BlockReducer, counts: np.ndarray, config: EngineConfig) -> sp.csr_matrix:
-    """The item-neighbour matrix, one block of Gram rows (summed over the row blocks) at a time."""
+    """The item-neighbour matrix, a few blocks of Gram rows (summed over the row blocks) at a time.
+
+    Each block of Gram rows is summed and cut to its top neighbours on the
+    cluster; the driver only stacks the cut rows.
+    """
     n_products = counts.size
     step = gram_block_rows(n_products)
     binary = mats.map_blocks(binary_block)
-    chunks = (
-        (start, binary.map_sum(binary_gram_rows, start, min(start + step, n_products)))
-        for start in range(0, n_products, step)
-    )
-    return neighbours_from_gram_rows(
-        chunks, counts, config.item_neighbours, support_shrinkage=config.item_shrinkage
-    )
+    spans = [(start, min(start + step, n_products)) for start in range(0, n_products, step)]
+    finish_args = (counts, config.item_neighbours, config.item_shrinkage)
+    parts = list(binary.map_sums(binary_gram_rows, spans, _gram_top, finish_args))
+    return stack_neighbour_rows(parts, n_products)
 
 
 def _sample_key(client_ids: np.ndarray, seed: int) -> np.ndarray:

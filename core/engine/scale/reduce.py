@@ -12,11 +12,13 @@ module only says what to add up.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Protocol, TypeAlias, TypeVar, cast
 
 B = TypeVar("B")
 R = TypeVar("R")
+T = TypeVar("T")
 
 
 def _dask() -> tuple[
@@ -62,6 +64,23 @@ class BlockReducer(Protocol):
         """``sum(fn(block, *args) for block in blocks)`` (numpy arrays or sparse matrices)."""
         ...
 
+    def map_sums(
+        self,
+        fn: Callable[..., R],
+        arg_sets: Iterable[tuple[object, ...]],
+        finish: Callable[..., T],
+        finish_args: tuple[object, ...] = (),
+        window: int = 4,
+    ) -> Iterator[T]:
+        """``finish(map_sum(fn, *args), *args, *finish_args)`` for each of ``arg_sets``, in order.
+
+        Many passes whose sums are large and whose finished results are small
+        (e.g. blocks of a Gram matrix cut to their top neighbours): on Dask,
+        ``finish`` runs where the sum is, and ``window`` passes are in flight
+        at once, so the cluster works while the driver takes results.
+        """
+        ...
+
     def map_collect(self, fn: Callable[..., R], *args: object) -> list[R]:
         """``[fn(block, *args) for block in blocks]`` -- for small per-block results only."""
         ...
@@ -91,6 +110,17 @@ class LocalReducer:
         for block in self.blocks[1:]:
             total = operator.add(total, fn(block, *args))  # arrays or sparse matrices
         return total
+
+    def map_sums(
+        self,
+        fn: Callable[..., R],
+        arg_sets: Iterable[tuple[object, ...]],
+        finish: Callable[..., T],
+        finish_args: tuple[object, ...] = (),
+        window: int = 4,
+    ) -> Iterator[T]:
+        for args in arg_sets:
+            yield finish(self.map_sum(fn, *args), *args, *finish_args)
 
     def map_collect(self, fn: Callable[..., R], *args: object) -> list[R]:
         return [fn(block, *args) for block in self.blocks]
@@ -181,9 +211,9 @@ class DaskReducer:
         delayed, _, _ = _dask()
         return [delayed(a, pure=True) for a in args]  # one copy per pass, not per block
 
-    def map_sum(self, fn: Callable[..., R], *args: object) -> R:
+    def _tree_sum(self, fn: Callable[..., R], shared: list[object]) -> object:
+        """The delayed sum of ``fn(block, *shared)`` over the blocks, added pairwise."""
         delayed, _, _ = _dask()
-        shared = self._shared(args)
         parts = [delayed(fn, pure=True)(b, *shared) for b in self.blocks]
         add = delayed(operator.add, pure=True)
         while len(parts) > 1:
@@ -191,8 +221,45 @@ class DaskReducer:
                 add(*parts[i : i + 2]) if i + 1 < len(parts) else parts[i]
                 for i in range(0, len(parts), 2)
             ]
-        total: R = self._compute(parts)[0]  # the sum of what fn returned
+        return parts[0]
+
+    def map_sum(self, fn: Callable[..., R], *args: object) -> R:
+        total: R = self._compute([self._tree_sum(fn, self._shared(args))])[0]
         return total
+
+    def map_sums(
+        self,
+        fn: Callable[..., R],
+        arg_sets: Iterable[tuple[object, ...]],
+        finish: Callable[..., T],
+        finish_args: tuple[object, ...] = (),
+        window: int = 4,
+    ) -> Iterator[T]:
+        delayed, _, _ = _dask()
+        client = self._client()
+        extra = self._shared(finish_args)
+        passes = (
+            delayed(finish, pure=True)(self._tree_sum(fn, self._shared(args)), *args, *extra)
+            for args in arg_sets
+        )
+        if client is None:  # one pass at a time, on the chosen scheduler
+            for one in passes:
+                yield self._compute([one])[0]
+            return
+        in_flight: deque[object] = deque()
+
+        def oldest() -> Any:
+            done = [in_flight.popleft()]
+            if self.progress is not None:
+                self.progress(done)  # the others go on meanwhile
+            return client.gather(done)[0]
+
+        for one in passes:
+            in_flight.append(client.compute([one])[0])
+            if len(in_flight) >= max(1, window):
+                yield oldest()
+        while in_flight:
+            yield oldest()
 
     def map_collect(self, fn: Callable[..., R], *args: object) -> list[R]:
         delayed, _, _ = _dask()
