@@ -16,6 +16,9 @@ pin and remove p95 < 300 ms. Other processes on the machine inflate the
 figures: run it on a quiet machine.
 
 Run: ``python benchmarks/bench_dashboard.py [--clients 30] [--width 1180 --height 820]``.
+With ``--serve per-client --data-dir FOLDER``: a partitioned house (e.g.
+``bench_scale.py``'s L) served per client from its product-side model
+(``ATELIER_DATA_DIR=FOLDER python -m core fit --dask local:2`` first).
 Not a test: it never runs under pytest.
 """
 
@@ -33,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = Path(tempfile.gettempdir()) / "atelier-bench" / "default-maison"
@@ -73,10 +77,14 @@ def seed_associates(data_dir: Path, db_url: str) -> dict[str, tuple[str, list[st
     from core.store import SYSTEM_ACTOR, Store
 
     settings = Settings(data_dir=data_dir, database_url=db_url)
-    dataset = bootstrap.load_data(settings)
+    if (data_dir / "clients").is_dir():  # the partitioned layout: no event is loaded
+        associates = pd.read_parquet(data_dir / "associates.parquet")
+        clients = pd.read_parquet(data_dir / "clients")
+    else:
+        dataset = bootstrap.load_data(settings)
+        associates, clients = dataset.associates, dataset.clients
     store = Store.open(settings)
-    created = store.users.seed_users_from_associates(dataset.associates, actor_id=SYSTEM_ACTOR)
-    clients = dataset.clients
+    created = store.users.seed_users_from_associates(associates, actor_id=SYSTEM_ACTOR)
     out: dict[str, tuple[str, list[str]]] = {}
     for uid, _name, role, printed in created:
         # Clients who agreed to be contacted: the share step reaches the preview.
@@ -105,9 +113,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_app(data_dir: Path, db_url: str, log: Path) -> tuple[subprocess.Popen, str]:
+def start_app(
+    data_dir: Path, db_url: str, log: Path, serve: str = "memory"
+) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    env = {**os.environ, "ATELIER_DATA_DIR": str(data_dir), "ATELIER_DATABASE_URL": db_url}
+    env = {
+        **os.environ,
+        "ATELIER_DATA_DIR": str(data_dir),
+        "ATELIER_DATABASE_URL": db_url,
+        "ATELIER_SERVE": serve,
+    }
     command = [
         sys.executable, "-m", "streamlit", "run", "dashboard/app.py",
         "--server.headless", "true", "--server.port", str(port),
@@ -116,7 +131,7 @@ def start_app(data_dir: Path, db_url: str, log: Path) -> tuple[subprocess.Popen,
     with log.open("w", encoding="utf-8") as out:
         process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=out, stderr=out)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 600  # a large house's clients and model load first
     while time.monotonic() < deadline:
         try:
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
@@ -224,11 +239,22 @@ def run(args: argparse.Namespace) -> None:
     chromium = next((c for c in CHROMIUM if Path(c).is_file()), None)
     if chromium is None:
         raise SystemExit("no Chromium: apt-get install -y chromium")
-    prepare(args.data_dir)
+    if args.serve == "memory":
+        prepare(args.data_dir)
+    else:
+        from core.engine.models.persistence import META_FILE
+        from core.settings import Settings
+
+        model_dir = Settings(data_dir=args.data_dir).product_side_model_dir
+        if not (model_dir / META_FILE).is_file():
+            raise SystemExit(
+                f"no product-side model in {model_dir}: run "
+                f"ATELIER_DATA_DIR={args.data_dir} python -m core fit --dask local:2"
+            )
     work = Path(tempfile.mkdtemp(prefix="atelier-bench-"))
     db_url = f"sqlite:///{(work / 'atelier.db').as_posix()}"
     user, password, own = seed_users(args.data_dir, db_url)
-    process, url = start_app(args.data_dir, db_url, work / "streamlit.log")
+    process, url = start_app(args.data_dir, db_url, work / "streamlit.log", args.serve)
     timings: dict[str, list[tuple[float, float]]] = {"open": [], "pin": [], "remove": []}
     failures: list[str] = []
     try:
@@ -280,6 +306,12 @@ def main() -> None:
     parser.add_argument("--actions", type=int, default=30, help="clients with pin/remove timed")
     parser.add_argument("--width", type=int, default=1180)
     parser.add_argument("--height", type=int, default=820)
+    parser.add_argument(
+        "--serve",
+        choices=("memory", "per-client"),
+        default="memory",
+        help="per-client: --data-dir is a partitioned house with its product-side model",
+    )
     run(parser.parse_args())
 
 
