@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -122,19 +123,38 @@ class HouseAggregates:
             np.sum([p.purchase_returns for p in parts], axis=0),
         )
 
+    @cached_property
+    def _store_rows(self) -> np.ndarray | None:
+        """Where each store index's activity rows start (index -1 first), or ``None`` if unsorted.
+
+        :func:`_sum_activity` sorts the rows by store first, so a store's rows
+        are one slice.
+        """
+        stores = self.activity[:, 0]
+        if stores.size > 1 and not (stores[1:] >= stores[:-1]).all():
+            return None
+        return np.searchsorted(stores, np.arange(-1, self.store_ids.size + 1))
+
     def store_sales(self, store_id: str, as_of: pd.Timestamp, days: int) -> np.ndarray:
-        """Units kept per product in ``store_id`` over the ``days`` before ``as_of`` (never < 0)."""
-        out = np.zeros(self.kept_units.size)
+        """Units kept per product in ``store_id`` over the ``days`` before ``as_of`` (never < 0).
+
+        Reads only the store's slice of the activity, so that a page of a large
+        house does not scan every store's rows.
+        """
+        n = self.kept_units.size
         found = np.flatnonzero(self.store_ids == str(store_id))
+        if found.size == 0 or len(self.activity) == 0:
+            return np.zeros(n)
+        store = int(found[0])
+        bounds = self._store_rows
         a = self.activity
-        if found.size == 0 or len(a) == 0:
-            return out
+        if bounds is not None:
+            a = a[bounds[store + 1] : bounds[store + 2]]
         since = (as_of - pd.Timedelta(days=days)).value
-        keep = (
-            (a[:, 0] == found[0]) & (a[:, 3] <= 1) & (a[:, 2] >= since) & (a[:, 2] <= as_of.value)
-        )
-        sign = np.where(a[keep, 3] == 0, 1, -1)
-        np.add.at(out, a[keep, 1], sign * a[keep, 4])
+        keep = (a[:, 0] == store) & (a[:, 3] <= 1) & (a[:, 2] >= since) & (a[:, 2] <= as_of.value)
+        a = a[keep]
+        sign = np.where(a[:, 3] == 0, 1.0, -1.0)
+        out = np.bincount(a[:, 1], weights=sign * a[:, 4], minlength=n)
         return np.maximum(out, 0)
 
     def demand_frame(self, product_ids: IdMap, weights: dict[str, float]) -> pd.DataFrame:

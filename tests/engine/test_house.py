@@ -60,3 +60,22 @@ def test_shares_add_up_to_the_same_rows_in_key_order() -> None:
 def test_no_share_is_refused() -> None:
     with pytest.raises(ValueError, match="no bucket shares"):
         HouseAggregates.total([])
+
+
+def test_store_sales_read_the_store_s_own_rows_sorted_or_not() -> None:
+    rows = [
+        [1, 2, (5 * DAY), 0, 3, 3],  # s2 bought 3 of product 2 on day 5
+        [0, 1, (3 * DAY), 0, 4, 4],  # s1 bought 4 of product 1
+        [0, 1, (4 * DAY), 1, 1, 1],  # ... and 1 came back
+        [-1, 0, (6 * DAY), 0, 9, 9],  # no store
+        [0, 0, (1 * DAY), 3, 5, 5],  # a wishlist: not a sale
+        [1, 0, -(400 * DAY), 0, 7, 7],  # long ago
+    ]
+    as_of = pd.Timestamp(10 * DAY)
+    unsorted = share(rows, {}, 1)
+    total = HouseAggregates.total([unsorted])  # sorted by store first
+    for house in (unsorted, total):
+        np.testing.assert_array_equal(house.store_sales("s1", as_of, 30), [0, 3, 0])
+        np.testing.assert_array_equal(house.store_sales("s2", as_of, 30), [0, 0, 3])
+        np.testing.assert_array_equal(house.store_sales("s2", as_of, 1000), [7, 0, 3])
+        np.testing.assert_array_equal(house.store_sales("nowhere", as_of, 30), [0, 0, 0])
