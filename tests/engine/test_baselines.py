@@ -14,8 +14,9 @@ from core.engine.models.baselines import (
     ItemKNNRecommender,
     PopularityRecommender,
     RandomRecommender,
+    gram_neighbour_rows,
     item_neighbours,
-    neighbours_from_gram_rows,
+    stack_neighbour_rows,
 )
 
 AS_OF = pd.Timestamp("2026-01-01")
@@ -206,8 +207,11 @@ def test_neighbours_from_blocks_of_gram_rows_equal_those_of_the_binary_matrix(
     rng = np.random.default_rng(5)
     b = sp.csr_matrix((rng.random((60, 14)) < 0.3).astype(float))
     gram = sp.csr_matrix(b.T @ b)
-    chunks = ((s, gram[s : s + 4]) for s in range(0, 14, 4))
-    got = neighbours_from_gram_rows(chunks, gram.diagonal(), 3, support_shrinkage=support)
+    parts = [
+        gram_neighbour_rows(gram[s : s + 4], s, gram.diagonal(), 3, support)
+        for s in range(0, 14, 4)
+    ]
+    got = stack_neighbour_rows(parts, 14)
     want = item_neighbours(b, 3, support_shrinkage=support)
     assert (got != want).nnz == 0 and got.nnz > 0
 

@@ -19,7 +19,7 @@ evaluation compares models, not data preparation.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -290,38 +290,6 @@ def gram_block_rows(n_products: int, block_rows: int | None = None) -> int:
     return block_rows or max(32, 2**24 // max(n_products, 1))
 
 
-def neighbours_from_gram_rows(
-    chunks: Iterable[tuple[int, sp.csr_matrix]],
-    counts: np.ndarray,
-    k_neighbors: int,
-    *,
-    support_shrinkage: float = 0.0,
-) -> sp.csr_matrix:
-    """:func:`item_neighbours` of a binary matrix ``B`` from its Gram matrix, a block of rows at a time.
-
-    For a binary matrix the Gram matrix ``B^T B`` is also the count of shared
-    clients and its diagonal the squared column norms, so it is all the
-    neighbours need. The scale-out fit (:mod:`core.engine.scale`) sums each block of rows of
-    ``B^T B`` over the row blocks of ``B`` and cuts it with
-    :func:`gram_neighbour_rows` where the sum is, so no more than a few blocks
-    of the products x products matrix exist at once.
-
-    Parameters
-    ----------
-    chunks : iterable of (start, csr_matrix)
-        Rows ``start, start + 1, ...`` of ``B^T B``, every row once.
-    counts : ndarray, shape (n_products,)
-        Clients per product (the Gram matrix's diagonal).
-    k_neighbors, support_shrinkage
-        As in :func:`item_neighbours` (``shrinkage`` 0).
-    """
-    parts = [
-        gram_neighbour_rows(rows, start, counts, k_neighbors, support_shrinkage)
-        for start, rows in chunks
-    ]
-    return stack_neighbour_rows(parts, np.asarray(counts).size)
-
-
 def gram_neighbour_rows(
     rows: sp.csr_matrix,
     start: int,
@@ -329,7 +297,17 @@ def gram_neighbour_rows(
     k_neighbors: int,
     support_shrinkage: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The top neighbours (row, column, similarity) of products ``start, ...`` from their Gram rows."""
+    """The top neighbours (row, column, similarity) of products ``start, ...`` from their Gram rows.
+
+    :func:`item_neighbours` of a binary matrix ``B``, from rows ``start, start +
+    1, ...`` of its Gram matrix ``B^T B``: for a binary matrix that is also the
+    count of shared clients, and its diagonal (``counts``, clients per product)
+    the squared column norms, so it is all the neighbours need. The scale-out
+    fit (:mod:`core.engine.scale`) sums each block of Gram rows over the row
+    blocks of ``B`` and cuts it here, where the sum is; the blocks' results
+    are put together by :func:`stack_neighbour_rows`. ``k_neighbors`` and
+    ``support_shrinkage`` as in :func:`item_neighbours` (``shrinkage`` 0).
+    """
     norms = np.sqrt(np.asarray(counts, dtype=np.float64))
     rows = sp.csr_matrix(rows, dtype=np.float64)
     rows.sort_indices()
