@@ -70,8 +70,11 @@ def test_a_walk_in_session_from_lookup_to_the_end(
     box.fill(name)
     page.get_by_role("option").first.click()
     page.get_by_role("button", name="Tried on", exact=True).click()
-    app_helpers.wait_for_app(page)
+    # The piece's card shows while the run is still drawing the suggestions below it:
+    # read them only once the run has ended and the piece's suggestion card is gone.
     expect(page.locator(f".st-key-tryon-piece-{piece}")).to_be_visible(timeout=30_000)
+    expect(page.locator(f".st-key-tryon-sugg-{piece}")).to_have_count(0, timeout=30_000)
+    app_helpers.wait_for_app(page)
     first = card_ids(page, "sugg")
     assert first != generic and piece not in first
     expect(page.get_by_text("tried on the").first).to_be_visible()
@@ -82,6 +85,7 @@ def test_a_walk_in_session_from_lookup_to_the_end(
     tapped = first[0]
     page.locator(f".st-key-tryon-sugg-{tapped}").get_by_role("button", name="+ Tried on").click()
     expect(page.locator(f".st-key-tryon-piece-{tapped}")).to_be_visible(timeout=30_000)
+    expect(page.locator(f".st-key-tryon-sugg-{tapped}")).to_have_count(0, timeout=30_000)
     app_helpers.wait_for_app(page)
     second = card_ids(page, "sugg")
     assert second != first and tapped not in second
