@@ -179,17 +179,19 @@ def test_item_knn_folds_in_new_events() -> None:
     assert {c.source for c in e.contributions} == {"p1", "p2"}
 
 
-@pytest.mark.parametrize("signed", [False, True])
-@pytest.mark.parametrize("support", [1.0, 4.0])
-def test_support_shrinkage_divides_by_shared_clients(support: float, signed: bool) -> None:
+@pytest.mark.parametrize("cells", ["weighted", "signed", "binary"])
+@pytest.mark.parametrize("support", [0.0, 1.0, 4.0])
+def test_support_shrinkage_divides_by_shared_clients(support: float, cells: str) -> None:
     rng = np.random.default_rng(3)
     x = rng.random((40, 12)) * (rng.random((40, 12)) < 0.3)
-    if signed:  # +-1 cells: some Gram cells cancel to zero and are not stored
+    if cells == "signed":  # +-1 cells: some Gram cells cancel to zero and are not stored
         x = np.sign(x) * rng.choice([-1.0, 1.0], size=x.shape)
         assert ((x.T @ x == 0) & ((x != 0).T.astype(float) @ (x != 0) > 0)).any()
+    if cells == "binary":  # the Gram rows are the shared counts: one product per block, float32
+        x = (x != 0).astype(float)
     cosine = _brute_force_neighbours(x, 12, 0.0)
     shared = (x != 0).T.astype(float) @ (x != 0).astype(float)
-    shrunk = cosine * shared / (shared + support)
+    shrunk = cosine * shared / (shared + support) if support else cosine
     expected = np.zeros_like(shrunk)
     for i in range(shrunk.shape[0]):  # keep the top 3 of the shrunk similarities
         order = np.lexsort((np.arange(shrunk.shape[1]), -shrunk[i]))[:3]

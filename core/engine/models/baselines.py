@@ -249,6 +249,8 @@ def item_neighbours(
     """
     x = sp.csr_matrix(matrix, dtype=np.float64)
     n_products = x.shape[1]
+    if shrinkage == 0 and x.has_canonical_format and np.all(x.data == 1):
+        return _binary_neighbours(x, k_neighbors, support_shrinkage, block_rows)
     norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=0)).ravel())
     xt = x.T.tocsr()
     support = None
@@ -267,6 +269,29 @@ def item_neighbours(
         parts.append(
             _neighbour_rows(gram, start, norms, k_neighbors, shrinkage, shared, support_shrinkage)
         )
+    return stack_neighbour_rows(parts, n_products)
+
+
+def _binary_neighbours(
+    x: sp.csr_matrix, k_neighbors: int, support_shrinkage: float, block_rows: int | None
+) -> sp.csr_matrix:
+    """:func:`item_neighbours` of a binary matrix: its Gram rows are the shared-client counts.
+
+    One Gram product per block (the general path needs a second one for the
+    counts), in float32, which holds the counts exactly (below 2**24 clients),
+    from the transpose built once: what the scale-out fit does per row block.
+    """
+    rows = sp.csr_matrix(x, dtype=np.float32)
+    columns = sp.csr_matrix(rows.T)
+    counts = np.diff(columns.indptr)
+    n_products = x.shape[1]
+    block = gram_block_rows(n_products, block_rows)
+    parts = [
+        gram_neighbour_rows(
+            columns[start : start + block] @ rows, start, counts, k_neighbors, support_shrinkage
+        )
+        for start in range(0, n_products, block)
+    ]
     return stack_neighbour_rows(parts, n_products)
 
 
