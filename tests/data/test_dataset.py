@@ -766,3 +766,54 @@ def test_frames_with_a_repeated_or_empty_column_name_are_refused() -> None:
     unnamed = events.set_axis(["client_id", "product_id", "event_type", "timestamp", " "], axis=1)
     with pytest.raises(DataValidationError, match=r"events: got ' '; expected a name for column 5"):
         Dataset.from_frames(products, unnamed)
+
+
+@pytest.mark.parametrize("broken", [False, True], ids=["valid", "with-problems"])
+def test_text_columns_check_alike_as_objects_and_as_pandas_text(broken: bool) -> None:
+    """Parquet's strings stay pandas text through the checks (compact); the result is the same."""
+    products = pd.DataFrame(
+        {
+            "product_id": ["A", "B"],
+            "name": ["Sac", "Botte"],
+            "category": ["bags", "shoes"],
+            "price": [10.0, 20.0],
+            "material": ["", None],  # optional text: empty either way
+        }
+    )
+    events = pd.DataFrame(
+        {
+            "client_id": ["c1", "c2", "c1", "c3"],
+            "product_id": ["A", "B", "Z" if broken else "A", "" if broken else "B"],
+            "event_type": ["purchase", "view", "return", "wishlist"],
+            "timestamp": pd.to_datetime(["2026-01-01", "2026-01-02", "2026-01-03", "2026-01-04"]),
+            "store_id": [None, "", None, None],  # missing and empty: no store
+            "reason": ["", None, "fit", None],
+        }
+    )
+
+    def load(text: str) -> Dataset | list[tuple[object, ...]]:
+        p = products.astype({c: text for c in ("product_id", "name", "category", "material")})
+        e = events.astype({c: text for c in ("client_id", "product_id", "store_id", "reason")})
+        try:
+            return Dataset.from_frames(p, e)
+        except DataValidationError as err:
+            return [(q.file, q.row, q.column, q.value, q.expected) for q in err.problems]
+
+    as_objects, as_text = load("object"), load("str")
+    if broken:
+        assert as_objects == as_text and [p[1:3] for p in as_text] == [
+            (3, "product_id"),
+            (4, "product_id"),
+        ]
+        return
+    assert isinstance(as_objects, Dataset) and isinstance(as_text, Dataset)
+    for name in ("products", "events", "clients"):
+        a, b = as_objects.tables[name], as_text.tables[name]
+        assert list(a.columns) == list(b.columns)
+        for col in a.columns:
+            left, right = a[col].astype(object).tolist(), b[col].astype(object).tolist()
+            norm = [[None if pd.isna(v) else v for v in side] for side in (left, right)]
+            assert norm[0] == norm[1], (name, col)
+    assert as_text.events["store_id"].isna().all()
+    assert as_text.events["reason"].tolist() == ["", "", "fit", ""]
+    assert as_text.products["material"].tolist() == ["", ""]
