@@ -135,7 +135,10 @@ def test_a_worker_killed_mid_fit_the_fit_completes_with_the_same_model(
 def test_fit_command_on_a_local_cluster(folder: Path, tmp_path: Path, capsys: Any) -> None:
     out = tmp_path / "model"
     assert main(["--data", str(folder), "fit", "--dask", "local:1", "--out", str(out)]) == 0
-    assert "product-side model, fit id" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "product-side model, fit id" in printed
+    # Not a terminal: a line per step, none of the progress bar's carriage-return frames.
+    assert "\r" not in printed and "tasks done in" in printed
     assert isinstance(load_model(out, products_dataset(folder)), HybridRecommender)
 
 

@@ -11,6 +11,8 @@ worker and spills to disk; Atelier runs no cluster code of its own.
 from __future__ import annotations
 
 import importlib
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -119,15 +121,26 @@ def fit_on_dask(
     config, out, as_of, validate
         As in :func:`~core.engine.scale.fit.fit_partitioned`.
     show_progress : bool
-        Dask's progress bar for each step (``distributed.progress``).
+        Dask's progress bar for each step (``distributed.progress``) on a
+        terminal; elsewhere (a log) one line per step.
     """
     progress = None
-    if show_progress:
+    if show_progress and sys.stdout.isatty():
         dask_progress = _distributed().progress
 
         def progress(futures: list[object]) -> None:
             dask_progress(futures)
             print(flush=True)  # the bar ends its line only when the next one starts
+
+    elif show_progress:  # a log file: a line per step, not the bar's carriage-return frames
+        wait = _distributed().wait
+
+        def progress(futures: list[object]) -> None:
+            t0 = time.perf_counter()
+            wait(futures)
+            print(
+                f"dask: {len(futures)} tasks done in {time.perf_counter() - t0:.1f} s", flush=True
+            )
 
     if not isinstance(dask, str):
         return fit_partitioned(
