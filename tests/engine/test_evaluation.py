@@ -31,7 +31,7 @@ from core.engine.evaluation import (
     temporal_split,
 )
 from core.engine.evaluation.metrics import ratio_interval
-from core.engine.ranking import top_indices
+from core.engine.ranking import top_indices, top_k_coo
 from tests.engine.oracle import Oracle
 
 
@@ -121,6 +121,29 @@ def test_top_k_breaks_ties_by_index_and_pads() -> None:
     top = top_indices(scores, 3)
     assert top.tolist() == [[1, 0, 2], [2, -1, -1]]
     assert top_indices(scores, 6).shape == (2, 6)
+
+
+@pytest.mark.parametrize("k", [1, 3, 7, 50])
+@pytest.mark.parametrize("shuffled", [False, True], ids=["by-row", "any-order"])
+def test_top_k_coo_keeps_each_rows_k_largest_with_ties_to_the_lower_column(
+    k: int, shuffled: bool
+) -> None:
+    rng = np.random.default_rng(k)
+    dense = rng.integers(0, 4, size=(30, 40)).astype(float)  # few values: many ties
+    dense[rng.random(dense.shape) < 0.5] = 0.0
+    dense[5] = 0.0  # a row without cells
+    rows, cols = np.nonzero(dense)
+    vals = dense[rows, cols]
+    if shuffled:
+        perm = rng.permutation(rows.size)
+        rows, cols, vals = rows[perm], cols[perm], vals[perm]
+    got = top_k_coo(rows, cols, vals, k)
+    want: list[tuple[int, int, float]] = []
+    for r in range(dense.shape[0]):  # by value, then lower column, the first k
+        cells = sorted((-dense[r, c], c) for c in np.flatnonzero(dense[r]))[:k]
+        want += [(r, c, -v) for v, c in cells]
+    assert list(zip(*(a.tolist() for a in got), strict=True)) == want
+    assert all(a.size == 0 for a in top_k_coo(rows, cols, vals, 0))
 
 
 def test_attribute_vectors_are_one_hot_and_normalised() -> None:

@@ -334,8 +334,7 @@ def gram_neighbour_rows(
     ``support_shrinkage`` as in :func:`item_neighbours` (``shrinkage`` 0).
     """
     norms = np.sqrt(np.asarray(counts, dtype=np.float64))
-    rows = sp.csr_matrix(rows, dtype=np.float64)
-    rows.sort_indices()
+    rows = sp.csr_matrix(rows, dtype=np.float64)  # in any column order: the cut sorts what it keeps
     shared = rows.data if support_shrinkage > 0 else None
     return _neighbour_rows(rows, start, norms, k_neighbors, 0.0, shared, support_shrinkage)
 
