@@ -242,6 +242,36 @@ def test_client_events_reads_one_or_two_row_groups(
     assert reader.client(small[0])["client_id"] == small[0]
 
 
+def test_every_client_reads_exactly_their_events(layout: Path, maison: Maison) -> None:
+    """Row groups found by binary search: every client's rows, however many groups they span."""
+    reader = PartitionedEvents(layout)
+    events = maison.tables["events"]
+    by_client = dict(tuple(events.groupby("client_id")))
+    assert max(len(e) for e in by_client.values()) > 3 * 16  # some span several groups
+    for cid in maison.tables["clients"]["client_id"]:
+        got = reader.client_events(cid)
+        want = by_client.get(cid, events.iloc[:0]).sort_values("timestamp", kind="stable")
+        assert got["product_id"].tolist() == want["product_id"].tolist(), cid
+        assert got["timestamp"].tolist() == want["timestamp"].tolist(), cid
+    # Ids between, before and after the stored ones hold no group.
+    for ghost in ("", "c", "c00000a", "zzz", "c0000"):
+        assert reader.client_events(ghost).empty
+
+
+def test_row_groups_out_of_order_are_scanned() -> None:
+    """A file whose groups' ranges do not run in order (not written by us) is scanned."""
+    from core.data.partitioned.reader import _RowGroups
+
+    ranges = (("c5", "c7"), ("c1", "c3"), ("c3", "c5"), None)
+    groups = _RowGroups(pq.FileMetaData, ranges)  # type: ignore[arg-type]
+    assert groups.holding("c3") == [1, 2, 3]
+    assert groups.holding("c6") == [0, 3]
+    ordered = _RowGroups(pq.FileMetaData, (("c1", "c3"), ("c3", "c5"), ("c5", "c7")))  # type: ignore[arg-type]
+    assert ordered.holding("c3") == [0, 1]
+    assert ordered.holding("c4") == [1]
+    assert ordered.holding("c0") == [] and ordered.holding("c8") == []
+
+
 def test_unknown_client_has_no_events_and_no_row(layout: Path) -> None:
     reader = PartitionedEvents(layout)
     none = reader.client_events("ghost")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
+import functools
+import itertools
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -194,9 +197,33 @@ class _RowGroups:
             ranges.append((stats.min, stats.max) if ok else None)
         return cls(md, tuple(ranges))
 
+    @functools.cached_property
+    def _bounds(self) -> tuple[list[str], list[str]] | None:
+        """Every group's lowest and highest id, when both run in order (a file sorted by client)."""
+        if any(r is None for r in self.ranges):
+            return None
+        lows = [r[0] for r in self.ranges if r is not None]
+        highs = [r[1] for r in self.ranges if r is not None]
+        if any(a > b for a, b in itertools.pairwise(lows)) or any(
+            a > b for a, b in itertools.pairwise(highs)
+        ):
+            return None
+        return lows, highs
+
     def holding(self, client_id: str) -> list[int]:
-        """The row groups whose client_id range holds ``client_id``."""
-        return [g for g, r in enumerate(self.ranges) if r is None or r[0] <= client_id <= r[1]]
+        """The row groups whose client_id range holds ``client_id``.
+
+        Two binary searches in a file sorted by client (a bucket holds a
+        thousand groups at 2M events: a scan of their ranges cost 0.04 ms
+        a request); a scan otherwise.
+        """
+        bounds = self._bounds
+        if bounds is None:
+            return [g for g, r in enumerate(self.ranges) if r is None or r[0] <= client_id <= r[1]]
+        lows, highs = bounds
+        return list(
+            range(bisect.bisect_left(highs, client_id), bisect.bisect_right(lows, client_id))
+        )
 
 
 def _stamp(path: Path) -> tuple[int, int, int]:
