@@ -38,6 +38,7 @@ say the same thing in the singular ("bags" and "bag") make one phrase.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -234,8 +235,20 @@ def associate_reasons(
     n: int = 3,
     *,
     pronoun: str | Pronouns | None = None,
+    named_before: Counter[str] | None = None,
 ) -> list[str]:
     """Up to ``n`` reasons for the associate, strongest contribution first.
+
+    One recent, heavily weighted piece (a zoom on a watch yesterday) can be
+    the largest part of nearly every suggestion of a list, and a list whose
+    every card says "The client looked closely at the Opera chronograph"
+    tells the associate nothing card by card. With ``named_before`` (the
+    past pieces earlier cards of the list named, counted; updated here with
+    the ones this card names), a piece already named on
+    :data:`REPEATS_BEFORE_YIELDING` cards yields to any other part of this
+    card at least :data:`YIELD_SHARE` as large: it is ordered as if it were
+    that much smaller. Every reason said is still one of the card's own
+    largest parts; only which of them comes first changes.
 
     Parameters
     ----------
@@ -262,7 +275,8 @@ def associate_reasons(
     groups = {"attribute": _Group(), "preference": _Group()}
     stepped = False
     named: set[str] = set()  # past pieces a reason names: each once, by its strongest part
-    for c in _positive(expl.contributions)[:_SCANNED]:
+    piece_of: dict[str, str] = {}  # reason -> the past piece it names
+    for c in _said_order(_positive(expl.contributions)[:_SCANNED], named_before):
         if len(out) >= n and c.kind not in groups:
             continue  # cannot make the cut; attributes may still join a grouped reason
         if c.kind == "item":
@@ -274,6 +288,7 @@ def associate_reasons(
                 out.append(_associate_self(c.event_type, pr))
             else:
                 out.append(_associate_item(c.event_type, plain_text(catalogue.names[j]), pr))
+                piece_of[out[-1]] = str(c.source)
         elif c.kind in groups:
             facet, value = _split_source(c.source)
             phrase = _attribute_phrase(facet, value)
@@ -287,6 +302,7 @@ def associate_reasons(
                 stepped = True  # the strongest purchase that leads here, once
                 named.add(str(c.source))
                 out.append(_associate_next_step(plain_text(catalogue.names[j])))
+                piece_of[out[-1]] = str(c.source)
         else:
             text = _prior_reason(c.source, dataset, client_row, client=False)
             out.append(text or f"Fits {pr.possessive} overall taste")
@@ -295,7 +311,29 @@ def associate_reasons(
         if group.slot is not None:
             out[group.slot] = f"Matches {pr.possessive} {what} for {_join(group.phrases)}"
     reasons = _dedupe(r for r in out if r)[:n]
+    if named_before is not None:
+        named_before.update({piece_of[r] for r in reasons if r in piece_of})
     return reasons or [f"A good fit for {pr.possessive} overall taste"]
+
+
+#: Cards of a list that may name the same past piece before it yields (:func:`associate_reasons`).
+REPEATS_BEFORE_YIELDING = 2
+#: How large another part must be, relative to a much-named piece's, to be said before it.
+YIELD_SHARE = 0.5
+
+
+def _said_order(parts: list[Contribution], named_before: Counter[str] | None) -> list[Contribution]:
+    """``parts`` (largest first) with much-named pieces ordered as if :data:`YIELD_SHARE` as large."""
+    if not named_before:
+        return parts
+
+    def weight(c: Contribution) -> float:
+        worn = c.kind in ("item", "sequence") and (
+            named_before[str(c.source)] >= REPEATS_BEFORE_YIELDING
+        )
+        return c.value * YIELD_SHARE if worn else c.value
+
+    return sorted(parts, key=lambda c: -weight(c))
 
 
 def _visual_reason(source: str, catalogue: Catalogue, pr: Pronouns) -> str:

@@ -11,6 +11,7 @@ here once:
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -198,8 +199,9 @@ def model_items(
     clients_words = client_reasons_many(expls, dataset, client.row, 2, client.history)
     ra, rc = [], []
     fit_words = FitReturns.of(dataset).reasons(client.history, idx)
+    named: Counter[str] = Counter()  # past pieces the cards above named: each card its own
     for e, c, j, fit in zip(expls, clients_words, idx, fit_words, strict=True):
-        a = associate_reasons(e, dataset, client.row, 3, pronoun=pronoun)
+        a = associate_reasons(e, dataset, client.row, 3, pronoun=pronoun, named_before=named)
         ctx_a, ctx_c = run.boosts.reasons(int(j))
         ra.append(merge_reasons(a, ctx_a + fit, 3))
         rc.append(merge_client_reasons(c, ctx_c, 2))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 import pandas as pd
 import pytest
@@ -186,6 +187,30 @@ def test_attributes_are_grouped_into_one_reason(ds):
         "Matches their preference for cashmere and neutral tones",
         "Matches their stated preference for A",
     ]
+
+
+def test_a_piece_named_on_earlier_cards_yields_to_a_part_half_as_large(ds):
+    """One zoom that leads every card is said on two, then yields to each card's next reason."""
+    zoom = "The client looked closely at the Cashmere Coat"
+    others = ["tote", "blouse", "boots", "scarf"]
+    cards = [expl(item("coat", "zoom", 1.0), item(o, "purchase", 0.6)) for o in others]
+    weak = expl(item("coat", "zoom", 1.0), item("ring", "purchase", 0.3))
+    named: Counter[str] = Counter()
+    firsts = [associate_reasons(e, ds, n=2, named_before=named)[0] for e in [*cards, weak]]
+    assert firsts[:2] == [zoom, zoom]
+    assert firsts[2:4] == [
+        "Because the client bought the Suede Boots",
+        "Because the client bought the Silk Scarf",
+    ]
+    assert firsts[4] == zoom  # 0.3 is less than half of 1.0: the zoom still leads
+    # Every card still says both of its parts; only the order changed.
+    assert associate_reasons(cards[3], ds, n=2, named_before=Counter({"coat": 5})) == [
+        "Because the client bought the Silk Scarf",
+        zoom,
+    ]
+    assert named == Counter({"coat": 5, "tote": 1, "blouse": 1, "boots": 1, "scarf": 1, "ring": 1})
+    # Without the list's memory, the strongest part leads every card.
+    assert {associate_reasons(e, ds)[0] for e in cards} == {zoom}
 
 
 def test_priors_and_negative_parts(ds):
