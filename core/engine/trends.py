@@ -441,23 +441,29 @@ class TrendAnalyzer:
         )
 
     def weekly_series(self, weeks: int = 26, as_of: AsOf = None) -> pd.DataFrame:
-        """Weekly demand per cluster over the last ``weeks`` weeks (long format)."""
+        """Demand per cluster in each of the ``weeks`` whole weeks that end at ``as_of`` (long format).
+
+        The weeks run back from the data's date, so the last one is as full as
+        the others: weeks counted from a calendar day left a last "week" of a
+        few hours whose near-zero demand drew every cluster's line down to the
+        floor at the chart's right edge. ``week_start`` is where each week
+        begins (the latest week ends at ``as_of``).
+        """
         self._check()
         as_of = pd.Timestamp(as_of) if as_of is not None else self.dataset_.as_of
-        start = (as_of - pd.Timedelta(weeks=weeks)).normalize()
-        d = self.demand_[
-            (self.demand_["timestamp"] >= start) & (self.demand_["timestamp"] <= as_of)
-        ]
+        week = pd.Timedelta(days=7)
+        start = as_of - weeks * week
+        d = self.demand_[(self.demand_["timestamp"] > start) & (self.demand_["timestamp"] <= as_of)]
+        # Week w holds (start + w weeks, start + (w + 1) weeks]: as_of itself is in the last.
+        elapsed = (d["timestamp"] - start) / week
         d = d.assign(
             cluster=self._cluster_of().reindex(d["product_id"]).to_numpy(),
-            week=((d["timestamp"] - start).dt.days // 7).astype(int),
+            week=np.clip(np.ceil(elapsed.to_numpy(dtype=float)) - 1, 0, weeks - 1).astype(int),
         )
-        grid = pd.MultiIndex.from_product(
-            [range(weeks + 1), range(self.k_)], names=["week", "cluster"]
-        )
+        grid = pd.MultiIndex.from_product([range(weeks), range(self.k_)], names=["week", "cluster"])
         s = d.groupby(["week", "cluster"])["demand"].sum().reindex(grid, fill_value=0.0)
         out: pd.DataFrame = s.reset_index()
-        out["week_start"] = start + pd.to_timedelta(out["week"] * 7, unit="D")
+        out["week_start"] = start + out["week"] * week
         out["name"] = [self.names_[c] for c in out["cluster"]]
         return out
 

@@ -107,13 +107,40 @@ def test_map_and_series_cover_every_product_and_week(rising):
     m = ta.product_map()
     assert len(m) == len(ds.products) and m[["x", "y"]].notna().all().all()
     s = ta.weekly_series(weeks=12)
-    assert len(s) == 13 * ta.k_
-    total_recent = ta.product_demand(since=s["week_start"].min()).sum()
-    assert s["demand"].clip(lower=0).sum() >= total_recent * 0.99
+    assert len(s) == 12 * ta.k_
+    # The twelve whole weeks up to the data's date hold exactly the demand after their start.
+    after = ta.demand_[ta.demand_["timestamp"] > s["week_start"].min()]
+    assert s["demand"].sum() == pytest.approx(after["demand"].sum())
     cp = ta.cluster_products(0, n=5)
     assert len(cp) <= 5 and list(cp["demand"]) == sorted(cp["demand"], reverse=True)
     with pytest.raises(UnknownIdError, match="cluster 99"):
         ta.cluster_products(99)
+
+
+def test_every_week_of_the_series_is_whole_up_to_the_data_date():
+    """One purchase a day: every week holds 7, the latest too (not a last partial week near 0)."""
+    from core.data.dataset import Dataset
+
+    ids = list("abcdef")
+    products = pd.DataFrame(
+        {"product_id": ids, "name": ids, "category": ["x"] * 6, "price": [1.0] * 6}
+    )
+    days = pd.date_range("2026-01-01 10:30", periods=70, freq="D")
+    events = pd.DataFrame(
+        {
+            "client_id": [f"c{i % 5}" for i in range(70)],
+            "product_id": [ids[i % 6] for i in range(70)],
+            "event_type": ["purchase"] * 70,
+            "timestamp": days,
+        }
+    )
+    ds = Dataset.from_frames(products, events)
+    vectors = np.repeat(np.eye(2), 3, axis=0) + np.arange(6)[:, None] * 1e-3
+    ta = TrendAnalyzer(TrendParams(k_min=2, k_max=2)).fit(ds, vectors)
+    s = ta.weekly_series(weeks=8)
+    per_week = s.groupby("week")["demand"].sum()
+    assert per_week.tolist() == [7.0] * 8
+    assert s["week_start"].max() + pd.Timedelta(days=7) == ds.as_of
 
 
 def test_fit_validates_and_unfitted_raises():
