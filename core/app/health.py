@@ -36,6 +36,7 @@ from core.app.outcomes import (
     return_rates,
 )
 from core.data.dataset import Dataset
+from core.data.embeddings import EMBEDDINGS_TABLE, find_embeddings_file
 
 if TYPE_CHECKING:
     from pandas._libs import NaTType
@@ -144,9 +145,16 @@ def data_freshness(
 
 
 def table_files(data_dir: str | Path) -> pd.DataFrame:
-    """The file of each table: ``table``, ``file``, ``size_mb``, ``modified`` (local time)."""
+    """The file of each table: ``table``, ``file``, ``size_mb``, ``modified`` (local time).
+
+    The optional ``product_embeddings`` table included, when the folder has its file.
+    """
     rows = []
-    for name, path in find_table_files(Path(data_dir)).items():
+    files = find_table_files(Path(data_dir))
+    embeddings = find_embeddings_file(Path(data_dir))
+    if embeddings is not None:
+        files[EMBEDDINGS_TABLE] = embeddings
+    for name, path in files.items():
         info = path.stat()
         rows.append(
             {

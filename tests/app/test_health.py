@@ -17,6 +17,7 @@ from core.app.health import (
     reason_type,
     rule_drops,
     shared_items,
+    table_files,
 )
 from core.app.trend_view import FORBIDDEN_COLUMNS as FORBIDDEN_OUTPUT
 from core.data.dataset import validate_tables
@@ -143,6 +144,20 @@ def test_freshness_metrics_and_config_tables(dataset):
     assert table["model"].iloc[0] == "hybrid" and "vs best baseline" in table.columns
     cfg = config_frame({"n_factors": 48, "event_weights": {"view": 1.0}})
     assert cfg["parameter"].tolist() == ["n_factors", "event_weights.view"]
+
+
+def test_table_files_list_every_table_file_with_the_embeddings(tmp_path):
+    from core.data.generate import write_maison
+
+    write_maison(tmp_path, 60, 50, seed=1)
+    files = table_files(tmp_path).set_index("table")
+    on_disk = {p.name for p in tmp_path.iterdir() if p.is_file()}
+    assert "product_embeddings" in files.index  # the generator writes planted image vectors
+    assert set(files["file"]) <= on_disk
+    assert files.loc["product_embeddings", "file"] == "product_embeddings.parquet"
+    assert files.loc["product_embeddings", "size_mb"] > 0
+    (tmp_path / "product_embeddings.parquet").unlink()
+    assert "product_embeddings" not in set(table_files(tmp_path)["table"])
 
 
 def test_store_readers(tmp_path, dataset):
