@@ -11,6 +11,7 @@ import streamlit as st
 
 from dashboard import auth, resources
 from dashboard.sections import health
+from dashboard.sections.retrain import render_retrain
 
 user = auth.require_role("model_health")
 bundle = resources.get_bundle()
@@ -35,4 +36,4 @@ with data_tab:
 with model_tab:
     health.render_model(dataset, model_dir)
     health.render_tuning(settings.data_dir, is_admin=user.role == "admin")
-    health.render_retrain(settings, services, user)
+    render_retrain(settings, services, user, "health")

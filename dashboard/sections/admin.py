@@ -15,7 +15,6 @@ import pandas as pd
 import streamlit as st
 
 from core.app.health import table_files
-from core.app.retrain import DEFAULT_TOLERANCE, RetrainBusyError
 from core.data.admin import (
     UPLOADABLE,
     apply_upload,
@@ -31,8 +30,8 @@ from core.data.schema import ROLES
 from core.exceptions import AtelierError
 from core.settings import Settings
 from core.store import AUDIT_ACTIONS
-from dashboard import resources, state
-from dashboard.sections.retrain import render_retrain_status, start_retrain
+from dashboard import state
+from dashboard.sections.retrain import render_retrain
 from dashboard.widgets.limited_text import ID_CHARS, NAME_CHARS, limited_text
 from dashboard.widgets.text import plain, safe
 
@@ -173,43 +172,7 @@ def _render_refused_check(check: Any, services: Any, actor: str) -> None:
 
 
 def _render_retrain(settings: Settings, services: Any, user: Any) -> None:
-    st.markdown("**Retrain**")
-    st.caption(
-        "Retrain now fits the current configuration; “Tune, then fit” first searches the "
-        "engine's parameters on a validation window of the new data, within the budget. "
-        "Either way the new model is swapped in only if it does not regress."
-    )
-    runner = resources.get_retrain_runner(settings)
-    job = runner.job
-    busy = job is not None and job.running
-    r1, r2, r3 = st.columns([2, 2, 2], vertical_alignment="bottom")
-    tune_first = r1.toggle("Tune, then fit", key="data:tune", disabled=busy)
-    minutes = r2.number_input(
-        "Tuning budget (minutes)",
-        min_value=0.5,
-        max_value=240.0,
-        value=10.0,
-        step=0.5,
-        key="data:tune_minutes",
-        disabled=busy or not tune_first,
-    )
-    label = "Tune, then fit" if tune_first else "Retrain now"
-    if r3.button(label, key="data:retrain", disabled=busy, type="primary", width="stretch"):
-        budget = float(minutes) * 60.0 if tune_first else None
-        try:
-            start_retrain(
-                runner,
-                settings,
-                services,
-                user,
-                tolerance=DEFAULT_TOLERANCE,
-                tune_budget_s=budget,
-            )
-        except RetrainBusyError as err:
-            st.warning(str(err))
-        else:
-            st.rerun()
-    render_retrain_status(runner, "data")
+    render_retrain(settings, services, user, "data")
     st.page_link(
         state.page_path("model_health"), label="Model health", icon=":material/monitoring:"
     )

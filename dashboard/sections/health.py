@@ -26,7 +26,6 @@ from core.app.health import (
 )
 from core.app.model_folder import read_report, retrain_count
 from core.app.outcomes import DEFAULT_WINDOW_DAYS
-from core.app.retrain import DEFAULT_TOLERANCE, RetrainBusyError
 from core.data.dataset import Dataset
 from core.engine.models.fit_report import report_frame
 from core.engine.models.persistence import read_model_info
@@ -35,7 +34,6 @@ from core.exceptions import AtelierError
 from core.settings import Settings
 from dashboard import resources
 from dashboard.charts import health as health_charts
-from dashboard.sections.retrain import render_retrain_status, start_retrain
 from dashboard.widgets.numbers import percent
 from dashboard.widgets.text import safe
 
@@ -408,54 +406,3 @@ def render_tuning(data_dir: Path, *, is_admin: bool) -> None:
     )
     with st.expander("Every trial"):
         st.dataframe(trials, hide_index=True, key="health:tuning_trials")
-
-
-def render_retrain(settings: Settings, services: Any, user: Any) -> None:
-    """Admins: tolerance, baselines and "Retrain now"; everyone: the running retrain's progress."""
-    runner = resources.get_retrain_runner(settings)
-    if settings.serve == "per-client":
-        st.markdown("**Retrain**")
-        st.info(
-            "This dashboard serves each client from a product-side model and reads their "
-            "events per request; it never holds the whole event log, so it does not fit "
-            "here. Refit on Dask with `python -m core --data DIR fit --dask local:N` (or a "
-            "scheduler address); the new model is loaded on the next page run."
-        )
-        return
-    if user.role == "admin":
-        st.markdown("**Retrain**")
-        st.caption(
-            "Evaluates a new model on a temporal split, then swaps it in only if Recall@20 and "
-            "NDCG@10 do not drop by more than the tolerance. Other sessions keep working."
-        )
-        r1, r2, r3 = st.columns([2, 2, 2], vertical_alignment="bottom")
-        tolerance = r1.number_input(
-            "Tolerance (%)",
-            min_value=0.0,
-            max_value=20.0,
-            value=DEFAULT_TOLERANCE * 100,
-            step=0.5,
-            key="health:tolerance",
-        )
-        baselines = r2.toggle("Compare with baselines", value=True, key="health:baselines")
-        job = runner.job
-        busy = job is not None and job.running
-        if r3.button(
-            "Retrain now", type="primary", disabled=busy, key="health:retrain", width="stretch"
-        ):
-            try:
-                start_retrain(
-                    runner,
-                    settings,
-                    services,
-                    user,
-                    tolerance=float(tolerance) / 100.0,
-                    include_baselines=bool(baselines),
-                )
-            except RetrainBusyError as err:
-                st.warning(str(err))
-            else:
-                st.rerun()
-    elif runner.job is None:
-        st.caption("An admin can retrain the model from this page.")
-    render_retrain_status(runner, "health")

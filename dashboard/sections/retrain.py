@@ -2,7 +2,7 @@
 
 The retrain runs in the background (:class:`core.app.retrain.RetrainRunner`,
 one per process, handed out by :mod:`dashboard.resources`); every session
-follows the same job.
+follows the same job. Both pages show the one control, :func:`render_retrain`.
 """
 
 from __future__ import annotations
@@ -12,8 +12,15 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core.app.retrain import RetrainJob, RetrainResult, RetrainRunner
+from core.app.retrain import (
+    DEFAULT_TOLERANCE,
+    RetrainBusyError,
+    RetrainJob,
+    RetrainResult,
+    RetrainRunner,
+)
 from core.settings import Settings
+from dashboard import resources
 from dashboard.widgets.text import safe
 
 
@@ -133,3 +140,77 @@ def render_retrain_status(runner: RetrainRunner, key: str) -> None:
                 render_retrain_result(status.result)
 
     _status()
+
+
+def render_retrain(settings: Settings, services: Any, user: Any, key: str) -> None:
+    """The retrain control of the Data & users and Model health pages (``key``: widget prefix).
+
+    Admins choose whether to tune first (within a budget), the tolerance of
+    the check and whether baselines are compared, then start it; everyone
+    sees the running retrain's progress. A dashboard serving per client does
+    not fit (it never holds the event log): it says how to refit on Dask.
+    """
+    st.markdown("**Retrain**")
+    if settings.serve == "per-client":
+        st.info(
+            "This dashboard serves each client from a product-side model and reads their "
+            "events per request; it never holds the whole event log, so it does not fit "
+            "here. Refit on Dask with `python -m core --data DIR fit --dask local:N` (or a "
+            "scheduler address); the new model is loaded on the next page run."
+        )
+        return
+    runner = resources.get_retrain_runner(settings)
+    if user.role != "admin":
+        if runner.job is None:
+            st.caption("An admin can retrain the model from this page.")
+        render_retrain_status(runner, key)
+        return
+    st.caption(
+        "“Retrain now” fits the current configuration; “Tune, then fit” first searches the "
+        "engine's parameters on a validation window of the data, within the budget. Either "
+        "way the new model is evaluated on a temporal split and swapped in only if Recall@20 "
+        "and NDCG@10 do not drop by more than the tolerance. Other sessions keep working."
+    )
+    job = runner.job
+    busy = job is not None and job.running
+    t1, t2 = st.columns(2, vertical_alignment="bottom")
+    tune_first = t1.toggle("Tune, then fit", key=f"{key}:tune", disabled=busy)
+    minutes = t2.number_input(
+        "Tuning budget (minutes)",
+        min_value=0.5,
+        max_value=240.0,
+        value=10.0,
+        step=0.5,
+        key=f"{key}:tune_minutes",
+        disabled=busy or not tune_first,
+    )
+    r1, r2, r3 = st.columns(3, vertical_alignment="bottom")
+    tolerance = r1.number_input(
+        "Tolerance (%)",
+        min_value=0.0,
+        max_value=20.0,
+        value=DEFAULT_TOLERANCE * 100,
+        step=0.5,
+        key=f"{key}:tolerance",
+        disabled=busy,
+    )
+    baselines = r2.toggle(
+        "Compare with baselines", value=True, key=f"{key}:baselines", disabled=busy
+    )
+    label = "Tune, then fit" if tune_first else "Retrain now"
+    if r3.button(label, key=f"{key}:retrain", disabled=busy, type="primary", width="stretch"):
+        try:
+            start_retrain(
+                runner,
+                settings,
+                services,
+                user,
+                tolerance=float(tolerance) / 100.0,
+                include_baselines=bool(baselines),
+                tune_budget_s=float(minutes) * 60.0 if tune_first else None,
+            )
+        except RetrainBusyError as err:
+            st.warning(str(err))
+        else:
+            st.rerun()
+    render_retrain_status(runner, key)

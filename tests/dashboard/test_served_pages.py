@@ -92,3 +92,10 @@ def test_model_health_counts_the_partitioned_events(served_app, served_dir: Path
     # No in-process retrain: the page says how to refit on Dask.
     assert any("fit --dask" in str(i.value) for i in at.info)
     assert not [b for b in at.button if b.key == "health:retrain"]
+
+
+def test_the_data_page_offers_no_in_process_retrain_either(served_app) -> None:
+    """Both pages show the one retrain control: serving per client, it says how to refit."""
+    at = served_app("admin", page="data_users")
+    assert any("fit --dask" in str(i.value) for i in at.info)
+    assert not [b for b in at.button if b.key == "data:retrain"]
