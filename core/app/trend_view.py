@@ -92,12 +92,18 @@ class TrendView:
         }
 
 
+#: From this multiple of the earlier rate, a change reads as a multiple (:func:`change_label`).
+MULTIPLE_FROM = 5.0
+
+
 def change_label(
     change_pct: Any, enough_data: object, recent: Any = None, earlier: Any = None
 ) -> str:
-    """How a momentum row reads: ``"+35%"``, ``"−12%"``, ``"new demand"`` or ``"too few events"``.
+    """How a momentum row reads: ``"+35%"``, ``"−12%"``, ``"×12"``, ``"new demand"`` or ``"too few events"``.
 
     The small-count guard: no percentage unless the row had enough events.
+    From five times the earlier daily rate up, the multiple is shown instead of
+    the percentage ("×111" rather than "+11000%", which nobody reads at a glance).
     """
     if not bool(enough_data):
         return TOO_FEW
@@ -109,6 +115,8 @@ def change_label(
         if recent is not None and earlier is not None and float(earlier) == 0 and float(recent) > 0:
             return "new demand"
         return "n/a"
+    if value >= (MULTIPLE_FROM - 1) * 100:
+        return f"×{1 + value / 100:.0f}"
     sign = "+" if value >= 0 else "−"
     return f"{sign}{abs(value):.0f}%"
 

@@ -171,6 +171,9 @@ def test_change_label_guard():
     assert change_label(25.4, True) == "+25%"
     assert change_label(-12.0, True) == "−12%"
     assert change_label(np.nan, True, 12, 0) == "new demand"
+    assert change_label(399.0, True) == "+399%"
+    assert change_label(400.0, True) == "×5"
+    assert change_label(11000.0, True) == "×111"
 
 
 def test_cluster_card_is_escaped():
