@@ -15,6 +15,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.data.loading import DEFAULT_MAX_FILE_MB
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -38,7 +40,9 @@ class Settings(BaseSettings):
         "partitioned events/, with the product-side model of `fit --dask`",
     )
     seed: int = Field(default=7, description="seed of the generated default maison")
-    max_upload_mb: float = Field(default=512.0, gt=0, description="largest table file read")
+    max_upload_mb: float = Field(
+        default=DEFAULT_MAX_FILE_MB, gt=0, description="largest table file read"
+    )
     session_timeout_minutes: float = Field(default=30.0, gt=0)
     max_failed_logins: int = Field(default=5, ge=1)
     lockout_minutes: float = Field(default=15.0, gt=0)

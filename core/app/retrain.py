@@ -45,6 +45,7 @@ from core.app.model_folder import (
     write_report,
 )
 from core.data.dataset import Dataset, load_dataset
+from core.data.loading import DEFAULT_MAX_FILE_MB
 from core.engine.config import EngineConfig
 from core.engine.evaluation import EvaluationReport, default_models, evaluate, load_truth
 from core.exceptions import AtelierError
@@ -276,7 +277,7 @@ class RetrainJob:
         include_baselines: bool = True,
         test_days: int = 28,
         max_clients: int | None = None,
-        max_file_mb: float = 512.0,
+        max_file_mb: float = DEFAULT_MAX_FILE_MB,
         tune_budget_s: float | None = None,
         tune_trials: int = 100,
         started_by: str | None = None,

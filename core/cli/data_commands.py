@@ -11,6 +11,7 @@ from typing import Any
 
 from core.cli.common import Subparsers, counts_text, with_bar
 from core.cli.engine_commands import add_tune_options, tune_then_fit
+from core.data.loading import DEFAULT_MAX_FILE_MB
 from core.exceptions import DataValidationError
 
 
@@ -127,7 +128,7 @@ def add_data_commands(sub: Subparsers) -> None:
 
     v = sub.add_parser("validate", help="validate a data folder and print the report")
     v.add_argument("dir")
-    v.add_argument("--max-mb", type=float, default=512.0, help="largest file to read")
+    v.add_argument("--max-mb", type=float, default=DEFAULT_MAX_FILE_MB, help="largest file to read")
     v.set_defaults(fn=cmd_validate)
 
     pa = sub.add_parser(
