@@ -84,15 +84,21 @@ def taste_profile_figure(profile: pd.DataFrame, *, top: int = 6) -> go.Figure:
     return layout(fig, height=max(180, 46 * len(labels) + 40))
 
 
-def activity_figure(events: pd.DataFrame, *, freq: str = "MS") -> go.Figure:
+#: A monthly bar's width on a date axis (milliseconds): plotly otherwise widens every bar to the
+#: smallest gap between active months, so a month read as a quarter.
+_MONTH_BAR_MS = 26 * 86_400_000
+
+
+def activity_figure(events: pd.DataFrame) -> go.Figure:
     """Stacked monthly counts of a client's events by type (a compact timeline).
+
+    The count axis ticks whole numbers: a client with one event a month
+    otherwise reads "0.5" on it.
 
     Parameters
     ----------
     events : DataFrame
         ``timestamp`` and ``event_type`` columns.
-    freq : str
-        Bucket size (pandas offset alias), monthly by default.
     """
     if events is None or len(events) == 0:
         return empty_figure("No activity yet")
@@ -110,13 +116,30 @@ def activity_figure(events: pd.DataFrame, *, freq: str = "MS") -> go.Figure:
             go.Bar(
                 x=counts.index,
                 y=counts[kind],
+                width=_MONTH_BAR_MS,  # a month wide, however far apart the active months are
+                xperiod="M1",
+                xperiodalignment="middle",  # over its month, not centred on the 1st
                 name=esc(kind),
                 marker={"color": palette[i % len(palette)]},
             )
         )
     fig.update_layout(barmode="stack", showlegend=True)
     fig.update_xaxes(fixedrange=True)
-    fig.update_yaxes(fixedrange=True, gridcolor=SAND)
+    tallest = int(counts.sum(axis=1).max())
+    fig.update_yaxes(
+        fixedrange=True,
+        gridcolor=SAND,
+        rangemode="tozero",
+        tickformat=",d",
+        **_whole_ticks(tallest),
+    )
     fig = layout(fig, 220, legend=True)
     fig.update_layout(legend={"orientation": "h", "y": -0.25})
     return fig
+
+
+def _whole_ticks(tallest: int) -> dict[str, object]:
+    """Tick spacing of a count axis up to ``tallest``: 1, 2, 5, 10, 20, 50, ..., at most five steps."""
+    steps = (m * 10**e for e in range(19) for m in (1, 2, 5))
+    step = next(s for s in steps if tallest <= 5 * s)
+    return {"dtick": step, "tick0": 0}

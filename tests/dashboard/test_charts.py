@@ -71,6 +71,21 @@ def test_activity_figure_stacks_by_type():
     assert by_name == {"purchase": [1, 0], "view": [1, 1]}
 
 
+def test_activity_counts_tick_whole_numbers():
+    """One event a month must not read 0.5 on the count axis; a busy client gets about five ticks."""
+    few = pd.DataFrame(
+        {"timestamp": pd.to_datetime(["2026-01-03", "2026-03-02"]), "event_type": ["view"] * 2}
+    )
+    axis = activity_figure(few).layout.yaxis
+    assert axis.dtick == 1 and axis.tick0 == 0 and axis.tickformat == ",d"
+    # Two months apart, each bar still a month wide (not the two-month gap).
+    assert activity_figure(few).data[0].width == 26 * 86_400_000
+    busy = pd.DataFrame(
+        {"timestamp": pd.to_datetime(["2026-01-03"] * 37), "event_type": ["view"] * 37}
+    )
+    assert activity_figure(busy).layout.yaxis.dtick == 10  # 37 in steps of 10: 0, 10, ..., 40
+
+
 def test_activity_and_empty():
     assert activity_figure(pd.DataFrame(columns=["timestamp", "event_type"])).data == ()
     assert empty_figure("hi").layout.annotations[0].text == "hi"
