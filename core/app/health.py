@@ -120,6 +120,18 @@ def slices_table(report: EvaluationReport, model: str | None = None) -> pd.DataF
     return s.reset_index(drop=True)
 
 
+def slices_pivot(slices: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """One row per slice: its size (``n_clients``, ``n_pairs``) and ``metric`` per model.
+
+    The size is the slice's, the same for every model (they are scored on one split).
+    """
+    pivot = slices.pivot_table(index="slice", columns="model", values=metric)
+    pivot.columns = [str(c) for c in pivot.columns]
+    size_cols = [c for c in ("n_clients", "n_pairs") if c in slices.columns]
+    sizes = slices.groupby("slice")[size_cols].max()
+    return sizes.join(pivot).reset_index()
+
+
 # ---------------------------------------------------------------- freshness
 def data_freshness(
     dataset: Dataset, event_log: tuple[int, pd.Timestamp | None] | None = None

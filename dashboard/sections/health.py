@@ -20,6 +20,7 @@ from core.app.health import (
     data_freshness,
     measure_outcomes,
     metrics_table,
+    slices_pivot,
     slices_table,
     table_files,
     tuned_changes,
@@ -93,6 +94,10 @@ def _render_metrics(table: pd.DataFrame) -> None:
         )
 
 
+#: Below this many clients a slice's recall is noted as unreliable.
+SMALL_SLICE_CLIENTS = 50
+
+
 def _render_slices(report: Any) -> None:
     st.markdown(
         "**Cold-start slices**: clients with no history before the cutoff, products "
@@ -103,13 +108,25 @@ def _render_slices(report: Any) -> None:
         st.info("The report has no slices.")
     else:
         metric = "Recall@20" if "Recall@20" in slices.columns else slices.columns[-1]
-        pivot = slices.pivot_table(index="slice", columns="model", values=metric)
+        pivot = slices_pivot(slices, metric)
         st.dataframe(
-            pivot.reset_index(),
+            pivot,
             hide_index=True,
             key="health:slices",
-            column_config={"slice": "Slice (Recall@20)"},
+            column_config={
+                "slice": f"Slice ({metric})",
+                "n_clients": st.column_config.NumberColumn("Clients", format="%d"),
+                "n_pairs": st.column_config.NumberColumn("Purchases", format="%d"),
+            },
         )
+        if "n_clients" in pivot.columns and len(pivot):
+            small = pivot.loc[pivot["n_clients"].idxmin()]
+            if int(small["n_clients"]) < SMALL_SLICE_CLIENTS:
+                st.caption(
+                    f"The {safe(str(small['slice']), 40)} slice holds "
+                    f"{int(small['n_clients'])} clients: one more or one fewer hit moves its "
+                    "recall by several points, so it says little on its own."
+                )
     if report.taste is not None and len(report.taste):
         st.markdown(
             "**Planted taste recovery** (generated data only): share of suggestions in the "

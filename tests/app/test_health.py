@@ -17,6 +17,7 @@ from core.app.health import (
     reason_type,
     rule_drops,
     shared_items,
+    slices_pivot,
     table_files,
 )
 from core.app.trend_view import FORBIDDEN_COLUMNS as FORBIDDEN_OUTPUT
@@ -158,6 +159,22 @@ def test_table_files_list_every_table_file_with_the_embeddings(tmp_path):
     assert files.loc["product_embeddings", "size_mb"] > 0
     (tmp_path / "product_embeddings.parquet").unlink()
     assert "product_embeddings" not in set(table_files(tmp_path)["table"])
+
+
+def test_slices_pivot_shows_each_slice_size_beside_the_models():
+    slices = pd.DataFrame(
+        {
+            "model": ["hybrid", "svd", "hybrid", "svd"],
+            "slice": ["all", "all", "cold_clients", "cold_clients"],
+            "n_clients": [370, 370, 8, 8],
+            "n_pairs": [443, 443, 17, 17],
+            "Recall@20": [0.29, 0.24, 0.0, 0.0417],
+        }
+    )
+    got = slices_pivot(slices, "Recall@20").set_index("slice")
+    assert list(got.columns) == ["n_clients", "n_pairs", "hybrid", "svd"]
+    assert got.loc["cold_clients"].tolist() == [8, 17, 0.0, 0.0417]
+    assert got.loc["all", "hybrid"] == 0.29
 
 
 def test_store_readers(tmp_path, dataset):

@@ -117,6 +117,11 @@ def test_the_last_evaluation_report_is_shown(open_app, isolated, atelier_env):
     assert "Temporal split at" in text and "Cold-start slices" in text
     slices = next(df.value for df in at.dataframe if "slice" in df.value.columns)
     assert {"cold_clients", "cold_products"} <= set(slices["slice"])
+    # Each slice's size beside its recall, and a small slice called out.
+    sizes = report.slices.groupby("slice")["n_clients"].max()
+    assert slices.set_index("slice")["n_clients"].to_dict() == sizes.to_dict()
+    if sizes.min() < 50:
+        assert f"slice holds {sizes.min()} clients" in "\n".join(str(c.value) for c in at.caption)
     if report.taste is not None:
         assert "Planted taste recovery" in text
 
