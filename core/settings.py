@@ -15,9 +15,11 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from core.data.loading import DEFAULT_MAX_FILE_MB
-
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+#: The largest table file read, in MB (uploads, imports, loading): the one default.
+DEFAULT_MAX_FILE_MB = 512.0
 
 
 class Settings(BaseSettings):

@@ -45,10 +45,10 @@ from core.app.model_folder import (
     write_report,
 )
 from core.data.dataset import Dataset, load_dataset
-from core.data.loading import DEFAULT_MAX_FILE_MB
 from core.engine.config import EngineConfig
 from core.engine.evaluation import EvaluationReport, default_models, evaluate, load_truth
 from core.exceptions import AtelierError
+from core.settings import DEFAULT_MAX_FILE_MB
 
 __all__ = [
     "DEFAULT_TOLERANCE",

@@ -11,8 +11,8 @@ from typing import Any
 
 from core.cli.common import Subparsers, counts_text, with_bar
 from core.cli.engine_commands import add_tune_options, tune_then_fit
-from core.data.loading import DEFAULT_MAX_FILE_MB
 from core.exceptions import DataValidationError
+from core.settings import DEFAULT_MAX_FILE_MB
 
 
 def cmd_generate(args: argparse.Namespace) -> int:

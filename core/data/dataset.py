@@ -31,10 +31,11 @@ from core.data.embeddings import (
     validate_embeddings,
 )
 from core.data.ids import IdMap
-from core.data.loading import DEFAULT_MAX_FILE_MB, read_table, read_tables
+from core.data.loading import read_table, read_tables
 from core.data.schema import ONLINE_STORE_ID, TABLE_ORDER, TABLES
 from core.data.validation import fill_optional, validate_frames
 from core.exceptions import DataValidationError, Problem
+from core.settings import DEFAULT_MAX_FILE_MB
 
 _T = TypeVar("_T")
 

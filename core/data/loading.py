@@ -20,7 +20,6 @@ from core.data.values import shorten
 from core.exceptions import DataValidationError, Problem
 
 SUFFIXES = (".csv", ".parquet", ".pq")
-DEFAULT_MAX_FILE_MB = 512.0
 
 
 def read_table(path: Path, max_mb: float) -> tuple[pd.DataFrame | None, list[Problem]]:
