@@ -21,12 +21,14 @@ memory figure is its own:
   in-memory fit; per client (``ATELIER_SERVE=per-client``,
   :func:`core.app.serving.open_served`): products, clients and the Dask run's
   product-side model, with each client's events read from the partitioned
-  Parquet inside the timed request. RSS after loading, and one client's
+  layout inside the timed request. RSS after loading, and one client's
   suggestion list as the client page asks for it (``Suggester.suggest``: ten
   suggestions with rules, reasons and explanations), p50 and p95 over
   ``--requests`` clients, and the p50 of the same request again right after
-  (a page rerun: per client, the events and the folded state are kept)
-  (one BLAS thread).
+  (a page rerun: per client, the events and the folded state are kept);
+  then the same figures (``recommend_explain_*``) for the model's part alone,
+  ``recommend`` of ten and ``explain_many`` of them, as ``bench_engine.py``
+  times it, on other clients (one BLAS thread).
 
 Spectra: the top-10 singular values of both fits, their largest relative
 difference, and the cosines of the principal angles between the leading
@@ -130,12 +132,16 @@ def run_in_memory(folder: Path, out: Path) -> dict[str, Any]:
     return {"load_s": t1 - t0, "fit_s": t2 - t1, "peak_rss_gb": _gb(max(peak.peak.values()))}
 
 
-def _requests(n: int, ids: list[str], call: Any) -> dict[str, float]:
+def _requests(n: int, ids: list[str], call: Any, seed: int = 0) -> dict[str, float]:
     """p50 and p95 in ms of ``call(client_id)`` over ``n`` clients (after 10 warm-up calls),
-    and the p50 of the same call again right after (a page rerun for the same client)."""
+    and the p50 of the same call again right after (a page rerun for the same client).
+
+    ``seed`` draws the clients: calls timed in one process draw different ones,
+    so that none finds a client's events or state kept by another.
+    """
     from threadpoolctl import threadpool_limits
 
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     chosen = [ids[i] for i in rng.choice(len(ids), size=min(n + 10, len(ids)), replace=False)]
     times, again = [], []
     with threadpool_limits(1):
@@ -187,6 +193,10 @@ def run_serve(mode: str, folder: Path, model_dir: Path, n: int) -> dict[str, Any
         def call(c: str) -> None:
             suggester.suggest(c, SuggestRequest(k=10))
 
+        def bare(c: str) -> None:  # recommend + explain, as bench_engine times them
+            top = model.recommend(c, 10, exclude_seen=True)["product_id"].tolist()
+            model.explain_many(c, top)
+
     else:
         from core.app.serving import open_served
 
@@ -197,12 +207,18 @@ def run_serve(mode: str, folder: Path, model_dir: Path, n: int) -> dict[str, Any
         def call(c: str) -> None:
             suggester.suggest(c, SuggestRequest(k=10, extra_events=served.events(c)))
 
+        def bare(c: str) -> None:  # recommend + explain, the client's event read included
+            events = served.events(c)
+            top = served.model.recommend(c, 10, exclude_seen=True, extra_events=events)
+            served.model.explain_many(c, top["product_id"].tolist(), events)
+
     load_s = time.perf_counter() - t0
     import gc
 
     gc.collect()
     rss = proc.memory_info().rss
-    return {"load_s": load_s, "rss_gb": _gb(rss), **fit, **_requests(n, ids, call)}
+    explained = {f"recommend_explain_{k}": v for k, v in _requests(n, ids, bare, seed=1).items()}
+    return {"load_s": load_s, "rss_gb": _gb(rss), **fit, **_requests(n, ids, call), **explained}
 
 
 def run_dask(folder: Path, out: Path, workers: int, memory_limit: str | None) -> dict[str, Any]:

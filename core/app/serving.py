@@ -6,16 +6,20 @@ product-side model on Dask (:func:`core.engine.scale.fit.fit_partitioned`,
 ``python -m core fit --dask``). :func:`open_served` loads what a dashboard
 process then holds: the products side, the clients' rows (for lookup and the
 client page) and the model -- products x factors, no event. A client's events
-are read per request (:meth:`Served.events`: one or two Parquet row groups of
-their bucket, located by the bucket files' row-group statistics) and passed
+are read per request (:meth:`Served.events`: a slice of their bucket's
+serving copy, :mod:`core.data.partitioned.serve_copy`; one or two Parquet
+row groups in a layout without copies) and passed
 to the suggestion pipeline as ``extra_events``, which folds them in with the
 fit's statistics: the same suggestions, scores and explanations as the
 in-memory model fitted on the same data (``tests/app/test_serving.py``).
 
-The default store for the per-client read is the partitioned Parquet the fit
-reads: no second copy of the event log to keep in step, no server to run,
-and a read touches one file. A database events table would serve the same
-role through SQLAlchemy; :class:`Served` is the seam where it would plug in.
+The default store for the per-client read is the partitioned layout the fit
+reads, with its serving copy written in the same write (so never out of
+step with it): no server to run, and a read touches one file. Decoding a
+Parquet row group per request cost a served request about 1 ms at 20,000
+products; the copy's slice costs 0.02 ms, for about five times the Parquet
+files' disk. A database events table would serve the same role through
+SQLAlchemy; :class:`Served` is the seam where it would plug in.
 """
 
 from __future__ import annotations
@@ -122,6 +126,7 @@ def open_served(
     """
     folder = Path(folder)
     reader = PartitionedEvents(folder)
+    reader.open_serve_copies()  # now, not on the first request of each bucket
     dataset = products_dataset(folder, clients=True)
     products = dataclasses.replace(dataset, clients=dataset.clients.iloc[0:0], _derived={})
     try:

@@ -91,6 +91,21 @@ def bucket_file(bucket: int) -> str:
     return f"bucket-{bucket:05d}.parquet"
 
 
+SERVE_FOLDER = "serve"
+"""Inside ``events/``: the serving copy of each bucket (:func:`serve_files`)."""
+
+
+def serve_files(bucket: int) -> tuple[str, str]:
+    """The serving copy of a bucket's events and its client index, relative to ``events/``.
+
+    The events as an uncompressed Arrow IPC file, in the bucket file's order
+    (memory-mapped, a client's rows are a slice: no decoding), and each
+    client's id with the row where its events end.
+    """
+    stem = f"{SERVE_FOLDER}/bucket-{bucket:05d}"
+    return f"{stem}.arrow", f"{stem}.index.arrow"
+
+
 @dataclass(frozen=True)
 class Manifest:
     """What a partitioned table folder holds and how it was made.
@@ -108,6 +123,9 @@ class Manifest:
         First and last event (ISO), for events that hold any.
     row_group_rows : int
     sorted_by : tuple of str
+    serve_copy : bool
+        ``events/`` also holds a serving copy of each bucket
+        (:func:`serve_files`); layouts written before it was made have none.
     hash : str
         How a client's bucket is computed.
     format, version : str, int
@@ -120,6 +138,7 @@ class Manifest:
     time_range: tuple[str, str] | None
     row_group_rows: int
     sorted_by: tuple[str, ...] = ()
+    serve_copy: bool = False
     hash: str = HASH
     format: str = FORMAT
     version: int = VERSION

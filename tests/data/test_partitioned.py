@@ -42,6 +42,18 @@ def layout(tmp_path_factory: pytest.TempPathFactory, maison: Maison) -> Path:
     return out
 
 
+@pytest.fixture(scope="module")
+def parquet_only(tmp_path_factory: pytest.TempPathFactory, layout: Path) -> Path:
+    """The same layout as a write from before serving copies: Parquet row groups only."""
+    out = tmp_path_factory.mktemp("parquet-only")
+    shutil.copytree(layout, out, dirs_exist_ok=True)
+    shutil.rmtree(out / "events" / buckets.SERVE_FOLDER)
+    path = out / "events" / buckets.MANIFEST
+    path.write_text(path.read_text().replace('"serve_copy": true', '"serve_copy": false'))
+    assert not read_manifest(out / "events").serve_copy
+    return out
+
+
 def _whole(folder: Path, name: str) -> pd.DataFrame:
     """Every bucket of a table, concatenated in client (and time) order, as Arrow wrote it."""
     files = read_manifest(folder / name).files
@@ -211,9 +223,10 @@ def test_read_bucket_gives_the_dtypes_of_load_dataset(tmp_path: Path, layout: Pa
 
 
 def test_client_events_reads_one_or_two_row_groups(
-    layout: Path, maison: Maison, monkeypatch: pytest.MonkeyPatch
+    parquet_only: Path, maison: Maison, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    reader = PartitionedEvents(layout)
+    """Without a serving copy (a layout written before them), one or two row groups a client."""
+    reader = PartitionedEvents(parquet_only)
     events = maison.tables["events"]
     read: list[list[int]] = []
     original = pq.ParquetFile.read_row_groups
@@ -242,9 +255,14 @@ def test_client_events_reads_one_or_two_row_groups(
     assert reader.client(small[0])["client_id"] == small[0]
 
 
-def test_every_client_reads_exactly_their_events(layout: Path, maison: Maison) -> None:
-    """Row groups found by binary search: every client's rows, however many groups they span."""
-    reader = PartitionedEvents(layout)
+@pytest.mark.parametrize("copy", [True, False], ids=["serving-copy", "row-groups"])
+def test_every_client_reads_exactly_their_events(
+    layout: Path, parquet_only: Path, maison: Maison, copy: bool
+) -> None:
+    """Through the serving copy, and through row groups found by binary search (however
+    many groups a client spans): every client's rows and nobody else's."""
+    reader = PartitionedEvents(layout if copy else parquet_only)
+    assert reader.open_serve_copies() == (4 if copy else 0)
     events = maison.tables["events"]
     by_client = dict(tuple(events.groupby("client_id")))
     assert max(len(e) for e in by_client.values()) > 3 * 16  # some span several groups
@@ -256,6 +274,96 @@ def test_every_client_reads_exactly_their_events(layout: Path, maison: Maison) -
     # Ids between, before and after the stored ones hold no group.
     for ghost in ("", "c", "c00000a", "zzz", "c0000"):
         assert reader.client_events(ghost).empty
+
+
+def test_serving_copy_gives_the_row_groups_frames_without_reading_parquet(
+    layout: Path, parquet_only: Path, maison: Maison, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = PartitionedEvents(parquet_only)
+    ids = [*maison.tables["clients"]["client_id"].astype(str), "ghost", ""]
+    want = {cid: old.client_events(cid) for cid in ids}
+    many = old.clients_events(ids[:60])
+
+    def parquet(*args: object, **kw: object) -> None:
+        raise AssertionError("a client's read through the serving copy must not read Parquet")
+
+    monkeypatch.setattr(pq.ParquetFile, "read_row_groups", parquet)
+    monkeypatch.setattr(pq, "read_table", parquet)
+    reader = PartitionedEvents(layout)
+    for cid in ids:
+        pd.testing.assert_frame_equal(reader.client_events(cid), want[cid], obj=cid)
+    pd.testing.assert_frame_equal(reader.clients_events(ids[:60]), many)
+
+
+def test_threads_sharing_a_reader_each_get_their_clients_events(
+    layout: Path, maison: Maison
+) -> None:
+    """A dashboard's sessions share one reader (and each bucket's open copy)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    reader = PartitionedEvents(layout)
+    events = maison.tables["events"]
+    ids = list(events["client_id"].unique()[:120].astype(str))
+    want = {c: events[events["client_id"] == c]["timestamp"].sort_values().tolist() for c in ids}
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda c: (c, reader.client_events(c)["timestamp"].tolist()), ids * 4))
+    assert all(ts == want[c] for c, ts in got)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["missing", "truncated", "other-bucket", "index-out-of-order"],
+)
+def test_damaged_serving_copy_falls_back_to_row_groups(
+    tmp_path: Path, layout: Path, maison: Maison, damage: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    shutil.copytree(layout, tmp_path, dirs_exist_ok=True)
+    serve = tmp_path / "events" / buckets.SERVE_FOLDER
+    data, index = (serve.parent / f for f in buckets.serve_files(1))
+    if damage == "missing":
+        data.unlink()
+    elif damage == "truncated":
+        data.write_bytes(data.read_bytes()[: data.stat().st_size // 2])
+    elif damage == "other-bucket":
+        shutil.copy(serve.parent / buckets.serve_files(2)[0], data)
+        shutil.copy(serve.parent / buckets.serve_files(2)[1], index)
+    else:
+        with pa.OSFile(str(index)) as source:
+            table = pa.ipc.open_file(source).read_all()
+        with pa.OSFile(str(index), "wb") as sink, pa.ipc.new_file(sink, table.schema) as w:
+            w.write_table(table.take(np.arange(table.num_rows)[::-1]))
+    reader = PartitionedEvents(tmp_path)
+    with caplog.at_level("WARNING"):
+        assert reader.open_serve_copies() == 3
+    assert "bucket-00001" in caplog.text and "row groups instead" in caplog.text
+    events = maison.tables["events"]
+    mine = [c for c in events["client_id"].unique() if reader.bucket_of(c) == 1][:20]
+    for cid in mine:
+        want = events[events["client_id"] == cid].sort_values("timestamp", kind="stable")
+        assert reader.client_events(cid)["product_id"].tolist() == want["product_id"].tolist()
+
+
+def test_a_few_rows_convert_like_a_whole_table(maison: Maison) -> None:
+    """One client's rows take a quicker conversion: the same frame, missing values and all."""
+    from core.data.arrow import contract_schema
+    from core.data.partitioned.reader import to_contract_frame
+
+    for name in ("events", "clients"):
+        frame = maison.tables[name].iloc[:40].copy()
+        table = pa.Table.from_pandas(frame, schema=contract_schema(name), preserve_index=False)
+        columns = {f.name: table.column(f.name).to_pylist() for f in table.schema}
+        for col in table.schema:  # a missing value in every column that may hold one
+            if col.nullable:
+                columns[col.name][3] = None
+        table = pa.table(columns, schema=table.schema)
+        assert table.num_rows and any(c.null_count for c in table.columns)
+        slow = table.to_pandas(coerce_temporal_nanoseconds=True, ignore_metadata=True)
+        for few in (table, table.slice(0, 0), table.slice(2, 1)):
+            got = to_contract_frame(few, name)
+            # the whole-table path: the few-rows path bypassed by a table too long for it
+            long = to_contract_frame(pa.concat_tables([few] * 2000), name).iloc[: few.num_rows]
+            pd.testing.assert_frame_equal(got, long, obj=f"{name}, {few.num_rows} rows")
+        assert len(slow) == 40
 
 
 def test_row_groups_out_of_order_are_scanned() -> None:

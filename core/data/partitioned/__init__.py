@@ -4,6 +4,7 @@ The layout, inside a data folder (beside products, stores, stock and
 associates) or on its own::
 
     events/   _manifest.json  bucket-00000.parquet  bucket-00001.parquet ...
+              serve/  bucket-00000.arrow  bucket-00000.index.arrow ...
     clients/  _manifest.json  bucket-00000.parquet  bucket-00001.parquet ...
 
 - A client's row and every one of its events sit in the file of its bucket,
@@ -13,6 +14,12 @@ associates) or on its own::
   small row groups (:data:`~core.data.buckets.ROW_GROUP_ROWS`)
   whose ``client_id`` statistics let a reader fetch one client by reading
   one or two of them.
+- ``events/serve/`` holds a serving copy of each events bucket (Arrow IPC,
+  uncompressed, with an index of where each client's rows end): a
+  dashboard serving clients per request reads a client's events from it
+  without decoding a row group (:mod:`core.data.partitioned.serve_copy`).
+  The Parquet files stay the data; a layout without copies (written before
+  them) or with a damaged one is read through the row groups.
 - The number of buckets is chosen from the size (about two million events
   a bucket, :func:`~core.data.buckets.buckets_for`) and recorded
   with the hash, the schema, rows per bucket, the time range, the version

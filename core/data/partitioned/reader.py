@@ -5,7 +5,10 @@ from __future__ import annotations
 import bisect
 import functools
 import itertools
+import logging
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,10 +33,16 @@ from core.data.buckets import (
 from core.data.dataset import Dataset, read_embeddings
 from core.data.embeddings import EMBEDDINGS_TABLE
 from core.data.loading import find_table_files, read_table
+from core.data.partitioned.serve_copy import ServeCopy
 from core.data.schema import TABLE_ORDER, TABLES
 from core.data.validation import validate_frames
 from core.data.values import TimeLike
 from core.exceptions import DataValidationError, Problem, UnknownIdError
+
+log = logging.getLogger(__name__)
+
+OPEN_SERVE_COPIES = 256
+"""Buckets whose serving copy a reader keeps open at once (the least recently read is closed)."""
 
 PARENT_TABLES: tuple[str, ...] = tuple(
     n
@@ -133,12 +142,20 @@ def products_dataset(
     return Dataset.from_tables(valid, str(folder), pd.Timestamp(cutoff).as_unit("ns"))
 
 
+#: Up to this many rows (one client's), :func:`to_contract_frame` builds the frame column by column.
+_FEW_ROWS = 1_024
+
+
 def to_contract_frame(table: pa.Table, name: str) -> pd.DataFrame:
     """A table read from the layout as a DataFrame with the dtypes :func:`load_dataset` gives.
 
     Rows in the layout were validated when written; this only converts
     (datetimes in nanoseconds, missing optional ids as ``None``).
     """
+    if table.num_rows <= _FEW_ROWS:
+        few = _few_rows_frame(table, name)
+        if few is not None:
+            return few
     df: pd.DataFrame = table.to_pandas(coerce_temporal_nanoseconds=True, ignore_metadata=True)
     for col in TABLES[name].columns:
         if col.kind == "str" and col.nullable and col.name in table.column_names:
@@ -147,6 +164,34 @@ def to_contract_frame(table: pa.Table, name: str) -> pd.DataFrame:
             values = table.column(col.name).to_numpy(zero_copy_only=False)
             df[col.name] = pd.Series(values, index=df.index, dtype=object, copy=False)
     return df
+
+
+def _few_rows_frame(table: pa.Table, name: str) -> pd.DataFrame | None:
+    """:func:`to_contract_frame` of a few rows, from each column's values (None: a type it leaves to pandas).
+
+    One request reads one client's rows; ``Table.to_pandas`` spends twice as
+    long on its fixed costs as this does on a client's whole conversion. The
+    same frame, dtypes included (``tests/data/test_partitioned.py``).
+    """
+    nullable = {c.name for c in TABLES[name].columns if c.kind == "str" and c.nullable}
+    columns: dict[str, object] = {}
+    for field, col in zip(table.schema, table.columns, strict=True):
+        kind = field.type
+        if pa.types.is_string(kind):
+            values = col.to_numpy(zero_copy_only=False)
+            if field.name in nullable:
+                columns[field.name] = pd.Series(values, dtype=object, copy=False)
+            else:
+                columns[field.name] = pd.array(values, dtype="str")
+        elif pa.types.is_timestamp(kind) and kind.tz is None:
+            columns[field.name] = col.to_numpy().astype("datetime64[ns]")
+        elif pa.types.is_floating(kind) or (
+            (pa.types.is_integer(kind) or pa.types.is_boolean(kind)) and not col.null_count
+        ):
+            columns[field.name] = col.to_numpy()
+        else:
+            return None
+    return pd.DataFrame(columns, copy=False)
 
 
 def validate_bucket(
@@ -263,6 +308,7 @@ class PartitionedEvents:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self._serve_lock = threading.Lock()
         self._open()
 
     def _open(self) -> None:
@@ -301,12 +347,18 @@ class PartitionedEvents:
             )
         self._stamp = _stamp(folders["events"] / MANIFEST)
         self._groups: dict[tuple[str, int], _RowGroups] = {}
+        self._serve: OrderedDict[int, ServeCopy | None] = OrderedDict()
         self._parents: dict[str, pd.DataFrame] | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        state["_groups"], state["_parents"] = {}, None
+        state["_groups"], state["_serve"], state["_parents"] = {}, OrderedDict(), None
+        del state["_serve_lock"]
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._serve_lock = threading.Lock()
 
     @property
     def n_buckets(self) -> int:
@@ -403,7 +455,39 @@ class PartitionedEvents:
             self._groups[key] = _RowGroups.of(self.path / table / bucket_file(bucket))
         return bucket, self._groups[key].holding(str(client_id))
 
+    def serve_copy(self, bucket: int) -> ServeCopy | None:
+        """The serving copy of ``bucket``'s events, mapped (opened once), or None.
+
+        None for a layout written without copies, and for a copy that is
+        missing or damaged (logged once): reads then use the Parquet row groups.
+        """
+        with self._serve_lock:  # the server's threads share one reader
+            if bucket in self._serve:
+                self._serve.move_to_end(bucket)
+                return self._serve[bucket]
+            found: ServeCopy | None = None
+            if self.manifest.serve_copy:
+                opened = ServeCopy.open(self.path / "events", bucket, self.manifest.rows[bucket])
+                if isinstance(opened, str):
+                    log.warning("%s: reading its Parquet row groups instead", opened)
+                else:
+                    found = opened
+            self._serve[bucket] = found
+            while len(self._serve) > OPEN_SERVE_COPIES:  # each holds a file open
+                self._serve.popitem(last=False)
+            return found
+
+    def open_serve_copies(self) -> int:
+        """Map every bucket's serving copy now rather than on a client's first read; how many there are."""
+        self.current_write()
+        return sum(self.serve_copy(b) is not None for b in range(self.n_buckets))
+
     def _client_rows(self, client_id: str, table: str) -> pa.Table:
+        if table == "events":
+            self.current_write()
+            copy = self.serve_copy(self.bucket_of(client_id))
+            if copy is not None:
+                return copy.rows(str(client_id))
         bucket, groups = self.row_groups(client_id, table)
         if not groups:
             return empty_table(table)
@@ -413,7 +497,8 @@ class PartitionedEvents:
         return rows.filter(pc.equal(rows["client_id"], str(client_id)))
 
     def client_events(self, client_id: str) -> pd.DataFrame:
-        """One client's events in time order, reading only the row groups that hold them.
+        """One client's events in time order: a slice of the bucket's serving copy, else
+        the Parquet row groups that hold them.
 
         Returns
         -------
@@ -426,7 +511,7 @@ class PartitionedEvents:
     def clients_events(self, client_ids: Iterable[str]) -> pd.DataFrame:
         """The events of several clients, each bucket file opened once for all of its clients.
 
-        Only the row groups holding at least one of them are read; rows come
+        Only the rows (or row groups) holding at least one of them are read; rows come
         bucket by bucket, each client's in time order (the share outcomes of
         many contacted clients, :func:`core.app.health.measure_outcomes`).
         """
@@ -434,7 +519,12 @@ class PartitionedEvents:
         for c in {str(c) for c in client_ids}:
             by_bucket.setdefault(self.bucket_of(c), set()).add(c)
         parts = []
+        self.current_write()
         for bucket, ids in sorted(by_bucket.items()):
+            copy = self.serve_copy(bucket)
+            if copy is not None:
+                parts += [copy.rows(c) for c in sorted(ids)]
+                continue
             groups = sorted({g for c in ids for g in self.row_groups(c)[1]})
             if not groups:
                 continue

@@ -43,6 +43,7 @@ from core.data.buckets import (
 )
 from core.data.loading import SUFFIXES
 from core.data.partitioned.reader import validate_bucket
+from core.data.partitioned.serve_copy import write_serve_copy
 from core.data.schema import TABLES
 from core.data.validation import fill_optional, validate_frames
 from core.exceptions import ConfigError, DataValidationError, Problem
@@ -257,6 +258,7 @@ class BucketWriter:
                 time_range=time_range if name == "events" else None,
                 row_group_rows=self.row_group_rows[name],
                 sorted_by=SORT_KEYS[name],
+                serve_copy=name == "events",
             ).write(self.tmp / name)
 
     def _staged_table(self, name: str, bucket: int) -> pa.Table:
@@ -280,6 +282,8 @@ class BucketWriter:
             compression="zstd",
             sorting_columns=pq.SortingColumn.from_ordering(table.schema, order),
         )
+        if name == "events":
+            write_serve_copy(self.tmp / name, bucket, table)
 
     # ------------------------------------------------------------ commit
     def commit(self) -> None:

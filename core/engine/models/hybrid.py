@@ -379,10 +379,18 @@ class HybridRecommender(StatefulRecommender):
         ids = [str(c) for c in client_ids]
         one = positions(self.interactions_.client_ids, ids, strict=False)
         inputs: OneClient | ManyClients
-        if rows is None and extra_events is None and len(ids) == 1 and one[0] >= 0:
+        fitted = rows is None and extra_events is None and one[0] >= 0
+        if len(ids) == 1 and (fitted or rows is not None or extra_events is not None):
+            # One client: a fitted row, or one folded in from their events (served per client).
+            if fitted:
+                inter = self.interactions_
+                source, r = ClientRows(inter.matrix, inter.strongest, inter.strength), int(one[0])
+            else:
+                source = rows if rows is not None else self.interactions_.fold_in(ids, extra_events)
+                r = 0
             (cells,) = preference_cells(self.dataset_, self.product_features_, ids, self._declared)
-            inputs, u = self._one_client(int(one[0]), cells)
-            strength = self.interactions_.strength[one].astype(np.float64)
+            inputs, u = self._one_client(source, r, cells)
+            strength = source.strength[r : r + 1].astype(np.float64)
         else:
             prefs = client_preferences(self.dataset_, self.product_features_, ids, self._declared)
             if rows is None:
@@ -397,22 +405,24 @@ class HybridRecommender(StatefulRecommender):
         raw = self._raw_blocks(u, inputs)
         return self._finish_state(one, strength, inputs, u, raw), raw
 
-    def _one_client(self, r: int, prefs: PreferenceCells) -> tuple[OneClient, np.ndarray]:
-        """One fitted client's cells, profile and factors, from its row of the matrix.
+    def _one_client(
+        self, source: ClientRows, r: int, prefs: PreferenceCells
+    ) -> tuple[OneClient, np.ndarray]:
+        """One client's cells, profile and factors, from row ``r`` of ``source``.
 
         The same arithmetic as the many-client path, written over the client's
         few cells (gathers and ``bincount``) instead of sparse matrix products:
         one request's fixed cost is what a tablet waits for.
         """
-        matrix = self.interactions_.matrix
+        matrix = source.matrix
         lo, hi = int(matrix.indptr[r]), int(matrix.indptr[r + 1])
         items, x = matrix.indices[lo:hi], matrix.data[lo:hi].astype(np.float64)
-        codes = self.interactions_.strongest.data[lo:hi]
+        codes = source.strongest.data[lo:hi]
         u = (x @ self.item_factors_[items])[None, :]
         history, preference, norm = one_profile(
             items, x, self.features_, prefs, self.config_.preference_weight
         )
-        one = OneClient(self.interactions_, r, items, x, codes, history, preference, norm)
+        one = OneClient(source, r, items, x, codes, history, preference, norm)
         return one, u
 
     def _finish_state(

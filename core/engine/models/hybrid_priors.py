@@ -28,15 +28,15 @@ from core.engine.transitions import PURCHASE
 
 @dataclass(frozen=True)
 class OneClient:
-    """One fitted client's cells and content profile as plain arrays (a single request).
+    """One client's cells and content profile as plain arrays (a single request).
 
     A single request's blocks are computed from these without building a
     sparse matrix; the client's 1-row matrices (:attr:`rows`) and profile
     (:attr:`profiles`) are built only when an explanation asks for them.
     """
 
-    inter: Interactions
-    row: int  # the client's row in ``inter``
+    source: ClientRows  # the fitted rows, or the client's row folded in from their events
+    row: int  # the client's row in ``source``
     items: np.ndarray  # products of the client's cells
     x: np.ndarray  # their values, float64
     codes: np.ndarray  # their strongest event codes
@@ -61,11 +61,13 @@ class OneClient:
 
     @functools.cached_property
     def rows(self) -> ClientRows:
-        inter, r = self.inter, self.row
+        source, r = self.source, self.row
+        if source.matrix.shape[0] == 1:
+            return source
         return ClientRows(
-            one_row(inter.matrix, r),
-            one_row(inter.strongest, r),
-            inter.strength[r : r + 1].astype(np.float64),
+            one_row(source.matrix, r),
+            one_row(source.strongest, r),
+            source.strength[r : r + 1].astype(np.float64),
         )
 
 
