@@ -21,6 +21,7 @@ runs the same code and gets the same cells.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Literal, TypeAlias, overload
 
@@ -64,23 +65,30 @@ class Cells:
     r_n: np.ndarray
 
 
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False  # shared by every call with the same config
+    return a
+
+
+@functools.lru_cache(maxsize=64)
 def event_ranks(config: EngineConfig) -> np.ndarray:
     """Rank of each event type by weight (ties: the more deliberate act wins).
 
     Returns
     -------
-    ndarray, shape (len(EVENT_TYPES),), int8
+    ndarray, shape (len(EVENT_TYPES),), int8, read-only
         Higher is stronger; ``return`` gets -1.
     """
     order = sorted(TASTE_EVENT_TYPES, key=lambda t: (config.event_weight(t), _TIE_ORDER.index(t)))
     ranks = np.full(len(EVENT_TYPES), -1, dtype=np.int8)
     for r, t in enumerate(order):
         ranks[EVENT_TYPES.index(t)] = r
-    return ranks
+    return _frozen(ranks)
 
 
+@functools.lru_cache(maxsize=64)
 def _weights(config: EngineConfig) -> np.ndarray:
-    return np.array([config.event_weight(t) for t in EVENT_TYPES], dtype=np.float64)
+    return _frozen(np.array([config.event_weight(t) for t in EVENT_TYPES], dtype=np.float64))
 
 
 def event_cells(ev: EventArrays, config: EngineConfig) -> tuple[Cells, np.ndarray]:
@@ -312,13 +320,14 @@ def finalize_values(
     return FinalizedRows(matrix, strongest, values.strength, idf, avg_len)
 
 
+@functools.lru_cache(maxsize=64)
 def _rank_to_code(config: EngineConfig) -> np.ndarray:
     ranks = event_ranks(config)
     out = np.zeros(int(ranks.max()) + 1, dtype=np.int8)
     for code, r in enumerate(ranks):
         if r >= 0:
             out[r] = code
-    return out
+    return _frozen(out)
 
 
 def cells_csr(

@@ -29,6 +29,7 @@ as a rebuild, the normalisation statistics being those of the fit.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -256,9 +257,16 @@ class Interactions:
             strength,
         )
 
+    @functools.cached_property
+    def _no_stored_cells(self) -> Cells:
+        """:meth:`_stored_cells` of no client (the same dtypes), built once."""
+        return self._stored_cells(np.zeros(0, dtype=np.int64))
+
     def _stored_cells(self, uniq_idx: np.ndarray) -> Cells:
         """Stored statistics of the known clients among ``uniq_idx``, re-indexed to output rows."""
         pos = np.flatnonzero(uniq_idx >= 0)
+        if not pos.size and uniq_idx.size:  # none known (a client served per request)
+            return self._no_stored_cells
         other = take_rows(self.other_cells, uniq_idx[pos], pos)
         purch = take_rows(self.purchase_cells, uniq_idx[pos], pos)
         o_sel = row_selector(self.other_cells.indptr, uniq_idx[pos])

@@ -16,6 +16,8 @@ once which colours read as one family (:func:`color_family`).
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
@@ -116,6 +118,10 @@ class Client:
     history: ClientHistory
 
 
+#: Clients whose history with extra events a :class:`Catalogue` keeps (see :meth:`Catalogue.history`).
+RECENT_HISTORIES = 64
+
+
 class Catalogue:
     """Per-dataset arrays the rules, re-ranking and reasons read.
 
@@ -126,6 +132,9 @@ class Catalogue:
     def __init__(self, dataset: Dataset) -> None:
         self.dataset = dataset
         self._memo: dict[Hashable, Any] = {}
+        # Histories with extra events, per client, for the very frame they came from.
+        self._histories: OrderedDict[str, tuple[pd.DataFrame, ClientHistory]] = OrderedDict()
+        self._histories_lock = threading.Lock()
 
     @classmethod
     def of(cls, dataset: Dataset) -> Catalogue:
@@ -355,6 +364,10 @@ class Catalogue:
         Without extra events of this client it is their row of the catalogue's
         matrices; with some, the same arithmetic runs over their events in the
         dataset and the extra ones together (an unknown client has only the extra).
+        The last :data:`RECENT_HISTORIES` of those are kept for the very frame
+        object they came from (a served client's page reruns with the same
+        frame; see ``core.app.serving``): a frame is read as a snapshot, so one
+        changed in place must be passed as a new frame.
         """
         extra = events_of(extra_events, client_id)
         if extra is None:
@@ -362,11 +375,23 @@ class Catalogue:
             if index < 0:
                 return ClientHistory.empty(self.n_products)
             return self._client_matrices.row(int(index))
+        assert extra_events is not None
+        key = str(client_id)
+        with self._histories_lock:
+            found = self._histories.get(key)
+            if found is not None and found[0] is extra_events:
+                self._histories.move_to_end(key)
+                return found[1]
         ev = self.dataset.events
-        own = ev.iloc[self._event_rows.get(str(client_id), np.empty(0, dtype=np.int64))]
+        own = ev.iloc[self._event_rows.get(key, np.empty(0, dtype=np.int64))]
         both = pd.concat([own, extra], ignore_index=True) if len(own) else extra
         rows = np.zeros(len(both), dtype=np.int64)
-        return client_matrices(both, rows, 1, self.dataset.product_ids).row(0)
+        history = client_matrices(both, rows, 1, self.dataset.product_ids).row(0)
+        with self._histories_lock:
+            self._histories[key] = (extra_events, history)
+            while len(self._histories) > RECENT_HISTORIES:
+                self._histories.popitem(last=False)
+        return history
 
     def bought(self, client_index: int, *, count_gifts: bool = True) -> np.ndarray:
         """Product indices the client bought and kept (gift purchases only if ``count_gifts``)."""

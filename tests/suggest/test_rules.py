@@ -212,6 +212,25 @@ def test_extra_events_purchase_and_return_count(ds, rules):
     assert allowed(ds, r, "tote")  # its one unit was returned since
 
 
+def test_history_with_extra_events_follows_the_frame_it_is_given(ds, rules):
+    """A page rerun with the same frame reuses the history; a new frame is read anew."""
+    bought = pd.DataFrame(
+        {"client_id": ["c1"], "product_id": ["coat"], "event_type": ["purchase"], "timestamp": [TS]}
+    )
+    returned = pd.concat(
+        [bought, bought.assign(event_type="return")], ignore_index=True
+    )  # the coat bought, then returned: not kept
+    catalogue = Catalogue.of(ds)
+    coat = catalogue.product_position["coat"]
+    first = catalogue.history("c1", bought)
+    assert catalogue.history("c1", bought) is first
+    assert first.kept[0, coat] == 1
+    assert catalogue.history("c1", returned).kept[0, coat] == 0
+    assert rules_of(rules.apply(ds, "c1", extra_events=bought), "coat") == ["already_bought"]
+    assert allowed(ds, rules.apply(ds, "c1", extra_events=returned), "coat")
+    assert catalogue.history("c2", bought).kept.nnz == catalogue.history("c2").kept.nnz
+
+
 # ------------------------------------------------------------------ consent
 def test_no_consent_marks_result_not_personalised_and_skips_history(ds, rules):
     r = rules.apply(ds, "c3")
