@@ -354,6 +354,13 @@ def row_selector(indptr: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return out
 
 
+def cells_mask(m: sp.csr_matrix) -> np.ndarray:
+    """Boolean dense ``m.shape``: True on every stored cell of ``m`` (rows of a few clients)."""
+    out = np.zeros(m.shape, dtype=bool)
+    out[np.repeat(np.arange(m.shape[0]), np.diff(m.indptr)), m.indices] = True
+    return out
+
+
 def one_row(m: sp.csr_matrix, r: int) -> sp.csr_matrix:
     """Row ``r`` of ``m`` as a 1-row csr sharing its arrays (no fancy-indexing cost)."""
     lo, hi = int(m.indptr[r]), int(m.indptr[r + 1])

@@ -235,6 +235,27 @@ def test_exclude_seen_drops_the_clients_products(fitted: Recommender, data: Data
     assert len(rec) == 10 - len(seen)
 
 
+def test_exclude_seen_drops_products_of_the_extra_events_too(
+    fitted: Recommender, data: Dataset
+) -> None:
+    """A client's events passed at request time (a client served per request has only
+    those) are "seen" like fitted ones, for models that keep interactions."""
+    if getattr(fitted, "interactions_", None) is None:
+        pytest.skip(f"{type(fitted).__name__} keeps no interactions: nothing is seen")
+    mine = set(data.events.loc[data.events["client_id"] == "c0", "product_id"])
+    top = fitted.recommend("c0", 3, exclude_seen=True)["product_id"].tolist()
+    new = [p for p in top if p not in mine][:2]
+    assert new
+    extra = pd.DataFrame({"client_id": "c0", "product_id": new, "event_type": "purchase"})
+    mask = fitted.seen_mask(["c0"], extra)[0]
+    seen = set(fitted.dataset_.product_ids.to_external(np.flatnonzero(mask)))
+    assert set(new) <= seen and seen - set(new) == set(
+        fitted.dataset_.product_ids.to_external(np.flatnonzero(fitted.seen_mask(["c0"])[0]))
+    )
+    rec = fitted.recommend("c0", 10, exclude_seen=True, extra_events=extra)
+    assert not set(rec[COLS.product_id]) & seen
+
+
 def test_candidates_and_exclude_clash(fitted: Recommender) -> None:
     with pytest.raises(ValueError, match=r"both candidates and excluded: p2.*remove them"):
         fitted.recommend("c0", 3, candidates=["p1", "p2"], exclude=["p2"])

@@ -184,12 +184,13 @@ def test_fold_in_moves_suggestions_toward_the_new_segment(
         a = hybrid.recommend(c, 20, exclude_seen=True, extra_events=ev)["product_id"]
         before.append(np.mean([seg[p] == target for p in b]))
         after.append(np.mean([seg[p] == target for p in a]))
-    # Measured 0.03 -> 0.10 on average with bm25 (which damps one cell of a long
-    # history; 0.05 -> 0.26 with idf): the share more than triples, ask for +0.05.
-    assert np.mean(after) - np.mean(before) > 0.05, (np.mean(before), np.mean(after))
-    # Measured: it rose for 68 % of the clients (72 % without factor
-    # shrinkage) and fell for 1 %.
-    assert np.mean(np.array(after) > np.array(before)) > 0.6
+    # Measured 0.03 -> 0.08 on average with bm25, the bought piece itself left
+    # out as seen (0.03 -> 0.10 when it could be suggested back; 0.05 -> 0.26
+    # with idf): the share more than doubles, ask for +0.03.
+    assert np.mean(after) - np.mean(before) > 0.03, (np.mean(before), np.mean(after))
+    # Measured: it rose for 60 % of the clients (68 % with the bought piece
+    # counted) and fell for 2 %.
+    assert np.mean(np.array(after) > np.array(before)) > 0.45
     assert np.mean(np.array(after) < np.array(before)) < 0.05
 
 

@@ -29,7 +29,7 @@ import pandas as pd
 
 from core.data.dataset import Dataset
 from core.data.schema import COLS, EVENT_TYPES
-from core.engine.cells import AsOf
+from core.engine.cells import AsOf, cells_mask
 from core.engine.config import EngineConfig
 from core.engine.interactions import Interactions
 from core.engine.ranking import top_indices
@@ -310,17 +310,23 @@ class Recommender(ABC):
         :class:`~core.exceptions.UnknownIdError`.
         """
 
-    def seen_mask(self, client_ids: Sequence[str]) -> np.ndarray:
+    def seen_mask(
+        self, client_ids: Sequence[str], extra_events: pd.DataFrame | None = None
+    ) -> np.ndarray:
         """Boolean (n_clients, n_products): products each client already interacted with.
 
         The cells of the fitted interactions (``interactions_``) for models that
-        keep them (:meth:`core.engine.interactions.Interactions.seen`), else nothing.
+        keep them (:meth:`core.engine.interactions.Interactions.seen`), with
+        ``extra_events`` folded in (a client served per request has only
+        those); nothing for models without interactions.
         """
         self.check_is_fitted()
         inter = getattr(self, "interactions_", None)
-        if inter is not None:
+        if inter is None:
+            return np.zeros((len(client_ids), len(self.dataset_.product_ids)), dtype=bool)
+        if extra_events is None:
             return np.asarray(inter.seen(client_ids), dtype=bool)
-        return np.zeros((len(client_ids), len(self.dataset_.product_ids)), dtype=bool)
+        return cells_mask(inter.fold_in(client_ids, extra_events).matrix)
 
     # --------------------------------------------------------------- ranking
     def recommend(
@@ -472,7 +478,7 @@ class Recommender(ABC):
         if allowed is not None:
             scores[:, ~allowed] = -np.inf
         if exclude_seen:
-            scores[self.seen_mask(client_ids)] = -np.inf
+            scores[self.seen_mask(client_ids, extra_events)] = -np.inf
         out = []
         for i, cid in enumerate(client_ids):
             s = scores[i]

@@ -74,7 +74,7 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from core.data.dataset import Dataset
-from core.engine.cells import AsOf, row_selector
+from core.engine.cells import AsOf, cells_mask, row_selector
 from core.engine.events import positions
 from core.engine.features import ProductFeatures
 from core.engine.house import HouseAggregates
@@ -362,6 +362,16 @@ class HybridRecommender(StatefulRecommender):
             if len(self._recent) > _RECENT_STATES:
                 self._recent.popitem(last=False)
         return state, raw
+
+    def seen_mask(
+        self, client_ids: Sequence[str], extra_events: pd.DataFrame | None = None
+    ) -> np.ndarray:
+        """:meth:`Recommender.seen_mask`, from the state the scores were built from (no second fold-in)."""
+        if extra_events is None:
+            return super().seen_mask(client_ids)
+        self.check_is_fitted()
+        state, _ = self._state(client_ids, extra_events)
+        return cells_mask(state.inputs.rows.matrix)
 
     def forget(self, client_id: str) -> None:
         """Drop the state kept for ``client_id`` (see :meth:`_state`)."""
