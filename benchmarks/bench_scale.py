@@ -29,6 +29,9 @@ memory figure is its own:
   then the same figures (``recommend_explain_*``) for the model's part alone,
   ``recommend`` of ten and ``explain_many`` of them, as ``bench_engine.py``
   times it, on other clients (one BLAS thread).
+- ``serve-paired`` (on request, not by default): both serving modes in one
+  process, interleaved, so that the difference a client's first request
+  makes per client is measured under the same noise (:func:`run_serve_paired`).
 
 Spectra: the top-10 singular values of both fits, their largest relative
 difference, and the cosines of the principal angles between the leading
@@ -60,7 +63,8 @@ from benchmarks.bench_engine import Scale  # noqa: E402
 #: bench_engine's sizes, and XL: a house the one-process path cannot hold.
 SCALES = {**ENGINE_SCALES, "XL": Scale("XL", 5_000_000, 100_000, 150_000_000)}
 
-MODES: tuple[str, ...] = ("in-memory", "dask", "serve-memory", "serve-per-client")
+DEFAULT_MODES: tuple[str, ...] = ("in-memory", "dask", "serve-memory", "serve-per-client")
+MODES: tuple[str, ...] = (*DEFAULT_MODES, "serve-paired")
 DEFAULT_ROOT = Path(os.environ.get("ATELIER_BENCH_DATA", "/tmp/atelier-bench")) / "scale"
 
 
@@ -221,6 +225,79 @@ def run_serve(mode: str, folder: Path, model_dir: Path, n: int) -> dict[str, Any
     return {"load_s": load_s, "rss_gb": _gb(rss), **fit, **_requests(n, ids, call), **explained}
 
 
+def run_serve_paired(folder: Path, model_dir: Path, n: int) -> dict[str, Any]:
+    """Both serving modes in one process, their requests interleaved, each on clients of its own.
+
+    Two processes run minutes apart on a shared machine differ by more than
+    what is compared (its speed drifts by 20-40 % between runs); here every
+    figure sees the same noise. Per mode: ``recommend`` of ten and
+    ``explain_many`` of them (the per-client one reading the client's events
+    first), and the client page's suggestion list; each timed on a client's
+    first request and again right after.
+    """
+    from threadpoolctl import threadpool_limits
+
+    from core.app.serving import open_served
+    from core.data.dataset import load_dataset
+    from core.engine.models.hybrid import HybridRecommender
+    from core.suggest.pipeline import Suggester
+    from core.suggest.request import SuggestRequest
+    from core.suggest.rules import RuleSet
+
+    served = open_served(folder, model_dir)
+    ds = load_dataset(folder, max_file_mb=math.inf)
+    model = HybridRecommender().fit(ds)
+    in_memory = Suggester(model, ds, RuleSet.default())
+    per_client = Suggester(served.model, served.dataset, RuleSet.default())
+
+    def bare_memory(c: str) -> None:
+        model.explain_many(c, model.recommend(c, 10, exclude_seen=True)["product_id"].tolist())
+
+    def bare_per_client(c: str) -> None:
+        events = served.events(c)
+        top = served.model.recommend(c, 10, exclude_seen=True, extra_events=events)
+        served.model.explain_many(c, top["product_id"].tolist(), events)
+
+    calls: dict[str, Any] = {
+        "recommend_explain_memory": bare_memory,
+        "recommend_explain_per_client": bare_per_client,
+        "suggest_memory": lambda c: in_memory.suggest(c, SuggestRequest(k=10)),
+        "suggest_per_client": lambda c: per_client.suggest(
+            c, SuggestRequest(k=10, extra_events=served.events(c))
+        ),
+    }
+    ids = served.dataset.clients["client_id"].astype(str).tolist()
+    rounds = min(n + 10, len(ids) // len(calls))
+    chosen = np.random.default_rng(11).choice(len(ids), size=rounds * len(calls), replace=False)
+    first: dict[str, list[float]] = {name: [] for name in calls}
+    again: dict[str, list[float]] = {name: [] for name in calls}
+    with threadpool_limits(1):
+        for i in range(rounds):
+            for j, (name, call) in enumerate(calls.items()):
+                c = ids[chosen[i * len(calls) + j]]
+                t0 = time.perf_counter()
+                call(c)
+                t1 = time.perf_counter()
+                call(c)
+                if i >= 10:  # warm-up
+                    first[name].append((t1 - t0) * 1e3)
+                    again[name].append((time.perf_counter() - t1) * 1e3)
+    out: dict[str, Any] = {"clients_per_call": rounds - 10}
+    for name in calls:
+        out[name] = {
+            "p50_ms": round(float(np.median(first[name])), 3),
+            "p95_ms": round(float(np.percentile(first[name], 95)), 3),
+            "again_p50_ms": round(float(np.median(again[name])), 3),
+        }
+    for kind in ("recommend_explain", "suggest"):
+        mem, per = out[f"{kind}_memory"], out[f"{kind}_per_client"]
+        out[f"{kind}_per_client_minus_memory_p50_ms"] = round(per["p50_ms"] - mem["p50_ms"], 3)
+        out[f"{kind}_again_per_client_minus_memory_p50_ms"] = round(
+            per["again_p50_ms"] - mem["again_p50_ms"], 3
+        )
+    return out
+
+
 def run_dask(folder: Path, out: Path, workers: int, memory_limit: str | None) -> dict[str, Any]:
     import distributed
 
@@ -267,8 +344,9 @@ def main() -> None:
     p.add_argument("--scales", default="S", help="comma-separated among S, M, L, XL")
     p.add_argument(
         "--modes",
-        default=",".join(MODES),
-        help=f"comma-separated among {', '.join(MODES)} (XL: dask only)",
+        default=",".join(DEFAULT_MODES),
+        help=f"comma-separated among {', '.join(MODES)} (default: all but serve-paired; "
+        "XL: dask only)",
     )
     p.add_argument(
         "--memory-limit",
@@ -284,7 +362,9 @@ def main() -> None:
     args = p.parse_args()
     if args.one:
         mode, folder, out = args.one
-        if mode.startswith("serve-"):
+        if mode == "serve-paired":
+            res = run_serve_paired(Path(folder), Path(out), args.requests)
+        elif mode.startswith("serve-"):
             res = run_serve(mode, Path(folder), Path(out), args.requests)
         elif mode == "in-memory":
             res = run_in_memory(Path(folder), Path(out))
