@@ -343,6 +343,29 @@ def test_damaged_serving_copy_falls_back_to_row_groups(
         assert reader.client_events(cid)["product_id"].tolist() == want["product_id"].tolist()
 
 
+def test_serving_copy_damaged_while_open_falls_back_to_row_groups(
+    tmp_path: Path, layout: Path, maison: Maison, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A copy cut short under a running reader (``cp`` over it): reads go to Parquet, right."""
+    shutil.copytree(layout, tmp_path, dirs_exist_ok=True)
+    reader = PartitionedEvents(tmp_path)
+    assert reader.open_serve_copies() == 4
+    data = tmp_path / "events" / buckets.serve_files(1)[0]
+    with data.open("r+b") as f:
+        f.truncate(100)
+    events = maison.tables["events"]
+    mine = [c for c in events["client_id"].unique() if reader.bucket_of(c) == 1][:10]
+    with caplog.at_level("WARNING"):
+        for cid in mine:
+            want = events[events["client_id"] == cid].sort_values("timestamp", kind="stable")
+            got = reader.client_events(cid)
+            assert got["product_id"].tolist() == want["product_id"].tolist()
+        both = reader.clients_events(mine)
+    assert "bucket 1" in caplog.text and "row groups instead" in caplog.text
+    assert reader.serve_copy(1) is None and reader.serve_copy(2) is not None
+    assert sorted(both["client_id"].unique()) == sorted(mine)
+
+
 def test_a_few_rows_convert_like_a_whole_table(maison: Maison) -> None:
     """One client's rows take a quicker conversion: the same frame, missing values and all."""
     from core.data.arrow import contract_schema

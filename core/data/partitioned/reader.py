@@ -482,12 +482,31 @@ class PartitionedEvents:
         self.current_write()
         return sum(self.serve_copy(b) is not None for b in range(self.n_buckets))
 
+    def _copy_rows(self, bucket: int, client_ids: list[str]) -> list[pa.Table] | None:
+        """The events of ``client_ids`` (all of ``bucket``) from its serving copy; None without one.
+
+        A copy found damaged at a read (changed since it was opened) is
+        dropped, logged, and the bucket read through Parquet from then on.
+        """
+        copy = self.serve_copy(bucket)
+        if copy is None:
+            return None
+        try:
+            return [copy.rows(c) for c in client_ids]
+        except (OSError, pa.ArrowException) as exc:
+            log.warning(
+                "events/serve of bucket %d: %s; reading its row groups instead", bucket, exc
+            )
+            with self._serve_lock:
+                self._serve[bucket] = None
+            return None
+
     def _client_rows(self, client_id: str, table: str) -> pa.Table:
         if table == "events":
             self.current_write()
-            copy = self.serve_copy(self.bucket_of(client_id))
-            if copy is not None:
-                return copy.rows(str(client_id))
+            found = self._copy_rows(self.bucket_of(client_id), [str(client_id)])
+            if found is not None:
+                return found[0]
         bucket, groups = self.row_groups(client_id, table)
         if not groups:
             return empty_table(table)
@@ -521,9 +540,9 @@ class PartitionedEvents:
         parts = []
         self.current_write()
         for bucket, ids in sorted(by_bucket.items()):
-            copy = self.serve_copy(bucket)
-            if copy is not None:
-                parts += [copy.rows(c) for c in sorted(ids)]
+            found = self._copy_rows(bucket, sorted(ids))
+            if found is not None:
+                parts += found
                 continue
             groups = sorted({g for c in ids for g in self.row_groups(c)[1]})
             if not groups:

@@ -100,7 +100,9 @@ class ServeCopy:
             return f"events/{index_name} is not an index of client rows"
         ids = index.column("client_id").chunk(0) if index.num_rows else pa.array([], pa.string())
         ends = index.column("end").to_numpy() if index.num_rows else np.zeros(0, np.int64)
-        ordered = bool(np.all(np.diff(ends) > 0)) and (ends[-1] == rows if ends.size else rows == 0)
+        ordered = bool(np.all(np.diff(ends) > 0)) and (
+            ends[0] > 0 and ends[-1] == rows if ends.size else rows == 0
+        )
         if ordered and len(ids) > 1:
             ordered = pc.all(pc.less(ids.slice(0, len(ids) - 1), ids.slice(1))).as_py()
         if not ordered:
@@ -108,7 +110,15 @@ class ServeCopy:
         return cls(reader, ids, ends, per_batch)
 
     def rows(self, client_id: str) -> pa.Table:
-        """The events of ``client_id`` (none for a client without any), in time order."""
+        """The events of ``client_id`` (none for a client without any), in time order.
+
+        Raises
+        ------
+        OSError, pyarrow.ArrowException
+            The file cannot be read where the index points, or what is read
+            there is not a valid batch (each is checked in full: a file
+            damaged after it was opened must not be read past its buffers).
+        """
         ids = self.ids
         i = bisect.bisect_left(range(len(ids)), client_id, key=lambda j: ids[j].as_py())
         if i == len(ids) or ids[i].as_py() != client_id:
@@ -117,5 +127,7 @@ class ServeCopy:
         first, last = start // self.rows_per_batch, (stop - 1) // self.rows_per_batch
         with self._lock:  # one reader shared by the server's threads
             batches = [self.reader.get_batch(b) for b in range(first, last + 1)]
+        for batch in batches:
+            batch.validate(full=True)
         table = pa.Table.from_batches(batches, schema=self.reader.schema)
         return table.slice(start - first * self.rows_per_batch, stop - start)
