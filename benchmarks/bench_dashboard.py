@@ -283,6 +283,8 @@ def run(args: argparse.Namespace) -> None:
                 if i >= 0:
                     for name, value in step.items():
                         timings[name].append(value)
+            if args.screenshot is not None:  # the last client's page, to look at
+                page.screenshot(path=str(args.screenshot))
             browser.close()
     finally:
         process.terminate()
@@ -312,6 +314,7 @@ def main() -> None:
         default="memory",
         help="per-client: --data-dir is a partitioned house with its product-side model",
     )
+    parser.add_argument("--screenshot", type=Path, help="save the last client's page here (PNG)")
     run(parser.parse_args())
 
 
