@@ -3,7 +3,8 @@
 Two phases. :meth:`BucketWriter.append` spreads each chunk's rows over their
 buckets' staging files (an Arrow stream appended per chunk). Then
 :meth:`BucketWriter.finish` takes one bucket at a time: sorts it by client
-(and time), checks it, and writes its Parquet file with small row groups.
+(and time), checks it, and writes its Parquet file with small row groups
+(and, for events, the serving copy: :mod:`core.data.partitioned.serve_copy`).
 Everything is written inside a hidden folder of ``out_dir``;
 :meth:`BucketWriter.commit` moves ``clients/`` and ``events/`` into place
 (each an atomic rename, the previous version moved back if the second fails),

@@ -303,8 +303,9 @@ def read_client(
 ) -> tuple[HybridRecommender, pd.DataFrame]:
     """One client read from the partitioned layout, ready to score with a product-side model.
 
-    Reads the client's row and events (one or two row groups of their
-    bucket each, :class:`~core.data.partitioned.PartitionedEvents`).
+    Reads the client's row (one or two row groups of their bucket) and
+    events (a slice of the bucket's serving copy, or row groups in a layout
+    without one; :class:`~core.data.partitioned.PartitionedEvents`).
 
     Returns
     -------
