@@ -56,9 +56,19 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_partition(args: argparse.Namespace) -> int:
     from core.data.partitioned import partition_folder, read_manifest
+    from core.data.partitioned.serve_copy import add_serve_copies
 
-    out = Path(args.out) if args.out else Path(args.dir)
     t0 = time.perf_counter()
+    if args.serve_copies:
+        n = with_bar("serving copies", lambda bar: add_serve_copies(args.dir, progress=bar))
+        print(
+            f"{args.dir}: wrote the serving copies of {n:,} bucket{'s' if n != 1 else ''} "
+            f"in {time.perf_counter() - t0:.1f} s"
+            if n
+            else f"{args.dir}: the layout has its serving copies already"
+        )
+        return 0
+    out = Path(args.out) if args.out else Path(args.dir)
     counts = with_bar(
         "partition",
         lambda bar: partition_folder(args.dir, out, n_buckets=args.buckets, progress=bar),
@@ -137,6 +147,11 @@ def add_data_commands(sub: Subparsers) -> None:
     pa.add_argument("dir", help="the data folder")
     pa.add_argument("--out", help="where clients/ and events/ go (default: the data folder)")
     pa.add_argument("--buckets", type=int, help="number of buckets (default: ~2M events each)")
+    pa.add_argument(
+        "--serve-copies",
+        action="store_true",
+        help="add the serving copies (per-client reads) to a folder partitioned before they existed",
+    )
     pa.set_defaults(fn=cmd_partition)
 
     _add_imports(sub)

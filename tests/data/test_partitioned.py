@@ -494,6 +494,26 @@ def test_partition_command_converts_a_folder_in_place(
     assert "partitioned already" in capsys.readouterr().err
 
 
+def test_partition_command_adds_serving_copies_to_an_older_layout(
+    tmp_path: Path, parquet_only: Path, maison: Maison, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copytree(parquet_only, tmp_path, dirs_exist_ok=True)
+    ids = [*maison.tables["clients"]["client_id"].astype(str)[:80], "ghost"]
+    before = PartitionedEvents(tmp_path)
+    assert before.open_serve_copies() == 0
+    want = {cid: before.client_events(cid) for cid in ids}
+    assert main(["partition", str(tmp_path), "--serve-copies"]) == 0
+    assert "serving copies of 4 buckets" in capsys.readouterr().out
+    assert read_manifest(tmp_path / "events").serve_copy
+    after = PartitionedEvents(tmp_path)
+    assert after.open_serve_copies() == 4
+    for cid in ids:
+        pd.testing.assert_frame_equal(after.client_events(cid), want[cid], obj=cid)
+    assert before.open_serve_copies() == 4  # a running reader follows the new manifest
+    assert main(["partition", str(tmp_path), "--serve-copies"]) == 0
+    assert "has its serving copies already" in capsys.readouterr().out
+
+
 def test_partition_command_writes_elsewhere_and_reports_bad_rows(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

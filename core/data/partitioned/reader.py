@@ -478,8 +478,15 @@ class PartitionedEvents:
             return found
 
     def open_serve_copies(self) -> int:
-        """Map every bucket's serving copy now rather than on a client's first read; how many there are."""
+        """Open every bucket's serving copy now rather than on a client's first read; how many there are."""
         self.current_write()
+        if not self.manifest.serve_copy:
+            log.warning(
+                "%s was partitioned without serving copies: each client read decodes Parquet "
+                "row groups; `python -m core partition %s --serve-copies` adds them",
+                self.path,
+                self.path,
+            )
         return sum(self.serve_copy(b) is not None for b in range(self.n_buckets))
 
     def _copy_rows(self, bucket: int, client_ids: list[str]) -> list[pa.Table] | None:

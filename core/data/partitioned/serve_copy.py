@@ -26,15 +26,18 @@ import bisect
 import math
 import os
 import threading
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from core.data.arrow import contract_schema
-from core.data.buckets import serve_files
+from core.data.buckets import MANIFEST, read_manifest, serve_files
+from core.exceptions import DataValidationError, Problem
 
 ROWS_PER_BATCH = 512
 """Rows per record batch of the copy: a client's rows span one or two."""
@@ -64,6 +67,48 @@ def write_serve_copy(events_dir: Path, bucket: int, events: pa.Table) -> None:
         index = schema.empty_table()
     _write_ipc(events_dir / data_name, events, ROWS_PER_BATCH)
     _write_ipc(events_dir / index_name, index)
+
+
+def add_serve_copies(
+    folder: str | Path, progress: Callable[[str, float], None] | None = None
+) -> int:
+    """Write the serving copies of a layout written before they existed; how many buckets got one.
+
+    Each events bucket's Parquet file is read and its copy written; the
+    manifest says so last (renamed into place), so readers use the copies
+    only once all are there. Nothing is done for a layout that has them.
+    Run it while nothing rewrites the layout (a rewrite writes its own).
+
+    Raises
+    ------
+    DataValidationError
+        ``folder/events`` is not a partitioned table, or it was rewritten
+        while the copies were written (the new write has its own).
+    """
+    events_dir = Path(folder) / "events"
+    manifest = read_manifest(events_dir)
+    if manifest.serve_copy:
+        return 0
+    for bucket, name in enumerate(manifest.files):
+        write_serve_copy(events_dir, bucket, pq.read_table(events_dir / name))
+        if progress is not None:
+            progress("serving copies", (bucket + 1) / manifest.n_buckets)
+    if read_manifest(events_dir).write_id != manifest.write_id:
+        raise DataValidationError(
+            [
+                Problem(
+                    f"events/{MANIFEST}",
+                    None,
+                    "write_id",
+                    None,
+                    "the write the copies were made from",
+                )
+            ]
+        )
+    tmp = events_dir / f"{MANIFEST}.tmp"
+    tmp.write_text(replace(manifest, serve_copy=True).to_json(), encoding="utf-8")
+    os.replace(tmp, events_dir / MANIFEST)
+    return manifest.n_buckets
 
 
 @dataclass(frozen=True)
