@@ -16,8 +16,6 @@ once which colours read as one family (:func:`color_family`).
 from __future__ import annotations
 
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
@@ -37,6 +35,7 @@ from core.engine.purchases import (
     client_matrices,
     events_of,
 )
+from core.engine.recent import RecentPerFrame
 from core.suggest.conditions import Condition, typed_values
 
 _T = TypeVar("_T")
@@ -132,9 +131,7 @@ class Catalogue:
     def __init__(self, dataset: Dataset) -> None:
         self.dataset = dataset
         self._memo: dict[Hashable, Any] = {}
-        # Histories with extra events, per client, for the very frame they came from.
-        self._histories: OrderedDict[str, tuple[pd.DataFrame, ClientHistory]] = OrderedDict()
-        self._histories_lock = threading.Lock()
+        self._histories: RecentPerFrame[ClientHistory] = RecentPerFrame(RECENT_HISTORIES)
 
     @classmethod
     def of(cls, dataset: Dataset) -> Catalogue:
@@ -377,20 +374,15 @@ class Catalogue:
             return self._client_matrices.row(int(index))
         assert extra_events is not None
         key = str(client_id)
-        with self._histories_lock:
-            found = self._histories.get(key)
-            if found is not None and found[0] is extra_events:
-                self._histories.move_to_end(key)
-                return found[1]
+        found = self._histories.get(key, extra_events)
+        if found is not None:
+            return found
         ev = self.dataset.events
         own = ev.iloc[self._event_rows.get(key, np.empty(0, dtype=np.int64))]
         both = pd.concat([own, extra], ignore_index=True) if len(own) else extra
         rows = np.zeros(len(both), dtype=np.int64)
         history = client_matrices(both, rows, 1, self.dataset.product_ids).row(0)
-        with self._histories_lock:
-            self._histories[key] = (extra_events, history)
-            while len(self._histories) > RECENT_HISTORIES:
-                self._histories.popitem(last=False)
+        self._histories.put(key, extra_events, history)
         return history
 
     def bought(self, client_index: int, *, count_gifts: bool = True) -> np.ndarray:

@@ -456,7 +456,7 @@ class PartitionedEvents:
         return bucket, self._groups[key].holding(str(client_id))
 
     def serve_copy(self, bucket: int) -> ServeCopy | None:
-        """The serving copy of ``bucket``'s events, mapped (opened once), or None.
+        """The serving copy of ``bucket``'s events, open (opened once), or None.
 
         None for a layout written without copies, and for a copy that is
         missing or damaged (logged once): reads then use the Parquet row groups.

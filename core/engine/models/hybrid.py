@@ -63,8 +63,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -122,6 +120,7 @@ from core.engine.models.factors import (
 from core.engine.models.fit_report import Laps, fit_report, sample_clients, span_days
 from core.engine.models.hybrid_priors import ClientState, ManyClients, OneClient, Priors
 from core.engine.models.svd import fit_item_factors, item_contributions, unit_rows
+from core.engine.recent import RecentPerFrame
 from core.engine.threads import BlasLimiter
 from core.engine.transitions import PURCHASE, next_steps, purchase_rows
 
@@ -330,8 +329,7 @@ class HybridRecommender(StatefulRecommender):
         self._sequence_on = bool(weight > 0 and self.sequence_.nnz)
         self._declared = declared_preferences(dataset)
         self._blas = BlasLimiter()
-        self._recent: OrderedDict[str, tuple[pd.DataFrame | None, ClientState]] = OrderedDict()
-        self._recent_lock = threading.Lock()
+        self._recent: RecentPerFrame[ClientState] = RecentPerFrame(_RECENT_STATES)
 
     # ------------------------------------------------------------ scoring
     def _state(
@@ -351,16 +349,11 @@ class HybridRecommender(StatefulRecommender):
         if len(client_ids) != 1:
             return self._build_state(client_ids, extra_events)
         key = str(client_ids[0])
-        with self._recent_lock:
-            found = self._recent.get(key)
-            if found is not None and found[0] is extra_events:
-                self._recent.move_to_end(key)
-                return found[1], None
+        found = self._recent.get(key, extra_events)
+        if found is not None:
+            return found, None
         state, raw = self._build_state([key], extra_events)
-        with self._recent_lock:
-            self._recent[key] = (extra_events, state)
-            if len(self._recent) > _RECENT_STATES:
-                self._recent.popitem(last=False)
+        self._recent.put(key, extra_events, state)
         return state, raw
 
     def seen_mask(
@@ -375,8 +368,7 @@ class HybridRecommender(StatefulRecommender):
 
     def forget(self, client_id: str) -> None:
         """Drop the state kept for ``client_id`` (see :meth:`_state`)."""
-        with self._recent_lock:
-            self._recent.pop(str(client_id), None)
+        self._recent.forget(str(client_id))
 
     def _build_state(
         self,

@@ -24,10 +24,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import threading
 import uuid
 import zlib
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +50,7 @@ from core.engine.models.factors import ItemSide, factor_moments, factor_sums
 from core.engine.models.fit_report import SAMPLE_CLIENTS, Laps, fit_report
 from core.engine.models.hybrid import HybridRecommender
 from core.engine.models.persistence import save_model
+from core.engine.recent import RecentPerFrame
 from core.engine.scale.blocks import (
     BlockInteractions,
     RowBlock,
@@ -293,8 +292,7 @@ def with_clients(model: HybridRecommender, clients: pd.DataFrame) -> HybridRecom
         model.interactions_, clients_without_rows=out.dataset_.client_ids
     )
     out._declared = declared_preferences(out.dataset_)
-    out._recent = OrderedDict()
-    out._recent_lock = threading.Lock()
+    out._recent = RecentPerFrame(model._recent.size)
     return out
 
 
