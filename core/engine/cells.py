@@ -91,21 +91,55 @@ def _weights(config: EngineConfig) -> np.ndarray:
     return _frozen(np.array([config.event_weight(t) for t in EVENT_TYPES], dtype=np.float64))
 
 
-def event_cells(ev: EventArrays, config: EngineConfig) -> tuple[Cells, np.ndarray]:
-    """One (unaggregated) cell per event, and every event's decayed weight."""
-    w = np.exp2(-ev.age_days / config.half_life_days)
-    w *= _weights(config)[ev.types]
+def latest_ages(ev: EventArrays, n_rows: int) -> np.ndarray:
+    """Age in days of each row's latest event (``inf`` for a row without events)."""
+    out = np.full(n_rows, np.inf)
+    np.minimum.at(out, ev.rows, ev.age_days)
+    return out
+
+
+def taste_ages(ev: EventArrays, config: EngineConfig, reference: np.ndarray | None) -> np.ndarray:
+    """Each event's age as the client's taste counts it (see ``EngineConfig.recency``).
+
+    ``calendar``: days back from the fit date. ``client``: days back from
+    ``reference[row]``, the age of the client's latest event (by default the
+    latest of ``ev``), so a client's last visit weighs fully however long ago
+    it was; a client's rows then do not fade while they are away, and every
+    client's history counts alike in the fitted co-occurrences.
+    """
+    if config.recency == "calendar" or not ev.rows.size:
+        return ev.age_days
+    if reference is None:
+        reference = latest_ages(ev, int(ev.rows.max()) + 1)
+    ages: np.ndarray = np.maximum(ev.age_days - reference[ev.rows], 0.0)
+    return ages
+
+
+def event_cells(
+    ev: EventArrays, config: EngineConfig, reference: np.ndarray | None = None
+) -> tuple[Cells, np.ndarray]:
+    """One (unaggregated) cell per event, and every event's weight decayed from the fit date.
+
+    The cells' taste weights are decayed by :func:`taste_ages` (``reference``:
+    each row's latest event age, when the rows hold more than ``ev``, as a
+    fold-in's stored rows do); the returned weights, what demand (popularity,
+    trends) counts, always by the age from the fit date.
+    """
+    weights = _weights(config)[ev.types]
+    w = np.exp2(-ev.age_days / config.half_life_days) * weights
+    ages = taste_ages(ev, config, reference)
+    taste_w = w if ages is ev.age_days else np.exp2(-ages / config.half_life_days) * weights
     taste = ~ev.gift if config.exclude_gifts else np.ones(ev.gift.size, dtype=bool)
     is_p = ev.types == PURCHASE
     is_r = ev.types == RETURN
-    is_other = taste & ~is_p & ~is_r & (w > 0)
+    is_other = taste & ~is_p & ~is_r & (taste_w > 0)
     ranks = event_ranks(config)
     cells = Cells(
         rows=ev.rows,
         cols=ev.cols,
-        other=np.where(is_other, w, 0.0),
+        other=np.where(is_other, taste_w, 0.0),
         rank=np.where(is_other, ranks[ev.types], np.int8(-1)).astype(np.int8),
-        p_gross=np.where(taste & is_p, w, 0.0),
+        p_gross=np.where(taste & is_p, taste_w, 0.0),
         p_n=is_p,
         r_n=is_r & config.returns_cancel,
     )
@@ -468,6 +502,9 @@ class EventBlock:
         Each client's home store in the store ids (-1 if unknown).
     transitions : TransitionCounts
         What the block's clients bought next (:mod:`core.engine.transitions`).
+    latest : ndarray, shape (n_rows,)
+        Age in days of each client's latest event (``inf``: none), what
+        ``recency="client"`` measures their taste's ages from.
     """
 
     cells: Cells
@@ -476,6 +513,7 @@ class EventBlock:
     demand: Demand
     home: np.ndarray
     transitions: TransitionCounts
+    latest: np.ndarray
 
 
 def event_block(
@@ -507,7 +545,8 @@ def event_block(
         ev_store = ev_store[keep]
     del keep
     transitions = transition_counts(ev, n_products, config.sequence_window)
-    raw, w = event_cells(ev, config)
+    latest = latest_ages(ev, n_rows)
+    raw, w = event_cells(ev, config, latest)
     inverse, cells = aggregate_cells(raw, n_products, return_inverse=True)
     del raw
     values = cell_values(cells, n_rows, config)
@@ -515,4 +554,4 @@ def event_block(
     ev_store = np.where(ev_store >= 0, ev_store, home[ev.rows])
     demand = event_demand(ev, w, cells, inverse, ev_store, config, len(store_ids), n_products)
     norm = norm_sums(values, n_rows, n_products)
-    return EventBlock(cells, values, norm, demand, home, transitions)
+    return EventBlock(cells, values, norm, demand, home, transitions, latest)

@@ -3,9 +3,11 @@
 One cell holds what a client's events say about their taste for a product:
 
 - each event weighs its type's weight (:attr:`EngineConfig.event_weights`)
-  times ``0.5 ** (age_days / half_life_days)``, age measured back from
-  ``as_of``; events after ``as_of`` are ignored (this keeps a temporal
-  evaluation split free of leaks);
+  times ``0.5 ** (age_days / half_life_days)``, age measured back from the
+  client's latest event (``recency="client"``, the default) or from ``as_of``
+  (``"calendar"``); events after ``as_of`` are ignored (this keeps a temporal
+  evaluation split free of leaks); popularity and trends always age from
+  ``as_of``;
 - a return cancels its share of the cell's purchases: with ``p`` purchases
   and ``r`` returns of one product by one client, the purchases keep
   ``max(0, 1 - r / p)`` of their weight, so one purchase and one return
@@ -52,6 +54,7 @@ from core.engine.cells import (
     finalize_rows,
     finalize_values,
     fit_date,
+    latest_ages,
     row_selector,
     take_rows,
 )
@@ -141,8 +144,10 @@ class Interactions:
         idf times the popularity damping; reused when folding in).
     store_popularity_matrix, store_trend_matrix : csr_matrix, shape (n_stores, n_products)
         Demand per store (see :meth:`store_popularity`).
-    other_cells, other_rank, purchase_cells, purchase_n, return_n
-        Per-cell statistics that make :meth:`fold_in` equal to a rebuild.
+    other_cells, other_rank, purchase_cells, purchase_n, return_n, latest_age
+        Per-cell statistics, and the age of each client's latest event (the
+        reference of their taste's ages with ``recency="client"``), that make
+        :meth:`fold_in` equal to a rebuild.
     clients_without_rows : IdMap or None
         Clients known without a row (a product-side model serving a house's
         clients, :func:`core.engine.scale.fit.with_clients`): folded in from
@@ -173,6 +178,7 @@ class Interactions:
     purchase_cells: sp.csr_matrix  # float64 gross non-gift purchase weight
     purchase_n: np.ndarray  # int32 purchases per purchase cell (gifts included)
     return_n: np.ndarray  # int32 returns per purchase cell
+    latest_age: np.ndarray  # float64 days from each client's latest event (inf: none)
     clients_without_rows: IdMap | None = None
     transitions: TransitionCounts | None = None
 
@@ -226,7 +232,8 @@ class Interactions:
         n = len(uniq)
         stored = self._stored_cells(uniq_idx)
         events = self._request_events(uniq, extra_events, extra_clients, table, few)
-        new, _ = event_cells(events, self.config)
+        stored, reference = self._rereferenced(stored, uniq_idx, events)
+        new, _ = event_cells(events, self.config, reference)
         cells = aggregate_cells(concat_cells(stored, new), len(self.product_ids))
         rows = finalize_rows(cells, n, len(self.product_ids), self.config, self.idf, self.avg_len)
         if n == len(ids) and (inverse.ravel() == np.arange(n)).all():  # ids unique and sorted
@@ -282,6 +289,32 @@ class Interactions:
             p_n=np.concatenate([np.zeros(other[2].size), self.purchase_n[p_sel]]),
             r_n=np.concatenate([np.zeros(other[2].size), self.return_n[p_sel]]),
         )
+
+    def _rereferenced(
+        self, stored: Cells, uniq_idx: np.ndarray, events: EventArrays
+    ) -> tuple[Cells, np.ndarray | None]:
+        """Stored cells and each output row's latest event age, with the new events counted.
+
+        With ``recency="client"`` the stored weights are decayed from the
+        client's latest event at the fit; a newer event moves that reference,
+        so the stored weights are aged by the difference (a factor per row: a
+        rebuild with the events would give the same cells).
+        """
+        if self.config.recency == "calendar":
+            return stored, None
+        fitted = np.full(uniq_idx.size, np.inf)
+        known = uniq_idx >= 0
+        fitted[known] = self.latest_age[uniq_idx[known]]
+        reference = np.minimum(fitted, latest_ages(events, uniq_idx.size))
+        if not stored.rows.size:
+            return stored, reference
+        shift = fitted[stored.rows] - reference[stored.rows]
+        if not shift.any():
+            return stored, reference
+        factor = np.exp2(-shift / self.config.half_life_days)
+        return replace(
+            stored, other=stored.other * factor, p_gross=stored.p_gross * factor
+        ), reference
 
     def _request_events(
         self,
@@ -441,7 +474,7 @@ def build_interactions(
     idf, avg_len = block.norm.statistics(config)
     rows_out = finalize_values(block.values, n_products, config, idf, avg_len)
     cells, home, demand = block.cells, block.home, block.demand
-    transitions = block.transitions
+    transitions, latest = block.transitions, block.latest
     del block
 
     has_other = cells.other > 0
@@ -469,6 +502,7 @@ def build_interactions(
         purchase_cells=cells_csr(cells, has_purchase, cells.p_gross, n_clients, n_products),
         purchase_n=cells.p_n[has_purchase].astype(np.int32),
         return_n=cells.r_n[has_purchase].astype(np.int32),
+        latest_age=latest,
         transitions=transitions,
     )
 
@@ -512,6 +546,7 @@ def products_only_interactions(
         purchase_cells=sp.csr_matrix((0, n_products), dtype=np.float64),
         purchase_n=np.zeros(0, dtype=np.int32),
         return_n=np.zeros(0, dtype=np.int32),
+        latest_age=np.zeros(0),
     )
 
 
@@ -588,4 +623,5 @@ def drop_clients(inter: Interactions, dataset: Dataset) -> Interactions:
         purchase_cells=purchases,
         purchase_n=inter.purchase_n[purchase_sel],
         return_n=inter.return_n[purchase_sel],
+        latest_age=inter.latest_age[rows],
     )

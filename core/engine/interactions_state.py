@@ -36,6 +36,7 @@ _ARRAY_FIELDS = (
     "other_rank",
     "purchase_n",
     "return_n",
+    "latest_age",
 )
 
 

@@ -90,6 +90,7 @@ DEFAULT_SPACE: dict[str, BaseDistribution] = {
     "popularity_exponent": FloatDistribution(0.0, 1.0),
     "n_factors": IntDistribution(4, 128, log=True),
     "half_life_days": FloatDistribution(30.0, 1500.0, log=True),
+    "recency": CategoricalDistribution(("client", "calendar")),
     EVENT_SCALE: FloatDistribution(0.25, 4.0, log=True),
     "blend_k": FloatDistribution(0.5, 100.0, log=True),
     "cf_weight": FloatDistribution(0.0, 4.0),

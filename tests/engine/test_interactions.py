@@ -253,3 +253,50 @@ def test_popularity_exponent_is_reused_when_folding_in(dataset: Dataset) -> None
     )
     folded = base.client_rows(["c1"], new).toarray()
     assert folded[0, 2] == pytest.approx(1.0 * base.idf[2], rel=1e-6)  # the fit's weight of p3
+
+
+# ------------------------------------------------- recency from the client's latest event
+AWAY = [
+    # c4 was last seen 360 days before AS_OF: a purchase then, a view half a life earlier.
+    ("c4", "p3", "purchase", AS_OF - 360 * DAY, False),
+    ("c4", "p4", "view", AS_OF - 540 * DAY, False),
+]
+
+
+def test_a_client_s_taste_ages_from_their_latest_event() -> None:
+    ds = _dataset(AWAY)
+    by_client = _dense(build_interactions(ds, LINEAR, as_of=AS_OF))
+    by_calendar = _dense(build_interactions(ds, LINEAR.with_updates(recency="calendar"), AS_OF))
+    # Ages 0 and 180 days from her own latest event; 360 and 540 from the fit date.
+    np.testing.assert_allclose(by_client[3], [0.0, 0.0, 5.0, 0.5], rtol=1e-6)
+    np.testing.assert_allclose(by_calendar[3], [0.0, 0.0, 1.25, 0.125], rtol=1e-6)
+    # Clients seen at the fit date have the same rows either way.
+    np.testing.assert_allclose(by_client[:3], by_calendar[:3], rtol=1e-6)
+    inter = build_interactions(ds, LINEAR, as_of=AS_OF)
+    np.testing.assert_allclose(inter.latest_age, [0.0, 0.0, 0.0, 360.0])
+
+
+def test_recency_leaves_popularity_aged_from_the_fit_date() -> None:
+    ds = _dataset(AWAY)
+    a = build_interactions(ds, LINEAR, as_of=AS_OF)
+    b = build_interactions(ds, LINEAR.with_updates(recency="calendar"), as_of=AS_OF)
+    np.testing.assert_allclose(a.popularity, b.popularity)
+    assert a.popularity[2] == pytest.approx(4.5 + 1.25)  # c4's purchase 360 days ago
+
+
+def test_a_newer_folded_event_reages_the_fitted_row_like_a_rebuild() -> None:
+    new = [("c4", "p1", "wishlist", AS_OF - 90 * DAY, False)]
+    frame = pd.DataFrame(
+        new, columns=["client_id", "product_id", "event_type", "timestamp", "is_gift"]
+    )
+    for config in (CLASSIC, LINEAR):  # unnormalised: a rebuild would move idf and lengths
+        base = build_interactions(_dataset(AWAY), config, as_of=AS_OF)
+        refit = build_interactions(_dataset(AWAY + new), config, as_of=AS_OF)
+        rows = base.fold_in(["c4", "c1"], frame)
+        np.testing.assert_allclose(rows.matrix[0].toarray(), refit.matrix[3].toarray(), rtol=1e-6)
+        assert rows.strength[0] == pytest.approx(refit.strength[3])
+        np.testing.assert_allclose(rows.matrix[1].toarray(), base.matrix[0].toarray())
+    # Linear and unnormalised: the purchase 270 days before the new reference keeps 2 ** -1.5.
+    base = build_interactions(_dataset(AWAY), LINEAR, as_of=AS_OF)
+    row = base.fold_in(["c4"], frame).matrix.toarray()[0]
+    np.testing.assert_allclose(row, [3.0, 0.0, 5.0 * 2**-1.5, 0.5 * 2**-1.5], rtol=1e-6)

@@ -84,6 +84,7 @@ def fit_report(
     counts: np.ndarray,
     clients_with_history: int,
     block_spreads: np.ndarray,
+    latest_age: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Plain (JSON-ready) figures the fit derived from the data.
 
@@ -98,6 +99,9 @@ def fit_report(
     block_spreads : ndarray, shape (n_sampled, 4)
         The SVD, neighbour, content and next-step spreads of a sample of clients with
         history (:func:`sample_clients`).
+    latest_age : ndarray, optional
+        Days from each client's latest event to the fit date (``inf``: none);
+        ``None`` where the fit keeps no client rows.
 
     Returns
     -------
@@ -114,7 +118,11 @@ def fit_report(
         content, next step: the per-client divisors of the block weights, median over a
         seeded sample of clients with history), and ``next_step_links``
         (stored entries of the next-step matrix) and
-        ``next_step_directionality`` (the data-derived factor of its weight).
+        ``next_step_directionality`` (the data-derived factor of its weight);
+        ``recency`` (where a client's taste ages from) and, with
+        ``latest_age``, ``days_since_latest_event_median`` (over clients
+        with events: how far ``recency="calendar"`` would have faded a
+        typical client's whole history).
     """
     span = float(span_days)
     touched = np.asarray(counts, dtype=np.float64)
@@ -144,7 +152,16 @@ def fit_report(
         },
         "next_step_links": int(model.sequence_.nnz),
         "next_step_directionality": round(float(model.sequence_directionality_), 4),
+        "recency": model.config_.recency,
+        **_away(latest_age),
     }
+
+
+def _away(latest_age: np.ndarray | None) -> dict[str, float]:
+    if latest_age is None:
+        return {}
+    seen = np.asarray(latest_age)[np.isfinite(latest_age)]
+    return {"days_since_latest_event_median": float(np.median(seen)) if seen.size else 0.0}
 
 
 def report_frame(report: dict[str, Any]) -> pd.DataFrame:

@@ -257,6 +257,7 @@ class HybridRecommender(StatefulRecommender):
             block_spreads=self.block_spreads(
                 [str(c) for c in inter.client_ids.to_external(sample)]
             ),
+            latest_age=inter.latest_age,
         )
         laps.lap("report")
         self.fit_timings_ = laps.timings

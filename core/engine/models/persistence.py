@@ -42,8 +42,9 @@ from core.engine.models.svd import SVDRecommender
 from core.exceptions import AtelierError, ModelMismatchError
 
 #: 2: the hybrid keeps its item-neighbour matrix; 3: its next-step matrix;
-#: 4: its item factors are shrunk towards their content (``factor_shrinkage``).
-FORMAT_VERSION = 4
+#: 4: its item factors are shrunk towards their content (``factor_shrinkage``);
+#: 5: a client's taste ages from their latest event (``recency``, ``latest_age``).
+FORMAT_VERSION = 5
 ARRAYS_FILE = "arrays.npz"
 META_FILE = "model.json"
 REFIT_HINT = "refit it with `python -m core fit`"
