@@ -98,7 +98,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
 from annotated_types import Ge, Gt, Le, Lt
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from core.config_files import read_toml
 from core.data.schema import EVENT_TYPES
@@ -148,6 +148,7 @@ class EngineConfig(BaseModel):
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+    _hash: int | None = PrivateAttr(default=None)
 
     # ---------------------------------------------------- interaction matrix
     event_weights: dict[EventType, EventWeight] = Field(
@@ -363,7 +364,15 @@ class EngineConfig(BaseModel):
         return path
 
     def __hash__(self) -> int:  # the weights dict is not hashable by itself
-        return hash(json.dumps(self.to_dict(), sort_keys=True))
+        # Computed once: per-configuration caches look it up on every request.
+        if self._hash is None:
+            self._hash = hash(json.dumps(self.to_dict(), sort_keys=True))
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:  # the fields only, not the cached hash
+        if not isinstance(other, EngineConfig):
+            return NotImplemented
+        return type(self) is type(other) and self.__dict__ == other.__dict__
 
     def event_weight(self, event_type: str) -> float:
         """Weight of one event of ``event_type`` (0 for a return)."""

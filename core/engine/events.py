@@ -78,11 +78,10 @@ def check_event_types(types: Iterable[object]) -> None:
         )
 
 
-def extra_table(extra: pd.DataFrame) -> dict[str, list[Any]]:
-    """A request's few extra events as lists by column, checked.
-
-    One ``to_numpy`` for the whole frame: reading a few rows column by column
-    through pandas costs more than the rest of a fold-in.
+def extra_table(extra: pd.DataFrame) -> dict[str, Any]:
+    """A request's few extra events by column, checked: lists, or arrays for a
+    ``datetime64`` timestamp and a boolean ``is_gift`` (a value at a time,
+    timestamps cost more than the rest of a fold-in).
 
     Raises
     ------
@@ -90,13 +89,15 @@ def extra_table(extra: pd.DataFrame) -> dict[str, list[Any]]:
         For a missing required column or an unknown event type.
     """
     check_extra_columns(extra)
-    values = extra.to_numpy(dtype=object)
-    names = list(extra.columns)
-    table = {
-        c: values[:, names.index(c)].tolist()
-        for c in (*_REQUIRED_EXTRA, "timestamp", "is_gift")
-        if c in names
-    }
+    table: dict[str, Any] = {}
+    for c in (*_REQUIRED_EXTRA, "timestamp", "is_gift"):
+        if c not in extra.columns:
+            continue
+        column = extra[c]
+        if column.dtype.kind in "Mb":  # dates and flags stay arrays (see few_event_arrays)
+            table[c] = column.to_numpy()
+        else:
+            table[c] = column.tolist()
     check_event_types(table["event_type"])
     return table
 
@@ -153,7 +154,7 @@ def event_arrays(
 
 
 def few_event_arrays(
-    table: dict[str, list[Any]],
+    table: dict[str, Any],
     *,
     rows: np.ndarray,
     product_ids: IdMap,
@@ -169,9 +170,14 @@ def few_event_arrays(
     types = np.array([_TYPE_CODE.get(str(t), -1) for t in table["event_type"]], dtype=np.int8)
     n = len(products)
     age = np.zeros(n)
-    if "timestamp" in table:
+    stamps = table.get("timestamp")
+    if isinstance(stamps, np.ndarray) and stamps.dtype.kind == "M":
+        ns = stamps.astype("datetime64[ns]").view(np.int64)
+        dated = ~np.isnat(stamps)  # an undated extra event happens now
+        age[dated] = (as_of.as_unit("ns").value - ns[dated]) / _NS_PER_DAY
+    elif stamps is not None:
         now = as_of.as_unit("ns").value
-        for e, value in enumerate(table["timestamp"]):
+        for e, value in enumerate(stamps):
             ts = pd.NaT if value is None else pd.Timestamp(value)
             if pd.isna(ts):
                 continue  # an undated extra event happens now
@@ -181,8 +187,11 @@ def few_event_arrays(
     if clip_future:
         age = np.maximum(age, 0.0)
     gift = np.zeros(n, dtype=bool)
-    if "is_gift" in table:
-        gift[:] = [False if pd.isna(g) else bool(g) for g in table["is_gift"]]
+    gifts = table.get("is_gift")
+    if isinstance(gifts, np.ndarray) and gifts.dtype == bool:
+        gift[:] = gifts
+    elif gifts is not None:
+        gift[:] = [False if pd.isna(g) else bool(g) for g in gifts]
     return EventArrays(
         rows=np.asarray(rows, dtype=np.int32), cols=cols, types=types, age_days=age, gift=gift
     )

@@ -321,7 +321,7 @@ class Interactions:
         uniq: np.ndarray,
         extra_events: pd.DataFrame,
         extra_clients: list[str],
-        table: dict[str, list[Any]],
+        table: dict[str, Any],
         few: bool,
     ) -> EventArrays:
         """The extra events of the requested clients (rows = positions in ``uniq``)."""
@@ -330,7 +330,12 @@ class Interactions:
         keep = ev_rows >= 0
         if few:
             return few_event_arrays(
-                {c: [v for v, k in zip(vals, keep, strict=True) if k] for c, vals in table.items()},
+                {
+                    c: vals[keep]
+                    if isinstance(vals, np.ndarray)
+                    else [v for v, k in zip(vals, keep, strict=True) if k]
+                    for c, vals in table.items()
+                },
                 rows=ev_rows[keep],
                 product_ids=self.product_ids,
                 as_of=self.as_of,
@@ -417,7 +422,7 @@ class Interactions:
 
 def _extra_clients(
     extra_events: pd.DataFrame | None,
-) -> tuple[list[str], dict[str, list[Any]], bool]:
+) -> tuple[list[str], dict[str, Any], bool]:
     """The client of each extra event (columns and event types checked).
 
     Also the events as a table of lists and ``True`` when they are few

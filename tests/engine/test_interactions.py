@@ -300,3 +300,37 @@ def test_a_newer_folded_event_reages_the_fitted_row_like_a_rebuild() -> None:
     base = build_interactions(_dataset(AWAY), LINEAR, as_of=AS_OF)
     row = base.fold_in(["c4"], frame).matrix.toarray()[0]
     np.testing.assert_allclose(row, [3.0, 0.0, 5.0 * 2**-1.5, 0.5 * 2**-1.5], rtol=1e-6)
+
+
+def test_few_events_with_a_datetime_column_read_like_many(dataset: Dataset) -> None:
+    """A served client's frame (datetime64 and bool columns, a missing date) folds in like many."""
+    base = build_interactions(dataset, LINEAR, as_of=AS_OF)
+    stamps = [AS_OF - 30 * DAY, pd.NaT, AS_OF + 3 * DAY, AS_OF - 400 * DAY]
+    few = pd.DataFrame(
+        {
+            "client_id": ["c1", "c2", "new", "new"],
+            "product_id": ["p3", "p4", "p1", "p2"],
+            "event_type": ["wishlist", "view", "try_on", "purchase"],
+            "timestamp": pd.array(stamps, dtype="datetime64[ns]"),
+            "is_gift": np.array([False, False, False, True]),
+        }
+    )
+    as_objects = few.astype({"timestamp": object, "is_gift": object})  # value by value
+    padding = pd.DataFrame(
+        {
+            "client_id": ["c3"] * 40,
+            "product_id": ["p1"] * 40,
+            "event_type": ["view"] * 40,
+            "timestamp": pd.array([AS_OF - DAY] * 40, dtype="datetime64[ns]"),
+            "is_gift": np.zeros(40, dtype=bool),
+        }
+    )
+    many = pd.concat([few, padding], ignore_index=True)
+    ids = ["c1", "c2", "new"]
+    rows = [base.fold_in(ids, frame) for frame in (few, as_objects, many)]
+    for other in rows[1:]:
+        np.testing.assert_allclose(rows[0].matrix.toarray(), other.matrix.toarray(), rtol=1e-12)
+        np.testing.assert_allclose(rows[0].strength, other.strength, rtol=1e-12)
+    # The undated view happens now; the gift is not the buyer's taste.
+    assert rows[0].matrix[1, 3] == pytest.approx(1.0)
+    assert rows[0].matrix[2, 1] == 0

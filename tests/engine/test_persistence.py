@@ -232,6 +232,10 @@ def test_config_is_frozen_and_updates_are_validated() -> None:
     with pytest.raises(ConfigError, match="blend_k"):
         config.with_updates(blend_k=-1.0)
     assert hash(config) == hash(EngineConfig())
+    # The hash is kept once computed: a hashed config still equals a fresh one.
+    assert config == EngineConfig() and EngineConfig() == config
+    assert config != config.with_updates(n_factors=8)
+    assert len({config, EngineConfig(), config.with_updates(n_factors=8)}) == 2
     with pytest.raises(ConfigError, match="not found"):
         EngineConfig.from_toml("/nonexistent/engine.toml")
 

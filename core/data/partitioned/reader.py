@@ -166,6 +166,20 @@ def to_contract_frame(table: pa.Table, name: str) -> pd.DataFrame:
     return df
 
 
+#: The dtype ``load_dataset`` gives a non-nullable text column (pandas' default ``str``).
+_STR = pd.array([], dtype="str").dtype
+
+
+def _str_array(col: pa.ChunkedArray) -> Any:
+    """A text column as pandas' ``str`` array: the Arrow data wrapped where pandas keeps text in Arrow."""
+    if getattr(_STR, "storage", None) == "pyarrow":
+        try:
+            return pd.arrays.ArrowStringArray(col, dtype=_STR)  # type: ignore[call-arg]  # pandas 3 takes it; stubs lag
+        except TypeError:  # a pandas whose constructor takes no dtype
+            pass
+    return pd.array(col.to_numpy(zero_copy_only=False), dtype="str")
+
+
 def _few_rows_frame(table: pa.Table, name: str) -> pd.DataFrame | None:
     """:func:`to_contract_frame` of a few rows, from each column's values (None: a type it leaves to pandas).
 
@@ -178,11 +192,12 @@ def _few_rows_frame(table: pa.Table, name: str) -> pd.DataFrame | None:
     for field, col in zip(table.schema, table.columns, strict=True):
         kind = field.type
         if pa.types.is_string(kind):
-            values = col.to_numpy(zero_copy_only=False)
             if field.name in nullable:
-                columns[field.name] = pd.Series(values, dtype=object, copy=False)
+                columns[field.name] = pd.Series(
+                    col.to_numpy(zero_copy_only=False), dtype=object, copy=False
+                )
             else:
-                columns[field.name] = pd.array(values, dtype="str")
+                columns[field.name] = _str_array(col)
         elif pa.types.is_timestamp(kind) and kind.tz is None:
             columns[field.name] = col.to_numpy().astype("datetime64[ns]")
         elif pa.types.is_floating(kind) or (
