@@ -30,13 +30,16 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from core.data.dataset import Dataset
 from core.data.partitioned import PartitionedEvents
-from core.data.partitioned.reader import products_dataset
+from core.data.partitioned.reader import products_dataset, to_contract_frame
 from core.engine.config import EngineConfig
+from core.engine.events import remember_columns
 from core.engine.house import attach_house
 from core.engine.models.hybrid import HybridRecommender
 from core.engine.models.persistence import load_model
@@ -85,7 +88,9 @@ class Served:
             if found is not None:
                 self._recent.move_to_end(key)
                 return found
-        events = self.reader.client_events(str(client_id))
+        rows = self.reader.client_event_rows(str(client_id))
+        events = to_contract_frame(rows, "events")
+        remember_columns(events, fold_in_columns(rows))
         with self._lock:
             self._recent[key] = events
             while len(self._recent) > RECENT_CLIENTS:
@@ -101,6 +106,21 @@ class Served:
         manifest = self.reader.manifest
         span = manifest.time_range
         return sum(manifest.rows), (pd.Timestamp(span[1]) if span else None)
+
+
+def fold_in_columns(rows: pa.Table) -> dict[str, Any]:
+    """What :func:`core.engine.events.extra_table` reads from a client's events frame, from Arrow.
+
+    The rows were validated when written (``tests/app/test_serving.py``
+    checks these equal what the frame gives).
+    """
+    return {
+        "client_id": rows.column("client_id").to_pylist(),
+        "product_id": rows.column("product_id").to_pylist(),
+        "event_type": rows.column("event_type").to_pylist(),
+        "timestamp": rows.column("timestamp").to_numpy().astype("datetime64[ns]"),
+        "is_gift": rows.column("is_gift").to_numpy(zero_copy_only=False),
+    }
 
 
 def open_served(

@@ -67,6 +67,7 @@ from core.engine.events import (
     event_arrays,
     extra_table,
     few_event_arrays,
+    known_columns,
     positions,
 )
 from core.engine.interactions_state import (
@@ -430,6 +431,9 @@ def _extra_clients(
     """
     if extra_events is None or not len(extra_events):
         return [], {}, False
+    known = known_columns(extra_events)  # a served client's, handed over by its reader
+    if known is not None:
+        return list(known["client_id"]), known, True
     if len(extra_events) <= FEW_EVENTS:
         table = extra_table(extra_events)
         return [str(c) for c in table["client_id"]], table, True

@@ -256,3 +256,24 @@ def test_a_served_client_is_read_once_until_the_data_is_rewritten(
     again = served.events(client)
     assert again is not first
     pd.testing.assert_frame_equal(again, first)
+
+
+def test_the_columns_a_served_read_hands_the_fold_in_are_the_frame_s(
+    served: Served, dataset: Dataset
+) -> None:
+    """The reader's Arrow columns stand in for reading the frame: they must be the same values."""
+    from core.engine.events import extra_table, known_columns
+
+    counts = dataset.events["client_id"].value_counts()
+    # A client with few events and the one with most (over the few-events path's 32).
+    for client in (str(counts.index[-1]), str(counts.index[0])):
+        events = served.events(client)
+        handed = known_columns(events)
+        assert handed is not None
+        read = extra_table(events)
+        assert set(handed) == set(read)
+        for name in ("client_id", "product_id", "event_type"):
+            assert list(handed[name]) == list(read[name]), name
+        np.testing.assert_array_equal(handed["timestamp"], read["timestamp"])
+        np.testing.assert_array_equal(handed["is_gift"], read["is_gift"])
+    assert known_columns(events.copy()) is None  # another frame: read from it

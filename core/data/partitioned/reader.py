@@ -547,7 +547,11 @@ class PartitionedEvents:
             The events columns with the contract's dtypes; no rows for a
             client without events (or an unknown id: see :meth:`client`).
         """
-        return to_contract_frame(self._client_rows(client_id, "events"), "events")
+        return to_contract_frame(self.client_event_rows(client_id), "events")
+
+    def client_event_rows(self, client_id: str) -> pa.Table:
+        """:meth:`client_events` as the Arrow table read (before the pandas frame)."""
+        return self._client_rows(client_id, "events")
 
     def clients_events(self, client_ids: Iterable[str]) -> pd.DataFrame:
         """The events of several clients, each bucket file opened once for all of its clients.
