@@ -79,8 +79,10 @@ class Served:
         The last :data:`RECENT_CLIENTS` clients' frames are kept per write of
         the dataset: a page that asks again (a rerun, the next tab) gets the
         same frame without a read, and the model reuses the state it folded
-        from it (``HybridRecommender`` keeps states per frame). Treat the
-        frame as read-only.
+        from it (``HybridRecommender`` keeps states per frame). The columns a
+        fold-in reads are handed over from the Arrow rows with the frame
+        (:func:`fold_in_columns`), so the model does not read them back out of
+        it. Treat the frame as read-only.
         """
         key = (self.reader.current_write(), str(client_id))
         with self._lock:
