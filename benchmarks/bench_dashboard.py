@@ -11,7 +11,12 @@ fresh database each run, signed in as the associate with the most clients:
 
 Each latency is timed inside the page, from the tap's ``pointerdown`` to the
 first frame showing the change (and, second table, to the end of the app's
-run), so Playwright's own overhead is not counted. Targets: open p95 < 1.5 s,
+run), so Playwright's own overhead is not counted. The browser's own work per
+open is printed too: the page's main-thread task, script, layout and style
+seconds (Chrome DevTools ``Performance.getMetrics``, from before the tap to
+the page settled), and the page's Streamlit elements and DOM nodes -- what
+many tablets' browsers would each spend, and what shares this machine's
+cores with the server when ``bench_load.py`` runs many sessions here. Targets: open p95 < 1.5 s,
 pin and remove p95 < 300 ms. Other processes on the machine inflate the
 figures: run it on a quiet machine.
 
@@ -191,7 +196,56 @@ def _timed(page: Any, condition: str, tap: Any) -> tuple[float, float]:
     return (m["seen"] - m["down"]) / 1000, (m["done"] - m["down"]) / 1000
 
 
-def _one_client(page: Any, i: int, actions: int) -> dict[str, tuple[float, float]] | None:
+#: Chrome DevTools performance metrics read around each open (seconds, except the counts).
+BROWSER_METRICS = ("TaskDuration", "ScriptDuration", "LayoutDuration", "RecalcStyleDuration")
+PAGE_SIZE = """() => ({
+    elements: document.querySelectorAll('[data-testid="stElementContainer"]').length,
+    buttons: document.querySelectorAll('[data-testid="stElementContainer"] .stButton').length,
+    nodes: document.querySelectorAll('*').length})"""
+
+
+class BrowserWork:
+    """The page's main-thread seconds per open, from the DevTools protocol."""
+
+    def __init__(self, page: Any) -> None:
+        self.cdp = page.context.new_cdp_session(page)
+        self.cdp.send("Performance.enable")
+        self.page = page
+        self.opens: list[dict[str, float]] = []
+        self._before: dict[str, float] = {}
+
+    def _read(self) -> dict[str, float]:
+        got = self.cdp.send("Performance.getMetrics")["metrics"]
+        return {m["name"]: float(m["value"]) for m in got if m["name"] in BROWSER_METRICS}
+
+    def start(self) -> None:
+        self._before = self._read()
+
+    def stop(self) -> None:
+        self.page.wait_for_timeout(300)  # the frames after the run's last delta
+        after = self._read()
+        sizes = self.page.evaluate(PAGE_SIZE)
+        self.opens.append(
+            {**{k: after[k] - self._before.get(k, 0.0) for k in BROWSER_METRICS}, **sizes}
+        )
+
+    def report(self) -> None:
+        if not self.opens:
+            return
+        frame = pd.DataFrame(self.opens)
+        print(f"browser main thread per open (s, n={len(frame)}, p50 / p95):")
+        for k in BROWSER_METRICS:
+            print(f"  {k:<20} {frame[k].median():6.3f} / {frame[k].quantile(0.95):6.3f}")
+        last = self.opens[-1]
+        print(
+            f"the client page: {int(last['elements'])} elements "
+            f"({int(last['buttons'])} buttons), {int(last['nodes'])} DOM nodes"
+        )
+
+
+def _one_client(
+    page: Any, i: int, actions: int, work: BrowserWork | None = None
+) -> dict[str, tuple[float, float]] | None:
     """Open the ``i``-th client card of the lookup page; time it, then a pin and a removal."""
     page.get_by_role("link", name="Client lookup").click()
     page.get_by_role("heading", name="Client lookup").wait_for()
@@ -201,8 +255,12 @@ def _one_client(page: Any, i: int, actions: int) -> dict[str, tuple[float, float
     index = i + 1
     if cards.count() <= index:
         return None
+    if work is not None and i >= 0:
+        work.start()
     out = {"open": _timed(page, SUGGESTIONS_VISIBLE, cards.nth(index).click)}
     page.wait_for_function(SUGGESTIONS_VISIBLE)
+    if work is not None and i >= 0:
+        work.stop()
     if i < 0 or i >= actions:
         return out
     cid, pids = _card_ids(page)
@@ -264,6 +322,7 @@ def run(args: argparse.Namespace) -> None:
                 viewport={"width": args.width, "height": args.height}, has_touch=True
             )
             page.set_default_timeout(60_000)
+            work = BrowserWork(page)
             page.goto(url)
             page.get_by_role("textbox", name="User id").fill(user)
             page.get_by_role("textbox", name="Password").fill(password)
@@ -272,7 +331,7 @@ def run(args: argparse.Namespace) -> None:
             page.wait_for_function(SCRIPT_DONE)
             for i in range(-1, args.clients):  # i = -1: one untimed open warms the caches
                 try:
-                    step = _one_client(page, i, args.actions)
+                    step = _one_client(page, i, args.actions, work)
                 except PlaywrightError as err:
                     shot = work / f"failure-{i}.png"
                     page.screenshot(path=str(shot))
@@ -299,6 +358,7 @@ def run(args: argparse.Namespace) -> None:
     print("tap -> the app's run finished (the page settled):")
     for name, values in timings.items():
         figures(name, [v[1] for v in values], targets[name])
+    work.report()
 
 
 def main() -> None:
