@@ -193,6 +193,7 @@ def full_database(atelier_env, atelier_fullable_database, monkeypatch):
     store.close()
     monkeypatch.setenv("ATELIER_DATABASE_URL", db.url)
     peek = create_engine(db.url)  # a reader of its own, to compare every table
+    snapshot(peek)  # connected before the disk fills (a full disk may refuse a new backend)
     yield db, peek
     peek.dispose()
 

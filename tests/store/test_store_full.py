@@ -39,6 +39,9 @@ def full(atelier_fullable_database) -> Iterator[tuple[Any, Store, dict[str, Any]
     )
     seen = {"list": store.lists.get_list(lst.list_id), "share": share, "n": 0}
     peek = create_engine(db.url)  # a reader of its own, to compare every table
+    # Connected before the disk fills and kept in its pool: on a full disk PostgreSQL may
+    # not start a new backend at all ("could not write init file").
+    snapshot(peek)
     yield db, store, seen, peek
     peek.dispose()
     store.close()
