@@ -30,10 +30,8 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
-import pyarrow as pa
 
 from core.data.dataset import Dataset
 from core.data.partitioned import PartitionedEvents
@@ -80,9 +78,9 @@ class Served:
         the dataset: a page that asks again (a rerun, the next tab) gets the
         same frame without a read, and the model reuses the state it folded
         from it (``HybridRecommender`` keeps states per frame). The columns a
-        fold-in reads are handed over from the Arrow rows with the frame
-        (:func:`fold_in_columns`), so the model does not read them back out of
-        it. Treat the frame as read-only.
+        fold-in reads are kept from the Arrow rows with the frame
+        (:func:`core.engine.events.remember_columns`), so the model does not
+        read them back out of it. Treat the frame as read-only.
         """
         key = (self.reader.current_write(), str(client_id))
         with self._lock:
@@ -92,7 +90,7 @@ class Served:
                 return found
         rows = self.reader.client_event_rows(str(client_id))
         events = to_contract_frame(rows, "events")
-        remember_columns(events, fold_in_columns(rows))
+        remember_columns(events, rows)
         with self._lock:
             self._recent[key] = events
             while len(self._recent) > RECENT_CLIENTS:
@@ -108,21 +106,6 @@ class Served:
         manifest = self.reader.manifest
         span = manifest.time_range
         return sum(manifest.rows), (pd.Timestamp(span[1]) if span else None)
-
-
-def fold_in_columns(rows: pa.Table) -> dict[str, Any]:
-    """What :func:`core.engine.events.extra_table` reads from a client's events frame, from Arrow.
-
-    The rows were validated when written (``tests/app/test_serving.py``
-    checks these equal what the frame gives).
-    """
-    return {
-        "client_id": rows.column("client_id").to_pylist(),
-        "product_id": rows.column("product_id").to_pylist(),
-        "event_type": rows.column("event_type").to_pylist(),
-        "timestamp": rows.column("timestamp").to_numpy().astype("datetime64[ns]"),
-        "is_gift": rows.column("is_gift").to_numpy(zero_copy_only=False),
-    }
 
 
 def open_served(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -20,6 +20,9 @@ from core.data.ids import IdMap
 from core.data.schema import EVENT_TYPES
 from core.engine.recent import RecentPerFrame
 from core.exceptions import UnknownIdError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 _NS_PER_DAY = 86_400 * 1_000_000_000
 _REQUIRED_EXTRA = ("client_id", "product_id", "event_type")
@@ -83,21 +86,28 @@ def check_event_types(types: Iterable[object]) -> None:
 _COLUMNS: RecentPerFrame[dict[str, Any]] = RecentPerFrame(64)
 
 
-def remember_columns(frame: pd.DataFrame, columns: dict[str, Any]) -> None:
-    """Let :func:`extra_table` take ``columns`` for this very ``frame`` instead of reading it.
+def remember_columns(frame: pd.DataFrame, rows: pa.Table) -> None:
+    """Keep what :func:`extra_table` would read from ``frame``, taken from the Arrow ``rows`` it was made from.
 
     A served client's events are read from Arrow and made into a frame for
-    the pages; the reader can hand over the columns a fold-in needs at no
-    cost, where reading them back out of the frame costs half a millisecond.
-    ``columns`` must be what :func:`extra_table` would return (the frame was
-    validated when written); the frame is read as a snapshot, as the model's
+    the pages; the same columns taken from Arrow cost almost nothing, where
+    reading them back out of the frame costs half a millisecond. A fold-in
+    given this very ``frame`` uses them (:func:`known_columns`). The rows were
+    validated when written; the frame is read as a snapshot, as the model's
     per-frame states are (:mod:`core.engine.recent`).
     """
+    columns = {
+        "client_id": rows.column("client_id").to_pylist(),
+        "product_id": rows.column("product_id").to_pylist(),
+        "event_type": rows.column("event_type").to_pylist(),
+        "timestamp": rows.column("timestamp").to_numpy().astype("datetime64[ns]"),
+        "is_gift": rows.column("is_gift").to_numpy(zero_copy_only=False),
+    }
     _COLUMNS.put(str(id(frame)), frame, columns)
 
 
 def known_columns(frame: pd.DataFrame) -> dict[str, Any] | None:
-    """The columns :func:`remember_columns` was given for this very ``frame``, if any."""
+    """The columns :func:`remember_columns` kept for this very ``frame``, if any."""
     return _COLUMNS.get(str(id(frame)), frame)
 
 

@@ -19,7 +19,8 @@ _V = TypeVar("_V")
 
 
 class RecentPerFrame(Generic[_V]):
-    """The last ``size`` values per client id, each valid for one frame object (thread-safe)."""
+    """The last ``size`` values per key (a client id; a frame's ``id`` for the columns kept
+    with it), each valid for one frame object (thread-safe)."""
 
     def __init__(self, size: int) -> None:
         self.size = size
