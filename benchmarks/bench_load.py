@@ -12,6 +12,13 @@ through the associate's round ``--rounds`` times:
 - pin: a tap on "Pin" of the first suggestion, until it shows "Pinned";
 - share: a tap on "Share…", until the dialog's preview is shown.
 
+Sessions tap as fast as the pages answer unless ``--think SECONDS`` is
+given: then each session starts at a random moment within one think time and
+pauses before every timed step for a random time between half and one and a
+half of it (seeded per session), as an associate reads the screen before the
+next tap. Without it, N sessions are N associates tapping the instant a page
+settles: a stress test of the machine rather than a model of a shop floor.
+
 Times are wall-clock around each step in the driving process, so they
 include the browser's own work; all sessions share this machine's cores with
 the server, as tablets in a store share its one server. The CPU seconds of
@@ -21,7 +28,7 @@ how much of a wait is the server's. The server's memory
 loopback; the number of sessions is capped at 40 and each run at
 ``--timeout`` seconds.
 
-Run: ``python benchmarks/bench_load.py [--sessions 1,5,10,20] [--rounds 3]``.
+Run: ``python benchmarks/bench_load.py [--sessions 1,5,10,20] [--rounds 3] [--think 5]``.
 Not a test: it never runs under pytest.
 """
 
@@ -110,11 +117,35 @@ async def _step(times: dict[str, list[float]], name: str, action: Any) -> None:
     times[name].append(time.perf_counter() - t0)
 
 
+class Pause:
+    """An associate's reading time before a tap: uniform in [0.5, 1.5] x ``mean`` seconds, seeded."""
+
+    def __init__(self, mean: float, seed: int) -> None:
+        self.mean = mean
+        self.rng = np.random.default_rng(seed)
+
+    async def __call__(self) -> None:
+        if self.mean > 0:
+            await asyncio.sleep(self.mean * self.rng.uniform(0.5, 1.5))
+
+    async def start(self) -> None:
+        """Wait a uniform time within one mean: sessions do not all begin at once."""
+        if self.mean > 0:
+            await asyncio.sleep(self.mean * self.rng.uniform(0.0, 1.0))
+
+
 async def _session(
-    browser: Any, url: str, user: str, password: str, names: list[str], rounds: int, args: Any
+    browser: Any,
+    url: str,
+    user: str,
+    password: str,
+    names: list[str],
+    args: Any,
+    pause: Pause,
 ) -> dict[str, list[float]]:
     """One associate's rounds in a context of its own; step -> seconds."""
     times: dict[str, list[float]] = {s: [] for s in STEPS}
+    await pause.start()
     context = await browser.new_context(
         viewport={"width": args.width, "height": args.height}, has_touch=True
     )
@@ -130,9 +161,10 @@ async def _session(
             await page.get_by_role("heading", name="Client lookup").wait_for()
             await page.wait_for_function(SCRIPT_DONE)
 
+        await pause()
         await _step(times, "sign-in", sign_in)
-        for r in range(rounds):
-            await _round(page, times, names[r % len(names)])
+        for r in range(args.rounds):
+            await _round(page, times, names[r % len(names)], pause)
     except Exception:
         shot = Path(tempfile.gettempdir()) / f"atelier-load-failure-{user}.png"
         await page.screenshot(path=str(shot))
@@ -143,7 +175,7 @@ async def _session(
     return times
 
 
-async def _round(page: Any, times: dict[str, list[float]], name: str) -> None:
+async def _round(page: Any, times: dict[str, list[float]], name: str, pause: Pause) -> None:
     """Lookup, client, pin and share for the client called ``name``."""
     await page.get_by_role("link", name="Client lookup").click()
     await page.get_by_role("heading", name="Client lookup").wait_for()
@@ -179,6 +211,7 @@ async def _round(page: Any, times: dict[str, list[float]], name: str) -> None:
             await first.get_by_role("button", name="Pinned").click()
             await pin_button.wait_for()
             await page.wait_for_function(SCRIPT_DONE)
+        await pause()
         await _step(times, step, action)
     await page.keyboard.press("Escape")
 
@@ -200,7 +233,8 @@ async def _run_level(
         for i in range(n):
             user = users[i % len(users)]
             password, names = associates[user]
-            jobs.append(_session(browser, url, user, password, names, args.rounds, args))
+            pause = Pause(args.think, seed=i)
+            jobs.append(_session(browser, url, user, password, names, args, pause))
         done = await asyncio.wait_for(
             asyncio.gather(*jobs, return_exceptions=True), timeout=args.timeout
         )
@@ -229,6 +263,12 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--sessions", default="1,5,10,20", help="comma-separated session counts")
     parser.add_argument("--rounds", type=int, default=3, help="lookup-client-pin-share per session")
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=0.0,
+        help="mean seconds an associate reads before each tap (0: tap at once)",
+    )
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per level")
     parser.add_argument("--width", type=int, default=1180)
     parser.add_argument("--height", type=int, default=820)
@@ -266,7 +306,10 @@ def main() -> None:
             verdict = "OK" if p95 < TARGET_CLIENT_P95_S else "OVER TARGET"
             print(f"[{n} sessions] tap-to-suggestions p95 {p95:.2f} s ({verdict} at < 2 s)")
     header = f"{'sessions':>8} " + " ".join(f"{s + ' s':>11}" for s in STEPS) + " server MB"
-    print(f"p50/p95 per step, {args.rounds} rounds per session, {args.width}x{args.height}")
+    think = f"think {args.think:g} s (0.5-1.5x) before each tap" if args.think else "no think time"
+    print(
+        f"p50/p95 per step, {args.rounds} rounds per session, {think}, {args.width}x{args.height}"
+    )
     print(header)
     print("-" * len(header))
     print("\n".join(rows))

@@ -72,30 +72,29 @@ def render_messages(sec: Section) -> bool:
 def render_card_actions(
     sec: Section, row: pd.Series | dict[str, Any], *, first: bool, last: bool
 ) -> None:
-    """Pin, remove (with a reason), move up/down, note and complete the look: all taps.
+    """Pin, remove (with a reason) and "More…": moving, the note and complete the look.
 
-    Removing and the note open a small panel inside the card (one card at a
-    time) rather than a popover per card: fewer elements, so every tap reruns faster.
+    One row of three taps per card; removing and "More…" open a small panel
+    inside the card (one card at a time) rather than a popover per card: fewer
+    elements on the page, so every tap reruns and redraws faster.
     """
     pid = str(row["product_id"])
     panel = st.session_state.get(sec.keys.panel)
     open_kind = panel[1] if isinstance(panel, tuple | list) and panel[0] == pid else None
-    _card_buttons(sec, row, open_kind, first=first, last=last)
+    _card_buttons(sec, row, open_kind)
     if open_kind == "remove":
         _remove_form(sec, row)
     elif open_kind == "more":
-        _note_form(sec, row)
+        _more_panel(sec, row, first=first, last=last)
 
 
-def _card_buttons(
-    sec: Section, row: pd.Series | dict[str, Any], open_kind: str | None, *, first: bool, last: bool
-) -> None:
-    """Pin and remove on top; up, down and the note panel below."""
+def _card_buttons(sec: Section, row: pd.Series | dict[str, Any], open_kind: str | None) -> None:
+    """Pin, remove and the "More…" panel, side by side."""
     keys = sec.keys
     pid = str(row["product_id"])
     pinned = bool(row.get("pinned"))
-    top = st.columns(2, gap="small")
-    top[0].button(
+    cols = st.columns(3, gap="small")
+    cols[0].button(
         "Pinned" if pinned else "Pin",
         key=keys.k("pin", pid),
         type="primary" if pinned else "secondary",
@@ -103,33 +102,16 @@ def _card_buttons(
         on_click=on_pin,
         args=(sec, pid, not pinned),
     )
-    top[1].button(
-        "✕ Remove",
+    cols[1].button(
+        "Remove",
         key=keys.k("rm", pid),
         width="stretch",
         type="primary" if open_kind == "remove" else "secondary",
         on_click=on_panel,
         args=(sec, None, None) if open_kind == "remove" else (sec, pid, "remove"),
     )
-    bottom = st.columns(3, gap="small")
-    bottom[0].button(
-        "↑",
-        key=keys.k("up", pid),
-        width="stretch",
-        disabled=first,
-        on_click=on_move,
-        args=(sec, pid, -1),
-    )
-    bottom[1].button(
-        "↓",
-        key=keys.k("down", pid),
-        width="stretch",
-        disabled=last,
-        on_click=on_move,
-        args=(sec, pid, 1),
-    )
-    bottom[2].button(
-        "Note…",
+    cols[2].button(
+        "More…",
         key=keys.k("more", pid),
         width="stretch",
         type="primary" if open_kind == "more" else "secondary",
@@ -203,10 +185,31 @@ def _seed(key: str, saved: object) -> None:
         st.session_state[key] = str(saved or "")
 
 
-def _note_form(sec: Section, row: pd.Series | dict[str, Any]) -> None:
-    """The product's internal note, "Complete the look" and "Similar pieces"."""
+def _more_panel(sec: Section, row: pd.Series | dict[str, Any], *, first: bool, last: bool) -> None:
+    """Earlier / later in the list, the internal note, "Complete the look" and "Similar pieces".
+
+    The panel stays open after a move, so a product is moved several places
+    by tapping again.
+    """
     keys = sec.keys
     pid = str(row["product_id"])
+    moves = st.columns(2, gap="small")
+    moves[0].button(
+        "↑ Earlier",
+        key=keys.k("up", pid),
+        width="stretch",
+        disabled=first,
+        on_click=on_move,
+        args=(sec, pid, -1),
+    )
+    moves[1].button(
+        "↓ Later",
+        key=keys.k("down", pid),
+        width="stretch",
+        disabled=last,
+        on_click=on_move,
+        args=(sec, pid, 1),
+    )
     render_kept(sec, f"note:{pid}", "note")
     _seed(keys.k("note", pid), row.get("note"))
     with st.form(keys.k("note_form", pid), border=True, enter_to_submit=False):
@@ -225,15 +228,14 @@ def _note_form(sec: Section, row: pd.Series | dict[str, Any]) -> None:
             on_click=on_note,
             args=(sec, pid),
         )
-    cols = st.columns(2, gap="small")
-    cols[0].button(
+    st.button(  # one per row: a card's width at 1024 px cannot hold both labels side by side
         "Complete the look",
         key=keys.k("look_go", pid),
         width="stretch",
         on_click=on_open_look,
         args=(sec, pid, "look"),
     )
-    cols[1].button(
+    st.button(
         "Similar pieces",
         key=keys.k("similar_go", pid),
         width="stretch",

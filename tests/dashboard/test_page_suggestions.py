@@ -148,13 +148,18 @@ def test_remove_whole_category(open_app, clients, app_store):
 def test_reorder_with_up_and_down(open_app, clients, app_store):
     cid = clients()
     at = open_client(open_app, cid)
-    a, b, c = shown_ids(at, cid)[:3]
+    a, b, c, d = shown_ids(at, cid)[:4]
+    click(at, f"cur:{cid}:more:{a}")  # moving is under "More…"
     assert at.button(key=f"cur:{cid}:up:{a}").disabled  # the first cannot go up
     click(at, f"cur:{cid}:down:{a}")
-    assert shown_ids(at, cid)[:3] == [b, a, c]
-    click(at, f"cur:{cid}:up:{c}")
-    assert shown_ids(at, cid)[:3] == [b, c, a]
-    assert draft_of(app_store, cid).product_ids[:3] == [b, c, a]
+    assert shown_ids(at, cid)[:4] == [b, a, c, d]
+    click(at, f"cur:{cid}:down:{a}")  # the panel stays open: tap again to move further
+    assert shown_ids(at, cid)[:4] == [b, c, a, d]
+    click(at, f"cur:{cid}:more:{d}")  # one card's panel at a time
+    assert f"cur:{cid}:up:{a}" not in {b.key for b in at.button}
+    click(at, f"cur:{cid}:up:{d}")
+    assert shown_ids(at, cid)[:4] == [b, c, d, a]
+    assert draft_of(app_store, cid).product_ids[:4] == [b, c, d, a]
 
 
 def test_add_any_catalogue_product(open_app, clients, app_store):

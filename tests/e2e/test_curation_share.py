@@ -116,7 +116,7 @@ def test_pin_remove_share_and_download_the_lookbook(
         timeout=30_000
     )
     # An internal note on it (must never reach the client).
-    card(page, client_id, keep).get_by_role("button", name="Note…").click()
+    card(page, client_id, keep).get_by_role("button", name="More…").click()
     note = page.get_by_role("textbox", name="Internal note (never shown to the client)")
     note.fill(NOTE)
     page.get_by_role("button", name="Save note").click()

@@ -41,7 +41,7 @@ def test_associate_opens_a_served_client(
     assert_layout(page)
     app_helpers.screenshot_main(page, shots_dir / f"served-client-{width}.png")
     # "Similar pieces" from a card: the anchor's category, within her rules
-    cards.first.get_by_role("button", name="Note…").click()
+    cards.first.get_by_role("button", name="More…").click()
     cards.first.get_by_role("button", name="Similar pieces").click()
     dialog = page.get_by_role("dialog")
     expect(dialog.get_by_text("Pieces like")).to_be_visible(timeout=60_000)

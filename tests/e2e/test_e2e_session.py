@@ -178,7 +178,7 @@ def test_over_limit_paste_is_cut_and_says_so(
     expect(page.get_by_role("heading", name="Suggestions")).to_be_visible(timeout=60_000)
     app_helpers.wait_for_app(page)
     first_card = page.locator('[class*="st-key-cur-card-"]').first
-    first_card.get_by_role("button", name="Note…").click()
+    first_card.get_by_role("button", name="More…").click()
     note = page.get_by_role("textbox", name="Internal note (never shown to the client)")
     note.fill("")  # a note saved by an earlier test (or viewport) would leave less room
     note.click()
