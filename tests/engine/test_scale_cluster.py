@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 import types
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from core.engine.config import EngineConfig
 from core.engine.models.hybrid import HybridRecommender
 from core.engine.models.persistence import load_model
 from core.engine.scale import cluster as scale_cluster
+from core.engine.scale import reduce
 from core.engine.scale.cluster import fit_on_dask, local_workers
 from core.exceptions import ConfigError
 from tests.engine.scale_data import (
@@ -99,9 +101,14 @@ def test_the_cluster_fit_recommends_as_the_one_process_run(
     np.testing.assert_allclose(loaded.item_factors_, model.item_factors_)
 
 
+@pytest.mark.parametrize("scatter_bytes", [reduce.SCATTER_BYTES, 0], ids=["in-graph", "scattered"])
 def test_a_worker_killed_mid_fit_the_fit_completes_with_the_same_model(
-    cluster: Any, folder: Path, dataset: Dataset
+    cluster: Any, folder: Path, dataset: Dataset, scatter_bytes: int, monkeypatch: Any
 ) -> None:
+    # "scattered": every pass's arguments go to the workers by Client.scatter, as
+    # the products-side matrices of a large catalogue do; a killed worker's copies
+    # must not be the only ones.
+    monkeypatch.setattr(reduce, "SCATTER_BYTES", scatter_bytes)
     result: dict[str, Any] = {}
     with distributed.Client(cluster) as client:
 
@@ -156,3 +163,15 @@ def test_an_address_where_no_scheduler_answers_is_named(
     monkeypatch.setattr(scale_cluster, "CONNECT_TIMEOUT_S", 1)
     with pytest.raises(ConfigError, match="tcp://127.0.0.1:9.*no Dask scheduler answered"):
         fit_on_dask(folder, "tcp://127.0.0.1:9")
+
+
+def test_a_large_argument_is_scattered_once_not_sent_in_the_graph(cluster: Any) -> None:
+    big = np.arange(300_000, dtype=np.float64)  # 2.4 MB, over reduce.SCATTER_BYTES
+    with distributed.Client(cluster) as client:
+        reducer = reduce.DaskReducer(lambda i: np.full(big.size, float(i)), range(4), client)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("error", message=".*large graph")  # Dask's warning
+            total = reducer.map_sum(np.multiply, big)
+            (finished,) = reducer.map_sums(np.multiply, [(big,)], lambda s, b: float(s @ b))
+    np.testing.assert_array_equal(total, 6.0 * big)  # (0 + 1 + 2 + 3) * big
+    assert finished == pytest.approx(6.0 * float(big @ big))

@@ -49,6 +49,8 @@ class DaskClient(Protocol):
 
     def gather(self, futures: list[object], /) -> list[Any]: ...
 
+    def scatter(self, data: object, *, broadcast: bool = ..., hash: bool = ...) -> object: ...
+
 
 #: Where a :class:`DaskReducer` runs: a scheduler name (``"sync"``), a
 #: ``distributed.Client``, or ``None`` (the active client or Dask's default).
@@ -130,6 +132,11 @@ class LocalReducer:
         return LocalReducer([fn(block, *args) for block in self.blocks])
 
 
+#: A pass's argument larger than this (bytes, Dask's ``sizeof``) is scattered to
+#: every worker once, rather than carried inside the pass's task graph (Dask
+#: warns from 10 MB on: at L the SVD's products-side matrix is about that).
+SCATTER_BYTES = 1 << 20
+
 Progress = Callable[[list[object]], None]
 """Shows the progress of Dask futures (``distributed.progress``)."""
 
@@ -208,8 +215,24 @@ class DaskReducer:
         return list(client.gather(futures))
 
     def _shared(self, args: tuple[object, ...]) -> list[object]:
+        """A pass's arguments, sent once per pass (not per block).
+
+        On a cluster, large ones are scattered to every worker (broadcast, so
+        that a worker lost mid-pass leaves copies on the others; under a key of
+        their own, not their content's hash: a later pass scattering equal data
+        must not share a key the scheduler is releasing); small ones, and all
+        of them on a local scheduler, travel in the graph.
+        """
+        from dask.sizeof import sizeof
+
         delayed, _, _ = _dask()
-        return [delayed(a, pure=True) for a in args]  # one copy per pass, not per block
+        client = self._client()
+        return [
+            client.scatter(a, broadcast=True, hash=False)
+            if client is not None and sizeof(a) > SCATTER_BYTES
+            else delayed(a, pure=True)
+            for a in args
+        ]
 
     def _tree_sum(self, fn: Callable[..., R], shared: list[object]) -> object:
         """The delayed sum of ``fn(block, *shared)`` over the blocks, added pairwise."""
@@ -238,10 +261,12 @@ class DaskReducer:
         delayed, _, _ = _dask()
         client = self._client()
         extra = self._shared(finish_args)
-        passes = (
-            delayed(finish, pure=True)(self._tree_sum(fn, self._shared(args)), *args, *extra)
-            for args in arg_sets
-        )
+
+        def one_pass(args: tuple[object, ...]) -> object:
+            shared = self._shared(args)
+            return delayed(finish, pure=True)(self._tree_sum(fn, shared), *shared, *extra)
+
+        passes = (one_pass(args) for args in arg_sets)
         if client is None:  # one pass at a time, on the chosen scheduler
             for one in passes:
                 yield self._compute([one])[0]
