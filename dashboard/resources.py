@@ -302,7 +302,9 @@ def _refit_in_background(dataset: Dataset, settings: Settings, reason: str) -> N
 @st.cache_resource(max_entries=2, show_spinner=False)
 def _client_index(fingerprint: str, _dataset: Dataset) -> ClientIndex:
     del fingerprint
-    return ClientIndex(_dataset.clients, _dataset.events)
+    served = served_of(_dataset)  # without the event log: each client's latest event, read now
+    latest = served.latest_events() if served is not None else None
+    return ClientIndex(_dataset.clients, _dataset.events, latest=latest)
 
 
 def get_client_index(dataset: Dataset) -> ClientIndex:

@@ -113,6 +113,10 @@ class ClientIndex:
     events : DataFrame, optional
         The events table; gives each client's last activity (latest event),
         needed by the ``recently_active_since`` filter.
+    latest : Series, optional
+        Each client's latest event time by client id, instead of ``events``
+        (a house served without its event log:
+        :meth:`core.data.partitioned.PartitionedEvents.latest_events`).
 
     Raises
     ------
@@ -120,7 +124,13 @@ class ClientIndex:
         If ``clients`` lacks ``client_id``, ``first_name`` or ``last_name``.
     """
 
-    def __init__(self, clients: pd.DataFrame, events: pd.DataFrame | None = None) -> None:
+    def __init__(
+        self,
+        clients: pd.DataFrame,
+        events: pd.DataFrame | None = None,
+        *,
+        latest: pd.Series | None = None,
+    ) -> None:
         missing = [c for c in ("client_id", "first_name", "last_name") if c not in clients]
         if missing:
             raise ValueError(
@@ -139,7 +149,7 @@ class ClientIndex:
         self._assigned_text = as_id_text(self.assigned)
         self._index_keys(frame)
         self._index_tokens()
-        self._index_activity(events)
+        self._index_activity(events, latest)
 
     def _index_keys(self, frame: pd.DataFrame) -> None:
         """The accent-free keys each field is matched on, and the display order."""
@@ -185,14 +195,15 @@ class ClientIndex:
                 self.token_ids[row, col] = vocab.setdefault(tok, len(vocab))
         self.vocab = np.array(list(vocab), dtype=object)
 
-    def _index_activity(self, events: pd.DataFrame | None) -> None:
-        """Each client's latest event (NaT without one)."""
+    def _index_activity(self, events: pd.DataFrame | None, latest: pd.Series | None) -> None:
+        """Each client's latest event (NaT without one), from ``latest`` or else from ``events``."""
         self.last_activity = pd.Series(pd.NaT, index=range(self.n_clients), dtype="datetime64[ns]")
-        self.has_activity = events is not None
-        if events is not None and len(events):
+        self.has_activity = events is not None or latest is not None
+        if latest is None and events is not None and len(events):
             latest = (
                 pd.to_datetime(events["timestamp"]).groupby(events["client_id"].astype(str)).max()
             )
+        if latest is not None and len(latest):
             self.last_activity = pd.Series(
                 pd.to_datetime(pd.Series(self.client_ids).map(latest)).to_numpy(),
                 index=range(self.n_clients),

@@ -101,6 +101,10 @@ class Served:
         """The events of many clients at once, each bucket file opened once (share outcomes)."""
         return self.reader.clients_events(client_ids)
 
+    def latest_events(self) -> pd.Series:
+        """Each client's latest event time (client id -> time), read from every bucket now."""
+        return self.reader.latest_events()
+
     def event_log(self) -> tuple[int, pd.Timestamp | None]:
         """Rows of the partitioned event log and its latest event (from its manifest)."""
         manifest = self.reader.manifest

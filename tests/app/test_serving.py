@@ -277,3 +277,20 @@ def test_the_columns_a_served_read_hands_the_fold_in_are_the_frame_s(
         np.testing.assert_array_equal(handed["timestamp"], read["timestamp"])
         np.testing.assert_array_equal(handed["is_gift"], read["is_gift"])
     assert known_columns(events.copy()) is None  # another frame: read from it
+
+
+def test_the_lookup_knows_each_client_s_last_activity_without_the_event_log(
+    served: Served, dataset: Dataset
+) -> None:
+    from core.app.search import ClientIndex
+
+    want = ClientIndex(dataset.clients, dataset.events)
+    got = ClientIndex(served.dataset.clients, served.dataset.events, latest=served.latest_events())
+    assert list(got.client_ids) == list(want.client_ids)
+    pd.testing.assert_series_equal(got.last_activity, want.last_activity, check_names=False)
+    assert got.last_activity.notna().sum() == dataset.events["client_id"].nunique()
+    # The "active lately" filter picks the same clients (none would pass on an empty log).
+    since = dataset.events["timestamp"].quantile(0.7)
+    picked = got.search("", recently_active_since=since, limit=None)["client_id"].tolist()
+    assert picked == want.search("", recently_active_since=since, limit=None)["client_id"].tolist()
+    assert picked

@@ -99,3 +99,18 @@ def test_the_data_page_offers_no_in_process_retrain_either(served_app) -> None:
     at = served_app("admin", page="data_users")
     assert any("fit --dask" in str(i.value) for i in at.info)
     assert not [b for b in at.button if b.key == "data:retrain"]
+
+
+def test_the_lookup_shows_last_activity_and_filters_on_it_without_the_event_log(
+    served_app,
+) -> None:
+    from tests.dashboard.test_page_lookup import cards
+
+    at = served_app("associate", page="lookup")
+    found = dict(cards(at))
+    assert "last activity" in found["t_isa"]  # not "no activity yet": she has events
+    at.toggle(key="lookup:recent").set_value(True).run()
+    assert not at.exception, at.exception
+    recent = dict(cards(at))
+    assert recent, "someone of hers was active in the last 90 days"
+    assert all("last activity" in label for label in recent.values())

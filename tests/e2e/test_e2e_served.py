@@ -29,6 +29,7 @@ def test_associate_opens_a_served_client(
     app_helpers.wait_for_app(page)
     first_card = page.locator(".st-key-lookup_results button").first
     expect(first_card).to_contain_text(served_server.client_name, timeout=30_000)
+    expect(first_card).to_contain_text("last activity")  # read from the partitioned events
     first_card.click()
     heading = page.get_by_role("heading", name=served_server.client_name)
     expect(heading).to_be_visible(timeout=60_000)
