@@ -101,6 +101,23 @@ def _column(df: pd.DataFrame, name: str) -> pd.Series:
     return pd.Series([None] * len(df), index=df.index, dtype=object)
 
 
+def _same_or(original: str, derived: str) -> str:
+    """``original`` itself when ``derived`` equals it (one object instead of two)."""
+    return original if derived == original else derived
+
+
+def _shared_objects(values: pd.Series) -> np.ndarray:
+    """``values`` as an object array in which equal values are one object (missing: ``None``).
+
+    Stores, tiers, associates and first names repeat across a million
+    clients; one Python string per row would hold each a million times.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    table = np.array([*uniques.astype(object), None], dtype=object)
+    shared: np.ndarray = table[codes]  # code -1 (missing) -> the None at the end
+    return shared
+
+
 class ClientIndex:
     """A precomputed, accent-free search index over a clients table.
 
@@ -139,36 +156,36 @@ class ClientIndex:
         frame = clients.reset_index(drop=True)
         self.n_clients = len(frame)
         self.client_ids = frame["client_id"].astype(str).to_numpy()
-        self.first_names = _column(frame, "first_name").fillna("").astype(str).to_numpy()
-        self.last_names = _column(frame, "last_name").fillna("").astype(str).to_numpy()
-        self.tiers = _column(frame, "tier").astype(object).to_numpy()
-        self.stores = _column(frame, "home_store_id").astype(object).to_numpy()
-        self.assigned = _column(frame, "assigned_associate_id").astype(object).to_numpy()
+        self.first_names = _shared_objects(_column(frame, "first_name").fillna("").astype(str))
+        self.last_names = _shared_objects(_column(frame, "last_name").fillna("").astype(str))
+        self.tiers = _shared_objects(_column(frame, "tier"))
+        self.stores = _shared_objects(_column(frame, "home_store_id"))
+        self.assigned = _shared_objects(_column(frame, "assigned_associate_id"))
         # As text once, so the access check of every search is vectorised.
         self._store_text = as_id_text(self.stores)
         self._assigned_text = as_id_text(self.assigned)
         self._index_keys(frame)
-        self._index_tokens()
         self._index_activity(events, latest)
 
     def _index_keys(self, frame: pd.DataFrame) -> None:
         """The accent-free keys each field is matched on, and the display order."""
-        self.name_keys = np.array(
-            [
-                normalise(f"{f} {last}")
-                for f, last in zip(self.first_names, self.last_names, strict=True)
-            ],
+        # Each distinct (first, last) pair normalised once: names repeat across a house.
+        f_codes, f_unique = pd.factorize(self.first_names)
+        l_codes, l_unique = pd.factorize(self.last_names)
+        width = max(len(l_unique), 1)
+        pairs, codes = np.unique(f_codes.astype(np.int64) * width + l_codes, return_inverse=True)
+        firsts, lasts = f_unique[pairs // width], l_unique[pairs % width]
+        self._index_tokens(
+            [normalise(f"{f} {la}") for f, la in zip(firsts, lasts, strict=True)], codes
+        )
+        # Display order among equals: last name, then first name (a rank, 4 bytes a client).
+        order = np.array(
+            [f"{normalise(la)} {normalise(f)}" for f, la in zip(firsts, lasts, strict=True)],
             dtype=object,
         )
-        # Display order among equals: last name, then first name.
-        self.sort_keys = np.array(
-            [
-                f"{normalise(last)} {normalise(f)}"
-                for f, last in zip(self.first_names, self.last_names, strict=True)
-            ],
-            dtype=object,
-        )
-        self.id_keys = np.array([normalise(c) for c in self.client_ids], dtype=object)
+        self.sort_keys = np.unique(order, return_inverse=True)[1].astype(np.int32)[codes]
+        # An id that normalising leaves unchanged is kept as the id's own object, not a copy.
+        self.id_keys = np.array([_same_or(c, normalise(c)) for c in self.client_ids], dtype=object)
         self.email_keys = np.array(
             [
                 str(e).strip().casefold() if isinstance(e, str) else ""
@@ -181,18 +198,20 @@ class ClientIndex:
         )
         self.phone_keys = np.array([digits(p) for p in _column(frame, "phone")], dtype=object)
 
-    def _index_tokens(self) -> None:
+    def _index_tokens(self, name_keys: list[str], codes: np.ndarray) -> None:
         """Each client's name words as indices into the unique words, padded with -1.
 
-        So a query word is scored once against each distinct word.
+        ``name_keys``: the normalised distinct names; ``codes``: each client's
+        name among them. So a query word is scored once against each distinct word.
         """
-        token_lists = [key.split() for key in self.name_keys]
+        token_lists = [key.split() for key in name_keys]
         vocab: dict[str, int] = {}
         width = max((len(t) for t in token_lists), default=0) or 1
-        self.token_ids = np.full((self.n_clients, width), -1, dtype=np.int64)
+        ids = np.full((len(token_lists), width), -1, dtype=np.int32)
         for row, tokens in enumerate(token_lists):
             for col, tok in enumerate(tokens):
-                self.token_ids[row, col] = vocab.setdefault(tok, len(vocab))
+                ids[row, col] = vocab.setdefault(tok, len(vocab))
+        self.token_ids = ids[codes] if len(token_lists) else np.full((0, width), -1, np.int32)
         self.vocab = np.array(list(vocab), dtype=object)
 
     def _index_activity(self, events: pd.DataFrame | None, latest: pd.Series | None) -> None:
