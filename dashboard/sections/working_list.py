@@ -193,23 +193,16 @@ def _more_panel(sec: Section, row: pd.Series | dict[str, Any], *, first: bool, l
     """
     keys = sec.keys
     pid = str(row["product_id"])
-    moves = st.columns(2, gap="small")
-    moves[0].button(
-        "↑ Earlier",
-        key=keys.k("up", pid),
-        width="stretch",
-        disabled=first,
-        on_click=on_move,
-        args=(sec, pid, -1),
-    )
-    moves[1].button(
-        "↓ Later",
-        key=keys.k("down", pid),
-        width="stretch",
-        disabled=last,
-        on_click=on_move,
-        args=(sec, pid, 1),
-    )
+    moves = (("↑ Earlier", "up", first, -1), ("↓ Later", "down", last, 1))
+    for col, (label, kind, at_end, step) in zip(st.columns(2, gap="small"), moves, strict=True):
+        col.button(
+            label,
+            key=keys.k(kind, pid),
+            width="stretch",
+            disabled=at_end,
+            on_click=on_move,
+            args=(sec, pid, step),
+        )
     render_kept(sec, f"note:{pid}", "note")
     _seed(keys.k("note", pid), row.get("note"))
     with st.form(keys.k("note_form", pid), border=True, enter_to_submit=False):
