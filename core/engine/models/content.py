@@ -147,13 +147,16 @@ def _dense_row(m: sp.csr_matrix, r: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class DeclaredPreferences:
-    """The clients' declared-taste columns as one object array, read once per model.
+    """The clients' declared-taste columns, read once per model.
 
     Attributes
     ----------
     columns : tuple of str
         The :data:`PREFERENCE_COLUMNS` the clients table has.
-    values : ndarray of object, shape (n_clients, n_columns)
+    values : tuple of array-like, one per column, each of length n_clients
+        The clients table's own column arrays (``Series.array``), not a copy:
+        an object array of a million clients' texts and prices held about
+        0.2 GB more than the table itself, in every dashboard process.
     declared : ndarray of bool, shape (n_clients,)
         Whether the client declared anything at all (the others' rows are zero).
     rows : dict
@@ -163,7 +166,7 @@ class DeclaredPreferences:
     """
 
     columns: tuple[str, ...]
-    values: np.ndarray
+    values: tuple[Any, ...]
     declared: np.ndarray
     rows: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
@@ -172,7 +175,7 @@ def declared_preferences(dataset: Dataset) -> DeclaredPreferences:
     """:class:`DeclaredPreferences` of ``dataset``'s clients."""
     clients = dataset.clients
     columns = tuple(c for c in PREFERENCE_COLUMNS if c in clients.columns)
-    values = clients[list(columns)].to_numpy(dtype=object)
+    values = tuple(clients[c].array for c in columns)
     declared = np.zeros(len(clients), dtype=bool)
     for j in range(len(columns)):
         col = clients[columns[j]]
@@ -207,7 +210,7 @@ def preference_cells(
             continue
         cached = table.rows.get(i)
         if cached is None:
-            row = dict(zip(table.columns, table.values[i], strict=True))
+            row = {c: v[i] for c, v in zip(table.columns, table.values, strict=True)}
             cached = product_features.preference_cells(row)
             if len(table.rows) >= _MAX_CACHED_PREFERENCES:
                 table.rows.clear()
