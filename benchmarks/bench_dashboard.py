@@ -42,6 +42,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_scale import PeakRSS  # noqa: E402  (a sibling script, not a package)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = Path(tempfile.gettempdir()) / "atelier-bench" / "default-maison"
@@ -315,8 +320,9 @@ def run(args: argparse.Namespace) -> None:
     process, url = start_app(args.data_dir, db_url, work / "streamlit.log", args.serve)
     timings: dict[str, list[tuple[float, float]]] = {"open": [], "pin": [], "remove": []}
     failures: list[str] = []
+    started_rss = 0
     try:
-        with sync_playwright() as p:
+        with sync_playwright() as p, PeakRSS([process.pid]) as memory:
             browser = p.chromium.launch(executable_path=chromium, args=["--disable-gpu"])
             page = browser.new_page(
                 viewport={"width": args.width, "height": args.height}, has_touch=True
@@ -329,6 +335,7 @@ def run(args: argparse.Namespace) -> None:
             page.get_by_role("button", name="Sign in").click()
             page.get_by_role("heading", name="Client lookup").wait_for()
             page.wait_for_function(SCRIPT_DONE)
+            started_rss = psutil.Process(process.pid).memory_info().rss
             for i in range(-1, args.clients):  # i = -1: one untimed open warms the caches
                 try:
                     step = _one_client(page, i, args.actions, work)
@@ -349,6 +356,10 @@ def run(args: argparse.Namespace) -> None:
         process.terminate()
         process.wait(timeout=15)
     print(f"viewport {args.width}x{args.height}, signed in as {user} ({len(own)} own clients)")
+    print(
+        f"server RSS once signed in {started_rss / 2**30:.2f} GB, "
+        f"peak over the run {max(memory.peak.values(), default=0) / 2**30:.2f} GB"
+    )
     for failure in failures:
         print("not measured:", failure)
     targets = {"open": 1500, "pin": 300, "remove": 300}

@@ -26,6 +26,8 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from rapidfuzz import fuzz, process
 
 from core.app.access import UserLike, allowed_mask, as_id_text
@@ -101,21 +103,40 @@ def _column(df: pd.DataFrame, name: str) -> pd.Series:
     return pd.Series([None] * len(df), index=df.index, dtype=object)
 
 
-def _same_or(original: str, derived: str) -> str:
-    """``original`` itself when ``derived`` equals it (one object instead of two)."""
-    return original if derived == original else derived
+class _Coded:
+    """Values held as int32 codes into their distinct values (missing: ``None``).
 
-
-def _shared_objects(values: pd.Series) -> np.ndarray:
-    """``values`` as an object array in which equal values are one object (missing: ``None``).
-
-    Stores, tiers, associates and first names repeat across a million
-    clients; one Python string per row would hold each a million times.
+    Stores, tiers, associates and names repeat across a million clients: a
+    code each is 4 bytes where an object pointer per row was 8, and filters
+    compare the few distinct values instead of a million strings.
     """
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    table = np.array([*uniques.astype(object), None], dtype=object)
-    shared: np.ndarray = table[codes]  # code -1 (missing) -> the None at the end
-    return shared
+
+    def __init__(self, values: pd.Series) -> None:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        #: The distinct values, then ``None`` (code -1 indexes it).
+        self.table = np.array([*uniques.astype(object), None], dtype=object)
+        self.codes = codes.astype(np.int32)
+        self.text = as_id_text(self.table)  # "" for the missing one
+
+    def __getitem__(self, rows: np.ndarray) -> np.ndarray:
+        picked: np.ndarray = self.table[self.codes[rows]]
+        return picked
+
+    def text_in(self, wanted: Iterable[str]) -> np.ndarray:
+        """Where the value, as text, is one of ``wanted`` (bool per row)."""
+        return np.isin(self.table.astype(str), list(wanted))[self.codes]
+
+
+def _texts(values: pd.Series | Iterable[str]) -> pa.Array:
+    """Strings as one Arrow array: bytes and offsets, not a Python object per client."""
+    if not isinstance(values, pd.Series):
+        values = list(values)
+    return pa.array(values, type=pa.large_string())
+
+
+def _flags(found: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """An Arrow boolean result as a numpy bool array."""
+    return np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
 
 
 class ClientIndex:
@@ -155,23 +176,31 @@ class ClientIndex:
             )
         frame = clients.reset_index(drop=True)
         self.n_clients = len(frame)
-        self.client_ids = frame["client_id"].astype(str).to_numpy()
-        self.first_names = _shared_objects(_column(frame, "first_name").fillna("").astype(str))
-        self.last_names = _shared_objects(_column(frame, "last_name").fillna("").astype(str))
-        self.tiers = _shared_objects(_column(frame, "tier"))
-        self.stores = _shared_objects(_column(frame, "home_store_id"))
-        self.assigned = _shared_objects(_column(frame, "assigned_associate_id"))
-        # As text once, so the access check of every search is vectorised.
-        self._store_text = as_id_text(self.stores)
-        self._assigned_text = as_id_text(self.assigned)
+        self.client_ids = _texts(frame["client_id"].astype(str))
+        self.first_names = _Coded(_column(frame, "first_name").fillna("").astype(str))
+        self.last_names = _Coded(_column(frame, "last_name").fillna("").astype(str))
+        self.tiers = _Coded(_column(frame, "tier"))
+        self.stores = _Coded(_column(frame, "home_store_id"))
+        self.assigned = _Coded(_column(frame, "assigned_associate_id"))
+        # Each distinct (store, assigned) pair once: the access check of a search
+        # asks the policy about those pairs, not a million clients.
+        n_stores, n_assigned = len(self.stores.table), len(self.assigned.table)
+        # Code -1 (missing) is the table's last entry, None.
+        pairs = (self.stores.codes % n_stores).astype(np.int64) * n_assigned + (
+            self.assigned.codes % n_assigned
+        )
+        pair_codes, pair_values = pd.factorize(pairs)
+        self._pairs = pair_codes.astype(np.int32)
+        self._pair_store = self.stores.text[pair_values // n_assigned]
+        self._pair_assigned = self.assigned.text[pair_values % n_assigned]
         self._index_keys(frame)
         self._index_activity(events, latest)
 
     def _index_keys(self, frame: pd.DataFrame) -> None:
         """The accent-free keys each field is matched on, and the display order."""
         # Each distinct (first, last) pair normalised once: names repeat across a house.
-        f_codes, f_unique = pd.factorize(self.first_names)
-        l_codes, l_unique = pd.factorize(self.last_names)
+        f_codes, f_unique = self.first_names.codes, self.first_names.table
+        l_codes, l_unique = self.last_names.codes, self.last_names.table
         width = max(len(l_unique), 1)
         pairs, codes = np.unique(f_codes.astype(np.int64) * width + l_codes, return_inverse=True)
         firsts, lasts = f_unique[pairs // width], l_unique[pairs % width]
@@ -183,20 +212,23 @@ class ClientIndex:
             [f"{normalise(la)} {normalise(f)}" for f, la in zip(firsts, lasts, strict=True)],
             dtype=object,
         )
-        self.sort_keys = np.unique(order, return_inverse=True)[1].astype(np.int32)[codes]
-        # An id that normalising leaves unchanged is kept as the id's own object, not a copy.
-        self.id_keys = np.array([_same_or(c, normalise(c)) for c in self.client_ids], dtype=object)
-        self.email_keys = np.array(
-            [
-                str(e).strip().casefold() if isinstance(e, str) else ""
-                for e in _column(frame, "email")
-            ],
-            dtype=object,
+        name_rank = np.unique(order, return_inverse=True)[1][codes]
+        # Display order among equals: last name, first name, then id, as one rank.
+        self.display_rank = np.empty(self.n_clients, dtype=np.int32)
+        by_id = pc.sort_indices(self.client_ids).to_numpy()
+        self.display_rank[by_id[np.argsort(name_rank[by_id], kind="stable")]] = np.arange(
+            self.n_clients, dtype=np.int32
         )
-        self.email_local = np.array(
-            [normalise(e.split("@", 1)[0]) for e in self.email_keys], dtype=object
-        )
-        self.phone_keys = np.array([digits(p) for p in _column(frame, "phone")], dtype=object)
+        # Ids without spaces, as an id query is compared.
+        self.id_keys = _texts(normalise(c).replace(" ", "") for c in self.client_ids.to_pylist())
+        emails = [
+            str(e).strip().casefold() if isinstance(e, str) else "" for e in _column(frame, "email")
+        ]
+        self._has_email = any(emails)
+        self.email_local = _texts(normalise(e.split("@", 1)[0]) for e in emails)
+        self.email_keys = _texts(emails)
+        del emails
+        self.phone_keys = _texts(digits(p) for p in _column(frame, "phone"))
 
     def _index_tokens(self, name_keys: list[str], codes: np.ndarray) -> None:
         """Each client's name words as indices into the unique words, padded with -1.
@@ -253,27 +285,27 @@ class ClientIndex:
         compact = q_norm.replace(" ", "")
         if len(compact) < 2:
             return np.zeros(self.n_clients)
-        ids = np.array([k.replace(" ", "") for k in self.id_keys], dtype=object)
-        exact = ids == compact
-        prefix = np.fromiter((k.startswith(compact) for k in ids), bool, self.n_clients)
-        contains = np.fromiter((compact in k for k in ids), bool, self.n_clients)
+        ids = self.id_keys
+        exact = _flags(pc.equal(ids, compact))
+        prefix = _flags(pc.starts_with(ids, pattern=compact))
+        contains = _flags(pc.match_substring(ids, pattern=compact))
         return np.select([exact, prefix, contains], [100.0, 97.0, 90.0], 0.0)
 
     def _email_scores(self, query: str, q_norm: str) -> np.ndarray:
         raw = query.strip().casefold()
-        if len(raw) < 3 or not any(self.email_keys):
+        if len(raw) < 3 or not self._has_email:
             return np.zeros(self.n_clients)
         if "@" in raw:
-            exact = self.email_keys == raw
-            contains = np.fromiter((raw in e for e in self.email_keys), bool, self.n_clients)
-            fuzzy = process.cdist([raw], list(self.email_keys), scorer=fuzz.ratio)[0]
+            exact = _flags(pc.equal(self.email_keys, raw))
+            contains = _flags(pc.match_substring(self.email_keys, pattern=raw))
+            fuzzy = process.cdist([raw], self.email_keys.to_pylist(), scorer=fuzz.ratio)[0]
             return np.select([exact, contains], [100.0, 96.0], np.asarray(fuzzy, float))
         # Without "@", only a long fragment of the local part counts (a name is
         # already matched by the name scorer; this catches "isa.dupont").
         if "." not in raw and "_" not in raw and len(q_norm.split()) < 2:
             return np.zeros(self.n_clients)
         local = np.asarray(
-            process.cdist([q_norm], list(self.email_local), scorer=fuzz.ratio)[0], float
+            process.cdist([q_norm], self.email_local.to_pylist(), scorer=fuzz.ratio)[0], float
         )
         return local * 0.98
 
@@ -282,8 +314,8 @@ class ClientIndex:
         letters = any(ch.isalpha() for ch in query)
         if len(q_digits) < MIN_PHONE_DIGITS or letters:
             return np.zeros(self.n_clients)
-        hits = np.fromiter((q_digits in p for p in self.phone_keys), bool, self.n_clients)
-        ends = np.fromiter((p.endswith(q_digits) for p in self.phone_keys), bool, self.n_clients)
+        hits = _flags(pc.match_substring(self.phone_keys, pattern=q_digits))
+        ends = _flags(pc.ends_with(self.phone_keys, pattern=q_digits))
         return np.select([ends, hits], [100.0, 95.0], 0.0)
 
     def contact_searchable(self, viewer: UserLike | None) -> np.ndarray:
@@ -293,7 +325,8 @@ class ClientIndex:
         """
         if viewer is None:
             return np.ones(self.n_clients, dtype=bool)
-        return allowed_mask(viewer, "search_contact", self._store_text, self._assigned_text)
+        allowed = allowed_mask(viewer, "search_contact", self._pair_store, self._pair_assigned)
+        return np.asarray(allowed[self._pairs], dtype=bool)
 
     def scores(
         self, query: str, *, viewer: UserLike | None = None
@@ -402,11 +435,10 @@ class ClientIndex:
     ) -> np.ndarray:
         """``rows`` best first: match quality, own clients, own store, then name and id."""
         # Match quality first (rounded so near-equal typos tie), then own clients,
-        # own store, then last and first name for a stable, readable order.
+        # own store, then last and first name and id for a stable, readable order.
         order = np.lexsort(
             (
-                self.client_ids[rows],
-                self.sort_keys[rows],
+                self.display_rank[rows],
                 ~own_store[rows],
                 ~own[rows],
                 -np.round(score[rows]),
@@ -425,7 +457,7 @@ class ClientIndex:
         """The chosen clients, in order, as :data:`RESULT_COLUMNS`."""
         return pd.DataFrame(
             {
-                "client_id": self.client_ids[rows],
+                "client_id": self.client_ids.take(rows).to_numpy(zero_copy_only=False),
                 "first_name": self.first_names[rows],
                 "last_name": self.last_names[rows],
                 "tier": self.tiers[rows],
@@ -440,11 +472,11 @@ class ClientIndex:
             columns=list(RESULT_COLUMNS),
         )
 
-    def _equals(self, values: np.ndarray, wanted: str | None) -> np.ndarray:
+    def _equals(self, values: _Coded, wanted: str | None) -> np.ndarray:
         """Where ``values`` equal ``wanted`` (nowhere without one)."""
         if wanted is None:
             return np.zeros(self.n_clients, dtype=bool)
-        return np.asarray(values.astype(str) == str(wanted), dtype=bool)
+        return values.text_in([str(wanted)])
 
     def _filter(
         self,
@@ -457,12 +489,12 @@ class ClientIndex:
         keep = np.ones(self.n_clients, dtype=bool)
         if store_id is not None:
             stores = {store_id} if isinstance(store_id, str) else set(store_id)
-            keep &= np.isin(self.stores.astype(str), list(stores))
+            keep &= self.stores.text_in(stores)
         if tier is not None:
             tiers = {tier} if isinstance(tier, str) else set(tier)
-            keep &= np.isin(self.tiers.astype(str), list(tiers))
+            keep &= self.tiers.text_in(tiers)
         if assigned_to is not None:
-            keep &= self.assigned.astype(str) == str(assigned_to)
+            keep &= self.assigned.text_in([str(assigned_to)])
         if recently_active_since is not None:
             if not self.has_activity:
                 raise ValueError(
