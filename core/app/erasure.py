@@ -17,6 +17,13 @@ One erasure (:func:`erase_client`, used by the Data & users page and by
    (:meth:`core.store.clients.ClientDataService.erase_client`), with one audit
    entry holding the client id and counts only.
 
+A partitioned dataset (``events/`` and ``clients/`` in client buckets, a
+house too large to read whole) loses the client the same way, without being
+read whole: their bucket of each table is written again without them and
+both folders are swapped in (:mod:`core.data.partitioned.erase`). Its
+product-side model holds no client's row and stays; a whole-data model saved
+beside it is removed (the app refits it).
+
 If a step fails, the steps before it are undone and the error raised: the
 tables, the model and the database are as they were. Trends and outcomes are
 computed from the data, so they no longer count the client; what the model
@@ -30,6 +37,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,8 +47,16 @@ import pandas as pd
 from core.app.model_folder import swap_folder
 from core.app.retrain import no_retrain
 from core.data.admin import apply_tables, discard_tables, restore_tables, stage_tables
+from core.data.buckets import is_partitioned
 from core.data.dataset import Dataset, load_dataset
 from core.data.loading import find_table_files, read_table
+from core.data.partitioned.erase import (
+    apply_removal,
+    client_counts,
+    discard_removal,
+    restore_removal,
+    stage_without_client,
+)
 from core.exceptions import DataValidationError, ModelMismatchError, Problem, UnknownIdError
 from core.settings import Settings
 from core.store import Store
@@ -67,8 +83,9 @@ class ErasureResult:
         Rows deleted per database table.
     model : str
         ``"rewritten"`` (their row dropped from the saved model), ``"removed"``
-        (a saved model that did not match the data was deleted; the app refits)
-        or ``"absent"`` (no saved model).
+        (a saved model that did not match the data, or one fitted on a
+        partitioned house read whole, was deleted; the app refits) or
+        ``"absent"`` (no saved model).
     """
 
     client_id: str
@@ -103,7 +120,13 @@ def client_rows(settings: Settings, client_id: str) -> dict[str, int]:
     UnknownIdError
         When the ``clients`` table has no such client.
     """
+    if _partitioned(settings):
+        return client_counts(settings.data_dir, str(client_id).strip())
     return _split(settings, client_id)[1]
+
+
+def _partitioned(settings: Settings) -> bool:
+    return is_partitioned(Path(settings.data_dir) / "events")
 
 
 def _split(settings: Settings, client_id: str) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
@@ -114,19 +137,6 @@ def _split(settings: Settings, client_id: str) -> tuple[dict[str, pd.DataFrame],
         if table not in files:
             raise DataValidationError(
                 [Problem(f"{table}.csv", None, None, None, f"a {table} table")]
-            )
-        if files[table].is_dir():
-            raise DataValidationError(
-                [
-                    Problem(
-                        f"{table}/",
-                        None,
-                        None,
-                        None,
-                        f"a {table}.csv or .parquet file: an erasure cannot rewrite a "
-                        "partitioned folder yet",
-                    )
-                ]
             )
         frame = _read(files[table], settings.max_upload_mb)
         mask = _client_mask(frame, client_id)
@@ -234,15 +244,13 @@ def erase_client(
     client_id = str(client_id).strip()
     store.clients.require_privacy_role(actor_id, ERASE)
     with no_retrain():
-        kept, counts = _split(settings, client_id)
-        before = load_dataset(settings.data_dir, max_file_mb=settings.max_upload_mb)
-        staged = stage_tables(settings.data_dir, kept, settings.max_upload_mb)
+        tables = _stage(settings, client_id)
         model_dir = settings.resolved_model_dir
         old: Path | None = None
         try:
-            model, fate = _model_without(settings, before, staged.dataset)
-            result = ErasureResult(client_id, counts, {}, fate)
-            apply_tables(staged)
+            model, fate = tables.model()
+            result = ErasureResult(client_id, tables.counts, {}, fate)
+            tables.apply()
             try:
                 old = _replace_model(model_dir, model, fate)
                 try:
@@ -253,14 +261,51 @@ def erase_client(
                     _put_back_model(model_dir, old)
                     raise
             except BaseException:
-                restore_tables(staged)
+                tables.restore()
                 raise
         finally:
-            discard_tables(staged)
+            tables.discard()
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
     _erase_from_truth(Path(settings.data_dir), client_id)
-    return ErasureResult(client_id, counts, database, fate)
+    return ErasureResult(client_id, tables.counts, database, fate)
+
+
+@dataclass(frozen=True)
+class _StagedErasure:
+    """The data tables without the client, staged; how to put them in place, back, or away."""
+
+    counts: dict[str, int]
+    model: Callable[[], tuple[Recommender | None, str]]
+    apply: Callable[[], None]
+    restore: Callable[[], None]
+    discard: Callable[[], None]
+
+
+def _stage(settings: Settings, client_id: str) -> _StagedErasure:
+    """Stage the erasure of ``client_id`` from the data folder, whichever its layout."""
+    if _partitioned(settings):
+        removal = stage_without_client(settings.data_dir, client_id)
+        # A whole-data model beside a partitioned house holds client rows: refitted, not
+        # rewritten (that would read the house whole). The product-side one holds none.
+        fate = "removed" if settings.resolved_model_dir.exists() else "absent"
+        return _StagedErasure(
+            removal.removed,
+            lambda: (None, fate),
+            lambda: apply_removal(removal),
+            lambda: restore_removal(removal),
+            lambda: discard_removal(removal),
+        )
+    kept, counts = _split(settings, client_id)
+    before = load_dataset(settings.data_dir, max_file_mb=settings.max_upload_mb)
+    staged = stage_tables(settings.data_dir, kept, settings.max_upload_mb)
+    return _StagedErasure(
+        counts,
+        lambda: _model_without(settings, before, staged.dataset),
+        lambda: apply_tables(staged),
+        lambda: restore_tables(staged),
+        lambda: discard_tables(staged),
+    )
 
 
 def _erase_from_truth(data_dir: Path, client_id: str) -> None:
@@ -287,13 +332,20 @@ def _erase_from_truth(data_dir: Path, client_id: str) -> None:
 
 # ------------------------------------------------------------------ the export
 def export_client(
-    dataset: Dataset, store: Store, client_id: str, *, actor_id: str
+    dataset: Dataset,
+    store: Store,
+    client_id: str,
+    *,
+    actor_id: str,
+    events: Callable[[str], pd.DataFrame] | None = None,
 ) -> dict[str, Any]:
     """Everything Atelier keeps about a client: profile, events and what the database holds.
 
     JSON-ready (datetimes as ISO text); audited as an export. After an
     erasure, ``profile`` and ``events`` are empty, as are the database's lists,
-    removals, shares and consent changes.
+    removals, shares and consent changes. ``events`` reads a client's events
+    when ``dataset`` does not hold them (a house served per client:
+    :meth:`core.app.serving.Served.events`).
 
     Raises
     ------
@@ -304,7 +356,11 @@ def export_client(
     stored = store.clients.export_client(client_id, actor_id=actor_id)
     tables = {
         "profile": dataset.clients.loc[_client_mask(dataset.clients, client_id)],
-        "events": dataset.events.loc[_client_mask(dataset.events, client_id)],
+        "events": (
+            dataset.events.loc[_client_mask(dataset.events, client_id)]
+            if events is None
+            else events(client_id)
+        ),
     }
     data = {
         name: frame.astype(object).where(frame.notna(), None).map(_plain).to_dict("records")

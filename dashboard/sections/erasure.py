@@ -19,6 +19,7 @@ from core.app.erasure import client_rows, erase_client, export_client
 from core.data.dataset import Dataset
 from core.exceptions import AtelierError
 from core.settings import Settings
+from dashboard import resources
 from dashboard.widgets.limited_text import ID_CHARS, limited_text
 from dashboard.widgets.text import safe
 
@@ -56,7 +57,13 @@ def _render_export(dataset: Dataset, services: Any, actor: str, client_id: str) 
     if not st.button("Export their data (JSON)", key="erase:export"):
         return
     try:
-        data = export_client(dataset, services, client_id, actor_id=actor)
+        data = export_client(
+            dataset,
+            services,
+            client_id,
+            actor_id=actor,
+            events=resources.served_events(dataset),
+        )
     except (AtelierError, ValueError) as err:
         st.error(safe(str(err), 300))
         return

@@ -275,16 +275,7 @@ class BucketWriter:
         return pa.concat_tables(parts)
 
     def _write_bucket(self, name: str, bucket: int, table: pa.Table) -> None:
-        order = [(k, "ascending") for k in SORT_KEYS[name]]
-        pq.write_table(
-            table,
-            self.tmp / name / bucket_file(bucket),
-            row_group_size=self.row_group_rows[name],
-            compression="zstd",
-            sorting_columns=pq.SortingColumn.from_ordering(table.schema, order),
-        )
-        if name == "events":
-            write_serve_copy(self.tmp / name, bucket, table)
+        write_bucket(self.tmp / name, name, bucket, table, self.row_group_rows[name])
 
     # ------------------------------------------------------------ commit
     def commit(self) -> None:
@@ -333,6 +324,25 @@ class BucketWriter:
         shutil.rmtree(self.tmp, ignore_errors=True)
         if self._created and self.out_dir.is_dir() and not any(self.out_dir.iterdir()):
             self.out_dir.rmdir()
+
+
+def write_bucket(
+    folder: Path, name: str, bucket: int, table: pa.Table, row_group_rows: int
+) -> None:
+    """One bucket's file of table ``name`` in ``folder`` (and an events bucket's serving copy).
+
+    ``table`` is sorted by :data:`SORT_KEYS` already; the file records it.
+    """
+    order = [(k, "ascending") for k in SORT_KEYS[name]]
+    pq.write_table(
+        table,
+        folder / bucket_file(bucket),
+        row_group_size=row_group_rows,
+        compression="zstd",
+        sorting_columns=pq.SortingColumn.from_ordering(table.schema, order),
+    )
+    if name == "events":
+        write_serve_copy(folder, bucket, table)
 
 
 def write_partitioned(
