@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -32,10 +33,17 @@ class IdMap:
         self.index = pd.Index(pd.Series(list(external_ids), dtype=object).astype(str))
         if not self.index.is_unique:
             raise ValueError(f"{kind} ids must be unique")
-        # Converted once: to_external runs on every recommend call.
-        self._external = self.index.to_numpy(dtype=object)
-        self._external.flags.writeable = False
+        self._size = len(self.index)
         self._positions: dict[str, int] | None = None
+
+    @cached_property
+    def _external(self) -> np.ndarray:
+        """The ids as an object array, converted on first use: ``to_external`` runs on every
+        recommend call (products), while a million clients' ids as Python strings
+        (about 70 MB) are not needed by a process that never lists them."""
+        external = self.index.to_numpy(dtype=object)
+        external.flags.writeable = False
+        return external
 
     def position_dict(self) -> dict[str, int] | None:
         """``{external id: internal index}``, built on first use, for up to 200,000 ids.
@@ -50,7 +58,7 @@ class IdMap:
         return self._positions
 
     def __len__(self) -> int:
-        return int(self._external.size)  # the index's, without pandas' overhead
+        return self._size  # the index's, without pandas' overhead
 
     def __contains__(self, external_id: object) -> bool:
         return str(external_id) in self.index
@@ -66,13 +74,27 @@ class IdMap:
         in a dict (or the index), which beats building a pandas Index for them.
         """
         scalar = isinstance(external_ids, str) or np.isscalar(external_ids)
-        names = [str(external_ids)] if scalar else [str(x) for x in external_ids]
-        if len(names) <= FEW_IDS:
-            idx = self._few(names)
+        if scalar:
+            values: Any = [external_ids]
+        elif isinstance(external_ids, pd.Series):
+            values = external_ids.array  # positions, not labels
+        elif isinstance(external_ids, pd.Index | pd.api.extensions.ExtensionArray):
+            values = external_ids
         else:
-            idx = self.index.get_indexer(pd.Index(names)).astype(np.int64, copy=False)
+            values = np.asarray(list(external_ids), dtype=object)
+        if len(values) <= FEW_IDS:
+            idx = self._few([str(x) for x in values])
+        else:
+            # Each distinct id once: a table of millions of rows (stock, events)
+            # names a few thousand ids, and a text object per row is not needed.
+            codes, uniques = pd.factorize(values)
+            texts = pd.Index(np.asarray([str(u) for u in uniques], dtype=object))
+            idx = self.index.get_indexer(texts).astype(np.int64, copy=False)[codes]
+            missing = np.flatnonzero(codes < 0)  # None, NaN: each by its own text, as always
+            if missing.size:
+                idx[missing] = self._few([str(values[i]) for i in missing])
         if strict and (idx < 0).any():
-            missing = [names[i] for i in np.flatnonzero(idx < 0)[:5]]
+            missing = [str(values[i]) for i in np.flatnonzero(idx < 0)[:5]]
             raise UnknownIdError(
                 f"unknown {self.kind} id{'s' if len(missing) > 1 else ''}: "
                 f"{', '.join(repr(m) for m in missing)}"
@@ -97,6 +119,6 @@ class IdMap:
 
     def to_external(self, internal_ids: npt.ArrayLike) -> np.ndarray:
         arr = np.asarray(internal_ids, dtype=np.int64)
-        if arr.size and (arr.min() < 0 or arr.max() >= self._external.size):
+        if arr.size and (arr.min() < 0 or arr.max() >= self._size):
             raise IndexError(f"internal {self.kind} index out of range")
         return self._external[arr]

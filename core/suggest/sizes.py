@@ -127,7 +127,8 @@ class SizeStock:
             {
                 "j": j,
                 "store": store,
-                "size": st["size"].astype(str).to_numpy(),
+                # Codes into the few distinct sizes, not a text object per stock row.
+                "size": pd.Categorical(st["size"].astype(str)),
                 "qty": st["quantity"].to_numpy(dtype=np.int64),
             }
         )

@@ -817,3 +817,29 @@ def test_text_columns_check_alike_as_objects_and_as_pandas_text(broken: bool) ->
     assert as_text.events["store_id"].isna().all()
     assert as_text.events["reason"].tolist() == ["", "", "fit", ""]
     assert as_text.products["material"].tolist() == ["", ""]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda v: list(v),
+        lambda v: np.array(v, dtype=object),
+        lambda v: pd.Series(v, dtype=object, index=range(1000, 1000 + len(v))),
+        lambda v: pd.Series(v, dtype="str"),
+        lambda v: pd.Index(v, dtype=object),
+    ],
+    ids=["list", "ndarray", "series-labelled", "arrow-str", "index"],
+)
+def test_many_ids_map_as_one_by_one_whatever_their_container(make) -> None:
+    from core.data.ids import FEW_IDS, IdMap
+
+    ids = IdMap(["a", "b", "7", "None"], kind="product")
+    raw = (["b", "a", "x", "7", None] * FEW_IDS)[: 3 * FEW_IDS]
+    container = make(raw)
+    got = ids.to_internal(container, strict=False)
+    # Each element's text looked up alone (a missing value's text is "None" or "nan").
+    want = [ids.to_internal_one(str(x)) if str(x) in ids else -1 for x in list(container)]
+    np.testing.assert_array_equal(got, want)
+    assert (got == 3).any() == (str(list(container)[4]) == "None")
+    with pytest.raises(UnknownIdError, match="unknown product ids: 'x'"):
+        ids.to_internal(container)
