@@ -90,14 +90,14 @@ class IdMap:
             codes, uniques = pd.factorize(values)
             texts = pd.Index(np.asarray([str(u) for u in uniques], dtype=object))
             idx = self.index.get_indexer(texts).astype(np.int64, copy=False)[codes]
-            missing = np.flatnonzero(codes < 0)  # None, NaN: each by its own text, as always
-            if missing.size:
-                idx[missing] = self._few([str(values[i]) for i in missing])
+            absent = np.flatnonzero(codes < 0)  # None, NaN: each by its own text, as always
+            if absent.size:
+                idx[absent] = self._few([str(values[i]) for i in absent])
         if strict and (idx < 0).any():
-            missing = [str(values[i]) for i in np.flatnonzero(idx < 0)[:5]]
+            unknown = [str(values[i]) for i in np.flatnonzero(idx < 0)[:5]]
             raise UnknownIdError(
-                f"unknown {self.kind} id{'s' if len(missing) > 1 else ''}: "
-                f"{', '.join(repr(m) for m in missing)}"
+                f"unknown {self.kind} id{'s' if len(unknown) > 1 else ''}: "
+                f"{', '.join(repr(m) for m in unknown)}"
             )
         return idx
 
