@@ -255,10 +255,12 @@ class ClientIndex:
                 pd.to_datetime(events["timestamp"]).groupby(events["client_id"].astype(str)).max()
             )
         if latest is not None and len(latest):
-            self.last_activity = pd.Series(
-                pd.to_datetime(pd.Series(self.client_ids).map(latest)).to_numpy(),
-                index=range(self.n_clients),
-            )
+            # Each client's position among ``latest``'s ids, matched in Arrow (-1: none).
+            known = pa.array(latest.index.astype(str), type=pa.large_string())
+            found = pc.fill_null(pc.index_in(self.client_ids, value_set=known), -1).to_numpy()
+            times = pd.to_datetime(latest).to_numpy(dtype="datetime64[ns]")
+            picked = np.where(found >= 0, times[np.maximum(found, 0)], np.datetime64("NaT"))
+            self.last_activity = pd.Series(picked, index=range(self.n_clients))
 
     # ------------------------------------------------------------------ scoring
     def _name_scores(self, query_tokens: Sequence[str]) -> np.ndarray:

@@ -114,3 +114,58 @@ def test_the_lookup_shows_last_activity_and_filters_on_it_without_the_event_log(
     recent = dict(cards(at))
     assert recent, "someone of hers was active in the last 90 days"
     assert all("last activity" in label for label in recent.values())
+
+
+@pytest.mark.security
+def test_admin_erases_a_client_of_a_served_house_and_the_lookup_forgets_them(
+    open_app,
+    served_dir: Path,
+    atelier_env,
+    atelier_databases,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from core.data.partitioned import PartitionedEvents
+    from core.exceptions import UnknownIdError
+    from core.store import SYSTEM_ACTOR, Store
+    from tests.conftest import PAGES_DIR
+    from tests.security.hostile import unescape_markdown
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(served_dir, data_dir)
+    url = atelier_databases.new("served-erase")
+    store = Store.open(url=url)
+    admin = atelier_env.users["admin"]
+    _, generated = store.users.create_user(
+        admin.user_id, admin.name, admin.role, admin.store_id, actor_id=SYSTEM_ACTOR
+    )
+    store.users.change_password(admin.user_id, generated, admin.password)
+    monkeypatch.setenv("ATELIER_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("ATELIER_SERVE", "per-client")
+    monkeypatch.setenv("ATELIER_DATABASE_URL", url)
+    try:
+        n_events = len(PartitionedEvents(data_dir).client_events("t_isa"))
+        at = open_app("admin", page="data_users")
+        at.text_input(key="erase:client_id").input("t_isa").run()
+        next(b for b in at.button if b.key == "erase:check").click().run()
+        assert not at.exception, at.exception
+        shown = " ".join(str(w.value) for w in at.warning)
+        assert f"removes their profile, {n_events} event(s)" in shown
+        next(b for b in at.button if b.key == "erase:export").click().run()  # read per client
+        assert not at.exception, at.exception
+        assert store.audit.query(action="export", target_id="t_isa", limit=None)
+        at.text_input(key="erase:confirm").input("t_isa").run()
+        next(b for b in at.button if b.key == "erase:go").click().run()
+        assert not at.exception, at.exception
+        with pytest.raises(UnknownIdError):
+            PartitionedEvents(data_dir).client("t_isa")
+        assert any("Erased t_isa" in unescape_markdown(s.value) for s in at.success)
+        assert store.audit.query(action="erase_client", limit=None)[0].target_id == "t_isa"
+        # The running app serves the rewritten house: the lookup no longer finds her.
+        at.switch_page(str(PAGES_DIR / "lookup.py")).run()
+        at.text_input(key="lookup_query").input("Isabelle Quatremain").run()
+        assert not at.exception, at.exception
+        found = [b.key for b in at.button if (b.key or "").startswith("lookup_card_")]
+        assert "lookup_card_t_isa" not in found
+    finally:
+        store.close()
