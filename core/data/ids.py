@@ -17,6 +17,20 @@ _POSITION_DICT_LIMIT = 200_000
 FEW_IDS = 256
 
 
+def codes_in(values: Any, index: pd.Index) -> np.ndarray:
+    """Positions of ``values``' texts in ``index`` (-1 where absent or missing), as int32.
+
+    Each distinct value is looked up once: a table of millions of rows (stock,
+    events) names a few thousand ids, and a text object per row is not needed.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    if len(uniques) == 0:
+        return np.full(len(values), -1, dtype=np.int32)
+    pos = index.get_indexer(pd.Index(np.asarray(uniques, dtype=object).astype(str)))
+    pos = np.append(pos, -1).astype(np.int32)  # code -1 (missing) maps to -1
+    return pos[codes]
+
+
 class IdMap:
     """External ids at the edge, contiguous integers inside (both ways).
 
@@ -84,15 +98,8 @@ class IdMap:
             values = np.asarray(list(external_ids), dtype=object)
         if len(values) <= FEW_IDS:
             idx = self._few([str(x) for x in values])
-        else:
-            # Each distinct id once: a table of millions of rows (stock, events)
-            # names a few thousand ids, and a text object per row is not needed.
-            codes, uniques = pd.factorize(values)
-            texts = pd.Index(np.asarray([str(u) for u in uniques], dtype=object))
-            idx = self.index.get_indexer(texts).astype(np.int64, copy=False)[codes]
-            absent = np.flatnonzero(codes < 0)  # None, NaN: each by its own text, as always
-            if absent.size:
-                idx[absent] = self._few([str(values[i]) for i in absent])
+        else:  # a missing value is no id
+            idx = codes_in(values, self.index).astype(np.int64)
         if strict and (idx < 0).any():
             unknown = [str(values[i]) for i in np.flatnonzero(idx < 0)[:5]]
             raise UnknownIdError(

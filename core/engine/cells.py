@@ -29,13 +29,12 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from core.data.ids import IdMap
+from core.data.ids import IdMap, codes_in
 from core.data.schema import EVENT_TYPES
 from core.data.values import TimeLike
 from core.engine.config import TASTE_EVENT_TYPES, EngineConfig
 from core.engine.events import (
     EventArrays,
-    codes_in,
     event_arrays,
     select_events,
 )

@@ -26,6 +26,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from core.data.dataset import Dataset
+from core.data.ids import codes_in
 from core.data.schema import CLIENTS, ONLINE_STORE_ID, PRODUCTS
 from core.engine.diversity import style_tag_matrix
 from core.engine.house import house_of
@@ -300,7 +301,7 @@ class Catalogue:
     @cached_property
     def _stock(self) -> sp.csr_matrix:
         st = self.dataset.stock
-        rows = self.store_ids.get_indexer(pd.Index(st["store_id"].astype(str)))
+        rows = codes_in(st["store_id"], self.store_ids)
         cols = self.dataset.product_ids.to_internal(st["product_id"].astype(str), strict=False)
         ok = (rows >= 0) & (cols >= 0)
         qty = st["quantity"].to_numpy(dtype=np.int64)[ok]

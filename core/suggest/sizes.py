@@ -23,6 +23,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from core.data.dataset import Dataset
+from core.data.ids import codes_in
 from core.data.sizes import CATEGORY_SIZE_COLUMNS, SUBCATEGORY_SIZE_COLUMNS, client_size_column
 from core.engine.purchases import ClientHistory
 from core.suggest.catalogue import Catalogue
@@ -122,7 +123,7 @@ class SizeStock:
             return pd.DataFrame({"j": [], "store": [], "size": [], "qty": []})
         st = st[st["size"].astype(str) != ""]
         j = self.dataset.product_ids.to_internal(st["product_id"].astype(str), strict=False)
-        store = self.catalogue.store_ids.get_indexer(pd.Index(st["store_id"].astype(str)))
+        store = codes_in(st["store_id"], self.catalogue.store_ids)
         out = pd.DataFrame(
             {
                 "j": j,

@@ -16,10 +16,10 @@ import scipy.sparse as sp
 
 from core.data.dataset import Dataset
 from core.data.generate import generate_maison
-from core.data.ids import IdMap
+from core.data.ids import IdMap, codes_in
 from core.engine.cells import fit_date
 from core.engine.config import EngineConfig
-from core.engine.events import codes_in, event_arrays
+from core.engine.events import event_arrays
 from core.engine.models.hybrid import HybridRecommender
 from core.engine.transitions import (
     TransitionCounts,
