@@ -9,14 +9,10 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import state
 from dashboard.widgets.text import plain
+from tests.security.hostile import unescape_shown as unescape
 
 HOSTILE_IDS = ["h_emoji", "h_long", "h_md", "h_rtl", "h_script"]
 pytestmark = pytest.mark.usefixtures("atelier_env")
-
-
-def unescape(text: str) -> str:
-    """Undo safe(): drop backslash escapes and the invisible anti-autolink word joiners."""
-    return re.sub(r"\\(.)", r"\1", text).replace("\u2060", "")
 
 
 def all_text(at: AppTest) -> str:

@@ -6,7 +6,6 @@ Each test works on its own copy of the data folder and its own database.
 from __future__ import annotations
 
 import json
-import re
 import shutil
 from pathlib import Path
 
@@ -17,13 +16,10 @@ from streamlit.testing.v1 import AppTest
 from core.data.dataset import load_dataset
 from core.data.loading import find_table_files
 from core.store import SYSTEM_ACTOR, Store
+from tests.security.hostile import unescape_shown as unescape
 
 PAGE = "data_users"
 PAGES_DIR = Path(__file__).resolve().parents[2] / "dashboard" / "app_pages"
-
-
-def unescape(text: str) -> str:
-    return re.sub(r"\\(.)", r"\1", text)
 
 
 def state(folder: Path) -> dict[str, tuple[bytes, int]]:

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import state
+from tests.security.hostile import unescape_shown as unescape
 
 pytestmark = pytest.mark.usefixtures("atelier_env")
-
-
-def unescape(text: str) -> str:
-    """Undo safe(): drop backslash escapes and the invisible anti-autolink word joiners."""
-    return re.sub(r"\\(.)", r"\1", text).replace("\u2060", "")
 
 
 def cards(at: AppTest) -> list[tuple[str, str]]:

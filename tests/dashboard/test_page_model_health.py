@@ -6,7 +6,6 @@ own model folder, so shares and retrains here never touch other tests' state.
 
 from __future__ import annotations
 
-import re
 import shutil
 from datetime import UTC, timedelta
 from pathlib import Path
@@ -22,12 +21,9 @@ from core.engine.models.baselines import PopularityRecommender
 from core.engine.models.hybrid import HybridRecommender
 from core.store import SYSTEM_ACTOR, NewItem, Store
 from core.store.db import make_engine
+from tests.security.hostile import unescape_shown as unescape
 
 PAGE = "model_health"
-
-
-def unescape(text: str) -> str:
-    return re.sub(r"\\(.)", r"\1", text)
 
 
 def texts(at: AppTest) -> str:

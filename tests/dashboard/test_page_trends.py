@@ -15,6 +15,7 @@ from core.data.generate import generate_maison
 from core.engine.config import EngineConfig
 from core.engine.models.hybrid import HybridRecommender
 from core.engine.trends import TrendAnalyzer
+from tests.security.hostile import unescape_shown as unescape
 
 PAGE = "trends"
 MANAGER_PAGES = ("trends", "model_health", "account")
@@ -51,10 +52,6 @@ def rendered_text(at: AppTest) -> str:
     for tab in at.get("tab"):
         parts.append(str(tab.label))
     return re.sub(r"\\(.)", r"\1", "\n".join(parts))
-
-
-def unescape(text: str) -> str:
-    return re.sub(r"\\(.)", r"\1", text)
 
 
 def client_pii(data_dir) -> list[str]:

@@ -273,6 +273,11 @@ def unescape_markdown(text: str) -> str:
     return re.sub(r"\\(.)", r"\1", text, flags=re.DOTALL)
 
 
+def unescape_shown(text: str) -> str:
+    """What a page shows of ``dashboard.widgets.text.safe`` text: escapes and word joiners undone."""
+    return unescape_markdown(text).replace("\u2060", "")
+
+
 def unescaped_chars(text: str, chars: str) -> list[str]:
     """Characters of ``chars`` in ``text`` that are not backslash-escaped."""
     found, i = [], 0
