@@ -127,11 +127,27 @@ class _Coded:
         return np.isin(self.table.astype(str), list(wanted))[self.codes]
 
 
-def _texts(values: pd.Series | Iterable[str]) -> pa.Array:
+def _texts(values: pd.Series | Iterable[str]) -> pa.Array | pa.ChunkedArray:
     """Strings as one Arrow array: bytes and offsets, not a Python object per client."""
     if not isinstance(values, pd.Series):
         values = list(values)
     return pa.array(values, type=pa.large_string())
+
+
+def _texts_or(
+    values: Iterable[str], original: pa.Array | pa.ChunkedArray
+) -> pa.Array | pa.ChunkedArray:
+    """``values`` as Arrow text, or ``original`` itself where they are equal (held once).
+
+    A house's ids and emails are mostly lower case already: their search keys
+    then share the clients table's own Arrow buffers.
+    """
+    made = _texts(values)
+    if len(made) == len(original) and not original.null_count:
+        same = pc.all(pc.equal(made, original.cast(made.type))).as_py()
+        if same and original.type == made.type:
+            return original
+    return made
 
 
 def _flags(found: pa.Array | pa.ChunkedArray) -> np.ndarray:
@@ -220,13 +236,15 @@ class ClientIndex:
             self.n_clients, dtype=np.int32
         )
         # Ids without spaces, as an id query is compared.
-        self.id_keys = _texts(normalise(c).replace(" ", "") for c in self.client_ids.to_pylist())
+        self.id_keys = _texts_or(
+            (normalise(c).replace(" ", "") for c in self.client_ids.to_pylist()), self.client_ids
+        )
         emails = [
             str(e).strip().casefold() if isinstance(e, str) else "" for e in _column(frame, "email")
         ]
         self._has_email = any(emails)
         self.email_local = _texts(normalise(e.split("@", 1)[0]) for e in emails)
-        self.email_keys = _texts(emails)
+        self.email_keys = _texts_or(emails, pa.array(_column(frame, "email").astype(str)))
         del emails
         self.phone_keys = _texts(digits(p) for p in _column(frame, "phone"))
 

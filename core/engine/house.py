@@ -25,7 +25,9 @@ event type and *time bin*, each event dated at the start of its bin. Bins
 split every calendar day at midnight and at ``as_of``'s time of day, so the
 windows the pages ask for -- whole days before ``as_of``, or weeks from a
 midnight -- never cut a bin, and every such window reads the same sums as
-the events would.
+the events would. A bin is held as its number (:func:`bin_code`: two per
+day), so the rows fit 32-bit integers: half the memory of a dashboard's
+largest array at L.
 """
 
 from __future__ import annotations
@@ -61,10 +63,11 @@ class HouseAggregates:
         diagonal is each product's number of such buyers.
     n_buyers : int
         Clients who kept at least one product for themselves.
-    activity : ndarray, shape (n, 6), int64
-        Rows ``(store index, product index, bin start in ns, event code,
-        units, units at least 1 per event)``; store index -1 for events
-        without a store; event codes index :data:`ACTIVITY_EVENTS`.
+    activity : ndarray, shape (n, 6), int32 (int64 when a sum needs it)
+        Rows ``(store index, product index, bin code, event code, units,
+        units at least 1 per event)``; store index -1 for events without a
+        store; the bin's start is :func:`bin_start` of its code and
+        ``as_of``; event codes index :data:`ACTIVITY_EVENTS`.
     store_ids : ndarray of str
         The stores the store indices of ``activity`` point to.
     as_of : Timestamp
@@ -151,7 +154,8 @@ class HouseAggregates:
         if bounds is not None:
             a = a[bounds[store + 1] : bounds[store + 2]]
         since = (as_of - pd.Timedelta(days=days)).value
-        keep = (a[:, 0] == store) & (a[:, 3] <= 1) & (a[:, 2] >= since) & (a[:, 2] <= as_of.value)
+        start = bin_start(a[:, 2], self.as_of)
+        keep = (a[:, 0] == store) & (a[:, 3] <= 1) & (start >= since) & (start <= as_of.value)
         a = a[keep]
         sign = np.where(a[:, 3] == 0, 1.0, -1.0)
         out = np.bincount(a[:, 1], weights=sign * a[:, 4], minlength=n)
@@ -167,7 +171,7 @@ class HouseAggregates:
         return pd.DataFrame(
             {
                 "product_id": np.asarray(product_ids.external_ids, dtype=object)[a[:, 1]],
-                "timestamp": pd.Series(a[:, 2].astype("datetime64[ns]")),
+                "timestamp": pd.Series(bin_start(a[:, 2], self.as_of).astype("datetime64[ns]")),
                 "store_id": stores[a[:, 0]],
                 "event_type": np.array(ACTIVITY_EVENTS, dtype=object)[a[:, 3]],
                 "demand": per * a[:, 5],
@@ -183,7 +187,7 @@ class HouseAggregates:
             "copurchase.indices": c.indices,
             "copurchase.indptr": c.indptr,
             "n_buyers": np.array([self.n_buyers]),
-            "activity": self.activity,
+            "activity_bins": self.activity,
             "store_ids": self.store_ids.astype(str),
             "as_of": np.array([self.as_of.value]),
             "bought_units": self.bought_units,
@@ -197,6 +201,13 @@ class HouseAggregates:
         if not {"bought_units", "fit_returned_units", "purchase_returns"} <= set(arrays):
             return None
         n = arrays["kept_units"].size
+        as_of = pd.Timestamp(int(arrays["as_of"][0]))
+        if "activity_bins" in arrays:
+            activity = arrays["activity_bins"].reshape(-1, 6)
+        else:  # saved before bins were numbered: each bin's start in ns
+            activity = arrays["activity"].reshape(-1, 6).copy()
+            activity[:, 2] = bin_code(activity[:, 2], as_of)
+            activity = _narrow(activity)
         copurchase = sp.csr_matrix(
             (
                 arrays["copurchase.data"],
@@ -209,9 +220,9 @@ class HouseAggregates:
             arrays["kept_units"],
             copurchase,
             int(arrays["n_buyers"][0]),
-            arrays["activity"].reshape(-1, 6),
+            activity,
             arrays["store_ids"].astype(str),
-            pd.Timestamp(int(arrays["as_of"][0])),
+            as_of,
             arrays["bought_units"],
             arrays["fit_returned_units"],
             arrays["purchase_returns"].astype(np.int64),
@@ -226,9 +237,9 @@ def _sum_activity(rows: np.ndarray) -> np.ndarray:
     adds up tens of millions of rows.
     """
     if len(rows) == 0:
-        return rows.reshape(0, 6)
+        return rows.reshape(0, 6).astype(np.int32)
     order = np.lexsort((rows[:, 3], rows[:, 2], rows[:, 1], rows[:, 0]))
-    rows = rows[order]
+    rows = rows[order].astype(np.int64, copy=False)  # sums in 64 bits, then narrowed
     del order
     new = np.ones(len(rows), dtype=bool)
     new[1:] = (rows[1:, :4] != rows[:-1, :4]).any(axis=1)
@@ -237,7 +248,15 @@ def _sum_activity(rows: np.ndarray) -> np.ndarray:
     out = rows[starts]
     out[:, 4] = np.add.reduceat(rows[:, 4], starts)
     out[:, 5] = np.add.reduceat(rows[:, 5], starts)
-    return out
+    return _narrow(out)
+
+
+def _narrow(rows: np.ndarray) -> np.ndarray:
+    """``rows`` as int32 when every value fits (it does unless a sum of units is huge)."""
+    info = np.iinfo(np.int32)
+    if rows.size == 0 or (rows.min() >= info.min and rows.max() <= info.max):
+        return rows.astype(np.int32)
+    return rows.astype(np.int64, copy=False)
 
 
 def bucket_house(
@@ -286,21 +305,34 @@ def _bucket_activity(
     ev = events[code >= 0]
     code = code[code >= 0]
     if len(ev) == 0:
-        return np.zeros((0, 6), dtype=np.int64)
+        return np.zeros((0, 6), dtype=np.int32)
     s = store_ids.to_internal(ev["store_id"].astype(object).fillna("").astype(str), strict=False)
     p = product_ids.to_internal(ev["product_id"].astype(str), strict=False)
     ts = pd.to_datetime(ev["timestamp"]).to_numpy("datetime64[ns]").astype(np.int64)
     q = ev["quantity"].to_numpy(dtype=np.int64)
     keep = (p >= 0) & (ts <= as_of.value)
-    rows = np.column_stack([s, p, time_bin(ts, as_of), code, q, np.maximum(q, 1)]).astype(np.int64)
+    rows = np.column_stack([s, p, bin_code(ts, as_of), code, q, np.maximum(q, 1)]).astype(np.int64)
     return _sum_activity(rows[keep])
 
 
-def time_bin(ts: np.ndarray, as_of: pd.Timestamp) -> np.ndarray:
-    """The start (ns) of each time's bin: days split at midnight and at ``as_of``'s time of day."""
-    day = np.floor_divide(ts, _DAY_NS) * _DAY_NS
+def bin_code(ts: np.ndarray, as_of: pd.Timestamp) -> np.ndarray:
+    """The number of each time's bin: two per calendar day, split at ``as_of``'s time of day.
+
+    ``2 * day + 1`` from the split on (the whole day when ``as_of`` is at
+    midnight), ``2 * day`` before it; ``day`` counts days since 1970-01-01.
+    Codes order like the bins' starts.
+    """
+    ts = np.asarray(ts, dtype=np.int64)
+    day = np.floor_divide(ts, _DAY_NS)
     split = as_of.value - as_of.normalize().value
-    return np.asarray(np.where(ts - day >= split, day + split, day))
+    return np.asarray(2 * day + (ts - day * _DAY_NS >= split))
+
+
+def bin_start(code: np.ndarray, as_of: pd.Timestamp) -> np.ndarray:
+    """The start (ns) of each bin :func:`bin_code` numbered."""
+    code = np.asarray(code, dtype=np.int64)
+    split = as_of.value - as_of.normalize().value
+    return np.asarray((code >> 1) * _DAY_NS + (code & 1) * split)
 
 
 def house_of(dataset: Dataset) -> HouseAggregates | None:

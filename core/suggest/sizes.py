@@ -126,7 +126,7 @@ class SizeStock:
         store = codes_in(st["store_id"], self.catalogue.store_ids)
         out = pd.DataFrame(
             {
-                "j": j,
+                "j": j.astype(np.int32),
                 "store": store,
                 # Codes into the few distinct sizes, not a text object per stock row.
                 "size": pd.Categorical(st["size"].astype(str)),
