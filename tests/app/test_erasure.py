@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +22,7 @@ from core.engine.trends import TrendAnalyzer
 from core.exceptions import PermissionDenied, UnknownIdError
 from core.settings import Settings
 from core.store import SYSTEM_ACTOR, NewItem, Store
+from tests.app.erasure_setup import copied_settings, staff_store
 
 pytestmark = pytest.mark.security
 
@@ -38,18 +39,12 @@ def maison(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def settings(maison: Path, tmp_path: Path) -> Settings:
-    data_dir = tmp_path / "data"
-    shutil.copytree(maison, data_dir)
-    return Settings(data_dir=data_dir, database_url=f"sqlite:///{tmp_path / 'atelier.db'}")
+    return copied_settings(maison, tmp_path)
 
 
 @pytest.fixture
-def store(settings: Settings):
-    store = Store.open(settings)
-    store.users.create_user("ada", "Ada Admin", "admin", None, actor_id=SYSTEM_ACTOR)
-    store.users.create_user("lea", "Léa Stylist", "stylist", None, actor_id=SYSTEM_ACTOR)
-    yield store
-    store.close()
+def store(settings: Settings) -> Iterator[Store]:
+    yield from staff_store(settings)
 
 
 def _subject(settings: Settings) -> tuple[str, str]:

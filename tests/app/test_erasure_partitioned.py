@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -18,7 +18,8 @@ from core.data.partitioned.erase import apply_removal, discard_removal, stage_wi
 from core.engine.models.persistence import read_model_info
 from core.exceptions import ConflictError, UnknownIdError
 from core.settings import Settings
-from core.store import SYSTEM_ACTOR, NewItem, Store
+from core.store import NewItem, Store
+from tests.app.erasure_setup import copied_settings, staff_store
 from tests.engine.scale_data import partitioned_maison
 
 pytestmark = pytest.mark.security
@@ -36,18 +37,12 @@ def house(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def settings(house: Path, tmp_path: Path) -> Settings:
-    data_dir = tmp_path / "data"
-    shutil.copytree(house, data_dir)
-    return Settings(data_dir=data_dir, database_url=f"sqlite:///{tmp_path / 'atelier.db'}")
+    return copied_settings(house, tmp_path)
 
 
 @pytest.fixture
-def store(settings: Settings):
-    store = Store.open(settings)
-    store.users.create_user("ada", "Ada Admin", "admin", None, actor_id=SYSTEM_ACTOR)
-    store.users.create_user("lea", "Léa Stylist", "stylist", None, actor_id=SYSTEM_ACTOR)
-    yield store
-    store.close()
+def store(settings: Settings) -> Iterator[Store]:
+    yield from staff_store(settings)
 
 
 def _files(folder: Path) -> dict[str, bytes]:
