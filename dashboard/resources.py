@@ -66,7 +66,9 @@ def _load_dataset(data_dir: str, stamp: tuple[Any, ...], max_upload_mb: float) -
     return bootstrap.load_data(settings)
 
 
-@st.cache_resource(max_entries=1, show_spinner=False)
+@st.cache_resource(
+    max_entries=1, show_spinner="Reading the house's products, clients and model again…"
+)
 def _served(data_dir: str, stamp: tuple[Any, ...], model_dir: str, generation: str) -> Served:
     del stamp, generation  # only part of the cache key
     return open_served(data_dir, model_dir)
@@ -89,7 +91,13 @@ def get_served(settings: Settings) -> Served:
     model_dir = settings.product_side_model_dir
     generation = model_generation(model_dir)
     served = _served(str(data_dir), data_stamp(data_dir), str(model_dir), generation)
-    _served_registry()[served.dataset.fingerprint] = served
+    registry = _served_registry()
+    if served.dataset.fingerprint not in registry:
+        # The folder's earlier version (before an erasure or a refit) is let go:
+        # kept here, every change would keep another house in memory.
+        for key in [k for k, v in registry.items() if v.reader.path == served.reader.path]:
+            del registry[key]
+        registry[served.dataset.fingerprint] = served
     return served
 
 

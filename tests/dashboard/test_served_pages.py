@@ -161,6 +161,11 @@ def test_admin_erases_a_client_of_a_served_house_and_the_lookup_forgets_them(
             PartitionedEvents(data_dir).client("t_isa")
         assert any("Erased t_isa" in unescape_markdown(s.value) for s in at.success)
         assert store.audit.query(action="erase_client", limit=None)[0].target_id == "t_isa"
+        # The house before the erasure is no longer held (one served house per folder).
+        from dashboard import resources
+
+        held = [s for s in resources._served_registry().values() if s.reader.path == data_dir]
+        assert len(held) == 1 and "t_isa" not in set(held[0].dataset.clients["client_id"])
         # The running app serves the rewritten house: the lookup no longer finds her.
         at.switch_page(str(PAGES_DIR / "lookup.py")).run()
         at.text_input(key="lookup_query").input("Isabelle Quatremain").run()
