@@ -307,7 +307,8 @@ def _refit_in_background(dataset: Dataset, settings: Settings, reason: str) -> N
     threading.Thread(target=run, name="atelier-model-refit", daemon=True).start()
 
 
-@st.cache_resource(max_entries=2, show_spinner=False)
+# One entry: a house's earlier index (0.17 GB at L) is let go when its data change.
+@st.cache_resource(max_entries=1, show_spinner=False)
 def _client_index(fingerprint: str, _dataset: Dataset) -> ClientIndex:
     del fingerprint
     served = served_of(_dataset)  # without the event log: each client's latest event, read now

@@ -34,9 +34,10 @@ def render_erasure(settings: Settings, dataset: Dataset, services: Any, actor: s
         st.success(done)
     st.caption(
         "Erasing a client removes their profile and events from the data tables, their row "
-        "from the saved model and their lists, shares, removals and consent changes from the "
-        "database. Suggestions, trends and outcomes stop counting them at once. It cannot be "
-        "undone; the audit log keeps the client id and counts only."
+        "from the saved model (a model fitted per product holds none) and their lists, shares, "
+        "removals and consent changes from the database. Suggestions, trends and outcomes stop "
+        "counting them at once. It cannot be undone; the audit log keeps the client id and "
+        "counts only."
     )
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
     typed = limited_text("Client id", key="erase:client_id", limit=ID_CHARS, where=c1).strip()
