@@ -92,9 +92,10 @@ def get_served(settings: Settings) -> Served:
     generation = model_generation(model_dir)
     served = _served(str(data_dir), data_stamp(data_dir), str(model_dir), generation)
     registry = _served_registry()
-    if served.dataset.fingerprint not in registry:
+    if registry.get(served.dataset.fingerprint) is not served:
         # The folder's earlier version (before an erasure or a refit) is let go:
-        # kept here, every change would keep another house in memory.
+        # kept here, every change would keep another house in memory. (Two
+        # folders with the same data: the one read last serves the fingerprint.)
         for key in [k for k, v in registry.items() if v.reader.path == served.reader.path]:
             del registry[key]
         registry[served.dataset.fingerprint] = served
