@@ -31,6 +31,12 @@ def codes_in(values: Any, index: pd.Index) -> np.ndarray:
     return pos[codes]
 
 
+def _text_or_none(value: object) -> str | None:
+    """``value`` as an id's text, ``None`` when missing (None, NaN, pd.NA, NaT)."""
+    missing = pd.api.types.is_scalar(value) and bool(pd.isna(value))  # type: ignore[call-overload]
+    return None if missing else str(value)
+
+
 class IdMap:
     """External ids at the edge, contiguous integers inside (both ways).
 
@@ -96,9 +102,9 @@ class IdMap:
             values = external_ids
         else:
             values = np.asarray(list(external_ids), dtype=object)
-        if len(values) <= FEW_IDS:
-            idx = self._few([str(x) for x in values])
-        else:  # a missing value is no id
+        if len(values) <= FEW_IDS:  # a missing value is no id, however many are asked
+            idx = self._few([x if isinstance(x, str) else _text_or_none(x) for x in values])
+        else:
             idx = codes_in(values, self.index).astype(np.int64)
         if strict and (idx < 0).any():
             unknown = [str(values[i]) for i in np.flatnonzero(idx < 0)[:5]]
@@ -108,12 +114,15 @@ class IdMap:
             )
         return idx
 
-    def _few(self, names: list[str]) -> np.ndarray:
+    def _few(self, names: list[str | None]) -> np.ndarray:
         lookup = self.position_dict()
         if lookup is not None:
-            return np.array([lookup.get(x, -1) for x in names], dtype=np.int64)
+            return np.array([-1 if x is None else lookup.get(x, -1) for x in names], dtype=np.int64)
         out = np.empty(len(names), dtype=np.int64)
         for n, name in enumerate(names):
+            if name is None:
+                out[n] = -1
+                continue
             try:
                 loc = self.index.get_loc(name)
             except KeyError:

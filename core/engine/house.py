@@ -306,7 +306,7 @@ def _bucket_activity(
     code = code[code >= 0]
     if len(ev) == 0:
         return np.zeros((0, 6), dtype=np.int32)
-    s = store_ids.to_internal(ev["store_id"].astype(object).fillna("").astype(str), strict=False)
+    s = store_ids.to_internal(ev["store_id"], strict=False)  # no store: -1
     p = product_ids.to_internal(ev["product_id"].astype(str), strict=False)
     ts = pd.to_datetime(ev["timestamp"]).to_numpy("datetime64[ns]").astype(np.int64)
     q = ev["quantity"].to_numpy(dtype=np.int64)

@@ -842,3 +842,13 @@ def test_many_ids_map_as_one_by_one_whatever_their_container(make) -> None:
     np.testing.assert_array_equal(got, want)
     with pytest.raises(UnknownIdError, match="unknown product ids: 'x'"):
         ids.to_internal(container)
+
+
+def test_a_missing_id_is_no_id_however_few_are_asked() -> None:
+    from core.data.ids import IdMap
+
+    ids = IdMap(["a", "None", "nan"], kind="store")
+    few = ids.to_internal(["a", None, np.nan, pd.NA, "None"], strict=False)
+    np.testing.assert_array_equal(few, [0, -1, -1, -1, 1])
+    many = ids.to_internal(pd.Series(["a", None, "None"] * 200, dtype=object), strict=False)
+    np.testing.assert_array_equal(many[:3], [0, -1, 1])
