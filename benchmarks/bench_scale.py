@@ -212,7 +212,7 @@ def run_serve(mode: str, folder: Path, model_dir: Path, n: int) -> dict[str, Any
             suggester.suggest(c, SuggestRequest(k=10, extra_events=served.events(c)))
 
         def bare(c: str) -> None:  # recommend + explain, the client's event read included
-            events = served.events(c)
+            events = served.event_rows(c)  # Arrow rows, folded in without a frame
             top = served.model.recommend(c, 10, exclude_seen=True, extra_events=events)
             served.model.explain_many(c, top["product_id"].tolist(), events)
 
@@ -254,7 +254,7 @@ def run_serve_paired(folder: Path, model_dir: Path, n: int) -> dict[str, Any]:
         model.explain_many(c, model.recommend(c, 10, exclude_seen=True)["product_id"].tolist())
 
     def bare_per_client(c: str) -> None:
-        events = served.events(c)
+        events = served.event_rows(c)  # Arrow rows, folded in without a frame
         top = served.model.recommend(c, 10, exclude_seen=True, extra_events=events)
         served.model.explain_many(c, top["product_id"].tolist(), events)
 

@@ -6,11 +6,12 @@ product-side model on Dask (:func:`core.engine.scale.fit.fit_partitioned`,
 ``python -m core fit --dask``). :func:`open_served` loads what a dashboard
 process then holds: the products side, the clients' rows (for lookup and the
 client page) and the model -- products x factors, no event. A client's events
-are read per request (:meth:`Served.events`: a slice of their bucket's
+are read per request (:meth:`Served.event_rows`: a slice of their bucket's
 serving copy, :mod:`core.data.partitioned.serve_copy`; one or two Parquet
-row groups in a layout without copies) and passed
-to the suggestion pipeline as ``extra_events``, which folds them in with the
-fit's statistics: the same suggestions, scores and explanations as the
+row groups in a layout without copies) and passed to the model as
+``extra_events`` (the Arrow rows as read) or, as a frame for the pages
+(:meth:`Served.events`), to the suggestion pipeline; both fold them in with
+the fit's statistics: the same suggestions, scores and explanations as the
 in-memory model fitted on the same data (``tests/app/test_serving.py``).
 
 The default store for the per-client read is the partitioned layout the fit
@@ -32,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from core.data.dataset import Dataset
 from core.data.partitioned import PartitionedEvents
@@ -47,6 +49,14 @@ from core.exceptions import AtelierError
 
 #: Clients whose events a :class:`Served` keeps after reading them.
 RECENT_CLIENTS = 256
+
+
+@dataclass
+class _Read:
+    """A client's events as read, and their frame once a page asked for it."""
+
+    rows: pa.Table
+    frame: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -66,36 +76,53 @@ class Served:
     dataset: Dataset
     model: HybridRecommender
     reader: PartitionedEvents
-    _recent: OrderedDict[tuple[str, str], pd.DataFrame] = field(
+    _recent: OrderedDict[tuple[str, str], _Read] = field(
         default_factory=OrderedDict, repr=False, compare=False
     )
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
-    def events(self, client_id: str) -> pd.DataFrame:
-        """One client's events in time order (none for a client without history).
+    def event_rows(self, client_id: str) -> pa.Table:
+        """One client's events in time order as the Arrow rows read (none for a client without history).
 
-        The last :data:`RECENT_CLIENTS` clients' frames are kept per write of
-        the dataset: a page that asks again (a rerun, the next tab) gets the
-        same frame without a read, and the model reuses the state it folded
-        from it (``HybridRecommender`` keeps states per frame). The columns a
-        fold-in reads are kept from the Arrow rows with the frame
-        (:func:`core.engine.events.remember_columns`), so the model does not
-        read them back out of it. Treat the frame as read-only.
+        What the model folds in without a DataFrame (``HybridRecommender``
+        takes them as ``extra_events``): a bare recommend and its
+        explanations need no more. The last :data:`RECENT_CLIENTS` clients'
+        rows are kept per write of the dataset: a page that asks again (a
+        rerun, the next tab) gets the same rows without a read, and the model
+        reuses the state it folded from them (it keeps states per object).
         """
+        return self._read(client_id).rows
+
+    def events(self, client_id: str) -> pd.DataFrame:
+        """:meth:`event_rows` as a frame with the contract's dtypes, for the pages (made once per read).
+
+        The columns a fold-in reads are kept from the Arrow rows with the
+        frame (:func:`core.engine.events.remember_columns`), so the model
+        does not read them back out of it. Treat the frame as read-only.
+        """
+        read = self._read(client_id)
+        if read.frame is None:
+            frame = to_contract_frame(read.rows, "events")
+            remember_columns(frame, read.rows)
+            with self._lock:
+                if read.frame is None:  # another thread's frame, if first, is the one kept
+                    read.frame = frame
+        return read.frame
+
+    def _read(self, client_id: str) -> _Read:
         key = (self.reader.current_write(), str(client_id))
         with self._lock:
             found = self._recent.get(key)
             if found is not None:
                 self._recent.move_to_end(key)
                 return found
-        rows = self.reader.client_event_rows(str(client_id))
-        events = to_contract_frame(rows, "events")
-        remember_columns(events, rows)
+        read = _Read(self.reader.client_event_rows(str(client_id)))
         with self._lock:
-            self._recent[key] = events
+            read = self._recent.setdefault(key, read)
+            self._recent.move_to_end(key)
             while len(self._recent) > RECENT_CLIENTS:
                 self._recent.popitem(last=False)
-        return events
+        return read
 
     def events_of_clients(self, client_ids: Iterable[str]) -> pd.DataFrame:
         """The events of many clients at once, each bucket file opened once (share outcomes)."""

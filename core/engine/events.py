@@ -11,23 +11,25 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from core.data.ids import IdMap, codes_in
 from core.data.schema import EVENT_TYPES
 from core.engine.recent import RecentPerFrame
 from core.exceptions import UnknownIdError
 
-if TYPE_CHECKING:
-    import pyarrow as pa
-
 _NS_PER_DAY = 86_400 * 1_000_000_000
 _REQUIRED_EXTRA = ("client_id", "product_id", "event_type")
 _TYPE_CODE = {t: c for c, t in enumerate(EVENT_TYPES)}
 FEW_EVENTS = 256  # up to this many events, plain lists beat pandas per-column work
+
+#: A request's events not in the fitted data: a DataFrame, or the Arrow rows a
+#: per-client reader returns (``HybridRecommender`` folds those in without a frame).
+ExtraEvents: TypeAlias = pd.DataFrame | pa.Table
 
 
 def positions(ids_map: IdMap, ids: Sequence[object], *, strict: bool = True) -> np.ndarray:
@@ -54,8 +56,18 @@ class EventArrays:
     gift: np.ndarray  # bool
 
 
-def check_extra_columns(extra: pd.DataFrame) -> None:
-    missing = [c for c in _REQUIRED_EXTRA if c not in extra.columns]
+def event_ids(extra: ExtraEvents, column: str) -> list[str]:
+    """A column of extra events (a DataFrame's or Arrow rows') as text ids (columns checked)."""
+    check_extra_columns(extra)
+    values = (
+        extra.column(column).to_pylist() if isinstance(extra, pa.Table) else extra[column].tolist()
+    )
+    return [str(v) for v in values]
+
+
+def check_extra_columns(extra: ExtraEvents) -> None:
+    names = extra.column_names if isinstance(extra, pa.Table) else extra.columns
+    missing = [c for c in _REQUIRED_EXTRA if c not in names]
     if missing:
         raise ValueError(
             f"extra_events lacks column(s) {', '.join(missing)}; "
@@ -82,29 +94,27 @@ def remember_columns(frame: pd.DataFrame, rows: pa.Table) -> None:
     A served client's events are read from Arrow and made into a frame for
     the pages; the same columns taken from Arrow cost almost nothing, where
     reading them back out of the frame costs half a millisecond. A fold-in
-    given this very ``frame`` uses them (:func:`known_columns`). The rows were
-    validated when written; the frame is read as a snapshot, as the model's
-    per-frame states are (:mod:`core.engine.recent`).
+    given this very ``frame`` uses them (:func:`known_columns`). The frame is
+    read as a snapshot, as the model's per-frame states are
+    (:mod:`core.engine.recent`).
     """
-    columns = {
-        "client_id": rows.column("client_id").to_pylist(),
-        "product_id": rows.column("product_id").to_pylist(),
-        "event_type": rows.column("event_type").to_pylist(),
-        "timestamp": rows.column("timestamp").to_numpy().astype("datetime64[ns]"),
-        "is_gift": rows.column("is_gift").to_numpy(zero_copy_only=False),
-    }
-    _COLUMNS.put(str(id(frame)), frame, columns)
+    _COLUMNS.put(str(id(frame)), frame, extra_table(rows))
 
 
-def known_columns(frame: pd.DataFrame) -> dict[str, Any] | None:
+def known_columns(frame: ExtraEvents) -> dict[str, Any] | None:
     """The columns :func:`remember_columns` kept for this very ``frame``, if any."""
+    if isinstance(frame, pa.Table):
+        return None
     return _COLUMNS.get(str(id(frame)), frame)
 
 
-def extra_table(extra: pd.DataFrame) -> dict[str, Any]:
+def extra_table(extra: ExtraEvents) -> dict[str, Any]:
     """A request's few extra events by column, checked: lists, or arrays for a
     ``datetime64`` timestamp and a boolean ``is_gift`` (a value at a time,
     timestamps cost more than the rest of a fold-in).
+
+    ``extra`` is a DataFrame or Arrow rows (a timestamp with a time zone is
+    taken in UTC, as :func:`event_arrays` takes a frame's).
 
     Raises
     ------
@@ -114,6 +124,10 @@ def extra_table(extra: pd.DataFrame) -> dict[str, Any]:
     check_extra_columns(extra)
     table: dict[str, Any] = {}
     for c in (*_REQUIRED_EXTRA, "timestamp", "is_gift"):
+        if isinstance(extra, pa.Table):
+            if c in extra.column_names:
+                table[c] = _arrow_values(extra.column(c))
+            continue
         if c not in extra.columns:
             continue
         column = extra[c]
@@ -123,6 +137,15 @@ def extra_table(extra: pd.DataFrame) -> dict[str, Any]:
             table[c] = column.tolist()
     check_event_types(table["event_type"])
     return table
+
+
+def _arrow_values(column: pa.ChunkedArray) -> Any:
+    """An Arrow column as :func:`extra_table` gives a frame's: arrays for timestamps and flags, else a list."""
+    if pa.types.is_timestamp(column.type):
+        return column.to_numpy().astype("datetime64[ns]")  # missing: NaT, undated
+    if pa.types.is_boolean(column.type):
+        return column.fill_null(False).to_numpy(zero_copy_only=False)
+    return column.to_pylist()
 
 
 def event_arrays(

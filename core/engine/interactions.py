@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import scipy.sparse as sp
 
 from core.data.dataset import Dataset
@@ -62,6 +63,7 @@ from core.engine.config import INTERACTION_FIELDS, EngineConfig
 from core.engine.events import (
     FEW_EVENTS,
     EventArrays,
+    ExtraEvents,
     check_event_types,
     check_extra_columns,
     event_arrays,
@@ -189,7 +191,7 @@ class Interactions:
 
     # ------------------------------------------------------------- fold-in
     def fold_in(
-        self, client_ids: Sequence[str], extra_events: pd.DataFrame | None = None
+        self, client_ids: Sequence[str], extra_events: ExtraEvents | None = None
     ) -> ClientRows:
         """Rows of ``client_ids`` with ``extra_events`` added, without a refit.
 
@@ -197,10 +199,13 @@ class Interactions:
         ----------
         client_ids : sequence of str
             Known clients, or unknown ones that have events in ``extra_events``.
-        extra_events : DataFrame, optional
+        extra_events : DataFrame or pyarrow.Table, optional
             Columns ``client_id``, ``product_id``, ``event_type`` and optionally
             ``timestamp`` (missing: ``as_of``) and ``is_gift``. Events of other
             clients are ignored; events after ``as_of`` count as of ``as_of``.
+            A client's Arrow rows (a per-client reader's) are read without a
+            DataFrame; more than :data:`~core.engine.events.FEW_EVENTS` go
+            through one.
 
         Returns
         -------
@@ -217,6 +222,8 @@ class Interactions:
         """
         ids = [str(c) for c in client_ids]
         idx = positions(self.client_ids, ids, strict=False)
+        if isinstance(extra_events, pa.Table) and extra_events.num_rows > FEW_EVENTS:
+            extra_events = extra_events.to_pandas()
         extra_clients, table, few = _extra_clients(extra_events)
         extra_ids = set(extra_clients)
         vouched = self._without_rows(ids, idx, extra_ids)
@@ -320,7 +327,7 @@ class Interactions:
     def _request_events(
         self,
         uniq: np.ndarray,
-        extra_events: pd.DataFrame,
+        extra_events: ExtraEvents,
         extra_clients: list[str],
         table: dict[str, Any],
         few: bool,
@@ -342,6 +349,7 @@ class Interactions:
                 as_of=self.as_of,
                 clip_future=True,
             )
+        assert isinstance(extra_events, pd.DataFrame)  # many events come as a frame (fold_in)
         return event_arrays(
             extra_events if keep.all() else extra_events[keep],
             rows=ev_rows[keep],
@@ -351,7 +359,7 @@ class Interactions:
         )
 
     def client_rows(
-        self, client_ids: Sequence[str], extra_events: pd.DataFrame | None = None
+        self, client_ids: Sequence[str], extra_events: ExtraEvents | None = None
     ) -> sp.csr_matrix:
         """Matrix rows of ``client_ids`` with ``extra_events`` folded in.
 
@@ -360,7 +368,7 @@ class Interactions:
         return self.fold_in(client_ids, extra_events).matrix
 
     def history_strength(
-        self, client_ids: Sequence[str], extra_events: pd.DataFrame | None = None
+        self, client_ids: Sequence[str], extra_events: ExtraEvents | None = None
     ) -> np.ndarray:
         """Summed weighted, decayed events of each client (see :meth:`fold_in`).
 
@@ -422,7 +430,7 @@ class Interactions:
 
 
 def _extra_clients(
-    extra_events: pd.DataFrame | None,
+    extra_events: ExtraEvents | None,
 ) -> tuple[list[str], dict[str, Any], bool]:
     """The client of each extra event (columns and event types checked).
 
@@ -434,7 +442,7 @@ def _extra_clients(
     known = known_columns(extra_events)  # a served client's, handed over by its reader
     if known is not None:
         return list(known["client_id"]), known, True
-    if len(extra_events) <= FEW_EVENTS:
+    if len(extra_events) <= FEW_EVENTS or isinstance(extra_events, pa.Table):
         table = extra_table(extra_events)
         return [str(c) for c in table["client_id"]], table, True
     check_extra_columns(extra_events)

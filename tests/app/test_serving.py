@@ -77,6 +77,27 @@ def test_a_client_read_per_request_gets_what_the_in_memory_model_gives(
         assert (got.rule_result.allowed == want.rule_result.allowed).all()
 
 
+def test_a_bare_request_on_the_arrow_rows_read_gets_what_the_in_memory_model_gives(
+    served: Served, in_memory: HybridRecommender, dataset: Dataset
+) -> None:
+    """recommend + explain on a client's rows as read (no frame made) match the in-memory model."""
+    for client in clients_with_events(dataset, 5):
+        rows = served.event_rows(client)
+        assert rows.num_rows == int((dataset.events["client_id"] == client).sum())
+        want = in_memory.recommend(client, 10, exclude_seen=True)
+        got = served.model.recommend(client, 10, exclude_seen=True, extra_events=rows)
+        assert got["product_id"].tolist() == want["product_id"].tolist(), client
+        np.testing.assert_allclose(got["score"], want["score"], rtol=1e-6, atol=1e-9)
+        products = got["product_id"].tolist()
+        mine = served.model.explain_many(client, products, rows)
+        theirs = in_memory.explain_many(client, products)
+        for e, w, score in zip(mine, theirs, got["score"], strict=True):
+            assert abs(sum(c.value for c in e.contributions) - score) < 1e-9
+            assert [c.source for c in e.contributions] == [c.source for c in w.contributions]
+    assert served.event_rows(client) is rows  # kept: read once
+    assert served.events(client) is served.events(client)  # its frame, made once
+
+
 def test_what_a_client_bought_is_never_suggested_again_when_read_per_request(
     served: Served, dataset: Dataset
 ) -> None:

@@ -31,6 +31,7 @@ from core.data.dataset import Dataset
 from core.data.schema import COLS, EVENT_TYPES
 from core.engine.cells import AsOf, cells_mask
 from core.engine.config import EngineConfig
+from core.engine.events import ExtraEvents
 from core.engine.interactions import Interactions
 from core.engine.ranking import top_indices
 from core.exceptions import NotFittedError
@@ -299,7 +300,7 @@ class Recommender(ABC):
     # --------------------------------------------------------------- scoring
     @abstractmethod
     def score_clients(
-        self, client_ids: Sequence[str], extra_events: pd.DataFrame | None = None
+        self, client_ids: Sequence[str], extra_events: ExtraEvents | None = None
     ) -> np.ndarray:
         """Scores of every product for each client, shape (n_clients, n_products).
 
@@ -311,7 +312,7 @@ class Recommender(ABC):
         """
 
     def seen_mask(
-        self, client_ids: Sequence[str], extra_events: pd.DataFrame | None = None
+        self, client_ids: Sequence[str], extra_events: ExtraEvents | None = None
     ) -> np.ndarray:
         """Boolean (n_clients, n_products): products each client already interacted with.
 
@@ -337,7 +338,7 @@ class Recommender(ABC):
         candidates: Iterable[str] | None = None,
         exclude: Iterable[str] | None = None,
         exclude_seen: bool = False,
-        extra_events: pd.DataFrame | None = None,
+        extra_events: ExtraEvents | None = None,
     ) -> pd.DataFrame:
         """Top-``k`` products for one client.
 
@@ -352,8 +353,10 @@ class Recommender(ABC):
             Never return these.
         exclude_seen : bool
             Drop products the client already interacted with.
-        extra_events : DataFrame, optional
-            Events not in the fitted data (fold-in).
+        extra_events : DataFrame or pyarrow.Table, optional
+            Events not in the fitted data (fold-in): a DataFrame with the
+            events' columns, or a client's Arrow rows as a per-client reader
+            returns them (made into a frame for a model that needs one).
 
         Returns
         -------
@@ -391,7 +394,7 @@ class Recommender(ABC):
         candidates: Iterable[str] | None = None,
         exclude: Iterable[str] | None = None,
         exclude_seen: bool = False,
-        extra_events: pd.DataFrame | None = None,
+        extra_events: ExtraEvents | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`recommend` as two arrays, without building a DataFrame.
 
@@ -414,7 +417,7 @@ class Recommender(ABC):
         candidates: Iterable[str] | None = None,
         exclude: Iterable[str] | None = None,
         exclude_seen: bool = False,
-        extra_events: pd.DataFrame | None = None,
+        extra_events: ExtraEvents | None = None,
     ) -> pd.DataFrame:
         """Top-``k`` for many clients at once (same arguments as :meth:`recommend`).
 
@@ -447,7 +450,7 @@ class Recommender(ABC):
         candidates: Iterable[str] | None,
         exclude: Iterable[str] | None,
         exclude_seen: bool,
-        extra_events: pd.DataFrame | None,
+        extra_events: ExtraEvents | None,
     ) -> list[tuple[str, np.ndarray, np.ndarray]]:
         """(client id, top product indices, their scores) per client, best first."""
         self.check_is_fitted()
@@ -535,7 +538,7 @@ class Recommender(ABC):
 
     # ---------------------------------------------------------- explanations
     def explain(
-        self, client_id: str, product_id: str, extra_events: pd.DataFrame | None = None
+        self, client_id: str, product_id: str, extra_events: ExtraEvents | None = None
     ) -> Explanation:
         """Exact decomposition of ``product_id``'s score for ``client_id``.
 
@@ -567,7 +570,7 @@ class ConfiguredRecommender(Recommender):
         return self.config if self.config is not None else _default_config()
 
     def explain(
-        self, client_id: str, product_id: str, extra_events: pd.DataFrame | None = None
+        self, client_id: str, product_id: str, extra_events: ExtraEvents | None = None
     ) -> Explanation:
         """Every contribution to one score (see :meth:`explain_many`).
 
@@ -583,7 +586,7 @@ class ConfiguredRecommender(Recommender):
         self,
         client_id: str,
         product_ids: Sequence[str],
-        extra_events: pd.DataFrame | None = None,
+        extra_events: ExtraEvents | None = None,
     ) -> list[Explanation]:
         """Exact decompositions of several products' scores for one client."""
 

@@ -22,13 +22,13 @@ import zlib
 from collections.abc import Sequence
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 
 from core.data.dataset import Dataset
 from core.data.schema import COLS, EVENT_TYPES
 from core.engine.cells import AsOf
 from core.engine.config import EngineConfig
+from core.engine.events import ExtraEvents, event_ids
 from core.engine.interactions import Interactions, build_interactions
 from core.engine.models.base import Contribution, Explanation, Recommender
 from core.engine.ranking import top_k_coo
@@ -72,13 +72,13 @@ class _InteractionModel(Recommender):
         return self.dataset_.client_ids.to_internal([str(c) for c in client_ids], strict=False)
 
     def _check_clients(
-        self, client_ids: Sequence[str], extra_events: pd.DataFrame | None
+        self, client_ids: Sequence[str], extra_events: ExtraEvents | None
     ) -> np.ndarray:
         idx = self._client_index(client_ids)
         if (idx < 0).any():
             with_events: set[str] = set()
             if extra_events is not None and len(extra_events):
-                with_events = set(extra_events[COLS.client_id].astype(str))
+                with_events = set(event_ids(extra_events, COLS.client_id))
             missing = [str(c) for c, i in zip(client_ids, idx, strict=True) if i < 0]
             missing = [c for c in missing if c not in with_events]
             if missing:
@@ -88,10 +88,10 @@ class _InteractionModel(Recommender):
                     "(not in the fitted data, and no extra events given for it)"
                 )
         if extra_events is not None and len(extra_events):
-            self.dataset_.product_ids.to_internal(extra_events[COLS.product_id].astype(str))
+            self.dataset_.product_ids.to_internal(event_ids(extra_events, COLS.product_id))
         return idx
 
-    def _rows(self, client_ids: Sequence[str], extra_events: pd.DataFrame | None) -> sp.csr_matrix:
+    def _rows(self, client_ids: Sequence[str], extra_events: ExtraEvents | None) -> sp.csr_matrix:
         """Interaction rows of ``client_ids`` (fold-in of ``extra_events``)."""
         idx = self._check_clients(client_ids, extra_events)
         if extra_events is None or not len(extra_events):
@@ -165,7 +165,7 @@ class PopularityRecommender(_InteractionModel):
             self.client_store_ = np.asarray(self.interactions_.home_store, dtype=np.int64)
             self.store_ids_ = self.interactions_.store_ids.index
 
-    def _parts(self, client_ids: Sequence[str], extra_events: pd.DataFrame | None) -> np.ndarray:
+    def _parts(self, client_ids: Sequence[str], extra_events: ExtraEvents | None) -> np.ndarray:
         """(n_clients, 2, n_products): store part, global part."""
         idx = self._check_clients(client_ids, extra_events)
         n = len(idx)
@@ -181,7 +181,7 @@ class PopularityRecommender(_InteractionModel):
         return np.stack([store, glob * weight], axis=1)
 
     def score_clients(
-        self, client_ids: Sequence[str], extra_events: pd.DataFrame | None = None
+        self, client_ids: Sequence[str], extra_events: ExtraEvents | None = None
     ) -> np.ndarray:
         self.check_is_fitted()
         return np.asarray(self._parts(client_ids, extra_events).sum(axis=1))
@@ -191,7 +191,7 @@ class PopularityRecommender(_InteractionModel):
         return np.asarray(self.popularity_, dtype=np.float64)
 
     def explain(
-        self, client_id: str, product_id: str, extra_events: pd.DataFrame | None = None
+        self, client_id: str, product_id: str, extra_events: ExtraEvents | None = None
     ) -> Explanation:
         """The score as a store-popularity part and a global-popularity part."""
         self.check_is_fitted()
@@ -469,7 +469,7 @@ class ItemKNNRecommender(_InteractionModel):
         return out
 
     def score_clients(
-        self, client_ids: Sequence[str], extra_events: pd.DataFrame | None = None
+        self, client_ids: Sequence[str], extra_events: ExtraEvents | None = None
     ) -> np.ndarray:
         self.check_is_fitted()
         rows = self._weights(self._rows(client_ids, extra_events))
@@ -479,7 +479,7 @@ class ItemKNNRecommender(_InteractionModel):
         return np.asarray(self.similarity_[product_idx].toarray().ravel())
 
     def explain(
-        self, client_id: str, product_id: str, extra_events: pd.DataFrame | None = None
+        self, client_id: str, product_id: str, extra_events: ExtraEvents | None = None
     ) -> Explanation:
         """The score as one contribution per past product (``r[client, i] * W[i, j]``) and the prior."""
         self.check_is_fitted()
@@ -530,15 +530,15 @@ class RandomRecommender(Recommender):
         return np.random.default_rng([int(self.seed), zlib.crc32(key.encode())])
 
     def score_clients(
-        self, client_ids: Sequence[str], extra_events: pd.DataFrame | None = None
+        self, client_ids: Sequence[str], extra_events: ExtraEvents | None = None
     ) -> np.ndarray:
         self.check_is_fitted()
         ids = [str(c) for c in client_ids]
         idx = self.dataset_.client_ids.to_internal(ids, strict=False)
         with_events: set[str] = set()
         if extra_events is not None and len(extra_events):
-            with_events = set(extra_events[COLS.client_id].astype(str))
-            self.dataset_.product_ids.to_internal(extra_events[COLS.product_id].astype(str))
+            with_events = set(event_ids(extra_events, COLS.client_id))
+            self.dataset_.product_ids.to_internal(event_ids(extra_events, COLS.product_id))
         missing = [c for c, i in zip(ids, idx, strict=True) if i < 0 and c not in with_events]
         if missing:
             raise UnknownIdError(

@@ -18,12 +18,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 
 from core.data.dataset import Dataset
 from core.engine.cells import AsOf, row_selector
-from core.engine.events import positions
+from core.engine.events import ExtraEvents, positions
 from core.engine.features import PREFERENCES, VISUAL, ProductFeatures
 from core.engine.interactions import (
     ClientRows,
@@ -427,7 +426,7 @@ class ContentRecommender(StatefulRecommender):
         return cached[1]
 
     def _profiles(
-        self, client_ids: Sequence[str], extra_events: pd.DataFrame | None
+        self, client_ids: Sequence[str], extra_events: ExtraEvents | None
     ) -> tuple[ClientRows, ContentProfiles]:
         rows = self.interactions_.fold_in(client_ids, extra_events)
         prefs = client_preferences(
@@ -439,7 +438,7 @@ class ContentRecommender(StatefulRecommender):
         return rows, profiles
 
     def score_clients(
-        self, client_ids: Sequence[str], extra_events: pd.DataFrame | None = None
+        self, client_ids: Sequence[str], extra_events: ExtraEvents | None = None
     ) -> np.ndarray:
         self.check_is_fitted()
         _, profiles = self._profiles(client_ids, extra_events)
@@ -452,7 +451,7 @@ class ContentRecommender(StatefulRecommender):
         self,
         client_id: str,
         product_id: str,
-        extra_events: pd.DataFrame | None = None,
+        extra_events: ExtraEvents | None = None,
         *,
         by: Literal["attribute", "item"] = "attribute",
     ) -> Explanation:
@@ -472,7 +471,7 @@ class ContentRecommender(StatefulRecommender):
         self,
         client_id: str,
         product_ids: Sequence[str],
-        extra_events: pd.DataFrame | None = None,
+        extra_events: ExtraEvents | None = None,
         *,
         by: Literal["attribute", "item"] = "attribute",
     ) -> list[Explanation]:

@@ -73,7 +73,7 @@ from threadpoolctl import threadpool_limits
 
 from core.data.dataset import Dataset
 from core.engine.cells import AsOf, cells_mask, row_selector
-from core.engine.events import positions
+from core.engine.events import ExtraEvents, positions
 from core.engine.features import ProductFeatures
 from core.engine.house import HouseAggregates
 from core.engine.interactions import (
@@ -334,7 +334,7 @@ class HybridRecommender(StatefulRecommender):
 
     # ------------------------------------------------------------ scoring
     def _state(
-        self, client_ids: Sequence[str], extra_events: pd.DataFrame | None
+        self, client_ids: Sequence[str], extra_events: ExtraEvents | None
     ) -> tuple[ClientState, np.ndarray | None]:
         """The clients' state, and their raw block scores when they had to be computed.
 
@@ -358,7 +358,7 @@ class HybridRecommender(StatefulRecommender):
         return state, raw
 
     def seen_mask(
-        self, client_ids: Sequence[str], extra_events: pd.DataFrame | None = None
+        self, client_ids: Sequence[str], extra_events: ExtraEvents | None = None
     ) -> np.ndarray:
         """:meth:`Recommender.seen_mask`, from the state the scores were built from (no second fold-in)."""
         if extra_events is None:
@@ -374,7 +374,7 @@ class HybridRecommender(StatefulRecommender):
     def _build_state(
         self,
         client_ids: Sequence[str],
-        extra_events: pd.DataFrame | None,
+        extra_events: ExtraEvents | None,
         rows: ClientRows | None = None,
     ) -> tuple[ClientState, np.ndarray]:
         """The clients' state; ``rows`` are their matrix rows when already built."""
@@ -484,7 +484,7 @@ class HybridRecommender(StatefulRecommender):
         return raw
 
     def _weighted(
-        self, client_ids: Sequence[str], extra_events: pd.DataFrame | None
+        self, client_ids: Sequence[str], extra_events: ExtraEvents | None
     ) -> tuple[ClientState, np.ndarray, np.ndarray]:
         """The state, the weighted collaborative part (SVD + neighbours) and content part."""
         state, raw = self._state(client_ids, extra_events)
@@ -498,7 +498,7 @@ class HybridRecommender(StatefulRecommender):
         return state, cf, content
 
     def score_parts(
-        self, client_ids: Sequence[str], extra_events: pd.DataFrame | None = None
+        self, client_ids: Sequence[str], extra_events: ExtraEvents | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The three additive parts of :meth:`score_clients`.
 
@@ -525,7 +525,7 @@ class HybridRecommender(StatefulRecommender):
         return contextlib.nullcontext()
 
     def score_clients(
-        self, client_ids: Sequence[str], extra_events: pd.DataFrame | None = None
+        self, client_ids: Sequence[str], extra_events: ExtraEvents | None = None
     ) -> np.ndarray:
         self.check_is_fitted()
         with self._blas_limit(len(client_ids)):
@@ -552,7 +552,7 @@ class HybridRecommender(StatefulRecommender):
         self,
         client_id: str,
         product_ids: Sequence[str],
-        extra_events: pd.DataFrame | None = None,
+        extra_events: ExtraEvents | None = None,
     ) -> list[Explanation]:
         """:meth:`explain` for several products of one client, sharing the client's state.
 
@@ -572,7 +572,7 @@ class HybridRecommender(StatefulRecommender):
         client_id: str,
         product_ids: Sequence[str],
         items: np.ndarray,
-        extra_events: pd.DataFrame | None,
+        extra_events: ExtraEvents | None,
     ) -> list[Explanation]:
         state, _ = self._state([client_id], extra_events)
         a_sv, a_nb, a_ct, a_sq = (float(a) for a in state.weights[0])
@@ -616,7 +616,7 @@ class HybridRecommender(StatefulRecommender):
         return assemble_explanations(client_id, product_ids, scores, blocks)
 
     def taste_profile(
-        self, client_id: str, n: int = 5, extra_events: pd.DataFrame | None = None
+        self, client_id: str, n: int = 5, extra_events: ExtraEvents | None = None
     ) -> pd.DataFrame:
         """The client's most distinctive latent factors, named by their attributes.
 

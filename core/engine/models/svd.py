@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 from sklearn.decomposition import TruncatedSVD
 from threadpoolctl import threadpool_limits
@@ -23,7 +22,7 @@ from threadpoolctl import threadpool_limits
 from core.data.dataset import Dataset
 from core.engine.cells import AsOf
 from core.engine.config import EngineConfig
-from core.engine.events import positions
+from core.engine.events import ExtraEvents, positions
 from core.engine.interactions import (
     ClientRows,
     Interactions,
@@ -139,7 +138,7 @@ class SVDRecommender(StatefulRecommender):
 
     # ------------------------------------------------------------ scoring
     def score_clients(
-        self, client_ids: Sequence[str], extra_events: pd.DataFrame | None = None
+        self, client_ids: Sequence[str], extra_events: ExtraEvents | None = None
     ) -> np.ndarray:
         self.check_is_fitted()
         rows = self.interactions_.client_rows(client_ids, extra_events)
@@ -147,7 +146,7 @@ class SVDRecommender(StatefulRecommender):
         return np.asarray(u @ self.item_factors_.T)
 
     def client_factors(
-        self, client_ids: Sequence[str], extra_events: pd.DataFrame | None = None
+        self, client_ids: Sequence[str], extra_events: ExtraEvents | None = None
     ) -> np.ndarray:
         """Folded-in client vectors ``u = x V``, shape (n_clients, k)."""
         self.check_is_fitted()
@@ -162,7 +161,7 @@ class SVDRecommender(StatefulRecommender):
         self,
         client_id: str,
         product_ids: Sequence[str],
-        extra_events: pd.DataFrame | None = None,
+        extra_events: ExtraEvents | None = None,
     ) -> list[Explanation]:
         """:meth:`explain` for several products of one client at once."""
         self.check_is_fitted()
