@@ -99,7 +99,7 @@ def serve_files(bucket: int) -> tuple[str, str]:
     """The serving copy of a bucket's events and its client index, relative to ``events/``.
 
     The events as an uncompressed Arrow IPC file, in the bucket file's order
-    (a client's rows are one or two record batches: no decoding), and each
+    (a client's rows are a few record batches: no decoding), and each
     client's id with the row where its events end.
     """
     stem = f"{SERVE_FOLDER}/bucket-{bucket:05d}"

@@ -123,12 +123,12 @@ def extra_table(extra: ExtraEvents) -> dict[str, Any]:
     """
     check_extra_columns(extra)
     table: dict[str, Any] = {}
+    names = extra.column_names if isinstance(extra, pa.Table) else extra.columns
     for c in (*_REQUIRED_EXTRA, "timestamp", "is_gift"):
-        if isinstance(extra, pa.Table):
-            if c in extra.column_names:
-                table[c] = _arrow_values(extra.column(c))
+        if c not in names:
             continue
-        if c not in extra.columns:
+        if isinstance(extra, pa.Table):
+            table[c] = _arrow_values(extra.column(c))
             continue
         column = extra[c]
         if column.dtype.kind in "Mb":  # dates and flags stay arrays (see few_event_arrays)
@@ -144,7 +144,8 @@ def _arrow_values(column: pa.ChunkedArray) -> Any:
     if pa.types.is_timestamp(column.type):
         return column.to_numpy().astype("datetime64[ns]")  # missing: NaT, undated
     if pa.types.is_boolean(column.type):
-        return column.fill_null(False).to_numpy(zero_copy_only=False)
+        filled = column.fill_null(False) if column.null_count else column
+        return filled.to_numpy(zero_copy_only=False)
     return column.to_pylist()
 
 

@@ -235,8 +235,11 @@ class Interactions:
                 self.matrix[idx], self.strongest[idx], self.strength[idx].astype(np.float64)
             )
         assert extra_events is not None
-        uniq, inverse = np.unique(np.asarray(ids, dtype=object), return_inverse=True)
-        uniq_idx = positions(self.client_ids, list(uniq), strict=False)
+        if len(ids) == 1:  # one request: no ids to sort out
+            uniq, inverse, uniq_idx = np.asarray(ids, dtype=object), np.zeros(1, np.int64), idx
+        else:
+            uniq, inverse = np.unique(np.asarray(ids, dtype=object), return_inverse=True)
+            uniq_idx = positions(self.client_ids, list(uniq), strict=False)
         n = len(uniq)
         stored = self._stored_cells(uniq_idx)
         events = self._request_events(uniq, extra_events, extra_clients, table, few)

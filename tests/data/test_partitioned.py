@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
@@ -274,6 +275,30 @@ def test_every_client_reads_exactly_their_events(
     # Ids between, before and after the stored ones hold no group.
     for ghost in ("", "c", "c00000a", "zzz", "c0000"):
         assert reader.client_events(ghost).empty
+
+
+def test_a_serving_copy_of_tiny_batches_reads_clients_across_several(
+    tmp_path: Path, layout: Path, maison: Maison, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A copy records its batch size: one of 3-row batches (most clients spanning
+    several) gives every client exactly their rows, in time order."""
+    from core.data.partitioned import serve_copy
+
+    name = read_manifest(layout / "events").files[0]
+    rows = pq.read_table(layout / "events" / name)
+    monkeypatch.setattr(serve_copy, "ROWS_PER_BATCH", 3)
+    serve_copy.write_serve_copy(tmp_path, 0, rows)
+    copy = serve_copy.ServeCopy.open(tmp_path, 0, rows.num_rows)
+    assert isinstance(copy, serve_copy.ServeCopy) and copy.rows_per_batch == 3
+    ids = rows.column("client_id").to_pylist()
+    spans = []
+    for cid in sorted(set(ids)):
+        got = copy.rows(cid)
+        want = rows.filter(pc.equal(rows["client_id"], cid))
+        assert got.equals(want), cid
+        spans.append(-(-got.num_rows // 3))
+    assert max(spans) > 3  # some clients span several batches
+    assert copy.rows("nobody").num_rows == 0
 
 
 def test_serving_copy_gives_the_row_groups_frames_without_reading_parquet(

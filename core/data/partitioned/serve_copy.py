@@ -1,4 +1,4 @@
-"""The serving copy of a bucket's events: an Arrow file where one client's rows are one or two record batches.
+"""The serving copy of a bucket's events: an Arrow file where one client's rows are a few record batches.
 
 Reading one client from the bucket's Parquet file decodes a whole row group
 (2,000 rows of every column) and filters it: about 0.9 ms of a served
@@ -6,7 +6,7 @@ request at 20,000 products, 2 ms at 50,000. The writer also writes each
 events bucket, in the same order, as an uncompressed Arrow IPC file of
 record batches of :data:`ROWS_PER_BATCH` rows, with a small index of each
 client's id and the row where its events end. A reader keeps the index and
-the file open: a client's events are a binary search and one or two batch
+the file open: a client's events are a binary search and a few small batch
 reads (positioned reads, no decoding: about 0.02 ms).
 
 The file is read, not memory-mapped: a mapped file replaced in place
@@ -39,8 +39,14 @@ from core.data.arrow import contract_schema
 from core.data.buckets import MANIFEST, read_manifest, serve_files
 from core.exceptions import DataValidationError, Problem
 
-ROWS_PER_BATCH = 512
-"""Rows per record batch of the copy: a client's rows span one or two."""
+ROWS_PER_BATCH = 128
+"""Rows per record batch of the copy: a client's rows span one or two (a few for a long history).
+
+Each read takes and checks whole batches: at L, 128 rows read a client in
+0.13 ms (p95 0.27) from a file out of the page cache where 512 rows took
+0.16 ms (p95 0.38), for 6 % more disk. A copy records its own batch size, so
+copies written with another still read.
+"""
 
 _INDEX_SCHEMA = pa.schema([("client_id", pa.string()), ("end", pa.int64())])
 _BATCH_KEY = b"rows_per_batch"
