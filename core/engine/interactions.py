@@ -445,7 +445,7 @@ def _extra_clients(
     known = known_columns(extra_events)  # a served client's, handed over by its reader
     if known is not None:
         return list(known["client_id"]), known, True
-    if len(extra_events) <= FEW_EVENTS or isinstance(extra_events, pa.Table):
+    if len(extra_events) <= FEW_EVENTS:  # Arrow rows beyond came as a frame (fold_in)
         table = extra_table(extra_events)
         return [str(c) for c in table["client_id"]], table, True
     check_extra_columns(extra_events)

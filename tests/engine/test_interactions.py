@@ -6,11 +6,13 @@ import math
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from core.data.dataset import Dataset
 from core.data.schema import EVENT_TYPES
 from core.engine.config import EngineConfig
+from core.engine.events import FEW_EVENTS
 from core.engine.interactions import build_interactions
 from core.exceptions import UnknownIdError
 
@@ -203,14 +205,15 @@ def test_few_folded_in_events_read_like_many(dataset: Dataset) -> None:
             "is_gift": [True, False, None, False, False],
         },
     )
-    # Over 32 events takes the column-wise path; the padding is another client's.
+    # Over FEW_EVENTS events takes the column-wise path; the padding is another client's.
+    n_pad = FEW_EVENTS + 1
     padding = pd.DataFrame(
         {
-            "client_id": ["c3"] * 40,
-            "product_id": ["p1"] * 40,
-            "event_type": ["view"] * 40,
-            "timestamp": [AS_OF - DAY] * 40,
-            "is_gift": [False] * 40,
+            "client_id": ["c3"] * n_pad,
+            "product_id": ["p1"] * n_pad,
+            "event_type": ["view"] * n_pad,
+            "timestamp": [AS_OF - DAY] * n_pad,
+            "is_gift": [False] * n_pad,
         }
     )
     many = pd.concat([few, padding], ignore_index=True)
@@ -303,7 +306,8 @@ def test_a_newer_folded_event_reages_the_fitted_row_like_a_rebuild() -> None:
 
 
 def test_few_events_with_a_datetime_column_read_like_many(dataset: Dataset) -> None:
-    """A served client's frame (datetime64 and bool columns, a missing date) folds in like many."""
+    """A served client's frame (datetime64 and bool columns, a missing date) folds in like
+    many, and so do the same events as Arrow rows (a per-client reader's), few or many."""
     base = build_interactions(dataset, LINEAR, as_of=AS_OF)
     stamps = [AS_OF - 30 * DAY, pd.NaT, AS_OF + 3 * DAY, AS_OF - 400 * DAY]
     few = pd.DataFrame(
@@ -316,18 +320,20 @@ def test_few_events_with_a_datetime_column_read_like_many(dataset: Dataset) -> N
         }
     )
     as_objects = few.astype({"timestamp": object, "is_gift": object})  # value by value
+    n_pad = FEW_EVENTS + 1
     padding = pd.DataFrame(
         {
-            "client_id": ["c3"] * 40,
-            "product_id": ["p1"] * 40,
-            "event_type": ["view"] * 40,
-            "timestamp": pd.array([AS_OF - DAY] * 40, dtype="datetime64[ns]"),
-            "is_gift": np.zeros(40, dtype=bool),
+            "client_id": ["c3"] * n_pad,
+            "product_id": ["p1"] * n_pad,
+            "event_type": ["view"] * n_pad,
+            "timestamp": pd.array([AS_OF - DAY] * n_pad, dtype="datetime64[ns]"),
+            "is_gift": np.zeros(n_pad, dtype=bool),
         }
     )
     many = pd.concat([few, padding], ignore_index=True)
     ids = ["c1", "c2", "new"]
-    rows = [base.fold_in(ids, frame) for frame in (few, as_objects, many)]
+    arrow = [pa.Table.from_pandas(f, preserve_index=False) for f in (few, many)]
+    rows = [base.fold_in(ids, frame) for frame in (few, as_objects, many, *arrow)]
     for other in rows[1:]:
         np.testing.assert_allclose(rows[0].matrix.toarray(), other.matrix.toarray(), rtol=1e-12)
         np.testing.assert_allclose(rows[0].strength, other.strength, rtol=1e-12)
