@@ -16,6 +16,7 @@ from core.settings import REPO_ROOT, Settings
 if TYPE_CHECKING:
     from core.data.dataset import Dataset
     from core.engine.config import EngineConfig
+    from core.engine.models.base import Recommender
     from core.engine.tune import TuneResult
 
 
@@ -72,11 +73,21 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     from core.suggest.rules import RuleSet
 
     settings = settings_for(args)
-    ds = load(args)
-    model = load_or_fit_model(ds, settings)
+    events = None
+    model: Recommender
+    if (args.serve or settings.serve) == "per-client":
+        # A large house: products, clients and the product-side model; the client's events read now.
+        from core.app.serving import open_served
+
+        served = open_served(settings.data_dir, settings.product_side_model_dir)
+        ds, model = served.dataset, served.model
+        events = served.events(args.client)
+    else:
+        ds = load(args)
+        model = load_or_fit_model(ds, settings)
     rules = RuleSet.from_toml(args.rules) if args.rules else RuleSet.default()
     suggester = Suggester(model, ds, rules)
-    request = SuggestRequest(k=args.k, diversity=args.diversity)
+    request = SuggestRequest(k=args.k, diversity=args.diversity, extra_events=events)
     result = suggester.suggest(args.client, request)
     client = ds.client(args.client)
     print(f"{client['first_name']} {client['last_name']} ({args.client}), tier {client['tier']}")
@@ -209,6 +220,12 @@ def add_engine_commands(sub: Subparsers) -> None:
     rc.add_argument("--diversity", type=float, default=0.3)
     rc.add_argument("--rules", help="rules TOML (default: the built-in rules)")
     rc.add_argument("--why-not", help="a product id: say why it is not suggested")
+    rc.add_argument(
+        "--serve",
+        choices=["memory", "per-client"],
+        help="per-client: a partitioned house served from its product-side model (`fit --dask`), "
+        "reading only this client's events; default: ATELIER_SERVE (memory)",
+    )
     rc.set_defaults(fn=cmd_recommend)
 
     e = sub.add_parser("evaluate", help="temporal-split evaluation against baselines")

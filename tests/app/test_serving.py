@@ -10,6 +10,7 @@ with the same algorithm shows.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -43,8 +44,13 @@ def dataset(folder: Path) -> Dataset:
 
 
 @pytest.fixture(scope="module")
-def served(folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Served:
-    return open_served(folder, tmp_path_factory.mktemp("model"), config=CONFIG, scheduler="sync")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("model")
+
+
+@pytest.fixture(scope="module")
+def served(folder: Path, model_dir: Path) -> Served:
+    return open_served(folder, model_dir, config=CONFIG, scheduler="sync")
 
 
 @pytest.fixture(scope="module")
@@ -112,6 +118,42 @@ def test_what_a_client_bought_is_never_suggested_again_when_read_per_request(
     # Without the events the served dataset knows nothing of them: they come back.
     blind = there.suggest(client, SuggestRequest(k=len(dataset.product_ids)))
     assert set(blind.items["product_id"]) & (bought - returned)
+
+
+def test_the_command_line_recommends_per_client_without_the_event_log(
+    served: Served,
+    dataset: Dataset,
+    folder: Path,
+    model_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``recommend --serve per-client`` prints what the served model suggests, and never
+    loads the event log (nor fits: it loads the product-side model)."""
+    import core.app.bootstrap
+    import core.app.serving
+    from core.cli import main
+
+    shutil.copytree(model_dir, tmp_path / "model-products")
+    monkeypatch.setenv("ATELIER_MODEL_DIR", str(tmp_path / "model"))
+
+    def refused(*args: object, **kw: object) -> None:
+        raise AssertionError("the per-client command must not load the event log or fit")
+
+    monkeypatch.setattr(core.app.bootstrap, "load_data", refused)
+    monkeypatch.setattr(core.app.serving, "fit_partitioned", refused)
+    client = clients_with_events(dataset, 1)[0]
+    assert main(["--data", str(folder), "recommend", "--client", client, "-k", "6",
+                 "--serve", "per-client"]) == 0  # fmt: skip
+    printed = capsys.readouterr().out
+    there = Suggester(served.model, served.dataset, RuleSet.default())
+    want = there.suggest(client, SuggestRequest(k=6, extra_events=served.events(client)))
+    names = [line.split(". ", 1)[1].split(" — ")[0] for line in printed.splitlines()[1::2]]
+    assert names == want.items["name"].tolist()
+    assert main(["--data", str(folder), "recommend", "--client", "nobody", "--serve",
+                 "per-client"]) != 0  # fmt: skip
+    assert "unknown client id: 'nobody'" in capsys.readouterr().err
 
 
 def test_an_unknown_client_is_refused_by_name(served: Served) -> None:
