@@ -2,7 +2,7 @@
 
 Prints a table and writes JSON; never run as a test. See benchmarks/README.md.
 
-    python benchmarks/bench_engine.py --scales S --out results.json
+    python benchmarks/bench_engine.py --scales S
     python benchmarks/bench_engine.py --scales S,M,L --data-root /data/atelier-bench
 """
 
@@ -486,7 +486,11 @@ def _table(results: list[dict[str, Any]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scales", default="S", help="comma-separated among S, M, L")
-    parser.add_argument("--out", default="results.json", help="JSON file to write")
+    parser.add_argument(
+        "--out",
+        default=str(Path(__file__).resolve().parent / "results" / "engine.json"),
+        help="JSON file to write (default benchmarks/results/engine.json, not tracked)",
+    )
     parser.add_argument(
         "--data-root",
         default=os.environ.get("ATELIER_BENCH_DATA", "/tmp/atelier-bench"),
@@ -548,6 +552,7 @@ def main(argv: list[str] | None = None) -> int:
         "k": args.k,
         "results": results,
     }
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2), encoding="utf-8")
     print(_table(results))
     print(f"\nwritten to {args.out}")
