@@ -341,7 +341,9 @@ class Interactions:
         keep = ev_rows >= 0
         if few:
             return few_event_arrays(
-                {
+                table  # a served client's rows are all theirs
+                if keep.all()
+                else {
                     c: vals[keep]
                     if isinstance(vals, np.ndarray)
                     else [v for v, k in zip(vals, keep, strict=True) if k]
