@@ -28,7 +28,8 @@ _TYPE_CODE = {t: c for c, t in enumerate(EVENT_TYPES)}
 FEW_EVENTS = 256  # up to this many events, plain lists beat pandas per-column work
 
 #: A request's events not in the fitted data: a DataFrame, or the Arrow rows a
-#: per-client reader returns (``HybridRecommender`` folds those in without a frame).
+#: per-client reader returns (every model takes either; a few rows fold in
+#: without a frame being made).
 ExtraEvents: TypeAlias = pd.DataFrame | pa.Table
 
 

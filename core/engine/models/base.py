@@ -305,7 +305,7 @@ class Recommender(ABC):
         """Scores of every product for each client, shape (n_clients, n_products).
 
         Column order is ``dataset_.product_ids``. ``extra_events`` (same
-        columns as the events table) are added to the clients' history before
+        columns as the events table; a DataFrame or Arrow rows) are added to the clients' history before
         scoring, without refitting (fold-in). Unknown client ids that have
         extra events or declared data are scored; others raise
         :class:`~core.exceptions.UnknownIdError`.
