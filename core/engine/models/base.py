@@ -305,8 +305,8 @@ class Recommender(ABC):
         """Scores of every product for each client, shape (n_clients, n_products).
 
         Column order is ``dataset_.product_ids``. ``extra_events`` (same
-        columns as the events table; a DataFrame or Arrow rows) are added to the clients' history before
-        scoring, without refitting (fold-in). Unknown client ids that have
+        columns as the events table; a DataFrame or Arrow rows) are added to
+        the clients' history before scoring, without refitting (fold-in). Unknown client ids that have
         extra events or declared data are scored; others raise
         :class:`~core.exceptions.UnknownIdError`.
         """
@@ -356,7 +356,7 @@ class Recommender(ABC):
         extra_events : DataFrame or pyarrow.Table, optional
             Events not in the fitted data (fold-in): a DataFrame with the
             events' columns, or a client's Arrow rows as a per-client reader
-            returns them (made into a frame for a model that needs one).
+            returns them.
 
         Returns
         -------
