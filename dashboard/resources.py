@@ -59,7 +59,9 @@ def data_stamp(data_dir: Path) -> tuple[tuple[str, int, int], ...]:
 
 
 # ------------------------------------------------------------------------ data and model
-@st.cache_resource(max_entries=2, show_spinner=False)
+# One entry: when the files change, the dataset they replace is let go once the
+# new one has loaded (the last good one stays in _last_good() for a fallback).
+@st.cache_resource(max_entries=1, show_spinner=False)
 def _load_dataset(data_dir: str, stamp: tuple[Any, ...], max_upload_mb: float) -> Dataset:
     del stamp  # only part of the cache key
     settings = Settings(data_dir=Path(data_dir), max_upload_mb=max_upload_mb)
@@ -181,9 +183,16 @@ def _faults() -> dict[str, Fault]:
 
 @st.cache_resource(max_entries=1, show_spinner=False)
 def _last_good() -> dict[str, dict[Any, Any]]:
-    # The last dataset per data folder and model per (fingerprint, model folder) that
-    # loaded fine: what stays in service when the files on disk go bad.
-    return {"data": {}, "model": {}}
+    # The last dataset per data folder and (fingerprint, model) per model folder that
+    # loaded fine: what stays in service when the files on disk go bad. One each:
+    # a house's earlier data and model are let go when they are replaced.
+    return {"data": {}, "model": {}, "slots": {}}
+
+
+def _last_good_model(fingerprint: str, model_dir: str) -> Any:
+    """The model last served from ``model_dir``, if it was fitted on this data."""
+    kept = _last_good()["model"].get(model_dir)
+    return kept[1] if kept is not None and kept[0] == fingerprint else None
 
 
 def faults(settings: Settings) -> list[Fault]:
@@ -214,22 +223,43 @@ def get_model(dataset: Dataset, settings: Settings, progress: Progress | None = 
         return get_served(settings).model
     model_dir = settings.resolved_model_dir
     generation = model_generation(model_dir)
-    slot = _model_slot(dataset.fingerprint, str(model_dir), generation)
+    key = str(model_dir)
+    slot = _model_slot(dataset.fingerprint, key, generation)
     if "model" not in slot:
         with slot["lock"]:
             if "model" not in slot:
-                last = _last_good()["model"].get((dataset.fingerprint, str(model_dir)))
+                last = _last_good_model(dataset.fingerprint, key)
                 model = _load_or_recover(dataset, settings, generation, progress)
                 slot["model"] = model
                 saved = model_generation(model_dir)
                 if saved != generation and model is not last:
                     # We just fitted and saved it: file it under its key (never the
                     # old model kept in service while a background refit saves).
-                    _model_slot(dataset.fingerprint, str(model_dir), saved).setdefault(
-                        "model", model
-                    )
-    _last_good()["model"][(dataset.fingerprint, str(model_dir))] = slot["model"]
+                    _keep_slot(
+                        dataset.fingerprint,
+                        key,
+                        _model_slot(dataset.fingerprint, key, saved),
+                    ).setdefault("model", model)
+    _keep_slot(dataset.fingerprint, key, slot)
+    _last_good()["model"][key] = (dataset.fingerprint, slot["model"])
     return slot["model"]
+
+
+def _keep_slot(fingerprint: str, model_dir: str, slot: dict[str, Any]) -> dict[str, Any]:
+    """Note ``slot`` as serving ``model_dir``; empty the slots of its earlier data.
+
+    A slot stays in ``_model_slot``'s cache until evicted; the model of a house
+    whose data changed since is taken out of it now (asked for again, it would
+    be loaded again), so that no replaced model, nor the dataset it holds, stays
+    in memory.
+    """
+    slots = _last_good()["slots"].setdefault(model_dir, [])
+    for old_fingerprint, old in slots:
+        if old_fingerprint != fingerprint:
+            old.pop("model", None)
+    slots[:] = [(f, s) for f, s in slots if f == fingerprint and s is not slot]
+    slots.append((fingerprint, slot))
+    return slot
 
 
 class _Damaged(Exception):
@@ -247,7 +277,7 @@ def _load_or_recover(
     """
     model_dir = settings.resolved_model_dir
     key = str(model_dir)
-    last = _last_good()["model"].get((dataset.fingerprint, key))
+    last = _last_good_model(dataset.fingerprint, key)
     if last is not None and generation == "none":
         _refit_in_background(dataset, settings, f"no saved model in {model_dir}")
         return last
@@ -322,7 +352,8 @@ def get_client_index(dataset: Dataset) -> ClientIndex:
     return _client_index(dataset.fingerprint, dataset)
 
 
-@st.cache_resource(max_entries=2, show_spinner=False)
+# One entry each (as every cache of a house's data below): a replaced house is let go.
+@st.cache_resource(max_entries=1, show_spinner=False)
 def _events_by_client(fingerprint: str, _dataset: Dataset) -> dict[str, Any]:
     del fingerprint
     return dict(_dataset.events.groupby("client_id", sort=False).indices)
@@ -342,7 +373,7 @@ def client_events(dataset: Dataset, client_id: str) -> pd.DataFrame:
     return dataset.events.iloc[rows].sort_values("timestamp", ascending=False)
 
 
-@st.cache_resource(max_entries=2, show_spinner=False)
+@st.cache_resource(max_entries=1, show_spinner=False)
 def _lookup_tables(fingerprint: str, _dataset: Dataset) -> dict[str, dict[str, str]]:
     del fingerprint
     stores = _dataset.stores
@@ -524,7 +555,8 @@ def get_tryon(loaded: Loaded) -> TryOnService:
 
 # ---------------------------------------------------- trends, health, retrain
 # Keyed by what makes each value change: the data fingerprint and the model generation.
-@st.cache_resource(max_entries=2, show_spinner=False)
+# One analyzer: it holds its model and dataset, which are let go when replaced.
+@st.cache_resource(max_entries=1, show_spinner=False)
 def _trend_analyzer(
     fingerprint: str, generation: str, _model: Any, _dataset: Dataset
 ) -> TrendAnalyzer:
