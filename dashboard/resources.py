@@ -186,7 +186,7 @@ def _last_good() -> dict[str, dict[Any, Any]]:
     # The last dataset per data folder and (fingerprint, model) per model folder that
     # loaded fine: what stays in service when the files on disk go bad. One each:
     # a house's earlier data and model are let go when they are replaced.
-    return {"data": {}, "model": {}, "slots": {}}
+    return {"data": {}, "model": {}}
 
 
 def _last_good_model(fingerprint: str, model_dir: str) -> Any:
@@ -205,8 +205,15 @@ def faults(settings: Settings) -> list[Fault]:
 def _model_slot(fingerprint: str, model_dir: str, generation: str) -> dict[str, Any]:
     # A holder filled outside the cached call, so that fitting can draw its
     # progress bar (Streamlit cannot replay elements drawn inside a cached call).
-    del fingerprint, model_dir, generation  # only the cache key
-    return {"lock": threading.Lock()}
+    slot: dict[str, Any] = {"lock": threading.Lock()}
+    _slots().setdefault(model_dir, {})[(fingerprint, generation)] = slot
+    return slot
+
+
+@st.cache_resource(max_entries=1, show_spinner=False)
+def _slots() -> dict[str, dict[tuple[str, str], dict[str, Any]]]:
+    # Model folder -> (fingerprint, generation) -> the slot made for it (see _let_go_but).
+    return {}
 
 
 def get_model(dataset: Dataset, settings: Settings, progress: Progress | None = None) -> Any:
@@ -225,9 +232,11 @@ def get_model(dataset: Dataset, settings: Settings, progress: Progress | None = 
     generation = model_generation(model_dir)
     key = str(model_dir)
     slot = _model_slot(dataset.fingerprint, key, generation)
-    if "model" not in slot:
+    model = slot.get("model")  # (read once: another run may let it go meanwhile)
+    if model is None:
         with slot["lock"]:
-            if "model" not in slot:
+            model = slot.get("model")
+            if model is None:
                 last = _last_good_model(dataset.fingerprint, key)
                 model = _load_or_recover(dataset, settings, generation, progress)
                 slot["model"] = model
@@ -235,31 +244,25 @@ def get_model(dataset: Dataset, settings: Settings, progress: Progress | None = 
                 if saved != generation and model is not last:
                     # We just fitted and saved it: file it under its key (never the
                     # old model kept in service while a background refit saves).
-                    _keep_slot(
-                        dataset.fingerprint,
-                        key,
-                        _model_slot(dataset.fingerprint, key, saved),
-                    ).setdefault("model", model)
-    _keep_slot(dataset.fingerprint, key, slot)
-    _last_good()["model"][key] = (dataset.fingerprint, slot["model"])
-    return slot["model"]
+                    _model_slot(dataset.fingerprint, key, saved).setdefault("model", model)
+    _let_go_but(key, model)
+    _last_good()["model"][key] = (dataset.fingerprint, model)
+    return model
 
 
-def _keep_slot(fingerprint: str, model_dir: str, slot: dict[str, Any]) -> dict[str, Any]:
-    """Note ``slot`` as serving ``model_dir``; empty the slots of its earlier data.
+def _let_go_but(model_dir: str, model: Any) -> None:
+    """Take every model but ``model`` out of the slots of ``model_dir``.
 
-    A slot stays in ``_model_slot``'s cache until evicted; the model of a house
-    whose data changed since is taken out of it now (asked for again, it would
-    be loaded again), so that no replaced model, nor the dataset it holds, stays
-    in memory.
+    A slot stays in ``_model_slot``'s cache until evicted: the model a change of
+    the data or a retrain replaced (and the dataset it holds) would stay in
+    memory with it. Taken out now, it is loaded again should its key come back.
     """
-    slots = _last_good()["slots"].setdefault(model_dir, [])
-    for old_fingerprint, old in slots:
-        if old_fingerprint != fingerprint:
-            old.pop("model", None)
-    slots[:] = [(f, s) for f, s in slots if f == fingerprint and s is not slot]
-    slots.append((fingerprint, slot))
-    return slot
+    slots = _slots().setdefault(model_dir, {})
+    for key, slot in list(slots.items()):
+        if slot.get("model") is not model:
+            slot.pop("model", None)
+            if not slot["lock"].locked():  # (one being filled is left to its thread)
+                del slots[key]
 
 
 class _Damaged(Exception):

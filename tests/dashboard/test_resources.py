@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from core.app import bootstrap
 from core.settings import Settings
 from dashboard import resources
 
@@ -96,3 +97,20 @@ def test_invalid_files_after_a_change_still_fall_back_to_the_last_good_house(own
     gc.collect()
     assert resources.get_dataset(settings) is dataset()  # the last good data, not an error
     assert resources.get_model(dataset(), settings) is model()
+
+
+def test_a_retrained_model_lets_the_one_it_replaces_go(own_folder):
+    settings = Settings()
+    dataset = resources.get_dataset(settings)
+    served = [weakref.ref(resources.get_model(dataset, settings))]
+    for _ in range(3):  # three retrains of the same data (a new saved generation each)
+        before = served[-1]()
+        bootstrap.fit_and_save_model(dataset, settings)
+        model = resources.get_model(dataset, settings)
+        assert model is not before  # the retrained model is served on the next run
+        served.append(weakref.ref(model))
+        del before, model
+    gc.collect()
+    assert served[-1]() is resources.get_model(dataset, settings)  # the new one, kept
+    for n, old in enumerate(served[:-1]):
+        assert old() is None, f"model {n} is still held after a retrain replaced it"
