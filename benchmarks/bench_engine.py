@@ -309,6 +309,50 @@ def _bare_recommend(
     return out
 
 
+def _content_bound(model: Recommender, clients: list[str], k: int) -> dict[str, Any]:
+    """How much of the catalogue the pruned ranking of one client scores in full.
+
+    The content block is the costliest pass of a request (a sparse product over
+    every product's attribute cells). The hybrid's exact top-k on a large
+    catalogue (``HybridRecommender._top_one``) skips it for the products that
+    cannot reach the top even at their largest possible content score: for
+    product ``i``, ``w * |F_i| * |p|`` (Cauchy-Schwarz; ``w`` the client's
+    content weight, ``p`` their profile), every other block exact. This counts,
+    per client, the products whose bound reaches the exact ``k``-th best
+    score: those it must score in full (at least; it scores them all when the
+    features have fewer than ``PRUNED_CONTENT_CELLS`` stored cells, for a
+    client with little history, or past ``PRUNED_MAX_SHARE``). Hybrid only (it
+    reads the model's per-client state).
+    """
+    if not hasattr(model, "_build_state"):
+        return {}
+    from core.engine.models.hybrid import _CONTENT
+
+    features = model.features_  # type: ignore[attr-defined]
+    norms = np.sqrt(np.asarray(features.multiply(features).sum(axis=1)).ravel())
+    shares = []
+    for c in clients[:200]:
+        state, _ = model._build_state([c], None)  # type: ignore[attr-defined]
+        score = np.array(model.score_clients([c])[0], dtype=np.float64)
+        score[model.seen_mask([c])[0]] = -np.inf
+        finite = np.isfinite(score)
+        if finite.sum() <= k:
+            continue
+        w = float(state.weights[0, _CONTENT])
+        _, profile = state.inputs.block_inputs()
+        p_norm = float(np.sqrt(np.asarray(profile) @ np.asarray(profile)))
+        content = w * (features @ np.asarray(profile))  # (raw lacks it when pruned)
+        bound = score - content + w * norms * p_norm
+        kth = np.sort(score[finite])[-k]
+        shares.append(float((bound[finite] >= kth).mean()))
+    if not shares:
+        return {}
+    return {
+        "content_bound_share_p50": float(np.median(shares)),
+        "content_bound_share_p90": float(np.percentile(shares, 90)),
+    }
+
+
 def bench_scale(
     scale: Scale, root: Path, seed: int, n_latency: int, n_batch: int, model_name: str, k: int
 ) -> dict[str, Any]:
@@ -354,6 +398,7 @@ def bench_scale(
 
     # Bare recommend first, while no client's state is cached.
     out.update(_bare_recommend(model, clients, sample, k))
+    out.update(_content_bound(model, clients, k))
 
     # Recommend + explain (warm up once first: caches, lazy imports).
     _explain_top(model, clients[0], k, None)
@@ -468,6 +513,11 @@ def _table(results: list[dict[str, Any]]) -> str:
             lines.append(
                 f"{r['scale']} p50 ratio to implicit's ALS recommend: frame "
                 f"{r['recommend_vs_implicit_p50']:.2f}x, arrays {r['arrays_vs_implicit_p50']:.2f}x"
+            )
+        if "content_bound_share_p50" in r:
+            lines.append(
+                f"{r['scale']} share of the catalogue whose content bound reaches its top k: "
+                f"p50 {r['content_bound_share_p50']:.1%}, p90 {r['content_bound_share_p90']:.1%}"
             )
         if r["fit_breakdown_s"]:
             parts = ", ".join(f"{k} {v:.2f}" for k, v in r["fit_breakdown_s"].items())

@@ -11,11 +11,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 
 from core.data.dataset import Dataset
 from core.data.generate import generate_maison
 from core.engine.config import EngineConfig
+from core.engine.models import hybrid
+from core.engine.models.blend import row_spread
+from core.engine.models.content import ContentBound
 from core.engine.models.hybrid import HybridRecommender
+from core.engine.ranking import top_indices
 
 
 @pytest.fixture(scope="module")
@@ -139,3 +144,114 @@ def test_a_state_folded_from_extra_events_is_reused_only_for_that_frame(
         rtol=1e-9,
         atol=1e-12,
     )
+
+
+# ------------------------------------------------- one client on a large catalogue
+@pytest.fixture(scope="module")
+def pruned(dataset: Dataset) -> HybridRecommender:
+    """The model as a large catalogue gets it: ranked without the full content block."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(hybrid, "PRUNED_CONTENT_CELLS", 1)
+        model = HybridRecommender(EngineConfig(n_factors=8, seed=3)).fit(dataset)
+    assert model._content_bound is not None
+    return model
+
+
+def _full_ranking(
+    model: HybridRecommender,
+    client: str,
+    k: int,
+    allowed: np.ndarray | None = None,
+    exclude_seen: bool = False,
+    extra: pd.DataFrame | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The top ``k`` of every product's score, as the many-client path ranks them."""
+    scores = np.array(model.score_clients([client], extra)[0])
+    if allowed is not None:
+        scores[~allowed] = -np.inf
+    if exclude_seen:
+        scores[model.seen_mask([client], extra)[0]] = -np.inf
+    top = top_indices(scores, k)
+    return top, scores[top]
+
+
+@pytest.fixture(params=["pruned", "bound too loose"])
+def bound_use(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways of :meth:`HybridRecommender._top_one`: the few products its bound leaves, or all.
+
+    (On this small catalogue the bound leaves most products: the default share
+    scores them all in one pass; a share of 1 takes the pruned way.)
+    """
+    if request.param == "pruned":
+        monkeypatch.setattr(hybrid, "PRUNED_MAX_SHARE", 1.0)
+    return str(request.param)
+
+
+def test_one_client_ranked_without_the_full_content_block_gets_the_full_ranking(
+    model: HybridRecommender, pruned: HybridRecommender, dataset: Dataset, bound_use: str
+) -> None:
+    n_products = len(dataset.product_ids)
+    rng = np.random.default_rng(0)
+    allowed = rng.random(n_products) < 0.5
+    pids = dataset.product_ids
+    for client in _clients(model, dataset):
+        for k in (1, 7, 20, n_products + 5):
+            for exclude_seen in (False, True):
+                top, scores = _full_ranking(pruned, client, k, None, exclude_seen)
+                ids, got = pruned.recommend_arrays(client, k, exclude_seen=exclude_seen)
+                np.testing.assert_array_equal(pids.to_internal(list(ids)), top)
+                np.testing.assert_array_equal(got, scores)  # the same sums, to the bit
+                # and the model ranking the whole content block agrees (weights to rounding)
+                ids_full, got_full = model.recommend_arrays(client, k, exclude_seen=exclude_seen)
+                np.testing.assert_array_equal(ids, ids_full)
+                np.testing.assert_allclose(got, got_full, rtol=1e-9, atol=1e-12)
+        top, scores = _full_ranking(pruned, client, 10, allowed, True)
+        ids, got = pruned.recommend_arrays(
+            client,
+            10,
+            candidates=pids.to_external(np.flatnonzero(allowed)),
+            exclude_seen=True,
+        )
+        np.testing.assert_array_equal(pids.to_internal(list(ids)), top)
+        np.testing.assert_array_equal(got, scores)
+        excluded = pids.to_external(np.flatnonzero(~allowed))
+        ids, got = pruned.recommend_arrays(client, 10, exclude=excluded, exclude_seen=True)
+        np.testing.assert_array_equal(pids.to_internal(list(ids)), top)
+        explanations = pruned.explain_many(client, list(ids))
+        for e, score in zip(explanations, got, strict=True):
+            assert e.total == pytest.approx(score, rel=1e-9, abs=1e-12)
+
+
+def test_a_folded_in_client_on_a_large_catalogue_gets_the_full_ranking(
+    pruned: HybridRecommender, dataset: Dataset, bound_use: str
+) -> None:
+    """A client served per request (their events folded in), new ones included."""
+    client = _clients(pruned, dataset)[2]
+    mine = dataset.events[dataset.events["client_id"] == client]
+    new_client = mine.assign(client_id="someone-new")
+    for who, events in ((client, mine), ("someone-new", new_client)):
+        frame = events.copy()
+        top, scores = _full_ranking(pruned, who, 15, None, True, frame)
+        ids, got = pruned.recommend_arrays(who, 15, exclude_seen=True, extra_events=frame)
+        np.testing.assert_array_equal(dataset.product_ids.to_internal(list(ids)), top)
+        np.testing.assert_array_equal(got, scores)
+
+
+def test_the_content_spread_from_moments_is_the_spread_of_the_scores(
+    pruned: HybridRecommender,
+) -> None:
+    features = pruned.features_
+    bound = ContentBound.of(features)
+    assert bound is not None
+    rng = np.random.default_rng(1)
+    for _ in range(5):
+        profile = rng.random(features.shape[1]) * (rng.random(features.shape[1]) < 0.2)
+        scores = np.asarray(features @ profile)
+        assert bound.spread(profile) == pytest.approx(float(scores.std()), rel=1e-9)
+        norms = bound.row_norms * np.sqrt(profile @ profile)
+        assert np.all(scores <= norms * (1 + 1e-12))  # the bound holds for every product
+    # a block that does not vary has no spread (and so no weight), as row_spread says
+    same = sp.csr_matrix(np.tile([[0.6, 0.0, 0.8]], (50, 1)))
+    flat = ContentBound.of(same)
+    assert flat is not None and flat.spread(np.array([0.3, 2.0, 0.1])) == 0.0
+    assert row_spread(np.asarray(same @ np.array([0.3, 2.0, 0.1]))[None, :])[0] < 1e-12

@@ -453,6 +453,24 @@ class Recommender(ABC):
         extra_events: ExtraEvents | None,
     ) -> list[tuple[str, np.ndarray, np.ndarray]]:
         """(client id, top product indices, their scores) per client, best first."""
+        allowed = self._allowed(k, candidates, exclude)
+        # A copy: the masks below write into it.
+        scores = np.array(self.score_clients(client_ids, extra_events), dtype=np.float64)
+        if allowed is not None:
+            scores[:, ~allowed] = -np.inf
+        if exclude_seen:
+            scores[self.seen_mask(client_ids, extra_events)] = -np.inf
+        out = []
+        for i, cid in enumerate(client_ids):
+            s = scores[i]
+            top = top_indices(s, k)
+            out.append((cid, top, s[top]))
+        return out
+
+    def _allowed(
+        self, k: int, candidates: Iterable[str] | None, exclude: Iterable[str] | None
+    ) -> np.ndarray | None:
+        """:meth:`_rank`'s arguments checked; which products may be ranked (``None``: all)."""
         self.check_is_fitted()
         if isinstance(k, bool) or not isinstance(k, int | np.integer):
             raise ValueError(f"k must be a whole number, got {k!r}")
@@ -476,18 +494,7 @@ class Recommender(ABC):
             if allowed is None:
                 allowed = np.ones(len(pids), dtype=bool)
             allowed[ex_idx] = False
-        # A copy: the masks below write into it.
-        scores = np.array(self.score_clients(client_ids, extra_events), dtype=np.float64)
-        if allowed is not None:
-            scores[:, ~allowed] = -np.inf
-        if exclude_seen:
-            scores[self.seen_mask(client_ids, extra_events)] = -np.inf
-        out = []
-        for i, cid in enumerate(client_ids):
-            s = scores[i]
-            top = top_indices(s, k)
-            out.append((cid, top, s[top]))
-        return out
+        return allowed
 
     # ---------------------------------------------------------- similarities
     def similar_products(self, product_id: str, k: int = 10) -> pd.DataFrame:

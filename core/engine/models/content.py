@@ -115,6 +115,63 @@ def content_scores(profiles: ContentProfiles, features: sp.csr_matrix) -> np.nda
     return np.asarray(features @ profiles.combined().toarray().T).T
 
 
+#: Largest feature count whose Gram matrix :class:`ContentBound` keeps (32 MB of float64).
+MAX_GRAM_FEATURES = 2048
+
+
+@dataclass(frozen=True)
+class ContentBound:
+    """The content block of one client without the block: its spread, a bound, a few scores.
+
+    A request's content scores ``F p`` are a pass over every stored cell of the
+    product features, the costliest part of a ranking on a large catalogue.
+    What the ranking needs of them is their spread over the catalogue (the
+    block's weight), an upper bound per product, and the exact score of the
+    few products that can reach the top:
+
+    - spread: ``mean(Fp) = m . p`` and ``mean((Fp)^2) = p' (F'F / n) p``, with
+      ``m`` the feature means and ``F'F`` kept once per model;
+    - bound: ``F_i . p <= |F_i| |p|`` (Cauchy-Schwarz);
+    - scores: the rows of ``F`` of the products asked for.
+
+    Attributes
+    ----------
+    mean : ndarray, shape (n_features,)
+    gram : ndarray, shape (n_features, n_features)
+        ``F'F / n_products``.
+    row_norms : ndarray, shape (n_products,)
+        ``|F_i|``.
+    """
+
+    mean: np.ndarray
+    gram: np.ndarray
+    row_norms: np.ndarray
+
+    @classmethod
+    def of(cls, features: sp.csr_matrix) -> ContentBound | None:
+        """The bound of ``features``; ``None`` past :data:`MAX_GRAM_FEATURES` features."""
+        n_products, n_features = features.shape
+        if not n_products or n_features > MAX_GRAM_FEATURES:
+            return None
+        f = sp.csr_matrix(features, dtype=np.float64)
+        mean = np.asarray(f.sum(axis=0)).ravel() / n_products
+        gram = np.asarray((f.T @ f).toarray()) / n_products
+        return cls(mean, gram, _row_norms(f))
+
+    def spread(self, profile: np.ndarray) -> float:
+        """Standard deviation of ``F @ profile`` over the catalogue, without computing it.
+
+        A variance within float rounding of zero (a block that does not vary)
+        is 0, as :func:`~core.engine.models.blend.row_spread` gives for it.
+        """
+        mean = float(self.mean @ profile)
+        square = float(profile @ (self.gram @ profile))
+        variance = square - mean * mean
+        if variance <= 1e-12 * max(square, 0.0):
+            return 0.0
+        return float(np.sqrt(variance))
+
+
 def scale_rows(m: sp.csr_matrix, factors: np.ndarray) -> sp.csr_matrix:
     """``diag(factors) @ m`` for a csr ``m``, without a matrix product."""
     out = sp.csr_matrix(

@@ -63,7 +63,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -72,7 +72,7 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from core.data.dataset import Dataset
-from core.engine.cells import AsOf, cells_mask, row_selector
+from core.engine.cells import AsOf, cells_mask, row_selector, take_rows
 from core.engine.events import ExtraEvents, positions
 from core.engine.features import ProductFeatures
 from core.engine.house import HouseAggregates
@@ -99,6 +99,7 @@ from core.engine.models.blend import (
     row_spread,
 )
 from core.engine.models.content import (
+    ContentBound,
     PreferenceCells,
     attribute_blocks,
     client_preferences,
@@ -120,6 +121,7 @@ from core.engine.models.factors import (
 from core.engine.models.fit_report import Laps, fit_report, sample_clients, span_days
 from core.engine.models.hybrid_priors import ClientState, ManyClients, OneClient, Priors
 from core.engine.models.svd import fit_item_factors, item_contributions, unit_rows
+from core.engine.ranking import top_indices
 from core.engine.recent import RecentPerFrame
 from core.engine.threads import BlasLimiter
 from core.engine.transitions import PURCHASE, next_steps, purchase_rows
@@ -127,6 +129,14 @@ from core.engine.transitions import PURCHASE, next_steps, purchase_rows
 _SMALL_REQUEST = 8  # clients per request served with a single BLAS thread ...
 _SMALL_FACTORS = 2**19  # ... when the item factors have fewer entries than this
 _RECENT_STATES = 64  # single-client states kept, so explain reuses what recommend built
+#: Product features with at least this many stored cells (a large catalogue, described
+#: at length) rank one client without the full content block
+#: (:meth:`HybridRecommender._top_one`): at 20,000 products and 0.4M cells the pass
+#: over them costs less than the bound's own work, at 50,000 and 2.6M it is most
+#: of a request (``benchmarks/README.md``).
+PRUNED_CONTENT_CELLS = 1_000_000
+#: ... unless its bound leaves more than this share of the catalogue to score.
+PRUNED_MAX_SHARE = 1 / 32
 
 #: The blocks scaled per client, in the order of ``ClientState.weights``' columns.
 _SVD, _NEIGHBOURS, _CONTENT, _SEQUENCE = 0, 1, 2, 3
@@ -141,6 +151,13 @@ def _row_sums(m: sp.csr_matrix, rows: np.ndarray, weights: np.ndarray | None = N
     if weights is not None:
         data = data * np.repeat(np.asarray(weights, dtype=np.float64), np.diff(m.indptr)[rows])
     return np.bincount(m.indices[sel], weights=data, minlength=m.shape[1])
+
+
+def _rows_dot(m: sp.csr_matrix, rows: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``m[rows] @ v`` for a few ``rows``, dense, shape (len(rows),) (no sparse indexing)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    at, cols, values = take_rows(m, rows, np.arange(rows.size))
+    return np.bincount(at, weights=values * v[cols], minlength=rows.size)
 
 
 def _cross(m: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -329,6 +346,10 @@ class HybridRecommender(StatefulRecommender):
         weight = config.sequence_weight * self.sequence_directionality_
         self._sequence_on = bool(weight > 0 and self.sequence_.nnz)
         self._declared = declared_preferences(dataset)
+        # One client on a large catalogue is ranked without the full content block.
+        big = self.features_.nnz >= PRUNED_CONTENT_CELLS
+        self._content_bound = ContentBound.of(self.features_) if big else None
+        self._new_features = self.features_[self.new_arrivals_]  # (their prior needs them)
         self._blas = BlasLimiter()
         self._recent: RecentPerFrame[ClientState] = RecentPerFrame(_RECENT_STATES)
 
@@ -405,8 +426,20 @@ class HybridRecommender(StatefulRecommender):
             bought = purchase_rows(rows.matrix, rows.strongest)
             inputs = ManyClients(rows, binary_rows(rows.matrix), bought, profiles)
             strength = rows.strength
-        raw = self._raw_blocks(u, inputs)
-        return self._finish_state(one, strength, inputs, u, raw), raw
+        pruned = self._prunes(strength)
+        raw = self._raw_blocks(u, inputs, pruned)
+        return self._finish_state(one, strength, inputs, u, raw, pruned), raw
+
+    def _prunes(self, strength: np.ndarray) -> bool:
+        """Whether one client is ranked without the full content block (:meth:`_top_one`).
+
+        On a large catalogue, for a client whose history earns the collaborative
+        blocks at least half their weight: without it content leads the
+        ranking, its bound prunes nothing, and the full block is faster.
+        """
+        if self._content_bound is None or strength.size != 1:
+            return False
+        return bool(history_share(strength, self.config_.blend_k)[0] >= 0.5)
 
     def _one_client(
         self, source: ClientRows, r: int, prefs: PreferenceCells
@@ -435,11 +468,15 @@ class HybridRecommender(StatefulRecommender):
         inputs: OneClient | ManyClients,
         u: np.ndarray,
         raw: np.ndarray,
+        pruned: bool = False,
     ) -> ClientState:
-        """The per-client weights and priors that complete a state (``idx``: fitted rows or -1)."""
+        """The per-client weights and priors that complete a state (``idx``: fitted rows or -1).
+
+        ``pruned``: ``raw`` lacks the content block (:meth:`_raw_blocks`).
+        """
         config = self.config_
         g = history_share(strength, config.blend_k)
-        spreads = _block_spreads(raw)
+        spreads = self._spreads(raw, inputs, pruned)
         sequence = config.sequence_weight * self.sequence_directionality_
         blend = np.array([config.cf_weight, config.item_weight, 0.0, sequence])
         weights = g[:, None] * blend
@@ -447,7 +484,7 @@ class HybridRecommender(StatefulRecommender):
         weights = per_spread(weights, spreads)
         prior_row = self._priors.prior_rows(idx, strength)
         new_arrival = self._priors.new_arrival(spreads[:, _CONTENT], raw[_CONTENT])
-        return ClientState(inputs, u, weights, prior_row, new_arrival)
+        return ClientState(inputs, u, weights, prior_row, new_arrival, pruned)
 
     def block_spreads(self, client_ids: list[str], rows: ClientRows | None = None) -> np.ndarray:
         """Spread of each raw block (SVD, neighbours, content, next step) per client, shape (n, 4).
@@ -457,17 +494,42 @@ class HybridRecommender(StatefulRecommender):
         if not client_ids:
             return np.zeros((0, _BLOCKS))
         state, raw = self._build_state(client_ids, None, rows)
-        return _block_spreads(raw)
+        return self._spreads(raw, state.inputs, state.pruned)
 
-    def _raw_blocks(self, u: np.ndarray, inputs: OneClient | ManyClients) -> np.ndarray:
-        """Unweighted SVD, neighbour, content and next-step scores, shape (4, n_clients, n_products)."""
+    def _spreads(
+        self, raw: np.ndarray, inputs: OneClient | ManyClients, pruned: bool
+    ) -> np.ndarray:
+        """:func:`_block_spreads`, the content block's from its moments when it was not computed."""
+        if not pruned:
+            return _block_spreads(raw)
+        assert self._content_bound is not None
+        spreads = np.zeros((1, _BLOCKS))
+        computed = [_SVD, _NEIGHBOURS, _SEQUENCE] if self._sequence_on else [_SVD, _NEIGHBOURS]
+        spreads[0, computed] = row_spread(raw[computed, 0])
+        spreads[0, _CONTENT] = self._content_bound.spread(inputs.block_inputs()[1])
+        return spreads
+
+    def _raw_blocks(
+        self, u: np.ndarray, inputs: OneClient | ManyClients, pruned: bool = False
+    ) -> np.ndarray:
+        """Unweighted SVD, neighbour, content and next-step scores, shape (4, n_clients, n_products).
+
+        ``pruned`` (one client, :meth:`_prunes`): the content block of the new
+        arrivals only (their prior needs it), NaN elsewhere; :meth:`_top_one`
+        scores the products that can reach the top, :meth:`_weighted`
+        completes the block when every score is asked for.
+        """
         n_products = self.item_factors_.shape[0]
         if u.shape[0] == 1:  # BLAS gemv; the past products' rows of S (and of T) summed
             raw = np.empty((_BLOCKS, 1, n_products))
             past, profile = inputs.block_inputs()
             raw[_SVD, 0] = self.item_factors_ @ u[0]
             raw[_NEIGHBOURS, 0] = _row_sums(self.item_similarity_, past)
-            raw[_CONTENT, 0] = self.features_ @ profile
+            if pruned:
+                raw[_CONTENT, 0] = np.nan
+                raw[_CONTENT, 0, self.new_arrivals_] = self._new_features @ profile
+            else:
+                raw[_CONTENT, 0] = self.features_ @ profile
             if self._sequence_on:
                 bought, s = inputs.sequence_inputs()
                 raw[_SEQUENCE, 0] = _row_sums(self.sequence_, bought, s)
@@ -490,6 +552,8 @@ class HybridRecommender(StatefulRecommender):
         state, raw = self._state(client_ids, extra_events)
         if raw is None:
             raw = self._raw_blocks(state.u, state.inputs)
+        elif state.pruned:
+            raw[_CONTENT, 0] = self.features_ @ state.inputs.block_inputs()[1]
         w = state.weights
         cf = raw[_SVD] * w[:, _SVD, None]
         cf += raw[_NEIGHBOURS] * w[:, _NEIGHBOURS, None]
@@ -532,6 +596,100 @@ class HybridRecommender(StatefulRecommender):
             state, cf, content = self._weighted(client_ids, extra_events)
         content += cf
         return self._priors.add(state, content)
+
+    def _rank(
+        self,
+        client_ids: list[str],
+        k: int,
+        candidates: Iterable[str] | None,
+        exclude: Iterable[str] | None,
+        exclude_seen: bool,
+        extra_events: ExtraEvents | None,
+    ) -> list[tuple[str, np.ndarray, np.ndarray]]:
+        """:meth:`Recommender._rank`; one client on a large catalogue through :meth:`_top_one`."""
+        self.check_is_fitted()
+        if len(client_ids) != 1 or self._content_bound is None:  # (a small catalogue)
+            return super()._rank(client_ids, k, candidates, exclude, exclude_seen, extra_events)
+        allowed = self._allowed(k, candidates, exclude)
+        (cid,) = client_ids
+        with self._blas_limit(1):
+            top, scores = self._top_one(cid, k, allowed, exclude_seen, extra_events)
+        return [(cid, top, scores)]
+
+    def _top_one(
+        self,
+        client_id: str,
+        k: int,
+        allowed: np.ndarray | None,
+        exclude_seen: bool,
+        extra_events: ExtraEvents | None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """One client's exact top ``k``, on a large catalogue without every product's content block.
+
+        For a client with history (:meth:`_prunes`), every other block and the
+        priors are computed for the whole catalogue and the content block's
+        weight comes from its moments
+        (:class:`~core.engine.models.content.ContentBound`). A product's score
+        is at most its other parts plus ``a_ct |F_i| |p|``; the ``k`` best of
+        these bounds are scored exactly, and their lowest score is a threshold
+        that only the products whose bound reaches it can beat: those are
+        scored exactly too, and the top ``k`` is taken among them. When more
+        than :data:`PRUNED_MAX_SHARE` of the catalogue can, or the client has
+        little history, every product is scored in one pass. Either way, the
+        products and scores :meth:`score_clients` would rank, to the bit, ties
+        to the lower index as :func:`top_indices`.
+        """
+        state, raw = self._state([client_id], extra_events)
+        if raw is None:
+            raw = self._raw_blocks(state.u, state.inputs, state.pruned)
+        w = state.weights[0]
+        a_ct = float(w[_CONTENT])
+        _, profile = state.inputs.block_inputs()
+        # Summed in score_clients' order (content, then cf, then the priors), so
+        # that an exact score is its own to the bit and a bound, whose content
+        # part is at least the product's (1 + 1e-9: over its rounding), stays
+        # above it (float addition is monotonic).
+        cf = raw[_SVD, 0] * w[_SVD]
+        cf += raw[_NEIGHBOURS, 0] * w[_NEIGHBOURS]
+        cf += raw[_SEQUENCE, 0] * w[_SEQUENCE]
+
+        def masked(scores: np.ndarray) -> np.ndarray:
+            if allowed is not None:
+                scores[~allowed] = -np.inf
+            if exclude_seen:  # the cells of the client's row (seen_mask's, without a dense mask)
+                scores[state.inputs.seen_products()] = -np.inf
+            return scores
+
+        def exact(items: np.ndarray) -> np.ndarray:
+            out = _rows_dot(self.features_, items, profile) * a_ct
+            out += cf[items]
+            for values, _ in self._priors.parts(state, 0, items):
+                out += values
+            return out
+
+        if state.pruned:
+            assert self._content_bound is not None
+            norms = self._content_bound.row_norms
+            bound = norms * (a_ct * float(np.sqrt(profile @ profile)) * (1 + 1e-9))
+            bound += cf
+            bound = masked(self._priors.add(state, bound[None, :])[0])
+            first = top_indices(bound, k)
+            if first.size < k:  # no more than k products may be ranked: each of them
+                cand = np.flatnonzero(np.isfinite(bound))
+            else:
+                cand = np.flatnonzero(bound >= exact(first).min())
+            if cand.size <= PRUNED_MAX_SHARE * cf.size:
+                scores = exact(cand)
+                best = top_indices(scores, k)
+                return cand[best], scores[best]
+            content = self.features_ @ profile  # the bound prunes too little: one pass
+        else:
+            content = raw[_CONTENT, 0]
+        scores = content * a_ct
+        scores += cf
+        scores = masked(self._priors.add(state, scores[None, :])[0])
+        best = top_indices(scores, k)
+        return best, scores[best]
 
     def _similarity_row(self, product_idx: int) -> np.ndarray:
         """Factor and content cosines, half each; a third each with the images' cosine."""

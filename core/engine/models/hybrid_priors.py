@@ -59,6 +59,10 @@ class OneClient:
     def profile_row(self) -> tuple[np.ndarray, np.ndarray, float]:
         return self.history, self.preference, self.norm
 
+    def seen_products(self) -> np.ndarray:
+        """The products of the client's cells (what ``seen_mask`` marks)."""
+        return self.items
+
     @functools.cached_property
     def rows(self) -> ClientRows:
         source, r = self.source, self.row
@@ -93,6 +97,11 @@ class ManyClients:
     def profile_row(self) -> tuple[np.ndarray, np.ndarray, float]:
         return self.profiles.dense_row(0)
 
+    def seen_products(self) -> np.ndarray:
+        """:meth:`OneClient.seen_products` of a single row."""
+        m = self.rows.matrix
+        return np.asarray(m.indices[m.indptr[0] : m.indptr[1]])
+
 
 @dataclass(frozen=True)
 class ClientState:
@@ -103,6 +112,7 @@ class ClientState:
     weights: np.ndarray  # (n, 4) a_sv, a_nb, a_ct, a_sq
     prior_row: np.ndarray  # -1: global trend, else store index
     new_arrival: np.ndarray  # (n, n_new) new-arrival prior of each new arrival
+    pruned: bool = False  # one client whose content block is scored where it can matter
 
     @property
     def rows(self) -> ClientRows:
