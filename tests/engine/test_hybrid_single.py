@@ -165,7 +165,10 @@ def _full_ranking(
     exclude_seen: bool = False,
     extra: pd.DataFrame | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The top ``k`` of every product's score, as the many-client path ranks them."""
+    """The top ``k`` of every product's score, as the many-client path ranks them.
+
+    Asked after the ranking under test, so that both read the state it built.
+    """
     scores = np.array(model.score_clients([client], extra)[0])
     if allowed is not None:
         scores[~allowed] = -np.inf
@@ -194,32 +197,39 @@ def test_one_client_ranked_without_the_full_content_block_gets_the_full_ranking(
     rng = np.random.default_rng(0)
     allowed = rng.random(n_products) < 0.5
     pids = dataset.product_ids
+    ways = set()
     for client in _clients(model, dataset):
         for k in (1, 7, 20, n_products + 5):
             for exclude_seen in (False, True):
-                top, scores = _full_ranking(pruned, client, k, None, exclude_seen)
+                pruned.forget(client)  # the ranking builds the client's state
                 ids, got = pruned.recommend_arrays(client, k, exclude_seen=exclude_seen)
+                ways.add(pruned._state([client], None)[0].pruned)
+                top, scores = _full_ranking(pruned, client, k, None, exclude_seen)
                 np.testing.assert_array_equal(pids.to_internal(list(ids)), top)
                 np.testing.assert_array_equal(got, scores)  # the same sums, to the bit
                 # and the model ranking the whole content block agrees (weights to rounding)
                 ids_full, got_full = model.recommend_arrays(client, k, exclude_seen=exclude_seen)
                 np.testing.assert_array_equal(ids, ids_full)
                 np.testing.assert_allclose(got, got_full, rtol=1e-9, atol=1e-12)
-        top, scores = _full_ranking(pruned, client, 10, allowed, True)
+        pruned.forget(client)
         ids, got = pruned.recommend_arrays(
             client,
             10,
             candidates=pids.to_external(np.flatnonzero(allowed)),
             exclude_seen=True,
         )
+        top, scores = _full_ranking(pruned, client, 10, allowed, True)
         np.testing.assert_array_equal(pids.to_internal(list(ids)), top)
         np.testing.assert_array_equal(got, scores)
         excluded = pids.to_external(np.flatnonzero(~allowed))
+        pruned.forget(client)
         ids, got = pruned.recommend_arrays(client, 10, exclude=excluded, exclude_seen=True)
         np.testing.assert_array_equal(pids.to_internal(list(ids)), top)
         explanations = pruned.explain_many(client, list(ids))
         for e, score in zip(explanations, got, strict=True):
             assert e.total == pytest.approx(score, rel=1e-9, abs=1e-12)
+    # clients with history are ranked without the full block, the others with it
+    assert ways == {True, False}
 
 
 def test_a_folded_in_client_on_a_large_catalogue_gets_the_full_ranking(
@@ -231,8 +241,9 @@ def test_a_folded_in_client_on_a_large_catalogue_gets_the_full_ranking(
     new_client = mine.assign(client_id="someone-new")
     for who, events in ((client, mine), ("someone-new", new_client)):
         frame = events.copy()
-        top, scores = _full_ranking(pruned, who, 15, None, True, frame)
         ids, got = pruned.recommend_arrays(who, 15, exclude_seen=True, extra_events=frame)
+        assert pruned._state([who], frame)[0].pruned
+        top, scores = _full_ranking(pruned, who, 15, None, True, frame)
         np.testing.assert_array_equal(dataset.product_ids.to_internal(list(ids)), top)
         np.testing.assert_array_equal(got, scores)
 

@@ -355,9 +355,12 @@ class HybridRecommender(StatefulRecommender):
 
     # ------------------------------------------------------------ scoring
     def _state(
-        self, client_ids: Sequence[str], extra_events: ExtraEvents | None
+        self, client_ids: Sequence[str], extra_events: ExtraEvents | None, prune: bool = False
     ) -> tuple[ClientState, np.ndarray | None]:
         """The clients' state, and their raw block scores when they had to be computed.
+
+        ``prune``: a ranking of one client that may leave out the content block
+        (:meth:`_top_one`; every other caller wants every product's score).
 
         A model's fitted arrays never change, so a client's state stays valid
         until the next fit or load: explaining the list just recommended
@@ -374,7 +377,7 @@ class HybridRecommender(StatefulRecommender):
         found = self._recent.get(key, extra_events)
         if found is not None:
             return found, None
-        state, raw = self._build_state([key], extra_events)
+        state, raw = self._build_state([key], extra_events, prune=prune)
         self._recent.put(key, extra_events, state)
         return state, raw
 
@@ -397,8 +400,12 @@ class HybridRecommender(StatefulRecommender):
         client_ids: Sequence[str],
         extra_events: ExtraEvents | None,
         rows: ClientRows | None = None,
+        prune: bool = False,
     ) -> tuple[ClientState, np.ndarray]:
-        """The clients' state; ``rows`` are their matrix rows when already built."""
+        """The clients' state; ``rows`` are their matrix rows when already built.
+
+        ``prune``: one client's content block may be left out (:meth:`_prunes`).
+        """
         config = self.config_
         ids = [str(c) for c in client_ids]
         one = positions(self.interactions_.client_ids, ids, strict=False)
@@ -426,7 +433,7 @@ class HybridRecommender(StatefulRecommender):
             bought = purchase_rows(rows.matrix, rows.strongest)
             inputs = ManyClients(rows, binary_rows(rows.matrix), bought, profiles)
             strength = rows.strength
-        pruned = self._prunes(strength)
+        pruned = prune and self._prunes(strength)
         raw = self._raw_blocks(u, inputs, pruned)
         return self._finish_state(one, strength, inputs, u, raw, pruned), raw
 
@@ -639,7 +646,7 @@ class HybridRecommender(StatefulRecommender):
         products and scores :meth:`score_clients` would rank, to the bit, ties
         to the lower index as :func:`top_indices`.
         """
-        state, raw = self._state([client_id], extra_events)
+        state, raw = self._state([client_id], extra_events, prune=True)
         if raw is None:
             raw = self._raw_blocks(state.u, state.inputs, state.pruned)
         w = state.weights[0]
