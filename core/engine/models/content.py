@@ -121,18 +121,17 @@ MAX_GRAM_FEATURES = 2048
 
 @dataclass(frozen=True)
 class ContentBound:
-    """The content block of one client without the block: its spread, a bound, a few scores.
+    """What one client's content block is, without the block: its spread and a bound.
 
     A request's content scores ``F p`` are a pass over every stored cell of the
     product features, the costliest part of a ranking on a large catalogue.
     What the ranking needs of them is their spread over the catalogue (the
     block's weight), an upper bound per product, and the exact score of the
-    few products that can reach the top:
+    few products that can reach the top (the hybrid gathers those rows):
 
     - spread: ``mean(Fp) = m . p`` and ``mean((Fp)^2) = p' (F'F / n) p``, with
       ``m`` the feature means and ``F'F`` kept once per model;
-    - bound: ``F_i . p <= |F_i| |p|`` (Cauchy-Schwarz);
-    - scores: the rows of ``F`` of the products asked for.
+    - bound: ``F_i . p <= |F_i| |p|`` (Cauchy-Schwarz).
 
     Attributes
     ----------
