@@ -319,10 +319,11 @@ def _content_bound(model: Recommender, clients: list[str], k: int) -> dict[str, 
     product ``i``, ``w * |F_i| * |p|`` (Cauchy-Schwarz; ``w`` the client's
     content weight, ``p`` their profile), every other block exact. This counts,
     per client, the products whose bound reaches the exact ``k``-th best
-    score: those it must score in full (at least; it scores them all when the
-    features have fewer than ``PRUNED_CONTENT_CELLS`` stored cells, for a
-    client with little history, or past ``PRUNED_MAX_SHARE``). Hybrid only (it
-    reads the model's per-client state).
+    score: those it must score in full (at least: its second pass scores the
+    products whose bound reaches the lowest exact score of the ``k`` best
+    bounds; it scores them all when the features have fewer than
+    ``PRUNED_CONTENT_CELLS`` stored cells, or for a client with little
+    history). Hybrid only (it reads the model's per-client state).
     """
     if not hasattr(model, "_build_state"):
         return {}

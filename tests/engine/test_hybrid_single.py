@@ -17,8 +17,7 @@ from core.data.dataset import Dataset
 from core.data.generate import generate_maison
 from core.engine.config import EngineConfig
 from core.engine.models import hybrid
-from core.engine.models.blend import row_spread
-from core.engine.models.content import ContentBound
+from core.engine.models.blend import BlockMoments, row_spread
 from core.engine.models.hybrid import HybridRecommender
 from core.engine.ranking import top_indices
 
@@ -178,20 +177,8 @@ def _full_ranking(
     return top, scores[top]
 
 
-@pytest.fixture(params=["pruned", "bound too loose"])
-def bound_use(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Both ways of :meth:`HybridRecommender._top_one`: the few products its bound leaves, or all.
-
-    (On this small catalogue the bound leaves most products: the default share
-    scores them all in one pass; a share of 1 takes the pruned way.)
-    """
-    if request.param == "pruned":
-        monkeypatch.setattr(hybrid, "PRUNED_MAX_SHARE", 1.0)
-    return str(request.param)
-
-
 def test_one_client_ranked_without_the_full_content_block_gets_the_full_ranking(
-    model: HybridRecommender, pruned: HybridRecommender, dataset: Dataset, bound_use: str
+    model: HybridRecommender, pruned: HybridRecommender, dataset: Dataset
 ) -> None:
     n_products = len(dataset.product_ids)
     rng = np.random.default_rng(0)
@@ -233,7 +220,7 @@ def test_one_client_ranked_without_the_full_content_block_gets_the_full_ranking(
 
 
 def test_a_folded_in_client_on_a_large_catalogue_gets_the_full_ranking(
-    pruned: HybridRecommender, dataset: Dataset, bound_use: str
+    pruned: HybridRecommender, dataset: Dataset
 ) -> None:
     """A client served per request (their events folded in), new ones included."""
     client = _clients(pruned, dataset)[2]
@@ -252,17 +239,38 @@ def test_the_content_spread_from_moments_is_the_spread_of_the_scores(
     pruned: HybridRecommender,
 ) -> None:
     features = pruned.features_
-    bound = ContentBound.of(features)
+    bound = BlockMoments.of(features)
     assert bound is not None
     rng = np.random.default_rng(1)
-    for _ in range(5):
-        profile = rng.random(features.shape[1]) * (rng.random(features.shape[1]) < 0.2)
+    profiles = rng.random((5, features.shape[1])) * (rng.random((5, features.shape[1])) < 0.2)
+    spreads = bound.spread(profiles)
+    for profile, spread in zip(profiles, spreads, strict=True):
         scores = np.asarray(features @ profile)
-        assert bound.spread(profile) == pytest.approx(float(scores.std()), rel=1e-9)
+        assert spread == pytest.approx(float(scores.std()), rel=1e-9)
+        assert bound.spread(profile)[0] == pytest.approx(spread, rel=1e-12)  # one as many
         norms = bound.row_norms * np.sqrt(profile @ profile)
         assert np.all(scores <= norms * (1 + 1e-12))  # the bound holds for every product
     # a block that does not vary has no spread (and so no weight), as row_spread says
     same = sp.csr_matrix(np.tile([[0.6, 0.0, 0.8]], (50, 1)))
-    flat = ContentBound.of(same)
-    assert flat is not None and flat.spread(np.array([0.3, 2.0, 0.1])) == 0.0
+    flat = BlockMoments.of(same)
+    assert flat is not None and flat.spread(np.array([0.3, 2.0, 0.1]))[0] == 0.0
     assert row_spread(np.asarray(same @ np.array([0.3, 2.0, 0.1]))[None, :])[0] < 1e-12
+
+
+def test_the_svd_spread_from_the_factors_moments_is_the_spread_of_the_scores(
+    model: HybridRecommender,
+) -> None:
+    """The SVD block's weight needs its spread only: the factors' moments give it exactly."""
+    factors = model.item_factors_
+    moments = BlockMoments.of(factors)
+    assert moments is not None
+    rng = np.random.default_rng(2)
+    u = rng.normal(size=(6, factors.shape[1]))
+    u[0] = 0.0  # a client without history: a constant (zero) block
+    np.testing.assert_allclose(moments.spread(u), (u @ factors.T).std(axis=1), rtol=1e-9)
+    assert moments.spread(u)[0] == 0.0
+    # the moments of a dense matrix equal those of the same matrix stored sparse
+    sparse = BlockMoments.of(sp.csr_matrix(factors))
+    assert sparse is not None
+    np.testing.assert_allclose(sparse.gram, moments.gram, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(sparse.row_norms, np.linalg.norm(factors, axis=1), rtol=1e-12)

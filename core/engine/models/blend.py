@@ -14,9 +14,14 @@ and keeps every score an exact sum of its parts.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+
+#: Largest column count whose Gram matrix :class:`BlockMoments` keeps (32 MB of float64).
+MAX_GRAM_COLUMNS = 2048
 
 
 def row_spread(scores: np.ndarray) -> np.ndarray:
@@ -41,6 +46,83 @@ def sparse_row_spread(m: sp.csr_matrix) -> np.ndarray:
     total_sq = np.bincount(rows, weights=data**2, minlength=m.shape[0])
     mean = total / n
     return np.asarray(np.sqrt(np.maximum(total_sq / n - mean**2, 0.0)))
+
+
+def row_norms(m: sp.csr_matrix | np.ndarray) -> np.ndarray:
+    """Euclidean norm of each row, shape (n_rows,), float64."""
+    if not sp.issparse(m):
+        dense = np.asarray(m, dtype=np.float64)
+        return np.asarray(np.sqrt(np.einsum("ij,ij->i", dense, dense)))
+    m = sp.csr_matrix(m)
+    lengths = np.diff(m.indptr)
+    sq = np.zeros(m.shape[0])
+    nonempty = lengths > 0
+    if nonempty.any():
+        sq[nonempty] = np.add.reduceat(m.data.astype(np.float64) ** 2, m.indptr[:-1][nonempty])
+    return np.sqrt(sq)
+
+
+@dataclass(frozen=True)
+class BlockMoments:
+    """A block of scores ``X p`` known without computing it: its spread, and a bound per row.
+
+    The SVD block (``X`` the item factors, ``p`` the client's factors) and the
+    content block (``X`` the product features, ``p`` the client's profile) are
+    each a pass over the whole catalogue; what weighing them needs is only
+    their spread over it, and that follows from ``X``'s moments, kept once
+    per model:
+
+    - ``mean(Xp) = m . p`` and ``mean((Xp)^2) = p' (X'X / n) p``, with ``m``
+      the column means;
+    - and a bound per row, ``X_i . p <= |X_i| |p|`` (Cauchy-Schwarz), with
+      which a single client's ranking scores the content block only where it
+      can reach the top (:mod:`core.engine.models.hybrid_kernels`).
+
+    Attributes
+    ----------
+    mean : ndarray, shape (n_columns,)
+    gram : ndarray, shape (n_columns, n_columns)
+        ``X'X / n_rows``.
+    row_norms : ndarray, shape (n_rows,)
+        ``|X_i|``.
+    """
+
+    mean: np.ndarray
+    gram: np.ndarray
+    row_norms: np.ndarray
+
+    @classmethod
+    def of(cls, x: sp.csr_matrix | np.ndarray) -> BlockMoments | None:
+        """The moments of ``x`` (sparse or dense); ``None`` past :data:`MAX_GRAM_COLUMNS` columns."""
+        n_rows, n_columns = x.shape
+        if not n_rows or n_columns > MAX_GRAM_COLUMNS:
+            return None
+        if sp.issparse(x):
+            f = sp.csr_matrix(x, dtype=np.float64)
+            gram = np.asarray((f.T @ f).toarray())
+        else:
+            f = np.asarray(x, dtype=np.float64)
+            gram = f.T @ f
+        mean = np.asarray(f.sum(axis=0)).ravel() / n_rows
+        return cls(mean, gram / n_rows, row_norms(f))
+
+    def spread(self, p: np.ndarray) -> np.ndarray:
+        """Standard deviation of ``X @ p[r]`` over the rows of ``X``, for each row of ``p``.
+
+        ``p``: shape (n_columns,) or (n, n_columns); returns shape (n,) (1 for
+        a vector). A variance within float rounding of zero (a block that
+        does not vary) is 0, as :func:`row_spread` gives for it.
+        """
+        p = np.asarray(p, dtype=np.float64)
+        if p.ndim == 1:  # one client (a request): matrix-vector products
+            mean = np.array([p @ self.mean])
+            square = np.array([p @ (self.gram @ p)])
+        else:
+            mean = p @ self.mean
+            square = np.einsum("ij,ij->i", p @ self.gram, p)
+        variance = square - mean * mean
+        flat = variance <= 1e-12 * np.maximum(square, 0.0)
+        return np.where(flat, 0.0, np.sqrt(np.where(flat, 0.0, variance)))
 
 
 def per_spread(weight: float | np.ndarray, spread: np.ndarray) -> np.ndarray:

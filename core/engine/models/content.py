@@ -39,6 +39,7 @@ from core.engine.models.base import (
     StatefulRecommender,
     assemble_explanations,
 )
+from core.engine.models.blend import row_norms
 
 #: Preference rows a model keeps between requests (a few MB at most).
 _MAX_CACHED_PREFERENCES = 100_000
@@ -100,11 +101,11 @@ def content_profiles(
         Weight of the declared preferences.
     """
     history = sp.csr_matrix(rows @ features, dtype=np.float64)
-    history = scale_rows(history, _inverse(_row_norms(history)))
+    history = scale_rows(history, _inverse(row_norms(history)))
     preference = sp.csr_matrix(preferences, dtype=np.float64, copy=True)
     preference.sum_duplicates()
     preference.data *= beta
-    norm = _row_norms(sp.csr_matrix(history + preference))
+    norm = row_norms(sp.csr_matrix(history + preference))
     return ContentProfiles(history, preference, norm)
 
 
@@ -115,62 +116,6 @@ def content_scores(profiles: ContentProfiles, features: sp.csr_matrix) -> np.nda
     return np.asarray(features @ profiles.combined().toarray().T).T
 
 
-#: Largest feature count whose Gram matrix :class:`ContentBound` keeps (32 MB of float64).
-MAX_GRAM_FEATURES = 2048
-
-
-@dataclass(frozen=True)
-class ContentBound:
-    """What one client's content block is, without the block: its spread and a bound.
-
-    A request's content scores ``F p`` are a pass over every stored cell of the
-    product features, the costliest part of a ranking on a large catalogue.
-    What the ranking needs of them is their spread over the catalogue (the
-    block's weight), an upper bound per product, and the exact score of the
-    few products that can reach the top (the hybrid gathers those rows):
-
-    - spread: ``mean(Fp) = m . p`` and ``mean((Fp)^2) = p' (F'F / n) p``, with
-      ``m`` the feature means and ``F'F`` kept once per model;
-    - bound: ``F_i . p <= |F_i| |p|`` (Cauchy-Schwarz).
-
-    Attributes
-    ----------
-    mean : ndarray, shape (n_features,)
-    gram : ndarray, shape (n_features, n_features)
-        ``F'F / n_products``.
-    row_norms : ndarray, shape (n_products,)
-        ``|F_i|``.
-    """
-
-    mean: np.ndarray
-    gram: np.ndarray
-    row_norms: np.ndarray
-
-    @classmethod
-    def of(cls, features: sp.csr_matrix) -> ContentBound | None:
-        """The bound of ``features``; ``None`` past :data:`MAX_GRAM_FEATURES` features."""
-        n_products, n_features = features.shape
-        if not n_products or n_features > MAX_GRAM_FEATURES:
-            return None
-        f = sp.csr_matrix(features, dtype=np.float64)
-        mean = np.asarray(f.sum(axis=0)).ravel() / n_products
-        gram = np.asarray((f.T @ f).toarray()) / n_products
-        return cls(mean, gram, _row_norms(f))
-
-    def spread(self, profile: np.ndarray) -> float:
-        """Standard deviation of ``F @ profile`` over the catalogue, without computing it.
-
-        A variance within float rounding of zero (a block that does not vary)
-        is 0, as :func:`~core.engine.models.blend.row_spread` gives for it.
-        """
-        mean = float(self.mean @ profile)
-        square = float(profile @ (self.gram @ profile))
-        variance = square - mean * mean
-        if variance <= 1e-12 * max(square, 0.0):
-            return 0.0
-        return float(np.sqrt(variance))
-
-
 def scale_rows(m: sp.csr_matrix, factors: np.ndarray) -> sp.csr_matrix:
     """``diag(factors) @ m`` for a csr ``m``, without a matrix product."""
     out = sp.csr_matrix(
@@ -178,15 +123,6 @@ def scale_rows(m: sp.csr_matrix, factors: np.ndarray) -> sp.csr_matrix:
     )
     out.eliminate_zeros()
     return out
-
-
-def _row_norms(m: sp.csr_matrix) -> np.ndarray:
-    lengths = np.diff(m.indptr)
-    sq = np.zeros(m.shape[0])
-    nonempty = lengths > 0
-    if nonempty.any():
-        sq[nonempty] = np.add.reduceat(m.data.astype(np.float64) ** 2, m.indptr[:-1][nonempty])
-    return np.sqrt(sq)
 
 
 def _inverse(x: np.ndarray) -> np.ndarray:

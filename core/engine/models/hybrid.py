@@ -72,7 +72,7 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from core.data.dataset import Dataset
-from core.engine.cells import AsOf, cells_mask, row_selector, take_rows
+from core.engine.cells import AsOf, cells_mask, row_selector
 from core.engine.events import ExtraEvents, positions
 from core.engine.features import ProductFeatures
 from core.engine.house import HouseAggregates
@@ -93,13 +93,14 @@ from core.engine.models.base import (
 )
 from core.engine.models.baselines import item_neighbours
 from core.engine.models.blend import (
+    BlockMoments,
     binary_rows,
     history_share,
     per_spread,
     row_spread,
+    sparse_row_spread,
 )
 from core.engine.models.content import (
-    ContentBound,
     PreferenceCells,
     attribute_blocks,
     client_preferences,
@@ -119,9 +120,9 @@ from core.engine.models.factors import (
     shrink_to_content,
 )
 from core.engine.models.fit_report import Laps, fit_report, sample_clients, span_days
+from core.engine.models.hybrid_kernels import rank_one, row_sums, rows_dot
 from core.engine.models.hybrid_priors import ClientState, ManyClients, OneClient, Priors
 from core.engine.models.svd import fit_item_factors, item_contributions, unit_rows
-from core.engine.ranking import top_indices
 from core.engine.recent import RecentPerFrame
 from core.engine.threads import BlasLimiter
 from core.engine.transitions import PURCHASE, next_steps, purchase_rows
@@ -135,29 +136,12 @@ _RECENT_STATES = 64  # single-client states kept, so explain reuses what recomme
 #: over them costs less than the bound's own work, at 50,000 and 2.6M it is most
 #: of a request (``benchmarks/README.md``).
 PRUNED_CONTENT_CELLS = 1_000_000
-#: ... unless its bound leaves more than this share of the catalogue to score.
-PRUNED_MAX_SHARE = 1 / 32
+#: No weights for :func:`~core.engine.models.hybrid_kernels.row_sums` (1 per row).
+_UNWEIGHTED = np.zeros(0)
 
 #: The blocks scaled per client, in the order of ``ClientState.weights``' columns.
 _SVD, _NEIGHBOURS, _CONTENT, _SEQUENCE = 0, 1, 2, 3
 _BLOCKS = 4
-
-
-def _row_sums(m: sp.csr_matrix, rows: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-    """``sum_j w_j m[j]`` over ``rows`` (1 each without ``weights``), dense, shape (n_cols,)."""
-    rows = np.asarray(rows, dtype=np.int64)
-    sel = row_selector(m.indptr, rows)
-    data = m.data[sel]
-    if weights is not None:
-        data = data * np.repeat(np.asarray(weights, dtype=np.float64), np.diff(m.indptr)[rows])
-    return np.bincount(m.indices[sel], weights=data, minlength=m.shape[1])
-
-
-def _rows_dot(m: sp.csr_matrix, rows: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """``m[rows] @ v`` for a few ``rows``, dense, shape (len(rows),) (no sparse indexing)."""
-    rows = np.asarray(rows, dtype=np.int64)
-    at, cols, values = take_rows(m, rows, np.arange(rows.size))
-    return np.bincount(at, weights=values * v[cols], minlength=rows.size)
 
 
 def _cross(m: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -174,13 +158,6 @@ def _cross(m: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         hit = c >= 0
         np.add.at(out, (r[hit], c[hit]), m.data[sel][hit])
     return out[:, back.ravel()]
-
-
-def _block_spreads(raw: np.ndarray) -> np.ndarray:
-    """Spread of each block of ``raw`` (:meth:`HybridRecommender._raw_blocks`), shape (n, 4)."""
-    n_blocks, n_clients, n_products = raw.shape
-    spreads = row_spread(raw.reshape(n_blocks * n_clients, n_products))
-    return spreads.reshape(n_blocks, n_clients).T
 
 
 class HybridRecommender(StatefulRecommender):
@@ -346,12 +323,35 @@ class HybridRecommender(StatefulRecommender):
         weight = config.sequence_weight * self.sequence_directionality_
         self._sequence_on = bool(weight > 0 and self.sequence_.nnz)
         self._declared = declared_preferences(dataset)
+        # The SVD block's spread comes from the factors' moments (no pass over the catalogue).
+        factor_moments = BlockMoments.of(self.item_factors_)
+        assert factor_moments is not None  # (a handful of factors)
+        self._factor_moments = factor_moments
         # One client on a large catalogue is ranked without the full content block.
         big = self.features_.nnz >= PRUNED_CONTENT_CELLS
-        self._content_bound = ContentBound.of(self.features_) if big else None
-        self._new_features = self.features_[self.new_arrivals_]  # (their prior needs them)
+        self._content_bound = BlockMoments.of(self.features_) if big else None
         self._blas = BlasLimiter()
         self._recent: RecentPerFrame[ClientState] = RecentPerFrame(_RECENT_STATES)
+        self._warm_kernels()
+
+    def _warm_kernels(self) -> None:
+        """Compile the single-client passes for these arrays' types now, not in a request.
+
+        (Or load them from numba's cache: 0.1 s once per process; a first
+        compile after an install takes seconds.)
+        """
+        n = self.item_factors_.shape[0]
+        none = self.interactions_.matrix.indices[:0]  # the type of a client's products
+        for m in (self.item_similarity_, self.sequence_):
+            row_sums(m.indptr, m.indices, m.data, none, _UNWEIGHTED, np.zeros(m.shape[1]))
+        f = self.features_
+        rows_dot(f.indptr, f.indices, f.data, self.new_arrivals_[:0], np.zeros(f.shape[1]))
+        empty, zeros = np.zeros(0), np.zeros(n)
+        rank_one(
+            1, zeros, zeros, zeros, np.zeros(_BLOCKS), zeros, self.new_arrivals_,
+            np.zeros(self.new_arrivals_.size), np.ones(n, dtype=bool), empty,
+            f.indptr, f.indices, f.data, np.zeros(f.shape[1]), empty, 0.0,
+        )  # fmt: skip
 
     # ------------------------------------------------------------ scoring
     def _state(
@@ -434,8 +434,8 @@ class HybridRecommender(StatefulRecommender):
             inputs = ManyClients(rows, binary_rows(rows.matrix), bought, profiles)
             strength = rows.strength
         pruned = prune and self._prunes(strength)
-        raw = self._raw_blocks(u, inputs, pruned)
-        return self._finish_state(one, strength, inputs, u, raw, pruned), raw
+        raw, spreads = self._raw_blocks(u, inputs, pruned)
+        return self._finish_state(one, strength, inputs, u, raw, spreads, pruned), raw
 
     def _prunes(self, strength: np.ndarray) -> bool:
         """Whether one client is ranked without the full content block (:meth:`_top_one`).
@@ -475,15 +475,16 @@ class HybridRecommender(StatefulRecommender):
         inputs: OneClient | ManyClients,
         u: np.ndarray,
         raw: np.ndarray,
+        spreads: np.ndarray,
         pruned: bool = False,
     ) -> ClientState:
         """The per-client weights and priors that complete a state (``idx``: fitted rows or -1).
 
-        ``pruned``: ``raw`` lacks the content block (:meth:`_raw_blocks`).
+        ``raw`` and ``spreads`` come from :meth:`_raw_blocks`; ``pruned``: ``raw``
+        lacks the content block.
         """
         config = self.config_
         g = history_share(strength, config.blend_k)
-        spreads = self._spreads(raw, inputs, pruned)
         sequence = config.sequence_weight * self.sequence_directionality_
         blend = np.array([config.cf_weight, config.item_weight, 0.0, sequence])
         weights = g[:, None] * blend
@@ -491,7 +492,7 @@ class HybridRecommender(StatefulRecommender):
         weights = per_spread(weights, spreads)
         prior_row = self._priors.prior_rows(idx, strength)
         new_arrival = self._priors.new_arrival(spreads[:, _CONTENT], raw[_CONTENT])
-        return ClientState(inputs, u, weights, prior_row, new_arrival, pruned)
+        return ClientState(inputs, u, weights, spreads, prior_row, new_arrival, pruned)
 
     def block_spreads(self, client_ids: list[str], rows: ClientRows | None = None) -> np.ndarray:
         """Spread of each raw block (SVD, neighbours, content, next step) per client, shape (n, 4).
@@ -500,57 +501,71 @@ class HybridRecommender(StatefulRecommender):
         """
         if not client_ids:
             return np.zeros((0, _BLOCKS))
-        state, raw = self._build_state(client_ids, None, rows)
-        return self._spreads(raw, state.inputs, state.pruned)
-
-    def _spreads(
-        self, raw: np.ndarray, inputs: OneClient | ManyClients, pruned: bool
-    ) -> np.ndarray:
-        """:func:`_block_spreads`, the content block's from its moments when it was not computed."""
-        if not pruned:
-            return _block_spreads(raw)
-        assert self._content_bound is not None
-        spreads = np.zeros((1, _BLOCKS))
-        computed = [_SVD, _NEIGHBOURS, _SEQUENCE] if self._sequence_on else [_SVD, _NEIGHBOURS]
-        spreads[0, computed] = row_spread(raw[computed, 0])
-        spreads[0, _CONTENT] = self._content_bound.spread(inputs.block_inputs()[1])
-        return spreads
+        state, _ = self._build_state(client_ids, None, rows)
+        return state.spreads
 
     def _raw_blocks(
         self, u: np.ndarray, inputs: OneClient | ManyClients, pruned: bool = False
-    ) -> np.ndarray:
-        """Unweighted SVD, neighbour, content and next-step scores, shape (4, n_clients, n_products).
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Unweighted block scores and their spreads (:mod:`core.engine.models.blend`).
 
         ``pruned`` (one client, :meth:`_prunes`): the content block of the new
-        arrivals only (their prior needs it), NaN elsewhere; :meth:`_top_one`
-        scores the products that can reach the top, :meth:`_weighted`
-        completes the block when every score is asked for.
+        arrivals only (their prior needs it), NaN elsewhere, its spread from
+        the features' moments; :meth:`_top_one` scores the products that can
+        reach the top, :meth:`_weighted` completes the block when every score
+        is asked for.
+
+        Returns
+        -------
+        raw : ndarray, shape (4, n_clients, n_products)
+            SVD, neighbour, content and next-step scores.
+        spreads : ndarray, shape (n_clients, 4)
+            Each block's standard deviation over the catalogue, per client (the
+            SVD block's from the factors' moments).
         """
         n_products = self.item_factors_.shape[0]
+        spreads = np.zeros((u.shape[0], _BLOCKS))
+        spreads[:, _SVD] = self._factor_moments.spread(u[0] if u.shape[0] == 1 else u)
         if u.shape[0] == 1:  # BLAS gemv; the past products' rows of S (and of T) summed
             raw = np.empty((_BLOCKS, 1, n_products))
             past, profile = inputs.block_inputs()
             raw[_SVD, 0] = self.item_factors_ @ u[0]
-            raw[_NEIGHBOURS, 0] = _row_sums(self.item_similarity_, past)
+            sim = self.item_similarity_
+            spreads[0, _NEIGHBOURS] = row_sums(
+                sim.indptr, sim.indices, sim.data, past, _UNWEIGHTED, raw[_NEIGHBOURS, 0]
+            )
             if pruned:
+                assert self._content_bound is not None
                 raw[_CONTENT, 0] = np.nan
-                raw[_CONTENT, 0, self.new_arrivals_] = self._new_features @ profile
+                f = self.features_  # (the new arrivals' content scores: their prior needs them)
+                new = rows_dot(f.indptr, f.indices, f.data, self.new_arrivals_, profile)
+                raw[_CONTENT, 0, self.new_arrivals_] = new
+                spreads[0, _CONTENT] = self._content_bound.spread(profile)[0]
             else:
                 raw[_CONTENT, 0] = self.features_ @ profile
+                spreads[0, _CONTENT] = row_spread(raw[_CONTENT])[0]
             if self._sequence_on:
                 bought, s = inputs.sequence_inputs()
-                raw[_SEQUENCE, 0] = _row_sums(self.sequence_, bought, s)
+                seq = self.sequence_
+                spreads[0, _SEQUENCE] = row_sums(
+                    seq.indptr, seq.indices, seq.data, bought, s, raw[_SEQUENCE, 0]
+                )
             else:
                 raw[_SEQUENCE, 0] = 0.0
-            return raw
+            return raw, spreads
         assert isinstance(inputs, ManyClients)
         raw = np.zeros((_BLOCKS, u.shape[0], n_products))  # toarray adds into its output
         np.matmul(u, self.item_factors_.T, out=raw[_SVD])
-        (inputs.past @ self.item_similarity_).toarray(out=raw[_NEIGHBOURS])
+        neighbours = inputs.past @ self.item_similarity_
+        spreads[:, _NEIGHBOURS] = sparse_row_spread(neighbours)
+        neighbours.toarray(out=raw[_NEIGHBOURS])
         raw[_CONTENT] = content_scores(inputs.profiles, self.features_)
+        spreads[:, _CONTENT] = row_spread(raw[_CONTENT])
         if self._sequence_on:
-            (inputs.purchases @ self.sequence_).toarray(out=raw[_SEQUENCE])
-        return raw
+            steps = inputs.purchases @ self.sequence_
+            spreads[:, _SEQUENCE] = sparse_row_spread(steps)
+            steps.toarray(out=raw[_SEQUENCE])
+        return raw, spreads
 
     def _weighted(
         self, client_ids: Sequence[str], extra_events: ExtraEvents | None
@@ -558,7 +573,7 @@ class HybridRecommender(StatefulRecommender):
         """The state, the weighted collaborative part (SVD + neighbours) and content part."""
         state, raw = self._state(client_ids, extra_events)
         if raw is None:
-            raw = self._raw_blocks(state.u, state.inputs)
+            raw, _ = self._raw_blocks(state.u, state.inputs)
         elif state.pruned:
             raw[_CONTENT, 0] = self.features_ @ state.inputs.block_inputs()[1]
         w = state.weights
@@ -615,7 +630,7 @@ class HybridRecommender(StatefulRecommender):
     ) -> list[tuple[str, np.ndarray, np.ndarray]]:
         """:meth:`Recommender._rank`; one client on a large catalogue through :meth:`_top_one`."""
         self.check_is_fitted()
-        if len(client_ids) != 1 or self._content_bound is None:  # (a small catalogue)
+        if len(client_ids) != 1:
             return super()._rank(client_ids, k, candidates, exclude, exclude_seen, extra_events)
         allowed = self._allowed(k, candidates, exclude)
         (cid,) = client_ids
@@ -631,72 +646,52 @@ class HybridRecommender(StatefulRecommender):
         exclude_seen: bool,
         extra_events: ExtraEvents | None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """One client's exact top ``k``, on a large catalogue without every product's content block.
+        """One client's exact top ``k`` in one compiled pass (:func:`~core.engine.models.hybrid_kernels.rank_one`).
 
-        For a client with history (:meth:`_prunes`), every other block and the
-        priors are computed for the whole catalogue and the content block's
-        weight comes from its moments
-        (:class:`~core.engine.models.content.ContentBound`). A product's score
-        is at most its other parts plus ``a_ct |F_i| |p|``; the ``k`` best of
-        these bounds are scored exactly, and their lowest score is a threshold
-        that only the products whose bound reaches it can beat: those are
-        scored exactly too, and the top ``k`` is taken among them. When more
-        than :data:`PRUNED_MAX_SHARE` of the catalogue can, or the client has
-        little history, every product is scored in one pass. Either way, the
-        products and scores :meth:`score_clients` would rank, to the bit, ties
-        to the lower index as :func:`top_indices`.
+        The blocks are summed, the priors added, the masks applied and the top
+        ``k`` kept in one loop over the catalogue instead of a NumPy pass
+        each. On a large catalogue (:meth:`_prunes`) the content block was not
+        computed: its weight comes from the features' moments, and a product's
+        content score is computed only when its bound ``a_ct |F_i| |p|`` can
+        still lift it into the top ``k``. Either way, the products and scores
+        :meth:`score_clients` would rank, to the bit, ties to the lower index
+        as :func:`~core.engine.ranking.top_indices`.
         """
         state, raw = self._state([client_id], extra_events, prune=True)
         if raw is None:
-            raw = self._raw_blocks(state.u, state.inputs, state.pruned)
-        w = state.weights[0]
-        a_ct = float(w[_CONTENT])
+            raw, _ = self._raw_blocks(state.u, state.inputs, state.pruned)
+        blocked = np.zeros(raw.shape[2], dtype=bool) if allowed is None else ~allowed
+        if exclude_seen:  # the cells of the client's row (seen_mask's, without a dense mask)
+            blocked[state.inputs.seen_products()] = True
         _, profile = state.inputs.block_inputs()
-        # Summed in score_clients' order (content, then cf, then the priors), so
-        # that an exact score is its own to the bit and a bound, whose content
-        # part is at least the product's (1 + 1e-9: over its rounding), stays
-        # above it (float addition is monotonic).
-        cf = raw[_SVD, 0] * w[_SVD]
-        cf += raw[_NEIGHBOURS, 0] * w[_NEIGHBOURS]
-        cf += raw[_SEQUENCE, 0] * w[_SEQUENCE]
-
-        def masked(scores: np.ndarray) -> np.ndarray:
-            if allowed is not None:
-                scores[~allowed] = -np.inf
-            if exclude_seen:  # the cells of the client's row (seen_mask's, without a dense mask)
-                scores[state.inputs.seen_products()] = -np.inf
-            return scores
-
-        def exact(items: np.ndarray) -> np.ndarray:
-            out = _rows_dot(self.features_, items, profile) * a_ct
-            out += cf[items]
-            for values, _ in self._priors.parts(state, 0, items):
-                out += values
-            return out
-
+        features = self.features_
         if state.pruned:
             assert self._content_bound is not None
-            norms = self._content_bound.row_norms
-            bound = norms * (a_ct * float(np.sqrt(profile @ profile)) * (1 + 1e-9))
-            bound += cf
-            bound = masked(self._priors.add(state, bound[None, :])[0])
-            first = top_indices(bound, k)
-            if first.size < k:  # no more than k products may be ranked: each of them
-                cand = np.flatnonzero(np.isfinite(bound))
-            else:
-                cand = np.flatnonzero(bound >= exact(first).min())
-            if cand.size <= PRUNED_MAX_SHARE * cf.size:
-                scores = exact(cand)
-                best = top_indices(scores, k)
-                return cand[best], scores[best]
-            content = self.features_ @ profile  # the bound prunes too little: one pass
+            content, norms = raw[_CONTENT, 0, :0], self._content_bound.row_norms
+            # Rounded up past a_ct * (F_i . p)'s own rounding, so the bound stays above it.
+            reach = float(state.weights[0, _CONTENT]) * float(np.sqrt(profile @ profile))
+            reach *= 1 + 1e-9
         else:
-            content = raw[_CONTENT, 0]
-        scores = content * a_ct
-        scores += cf
-        scores = masked(self._priors.add(state, scores[None, :])[0])
-        best = top_indices(scores, k)
-        return best, scores[best]
+            content, norms, reach = raw[_CONTENT, 0], raw[_CONTENT, 0, :0], 0.0
+        top, scores = rank_one(
+            k,
+            raw[_SVD, 0],
+            raw[_NEIGHBOURS, 0],
+            raw[_SEQUENCE, 0],
+            state.weights[0],
+            self._priors.trend_row(state, 0)[0],
+            self.new_arrivals_,
+            state.new_arrival[0],
+            blocked,
+            content,
+            features.indptr,
+            features.indices,
+            features.data,
+            profile,
+            norms,
+            reach,
+        )
+        return top, scores
 
     def _similarity_row(self, product_idx: int) -> np.ndarray:
         """Factor and content cosines, half each; a third each with the images' cosine."""

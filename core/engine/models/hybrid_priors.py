@@ -110,6 +110,7 @@ class ClientState:
     inputs: OneClient | ManyClients
     u: np.ndarray  # (n, k) folded-in client factors
     weights: np.ndarray  # (n, 4) a_sv, a_nb, a_ct, a_sq
+    spreads: np.ndarray  # (n, 4) the raw blocks' spreads the weights were divided by
     prior_row: np.ndarray  # -1: global trend, else store index
     new_arrival: np.ndarray  # (n, n_new) new-arrival prior of each new arrival
     pruned: bool = False  # one client whose content block is scored where it can matter

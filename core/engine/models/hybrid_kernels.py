@@ -1,0 +1,366 @@
+"""The hybrid's single-client passes over the catalogue, compiled (numba).
+
+One request for one client is a handful of passes over every product: sums of
+a few sparse rows (the neighbour and next-step blocks), then the weighted sum
+of the blocks and the priors, the masks and a top-``k``. In NumPy each pass is
+its own loop over the catalogue and its own temporary array, and on a
+catalogue of 50,000 products they cost several times the one matrix-vector
+product the client's factors need. Here they are one loop each:
+
+- :func:`row_sums`: ``sum_j w_j M[j]`` over a few rows of a CSR matrix, and the
+  spread of the result (``E[x^2] - E[x]^2`` over the catalogue), in one pass;
+- :func:`rank_one`: the exact top ``k`` of
+  ``score_i = a_ct c_i + (a_sv v_i + a_nb n_i + a_sq s_i) + prior_i``, with the
+  content scores ``c`` given, or computed only for the products whose
+  Cauchy-Schwarz bound can still reach the top ``k`` (the others are skipped
+  without reading their feature cells).
+
+Every score is summed in :meth:`HybridRecommender.score_clients`' order, so a
+score here is the score there to the bit (no fast-math: the compiler may not
+reorder or fuse float operations). Ties go to the lower index and non-finite
+scores are never returned, as :func:`core.engine.ranking.top_indices`.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+
+@numba.njit(cache=True, nogil=True)
+def row_sums(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    rows: np.ndarray,
+    weights: np.ndarray,
+    out: np.ndarray,
+) -> float:
+    """Write ``sum_t weights[t] * M[rows[t]]`` into ``out`` and return its spread.
+
+    Parameters
+    ----------
+    indptr, indices, data : ndarray
+        The CSR arrays of ``M``, shape (n_rows, n_cols).
+    rows : ndarray of int, shape (m,)
+    weights : ndarray of float64, shape (m,) or (0,)
+        Empty: 1 for every row.
+    out : ndarray of float64, shape (n_cols,)
+        Overwritten.
+
+    Returns
+    -------
+    float
+        The standard deviation of ``out`` over its ``n_cols`` entries (0 for
+        a constant result, within float rounding).
+    """
+    out[:] = 0.0
+    weighted = weights.size > 0
+    for t in range(rows.size):
+        r = rows[t]
+        for jj in range(indptr[r], indptr[r + 1]):
+            if weighted:
+                out[indices[jj]] += np.float64(data[jj]) * weights[t]
+            else:
+                out[indices[jj]] += np.float64(data[jj])
+    total = 0.0
+    square = 0.0
+    for i in range(out.size):
+        total += out[i]
+        square += out[i] * out[i]
+    return _spread(total, square, out.size)
+
+
+@numba.njit(cache=True, nogil=True)
+def rows_dot(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    rows: np.ndarray,
+    v: np.ndarray,
+) -> np.ndarray:
+    """``M[rows] @ v`` for a few rows of a CSR ``M``, each summed in ``M @ v``'s order."""
+    out = np.empty(rows.size)
+    for t in range(rows.size):
+        out[t] = _dot(indptr, indices, data, rows[t], v)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _spread(total: float, square: float, n: int) -> float:
+    """Standard deviation from a sum and a sum of squares (0 within rounding of a constant)."""
+    if n == 0:
+        return 0.0
+    mean = total / n
+    mean_square = square / n
+    variance = mean_square - mean * mean
+    if variance <= 1e-12 * mean_square:
+        return 0.0
+    return float(np.sqrt(variance))
+
+
+@numba.njit(cache=True, nogil=True)
+def _worse(score_a: float, index_a: int, score_b: float, index_b: int) -> bool:
+    """Whether ``a`` ranks below ``b``: a lower score, or the same score and a higher index."""
+    return score_a < score_b or (score_a == score_b and index_a > index_b)
+
+
+@numba.njit(cache=True, nogil=True)
+def _sift_down(scores: np.ndarray, items: np.ndarray, size: int, at: int) -> None:
+    """Restore the heap (worst at the root) below ``at``."""
+    while True:
+        child = 2 * at + 1
+        if child >= size:
+            return
+        if child + 1 < size and _worse(
+            scores[child + 1], items[child + 1], scores[child], items[child]
+        ):
+            child += 1
+        if not _worse(scores[child], items[child], scores[at], items[at]):
+            return
+        scores[at], scores[child] = scores[child], scores[at]
+        items[at], items[child] = items[child], items[at]
+        at = child
+
+
+@numba.njit(cache=True, nogil=True)
+def _push(scores: np.ndarray, items: np.ndarray, size: int, score: float, item: int) -> int:
+    """Add ``(score, item)`` to a heap of ``size`` (room for one more); the new size."""
+    at = size
+    scores[at] = score
+    items[at] = item
+    while at > 0:
+        parent = (at - 1) // 2
+        if not _worse(scores[at], items[at], scores[parent], items[parent]):
+            break
+        scores[at], scores[parent] = scores[parent], scores[at]
+        items[at], items[parent] = items[parent], items[at]
+        at = parent
+    return size + 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _new_value(new_items: np.ndarray, new_values: np.ndarray, i: int) -> float:
+    """Product ``i``'s new-arrival prior (0 for a product that is no new arrival)."""
+    at = np.searchsorted(new_items, i)
+    if at < new_items.size and new_items[at] == i:
+        return float(new_values[at])
+    return 0.0
+
+
+@numba.njit(cache=True, nogil=True)
+def _score(
+    content_part: float,
+    cf: float,
+    prior: float,
+    new_value: float,
+    is_new: bool,
+) -> float:
+    """A score from its parts, in ``score_clients``' order of sums (content first, then cf, ...)."""
+    score = content_part + cf
+    score += prior
+    if is_new:
+        score += new_value
+    return score
+
+
+@numba.njit(cache=True, nogil=True)
+def _dot(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, i: int, v: np.ndarray) -> float:
+    """``M[i] . v`` for a CSR ``M``, summed in ``M @ v``'s order."""
+    total = 0.0
+    for jj in range(indptr[i], indptr[i + 1]):
+        total += np.float64(data[jj]) * v[indices[jj]]
+    return total
+
+
+@numba.njit(cache=True, nogil=True)
+def _keep(
+    scores: np.ndarray, items: np.ndarray, size: int, k: int, score: float, i: int
+) -> tuple[int, float]:
+    """Keep ``(score, i)`` among the ``k`` best so far; the new size and the score to beat.
+
+    Called only for a finite ``score`` above the score to beat (``-inf``
+    until ``k`` are held; ``i`` is above every held index, so a tie loses).
+    """
+    if size < k:
+        size = _push(scores, items, size, score, i)
+    else:
+        scores[0] = score
+        items[0] = i
+        _sift_down(scores, items, size, 0)
+    return size, (scores[0] if size == k else -np.inf)
+
+
+@numba.njit(cache=True, nogil=True)
+def _best_first(scores: np.ndarray, items: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Empty a heap of ``size`` (worst at the root) into arrays, best first."""
+    out_items = np.empty(size, dtype=np.int64)
+    out_scores = np.empty(size)
+    for end in range(size - 1, -1, -1):
+        out_items[end] = items[0]
+        out_scores[end] = scores[0]
+        scores[0] = scores[end]
+        items[0] = items[end]
+        _sift_down(scores, items, end, 0)
+    return out_items, out_scores
+
+
+@numba.njit(cache=True, nogil=True)
+def rank_one(
+    k: int,
+    svd: np.ndarray,
+    neighbours: np.ndarray,
+    sequence: np.ndarray,
+    weights: np.ndarray,
+    prior: np.ndarray,
+    new_items: np.ndarray,
+    new_values: np.ndarray,
+    blocked: np.ndarray,
+    content: np.ndarray,
+    features_indptr: np.ndarray,
+    features_indices: np.ndarray,
+    features_data: np.ndarray,
+    profile: np.ndarray,
+    row_norms: np.ndarray,
+    reach: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One client's exact top ``k``: product indices and scores, best first.
+
+    With ``content`` given, one pass scores every product. Without it, a
+    first pass bounds every product's score (its content part by
+    ``reach |F_i|``) and keeps the ``k`` best bounds; their exact scores are
+    ``k`` scores reached, so their lowest is a threshold: a second pass scores
+    exactly only the products whose bound reaches it (a few in a thousand on
+    a large catalogue, for a client with history).
+
+    Parameters
+    ----------
+    k : int
+        At least 1.
+    svd, neighbours, sequence : ndarray of float64, shape (n,)
+        The raw collaborative blocks.
+    weights : ndarray of float64, shape (4,)
+        ``a_sv, a_nb, a_ct, a_sq``.
+    prior : ndarray of float64, shape (n,)
+        The trend block, weighted.
+    new_items : ndarray of int, shape (n_new,)
+        The new arrivals, ascending; ``new_values`` their new-arrival prior.
+    blocked : ndarray of bool, shape (n,)
+        Products that may not be ranked.
+    content : ndarray of float64, shape (n,) or (0,)
+        The raw content block; empty: computed here as ``F_i . profile`` for
+        the products whose bound can reach the top ``k``.
+    features_indptr, features_indices, features_data : ndarray
+        The CSR arrays of ``F``, shape (n, n_features) (read when ``content``
+        is empty).
+    profile : ndarray of float64, shape (n_features,)
+    row_norms : ndarray of float64, shape (n,)
+        ``|F_i|`` (read when ``content`` is empty).
+    reach : float
+        ``a_ct |profile|``, rounded up, so that ``a_ct c_i <= reach |F_i|``
+        holds for the computed floats.
+
+    Returns
+    -------
+    items : ndarray of int64, shape (m,)
+        ``m <= k``: fewer when fewer products may be ranked.
+    scores : ndarray of float64, shape (m,)
+    """
+    n = svd.size
+    a_sv, a_nb, a_ct, a_sq = weights[0], weights[1], weights[2], weights[3]
+    given = content.size == n
+    bounds = np.empty(0 if given else n)
+    top_scores = np.empty(k)
+    top_items = np.empty(k, dtype=np.int64)
+    size, worst = 0, -np.inf
+    # In runs between new arrivals, so that a product's new-arrival prior is
+    # found without a search (a score's or bound's last term).
+    start = 0
+    for t in range(new_items.size + 1):
+        stop = int(new_items[t]) if t < new_items.size else n
+        new_value = new_values[t] if t < new_items.size else 0.0
+        for i in range(start, min(stop + 1, n)):
+            if blocked[i]:
+                if not given:
+                    bounds[i] = -np.inf
+                continue
+            cf = svd[i] * a_sv
+            cf += neighbours[i] * a_nb
+            cf += sequence[i] * a_sq
+            # The content part: exact, or its bound (at least the exact one's
+            # float, and float addition is monotonic: a bound is at least its score).
+            part = content[i] * a_ct if given else row_norms[i] * reach
+            score = _score(part, cf, prior[i], new_value, i == stop)
+            if not given:
+                bounds[i] = score
+            if score > worst and score != np.inf:
+                size, worst = _keep(top_scores, top_items, size, k, score, i)
+        start = stop + 1
+    if given:
+        return _best_first(top_scores, top_items, size)
+    # The k best bounds' exact scores: k products reach the lowest of them.
+    threshold = np.inf if size == k else -np.inf
+    for t in range(size):
+        i = top_items[t]
+        score = _exact(
+            i,
+            svd,
+            neighbours,
+            sequence,
+            weights,
+            prior,
+            new_items,
+            new_values,
+            features_indptr,
+            features_indices,
+            features_data,
+            profile,
+        )
+        threshold = min(threshold, score) if np.isfinite(score) else -np.inf
+    # Every product whose bound reaches the threshold, scored exactly (ties
+    # included: a tied product may win on its lower index).
+    size, worst = 0, -np.inf
+    for i in range(n):
+        if not bounds[i] >= threshold or bounds[i] == -np.inf:
+            continue
+        score = _exact(
+            i,
+            svd,
+            neighbours,
+            sequence,
+            weights,
+            prior,
+            new_items,
+            new_values,
+            features_indptr,
+            features_indices,
+            features_data,
+            profile,
+        )
+        if score > worst and score != np.inf:
+            size, worst = _keep(top_scores, top_items, size, k, score, i)
+    return _best_first(top_scores, top_items, size)
+
+
+@numba.njit(cache=True, nogil=True)
+def _exact(
+    i: int,
+    svd: np.ndarray,
+    neighbours: np.ndarray,
+    sequence: np.ndarray,
+    weights: np.ndarray,
+    prior: np.ndarray,
+    new_items: np.ndarray,
+    new_values: np.ndarray,
+    features_indptr: np.ndarray,
+    features_indices: np.ndarray,
+    features_data: np.ndarray,
+    profile: np.ndarray,
+) -> float:
+    """Product ``i``'s exact score, its content block computed from its feature cells."""
+    cf = svd[i] * weights[0]
+    cf += neighbours[i] * weights[1]
+    cf += sequence[i] * weights[3]
+    dot = _dot(features_indptr, features_indices, features_data, i, profile)
+    new_value = _new_value(new_items, new_values, i)
+    return _score(dot * weights[2], cf, prior[i], new_value, new_value != 0.0)

@@ -1,0 +1,162 @@
+"""The compiled single-client passes: the same sums and the same top-k as NumPy's.
+
+Small exact data: integer-valued blocks make ties on purpose (the top-k must
+break them towards the lower index, as :func:`top_indices`), and the scores
+are checked against the NumPy sums ``score_clients`` makes, to the bit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from core.engine.models.hybrid_kernels import rank_one, row_sums, rows_dot
+from core.engine.ranking import top_indices
+
+
+def _case(seed: int, n: int = 60, n_features: int = 7) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    features = sp.random(
+        n, n_features, density=0.4, format="csr", random_state=seed, dtype=np.float64
+    )
+    features.data = np.round(features.data * 4) / 4  # quarter steps: ties among contents
+    return {
+        "svd": rng.integers(-3, 4, n).astype(np.float64),
+        "neighbours": rng.integers(0, 3, n).astype(np.float64),
+        "sequence": np.where(rng.random(n) < 0.2, 1.0, 0.0),
+        "weights": np.array([0.5, 0.25, 2.0, 1.0]),
+        "prior": rng.integers(0, 2, n) * 0.5,
+        "new_items": np.sort(rng.choice(n, 6, replace=False)).astype(np.int64),
+        "new_values": rng.integers(0, 3, 6) * 0.25,
+        "blocked": rng.random(n) < 0.2,
+        "profile": np.round(rng.random(n_features) * 4) / 4,
+        "features": features,
+    }
+
+
+def _numpy_scores(c: dict[str, np.ndarray]) -> np.ndarray:
+    """The scores as ``score_clients`` sums them (content, then cf, then the priors)."""
+    w = c["weights"]
+    cf = c["svd"] * w[0]
+    cf += c["neighbours"] * w[1]
+    cf += c["sequence"] * w[3]
+    scores = np.asarray(c["features"] @ c["profile"]) * w[2]
+    scores += cf
+    scores += c["prior"]
+    scores[c["new_items"]] += c["new_values"]
+    return scores
+
+
+def _rank(c: dict[str, np.ndarray], k: int, bounded: bool) -> tuple[np.ndarray, np.ndarray]:
+    f = c["features"]
+    if bounded:
+        norms = np.sqrt(np.asarray(f.multiply(f).sum(axis=1)).ravel())
+        reach = c["weights"][2] * float(np.sqrt(c["profile"] @ c["profile"])) * (1 + 1e-9)
+        content = np.zeros(0)
+    else:
+        norms, reach, content = np.zeros(0), 0.0, np.asarray(f @ c["profile"])
+    return rank_one(  # type: ignore[no-any-return]
+        k,
+        c["svd"],
+        c["neighbours"],
+        c["sequence"],
+        c["weights"],
+        c["prior"],
+        c["new_items"],
+        c["new_values"],
+        c["blocked"],
+        content,
+        f.indptr,
+        f.indices,
+        f.data,
+        c["profile"],
+        norms,
+        reach,
+    )
+
+
+@pytest.mark.parametrize("bounded", [False, True], ids=["content given", "bounded"])
+@pytest.mark.parametrize("seed", range(12))
+def test_rank_one_is_the_top_k_of_the_numpy_scores(seed: int, bounded: bool) -> None:
+    c = _case(seed)
+    scores = _numpy_scores(c)
+    scores[c["blocked"]] = -np.inf
+    assert len(set(scores[np.isfinite(scores)].tolist())) < np.isfinite(scores).sum()  # ties
+    for k in (1, 3, 10, 59, 80):
+        items, got = _rank(c, k, bounded)
+        expected = top_indices(scores, k)
+        np.testing.assert_array_equal(items, expected)
+        np.testing.assert_array_equal(got, scores[expected])  # the same sums, to the bit
+
+
+@pytest.mark.parametrize("bounded", [False, True], ids=["content given", "bounded"])
+def test_rank_one_never_returns_blocked_or_non_finite_products(bounded: bool) -> None:
+    c = _case(3)
+    c["svd"][[4, 9]] = np.nan
+    c["svd"][[11]] = np.inf
+    c["svd"][[12]] = -np.inf
+    items, _ = _rank(c, 100, bounded)
+    unrankable = set(np.flatnonzero(c["blocked"]).tolist()) | {4, 9, 11, 12}
+    assert not unrankable & set(items.tolist())
+    assert items.size == 60 - len(unrankable)
+    c["blocked"][:] = True  # nothing may be ranked
+    items, got = _rank(c, 5, bounded)
+    assert items.size == 0 and got.size == 0
+
+
+def test_a_product_whose_bound_cannot_reach_the_top_is_not_scored() -> None:
+    """The bound is what spares the feature cells: a product bounded low is never read.
+
+    Product 30's bound is made to lie (norm 0) while its features would score
+    it first: the bounded ranking, which trusts the bound, leaves it out; the
+    ranking with every content score has it first.
+    """
+    c = _case(5, n=400)
+    c["blocked"][:] = False
+    c["svd"][:] = 0.0
+    c["svd"][[17, 250, 399]] = 50.0
+    f = c["features"]
+    f.data[f.indptr[30] : f.indptr[31]] = 1e6
+    c["profile"][:] = 1.0
+    assert f.indptr[31] > f.indptr[30]
+    norms = np.sqrt(np.asarray(f.multiply(f).sum(axis=1)).ravel())
+    norms[30] = 0.0
+    reach = c["weights"][2] * float(np.sqrt(c["profile"] @ c["profile"])) * (1 + 1e-9)
+    args = [c[key] for key in ("svd", "neighbours", "sequence", "weights", "prior")]
+    args += [c["new_items"], c["new_values"], c["blocked"]]
+    bounded, _ = rank_one(
+        3, *args, np.zeros(0), f.indptr, f.indices, f.data, c["profile"], norms, reach
+    )
+    every, _ = _rank(c, 3, bounded=False)
+    assert every[0] == 30
+    assert 30 not in bounded.tolist()
+    np.testing.assert_array_equal(np.sort(bounded), [17, 250, 399])
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_row_sums_and_their_spread(weighted: bool) -> None:
+    m = sp.csr_matrix(
+        np.array([[1.0, 0.0, 2.0, 0.0], [0.0, 3.0, 1.0, 0.0], [4.0, 0.0, 0.0, 0.5]])
+    )
+    rows = np.array([0, 2, 0])  # a row twice counts twice
+    weights = np.array([1.0, 0.5, 2.0]) if weighted else np.zeros(0)
+    out = np.full(4, 99.0)  # overwritten
+    spread = row_sums(m.indptr, m.indices, m.data, rows, weights, out)
+    w = weights if weighted else np.ones(3)
+    expected = (m[rows].toarray() * w[:, None]).sum(axis=0)
+    np.testing.assert_allclose(out, expected, rtol=1e-15)
+    assert spread == pytest.approx(float(expected.std()), rel=1e-12)
+    # nothing to sum: zeros, no spread
+    assert row_sums(m.indptr, m.indices, m.data, rows[:0], np.zeros(0), out) == 0.0
+    assert not out.any()
+
+
+def test_rows_dot_equals_the_sparse_product() -> None:
+    c = _case(2)
+    f = c["features"]
+    rows = np.array([5, 0, 59, 5])
+    full = np.asarray(f @ c["profile"])
+    np.testing.assert_array_equal(
+        rows_dot(f.indptr, f.indices, f.data, rows, c["profile"]), full[rows]
+    )
