@@ -136,9 +136,7 @@ def test_a_product_whose_bound_cannot_reach_the_top_is_not_scored() -> None:
 
 @pytest.mark.parametrize("weighted", [False, True])
 def test_row_sums_and_their_spread(weighted: bool) -> None:
-    m = sp.csr_matrix(
-        np.array([[1.0, 0.0, 2.0, 0.0], [0.0, 3.0, 1.0, 0.0], [4.0, 0.0, 0.0, 0.5]])
-    )
+    m = sp.csr_matrix(np.array([[1.0, 0.0, 2.0, 0.0], [0.0, 3.0, 1.0, 0.0], [4.0, 0.0, 0.0, 0.5]]))
     rows = np.array([0, 2, 0])  # a row twice counts twice
     weights = np.array([1.0, 0.5, 2.0]) if weighted else np.zeros(0)
     out = np.full(4, 99.0)  # overwritten
