@@ -28,11 +28,17 @@ def _case(seed: int, n: int = 60, n_features: int = 7) -> dict[str, np.ndarray]:
         "weights": np.array([0.5, 0.25, 2.0, 1.0]),
         "prior": rng.integers(0, 2, n) * 0.5,
         "new_items": np.sort(rng.choice(n, 6, replace=False)).astype(np.int64),
-        "new_values": rng.integers(0, 3, 6) * 0.25,
+        "new_scale": np.array(0.75),
         "blocked": rng.random(n) < 0.2,
         "profile": np.round(rng.random(n_features) * 4) / 4,
         "features": features,
     }
+
+
+def _new_values(c: dict[str, np.ndarray]) -> np.ndarray:
+    """The new arrivals' prior, ``a_new max(0, content)``, as ``Priors.new_arrival`` makes it."""
+    content = np.asarray(c["features"] @ c["profile"])
+    return np.asarray(c["new_scale"] * np.maximum(content[c["new_items"]], 0.0))
 
 
 def _numpy_scores(c: dict[str, np.ndarray]) -> np.ndarray:
@@ -44,18 +50,19 @@ def _numpy_scores(c: dict[str, np.ndarray]) -> np.ndarray:
     scores = np.asarray(c["features"] @ c["profile"]) * w[2]
     scores += cf
     scores += c["prior"]
-    scores[c["new_items"]] += c["new_values"]
+    scores[c["new_items"]] += _new_values(c)
     return scores
 
 
 def _rank(c: dict[str, np.ndarray], k: int, bounded: bool) -> tuple[np.ndarray, np.ndarray]:
     f = c["features"]
-    if bounded:
+    scale = float(c["new_scale"])
+    p_norm = float(np.sqrt(c["profile"] @ c["profile"])) * (1 + 1e-9)
+    if bounded:  # the new arrivals' prior from the content scores the kernel computes
         norms = np.sqrt(np.asarray(f.multiply(f).sum(axis=1)).ravel())
-        reach = c["weights"][2] * float(np.sqrt(c["profile"] @ c["profile"])) * (1 + 1e-9)
-        content = np.zeros(0)
+        content, new_values = np.zeros(0), np.zeros(0)
     else:
-        norms, reach, content = np.zeros(0), 0.0, np.asarray(f @ c["profile"])
+        norms, content, new_values = np.zeros(0), np.asarray(f @ c["profile"]), _new_values(c)
     return rank_one(  # type: ignore[no-any-return]
         k,
         c["svd"],
@@ -64,7 +71,7 @@ def _rank(c: dict[str, np.ndarray], k: int, bounded: bool) -> tuple[np.ndarray, 
         c["weights"],
         c["prior"],
         c["new_items"],
-        c["new_values"],
+        new_values,
         c["blocked"],
         content,
         f.indptr,
@@ -72,7 +79,9 @@ def _rank(c: dict[str, np.ndarray], k: int, bounded: bool) -> tuple[np.ndarray, 
         f.data,
         c["profile"],
         norms,
-        reach,
+        c["weights"][2] * p_norm,
+        scale,
+        scale * p_norm,
     )
 
 
@@ -124,9 +133,9 @@ def test_a_product_whose_bound_cannot_reach_the_top_is_not_scored() -> None:
     norms[30] = 0.0
     reach = c["weights"][2] * float(np.sqrt(c["profile"] @ c["profile"])) * (1 + 1e-9)
     args = [c[key] for key in ("svd", "neighbours", "sequence", "weights", "prior")]
-    args += [c["new_items"], c["new_values"], c["blocked"]]
+    args += [c["new_items"][:0], np.zeros(0), c["blocked"]]
     bounded, _ = rank_one(
-        3, *args, np.zeros(0), f.indptr, f.indices, f.data, c["profile"], norms, reach
+        3, *args, np.zeros(0), f.indptr, f.indices, f.data, c["profile"], norms, reach, 0.0, 0.0
     )
     every, _ = _rank(c, 3, bounded=False)
     assert every[0] == 30
@@ -158,3 +167,18 @@ def test_rows_dot_equals_the_sparse_product() -> None:
     np.testing.assert_array_equal(
         rows_dot(f.indptr, f.indices, f.data, rows, c["profile"]), full[rows]
     )
+
+
+def test_a_new_arrival_lifted_by_its_prior_alone_is_bounded_and_ranked() -> None:
+    """The bound includes the new-arrival prior ``a_new max(0, c_i)``, computed with the score."""
+    c = _case(7, n=300)
+    c["blocked"][:] = False
+    c["weights"] = np.array([0.5, 0.25, 0.01, 1.0])  # content barely counts ...
+    c["new_scale"] = np.array(40.0)  # ... but lifts the new arrivals that fit the taste
+    scores = _numpy_scores(c)
+    expected = top_indices(scores, 4)
+    assert set(expected.tolist()) & set(c["new_items"].tolist())
+    for bounded in (False, True):
+        items, got = _rank(c, 4, bounded)
+        np.testing.assert_array_equal(items, expected)
+        np.testing.assert_array_equal(got, scores[expected])

@@ -62,6 +62,7 @@ score. A client's state and the two priors are in
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -350,7 +351,7 @@ class HybridRecommender(StatefulRecommender):
         rank_one(
             1, zeros, zeros, zeros, np.zeros(_BLOCKS), zeros, self.new_arrivals_,
             np.zeros(self.new_arrivals_.size), np.ones(n, dtype=bool), empty,
-            f.indptr, f.indices, f.data, np.zeros(f.shape[1]), empty, 0.0,
+            f.indptr, f.indices, f.data, np.zeros(f.shape[1]), empty, 0.0, 0.0, 0.0,
         )  # fmt: skip
 
     # ------------------------------------------------------------ scoring
@@ -376,10 +377,21 @@ class HybridRecommender(StatefulRecommender):
         key = str(client_ids[0])
         found = self._recent.get(key, extra_events)
         if found is not None:
+            if found.new_arrival is None and not prune:
+                found = self._with_new_arrivals(found)
+                self._recent.put(key, extra_events, found)
             return found, None
         state, raw = self._build_state([key], extra_events, prune=prune)
         self._recent.put(key, extra_events, state)
         return state, raw
+
+    def _with_new_arrivals(self, state: ClientState) -> ClientState:
+        """A pruned ranking's state with its new-arrival prior (every score asked for)."""
+        f = self.features_
+        _, profile = state.inputs.block_inputs()
+        content = rows_dot(f.indptr, f.indices, f.data, self.new_arrivals_, profile)
+        new_arrival = self._priors.new_arrival(state.spreads[:, _CONTENT], content[None, :])
+        return dataclasses.replace(state, new_arrival=new_arrival)
 
     def seen_mask(
         self, client_ids: Sequence[str], extra_events: ExtraEvents | None = None
@@ -491,7 +503,10 @@ class HybridRecommender(StatefulRecommender):
         weights[:, _CONTENT] = config.content_weight
         weights = per_spread(weights, spreads)
         prior_row = self._priors.prior_rows(idx, strength)
-        new_arrival = self._priors.new_arrival(spreads[:, _CONTENT], raw[_CONTENT])
+        new_arrival = None  # (a pruned ranking computes it where it computes the content block)
+        if not pruned:
+            content = raw[_CONTENT][:, self.new_arrivals_]
+            new_arrival = self._priors.new_arrival(spreads[:, _CONTENT], content)
         return ClientState(inputs, u, weights, spreads, prior_row, new_arrival, pruned)
 
     def block_spreads(self, client_ids: list[str], rows: ClientRows | None = None) -> np.ndarray:
@@ -509,11 +524,10 @@ class HybridRecommender(StatefulRecommender):
     ) -> tuple[np.ndarray, np.ndarray]:
         """Unweighted block scores and their spreads (:mod:`core.engine.models.blend`).
 
-        ``pruned`` (one client, :meth:`_prunes`): the content block of the new
-        arrivals only (their prior needs it), NaN elsewhere, its spread from
-        the features' moments; :meth:`_top_one` scores the products that can
-        reach the top, :meth:`_weighted` completes the block when every score
-        is asked for.
+        ``pruned`` (one client, :meth:`_prunes`): no content block (NaN), its
+        spread from the features' moments; :meth:`_top_one` scores the
+        products that can reach the top, :meth:`_weighted` completes the block
+        when every score is asked for.
 
         Returns
         -------
@@ -537,9 +551,6 @@ class HybridRecommender(StatefulRecommender):
             if pruned:
                 assert self._content_bound is not None
                 raw[_CONTENT, 0] = np.nan
-                f = self.features_  # (the new arrivals' content scores: their prior needs them)
-                new = rows_dot(f.indptr, f.indices, f.data, self.new_arrivals_, profile)
-                raw[_CONTENT, 0, self.new_arrivals_] = new
                 spreads[0, _CONTENT] = self._content_bound.spread(profile)[0]
             else:
                 raw[_CONTENT, 0] = self.features_ @ profile
@@ -572,10 +583,8 @@ class HybridRecommender(StatefulRecommender):
     ) -> tuple[ClientState, np.ndarray, np.ndarray]:
         """The state, the weighted collaborative part (SVD + neighbours) and content part."""
         state, raw = self._state(client_ids, extra_events)
-        if raw is None:
+        if raw is None:  # (a cached state comes without its raw blocks)
             raw, _ = self._raw_blocks(state.u, state.inputs)
-        elif state.pruned:
-            raw[_CONTENT, 0] = self.features_ @ state.inputs.block_inputs()[1]
         w = state.weights
         cf = raw[_SVD] * w[:, _SVD, None]
         cf += raw[_NEIGHBOURS] * w[:, _NEIGHBOURS, None]
@@ -665,14 +674,18 @@ class HybridRecommender(StatefulRecommender):
             blocked[state.inputs.seen_products()] = True
         _, profile = state.inputs.block_inputs()
         features = self.features_
+        empty = raw[_CONTENT, 0, :0]
         if state.pruned:
             assert self._content_bound is not None
-            content, norms = raw[_CONTENT, 0, :0], self._content_bound.row_norms
-            # Rounded up past a_ct * (F_i . p)'s own rounding, so the bound stays above it.
-            reach = float(state.weights[0, _CONTENT]) * float(np.sqrt(profile @ profile))
-            reach *= 1 + 1e-9
+            content, norms, new_values = empty, self._content_bound.row_norms, empty
+            new_scale = float(self._priors.new_arrival_scale(state.spreads[:, _CONTENT])[0])
+            # Rounded up past a_ct * (F_i . p)'s own rounding, so a bound stays above it.
+            p_norm = float(np.sqrt(profile @ profile)) * (1 + 1e-9)
+            reach = float(state.weights[0, _CONTENT]) * p_norm
         else:
-            content, norms, reach = raw[_CONTENT, 0], raw[_CONTENT, 0, :0], 0.0
+            assert state.new_arrival is not None
+            content, norms, new_values = raw[_CONTENT, 0], empty, state.new_arrival[0]
+            new_scale = reach = p_norm = 0.0
         top, scores = rank_one(
             k,
             raw[_SVD, 0],
@@ -681,7 +694,7 @@ class HybridRecommender(StatefulRecommender):
             state.weights[0],
             self._priors.trend_row(state, 0)[0],
             self.new_arrivals_,
-            state.new_arrival[0],
+            new_values,
             blocked,
             content,
             features.indptr,
@@ -690,6 +703,8 @@ class HybridRecommender(StatefulRecommender):
             profile,
             norms,
             reach,
+            new_scale,
+            new_scale * p_norm,
         )
         return top, scores
 

@@ -140,12 +140,10 @@ def _push(scores: np.ndarray, items: np.ndarray, size: int, score: float, item: 
 
 
 @numba.njit(cache=True, nogil=True)
-def _new_value(new_items: np.ndarray, new_values: np.ndarray, i: int) -> float:
-    """Product ``i``'s new-arrival prior (0 for a product that is no new arrival)."""
+def _is_new(new_items: np.ndarray, i: int) -> bool:
+    """Whether product ``i`` is among the (ascending) ``new_items``."""
     at = np.searchsorted(new_items, i)
-    if at < new_items.size and new_items[at] == i:
-        return float(new_values[at])
-    return 0.0
+    return bool(at < new_items.size and new_items[at] == i)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -223,6 +221,8 @@ def rank_one(
     profile: np.ndarray,
     row_norms: np.ndarray,
     reach: float,
+    new_scale: float,
+    new_reach: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One client's exact top ``k``: product indices and scores, best first.
 
@@ -244,7 +244,10 @@ def rank_one(
     prior : ndarray of float64, shape (n,)
         The trend block, weighted.
     new_items : ndarray of int, shape (n_new,)
-        The new arrivals, ascending; ``new_values`` their new-arrival prior.
+        The new arrivals, ascending.
+    new_values : ndarray of float64, shape (n_new,) or (0,)
+        Their new-arrival prior (read when ``content`` is given; without it,
+        ``new_scale * max(0, c_i)`` from the content score computed here).
     blocked : ndarray of bool, shape (n,)
         Products that may not be ranked.
     content : ndarray of float64, shape (n,) or (0,)
@@ -259,6 +262,9 @@ def rank_one(
     reach : float
         ``a_ct |profile|``, rounded up, so that ``a_ct c_i <= reach |F_i|``
         holds for the computed floats.
+    new_scale, new_reach : float
+        ``a_new``, and ``a_new |profile|`` rounded up (the new-arrival
+        prior's bound; read when ``content`` is empty).
 
     Returns
     -------
@@ -278,7 +284,9 @@ def rank_one(
     start = 0
     for t in range(new_items.size + 1):
         stop = int(new_items[t]) if t < new_items.size else n
-        new_value = new_values[t] if t < new_items.size else 0.0
+        new_value = 0.0
+        if given and t < new_items.size:
+            new_value = new_values[t]
         for i in range(start, min(stop + 1, n)):
             if blocked[i]:
                 if not given:
@@ -289,8 +297,11 @@ def rank_one(
             cf += sequence[i] * a_sq
             # The content part: exact, or its bound (at least the exact one's
             # float, and float addition is monotonic: a bound is at least its score).
-            part = content[i] * a_ct if given else row_norms[i] * reach
-            score = _score(part, cf, prior[i], new_value, i == stop)
+            if given:
+                score = _score(content[i] * a_ct, cf, prior[i], new_value, i == stop)
+            else:
+                bound = row_norms[i] * reach
+                score = _score(bound, cf, prior[i], row_norms[i] * new_reach, i == stop)
             if not given:
                 bounds[i] = score
             if score > worst and score != np.inf:
@@ -310,7 +321,7 @@ def rank_one(
             weights,
             prior,
             new_items,
-            new_values,
+            new_scale,
             features_indptr,
             features_indices,
             features_data,
@@ -331,7 +342,7 @@ def rank_one(
             weights,
             prior,
             new_items,
-            new_values,
+            new_scale,
             features_indptr,
             features_indices,
             features_data,
@@ -351,16 +362,17 @@ def _exact(
     weights: np.ndarray,
     prior: np.ndarray,
     new_items: np.ndarray,
-    new_values: np.ndarray,
+    new_scale: float,
     features_indptr: np.ndarray,
     features_indices: np.ndarray,
     features_data: np.ndarray,
     profile: np.ndarray,
 ) -> float:
-    """Product ``i``'s exact score, its content block computed from its feature cells."""
+    """Product ``i``'s exact score, its content block (and new-arrival prior) from its cells."""
     cf = svd[i] * weights[0]
     cf += neighbours[i] * weights[1]
     cf += sequence[i] * weights[3]
     dot = _dot(features_indptr, features_indices, features_data, i, profile)
-    new_value = _new_value(new_items, new_values, i)
-    return _score(dot * weights[2], cf, prior[i], new_value, new_value != 0.0)
+    is_new = _is_new(new_items, i)
+    new_value = new_scale * max(dot, 0.0) if is_new else 0.0
+    return _score(dot * weights[2], cf, prior[i], new_value, is_new)

@@ -112,7 +112,9 @@ class ClientState:
     weights: np.ndarray  # (n, 4) a_sv, a_nb, a_ct, a_sq
     spreads: np.ndarray  # (n, 4) the raw blocks' spreads the weights were divided by
     prior_row: np.ndarray  # -1: global trend, else store index
-    new_arrival: np.ndarray  # (n, n_new) new-arrival prior of each new arrival
+    # (n, n_new) new-arrival prior of each new arrival; None: not computed (a
+    # pruned ranking computes it from the content scores it computes)
+    new_arrival: np.ndarray | None
     pruned: bool = False  # one client whose content block is scored where it can matter
 
     @property
@@ -174,12 +176,16 @@ class Priors:
             prior_row[np.flatnonzero(cold)[ok]] = stores[ok]
         return prior_row
 
+    def new_arrival_scale(self, content_spread: np.ndarray) -> np.ndarray:
+        """``a_new`` per client: the new-arrival weight over the content block's spread."""
+        return per_spread(self._new_arrival_weight, content_spread)
+
     def new_arrival(self, content_spread: np.ndarray, content: np.ndarray) -> np.ndarray:
-        """The new-arrival prior of each new arrival, shape (n, n_new), from the raw content block."""
+        """The new-arrival prior, shape (n, n_new), from the raw content scores of the new arrivals."""
         if not self.new_arrivals.size:
             return np.zeros((content.shape[0], 0))
-        a_new = per_spread(self._new_arrival_weight, content_spread)
-        return np.asarray(a_new[:, None] * np.maximum(content[:, self.new_arrivals], 0.0))
+        a_new = self.new_arrival_scale(content_spread)
+        return np.asarray(a_new[:, None] * np.maximum(content, 0.0))
 
     def trend_row(self, state: ClientState, r: int) -> tuple[np.ndarray, str]:
         """Row ``r``'s trend block (read-only: the global one is shared) and its source."""
@@ -203,6 +209,7 @@ class Priors:
                 out[r] += self.trend_row(state, r)[0]
             out[glob] += self._global
         if self.new_arrivals.size:
+            assert state.new_arrival is not None
             out[:, self.new_arrivals] += state.new_arrival
         return out
 
@@ -211,6 +218,7 @@ class Priors:
         trend, source = self.trend_row(state, r)
         parts = [(trend[items].astype(np.float64), source)]
         if self.new_arrivals.size:
+            assert state.new_arrival is not None
             at = np.searchsorted(self.new_arrivals, items)
             at = np.minimum(at, self.new_arrivals.size - 1)
             hit = self.new_arrivals[at] == items
