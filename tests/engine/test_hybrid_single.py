@@ -53,6 +53,8 @@ def test_the_fixture_covers_the_cases(model: HybridRecommender, dataset: Dataset
     assert (model.interactions_.strength[rows] > 0).sum() >= 4
     assert model._declared.declared[dataset.client_ids.to_internal(clients)].any()
     assert len(clients) >= 6
+    # a small catalogue computes every content score (the bound would cost more)
+    assert model._content_bound is None
 
 
 def test_one_client_scores_equal_the_batch(model: HybridRecommender, dataset: Dataset) -> None:
@@ -151,6 +153,7 @@ def pruned(dataset: Dataset) -> HybridRecommender:
     """The model as a large catalogue gets it: ranked without the full content block."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(hybrid, "PRUNED_CONTENT_CELLS", 1)
+        mp.setattr(hybrid, "PRUNED_CELLS_PER_GRAM_CELL", 0.0)
         model = HybridRecommender(EngineConfig(n_factors=8, seed=3)).fit(dataset)
     assert model._content_bound is not None
     return model

@@ -131,12 +131,16 @@ from core.engine.transitions import PURCHASE, next_steps, purchase_rows
 _SMALL_REQUEST = 8  # clients per request served with a single BLAS thread ...
 _SMALL_FACTORS = 2**19  # ... when the item factors have fewer entries than this
 _RECENT_STATES = 64  # single-client states kept, so explain reuses what recommend built
-#: Product features with at least this many stored cells (a large catalogue, described
-#: at length) rank one client without the full content block
-#: (:meth:`HybridRecommender._top_one`): at 20,000 products and 0.4M cells the pass
-#: over them costs less than the bound's own work, at 50,000 and 2.6M it is most
-#: of a request (``benchmarks/README.md``).
-PRUNED_CONTENT_CELLS = 1_000_000
+#: One client is ranked without every product's content block
+#: (:meth:`HybridRecommender._top_one`) when the product features have at least
+#: this many stored cells (a large catalogue, described at length) ...
+PRUNED_CONTENT_CELLS = 200_000
+#: ... and at least this many times the cells of their Gram matrix (the block's
+#: spread from the moments costs ``n_features^2``, the pass over the features
+#: their stored cells): 20,000 products, 0.42M cells and 511 features (1.6x)
+#: rank faster so, 1,200 products, 63k cells and 541 features (0.2x) twice as
+#: slowly (``benchmarks/README.md``).
+PRUNED_CELLS_PER_GRAM_CELL = 1.0
 #: No weights for :func:`~core.engine.models.hybrid_kernels.row_sums` (1 per row).
 _UNWEIGHTED = np.zeros(0)
 
@@ -329,7 +333,8 @@ class HybridRecommender(StatefulRecommender):
         assert factor_moments is not None  # (a handful of factors)
         self._factor_moments = factor_moments
         # One client on a large catalogue is ranked without the full content block.
-        big = self.features_.nnz >= PRUNED_CONTENT_CELLS
+        cells, n_features = self.features_.nnz, self.features_.shape[1]
+        big = cells >= max(PRUNED_CONTENT_CELLS, PRUNED_CELLS_PER_GRAM_CELL * n_features**2)
         self._content_bound = BlockMoments.of(self.features_) if big else None
         self._blas = BlasLimiter()
         self._recent: RecentPerFrame[ClientState] = RecentPerFrame(_RECENT_STATES)

@@ -320,7 +320,7 @@ def rank_one(
             sequence,
             weights,
             prior,
-            new_items,
+            _is_new(new_items, i),
             new_scale,
             features_indptr,
             features_indices,
@@ -331,9 +331,12 @@ def rank_one(
     # Every product whose bound reaches the threshold, scored exactly (ties
     # included: a tied product may win on its lower index).
     size, worst = 0, -np.inf
+    at_new = 0
     for i in range(n):
         if not bounds[i] >= threshold or bounds[i] == -np.inf:
             continue
+        while at_new < new_items.size and new_items[at_new] < i:
+            at_new += 1
         score = _exact(
             i,
             svd,
@@ -341,7 +344,7 @@ def rank_one(
             sequence,
             weights,
             prior,
-            new_items,
+            at_new < new_items.size and new_items[at_new] == i,
             new_scale,
             features_indptr,
             features_indices,
@@ -361,7 +364,7 @@ def _exact(
     sequence: np.ndarray,
     weights: np.ndarray,
     prior: np.ndarray,
-    new_items: np.ndarray,
+    is_new: bool,
     new_scale: float,
     features_indptr: np.ndarray,
     features_indices: np.ndarray,
@@ -373,6 +376,5 @@ def _exact(
     cf += neighbours[i] * weights[1]
     cf += sequence[i] * weights[3]
     dot = _dot(features_indptr, features_indices, features_data, i, profile)
-    is_new = _is_new(new_items, i)
     new_value = new_scale * max(dot, 0.0) if is_new else 0.0
     return _score(dot * weights[2], cf, prior[i], new_value, is_new)
