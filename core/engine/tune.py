@@ -162,12 +162,6 @@ PROBE_ORDER: tuple[str, ...] = (
     "half_life_days",
     "n_factors",
     "blend_k",
-    # Choices, each other one tried: after the numbers, so that a short search
-    # is unchanged, and a longer one (60 trials: 20 probes) does not leave to
-    # TPE's draws the knobs that moved whole cells (a calendar recency, 1.43x
-    # on the maison's time split; no item normalisation on retail).
-    "recency",
-    "item_normalization",
 )
 
 
@@ -178,8 +172,7 @@ def probe_params(
 
     Each knob is tried up, then down: a log-scaled range doubles or halves
     it, a linear one moves it a quarter of its range; a move is clipped to
-    the range and skipped when it lands on the start. A categorical knob is
-    tried at each of its other choices, in their order. These trials run right
+    the range and skipped when it lands on the start. These trials run right
     after the start, so that a short search still learns which way each knob
     that matters goes before TPE models the rest (TPE counts them among its
     first trials).
@@ -187,33 +180,23 @@ def probe_params(
     out: list[dict[str, Any]] = []
     for key in PROBE_ORDER:
         dist = space.get(key)
-        if key not in start:
+        if not isinstance(dist, FloatDistribution | IntDistribution) or key not in start:
             continue
-        for moved in _moves(start[key], dist):
+        value = float(start[key])
+        for up in (True, False):
+            if dist.log:
+                moved = value * 2.0 if up else value / 2.0
+            else:
+                step = 0.25 * (dist.high - dist.low)
+                moved = value + step if up else value - step
+            moved = min(max(moved, dist.low), dist.high)
+            if isinstance(dist, IntDistribution):
+                moved = int(round(moved))
+            if moved == value:
+                continue
             out.append({**start, key: moved})
             if len(out) >= n:
                 return out
-    return out
-
-
-def _moves(value: Any, dist: BaseDistribution | None) -> list[Any]:
-    """:func:`probe_params`' values for one knob at ``value`` (none for a knob outside the space)."""
-    if isinstance(dist, CategoricalDistribution):
-        return [c for c in dist.choices if c != value]
-    if not isinstance(dist, FloatDistribution | IntDistribution):
-        return []
-    out: list[Any] = []
-    for up in (True, False):
-        if dist.log:
-            moved = float(value) * 2.0 if up else float(value) / 2.0
-        else:
-            step = 0.25 * (dist.high - dist.low)
-            moved = float(value) + step if up else float(value) - step
-        moved = min(max(moved, dist.low), dist.high)
-        if isinstance(dist, IntDistribution):
-            moved = int(round(moved))
-        if moved != float(value):
-            out.append(moved)
     return out
 
 
