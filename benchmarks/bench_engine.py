@@ -327,10 +327,11 @@ def _content_bound(model: Recommender, clients: list[str], k: int) -> dict[str, 
     """
     if not hasattr(model, "_build_state"):
         return {}
+    from core.engine.models.blend import row_norms
     from core.engine.models.hybrid import _CONTENT
 
     features = model.features_  # type: ignore[attr-defined]
-    norms = np.sqrt(np.asarray(features.multiply(features).sum(axis=1)).ravel())
+    norms = row_norms(features)
     shares = []
     for c in clients[:200]:
         state, _ = model._build_state([c], None)  # type: ignore[attr-defined]

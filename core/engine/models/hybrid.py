@@ -642,7 +642,7 @@ class HybridRecommender(StatefulRecommender):
         exclude_seen: bool,
         extra_events: ExtraEvents | None,
     ) -> list[tuple[str, np.ndarray, np.ndarray]]:
-        """:meth:`Recommender._rank`; one client on a large catalogue through :meth:`_top_one`."""
+        """:meth:`Recommender._rank`; one client through :meth:`_top_one` (one compiled pass)."""
         self.check_is_fitted()
         if len(client_ids) != 1:
             return super()._rank(client_ids, k, candidates, exclude, exclude_seen, extra_events)

@@ -45,7 +45,12 @@ class OneClient:
     norm: float  # ||history + preference||
 
     def block_inputs(self) -> tuple[np.ndarray, np.ndarray]:
-        """The past products (1 each in ``b``) and the unit profile ``p / ||p||``."""
+        """The past products (1 each in ``b``) and the unit profile ``p / ||p||`` (read-only)."""
+        return self._block_inputs
+
+    @functools.cached_property
+    def _block_inputs(self) -> tuple[np.ndarray, np.ndarray]:
+        # Built once per state: a request reads it for the blocks and for the ranking.
         combined = self.history + self.preference
         if self.norm > 0:
             combined /= self.norm
