@@ -11,7 +11,13 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from core.engine.models.hybrid_kernels import rank_one, row_sums, rows_dot
+from core.engine.models.hybrid_kernels import (
+    matvec,
+    rank_one,
+    row_sums,
+    rows_dot,
+    sparse_quadratic_form,
+)
 from core.engine.ranking import top_indices
 
 
@@ -157,6 +163,37 @@ def test_row_sums_and_their_spread(weighted: bool) -> None:
     # nothing to sum: zeros, no spread
     assert row_sums(m.indptr, m.indices, m.data, rows[:0], np.zeros(0), out) == 0.0
     assert not out.any()
+
+
+def test_the_sparse_quadratic_form_reads_only_the_profiles_nonzeros() -> None:
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((40, 40))
+    gram = a @ a.T
+    p = np.zeros(40)
+    nonzero = np.array([2, 7, 8, 31])
+    p[nonzero] = [0.5, -1.0, 2.0, 0.25]
+    expected = float(p @ gram @ p)
+    assert sparse_quadratic_form(gram, nonzero, p) == pytest.approx(expected, rel=1e-12)
+    # what it must not read: entries off p's support change nothing
+    poisoned = gram.copy()
+    off = np.setdiff1d(np.arange(40), nonzero)
+    poisoned[off, :] = np.nan
+    poisoned[:, off] = np.nan
+    assert sparse_quadratic_form(poisoned, nonzero, p) == pytest.approx(expected, rel=1e-12)
+    assert sparse_quadratic_form(gram, nonzero[:0], p) == 0.0
+
+
+def test_matvec_is_the_sparse_product_to_the_bit_and_returns_its_spread() -> None:
+    c = _case(4)
+    f = c["features"]
+    out = np.full(f.shape[0], np.nan)  # overwritten
+    spread = matvec(f.indptr, f.indices, f.data, c["profile"], out)
+    full = np.asarray(f @ c["profile"])
+    np.testing.assert_array_equal(out, full)
+    assert spread == pytest.approx(float(full.std()), rel=1e-12)
+    # a constant block has no spread
+    ones = sp.csr_matrix(np.ones((6, 2)))
+    assert matvec(ones.indptr, ones.indices, ones.data, np.array([0.5, 0.25]), np.zeros(6)) == 0.0
 
 
 def test_rows_dot_equals_the_sparse_product() -> None:

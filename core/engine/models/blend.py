@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from core.engine.models.hybrid_kernels import sparse_quadratic_form
+
 #: Largest column count whose Gram matrix :class:`BlockMoments` keeps (32 MB of float64).
 MAX_GRAM_COLUMNS = 2048
 
@@ -116,7 +118,11 @@ class BlockMoments:
         p = np.asarray(p, dtype=np.float64)
         if p.ndim == 1:  # one client (a request): matrix-vector products
             mean = np.array([p @ self.mean])
-            square = np.array([p @ (self.gram @ p)])
+            nonzero = np.flatnonzero(p)
+            if nonzero.size * 2 < p.size:  # a content profile: G read where p is not zero
+                square = np.array([sparse_quadratic_form(self.gram, nonzero, p)])
+            else:
+                square = np.array([p @ (self.gram @ p)])
         else:
             mean = p @ self.mean
             square = np.einsum("ij,ij->i", p @ self.gram, p)

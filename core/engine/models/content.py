@@ -40,6 +40,7 @@ from core.engine.models.base import (
     assemble_explanations,
 )
 from core.engine.models.blend import row_norms
+from core.engine.models.hybrid_kernels import row_sums
 
 #: Preference rows a model keeps between requests (a few MB at most).
 _MAX_CACHED_PREFERENCES = 100_000
@@ -252,13 +253,8 @@ def one_profile(
         ``||history + preference||``.
     """
     n_features = features.shape[1]
-    items = np.asarray(items, dtype=np.int64)
-    sel = row_selector(features.indptr, items)
-    lengths = features.indptr[items + 1] - features.indptr[items]
-    weights = features.data[sel].astype(np.float64) * np.repeat(x, lengths)
-    history = np.bincount(features.indices[sel], weights=weights, minlength=n_features).astype(
-        np.float64, copy=False
-    )  # (an empty bincount is integer)
+    history = np.empty(n_features)  # the rows of the client's products, each times its value
+    row_sums(features.indptr, features.indices, features.data, items, x, history)
     norm = float(np.sqrt(history @ history))
     if norm > 0:
         history /= norm

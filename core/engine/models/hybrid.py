@@ -121,7 +121,7 @@ from core.engine.models.factors import (
     shrink_to_content,
 )
 from core.engine.models.fit_report import Laps, fit_report, sample_clients, span_days
-from core.engine.models.hybrid_kernels import rank_one, row_sums, rows_dot
+from core.engine.models.hybrid_kernels import matvec, rank_one, row_sums, rows_dot
 from core.engine.models.hybrid_priors import ClientState, ManyClients, OneClient, Priors
 from core.engine.models.svd import fit_item_factors, item_contributions, unit_rows
 from core.engine.recent import RecentPerFrame
@@ -351,7 +351,11 @@ class HybridRecommender(StatefulRecommender):
         for m in (self.item_similarity_, self.sequence_):
             row_sums(m.indptr, m.indices, m.data, none, _UNWEIGHTED, np.zeros(m.shape[1]))
         f = self.features_
+        row_sums(f.indptr, f.indices, f.data, none, _UNWEIGHTED, np.zeros(f.shape[1]))
         rows_dot(f.indptr, f.indices, f.data, self.new_arrivals_[:0], np.zeros(f.shape[1]))
+        matvec(f.indptr, f.indices, f.data, np.zeros(f.shape[1]), np.zeros(n))
+        if self._content_bound is not None:
+            self._content_bound.spread(np.zeros(f.shape[1]))
         empty, zeros = np.zeros(0), np.zeros(n)
         rank_one(
             1, zeros, zeros, zeros, np.zeros(_BLOCKS), zeros, self.new_arrivals_,
@@ -558,8 +562,10 @@ class HybridRecommender(StatefulRecommender):
                 raw[_CONTENT, 0] = np.nan
                 spreads[0, _CONTENT] = self._content_bound.spread(profile)[0]
             else:
-                raw[_CONTENT, 0] = self.features_ @ profile
-                spreads[0, _CONTENT] = row_spread(raw[_CONTENT])[0]
+                f = self.features_
+                spreads[0, _CONTENT] = matvec(
+                    f.indptr, f.indices, f.data, profile, raw[_CONTENT, 0]
+                )
             if self._sequence_on:
                 bought, s = inputs.sequence_inputs()
                 seq = self.sequence_
