@@ -38,6 +38,7 @@ from sklearn.preprocessing import normalize
 
 from core.data.embeddings import unit_rows
 from core.data.schema import split_list
+from core.engine.cells import row_selector
 from core.engine.config import EngineConfig
 from core.exceptions import NotFittedError
 
@@ -60,6 +61,10 @@ PREFERENCES: dict[str, str] = {
     "pref_colors": "color",
     "pref_materials": "material",
 }
+#: Up to this many clients, :meth:`ProductFeatures.preference_rows` reads them without pandas.
+_FEW_ROWS = 64
+#: Client columns that declare taste.
+PREFERENCE_COLUMNS: tuple[str, ...] = (*PREFERENCES, "price_min", "price_max")
 _TOKEN_PATTERN = r"(?u)\b[^\W\d_]{2,}\b"  # words of two letters or more
 
 
@@ -316,36 +321,9 @@ class ProductFeatures:
         self, client_row: Mapping[str, Any] | pd.Series
     ) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`preference_vector`'s cells: values (float64) and distinct sorted columns (int32)."""
-        self._check()
-        config = self.config or EngineConfig()
         row = dict(client_row)
-        cols: list[int] = []
-        vals: list[float] = []
-        for key, attr in PREFERENCES.items():
-            lookup = self._lookup.get(attr)
-            if lookup is None:
-                continue
-            hits = sorted(
-                {lookup[v.casefold()] for v in split_list(row.get(key)) if v.casefold() in lookup}
-            )
-            for h in hits:
-                cols.append(self._offsets[attr] + h)
-                vals.append(config.attribute_weight / math.sqrt(len(hits)))
-        columns = np.asarray(cols, dtype=np.int32)
-        data = np.asarray(vals, dtype=np.float64)
-        share = self._price_share(row)
-        if share is not None and share.any():
-            share = share / np.sqrt(share @ share) * config.price_weight
-            bands = np.flatnonzero(share)
-            columns = np.concatenate([columns, self._offsets["price_band"] + bands], dtype=np.int32)
-            data = np.concatenate([data, share[bands]])
-        # Columns are distinct (one block per attribute, sorted hits within it).
-        order = np.argsort(columns)
-        data = data[order]
-        norm = float(np.sqrt(data @ data))
-        if norm > 0:
-            data /= norm
-        return data, columns[order]
+        m = self.preference_rows({c: [row.get(c)] for c in PREFERENCE_COLUMNS if c in row}, 1)
+        return m.data, m.indices
 
     def preference_matrix(self, clients: pd.DataFrame) -> sp.csr_matrix:
         """:meth:`preference_vector` for each row of ``clients``.
@@ -354,34 +332,96 @@ class ProductFeatures:
         -------
         csr_matrix, shape (len(clients), n_features_)
         """
-        self._check()
-        if not len(clients):
-            return sp.csr_matrix((0, self.n_features_))
-        return sp.vstack(
-            [
-                self.preference_vector({str(k): v for k, v in r.items()})
-                for r in clients.to_dict("records")
-            ],
-            format="csr",
-        )
+        present = {c: clients[c].array for c in PREFERENCE_COLUMNS if c in clients.columns}
+        return self.preference_rows(present, len(clients))
 
-    def _price_share(self, row: dict[str, Any]) -> np.ndarray | None:
-        """Share of categories in which each band overlaps the client's price range."""
-        if not self.n_price_bands_:
-            return None
-        lo, hi = row.get("price_min"), row.get("price_max")
-        lo = None if lo is None or pd.isna(lo) else float(lo)
-        hi = None if hi is None or pd.isna(hi) else float(hi)
-        if lo is None and hi is None:
-            return None
-        lo = -np.inf if lo is None else lo
-        hi = np.inf if hi is None else hi
-        wanted = [c.casefold() for c in split_list(row.get("pref_categories"))]
-        by_fold = self._bounds_by_fold
-        chosen = [by_fold[c] for c in wanted if c in by_fold]
-        bounds = np.array(chosen) if chosen else self._all_bounds
-        overlaps = (lo < bounds[:, 1:]) & (hi >= bounds[:, :-1])
-        return np.asarray(overlaps.sum(axis=0) / bounds.shape[0], dtype=np.float64)
+    def preference_rows(self, columns: Mapping[str, Any], n_clients: int) -> sp.csr_matrix:
+        """:meth:`preference_vector` of ``n_clients`` clients at once.
+
+        ``columns``: the clients' :data:`PREFERENCE_COLUMNS` they have, each an
+        array-like of ``n_clients`` values. Each distinct text is split and
+        looked up once, so that a million clients' rows (a model's table,
+        :func:`core.engine.models.content.declared_preferences`) take seconds.
+
+        Returns
+        -------
+        csr_matrix, shape (n_clients, n_features_)
+            Each row L2-normalised with sorted columns, or empty.
+        """
+        self._check()
+        config = self.config or EngineConfig()
+        rows, cols, vals = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)], []
+        vals.append(np.zeros(0))
+        for key, attr in PREFERENCES.items():
+            lookup = self._lookup.get(attr)
+            if lookup is None or key not in columns:
+                continue
+            r, hit = _listed(columns[key], lookup)
+            size = max(len(lookup), 1)
+            pair = np.unique(r * size + hit)  # each value once per client, sorted
+            r, hit = pair // size, pair % size
+            count = np.bincount(r, minlength=n_clients)
+            rows.append(r)
+            cols.append(self._offsets[attr] + hit)
+            vals.append(config.attribute_weight / np.sqrt(count[r].astype(np.float64)))
+        r, band, share = self._price_cells(columns, n_clients)
+        rows.append(r)
+        cols.append(self._offsets["price_band"] + band)
+        vals.append(share * config.price_weight)
+        r, c, v = np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
+        order = np.lexsort((c, r))
+        r, c, v = r[order], c[order], v[order]
+        norm = np.sqrt(np.bincount(r, weights=v * v, minlength=n_clients))
+        indptr = np.zeros(n_clients + 1, dtype=np.int64)
+        np.cumsum(np.bincount(r, minlength=n_clients), out=indptr[1:])
+        v = np.divide(v, norm[r], out=v.copy(), where=norm[r] > 0)
+        return sp.csr_matrix((v, c.astype(np.int32), indptr), shape=(n_clients, self.n_features_))
+
+    def _price_cells(
+        self, columns: Mapping[str, Any], n_clients: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The price bands each client's ``price_min``-``price_max`` range overlaps: rows, bands, shares.
+
+        A band's share is the part of the client's preferred categories (each
+        as often as listed; every category when none is known) in which the
+        range overlaps it; each client's shares are L2-normalised.
+        """
+        none = np.zeros(0, dtype=np.int64)
+        if not self.n_price_bands_ or not {"price_min", "price_max"} & set(columns):
+            return none, none, np.zeros(0)
+        lo, hi = (_numbers(columns.get(c), n_clients) for c in ("price_min", "price_max"))
+        ranged = np.flatnonzero(~(np.isnan(lo) & np.isnan(hi)))
+        lo = np.where(np.isnan(lo), -np.inf, lo)[ranged]
+        hi = np.where(np.isnan(hi), np.inf, hi)[ranged]
+        at = np.full(n_clients, -1)
+        at[ranged] = np.arange(ranged.size)
+        folds = list(self._bounds_by_fold)
+        # the clients' preferred categories that have bands, as often as listed
+        r, cat = none, none
+        if folds and "pref_categories" in columns:
+            r, cat = _listed(columns["pref_categories"], {f: i for i, f in enumerate(folds)})
+            r, cat = at[r], cat
+            keep = r >= 0
+            r, cat = r[keep], cat[keep]
+        n_bands = self.n_price_bands_
+        overlap = np.zeros((ranged.size, n_bands))
+        listed = np.bincount(r, minlength=ranged.size)
+        if r.size:
+            bounds = np.array([self._bounds_by_fold[f] for f in folds])[cat]
+            hits = (lo[r, None] < bounds[:, 1:]) & (hi[r, None] >= bounds[:, :-1])
+            for b in range(n_bands):
+                overlap[:, b] = np.bincount(r, weights=hits[:, b], minlength=ranged.size)
+        unlisted = listed == 0
+        every = self._all_bounds
+        for bounds in every:
+            overlap[unlisted] += (lo[unlisted, None] < bounds[1:]) & (
+                hi[unlisted, None] >= bounds[:-1]
+            )
+        share = overlap / np.where(unlisted, every.shape[0], listed)[:, None]
+        norm = np.sqrt(np.einsum("ij,ij->i", share, share))
+        share = np.divide(share, norm[:, None], out=np.zeros_like(share), where=norm[:, None] > 0)
+        row, band = np.nonzero(share)
+        return ranged[row], band, share[row, band]
 
     # -------------------------------------------------------- persistence
     def get_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -433,4 +473,59 @@ def _one_hot(codes: np.ndarray, width: int, weight: float) -> sp.csr_matrix:
     return sp.csr_matrix(
         (np.full(int(ok.sum()), weight, dtype=np.float64), (np.flatnonzero(ok), codes[ok])),
         shape=(n, width),
+    )
+
+
+def _listed(values: Any, lookup: Mapping[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Every known value of a ``|``-listed column: (row, code in ``lookup``), repeats kept.
+
+    Matched case-insensitively (``lookup``'s keys are case-folded); each
+    distinct text is split once.
+    """
+    codes, texts = _factorize(values)
+    found = [[lookup[v.casefold()] for v in split_list(t) if v.casefold() in lookup] for t in texts]
+    indptr = np.zeros(len(found) + 1, dtype=np.int64)
+    np.cumsum([len(f) for f in found], out=indptr[1:])
+    flat = np.fromiter((c for f in found for c in f), dtype=np.int64, count=int(indptr[-1]))
+    rows = np.flatnonzero(codes >= 0)
+    which = codes[rows]
+    return np.repeat(rows, np.diff(indptr)[which]), flat[row_selector(indptr, which)]
+
+
+def _factorize(values: Any) -> tuple[np.ndarray, list[Any]]:
+    """Codes of ``values`` into their distinct non-missing values (-1: missing), and those."""
+    if len(values) > _FEW_ROWS:  # a table: pandas' hashing
+        codes, texts = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+        return codes.astype(np.int64), list(texts)
+    index: dict[Any, int] = {}  # a request's row: no pandas
+    out = [-1 if _missing(v) else index.setdefault(v, len(index)) for v in values]
+    return np.array(out, dtype=np.int64), list(index)
+
+
+def _numbers(values: Any, n: int) -> np.ndarray:
+    """A numeric column as float64 (NaN where missing or not a number); all NaN when absent."""
+    if values is None:
+        return np.full(n, np.nan)
+    if len(values) > _FEW_ROWS:
+        return pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(
+            dtype=np.float64, na_value=np.nan
+        )
+    return np.array([_number(v) for v in values], dtype=np.float64)
+
+
+def _number(value: Any) -> float:
+    if _missing(value):
+        return math.nan
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _missing(value: Any) -> bool:
+    return (
+        value is None
+        or value is pd.NA
+        or value is pd.NaT
+        or (isinstance(value, float) and math.isnan(value))
     )

@@ -142,3 +142,58 @@ def test_state_round_trip() -> None:
 def test_not_fitted() -> None:
     with pytest.raises(NotFittedError, match="fit"):
         ProductFeatures().transform(_products())
+
+
+def _priced_products() -> pd.DataFrame:
+    """Two categories with their own price bands: bags cheap, shoes dear."""
+    prices = {"bags": [100.0, 200.0, 300.0, 400.0], "shoes": [1000.0, 2000.0, 3000.0, 4000.0]}
+    rows = [
+        {"product_id": f"{c}{i}", "designer": "Halden", "category": c, "price": p}
+        for c, ps in prices.items()
+        for i, p in enumerate(ps)
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_a_price_range_shares_its_bands_among_the_listed_categories_as_often_as_listed() -> None:
+    pf = ProductFeatures(EngineConfig(n_price_bands=2, tfidf_min_df=1)).fit(_priced_products())
+    assert set(pf.category_price_edges_) == {"bags", "shoes"}
+    bags, shoes = pf.category_price_edges_["bags"][0], pf.category_price_edges_["shoes"][0]
+    assert bags < 300 and 1500 < shoes  # 300-1500: the dear bags, the cheap shoes
+    client = {"pref_categories": "bags|BAGS|shoes", "price_min": 300, "price_max": 1500}
+    row = _row(pf, pf.preference_vector(client), 0)
+    # bags listed twice: band 2 in 2 of 3 listings, band 1 in 1 (then L2-normalised,
+    # alongside the category cells)
+    band1, band2 = row["price_band=1"], row["price_band=2"]
+    assert band2 == pytest.approx(2 * band1)
+    # no category listed: every category's bands, one each
+    alone = _row(pf, pf.preference_vector({"price_min": 300, "price_max": 1500}), 0)
+    assert alone == pytest.approx({"price_band=1": math.sqrt(0.5), "price_band=2": math.sqrt(0.5)})
+    # an open end is unbounded; a missing range declares no band
+    assert set(_row(pf, pf.preference_vector({"price_max": 150.0}), 0)) == {"price_band=1"}
+    assert pf.preference_vector({"price_min": None, "price_max": float("nan")}).nnz == 0
+
+
+def test_a_table_of_clients_gives_each_clients_own_row() -> None:
+    """The vectorised table (many clients) and one client's row agree, hostile values included."""
+    pf = ProductFeatures(EngineConfig(n_price_bands=2, tfidf_min_df=1)).fit(_priced_products())
+    odd = [
+        {"pref_designers": "  HALDEN |halden| nobody||", "pref_categories": "Bags|bags|zzz"},
+        {"pref_categories": "shoes", "price_min": "not a number", "price_max": 2500.0},
+        {"pref_designers": 12345, "price_min": 1e308, "price_max": -5.0},
+        {"pref_designers": "<script>alert(1)</script>|Halden", "price_min": np.nan},
+        {"pref_categories": None, "price_max": None},
+        {"pref_designers": "", "pref_categories": "   "},
+        {},
+    ]
+    clients = pd.DataFrame((odd * 20)[:100])  # more than a request's few rows: the table path
+    table = pf.preference_matrix(clients)
+    assert table.shape == (100, pf.n_features_)
+    for i, row in enumerate(clients.to_dict("records")):
+        one = pf.preference_vector(row)
+        np.testing.assert_array_equal(table[i].indices, one.indices)
+        np.testing.assert_allclose(table[i].data, one.data, rtol=1e-15)
+    assert _row(pf, table, 0) == pytest.approx(
+        {"designer=Halden": math.sqrt(0.5), "category=bags": math.sqrt(0.5)}
+    )
+    assert table[5].nnz == 0 and table[6].nnz == 0

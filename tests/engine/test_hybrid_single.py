@@ -39,7 +39,7 @@ def _clients(model: HybridRecommender, dataset: Dataset) -> list[str]:
     active = np.flatnonzero(lengths > 0)
     by_length = active[np.argsort(lengths[active], kind="stable")]
     rows = [by_length[0], by_length[1], by_length[active.size // 2], by_length[-1]]
-    declared = np.flatnonzero(model._declared.declared)
+    declared = np.flatnonzero(np.diff(model._declared.rows.indptr) > 0)
     ids = [str(c) for c in inter.client_ids.to_external(np.array(rows))]
     ids += [str(c) for c in dataset.client_ids.to_external(declared[:3])]
     cold = np.flatnonzero(lengths == 0)
@@ -51,7 +51,8 @@ def test_the_fixture_covers_the_cases(model: HybridRecommender, dataset: Dataset
     clients = _clients(model, dataset)
     rows = model.interactions_.client_ids.to_internal(clients)
     assert (model.interactions_.strength[rows] > 0).sum() >= 4
-    assert model._declared.declared[dataset.client_ids.to_internal(clients)].any()
+    has_rows = np.diff(model._declared.rows.indptr) > 0
+    assert has_rows[dataset.client_ids.to_internal(clients)].any()
     assert len(clients) >= 6
     # a small catalogue computes every content score (the bound would cost more)
     assert model._content_bound is None

@@ -327,7 +327,7 @@ class HybridRecommender(StatefulRecommender):
         # A block weighed 0 (order is noise in these data, or switched off) is not computed.
         weight = config.sequence_weight * self.sequence_directionality_
         self._sequence_on = bool(weight > 0 and self.sequence_.nnz)
-        self._declared = declared_preferences(dataset)
+        self._declared = declared_preferences(dataset, self.product_features_)
         # The SVD block's spread comes from the factors' moments (no pass over the catalogue).
         factor_moments = BlockMoments.of(self.item_factors_)
         assert factor_moments is not None  # (a handful of factors)
@@ -440,11 +440,11 @@ class HybridRecommender(StatefulRecommender):
             else:
                 source = rows if rows is not None else self.interactions_.fold_in(ids, extra_events)
                 r = 0
-            (cells,) = preference_cells(self.dataset_, self.product_features_, ids, self._declared)
+            (cells,) = preference_cells(self.dataset_, self._declared, ids)
             inputs, u = self._one_client(source, r, cells)
             strength = source.strength[r : r + 1].astype(np.float64)
         else:
-            prefs = client_preferences(self.dataset_, self.product_features_, ids, self._declared)
+            prefs = client_preferences(self.dataset_, self._declared, ids)
             if rows is None:
                 rows = self.interactions_.fold_in(ids, extra_events)
             u = np.asarray(rows.matrix @ self.item_factors_)

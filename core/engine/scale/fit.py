@@ -291,7 +291,7 @@ def with_clients(model: HybridRecommender, clients: pd.DataFrame) -> HybridRecom
     out.interactions_ = dataclasses.replace(
         model.interactions_, clients_without_rows=out.dataset_.client_ids
     )
-    out._declared = declared_preferences(out.dataset_)
+    out._declared = declared_preferences(out.dataset_, model.product_features_)
     out._recent = RecentPerFrame(model._recent.size)
     return out
 
