@@ -134,6 +134,12 @@ def _dense_row(m: sp.csr_matrix, r: int) -> np.ndarray:
     return out
 
 
+#: One client's declared-preference row as (values, distinct columns).
+PreferenceCells = tuple[np.ndarray, np.ndarray]
+
+_NO_CELLS: PreferenceCells = (np.zeros(0), np.zeros(0, dtype=np.int32))
+
+
 @dataclass(frozen=True)
 class DeclaredPreferences:
     """The clients' declared-taste rows, built once per model.
@@ -148,6 +154,14 @@ class DeclaredPreferences:
     """
 
     rows: sp.csr_matrix
+
+    def cells(self, position: int) -> PreferenceCells:
+        """The row of the client at ``position`` in the dataset (-1: none) as views: read-only."""
+        if position < 0:
+            return _NO_CELLS
+        m = self.rows
+        lo, hi = m.indptr[position], m.indptr[position + 1]
+        return m.data[lo:hi], m.indices[lo:hi]
 
 
 def declared_preferences(
@@ -168,38 +182,12 @@ def declared_preferences(
     return DeclaredPreferences(sp.csr_matrix(sp.vstack(chunks, format="csr")))
 
 
-#: One client's declared-preference row as (values, distinct columns).
-PreferenceCells = tuple[np.ndarray, np.ndarray]
-
-_NO_CELLS: PreferenceCells = (np.zeros(0), np.zeros(0, dtype=np.int32))
-
-
-def preference_cells(
-    dataset: Dataset, declared: DeclaredPreferences, client_ids: Sequence[str]
-) -> list[PreferenceCells]:
-    """Each client's declared-preference row as cells (none for clients not in ``dataset``).
-
-    ``declared`` is ``declared_preferences(dataset, ...)``. The returned
-    arrays are views of its rows: read-only.
-    """
-    m = declared.rows
-    idx = positions(dataset.client_ids, list(client_ids), strict=False)
-    out = []
-    for i in idx.tolist():
-        if i < 0:
-            out.append(_NO_CELLS)
-            continue
-        lo, hi = m.indptr[i], m.indptr[i + 1]
-        out.append((m.data[lo:hi], m.indices[lo:hi]))
-    return out
-
-
 def client_preferences(
     dataset: Dataset, declared: DeclaredPreferences, client_ids: Sequence[str]
 ) -> sp.csr_matrix:
     """Declared-preference rows of ``client_ids`` (zero for clients not in ``dataset``).
 
-    :func:`preference_cells` as a matrix, shape (n_clients, n_features).
+    Shape (n_clients, n_features).
     """
     m = declared.rows
     idx = positions(dataset.client_ids, list(client_ids), strict=False)

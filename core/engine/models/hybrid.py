@@ -110,7 +110,6 @@ from core.engine.models.content import (
     declared_preferences,
     name_visual,
     one_profile,
-    preference_cells,
 )
 from core.engine.models.factors import (
     ItemSide,
@@ -440,7 +439,9 @@ class HybridRecommender(StatefulRecommender):
             else:
                 source = rows if rows is not None else self.interactions_.fold_in(ids, extra_events)
                 r = 0
-            (cells,) = preference_cells(self.dataset_, self._declared, ids)
+            same = self.interactions_.client_ids is self.dataset_.client_ids  # (not a served model)
+            at = one if same else positions(self.dataset_.client_ids, ids, strict=False)
+            cells = self._declared.cells(int(at[0]))
             inputs, u = self._one_client(source, r, cells)
             strength = source.strength[r : r + 1].astype(np.float64)
         else:
@@ -454,20 +455,22 @@ class HybridRecommender(StatefulRecommender):
             bought = purchase_rows(rows.matrix, rows.strongest)
             inputs = ManyClients(rows, binary_rows(rows.matrix), bought, profiles)
             strength = rows.strength
-        pruned = prune and self._prunes(strength)
+        share = history_share(strength, config.blend_k)
+        pruned = prune and self._prunes(share)
         raw, spreads = self._raw_blocks(u, inputs, pruned)
-        return self._finish_state(one, strength, inputs, u, raw, spreads, pruned), raw
+        return self._finish_state(one, strength, share, inputs, u, raw, spreads, pruned), raw
 
-    def _prunes(self, strength: np.ndarray) -> bool:
+    def _prunes(self, share: np.ndarray) -> bool:
         """Whether one client is ranked without the full content block (:meth:`_top_one`).
 
         On a large catalogue, for a client whose history earns the collaborative
-        blocks at least half their weight: without it content leads the
-        ranking, its bound prunes nothing, and the full block is faster.
+        blocks at least half their weight (``share``: :func:`history_share`):
+        without it content leads the ranking, its bound prunes nothing, and
+        the full block is faster.
         """
-        if self._content_bound is None or strength.size != 1:
+        if self._content_bound is None or share.size != 1:
             return False
-        return bool(history_share(strength, self.config_.blend_k)[0] >= 0.5)
+        return bool(share[0] >= 0.5)
 
     def _one_client(
         self, source: ClientRows, r: int, prefs: PreferenceCells
@@ -493,6 +496,7 @@ class HybridRecommender(StatefulRecommender):
         self,
         idx: np.ndarray,
         strength: np.ndarray,
+        share: np.ndarray,
         inputs: OneClient | ManyClients,
         u: np.ndarray,
         raw: np.ndarray,
@@ -501,14 +505,13 @@ class HybridRecommender(StatefulRecommender):
     ) -> ClientState:
         """The per-client weights and priors that complete a state (``idx``: fitted rows or -1).
 
-        ``raw`` and ``spreads`` come from :meth:`_raw_blocks`; ``pruned``: ``raw``
-        lacks the content block.
+        ``share``: :func:`history_share` of ``strength``; ``raw`` and ``spreads``
+        come from :meth:`_raw_blocks`; ``pruned``: ``raw`` lacks the content block.
         """
         config = self.config_
-        g = history_share(strength, config.blend_k)
         sequence = config.sequence_weight * self.sequence_directionality_
         blend = np.array([config.cf_weight, config.item_weight, 0.0, sequence])
-        weights = g[:, None] * blend
+        weights = share[:, None] * blend
         weights[:, _CONTENT] = config.content_weight
         weights = per_spread(weights, spreads)
         prior_row = self._priors.prior_rows(idx, strength)
