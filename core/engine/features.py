@@ -242,6 +242,7 @@ class ProductFeatures:
         out = sp.hstack(blocks, format="csr") if blocks else sp.csr_matrix((n, 0))
         out = sp.csr_matrix(out, shape=(n, self.n_features_), dtype=np.float64)
         out.eliminate_zeros()
+        out.sort_indices()  # each row's features in column order (a row's sum is in that order)
         return normalize(out, norm="l2", axis=1, copy=False)
 
     def fit_transform(self, products: pd.DataFrame) -> sp.csr_matrix:

@@ -12,6 +12,7 @@ import pytest
 import scipy.sparse as sp
 
 from core.engine.models.hybrid_kernels import (
+    column_matvec,
     matvec,
     rank_one,
     row_sums,
@@ -194,6 +195,26 @@ def test_matvec_is_the_sparse_product_to_the_bit_and_returns_its_spread() -> Non
     # a constant block has no spread
     ones = sp.csr_matrix(np.ones((6, 2)))
     assert matvec(ones.indptr, ones.indices, ones.data, np.array([0.5, 0.25]), np.zeros(6)) == 0.0
+
+
+def test_column_matvec_reads_only_the_profiles_columns_and_gives_the_same_floats() -> None:
+    c = _case(5)
+    f = sp.csr_matrix(c["features"])
+    f.sort_indices()  # (each row's sum in column order: what makes the two agree)
+    profile = c["profile"].copy()
+    profile[::3] = 0.0  # a profile with zeros: those columns are not read
+    nonzero = np.flatnonzero(profile)
+    by_column = sp.csc_matrix(f)
+    poisoned = by_column.copy()
+    for col in np.flatnonzero(profile == 0):  # cells of zero columns: never read
+        poisoned.data[poisoned.indptr[col] : poisoned.indptr[col + 1]] = np.nan
+    rows_out, columns_out = np.empty(f.shape[0]), np.full(f.shape[0], 7.0)
+    spread = matvec(f.indptr, f.indices, f.data, profile, rows_out)
+    got = column_matvec(
+        poisoned.indptr, poisoned.indices, poisoned.data, nonzero, profile, columns_out
+    )
+    np.testing.assert_array_equal(columns_out, rows_out)
+    assert got == spread
 
 
 def test_rows_dot_equals_the_sparse_product() -> None:

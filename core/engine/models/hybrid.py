@@ -120,7 +120,13 @@ from core.engine.models.factors import (
     shrink_to_content,
 )
 from core.engine.models.fit_report import Laps, fit_report, sample_clients, span_days
-from core.engine.models.hybrid_kernels import matvec, rank_one, row_sums, rows_dot
+from core.engine.models.hybrid_kernels import (
+    column_matvec,
+    matvec,
+    rank_one,
+    row_sums,
+    rows_dot,
+)
 from core.engine.models.hybrid_priors import ClientState, ManyClients, OneClient, Priors
 from core.engine.models.svd import fit_item_factors, item_contributions, unit_rows
 from core.engine.recent import RecentPerFrame
@@ -327,6 +333,12 @@ class HybridRecommender(StatefulRecommender):
         weight = config.sequence_weight * self.sequence_directionality_
         self._sequence_on = bool(weight > 0 and self.sequence_.nnz)
         self._declared = declared_preferences(dataset, self.product_features_)
+        # A short profile's content block is read by columns: the same sums as by
+        # rows when each row's features are in column order (a model saved before
+        # they were is sorted here).
+        self.features_.sort_indices()
+        self._features_by_column = sp.csc_matrix(self.features_)
+        self._feature_cells = np.diff(self._features_by_column.indptr)
         # The SVD block's spread comes from the factors' moments (no pass over the catalogue).
         factor_moments = BlockMoments.of(self.item_factors_)
         assert factor_moments is not None  # (a handful of factors)
@@ -353,6 +365,8 @@ class HybridRecommender(StatefulRecommender):
         row_sums(f.indptr, f.indices, f.data, none, _UNWEIGHTED, np.zeros(f.shape[1]))
         rows_dot(f.indptr, f.indices, f.data, self.new_arrivals_[:0], np.zeros(f.shape[1]))
         matvec(f.indptr, f.indices, f.data, np.zeros(f.shape[1]), np.zeros(n))
+        self._content_block(np.ones(f.shape[1]), np.zeros(n))  # (both ways: a full and
+        self._content_block(np.zeros(f.shape[1]), np.zeros(n))  # an empty profile)
         if self._content_bound is not None:
             self._content_bound.spread(np.zeros(f.shape[1]))
         empty, zeros = np.zeros(0), np.zeros(n)
@@ -565,10 +579,7 @@ class HybridRecommender(StatefulRecommender):
                 raw[_CONTENT, 0] = np.nan
                 spreads[0, _CONTENT] = self._content_bound.spread(profile)[0]
             else:
-                f = self.features_
-                spreads[0, _CONTENT] = matvec(
-                    f.indptr, f.indices, f.data, profile, raw[_CONTENT, 0]
-                )
+                spreads[0, _CONTENT] = self._content_block(profile, raw[_CONTENT, 0])
             if self._sequence_on:
                 bought, s = inputs.sequence_inputs()
                 seq = self.sequence_
@@ -591,6 +602,23 @@ class HybridRecommender(StatefulRecommender):
             spreads[:, _SEQUENCE] = sparse_row_spread(steps)
             steps.toarray(out=raw[_SEQUENCE])
         return raw, spreads
+
+    def _content_block(self, profile: np.ndarray, out: np.ndarray) -> float:
+        """One client's content scores ``F p`` into ``out``, and their spread.
+
+        Read by columns when the profile's features hold fewer cells than
+        ``F`` (a client with a short history); the same floats either way.
+        """
+        nonzero = np.flatnonzero(profile)
+        f = self.features_
+        if self._feature_cells[nonzero].sum() < f.nnz:
+            by_column = self._features_by_column
+            return float(
+                column_matvec(
+                    by_column.indptr, by_column.indices, by_column.data, nonzero, profile, out
+                )
+            )
+        return float(matvec(f.indptr, f.indices, f.data, profile, out))
 
     def _weighted(
         self, client_ids: Sequence[str], extra_events: ExtraEvents | None
