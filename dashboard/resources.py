@@ -136,7 +136,7 @@ def get_dataset(settings: Settings) -> Dataset:
         return get_served(settings).dataset
     data_dir = Path(settings.data_dir)
     key, stamp = str(data_dir), data_stamp(data_dir)
-    last = _last_good()["data"].get(key)
+    last: Dataset | None = _last_good()["data"].get(key)
     fault = _faults().get(key)
     if last is not None and fault is not None and fault.stamp == stamp:
         return last  # the same invalid files as before: do not validate them on every run
@@ -359,7 +359,8 @@ def get_client_index(dataset: Dataset) -> ClientIndex:
 @st.cache_resource(max_entries=1, show_spinner=False)
 def _events_by_client(fingerprint: str, _dataset: Dataset) -> dict[str, Any]:
     del fingerprint
-    return dict(_dataset.events.groupby("client_id", sort=False).indices)
+    groups = _dataset.events.groupby("client_id", sort=False).indices
+    return {str(client): rows for client, rows in groups.items()}
 
 
 def client_events(dataset: Dataset, client_id: str) -> pd.DataFrame:
@@ -373,7 +374,8 @@ def client_events(dataset: Dataset, client_id: str) -> pd.DataFrame:
     rows = _events_by_client(dataset.fingerprint, dataset).get(client_id)
     if rows is None:
         return dataset.events.iloc[0:0]
-    return dataset.events.iloc[rows].sort_values("timestamp", ascending=False)
+    events: pd.DataFrame = dataset.events.iloc[rows]
+    return events.sort_values("timestamp", ascending=False)
 
 
 @st.cache_resource(max_entries=1, show_spinner=False)

@@ -401,7 +401,7 @@ class ProductFeatures:
         r, cat = none, none
         if folds and "pref_categories" in columns:
             r, cat = _listed(columns["pref_categories"], {f: i for i, f in enumerate(folds)})
-            r, cat = at[r], cat
+            r = at[r]  # (their position among the clients with a range)
             keep = r >= 0
             r, cat = r[keep], cat[keep]
         n_bands = self.n_price_bands_

@@ -278,3 +278,27 @@ def test_the_svd_spread_from_the_factors_moments_is_the_spread_of_the_scores(
     assert sparse is not None
     np.testing.assert_allclose(sparse.gram, moments.gram, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(sparse.row_norms, np.linalg.norm(factors, axis=1), rtol=1e-12)
+
+
+def test_the_declared_preferences_table_holds_each_clients_own_row(
+    model: HybridRecommender, dataset: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Built in chunks, in the dataset's order: each row is that client's ``preference_vector``."""
+    from core.engine.models import content
+
+    monkeypatch.setattr(content, "_PREFERENCE_CHUNK", 7)  # many chunks, a short last one
+    table = content.declared_preferences(dataset, model.product_features_).rows
+    assert table.shape == (len(dataset.clients), model.product_features_.n_features_)
+    declared = 0
+    for i, row in enumerate(dataset.clients.to_dict("records")):
+        one = model.product_features_.preference_vector(row)
+        np.testing.assert_array_equal(table[i].indices, one.indices)
+        np.testing.assert_allclose(table[i].data, one.data, rtol=1e-15)
+        declared += one.nnz > 0
+    assert 0 < declared < len(dataset.clients)  # the maison has both kinds
+    # a client the dataset does not have declares nothing
+    rows = content.client_preferences(
+        dataset, model._declared, ["nobody", dataset.clients.client_id[0]]
+    )
+    assert rows[0].nnz == 0
+    np.testing.assert_array_equal(rows[1].toarray(), table[0].toarray())

@@ -42,8 +42,8 @@ from core.engine.models.base import (
 from core.engine.models.blend import row_norms
 from core.engine.models.hybrid_kernels import row_sums
 
-#: Preference rows a model keeps between requests (a few MB at most).
-_PREFERENCE_CHUNK = 200_000  # clients per vectorised pass (bounds its temporaries)
+#: Clients per vectorised pass of :func:`declared_preferences` (bounds its temporaries).
+_PREFERENCE_CHUNK = 200_000
 
 VISUAL_PREFIX = f"{VISUAL}:"
 
