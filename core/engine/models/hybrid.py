@@ -364,9 +364,8 @@ class HybridRecommender(StatefulRecommender):
         f = self.features_
         row_sums(f.indptr, f.indices, f.data, none, _UNWEIGHTED, np.zeros(f.shape[1]))
         rows_dot(f.indptr, f.indices, f.data, self.new_arrivals_[:0], np.zeros(f.shape[1]))
-        matvec(f.indptr, f.indices, f.data, np.zeros(f.shape[1]), np.zeros(n))
-        self._content_block(np.ones(f.shape[1]), np.zeros(n))  # (both ways: a full and
-        self._content_block(np.zeros(f.shape[1]), np.zeros(n))  # an empty profile)
+        self._content_block(np.ones(f.shape[1]), np.zeros(n))  # by rows (every feature)
+        self._content_block(np.zeros(f.shape[1]), np.zeros(n))  # by columns (none)
         if self._content_bound is not None:
             self._content_bound.spread(np.zeros(f.shape[1]))
         empty, zeros = np.zeros(0), np.zeros(n)

@@ -69,12 +69,7 @@ def row_sums(
                 out[indices[jj]] += np.float64(data[jj]) * weights[t]
             else:
                 out[indices[jj]] += np.float64(data[jj])
-    total = 0.0
-    square = 0.0
-    for i in range(out.size):
-        total += out[i]
-        square += out[i] * out[i]
-    return _spread(total, square, out.size)
+    return _array_spread(out)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -118,12 +113,7 @@ def column_matvec(
         value = v[c]
         for jj in range(indptr[c], indptr[c + 1]):
             out[indices[jj]] += np.float64(data[jj]) * value
-    total = 0.0
-    square = 0.0
-    for i in range(out.size):
-        total += out[i]
-        square += out[i] * out[i]
-    return _spread(total, square, out.size)
+    return _array_spread(out)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -158,6 +148,17 @@ def sparse_quadratic_form(gram: np.ndarray, nonzero: np.ndarray, p: np.ndarray) 
             off += gram[r, c] * p[c]
         total += p[r] * (gram[r, r] * p[r] + 2.0 * off)
     return total
+
+
+@numba.njit(cache=True, nogil=True)
+def _array_spread(out: np.ndarray) -> float:
+    """:func:`_spread` of every entry of ``out``."""
+    total = 0.0
+    square = 0.0
+    for i in range(out.size):
+        total += out[i]
+        square += out[i] * out[i]
+    return _spread(total, square, out.size)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -305,7 +306,7 @@ def rank_one(
     by ``reach |F_i|``) and takes the ``2k`` best bounds; the ``k``-th best of
     their exact scores is reached by ``k`` products, so it is a threshold: a
     second pass scores exactly only the products whose bound reaches it
-    (about one in twenty at M, for a client with history).
+    (a small share of a large catalogue, for a client with history).
 
     Parameters
     ----------
