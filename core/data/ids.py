@@ -93,19 +93,23 @@ class IdMap:
         A request's few ids (up to :data:`FEW_IDS`) are looked up one by one
         in a dict (or the index), which beats building a pandas Index for them.
         """
-        scalar = isinstance(external_ids, str) or np.isscalar(external_ids)
-        if scalar:
-            values: Any = [external_ids]
-        elif isinstance(external_ids, pd.Series):
-            values = external_ids.array  # positions, not labels
-        elif isinstance(external_ids, pd.Index | pd.api.extensions.ExtensionArray):
-            values = external_ids
+        values: Any
+        if type(external_ids) is list and len(external_ids) == 1 and type(external_ids[0]) is str:
+            values = external_ids  # one client's request: no array of the ids
+            idx = self._few(values)
         else:
-            values = np.asarray(list(external_ids), dtype=object)
-        if len(values) <= FEW_IDS:  # a missing value is no id, however many are asked
-            idx = self._few([x if isinstance(x, str) else _text_or_none(x) for x in values])
-        else:
-            idx = codes_in(values, self.index).astype(np.int64)
+            if isinstance(external_ids, str) or np.isscalar(external_ids):
+                values = [external_ids]
+            elif isinstance(external_ids, pd.Series):
+                values = external_ids.array  # positions, not labels
+            elif isinstance(external_ids, pd.Index | pd.api.extensions.ExtensionArray):
+                values = external_ids
+            else:
+                values = np.asarray(list(external_ids), dtype=object)
+            if len(values) <= FEW_IDS:  # a missing value is no id, however many are asked
+                idx = self._few([x if isinstance(x, str) else _text_or_none(x) for x in values])
+            else:
+                idx = codes_in(values, self.index).astype(np.int64)
         if strict and (idx < 0).any():
             unknown = [str(values[i]) for i in np.flatnonzero(idx < 0)[:5]]
             raise UnknownIdError(

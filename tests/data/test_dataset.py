@@ -741,6 +741,11 @@ def test_few_and_many_ids_map_alike_with_or_without_the_position_dict(monkeypatc
         for query in (wanted[-5:], wanted * 2):
             with pytest.raises(UnknownIdError, match=r"unknown product ids: 'nope', '17'"):
                 ids.to_internal(query)
+        # one id in a list (a request's client): the same, found or not
+        assert ids.to_internal(["p0003"]).tolist() == [3]
+        assert ids.to_internal(["nope"], strict=False).tolist() == [-1]
+        with pytest.raises(UnknownIdError, match=r"^unknown product id: 'nope'$"):
+            ids.to_internal(["nope"])
 
 
 def test_unknown_id_names_the_id(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ and keeps every score an exact sum of its parts.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -116,16 +117,17 @@ class BlockMoments:
         does not vary) is 0, as :func:`row_spread` gives for it.
         """
         p = np.asarray(p, dtype=np.float64)
-        if p.ndim == 1:  # one client (a request): matrix-vector products
-            mean = np.array([p @ self.mean])
+        if p.ndim == 1:  # one client (a request): the same arithmetic on floats
             nonzero = np.flatnonzero(p)
             if nonzero.size * 2 < p.size:  # a content profile: G read where p is not zero
-                square = np.array([sparse_quadratic_form(self.gram, nonzero, p)])
+                sq = float(sparse_quadratic_form(self.gram, nonzero, p))
             else:
-                square = np.array([p @ (self.gram @ p)])
-        else:
-            mean = p @ self.mean
-            square = np.einsum("ij,ij->i", p @ self.gram, p)
+                sq = float(p @ (self.gram @ p))
+            m = float(p @ self.mean)
+            var = sq - m * m
+            return np.array([0.0 if var <= 1e-12 * max(sq, 0.0) else math.sqrt(var)])
+        mean = p @ self.mean
+        square = np.einsum("ij,ij->i", p @ self.gram, p)
         variance = square - mean * mean
         flat = variance <= 1e-12 * np.maximum(square, 0.0)
         return np.where(flat, 0.0, np.sqrt(np.where(flat, 0.0, variance)))
