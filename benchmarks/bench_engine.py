@@ -320,8 +320,8 @@ def _content_bound(model: Recommender, clients: list[str], k: int) -> dict[str, 
     content weight, ``p`` their profile), every other block exact. This counts,
     per client, the products whose bound reaches the exact ``k``-th best
     score: those it must score in full (at least: its second pass scores the
-    products whose bound reaches the lowest exact score of the ``k`` best
-    bounds; it scores them all when the features have too few stored cells,
+    products whose bound reaches the ``k``-th best exact score of the ``2k``
+    best bounds; it scores them all when the features have too few stored cells,
     ``PRUNED_CONTENT_CELLS`` and ``PRUNED_CELLS_PER_GRAM_CELL``, or for a
     client with little history). Hybrid only (it reads the model's per-client state).
     """

@@ -351,8 +351,8 @@ class ProductFeatures:
         """
         self._check()
         config = self.config or EngineConfig()
-        rows, cols, vals = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)], []
-        vals.append(np.zeros(0))
+        none = np.zeros(0, dtype=np.int64)
+        rows, cols, vals = [none], [none], [np.zeros(0)]  # (what concatenates to no cells)
         for key, attr in PREFERENCES.items():
             lookup = self._lookup.get(attr)
             if lookup is None or key not in columns:

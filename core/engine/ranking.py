@@ -4,9 +4,9 @@ Every ranking -- a model's ``recommend``, the suggestion pipeline's candidate
 pool, the evaluation's lists -- goes through :func:`top_indices`, so ties,
 ``NaN`` and masked products are treated the same way everywhere: best first,
 ties to the lower index, non-finite scores never returned. (One exception
-keeps the same contract: the hybrid ranks one client in a compiled pass that
-scores and selects at once, :mod:`core.engine.models.hybrid_kernels`, tested
-against this function.)
+keeps the same contract: the hybrid ranks one client in compiled passes
+that score and select the top ``k`` themselves,
+:mod:`core.engine.models.hybrid_kernels`, tested against this function.)
 """
 
 from __future__ import annotations

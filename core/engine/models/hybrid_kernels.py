@@ -393,12 +393,9 @@ def rank_one(
     # Every product whose bound reaches the threshold, scored exactly (ties
     # included: a tied product may win on its lower index).
     size, worst = 0, -np.inf
-    at_new = 0
     for i in range(n):
         if blocked[i] or not bounds[i] >= threshold or bounds[i] == -np.inf:
             continue
-        while at_new < new_items.size and new_items[at_new] < i:
-            at_new += 1
         score = _exact(
             i,
             svd,
@@ -406,7 +403,7 @@ def rank_one(
             sequence,
             weights,
             prior,
-            at_new < new_items.size and new_items[at_new] == i,
+            _is_new(new_items, i),
             new_scale,
             features_indptr,
             features_indices,
