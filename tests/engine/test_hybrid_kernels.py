@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from core.engine.models.blend import BlockMoments
 from core.engine.models.hybrid_kernels import (
     column_matvec,
+    factor_scores,
     matvec,
     rank_one,
     row_sums,
@@ -61,15 +63,25 @@ def _numpy_scores(c: dict[str, np.ndarray]) -> np.ndarray:
     return scores
 
 
-def _rank(c: dict[str, np.ndarray], k: int, bounded: bool) -> tuple[np.ndarray, np.ndarray]:
+def _bounds(features: sp.csr_matrix, profile: np.ndarray, rank: int) -> np.ndarray:
+    """Each product's content bound as the hybrid computes it (``BlockMoments``, ``factor_scores``)."""
+    moments = BlockMoments.of(features, rank)
+    assert moments is not None
+    out = np.empty(features.shape[0])
+    factor_scores(moments.bound_by_column, moments.bound_vector(profile), out)
+    return out
+
+
+def _rank(
+    c: dict[str, np.ndarray], k: int, bounded: bool, content: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``rank_one`` given every content score, or (``bounded``) ``content`` bounds (rank-2 ones by default)."""
     f = c["features"]
-    scale = float(c["new_scale"])
-    p_norm = float(np.sqrt(c["profile"] @ c["profile"])) * (1 + 1e-9)
     if bounded:  # the new arrivals' prior from the content scores the kernel computes
-        norms = np.sqrt(np.asarray(f.multiply(f).sum(axis=1)).ravel())
-        content, new_values = np.zeros(0), np.zeros(0)
+        new_values = np.zeros(0)
+        content = _bounds(f, c["profile"], 2) if content is None else content
     else:
-        norms, content, new_values = np.zeros(0), np.asarray(f @ c["profile"]), _new_values(c)
+        content, new_values = np.asarray(f @ c["profile"]), _new_values(c)
     return rank_one(  # type: ignore[no-any-return]
         k,
         c["svd"],
@@ -81,14 +93,12 @@ def _rank(c: dict[str, np.ndarray], k: int, bounded: bool) -> tuple[np.ndarray, 
         new_values,
         c["blocked"],
         content,
+        bounded,
         f.indptr,
         f.indices,
         f.data,
         c["profile"],
-        norms,
-        c["weights"][2] * p_norm,
-        scale,
-        scale * p_norm,
+        float(c["new_scale"]),
     )
 
 
@@ -124,8 +134,8 @@ def test_rank_one_never_returns_blocked_or_non_finite_products(bounded: bool) ->
 def test_a_product_whose_bound_cannot_reach_the_top_is_not_scored() -> None:
     """The bound is what spares the feature cells: a product bounded low is never read.
 
-    Product 30's bound is made to lie (norm 0) while its features would score
-    it first: the bounded ranking, which trusts the bound, leaves it out; the
+    Product 30's bound is made to lie (0) while its features would score it
+    first: the bounded ranking, which trusts the bound, leaves it out; the
     ranking with every content score has it first.
     """
     c = _case(5, n=400)
@@ -136,18 +146,36 @@ def test_a_product_whose_bound_cannot_reach_the_top_is_not_scored() -> None:
     f.data[f.indptr[30] : f.indptr[31]] = 1e6
     c["profile"][:] = 1.0
     assert f.indptr[31] > f.indptr[30]
-    norms = np.sqrt(np.asarray(f.multiply(f).sum(axis=1)).ravel())
-    norms[30] = 0.0
-    reach = c["weights"][2] * float(np.sqrt(c["profile"] @ c["profile"])) * (1 + 1e-9)
-    args = [c[key] for key in ("svd", "neighbours", "sequence", "weights", "prior")]
-    args += [c["new_items"][:0], np.zeros(0), c["blocked"]]
-    bounded, _ = rank_one(
-        3, *args, np.zeros(0), f.indptr, f.indices, f.data, c["profile"], norms, reach, 0.0, 0.0
-    )
+    c["new_items"] = c["new_items"][:0]
+    bounds = np.abs(np.asarray(f @ c["profile"]))
+    bounds[30] = 0.0
+    bounded, _ = _rank(c, 3, bounded=True, content=bounds)
     every, _ = _rank(c, 3, bounded=False)
     assert every[0] == 30
     assert 30 not in bounded.tolist()
     np.testing.assert_array_equal(np.sort(bounded), [17, 250, 399])
+
+
+@pytest.mark.parametrize("rank", [0, 1, 3, 7])
+def test_the_projection_bound_is_at_or_above_every_computed_content_score(rank: int) -> None:
+    """``X_i . p <= X_i Q . Q'p + |X_i - X_i QQ'| |p - QQ'p|`` in the floats, at any rank.
+
+    Tight at full rank (nothing left over: the bound is the score, plus the
+    rounding margin), and between that and Cauchy-Schwarz's ``|X_i| |p|``
+    below it.
+    """
+    rng = np.random.default_rng(rank)
+    features = sp.random(300, 7, density=0.4, format="csr", random_state=rank)
+    features.data = rng.standard_normal(features.nnz) * 10.0 ** rng.integers(-3, 3, features.nnz)
+    norms = np.sqrt(np.asarray(features.multiply(features).sum(axis=1)).ravel())
+    for _ in range(20):
+        profile = rng.standard_normal(7) * rng.integers(0, 2, 7)
+        exact = np.asarray(features @ profile)
+        bound = _bounds(features, profile, rank)
+        assert (bound >= exact).all()
+        assert (bound <= norms * np.sqrt(profile @ profile) * (1 + 1e-5) + 1e-300).all()
+        if rank == 7:
+            np.testing.assert_allclose(bound, exact, rtol=1e-5, atol=1e-5 * norms.max())
 
 
 @pytest.mark.parametrize("weighted", [False, True])

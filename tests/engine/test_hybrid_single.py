@@ -19,6 +19,7 @@ from core.engine.config import EngineConfig
 from core.engine.models import hybrid
 from core.engine.models.blend import BlockMoments, row_spread
 from core.engine.models.hybrid import HybridRecommender
+from core.engine.models.hybrid_kernels import factor_scores
 from core.engine.ranking import top_indices
 
 
@@ -243,7 +244,7 @@ def test_the_content_spread_from_moments_is_the_spread_of_the_scores(
     pruned: HybridRecommender,
 ) -> None:
     features = pruned.features_
-    bound = BlockMoments.of(features)
+    bound = BlockMoments.of(features, 4)
     assert bound is not None
     rng = np.random.default_rng(1)
     profiles = rng.random((5, features.shape[1])) * (rng.random((5, features.shape[1])) < 0.2)
@@ -252,8 +253,9 @@ def test_the_content_spread_from_moments_is_the_spread_of_the_scores(
         scores = np.asarray(features @ profile)
         assert spread == pytest.approx(float(scores.std()), rel=1e-9)
         assert bound.spread(profile)[0] == pytest.approx(spread, rel=1e-12)  # one as many
-        norms = bound.row_norms * np.sqrt(profile @ profile)
-        assert np.all(scores <= norms * (1 + 1e-12))  # the bound holds for every product
+        bounds = np.empty(features.shape[0])
+        factor_scores(bound.bound_by_column, bound.bound_vector(profile), bounds)
+        assert np.all(scores <= bounds)  # the bound holds for every product
     # a block that does not vary has no spread (and so no weight), as row_spread says
     same = sp.csr_matrix(np.tile([[0.6, 0.0, 0.8]], (50, 1)))
     flat = BlockMoments.of(same)
@@ -277,7 +279,7 @@ def test_the_svd_spread_from_the_factors_moments_is_the_spread_of_the_scores(
     sparse = BlockMoments.of(sp.csr_matrix(factors))
     assert sparse is not None
     np.testing.assert_allclose(sparse.gram, moments.gram, rtol=1e-12, atol=1e-15)
-    np.testing.assert_allclose(sparse.row_norms, np.linalg.norm(factors, axis=1), rtol=1e-12)
+    np.testing.assert_allclose(sparse.mean, moments.mean, rtol=1e-12, atol=1e-15)
 
 
 def test_the_declared_preferences_table_holds_each_clients_own_row(

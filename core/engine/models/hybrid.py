@@ -122,6 +122,7 @@ from core.engine.models.factors import (
 from core.engine.models.fit_report import Laps, fit_report, sample_clients, span_days
 from core.engine.models.hybrid_kernels import (
     column_matvec,
+    factor_scores,
     matvec,
     rank_one,
     row_sums,
@@ -148,6 +149,10 @@ PRUNED_CONTENT_CELLS = 200_000
 PRUNED_CELLS_PER_GRAM_CELL = 1.0
 #: No weights for :func:`~core.engine.models.hybrid_kernels.row_sums` (1 per row).
 _UNWEIGHTED = np.zeros(0)
+# Leading directions of the features the content bound keeps (BlockMoments): at
+# M, 16 let about 50 products of 20,000 through to be scored, 8 about 65, and
+# the bound's pass costs as much as the SVD block's (16 factors).
+_BOUND_RANK = 16
 
 #: The blocks scaled per client, in the order of ``ClientState.weights``' columns.
 _SVD, _NEIGHBOURS, _CONTENT, _SEQUENCE = 0, 1, 2, 3
@@ -325,6 +330,13 @@ class HybridRecommender(StatefulRecommender):
         self._priors = Priors(inter, config, dataset.products["launch_date"])
         self.trend_, self.trend_spread_ = self._priors.trend, self._priors.trend_spread
         self.new_arrivals_ = self._priors.new_arrivals
+        # The factors are float32 values (kept as float64): one client's product
+        # reads them by columns in float32, half the memory a request streams,
+        # and every other product computes on the same numbers in float64. (A
+        # model saved before they were is rounded here: its scores move by
+        # about 1e-7 of their size.)
+        self.item_factors_ = np.asarray(self.item_factors_, dtype=np.float32).astype(np.float64)
+        self._factors_by_column = np.ascontiguousarray(self.item_factors_.T, dtype=np.float32)
         self._unit_factors = unit_rows(self.item_factors_)
         self._product_array = np.asarray(dataset.product_ids.external_ids, dtype=object)
         self._feature_names = np.asarray(self.product_features_.feature_names_, dtype=object)
@@ -346,7 +358,7 @@ class HybridRecommender(StatefulRecommender):
         # One client on a large catalogue is ranked without the full content block.
         cells, n_features = self.features_.nnz, self.features_.shape[1]
         big = cells >= max(PRUNED_CONTENT_CELLS, PRUNED_CELLS_PER_GRAM_CELL * n_features**2)
-        self._content_bound = BlockMoments.of(self.features_) if big else None
+        self._content_bound = BlockMoments.of(self.features_, _BOUND_RANK) if big else None
         self._blas = BlasLimiter()
         self._recent: RecentPerFrame[ClientState] = RecentPerFrame(_RECENT_STATES)
         self._warm_kernels()
@@ -358,6 +370,7 @@ class HybridRecommender(StatefulRecommender):
         compile after an install takes seconds.)
         """
         n = self.item_factors_.shape[0]
+        factor_scores(self._factors_by_column, np.zeros(self.item_factors_.shape[1]), np.zeros(n))
         none = self.interactions_.matrix.indices[:0]  # the type of a client's products
         for m in (self.item_similarity_, self.sequence_):
             row_sums(m.indptr, m.indices, m.data, none, _UNWEIGHTED, np.zeros(m.shape[1]))
@@ -368,11 +381,11 @@ class HybridRecommender(StatefulRecommender):
         self._content_block(np.zeros(f.shape[1]), np.zeros(n))  # by columns (none)
         if self._content_bound is not None:
             self._content_bound.spread(np.zeros(f.shape[1]))
-        empty, zeros = np.zeros(0), np.zeros(n)
+        zeros = np.zeros(n)
         rank_one(
             1, zeros, zeros, zeros, np.zeros(_BLOCKS), zeros, self.new_arrivals_,
-            np.zeros(self.new_arrivals_.size), np.ones(n, dtype=bool), empty,
-            f.indptr, f.indices, f.data, np.zeros(f.shape[1]), empty, 0.0, 0.0, 0.0,
+            np.zeros(self.new_arrivals_.size), np.ones(n, dtype=bool), zeros, False,
+            f.indptr, f.indices, f.data, np.zeros(f.shape[1]), 0.0,
         )  # fmt: skip
 
     # ------------------------------------------------------------ scoring
@@ -549,10 +562,12 @@ class HybridRecommender(StatefulRecommender):
     ) -> tuple[np.ndarray, np.ndarray]:
         """Unweighted block scores and their spreads (:mod:`core.engine.models.blend`).
 
-        ``pruned`` (one client, :meth:`_prunes`): no content block (NaN), its
-        spread from the features' moments; :meth:`_top_one` scores the
-        products that can reach the top, :meth:`_weighted` completes the block
-        when every score is asked for.
+        ``pruned`` (one client, :meth:`_prunes`): the content row holds an
+        upper bound of each product's content score, not the score
+        (:meth:`~core.engine.models.blend.BlockMoments.bound_vector`), and the
+        block's spread comes from the features' moments; :meth:`_top_one`
+        scores the products that can reach the top, :meth:`_weighted`
+        computes the block when every score is asked for.
 
         Returns
         -------
@@ -565,18 +580,19 @@ class HybridRecommender(StatefulRecommender):
         n_products = self.item_factors_.shape[0]
         spreads = np.zeros((u.shape[0], _BLOCKS))
         spreads[:, _SVD] = self._factor_moments.spread(u[0] if u.shape[0] == 1 else u)
-        if u.shape[0] == 1:  # BLAS gemv; the past products' rows of S (and of T) summed
+        if u.shape[0] == 1:  # V u by columns; the past products' rows of S (and of T) summed
             raw = np.empty((_BLOCKS, 1, n_products))
             past, profile = inputs.block_inputs()
-            raw[_SVD, 0] = self.item_factors_ @ u[0]
+            factor_scores(self._factors_by_column, u[0], raw[_SVD, 0])
             sim = self.item_similarity_
             spreads[0, _NEIGHBOURS] = row_sums(
                 sim.indptr, sim.indices, sim.data, past, _UNWEIGHTED, raw[_NEIGHBOURS, 0]
             )
-            if pruned:
-                assert self._content_bound is not None
-                raw[_CONTENT, 0] = np.nan
-                spreads[0, _CONTENT] = self._content_bound.spread(profile)[0]
+            if pruned:  # the content row holds each product's bound (BlockMoments.bound_vector)
+                bound = self._content_bound
+                assert bound is not None
+                factor_scores(bound.bound_by_column, bound.bound_vector(profile), raw[_CONTENT, 0])
+                spreads[0, _CONTENT] = bound.spread(profile)[0]
             else:
                 spreads[0, _CONTENT] = self._content_block(profile, raw[_CONTENT, 0])
             if self._sequence_on:
@@ -702,8 +718,9 @@ class HybridRecommender(StatefulRecommender):
         ``k`` kept in one loop over the catalogue instead of a NumPy pass
         each. On a large catalogue (:meth:`_prunes`) the content block was not
         computed: its weight comes from the features' moments, and a product's
-        content score is computed only when its bound ``a_ct |F_i| |p|`` can
-        still lift it into the top ``k``. Either way, the products and scores
+        content score is computed only when its bound (from the features'
+        leading directions, :class:`~core.engine.models.blend.BlockMoments`)
+        can still lift it into the top ``k``. Either way, the products and scores
         :meth:`score_clients` would rank, to the bit, ties to the lower index
         as :func:`~core.engine.ranking.top_indices`.
         """
@@ -714,19 +731,13 @@ class HybridRecommender(StatefulRecommender):
         if exclude_seen:  # the cells of the client's row (seen_mask's, without a dense mask)
             blocked[state.inputs.seen_products()] = True
         _, profile = state.inputs.block_inputs()
-        features = self.features_
-        empty = raw[_CONTENT, 0, :0]
         if state.pruned:
-            assert self._content_bound is not None
-            content, norms, new_values = empty, self._content_bound.row_norms, empty
+            new_values = profile[:0]
             new_scale = float(self._priors.new_arrival_scale(state.spreads[:, _CONTENT])[0])
-            # Rounded up past a_ct * (F_i . p)'s own rounding, so a bound stays above it.
-            p_norm = float(np.sqrt(profile @ profile)) * (1 + 1e-9)
-            reach = float(state.weights[0, _CONTENT]) * p_norm
         else:
             assert state.new_arrival is not None
-            content, norms, new_values = raw[_CONTENT, 0], empty, state.new_arrival[0]
-            new_scale = reach = p_norm = 0.0
+            new_values, new_scale = state.new_arrival[0], 0.0
+        features = self.features_
         top, scores = rank_one(
             k,
             raw[_SVD, 0],
@@ -737,15 +748,13 @@ class HybridRecommender(StatefulRecommender):
             self.new_arrivals_,
             new_values,
             blocked,
-            content,
+            raw[_CONTENT, 0],
+            state.pruned,
             features.indptr,
             features.indices,
             features.data,
             profile,
-            norms,
-            reach,
             new_scale,
-            new_scale * p_norm,
         )
         return top, scores
 

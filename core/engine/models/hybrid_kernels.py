@@ -7,6 +7,8 @@ its own loop over the catalogue and its own temporary array, and on a
 catalogue of 50,000 products they cost several times the one matrix-vector
 product the client's factors need. Here they are one loop each:
 
+- :func:`factor_scores`: ``V u`` from ``V`` stored by columns in float32 (half
+  the memory a float64 product reads), summed in float64;
 - :func:`row_sums`: ``sum_j w_j M[j]`` over a few rows of a CSR matrix, and the
   spread of the result (``E[x^2] - E[x]^2`` over the catalogue), in one pass;
 - :func:`matvec`: ``F p`` and its spread in one pass (the content block of a
@@ -18,8 +20,8 @@ product the client's factors need. Here they are one loop each:
 - :func:`rank_one`: the exact top ``k`` of
   ``score_i = a_ct c_i + (a_sv v_i + a_nb n_i + a_sq s_i) + prior_i``, with the
   content scores ``c`` given, or computed only for the products whose
-  Cauchy-Schwarz bound can still reach the top ``k`` (the others are skipped
-  without reading their feature cells).
+  bound can still reach the top ``k`` (the others are skipped without
+  reading their feature cells).
 
 Every score is summed in :meth:`HybridRecommender.score_clients`' order, so a
 score here is the score there to the bit (no fast-math: the compiler may not
@@ -31,6 +33,25 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+
+
+@numba.njit(cache=True, nogil=True)
+def factor_scores(by_column: np.ndarray, u: np.ndarray, out: np.ndarray) -> None:
+    """Write ``V u`` into ``out``, ``V`` given as ``V.T`` in float32 (``by_column``, shape (k, n)).
+
+    Each product's score is ``sum_f V[i, f] u[f]`` in float64, ``f`` ascending:
+    exact float64 arithmetic on the stored float32 values, so with factors
+    that are float32 values (:meth:`HybridRecommender._derive`) every other
+    product with them (explanations, the batch path) computes on the same
+    numbers. Read by columns, the loop runs across products, which the
+    compiler vectorises without reordering any product's sum.
+    """
+    out[:] = 0.0
+    for f in range(by_column.shape[0]):
+        weight = u[f]
+        column = by_column[f]
+        for i in range(out.size):
+            out[i] += np.float64(column[i]) * weight
 
 
 @numba.njit(cache=True, nogil=True)
@@ -290,23 +311,21 @@ def rank_one(
     new_values: np.ndarray,
     blocked: np.ndarray,
     content: np.ndarray,
+    bounded: bool,
     features_indptr: np.ndarray,
     features_indices: np.ndarray,
     features_data: np.ndarray,
     profile: np.ndarray,
-    row_norms: np.ndarray,
-    reach: float,
     new_scale: float,
-    new_reach: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One client's exact top ``k``: product indices and scores, best first.
 
-    With ``content`` given, every product's score, then its ``k`` best.
-    Without it, a first pass bounds every product's score (its content part
-    by ``reach |F_i|``) and takes the ``2k`` best bounds; the ``k``-th best of
+    With the content scores given, every product's score, then its ``k``
+    best. With upper bounds of them (``bounded``), a first pass bounds every
+    product's score and takes the ``2k`` best bounds; the ``k``-th best of
     their exact scores is reached by ``k`` products, so it is a threshold: a
     second pass scores exactly only the products whose bound reaches it
-    (a small share of a large catalogue, for a client with history).
+    (a small share of a large catalogue).
 
     Parameters
     ----------
@@ -315,31 +334,27 @@ def rank_one(
     svd, neighbours, sequence : ndarray of float64, shape (n,)
         The raw collaborative blocks.
     weights : ndarray of float64, shape (4,)
-        ``a_sv, a_nb, a_ct, a_sq``.
+        ``a_sv, a_nb, a_ct, a_sq`` (``a_ct >= 0``).
     prior : ndarray of float64, shape (n,)
         The trend block, weighted.
     new_items : ndarray of int, shape (n_new,)
         The new arrivals, ascending.
     new_values : ndarray of float64, shape (n_new,) or (0,)
-        Their new-arrival prior (read when ``content`` is given; without it,
-        ``new_scale * max(0, c_i)`` from the content score computed here).
+        Their new-arrival prior (read when ``content`` holds the scores;
+        with bounds, ``new_scale * max(0, c_i)`` from the content score
+        computed here).
     blocked : ndarray of bool, shape (n,)
         Products that may not be ranked.
-    content : ndarray of float64, shape (n,) or (0,)
-        The raw content block; empty: computed here as ``F_i . profile`` for
-        the products whose bound can reach the top ``k``.
+    content : ndarray of float64, shape (n,)
+        The raw content block, or (``bounded``) an upper bound of each
+        product's ``F_i . profile`` as computed here
+        (:meth:`~core.engine.models.blend.BlockMoments.bound_vector`).
+    bounded : bool
     features_indptr, features_indices, features_data : ndarray
-        The CSR arrays of ``F``, shape (n, n_features) (read when ``content``
-        is empty).
+        The CSR arrays of ``F``, shape (n, n_features) (read when ``bounded``).
     profile : ndarray of float64, shape (n_features,)
-    row_norms : ndarray of float64, shape (n,)
-        ``|F_i|`` (read when ``content`` is empty).
-    reach : float
-        ``a_ct |profile|``, rounded up, so that ``a_ct c_i <= reach |F_i|``
-        holds for the computed floats.
-    new_scale, new_reach : float
-        ``a_new``, and ``a_new |profile|`` rounded up (the new-arrival
-        prior's bound; read when ``content`` is empty).
+    new_scale : float
+        ``a_new`` (read when ``bounded``).
 
     Returns
     -------
@@ -348,20 +363,18 @@ def rank_one(
     scores : ndarray of float64, shape (m,)
     """
     n = svd.size
-    given = content.size == n
     # Every product's score (or bound) first, in a loop without branches the
-    # compiler can vectorise; then the k best of them.
+    # compiler can vectorise; then the k best of them. A bound's terms are
+    # the score's, each at least as large, summed in the same order: the
+    # rounding of each sum keeps the order, so a bound is at least the score.
     bounds = np.empty(n)
-    if given:
-        _fill(bounds, svd, neighbours, sequence, weights, prior, content, weights[2])
-    else:
-        _fill(bounds, svd, neighbours, sequence, weights, prior, row_norms, reach)
+    _fill(bounds, svd, neighbours, sequence, weights, prior, content)
     for t in range(new_items.size):  # the new-arrival prior (or its bound), a score's last term
         i = new_items[t]
-        bounds[i] += new_values[t] if given else row_norms[i] * new_reach
+        bounds[i] += new_scale * max(content[i], 0.0) if bounded else new_values[t]
     top_scores = np.empty(k)
     top_items = np.empty(k, dtype=np.int64)
-    if given:
+    if not bounded:
         size = _select(bounds, blocked, top_scores, top_items)
         return _best_first(top_scores, top_items, size)
     # The exact scores of the 2k best bounds: k products reach the k-th best
@@ -424,20 +437,18 @@ def _fill(
     weights: np.ndarray,
     prior: np.ndarray,
     content: np.ndarray,
-    content_weight: float,
 ) -> None:
-    """``out_i = content_weight c_i + (a_sv v_i + a_nb n_i + a_sq s_i) + prior_i``.
+    """``out_i = a_ct c_i + (a_sv v_i + a_nb n_i + a_sq s_i) + prior_i``.
 
-    :func:`_score`'s order of sums, without the new-arrival term. With the
-    content scores and ``a_ct``, the scores; with ``|F_i|`` and the reach,
-    the bounds.
+    :func:`_score`'s order of sums, without the new-arrival term: the scores,
+    or with bounds of the content scores, the bounds.
     """
-    a_sv, a_nb, a_sq = weights[0], weights[1], weights[3]
+    a_sv, a_nb, a_ct, a_sq = weights[0], weights[1], weights[2], weights[3]
     for i in range(out.size):
         cf = svd[i] * a_sv
         cf += neighbours[i] * a_nb
         cf += sequence[i] * a_sq
-        score = content[i] * content_weight + cf
+        score = content[i] * a_ct + cf
         score += prior[i]
         out[i] = score
 
