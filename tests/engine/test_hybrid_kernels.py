@@ -16,7 +16,10 @@ from core.engine.models.hybrid_kernels import (
     column_matvec,
     factor_scores,
     matvec,
+    quantise,
+    quantised_bounds,
     rank_one,
+    rank_one_bounded,
     row_sums,
     rows_dot,
     sparse_quadratic_form,
@@ -64,41 +67,49 @@ def _numpy_scores(c: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def _bounds(features: sp.csr_matrix, profile: np.ndarray, rank: int) -> np.ndarray:
-    """Each product's content bound as the hybrid computes it (``BlockMoments``, ``factor_scores``)."""
+    """Each product's content bound as the hybrid computes it (``BlockMoments``, ``quantised_bounds``)."""
     moments = BlockMoments.of(features, rank)
     assert moments is not None
-    out = np.empty(features.shape[0])
-    factor_scores(moments.bound_by_column, moments.bound_vector(profile), out)
-    return out
+    columns, scale = quantise(moments.bound_by_column)
+    weights = moments.bound_vector(profile).astype(np.float32)
+    out, unused = np.empty(features.shape[0], dtype=np.float32), np.empty_like(scale)
+    quantised_bounds(columns, weights, 0, np.vstack([scale, scale]), unused, out)
+    return out.astype(np.float64)
 
 
 def _rank(
     c: dict[str, np.ndarray], k: int, bounded: bool, content: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``rank_one`` given every content score, or (``bounded``) ``content`` bounds (rank-2 ones by default)."""
+    """``rank_one`` from every block, or ``rank_one_bounded`` from bounds.
+
+    Bounded: the SVD block is one factor (``V = svd``, ``u = 1``: the same
+    floats) bounded by its own values; the content block by ``content``,
+    or by rank-2 projection bounds as the hybrid computes them.
+    """
     f = c["features"]
-    if bounded:  # the new arrivals' prior from the content scores the kernel computes
-        new_values = np.zeros(0)
-        content = _bounds(f, c["profile"], 2) if content is None else content
-    else:
-        content, new_values = np.asarray(f @ c["profile"]), _new_values(c)
-    return rank_one(  # type: ignore[no-any-return]
+    if not bounded:
+        return rank_one(  # type: ignore[no-any-return]
+            k, c["svd"], c["neighbours"], c["sequence"], c["weights"], c["prior"],
+            c["new_items"], _new_values(c), c["blocked"], np.asarray(f @ c["profile"]),
+        )  # fmt: skip
+    content = _bounds(f, c["profile"], 2) if content is None else content
+    return rank_one_bounded(  # type: ignore[no-any-return]
         k,
         c["svd"],
+        content,
+        np.ascontiguousarray(c["svd"][:, None]),
+        np.ones(1),
         c["neighbours"],
         c["sequence"],
         c["weights"],
         c["prior"],
         c["new_items"],
-        new_values,
+        float(c["new_scale"]),
         c["blocked"],
-        content,
-        bounded,
         f.indptr,
         f.indices,
         f.data,
         c["profile"],
-        float(c["new_scale"]),
     )
 
 
@@ -157,25 +168,59 @@ def test_a_product_whose_bound_cannot_reach_the_top_is_not_scored() -> None:
 
 
 @pytest.mark.parametrize("rank", [0, 1, 3, 7])
-def test_the_projection_bound_is_at_or_above_every_computed_content_score(rank: int) -> None:
-    """``X_i . p <= X_i Q . Q'p + |X_i - X_i QQ'| |p - QQ'p|`` in the floats, at any rank.
+def test_the_projection_bound_is_at_or_above_every_content_score(rank: int) -> None:
+    """``X_i . p <= X_i Q . Q'p + |X_i - X_i QQ'| |p - QQ'p|``, at any rank, and the hybrid's floats hold it.
 
-    Tight at full rank (nothing left over: the bound is the score, plus the
-    rounding margin), and between that and Cauchy-Schwarz's ``|X_i| |p|``
-    below it.
+    In exact arithmetic the bound lies between the score (reached at full
+    rank: nothing is left over) and Cauchy-Schwarz's ``|X_i| |p|`` (rank 0);
+    computed as a request computes it (quantised, in float32), it is still at
+    or above every product's score.
     """
     rng = np.random.default_rng(rank)
     features = sp.random(300, 7, density=0.4, format="csr", random_state=rank)
     features.data = rng.standard_normal(features.nnz) * 10.0 ** rng.integers(-3, 3, features.nnz)
     norms = np.sqrt(np.asarray(features.multiply(features).sum(axis=1)).ravel())
+    moments = BlockMoments.of(features, rank)
+    assert moments is not None
     for _ in range(20):
         profile = rng.standard_normal(7) * rng.integers(0, 2, 7)
         exact = np.asarray(features @ profile)
-        bound = _bounds(features, profile, rank)
-        assert (bound >= exact).all()
-        assert (bound <= norms * np.sqrt(profile @ profile) * (1 + 1e-5) + 1e-300).all()
+        tolerance = 1e-9 * norms * np.sqrt(profile @ profile)
+        bound = moments.bound_by_column.T @ moments.bound_vector(profile)
+        assert (bound >= exact - tolerance).all()
+        assert (bound <= norms * np.sqrt(profile @ profile) + tolerance).all()
         if rank == 7:
-            np.testing.assert_allclose(bound, exact, rtol=1e-5, atol=1e-5 * norms.max())
+            np.testing.assert_allclose(bound, exact, atol=1e-9 * norms.max())
+        assert (_bounds(features, profile, rank) >= exact).all()
+
+
+def test_quantised_bounds_hold_for_every_product_and_stay_close() -> None:
+    """Each sum's bound is at or above its float64 value, within about one unit of the product's scale.
+
+    Products of very different sizes (1e-6 to 1e6), an all-zero product (its
+    bounds are 0) and weights of both signs; two groups of rows summed apart.
+    """
+    rng = np.random.default_rng(11)
+    block = rng.standard_normal((9, 500)) * 10.0 ** rng.integers(-6, 7, 500)
+    block[:, 17] = 0.0
+    first_q, first_scale = quantise(block[:4])
+    second_q, second_scale = quantise(block[4:])
+    assert first_q.dtype == np.int8 and np.abs(first_q).max() <= 127
+    columns = np.ascontiguousarray(np.vstack([first_q, second_q]))
+    scales = np.vstack([first_scale, second_scale])
+    for _ in range(10):
+        weights = (rng.standard_normal(9) * 10.0 ** rng.integers(-3, 4, 9)).astype(np.float32)
+        first, second = np.empty(500, dtype=np.float32), np.empty(500, dtype=np.float32)
+        quantised_bounds(columns, weights, 4, scales, first, second)
+        w = weights.astype(np.float64)
+        for got, exact, scale, part in (
+            (first, w[:4] @ block[:4], first_scale, slice(0, 4)),
+            (second, w[4:] @ block[4:], second_scale, slice(4, 9)),
+        ):
+            assert (got >= exact).all()
+            units = np.abs(w[part]).sum() * scale.astype(np.float64)
+            assert (got - exact <= 1.01 * units).all()
+        assert first[17] == 0.0 and second[17] == 0.0
 
 
 @pytest.mark.parametrize("weighted", [False, True])
@@ -268,3 +313,17 @@ def test_a_new_arrival_lifted_by_its_prior_alone_is_bounded_and_ranked() -> None
         items, got = _rank(c, 4, bounded)
         np.testing.assert_array_equal(items, expected)
         np.testing.assert_array_equal(got, scores[expected])
+
+
+def test_factor_scores_sum_each_products_float32_factors_in_float64_in_order() -> None:
+    """``V u`` from ``V'`` in float32: each product's terms summed in float64, factor by factor."""
+    rng = np.random.default_rng(8)
+    factors = rng.standard_normal((50, 6)).astype(np.float32).astype(np.float64)
+    u = rng.standard_normal(6)
+    out = np.full(50, np.nan)  # overwritten
+    factor_scores(np.ascontiguousarray(factors.T, dtype=np.float32), u, out)
+    expected = np.zeros(50)
+    for f in range(6):  # the same order of sums, so the same floats
+        expected += factors[:, f] * u[f]
+    np.testing.assert_array_equal(out, expected)
+    np.testing.assert_allclose(out, factors @ u, rtol=1e-12, atol=1e-12)

@@ -92,10 +92,11 @@ class BlockMoments:
         ``X'X / n_rows``.
     basis : ndarray, shape (n_columns, rank)
         ``Q``, orthonormal columns.
-    bound_by_column : ndarray of float32, shape (rank + 2, n_rows)
-        ``X Q``, then each row's residual norm, then its norm ``|X_i|`` (the
-        rounding margin's scale): the bound is ``bound_by_column.T @ b`` with
-        ``b`` from :meth:`bound_vector`.
+    bound_by_column : ndarray, shape (rank + 1, n_rows)
+        ``X Q``, then each row's residual norm: the bound is
+        ``bound_by_column.T @ b`` with ``b`` from :meth:`bound_vector`, in
+        exact arithmetic (a sum in floats adds its own rounding margin:
+        :func:`~core.engine.models.hybrid_kernels.quantised_bounds`).
     """
 
     mean: np.ndarray
@@ -127,8 +128,7 @@ class BlockMoments:
         square = row_norms(f) ** 2
         # |X_i - X_i QQ'|^2 = |X_i|^2 - |X_i Q|^2, rounded up past its cancellation.
         residual = np.sqrt(np.maximum(square - (projected**2).sum(axis=1), 0.0) + 1e-12 * square)
-        columns = np.vstack([projected.T, residual, np.sqrt(square)])
-        return cls(mean, gram / n_rows, basis, np.ascontiguousarray(columns, dtype=np.float32))
+        return cls(mean, gram / n_rows, basis, np.vstack([projected.T, residual]))
 
     def spread(self, p: np.ndarray) -> np.ndarray:
         """Standard deviation of ``X @ p[r]`` over the rows of ``X``, for each row of ``p``.
@@ -154,17 +154,13 @@ class BlockMoments:
         return np.where(flat, 0.0, np.sqrt(np.where(flat, 0.0, variance)))
 
     def bound_vector(self, p: np.ndarray) -> np.ndarray:
-        """The vector ``b`` whose product with :attr:`bound_by_column` bounds ``X_i . p`` for every row.
+        """The vector ``b`` whose product with :attr:`bound_by_column` bounds ``X_i . p`` for every row:
 
-        ``(Q'p, |p - QQ'p|, 1e-6 |p|)``: the last term adds ``1e-6 |X_i| |p|``,
-        a margin past the float32 rounding of the stored columns (at most
-        ``2^-24`` of each term, with ``|X_i Q| <= |X_i|`` and ``|Q'p| <= |p|``)
-        and the sums' own, so a bound stays at or above ``X_i . p`` computed
-        in float64.
+        ``(Q'p, |p - QQ'p|)``.
         """
         q = self.basis.T @ p
         rest = p - self.basis @ q
-        return np.concatenate([q, [np.sqrt(rest @ rest), 1e-6 * np.sqrt(p @ p)]])
+        return np.concatenate([q, [np.sqrt(rest @ rest)]])
 
 
 def per_spread(weight: float | np.ndarray, spread: np.ndarray) -> np.ndarray:

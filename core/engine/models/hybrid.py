@@ -124,7 +124,10 @@ from core.engine.models.hybrid_kernels import (
     column_matvec,
     factor_scores,
     matvec,
+    quantise,
+    quantised_bounds,
     rank_one,
+    rank_one_bounded,
     row_sums,
     rows_dot,
 )
@@ -153,6 +156,7 @@ _UNWEIGHTED = np.zeros(0)
 # M, 16 let about 50 products of 20,000 through to be scored, 8 about 65, and
 # the bound's pass costs as much as the SVD block's (16 factors).
 _BOUND_RANK = 16
+_FLOAT32_SAFE = 1e30  # client factors below this are summed in float32 by the bound pass
 
 #: The blocks scaled per client, in the order of ``ClientState.weights``' columns.
 _SVD, _NEIGHBOURS, _CONTENT, _SEQUENCE = 0, 1, 2, 3
@@ -336,7 +340,6 @@ class HybridRecommender(StatefulRecommender):
         # model saved before they were is rounded here: its scores move by
         # about 1e-7 of their size.)
         self.item_factors_ = np.asarray(self.item_factors_, dtype=np.float32).astype(np.float64)
-        self._factors_by_column = np.ascontiguousarray(self.item_factors_.T, dtype=np.float32)
         self._unit_factors = unit_rows(self.item_factors_)
         self._product_array = np.asarray(dataset.product_ids.external_ids, dtype=object)
         self._feature_names = np.asarray(self.product_features_.feature_names_, dtype=object)
@@ -359,6 +362,14 @@ class HybridRecommender(StatefulRecommender):
         cells, n_features = self.features_.nnz, self.features_.shape[1]
         big = cells >= max(PRUNED_CONTENT_CELLS, PRUNED_CELLS_PER_GRAM_CELL * n_features**2)
         self._content_bound = BlockMoments.of(self.features_, _BOUND_RANK) if big else None
+        # The factors by columns in float32 (factor_scores), and the columns of
+        # the SVD and content bounds as int8 per product (quantised_bounds).
+        self._factors_by_column = np.ascontiguousarray(self.item_factors_.T, dtype=np.float32)
+        if self._content_bound is not None:
+            svd_q, svd_scale = quantise(self.item_factors_.T)
+            content_q, content_scale = quantise(self._content_bound.bound_by_column)
+            self._bound_columns = np.ascontiguousarray(np.vstack([svd_q, content_q]))
+            self._bound_scales = np.vstack([svd_scale, content_scale])
         self._blas = BlasLimiter()
         self._recent: RecentPerFrame[ClientState] = RecentPerFrame(_RECENT_STATES)
         self._warm_kernels()
@@ -381,12 +392,19 @@ class HybridRecommender(StatefulRecommender):
         self._content_block(np.zeros(f.shape[1]), np.zeros(n))  # by columns (none)
         if self._content_bound is not None:
             self._content_bound.spread(np.zeros(f.shape[1]))
-        zeros = np.zeros(n)
-        rank_one(
-            1, zeros, zeros, zeros, np.zeros(_BLOCKS), zeros, self.new_arrivals_,
-            np.zeros(self.new_arrivals_.size), np.ones(n, dtype=bool), zeros, False,
-            f.indptr, f.indices, f.data, np.zeros(f.shape[1]), 0.0,
-        )  # fmt: skip
+        zeros, nothing = np.zeros(n), np.ones(n, dtype=bool)
+        weights, new = np.zeros(_BLOCKS), self.new_arrivals_
+        rank_one(1, zeros, zeros, zeros, weights, zeros, new, np.zeros(new.size), nothing, zeros)
+        if self._content_bound is not None:
+            u, bound = np.zeros(self.item_factors_.shape[1]), np.zeros(n, dtype=np.float32)
+            weights32 = self._bound_weights(u, np.zeros(f.shape[1]))
+            quantised_bounds(
+                self._bound_columns, weights32, u.size, self._bound_scales, bound, bound
+            )
+            rank_one_bounded(
+                1, bound, bound, self.item_factors_, u, zeros, zeros, weights, zeros, new, 0.0,
+                nothing, f.indptr, f.indices, f.data, np.zeros(f.shape[1]),
+            )  # fmt: skip
 
     # ------------------------------------------------------------ scoring
     def _state(
@@ -482,21 +500,22 @@ class HybridRecommender(StatefulRecommender):
             inputs = ManyClients(rows, binary_rows(rows.matrix), bought, profiles)
             strength = rows.strength
         share = history_share(strength, config.blend_k)
-        pruned = prune and self._prunes(share)
+        pruned = prune and self._prunes(share, u)
         raw, spreads = self._raw_blocks(u, inputs, pruned)
         return self._finish_state(one, strength, share, inputs, u, raw, spreads, pruned), raw
 
-    def _prunes(self, share: np.ndarray) -> bool:
-        """Whether one client is ranked without the full content block (:meth:`_top_one`).
+    def _prunes(self, share: np.ndarray, u: np.ndarray) -> bool:
+        """Whether one client is ranked from bounds (:meth:`_top_one`).
 
         On a large catalogue, for a client whose history earns the collaborative
         blocks at least half their weight (``share``: :func:`history_share`):
         without it content leads the ranking, its bound prunes nothing, and
-        the full block is faster.
+        the full blocks are faster. Factors ``u`` past float32's range (the
+        bounds' sums) are ranked from the full blocks too.
         """
         if self._content_bound is None or share.size != 1:
             return False
-        return bool(share[0] >= 0.5)
+        return bool(share[0] >= 0.5 and np.abs(u).max(initial=0.0) < _FLOAT32_SAFE)
 
     def _one_client(
         self, source: ClientRows, r: int, prefs: PreferenceCells
@@ -562,12 +581,11 @@ class HybridRecommender(StatefulRecommender):
     ) -> tuple[np.ndarray, np.ndarray]:
         """Unweighted block scores and their spreads (:mod:`core.engine.models.blend`).
 
-        ``pruned`` (one client, :meth:`_prunes`): the content row holds an
-        upper bound of each product's content score, not the score
-        (:meth:`~core.engine.models.blend.BlockMoments.bound_vector`), and the
-        block's spread comes from the features' moments; :meth:`_top_one`
-        scores the products that can reach the top, :meth:`_weighted`
-        computes the block when every score is asked for.
+        ``pruned`` (one client, :meth:`_prunes`): the SVD and content rows are
+        not computed (left unset), the content block's spread comes from the
+        features' moments; :meth:`_top_one` bounds them and scores the
+        products that can reach the top, :meth:`_weighted` computes them
+        when every score is asked for.
 
         Returns
         -------
@@ -583,17 +601,16 @@ class HybridRecommender(StatefulRecommender):
         if u.shape[0] == 1:  # V u by columns; the past products' rows of S (and of T) summed
             raw = np.empty((_BLOCKS, 1, n_products))
             past, profile = inputs.block_inputs()
-            factor_scores(self._factors_by_column, u[0], raw[_SVD, 0])
             sim = self.item_similarity_
             spreads[0, _NEIGHBOURS] = row_sums(
                 sim.indptr, sim.indices, sim.data, past, _UNWEIGHTED, raw[_NEIGHBOURS, 0]
             )
-            if pruned:  # the content row holds each product's bound (BlockMoments.bound_vector)
+            if pruned:  # no SVD nor content row: rank_one_bounded bounds them
                 bound = self._content_bound
                 assert bound is not None
-                factor_scores(bound.bound_by_column, bound.bound_vector(profile), raw[_CONTENT, 0])
                 spreads[0, _CONTENT] = bound.spread(profile)[0]
             else:
+                factor_scores(self._factors_by_column, u[0], raw[_SVD, 0])
                 spreads[0, _CONTENT] = self._content_block(profile, raw[_CONTENT, 0])
             if self._sequence_on:
                 bought, s = inputs.sequence_inputs()
@@ -731,32 +748,49 @@ class HybridRecommender(StatefulRecommender):
         if exclude_seen:  # the cells of the client's row (seen_mask's, without a dense mask)
             blocked[state.inputs.seen_products()] = True
         _, profile = state.inputs.block_inputs()
-        if state.pruned:
-            new_values = profile[:0]
-            new_scale = float(self._priors.new_arrival_scale(state.spreads[:, _CONTENT])[0])
-        else:
+        prior = self._priors.trend_row(state, 0)[0]
+        if not state.pruned:
             assert state.new_arrival is not None
-            new_values, new_scale = state.new_arrival[0], 0.0
-        features = self.features_
-        top, scores = rank_one(
+            return rank_one(
+                k, raw[_SVD, 0], raw[_NEIGHBOURS, 0], raw[_SEQUENCE, 0], state.weights[0], prior,
+                self.new_arrivals_, state.new_arrival[0], blocked, raw[_CONTENT, 0],
+            )  # fmt: skip
+        features, u = self.features_, state.u[0]
+        n = self.item_factors_.shape[0]
+        svd_bound, content_bound = np.empty(n, dtype=np.float32), np.empty(n, dtype=np.float32)
+        quantised_bounds(
+            self._bound_columns, self._bound_weights(u, profile), u.size, self._bound_scales,
+            svd_bound, content_bound,
+        )  # fmt: skip
+        top, scores = rank_one_bounded(
             k,
-            raw[_SVD, 0],
+            svd_bound,
+            content_bound,
+            self.item_factors_,
+            u,
             raw[_NEIGHBOURS, 0],
             raw[_SEQUENCE, 0],
             state.weights[0],
-            self._priors.trend_row(state, 0)[0],
+            prior,
             self.new_arrivals_,
-            new_values,
+            float(self._priors.new_arrival_scale(state.spreads[:, _CONTENT])[0]),
             blocked,
-            raw[_CONTENT, 0],
-            state.pruned,
             features.indptr,
             features.indices,
             features.data,
             profile,
-            new_scale,
         )
         return top, scores
+
+    def _bound_weights(self, u: np.ndarray, profile: np.ndarray) -> np.ndarray:
+        """The weights of the bounds' columns (:func:`quantised_bounds`), float32.
+
+        ``u``, then the content bound's
+        (:meth:`~core.engine.models.blend.BlockMoments.bound_vector`); the
+        rounding margins are :func:`quantised_bounds`'.
+        """
+        assert self._content_bound is not None
+        return np.concatenate([u, self._content_bound.bound_vector(profile)]).astype(np.float32)
 
     def _similarity_row(self, product_idx: int) -> np.ndarray:
         """Factor and content cosines, half each; a third each with the images' cosine."""

@@ -18,10 +18,10 @@ product the client's factors need. Here they are one loop each:
 - :func:`sparse_quadratic_form`: ``p' G p`` read at ``p``'s nonzero entries
   only (the content block's spread from the features' moments);
 - :func:`rank_one`: the exact top ``k`` of
-  ``score_i = a_ct c_i + (a_sv v_i + a_nb n_i + a_sq s_i) + prior_i``, with the
-  content scores ``c`` given, or computed only for the products whose
-  bound can still reach the top ``k`` (the others are skipped without
-  reading their feature cells).
+  ``score_i = a_ct c_i + (a_sv v_i + a_nb n_i + a_sq s_i) + prior_i`` from
+  every block;
+- :func:`rank_one_bounded`: the same top ``k`` with the SVD and content
+  scores computed only for the products whose bound can still reach it.
 
 Every score is summed in :meth:`HybridRecommender.score_clients`' order, so a
 score here is the score there to the bit (no fast-math: the compiler may not
@@ -52,6 +52,90 @@ def factor_scores(by_column: np.ndarray, u: np.ndarray, out: np.ndarray) -> None
         column = by_column[f]
         for i in range(out.size):
             out[i] += np.float64(column[i]) * weight
+
+
+def quantise(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A float block as int8 per product (column), for :func:`quantised_bounds`.
+
+    ``block`` is (m, n), one column per product. Each product's entries are
+    divided by its scale (its largest magnitude over 127, rounded up in
+    float32) and rounded to the nearest integer: ``block[:, i]`` is
+    ``scale[i] * (q[:, i] + e)`` with every ``|e| <= 1/2``.
+
+    Returns
+    -------
+    q : ndarray of int8, shape (m, n)
+    scale : ndarray of float32, shape (n,)
+    """
+    block = np.asarray(block, dtype=np.float64)
+    top = np.abs(block).max(axis=0, initial=0.0) / 127.0
+    scale = top.astype(np.float32)
+    low = scale.astype(np.float64) < top
+    scale[low] = np.nextafter(scale[low], np.float32(np.inf))
+    divisor = np.where(scale > 0, scale, 1.0).astype(np.float64)
+    q = np.clip(np.rint(block / divisor), -127, 127).astype(np.int8)
+    return np.ascontiguousarray(q), scale
+
+
+#: Products per block of :func:`quantised_bounds` (its sums stay in the L1 cache).
+_CHUNK = 1024
+#: Half a unit of each quantised entry, and float32's rounding of the sums past it.
+_QUANTISATION_SLACK = 0.502
+
+
+@numba.njit(cache=True, nogil=True)
+def quantised_bounds(
+    columns: np.ndarray,
+    weights: np.ndarray,
+    split: int,
+    scales: np.ndarray,
+    first: np.ndarray,
+    second: np.ndarray,
+) -> None:
+    """Upper bounds of two sums per product from quantised columns (:func:`quantise`), in float32.
+
+    ``first[i] >= sum_{f < split} B[f, i] w_f`` and ``second[i] >=
+    sum_{f >= split} B[f, i] w_f`` for the block ``B`` each group of rows was
+    quantised from (``scales[0]`` and ``scales[1]``): the quantised sum plus
+    ``0.502 sum_f |w_f|`` units of the product's scale, past each entry's
+    half unit and float32's own rounding (at most ``1e-6`` of ``127 sum |w_f|``
+    units). A product's column is one byte per row: a quarter of what
+    float32 reads, so a large catalogue's pass stays in the cache.
+    """
+    n_columns, n = columns.shape
+    slack_first = np.float32(0.0)
+    slack_second = np.float32(0.0)
+    for f in range(n_columns):
+        if f < split:
+            slack_first += abs(weights[f])
+        else:
+            slack_second += abs(weights[f])
+    slack_first *= np.float32(_QUANTISATION_SLACK)
+    slack_second *= np.float32(_QUANTISATION_SLACK)
+    sum_first = np.empty(_CHUNK, dtype=np.float32)
+    sum_second = np.empty(_CHUNK, dtype=np.float32)
+    for start in range(0, n, _CHUNK):
+        end = min(start + _CHUNK, n)
+        size = end - start
+        sum_first[:size] = 0.0
+        sum_second[:size] = 0.0
+        for f in range(split):
+            weight = weights[f]
+            column = columns[f, start:end]
+            for i in range(size):
+                sum_first[i] += np.float32(column[i]) * weight
+        for f in range(split, n_columns):
+            weight = weights[f]
+            column = columns[f, start:end]
+            for i in range(size):
+                sum_second[i] += np.float32(column[i]) * weight
+        scale_first = scales[0, start:end]
+        scale_second = scales[1, start:end]
+        out_first = first[start:end]
+        out_second = second[start:end]
+        for i in range(size):
+            out_first[i] = scale_first[i] * (sum_first[i] + slack_first)
+            out_second[i] = scale_second[i] * (sum_second[i] + slack_second)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -311,50 +395,25 @@ def rank_one(
     new_values: np.ndarray,
     blocked: np.ndarray,
     content: np.ndarray,
-    bounded: bool,
-    features_indptr: np.ndarray,
-    features_indices: np.ndarray,
-    features_data: np.ndarray,
-    profile: np.ndarray,
-    new_scale: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """One client's exact top ``k``: product indices and scores, best first.
-
-    With the content scores given, every product's score, then its ``k``
-    best. With upper bounds of them (``bounded``), a first pass bounds every
-    product's score and takes the ``2k`` best bounds; the ``k``-th best of
-    their exact scores is reached by ``k`` products, so it is a threshold: a
-    second pass scores exactly only the products whose bound reaches it
-    (a small share of a large catalogue).
+    """One client's exact top ``k`` from every block: product indices and scores, best first.
 
     Parameters
     ----------
     k : int
         At least 1.
-    svd, neighbours, sequence : ndarray of float64, shape (n,)
-        The raw collaborative blocks.
+    svd, neighbours, sequence, content : ndarray of float64, shape (n,)
+        The raw blocks.
     weights : ndarray of float64, shape (4,)
-        ``a_sv, a_nb, a_ct, a_sq`` (``a_ct >= 0``).
+        ``a_sv, a_nb, a_ct, a_sq``.
     prior : ndarray of float64, shape (n,)
         The trend block, weighted.
     new_items : ndarray of int, shape (n_new,)
         The new arrivals, ascending.
-    new_values : ndarray of float64, shape (n_new,) or (0,)
-        Their new-arrival prior (read when ``content`` holds the scores;
-        with bounds, ``new_scale * max(0, c_i)`` from the content score
-        computed here).
+    new_values : ndarray of float64, shape (n_new,)
+        Their new-arrival prior.
     blocked : ndarray of bool, shape (n,)
         Products that may not be ranked.
-    content : ndarray of float64, shape (n,)
-        The raw content block, or (``bounded``) an upper bound of each
-        product's ``F_i . profile`` as computed here
-        (:meth:`~core.engine.models.blend.BlockMoments.bound_vector`).
-    bounded : bool
-    features_indptr, features_indices, features_data : ndarray
-        The CSR arrays of ``F``, shape (n, n_features) (read when ``bounded``).
-    profile : ndarray of float64, shape (n_features,)
-    new_scale : float
-        ``a_new`` (read when ``bounded``).
 
     Returns
     -------
@@ -362,21 +421,85 @@ def rank_one(
         ``m <= k``: fewer when fewer products may be ranked.
     scores : ndarray of float64, shape (m,)
     """
-    n = svd.size
-    # Every product's score (or bound) first, in a loop without branches the
-    # compiler can vectorise; then the k best of them. A bound's terms are
-    # the score's, each at least as large, summed in the same order: the
-    # rounding of each sum keeps the order, so a bound is at least the score.
-    bounds = np.empty(n)
-    _fill(bounds, svd, neighbours, sequence, weights, prior, content)
-    for t in range(new_items.size):  # the new-arrival prior (or its bound), a score's last term
-        i = new_items[t]
-        bounds[i] += new_scale * max(content[i], 0.0) if bounded else new_values[t]
+    # Every product's score first, in a loop without branches the compiler
+    # can vectorise; then the k best of them.
+    scores = np.empty(svd.size)
+    _fill(scores, svd, neighbours, sequence, weights, prior, content)
+    for t in range(new_items.size):  # the new-arrival prior, a score's last term
+        scores[new_items[t]] += new_values[t]
     top_scores = np.empty(k)
     top_items = np.empty(k, dtype=np.int64)
-    if not bounded:
-        size = _select(bounds, blocked, top_scores, top_items)
-        return _best_first(top_scores, top_items, size)
+    size = _select(scores, blocked, top_scores, top_items)
+    return _best_first(top_scores, top_items, size)
+
+
+#: Products per block of :func:`_bound_pass` (its sums stay in the L1 cache).
+_CHUNK = 1024
+
+
+@numba.njit(cache=True, nogil=True)
+def rank_one_bounded(
+    k: int,
+    svd_bound: np.ndarray,
+    content_bound: np.ndarray,
+    factors: np.ndarray,
+    u: np.ndarray,
+    neighbours: np.ndarray,
+    sequence: np.ndarray,
+    weights: np.ndarray,
+    prior: np.ndarray,
+    new_items: np.ndarray,
+    new_scale: float,
+    blocked: np.ndarray,
+    features_indptr: np.ndarray,
+    features_indices: np.ndarray,
+    features_data: np.ndarray,
+    profile: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`rank_one` from bounds of the SVD and content blocks: exact scores only where they can win.
+
+    A first pass bounds every product's score and takes the ``2k`` best
+    bounds; the ``k``-th best of their exact scores is reached by ``k``
+    products, so it is a threshold: a second pass scores exactly only the
+    products whose bound reaches it (a small share of a large catalogue).
+    An exact score is :func:`rank_one`'s to the bit: ``V_i . u`` summed as
+    :func:`factor_scores` sums it, ``F_i . profile`` as ``F @ profile``.
+
+    A bound's terms are the score's, each at least as large (the weights
+    are not negative), summed in the same order: the rounding of each step
+    keeps the order, so a bound is at least the score.
+
+    Parameters
+    ----------
+    svd_bound, content_bound : ndarray, shape (n,)
+        At least ``V_i . u`` and ``F_i . profile`` as computed here
+        (:meth:`HybridRecommender._bound_weights`).
+    factors : ndarray of float64, shape (n, n_factors)
+        ``V`` (float32 values), for the exact SVD scores.
+    u : ndarray of float64, shape (n_factors,)
+    neighbours, sequence : ndarray of float64, shape (n,)
+    weights : ndarray of float64, shape (4,)
+        ``a_sv, a_nb, a_ct, a_sq``, none negative.
+    prior : ndarray of float64, shape (n,)
+    new_items : ndarray of int, shape (n_new,)
+        The new arrivals, ascending; their prior is ``new_scale * max(0, c_i)``.
+    blocked : ndarray of bool, shape (n,)
+    features_indptr, features_indices, features_data : ndarray
+        The CSR arrays of ``F``, shape (n, n_features).
+    profile : ndarray of float64, shape (n_features,)
+
+    Returns
+    -------
+    items, scores : as :func:`rank_one`.
+    """
+    n = factors.shape[0]
+    bounds = np.empty(n)
+    _fill(bounds, svd_bound, neighbours, sequence, weights, prior, content_bound)
+    for t in range(new_items.size):  # the new-arrival prior's bound, a score's last term
+        i = new_items[t]
+        bounds[i] += new_scale * max(np.float64(content_bound[i]), 0.0)
+    top_scores = np.empty(k)
+    top_items = np.empty(k, dtype=np.int64)
     # The exact scores of the 2k best bounds: k products reach the k-th best
     # of them, a threshold. (The lowest of only the k best bounds' scores was
     # far lower for one client in ten at M: every bound passed it.)
@@ -387,19 +510,9 @@ def rank_one(
     for t in range(seeds):
         i = seed_items[t]
         score = _exact(
-            i,
-            svd,
-            neighbours,
-            sequence,
-            weights,
-            prior,
-            _is_new(new_items, i),
-            new_scale,
-            features_indptr,
-            features_indices,
-            features_data,
-            profile,
-        )
+            i, factors, u, neighbours, sequence, weights, prior, _is_new(new_items, i), new_scale,
+            features_indptr, features_indices, features_data, profile,
+        )  # fmt: skip
         if score > worst and score != np.inf:
             size, worst = _keep(top_scores, top_items, size, k, score, i)
     threshold = worst  # (-inf until k finite scores are held)
@@ -410,19 +523,9 @@ def rank_one(
         if blocked[i] or not bounds[i] >= threshold or bounds[i] == -np.inf:
             continue
         score = _exact(
-            i,
-            svd,
-            neighbours,
-            sequence,
-            weights,
-            prior,
-            _is_new(new_items, i),
-            new_scale,
-            features_indptr,
-            features_indices,
-            features_data,
-            profile,
-        )
+            i, factors, u, neighbours, sequence, weights, prior, _is_new(new_items, i), new_scale,
+            features_indptr, features_indices, features_data, profile,
+        )  # fmt: skip
         if score > worst and score != np.inf:
             size, worst = _keep(top_scores, top_items, size, k, score, i)
     return _best_first(top_scores, top_items, size)
@@ -441,7 +544,7 @@ def _fill(
     """``out_i = a_ct c_i + (a_sv v_i + a_nb n_i + a_sq s_i) + prior_i``.
 
     :func:`_score`'s order of sums, without the new-arrival term: the scores,
-    or with bounds of the content scores, the bounds.
+    or with bounds of ``v`` and ``c`` (float32), the bounds.
     """
     a_sv, a_nb, a_ct, a_sq = weights[0], weights[1], weights[2], weights[3]
     for i in range(out.size):
@@ -470,7 +573,8 @@ def _select(
 @numba.njit(cache=True, nogil=True)
 def _exact(
     i: int,
-    svd: np.ndarray,
+    factors: np.ndarray,
+    u: np.ndarray,
     neighbours: np.ndarray,
     sequence: np.ndarray,
     weights: np.ndarray,
@@ -482,8 +586,11 @@ def _exact(
     features_data: np.ndarray,
     profile: np.ndarray,
 ) -> float:
-    """Product ``i``'s exact score, its content block (and new-arrival prior) from its cells."""
-    cf = svd[i] * weights[0]
+    """Product ``i``'s exact score, its SVD and content blocks (and new-arrival prior) computed here."""
+    svd = 0.0
+    for f in range(u.size):  # factor_scores' sum, f ascending
+        svd += factors[i, f] * u[f]
+    cf = svd * weights[0]
     cf += neighbours[i] * weights[1]
     cf += sequence[i] * weights[3]
     dot = _dot(features_indptr, features_indices, features_data, i, profile)
