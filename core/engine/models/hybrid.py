@@ -717,8 +717,9 @@ class HybridRecommender(StatefulRecommender):
             return super()._rank(client_ids, k, candidates, exclude, exclude_seen, extra_events)
         allowed = self._allowed(k, candidates, exclude)
         (cid,) = client_ids
-        with self._blas_limit(1):
-            top, scores = self._top_one(cid, k, allowed, exclude_seen, extra_events)
+        # (No BLAS limit: one client's passes over the catalogue are compiled
+        # loops; what is left for BLAS is too small for it to start threads.)
+        top, scores = self._top_one(cid, k, allowed, exclude_seen, extra_events)
         return [(cid, top, scores)]
 
     def _top_one(
