@@ -312,39 +312,43 @@ def _bare_recommend(
 def _content_bound(model: Recommender, clients: list[str], k: int) -> dict[str, Any]:
     """How much of the catalogue the pruned ranking of one client scores in full.
 
-    The content block is the costliest pass of a request (a sparse product over
-    every product's attribute cells). The hybrid's exact top-k on a large
-    catalogue (``HybridRecommender._top_one``) skips it for the products that
-    cannot reach the top even at their largest possible content score: for
-    product ``i``, ``w * |F_i| * |p|`` (Cauchy-Schwarz; ``w`` the client's
-    content weight, ``p`` their profile), every other block exact. This counts,
-    per client, the products whose bound reaches the exact ``k``-th best
-    score: those it must score in full (at least: its second pass scores the
+    The hybrid's exact top-k on a large catalogue (``HybridRecommender._top_one``)
+    computes the SVD and content blocks only for the products whose bound
+    can still reach the top: bounds of ``V_i . u`` and ``F_i . p`` from int8
+    columns (``quantised_bounds``; the content one from the features' leading
+    directions, ``BlockMoments``), every other block exact. This counts, per
+    client, the products whose bound reaches the exact ``k``-th best score:
+    those it must score in full (at least: its second pass scores the
     products whose bound reaches the ``k``-th best exact score of the ``2k``
-    best bounds; it scores them all when the features have too few stored cells,
-    ``PRUNED_CONTENT_CELLS`` and ``PRUNED_CELLS_PER_GRAM_CELL``, or for a
-    client with little history). Hybrid only (it reads the model's per-client state).
+    best bounds; it scores them all when the features have too few stored
+    cells, ``PRUNED_CONTENT_CELLS`` and ``PRUNED_CELLS_PER_GRAM_CELL``, or for
+    a client with little history). Hybrid only (it reads the model's
+    per-client state and bound columns).
     """
-    if not hasattr(model, "_build_state"):
+    if getattr(model, "_content_bound", None) is None:
         return {}
-    from core.engine.models.blend import row_norms
-    from core.engine.models.hybrid import _CONTENT
+    from core.engine.models.hybrid import _CONTENT, _SVD
+    from core.engine.models.hybrid_kernels import quantised_bounds
 
-    features = model.features_  # type: ignore[attr-defined]
-    norms = row_norms(features)
+    hybrid: Any = model
+    features, factors = hybrid.features_, hybrid.item_factors_
     shares = []
     for c in clients[:200]:
-        state, _ = model._build_state([c], None)  # type: ignore[attr-defined]
+        state, _ = hybrid._build_state([c], None)
         score = np.array(model.score_clients([c])[0], dtype=np.float64)
         score[model.seen_mask([c])[0]] = -np.inf
         finite = np.isfinite(score)
         if finite.sum() <= k:
             continue
-        w = float(state.weights[0, _CONTENT])
+        w, u = state.weights[0], state.u[0]
         _, profile = state.inputs.block_inputs()
-        p_norm = float(np.sqrt(np.asarray(profile) @ np.asarray(profile)))
-        content = w * (features @ np.asarray(profile))  # (raw lacks it when pruned)
-        bound = score - content + w * norms * p_norm
+        svd_bound = np.empty(factors.shape[0], dtype=np.float32)
+        content_bound = np.empty_like(svd_bound)
+        weights = hybrid._bound_weights(u, profile)
+        columns, scales = hybrid._bound_columns, hybrid._bound_scales
+        quantised_bounds(columns, weights, u.size, scales, svd_bound, content_bound)
+        exact = w[_SVD] * (factors @ u) + w[_CONTENT] * (features @ np.asarray(profile))
+        bound = score - exact + w[_SVD] * svd_bound + w[_CONTENT] * content_bound
         kth = np.sort(score[finite])[-k]
         shares.append(float((bound[finite] >= kth).mean()))
     if not shares:
@@ -518,7 +522,7 @@ def _table(results: list[dict[str, Any]]) -> str:
             )
         if "content_bound_share_p50" in r:
             lines.append(
-                f"{r['scale']} share of the catalogue whose content bound reaches its top k: "
+                f"{r['scale']} share of the catalogue whose bound reaches its top k: "
                 f"p50 {r['content_bound_share_p50']:.1%}, p90 {r['content_bound_share_p90']:.1%}"
             )
         if r["fit_breakdown_s"]:

@@ -302,3 +302,20 @@ def test_the_declared_preferences_table_holds_each_clients_own_row(
     )
     assert rows[0].nnz == 0
     np.testing.assert_array_equal(rows[1].toarray(), table[0].toarray())
+
+
+def test_factors_past_float32s_range_are_ranked_from_the_full_blocks(
+    dataset: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bounds sum in float32: a client whose factors would overflow them gets the full ranking."""
+    monkeypatch.setattr(hybrid, "PRUNED_CONTENT_CELLS", 1)
+    monkeypatch.setattr(hybrid, "PRUNED_CELLS_PER_GRAM_CELL", 0.0)
+    huge = HybridRecommender(EngineConfig(n_factors=8, seed=3)).fit(dataset)
+    huge.item_factors_ = huge.item_factors_ * 1e36  # (float64 sums of these stay finite)
+    huge._derive(dataset)
+    for client in _clients(huge, dataset):
+        ids, got = huge.recommend_arrays(client, 12, exclude_seen=True)
+        assert not huge._state([client], None)[0].pruned
+        top, scores = _full_ranking(huge, client, 12, None, True)
+        np.testing.assert_array_equal(dataset.product_ids.to_internal(list(ids)), top)
+        np.testing.assert_array_equal(got, scores)
