@@ -153,8 +153,8 @@ PRUNED_CELLS_PER_GRAM_CELL = 1.0
 #: No weights for :func:`~core.engine.models.hybrid_kernels.row_sums` (1 per row).
 _UNWEIGHTED = np.zeros(0)
 # Leading directions of the features the content bound keeps (BlockMoments): at
-# M, 16 let about 50 products of 20,000 through to be scored, 8 about 65, and
-# the bound's pass costs as much as the SVD block's (16 factors).
+# M, 16 let a median of 49 products of 20,000 through to be scored exactly, 8
+# about 65 (more in the tail); int8 columns keep the bounds' pass short.
 _BOUND_RANK = 16
 _FLOAT32_SAFE = 1e30  # client factors below this are summed in float32 by the bound pass
 
@@ -734,11 +734,13 @@ class HybridRecommender(StatefulRecommender):
 
         The blocks are summed, the priors added, the masks applied and the top
         ``k`` kept in one loop over the catalogue instead of a NumPy pass
-        each. On a large catalogue (:meth:`_prunes`) the content block was not
-        computed: its weight comes from the features' moments, and a product's
-        content score is computed only when its bound (from the features'
-        leading directions, :class:`~core.engine.models.blend.BlockMoments`)
-        can still lift it into the top ``k``. Either way, the products and scores
+        each. On a large catalogue (:meth:`_prunes`) the SVD and content
+        blocks were not computed: the content block's weight comes from the
+        features' moments, and a product's SVD and content scores are
+        computed only when their bound (int8 columns; the content part from
+        the features' leading directions,
+        :class:`~core.engine.models.blend.BlockMoments`) can still lift it
+        into the top ``k``. Either way, the products and scores
         :meth:`score_clients` would rank, to the bit, ties to the lower index
         as :func:`~core.engine.ranking.top_indices`.
         """

@@ -20,11 +20,14 @@ product the client's factors need. Here they are one loop each:
 - :func:`rank_one`: the exact top ``k`` of
   ``score_i = a_ct c_i + (a_sv v_i + a_nb n_i + a_sq s_i) + prior_i`` from
   every block;
+- :func:`quantise` and :func:`quantised_bounds`: upper bounds of a few dense
+  sums per product from int8 columns (a quarter of float32's bytes);
 - :func:`rank_one_bounded`: the same top ``k`` with the SVD and content
   scores computed only for the products whose bound can still reach it.
 
-Every score is summed in :meth:`HybridRecommender.score_clients`' order, so a
-score here is the score there to the bit (no fast-math: the compiler may not
+Every score is summed in :meth:`HybridRecommender.score_clients`' order (its
+one-client path: ``V u`` is :func:`factor_scores`'), so a score here is the
+score there to the bit (no fast-math: the compiler may not
 reorder or fuse float operations). Ties go to the lower index and non-finite
 scores are never returned, as :func:`core.engine.ranking.top_indices`.
 """
@@ -370,6 +373,23 @@ def _keep(
 
 
 @numba.njit(cache=True, nogil=True)
+def _offer(scores: np.ndarray, items: np.ndarray, size: int, score: float, i: int) -> int:
+    """Keep ``(score, i)`` among the ``len(scores)`` best, in any order of ``i``; the new size.
+
+    Non-finite scores are never kept; a tie goes to the lower index.
+    """
+    if not (score > -np.inf and score != np.inf):
+        return size
+    if size < scores.size:
+        return _push(scores, items, size, score, i)
+    if _worse(scores[0], items[0], score, i):
+        scores[0] = score
+        items[0] = i
+        _sift_down(scores, items, size, 0)
+    return size
+
+
+@numba.njit(cache=True, nogil=True)
 def _best_first(scores: np.ndarray, items: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     """Empty a heap of ``size`` (worst at the root) into arrays, best first."""
     out_items = np.empty(size, dtype=np.int64)
@@ -500,34 +520,34 @@ def rank_one_bounded(
         bounds[i] += new_scale * max(np.float64(content_bound[i]), 0.0)
     top_scores = np.empty(k)
     top_items = np.empty(k, dtype=np.int64)
-    # The exact scores of the 2k best bounds: k products reach the k-th best
-    # of them, a threshold. (The lowest of only the k best bounds' scores was
-    # far lower for one client in ten at M: every bound passed it.)
+    # The exact scores of the 2k best bounds first: their k-th best is a
+    # threshold, reached by k products. (The lowest of only the k best
+    # bounds' scores was far lower for one client in ten at M: every bound
+    # passed it.)
     seed_scores = np.empty(2 * k)
     seed_items = np.empty(2 * k, dtype=np.int64)
     seeds = _select(bounds, blocked, seed_scores, seed_items)
-    size, worst = 0, -np.inf
+    size = 0
     for t in range(seeds):
         i = seed_items[t]
         score = _exact(
             i, factors, u, neighbours, sequence, weights, prior, _is_new(new_items, i), new_scale,
             features_indptr, features_indices, features_data, profile,
         )  # fmt: skip
-        if score > worst and score != np.inf:
-            size, worst = _keep(top_scores, top_items, size, k, score, i)
-    threshold = worst  # (-inf until k finite scores are held)
-    # Every product whose bound reaches the threshold, scored exactly (ties
-    # included: a tied product may win on its lower index).
-    size, worst = 0, -np.inf
+        size = _offer(top_scores, top_items, size, score, i)
+        bounds[i] = -np.inf  # (scored: the pass below skips it)
+    # Every other product whose bound reaches the k-th best exact score so far
+    # (ties included: a tied product may win on its lower index), scored
+    # exactly; the threshold rises as better scores are found.
     for i in range(n):
-        if blocked[i] or not bounds[i] >= threshold or bounds[i] == -np.inf:
+        bound = bounds[i]
+        if blocked[i] or bound == -np.inf or (size == k and not bound >= top_scores[0]):
             continue
         score = _exact(
             i, factors, u, neighbours, sequence, weights, prior, _is_new(new_items, i), new_scale,
             features_indptr, features_indices, features_data, profile,
         )  # fmt: skip
-        if score > worst and score != np.inf:
-            size, worst = _keep(top_scores, top_items, size, k, score, i)
+        size = _offer(top_scores, top_items, size, score, i)
     return _best_first(top_scores, top_items, size)
 
 
