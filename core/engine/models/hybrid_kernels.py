@@ -453,10 +453,6 @@ def rank_one(
     return _best_first(top_scores, top_items, size)
 
 
-#: Products per block of :func:`_bound_pass` (its sums stay in the L1 cache).
-_CHUNK = 1024
-
-
 @numba.njit(cache=True, nogil=True)
 def rank_one_bounded(
     k: int,
@@ -481,7 +477,8 @@ def rank_one_bounded(
     A first pass bounds every product's score and takes the ``2k`` best
     bounds; the ``k``-th best of their exact scores is reached by ``k``
     products, so it is a threshold: a second pass scores exactly only the
-    products whose bound reaches it (a small share of a large catalogue).
+    other products whose bound reaches it, or the ``k``-th best exact score
+    found since, which rises (a small share of a large catalogue).
     An exact score is :func:`rank_one`'s to the bit: ``V_i . u`` summed as
     :func:`factor_scores` sums it, ``F_i . profile`` as ``F @ profile``.
 
