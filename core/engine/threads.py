@@ -1,7 +1,8 @@
 """One BLAS thread around a small request, for a few microseconds.
 
-A client's scores over an ordinary catalogue are a matrix-vector product of a
-few tens of thousands of multiply-adds: BLAS threads cost more than they give
+A few clients' scores over an ordinary catalogue (a request for a handful, or
+an explanation) are a matrix product of some tens of thousands of
+multiply-adds: BLAS threads cost more than they give
 there, and on a server answering several tablets at once they fight each
 other for the cores. ``threadpoolctl.threadpool_limits`` (and
 ``ThreadpoolController.limit``) inspect every loaded library on each entry,

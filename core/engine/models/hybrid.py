@@ -686,8 +686,10 @@ class HybridRecommender(StatefulRecommender):
     def _blas_limit(self, n_clients: int) -> contextlib.AbstractContextManager[object]:
         """One BLAS thread for small requests: threads cost more than they give there.
 
-        A client's scores over a large catalogue (tens of thousands of
-        products) are a matrix-vector product that two threads do in half the time.
+        A few clients' scores over a large catalogue (tens of thousands of
+        products) are a matrix product that two threads do in half the time.
+        (One client's ranking uses no BLAS thread limit: its passes over the
+        catalogue are compiled loops, :meth:`_rank`.)
         """
         if n_clients <= _SMALL_REQUEST and self.item_factors_.size < _SMALL_FACTORS:
             return self._blas.one_thread()
