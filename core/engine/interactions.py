@@ -115,6 +115,15 @@ class ClientRows:
     strongest: sp.csr_matrix
     strength: np.ndarray
 
+    def cells(self, r: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Row ``r``'s cells: their products, values (float64) and strongest event codes."""
+        lo, hi = int(self.matrix.indptr[r]), int(self.matrix.indptr[r + 1])
+        return (
+            self.matrix.indices[lo:hi],
+            self.matrix.data[lo:hi].astype(np.float64),
+            self.strongest.data[lo:hi],
+        )
+
 
 @dataclass(frozen=True)
 class Interactions:

@@ -14,6 +14,7 @@ import scipy.sparse as sp
 from core.engine.models.blend import BlockMoments
 from core.engine.models.hybrid_kernels import (
     column_matvec,
+    cross,
     factor_scores,
     matvec,
     quantise,
@@ -327,3 +328,22 @@ def test_factor_scores_sum_each_products_float32_factors_in_float64_in_order() -
         expected += factors[:, f] * u[f]
     np.testing.assert_array_equal(out, expected)
     np.testing.assert_allclose(out, factors @ u, rtol=1e-12, atol=1e-12)
+
+
+def test_cross_is_the_dense_block_of_a_few_rows_and_columns() -> None:
+    """``M[rows][:, columns]``: repeats on either side, an empty row, a column nobody stores."""
+    m = sp.random(30, 40, density=0.2, format="csr", random_state=2, dtype=np.float32)
+    m.data = np.round(m.data * 8).astype(np.float32) / 8 + 1
+    m = m.multiply(np.where(np.arange(30) == 4, 0, 1)[:, None]).tocsr()  # row 4 is empty
+    m = m.multiply(np.where(np.arange(40) == 21, 0, 1)[None, :]).tocsr()  # and column 21
+    m.eliminate_zeros()
+    m = sp.csr_matrix(m, dtype=np.float32)
+    assert m.indptr[5] == m.indptr[4]
+    empty_column = 21
+    rows = np.array([3, 4, 3, 29, 0], dtype=np.int32)
+    columns = np.array([7, empty_column, 7, 0, 39, 12], dtype=np.int64)
+    got = cross(m.indptr, m.indices, m.data, rows, columns)
+    assert got.dtype == np.float64
+    np.testing.assert_array_equal(got, m[rows][:, columns].toarray().astype(np.float64))
+    assert got.any()
+    assert cross(m.indptr, m.indices, m.data, rows[:0], columns).shape == (0, 6)

@@ -319,3 +319,34 @@ def test_factors_past_float32s_range_are_ranked_from_the_full_blocks(
         top, scores = _full_ranking(huge, client, 12, None, True)
         np.testing.assert_array_equal(dataset.product_ids.to_internal(list(ids)), top)
         np.testing.assert_array_equal(got, scores)
+
+
+def test_explaining_a_pruned_ranking_gives_what_the_whole_blocks_give(
+    pruned: HybridRecommender, dataset: Dataset
+) -> None:
+    """A pruned state is explained without the whole content block: the same explanations.
+
+    Its new-arrival prior is computed for the explained new arrivals only;
+    after ``score_clients`` (which completes the state from every block) the
+    explanations are the very same objects' equals, new arrivals included.
+    """
+    new = [str(p) for p in dataset.product_ids.to_external(pruned.new_arrivals_[:6])]
+    assert new
+    explained_new = 0
+    for client in _clients(pruned, dataset):
+        pruned.forget(client)
+        ids, _ = pruned.recommend_arrays(client, 10, exclude_seen=True)
+        state = pruned._state([client], None, prune=True)[0]
+        if not state.pruned:
+            continue
+        products = list(dict.fromkeys([*ids, *new]))
+        first = pruned.explain_many(client, products)
+        assert pruned._state([client], None, prune=True)[0].new_arrival is None
+        pruned.score_clients([client])  # the state now has every new arrival's prior
+        assert pruned._state([client], None, prune=True)[0].new_arrival is not None
+        assert pruned.explain_many(client, products) == first
+        explained_new += sum(
+            any(c.kind == "prior" and c.source == "new_arrival" for c in e.contributions)
+            for e in first
+        )
+    assert explained_new > 0

@@ -307,7 +307,8 @@ def attribute_blocks(
 
 def name_visual(
     visual: ContributionBlock,
-    row: sp.csr_matrix,
+    past: np.ndarray,
+    x: np.ndarray,
     embeddings: np.ndarray,
     items: np.ndarray,
     product_ids: np.ndarray,
@@ -323,8 +324,8 @@ def name_visual(
     ----------
     visual : ContributionBlock
         From :func:`attribute_blocks`.
-    row : csr_matrix, shape (1, n_products)
-        The client's interaction row.
+    past, x : ndarray, shape (n_past,)
+        The client's cells: products and values (:meth:`ClientRows.cells`).
     embeddings : ndarray, shape (n_products, d)
         Unit image vectors (:attr:`core.data.dataset.Dataset.embeddings`).
     items : ndarray of int
@@ -332,7 +333,6 @@ def name_visual(
     product_ids : ndarray of object
         External id of every product.
     """
-    past, x = row.indices, row.data.astype(np.float64)
     if not visual.values.size or not past.size:
         return visual
     targets = items[visual.product]
@@ -441,7 +441,8 @@ class ContentRecommender(StatefulRecommender):
             h, q, norm, self.features_, items, names, 1.0
         )
         ids = np.asarray(self.dataset_.product_ids.external_ids, dtype=object)
-        visual = name_visual(visual, rows.matrix[0], self.dataset_.embeddings, items, ids)
+        past, x, _ = rows.cells(0)
+        visual = name_visual(visual, past, x, self.dataset_.embeddings, items, ids)
         blocks = [attributes, preferences, visual]
         if by == "item":
             blocks = [preferences, self._item_block(rows, profiles, items)]

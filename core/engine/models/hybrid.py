@@ -64,7 +64,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -73,7 +73,7 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from core.data.dataset import Dataset
-from core.engine.cells import AsOf, cells_mask, row_selector
+from core.engine.cells import AsOf, cells_mask
 from core.engine.events import ExtraEvents, positions
 from core.engine.features import ProductFeatures
 from core.engine.house import HouseAggregates
@@ -122,6 +122,7 @@ from core.engine.models.factors import (
 from core.engine.models.fit_report import Laps, fit_report, sample_clients, span_days
 from core.engine.models.hybrid_kernels import (
     column_matvec,
+    cross,
     factor_scores,
     matvec,
     quantise,
@@ -161,22 +162,6 @@ _FLOAT32_SAFE = 1e30  # client factors below this are summed in float32 by the b
 #: The blocks scaled per client, in the order of ``ClientState.weights``' columns.
 _SVD, _NEIGHBOURS, _CONTENT, _SEQUENCE = 0, 1, 2, 3
 _BLOCKS = 4
-
-
-def _cross(m: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """``m[rows][:, cols]`` as a dense array, for a few rows and columns (no sparse indexing)."""
-    rows = np.asarray(rows, dtype=np.int64)
-    uniq, back = np.unique(np.asarray(cols, dtype=np.int64), return_inverse=True)
-    out = np.zeros((rows.size, uniq.size))
-    sel = row_selector(m.indptr, rows)
-    if sel.size:
-        at = np.full(m.shape[1], -1, dtype=np.int64)
-        at[uniq] = np.arange(uniq.size)
-        r = np.repeat(np.arange(rows.size), np.diff(m.indptr)[rows])
-        c = at[m.indices[sel]]
-        hit = c >= 0
-        np.add.at(out, (r[hit], c[hit]), m.data[sel][hit])
-    return out[:, back.ravel()]
 
 
 class HybridRecommender(StatefulRecommender):
@@ -385,6 +370,7 @@ class HybridRecommender(StatefulRecommender):
         none = self.interactions_.matrix.indices[:0]  # the type of a client's products
         for m in (self.item_similarity_, self.sequence_):
             row_sums(m.indptr, m.indices, m.data, none, _UNWEIGHTED, np.zeros(m.shape[1]))
+            cross(m.indptr, m.indices, m.data, none, np.zeros(0, dtype=np.int64))  # (explanations)
         f = self.features_
         row_sums(f.indptr, f.indices, f.data, none, _UNWEIGHTED, np.zeros(f.shape[1]))
         rows_dot(f.indptr, f.indices, f.data, self.new_arrivals_[:0], np.zeros(f.shape[1]))
@@ -439,11 +425,25 @@ class HybridRecommender(StatefulRecommender):
 
     def _with_new_arrivals(self, state: ClientState) -> ClientState:
         """A pruned ranking's state with its new-arrival prior (every score asked for)."""
+        new_arrival = self._new_arrival_of(state)(self.new_arrivals_)
+        return dataclasses.replace(state, new_arrival=new_arrival[None, :])
+
+    def _new_arrival_of(self, state: ClientState) -> Callable[[np.ndarray], np.ndarray]:
+        """One client's new-arrival prior at some products, from their content scores alone.
+
+        The prior :meth:`_finish_state` computes from the whole content block,
+        for a pruned state that has none (its ranking computed the content
+        scores it needed only): the same floats, ``F_i . p`` summed as ``F @ p``.
+        """
         f = self.features_
         _, profile = state.inputs.block_inputs()
-        content = rows_dot(f.indptr, f.indices, f.data, self.new_arrivals_, profile)
-        new_arrival = self._priors.new_arrival(state.spreads[:, _CONTENT], content[None, :])
-        return dataclasses.replace(state, new_arrival=new_arrival)
+        spread = state.spreads[:1, _CONTENT]
+
+        def new_arrival(products: np.ndarray) -> np.ndarray:
+            content = rows_dot(f.indptr, f.indices, f.data, products, profile)
+            return np.asarray(self._priors.new_arrival(spread, content[None, :])[0])
+
+        return new_arrival
 
     def seen_mask(
         self, client_ids: Sequence[str], extra_events: ExtraEvents | None = None
@@ -838,18 +838,21 @@ class HybridRecommender(StatefulRecommender):
         items: np.ndarray,
         extra_events: ExtraEvents | None,
     ) -> list[Explanation]:
-        state, _ = self._state([client_id], extra_events)
+        state, _ = self._state([client_id], extra_events, prune=True)
         a_sv, a_nb, a_ct, a_sq = (float(a) for a in state.weights[0])
         m = len(items)
-        past, codes, parts = item_contributions(state.rows, 0, self.item_factors_, items)
+        past, x, codes = state.inputs.cells()
+        parts = item_contributions(past, x, self.item_factors_, items)
         parts *= a_sv
         # b_j = 1 for every past item: its neighbour part is S[j, i] itself.
-        neighbours = _cross(self.item_similarity_, past, items)
+        sim = self.item_similarity_
+        neighbours = cross(sim.indptr, sim.indices, sim.data, past, items)
         parts += a_nb * neighbours.T
         cf = a_sv * (state.u[0] @ self.item_factors_[items].T)
         cf += a_nb * neighbours.sum(axis=0)
         bought, s = state.inputs.sequence_inputs() if self._sequence_on else (past[:0], np.zeros(0))
-        steps = a_sq * s[:, None] * _cross(self.sequence_, bought, items)
+        seq = self.sequence_
+        steps = a_sq * s[:, None] * cross(seq.indptr, seq.indices, seq.data, bought, items)
         cf += steps.sum(axis=0)
         h, q, norm = state.inputs.profile_row()
         content, attributes, preferences, visual = attribute_blocks(
@@ -866,10 +869,10 @@ class HybridRecommender(StatefulRecommender):
             ),
             attributes,
             preferences,
-            name_visual(visual, state.rows.matrix[0], self._visual, items, self._product_array),
+            name_visual(visual, past, x, self._visual, items, self._product_array),
         ]
         prior = np.zeros(m)
-        for values, source in self._priors.parts(state, 0, items):
+        for values, source in self._priors.parts(state, 0, items, self._new_arrival_of(state)):
             prior += values
             blocks.append(
                 ContributionBlock(

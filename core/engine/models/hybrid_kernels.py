@@ -17,6 +17,8 @@ product the client's factors need. Here they are one loop each:
   nonzero features only, when they hold fewer cells;
 - :func:`sparse_quadratic_form`: ``p' G p`` read at ``p``'s nonzero entries
   only (the content block's spread from the features' moments);
+- :func:`cross`: a few rows and columns of a sparse matrix, dense (what an
+  explanation reads of the neighbour and next-step blocks);
 - :func:`rank_one`: the exact top ``k`` of
   ``score_i = a_ct c_i + (a_sv v_i + a_nb n_i + a_sq s_i) + prior_i`` from
   every block;
@@ -236,6 +238,32 @@ def rows_dot(
     out = np.empty(rows.size)
     for t in range(rows.size):
         out[t] = _dot(indptr, indices, data, rows[t], v)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def cross(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    rows: np.ndarray,
+    columns: np.ndarray,
+) -> np.ndarray:
+    """``M[rows][:, columns]`` dense, float64, for a few rows and columns of a CSR ``M``.
+
+    What an explanation reads of the neighbour and next-step blocks: the
+    similarity of each past product to each explained one (repeats allowed
+    on either side). Each entry is the stored value (their sum if stored
+    twice, in storage order).
+    """
+    out = np.zeros((rows.size, columns.size))
+    for t in range(rows.size):
+        r = rows[t]
+        for jj in range(indptr[r], indptr[r + 1]):
+            c = indices[jj]
+            for a in range(columns.size):
+                if columns[a] == c:
+                    out[t, a] += np.float64(data[jj])
     return out
 
 

@@ -12,6 +12,7 @@ them the same way.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,6 +69,10 @@ class OneClient:
         """The products of the client's cells (what ``seen_mask`` marks)."""
         return self.items
 
+    def cells(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The client's cells: products, values and strongest event codes (:meth:`ClientRows.cells`)."""
+        return self.items, self.x, self.codes
+
     @functools.cached_property
     def rows(self) -> ClientRows:
         source, r = self.source, self.row
@@ -106,6 +111,10 @@ class ManyClients:
         """:meth:`OneClient.seen_products` of a single row."""
         m = self.rows.matrix
         return np.asarray(m.indices[m.indptr[0] : m.indptr[1]])
+
+    def cells(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`OneClient.cells` of a single row."""
+        return self.rows.cells(0)
 
 
 @dataclass(frozen=True)
@@ -218,14 +227,30 @@ class Priors:
             out[:, self.new_arrivals] += state.new_arrival
         return out
 
-    def parts(self, state: ClientState, r: int, items: np.ndarray) -> list[tuple[np.ndarray, str]]:
-        """Row ``r``'s prior at ``items``, split by source (they add up to :meth:`add`'s)."""
+    def parts(
+        self,
+        state: ClientState,
+        r: int,
+        items: np.ndarray,
+        new_arrival: Callable[[np.ndarray], np.ndarray] | None = None,
+    ) -> list[tuple[np.ndarray, str]]:
+        """Row ``r``'s prior at ``items``, split by source (they add up to :meth:`add`'s).
+
+        ``new_arrival``: the new-arrival prior of some products, for a state
+        without it (a pruned ranking's), asked for the new arrivals among
+        ``items`` only.
+        """
         trend, source = self.trend_row(state, r)
         parts = [(trend[items].astype(np.float64), source)]
         if self.new_arrivals.size:
-            assert state.new_arrival is not None
             at = np.searchsorted(self.new_arrivals, items)
             at = np.minimum(at, self.new_arrivals.size - 1)
             hit = self.new_arrivals[at] == items
-            parts.append((np.where(hit, state.new_arrival[r][at], 0.0), "new_arrival"))
+            if state.new_arrival is not None:
+                values = state.new_arrival[r][at]
+            else:
+                assert new_arrival is not None
+                values = np.zeros(items.size)
+                values[hit] = new_arrival(items[hit])
+            parts.append((np.where(hit, values, 0.0), "new_arrival"))
         return parts

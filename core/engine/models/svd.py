@@ -24,7 +24,6 @@ from core.engine.cells import AsOf
 from core.engine.config import EngineConfig
 from core.engine.events import ExtraEvents, positions
 from core.engine.interactions import (
-    ClientRows,
     Interactions,
     interactions_from_state,
     interactions_to_state,
@@ -74,34 +73,26 @@ def unit_rows(a: np.ndarray) -> np.ndarray:
 
 
 def item_contributions(
-    rows: ClientRows, r: int, factors: np.ndarray, items: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    past: np.ndarray, x: np.ndarray, factors: np.ndarray, items: np.ndarray
+) -> np.ndarray:
     """The exact split of ``u V^T`` over one client's past items.
 
     Parameters
     ----------
-    rows : ClientRows
-    r : int
-        Which row of ``rows``.
+    past : ndarray of int, shape (n_past,)
+        The client's past items (their row's cells: :meth:`ClientRows.cells`).
+    x : ndarray of float64, shape (n_past,)
+        Their values.
     factors : ndarray, shape (n_products, k)
     items : ndarray of int, shape (m,)
         Products being explained.
 
     Returns
     -------
-    past : ndarray of int, shape (n_past,)
-        The client's past items.
-    codes : ndarray of int8, shape (n_past,)
-        Their strongest event codes.
     parts : ndarray, shape (m, n_past), float64
         ``parts[a, b] = x_b (v_b . v_items[a])``; rows sum to the CF scores.
     """
-    start, end = rows.matrix.indptr[r], rows.matrix.indptr[r + 1]
-    past = rows.matrix.indices[start:end]
-    x = rows.matrix.data[start:end].astype(np.float64)
-    codes = rows.strongest.data[start:end]
-    parts = (factors[items] @ factors[past].T) * x[None, :]
-    return past, codes, parts
+    return np.asarray((factors[items] @ factors[past].T) * x[None, :])
 
 
 class SVDRecommender(StatefulRecommender):
@@ -167,7 +158,8 @@ class SVDRecommender(StatefulRecommender):
         self.check_is_fitted()
         items = positions(self.dataset_.product_ids, list(product_ids))
         rows = self.interactions_.fold_in([client_id], extra_events)
-        past, codes, parts = item_contributions(rows, 0, self.item_factors_, items)
+        past, x, codes = rows.cells(0)
+        parts = item_contributions(past, x, self.item_factors_, items)
         # The score itself comes from the folded-in vector, not from the parts.
         u = rows.matrix[0].toarray().astype(np.float64) @ self.item_factors_
         scores = (u @ self.item_factors_[items].T).ravel()
