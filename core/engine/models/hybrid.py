@@ -337,6 +337,9 @@ class HybridRecommender(StatefulRecommender):
         # rows when each row's features are in column order (a model saved before
         # they were is sorted here).
         self.features_.sort_indices()
+        # (Explanations find the past products' similarities by bisection: cross.)
+        self.item_similarity_.sum_duplicates()
+        self.sequence_.sum_duplicates()
         self._features_by_column = sp.csc_matrix(self.features_)
         self._feature_cells = np.diff(self._features_by_column.indptr)
         # The SVD block's spread comes from the factors' moments (no pass over the catalogue).

@@ -253,17 +253,17 @@ def cross(
 
     What an explanation reads of the neighbour and next-step blocks: the
     similarity of each past product to each explained one (repeats allowed
-    on either side). Each entry is the stored value (their sum if stored
-    twice, in storage order).
+    on either side). ``M`` in canonical form (each row's columns ascending,
+    none twice): each entry is found by bisection in its row.
     """
     out = np.zeros((rows.size, columns.size))
     for t in range(rows.size):
         r = rows[t]
-        for jj in range(indptr[r], indptr[r + 1]):
-            c = indices[jj]
-            for a in range(columns.size):
-                if columns[a] == c:
-                    out[t, a] += np.float64(data[jj])
+        row = indices[indptr[r] : indptr[r + 1]]
+        for a in range(columns.size):
+            at = np.searchsorted(row, columns[a])
+            if at < row.size and row[at] == columns[a]:
+                out[t, a] = np.float64(data[indptr[r] + at])
     return out
 
 
