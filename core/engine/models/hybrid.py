@@ -401,8 +401,9 @@ class HybridRecommender(StatefulRecommender):
     ) -> tuple[ClientState, np.ndarray | None]:
         """The clients' state, and their raw block scores when they had to be computed.
 
-        ``prune``: a ranking of one client that may leave out the content block
-        (:meth:`_top_one`; every other caller wants every product's score).
+        ``prune``: the caller may do without the content block (one client's
+        ranking, :meth:`_top_one`, and the explanation of a few products,
+        :meth:`_explain_items`; every other caller wants every product's score).
 
         A model's fitted arrays never change, so a client's state stays valid
         until the next fit or load: explaining the list just recommended
