@@ -16,6 +16,7 @@ from core.engine.models.hybrid_kernels import (
     column_matvec,
     cross,
     factor_scores,
+    fill_scores,
     matvec,
     quantise,
     quantised_bounds,
@@ -347,3 +348,16 @@ def test_cross_is_the_dense_block_of_a_few_rows_and_columns() -> None:
     np.testing.assert_array_equal(got, m[rows][:, columns].toarray().astype(np.float64))
     assert got.any()
     assert cross(m.indptr, m.indices, m.data, rows[:0], columns).shape == (0, 6)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_fill_scores_is_every_score_as_numpy_sums_it(seed: int) -> None:
+    """One client's whole score vector (``score_clients``' one-client pass): NumPy's floats, to the bit."""
+    c = _case(seed)
+    f = c["features"]
+    out = np.full(60, np.nan)  # overwritten
+    fill_scores(
+        out, c["svd"], c["neighbours"], c["sequence"], c["weights"], c["prior"],
+        c["new_items"], _new_values(c), np.asarray(f @ c["profile"]),
+    )  # fmt: skip
+    np.testing.assert_array_equal(out, _numpy_scores(c))

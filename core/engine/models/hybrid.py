@@ -124,6 +124,7 @@ from core.engine.models.hybrid_kernels import (
     column_matvec,
     cross,
     factor_scores,
+    fill_scores,
     matvec,
     quantise,
     quantised_bounds,
@@ -703,6 +704,18 @@ class HybridRecommender(StatefulRecommender):
         self, client_ids: Sequence[str], extra_events: ExtraEvents | None = None
     ) -> np.ndarray:
         self.check_is_fitted()
+        if len(client_ids) == 1:  # the blocks weighed and summed in one compiled pass
+            state, raw = self._state(client_ids, extra_events)
+            if raw is None:  # (a cached state comes without its raw blocks)
+                raw, _ = self._raw_blocks(state.u, state.inputs)
+            assert state.new_arrival is not None
+            out = np.empty((1, raw.shape[2]))
+            fill_scores(
+                out[0], raw[_SVD, 0], raw[_NEIGHBOURS, 0], raw[_SEQUENCE, 0], state.weights[0],
+                self._priors.trend_row(state, 0)[0], self.new_arrivals_, state.new_arrival[0],
+                raw[_CONTENT, 0],
+            )  # fmt: skip
+            return out
         with self._blas_limit(len(client_ids)):
             state, cf, content = self._weighted(client_ids, extra_events)
         content += cf
