@@ -693,8 +693,9 @@ class HybridRecommender(StatefulRecommender):
 
         A few clients' scores over a large catalogue (tens of thousands of
         products) are a matrix product that two threads do in half the time.
-        (One client's ranking uses no BLAS thread limit: its passes over the
-        catalogue are compiled loops, :meth:`_rank`.)
+        (One client's ranking and scores use no BLAS thread limit: their
+        passes over the catalogue are compiled loops, :meth:`_rank` and
+        :meth:`score_clients`.)
         """
         if n_clients <= _SMALL_REQUEST and self.item_factors_.size < _SMALL_FACTORS:
             return self._blas.one_thread()
