@@ -385,6 +385,9 @@ class HybridRecommender(StatefulRecommender):
         zeros, nothing = np.zeros(n), np.ones(n, dtype=bool)
         weights, new = np.zeros(_BLOCKS), self.new_arrivals_
         rank_one(1, zeros, zeros, zeros, weights, zeros, new, np.zeros(new.size), nothing, zeros)
+        fill_scores(
+            np.zeros(n), zeros, zeros, zeros, weights, zeros, new, np.zeros(new.size), zeros
+        )
         if self._content_bound is not None:
             u, bound = np.zeros(self.item_factors_.shape[1]), np.zeros(n, dtype=np.float32)
             weights32 = self._bound_weights(u, np.zeros(f.shape[1]))
