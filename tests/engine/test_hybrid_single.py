@@ -83,7 +83,7 @@ def test_recommended_scores_are_explained_exactly(
         np.testing.assert_array_equal(full[dataset.product_ids.to_internal(list(ids))], scores)
         explanations = model.explain_many(client, list(ids))
         for e, score in zip(explanations, scores, strict=True):
-            assert e.score == pytest.approx(score, rel=1e-9, abs=1e-12)
+            assert e.score == score  # the score it was ranked with, to the bit
             assert e.total == pytest.approx(score, rel=1e-9, abs=1e-12)
             assert e.cf_score + e.content_score + e.prior_score == pytest.approx(
                 score, rel=1e-9, abs=1e-12
@@ -218,7 +218,9 @@ def test_one_client_ranked_without_the_full_content_block_gets_the_full_ranking(
         np.testing.assert_array_equal(pids.to_internal(list(ids)), top)
         explanations = pruned.explain_many(client, list(ids))
         for e, score in zip(explanations, got, strict=True):
+            assert e.score == score
             assert e.total == pytest.approx(score, rel=1e-9, abs=1e-12)
+        assert pruned.explain(client, str(ids[0])).score == got[0]  # one product alone too
     # clients with history are ranked without the full block, the others with it
     assert ways == {True, False}
 
@@ -237,6 +239,8 @@ def test_a_folded_in_client_on_a_large_catalogue_gets_the_full_ranking(
         top, scores = _full_ranking(pruned, who, 15, None, True, frame)
         np.testing.assert_array_equal(dataset.product_ids.to_internal(list(ids)), top)
         np.testing.assert_array_equal(got, scores)
+        explained = [e.score for e in pruned.explain_many(who, list(ids), frame)]
+        np.testing.assert_array_equal(explained, got)
 
 
 def test_the_content_spread_from_moments_is_the_spread_of_the_scores(

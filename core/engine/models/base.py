@@ -176,6 +176,7 @@ def assemble_explanations(
     product_ids: Sequence[str],
     parts: dict[str, np.ndarray],
     blocks: Sequence[ContributionBlock],
+    scores: np.ndarray | None = None,
 ) -> list[Explanation]:
     """Explanations of ``product_ids`` from their parts and contribution blocks.
 
@@ -190,17 +191,21 @@ def assemble_explanations(
         Every contribution, so that a product's values add up to its score.
         Zero values are left out; each product's contributions come sorted by
         absolute value (ties keep the order of ``blocks``).
+    scores : ndarray, shape (len(product_ids),), optional
+        The scores as the model ranks them, when it sums the parts in another
+        order (they differ from the parts' sum by float rounding).
     """
     cf, content, prior = (
         np.asarray(parts[k], dtype=np.float64) for k in ("cf", "content", "prior")
     )
+    total = cf + content + prior if scores is None else np.asarray(scores, dtype=np.float64)
     contribs, starts, ends = _sorted_contributions(blocks, len(product_ids))
     cid = str(client_id)
     return [
         Explanation(
             client_id=cid,
             product_id=str(pid),
-            score=float(cf[a] + content[a] + prior[a]),
+            score=float(total[a]),
             cf_score=float(cf[a]),
             content_score=float(content[a]),
             prior_score=float(prior[a]),

@@ -123,6 +123,7 @@ from core.engine.models.fit_report import Laps, fit_report, sample_clients, span
 from core.engine.models.hybrid_kernels import (
     column_matvec,
     cross,
+    exact_scores,
     factor_scores,
     fill_scores,
     matvec,
@@ -873,7 +874,8 @@ class HybridRecommender(StatefulRecommender):
         cf += a_nb * neighbours.sum(axis=0)
         bought, s = state.inputs.sequence_inputs() if self._sequence_on else (past[:0], np.zeros(0))
         seq = self.sequence_
-        steps = a_sq * s[:, None] * cross(seq.indptr, seq.indices, seq.data, bought, items)
+        step_values = cross(seq.indptr, seq.indices, seq.data, bought, items) * s[:, None]
+        steps = a_sq * step_values
         cf += steps.sum(axis=0)
         h, q, norm = state.inputs.profile_row()
         content, attributes, preferences, visual = attribute_blocks(
@@ -900,8 +902,20 @@ class HybridRecommender(StatefulRecommender):
                     np.arange(m), values, "prior", "prior", np.full(m, source, dtype=object)
                 )
             )
-        scores = {"cf": cf, "content": content, "prior": prior}
-        return assemble_explanations(client_id, product_ids, scores, blocks)
+        # The score each product was ranked with, to the bit (the parts add up
+        # to it within float rounding: they are summed in another order).
+        past_products, profile = state.inputs.block_inputs()
+        if past_products.size != past.size:  # (the neighbour block reads x > 0 only)
+            neighbours = cross(sim.indptr, sim.indices, sim.data, past_products, items)
+        f = self.features_
+        ranked = exact_scores(
+            items, self.item_factors_, state.u[0], neighbours, step_values,
+            state.weights[0], self._priors.trend_row(state, 0)[0][items], self.new_arrivals_,
+            float(self._priors.new_arrival_scale(state.spreads[:, _CONTENT])[0]),
+            f.indptr, f.indices, f.data, profile,
+        )  # fmt: skip
+        parts_of = {"cf": cf, "content": content, "prior": prior}
+        return assemble_explanations(client_id, product_ids, parts_of, blocks, ranked)
 
     def taste_profile(
         self, client_id: str, n: int = 5, extra_events: ExtraEvents | None = None

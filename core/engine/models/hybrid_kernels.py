@@ -20,6 +20,8 @@ product the client's factors need. Here they are one loop each:
 - :func:`cross`: a few rows and columns of a sparse matrix, dense (what an
   explanation reads of the neighbour and next-step blocks);
 - :func:`fill_scores`: every product's score of one client, in one pass;
+- :func:`exact_scores`: a few products' scores, as the ranking computes them
+  (what an explanation reports);
 - :func:`rank_one`: the exact top ``k`` of
   ``score_i = a_ct c_i + (a_sv v_i + a_nb n_i + a_sq s_i) + prior_i`` from
   every block;
@@ -555,8 +557,8 @@ def rank_one_bounded(
     for t in range(seeds):
         i = seed_items[t]
         score = _exact(
-            i, factors, u, neighbours, sequence, weights, prior, _is_new(new_items, i), new_scale,
-            features_indptr, features_indices, features_data, profile,
+            i, factors, u, neighbours[i], sequence[i], weights, prior[i], _is_new(new_items, i),
+            new_scale, features_indptr, features_indices, features_data, profile,
         )  # fmt: skip
         size = _offer(top_scores, top_items, size, score, i)
         bounds[i] = -np.inf  # (scored: the pass below skips it)
@@ -568,8 +570,8 @@ def rank_one_bounded(
         if blocked[i] or bound == -np.inf or (size == k and not bound >= top_scores[0]):
             continue
         score = _exact(
-            i, factors, u, neighbours, sequence, weights, prior, _is_new(new_items, i), new_scale,
-            features_indptr, features_indices, features_data, profile,
+            i, factors, u, neighbours[i], sequence[i], weights, prior[i], _is_new(new_items, i),
+            new_scale, features_indptr, features_indices, features_data, profile,
         )  # fmt: skip
         size = _offer(top_scores, top_items, size, score, i)
     return _best_first(top_scores, top_items, size)
@@ -595,6 +597,46 @@ def fill_scores(
     _fill(out, svd, neighbours, sequence, weights, prior, content)
     for t in range(new_items.size):  # the new-arrival prior, a score's last term
         out[new_items[t]] += new_values[t]
+
+
+@numba.njit(cache=True, nogil=True)
+def exact_scores(
+    items: np.ndarray,
+    factors: np.ndarray,
+    u: np.ndarray,
+    neighbours: np.ndarray,
+    sequence: np.ndarray,
+    weights: np.ndarray,
+    prior: np.ndarray,
+    new_items: np.ndarray,
+    new_scale: float,
+    features_indptr: np.ndarray,
+    features_indices: np.ndarray,
+    features_data: np.ndarray,
+    profile: np.ndarray,
+) -> np.ndarray:
+    """Some products' scores as one client's ranking computes them (:func:`rank_one_bounded`'s exact scores).
+
+    ``neighbours`` and ``sequence`` (past products x ``items``) are the terms
+    of those blocks at ``items`` (:func:`cross`, the next step's already
+    multiplied by each purchase's input), summed here in :func:`row_sums`'
+    order; ``prior`` is the trend at ``items``. What an explanation reports
+    as the score of a product it explains, to the bit.
+    """
+    out = np.empty(items.size)
+    for t in range(items.size):
+        neighbour = 0.0
+        for r in range(neighbours.shape[0]):
+            neighbour += neighbours[r, t]
+        step = 0.0
+        for r in range(sequence.shape[0]):
+            step += sequence[r, t]
+        i = items[t]
+        out[t] = _exact(
+            i, factors, u, neighbour, step, weights, prior[t], _is_new(new_items, i), new_scale,
+            features_indptr, features_indices, features_data, profile,
+        )  # fmt: skip
+    return out
 
 
 @numba.njit(cache=True, nogil=True)
@@ -641,10 +683,10 @@ def _exact(
     i: int,
     factors: np.ndarray,
     u: np.ndarray,
-    neighbours: np.ndarray,
-    sequence: np.ndarray,
+    neighbour: float,
+    step: float,
     weights: np.ndarray,
-    prior: np.ndarray,
+    prior: float,
     is_new: bool,
     new_scale: float,
     features_indptr: np.ndarray,
@@ -652,13 +694,13 @@ def _exact(
     features_data: np.ndarray,
     profile: np.ndarray,
 ) -> float:
-    """Product ``i``'s exact score, its SVD and content blocks (and new-arrival prior) computed here."""
+    """Product ``i``'s exact score from its neighbour, next-step and prior values, its SVD and content blocks (and new-arrival prior) computed here."""
     svd = 0.0
     for f in range(u.size):  # factor_scores' sum, f ascending
         svd += factors[i, f] * u[f]
     cf = svd * weights[0]
-    cf += neighbours[i] * weights[1]
-    cf += sequence[i] * weights[3]
+    cf += neighbour * weights[1]
+    cf += step * weights[3]
     dot = _dot(features_indptr, features_indices, features_data, i, profile)
     new_value = new_scale * max(dot, 0.0) if is_new else 0.0
-    return _score(dot * weights[2], cf, prior[i], new_value, is_new)
+    return _score(dot * weights[2], cf, prior, new_value, is_new)
